@@ -1,0 +1,161 @@
+//! The layout of the channel's one DynamoDB table: key attributes, the index, TTL and the key of
+//! every item kind. `template.yaml` declares the same table; the local stack creates it from here.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_sdk_dynamodb::Client;
+
+/// Partition key attribute.
+pub const PK: &str = "pk";
+/// Sort key attribute.
+pub const SK: &str = "sk";
+/// The dashboard index: conversations of an account, newest activity first.
+pub const GSI1: &str = "gsi1";
+/// Partition key of [`GSI1`].
+pub const GSI1_PK: &str = "gsi1pk";
+/// Sort key of [`GSI1`].
+pub const GSI1_SK: &str = "gsi1sk";
+/// Epoch seconds after which DynamoDB deletes the item (idempotency records, seen references).
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+/// Key of an account record: `ACCOUNT#<id>` / `ACCOUNT`.
+pub fn account_key(account_id: &str) -> (String, String) {
+    (format!("ACCOUNT#{account_id}"), "ACCOUNT".into())
+}
+
+/// Key of a support number's claim: `NUMBER#<digits>` / `NUMBER` (one account per number).
+pub fn number_key(number: &str) -> (String, String) {
+    (format!("NUMBER#{number}"), "NUMBER".into())
+}
+
+/// Key of a conversation: `CONV#<id>` / `CONV`; its messages share the partition.
+pub fn conversation_key(conversation_id: &str) -> (String, String) {
+    (format!("CONV#{conversation_id}"), "CONV".into())
+}
+
+/// Key of a message: in its conversation's partition, sorted by time then id (oldest first).
+pub fn message_key(conversation_id: &str, created_at: &str, message_id: &str) -> (String, String) {
+    (
+        format!("CONV#{conversation_id}"),
+        format!("MSG#{created_at}#{message_id}"),
+    )
+}
+
+/// Key of the pointer to the one conversation of a customer and a support number that is not
+/// `closed`: `THREAD#<account>#<support>#<customer>` / `LIVE`. Its conditional creation is what
+/// keeps racing first messages in one conversation.
+pub fn thread_key(account_id: &str, support_number: &str, customer: &str) -> (String, String) {
+    (
+        format!("THREAD#{account_id}#{support_number}#{customer}"),
+        "LIVE".into(),
+    )
+}
+
+/// Key of an inbound reference seen: `INREF#<account>#<reference_id>` / `INREF`; created in the
+/// same transaction as the message, so a retried callback is a duplicate.
+pub fn inbound_ref_key(account_id: &str, reference_id: &str) -> (String, String) {
+    (format!("INREF#{account_id}#{reference_id}"), "INREF".into())
+}
+
+/// Key of an outbound reference: `OUTREF#<reference_id>` / `OUTREF`, pointing at the message a
+/// delivery report is about.
+pub fn outbound_ref_key(reference_id: &str) -> (String, String) {
+    (format!("OUTREF#{reference_id}"), "OUTREF".into())
+}
+
+/// Key of a customer's consent with an account: `CONSENT#<account>#<customer>` / `CONSENT`.
+pub fn consent_key(account_id: &str, customer: &str) -> (String, String) {
+    (format!("CONSENT#{account_id}#{customer}"), "CONSENT".into())
+}
+
+/// Key of an idempotency record of a send: `IDEM#<scope>#<key>` / `IDEM`.
+pub fn idempotency_key(scope: &str, key: &str) -> (String, String) {
+    (format!("IDEM#{scope}#{key}"), "IDEM".into())
+}
+
+/// Partition of the dashboard index for an account's conversations that are not closed.
+pub fn live_conversations_partition(account_id: &str) -> String {
+    format!("ACCOUNT#{account_id}#LIVE")
+}
+
+/// Partition of the dashboard index for an account's closed conversations.
+pub fn closed_conversations_partition(account_id: &str) -> String {
+    format!("ACCOUNT#{account_id}#CLOSED")
+}
+
+/// Creates the table as `template.yaml` declares it, unless it exists. Used by the local stack.
+pub async fn create_if_missing(
+    client: &Client,
+    table: &str,
+) -> Result<bool, aws_sdk_dynamodb::Error> {
+    if client
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .is_ok()
+    {
+        return Ok(false);
+    }
+    let attr = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+    };
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+    };
+    let created = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr(PK)?)
+        .attribute_definitions(attr(SK)?)
+        .attribute_definitions(attr(GSI1_PK)?)
+        .attribute_definitions(attr(GSI1_SK)?)
+        .key_schema(key(PK, KeyType::Hash)?)
+        .key_schema(key(SK, KeyType::Range)?)
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(GSI1)
+                .key_schema(key(GSI1_PK, KeyType::Hash)?)
+                .key_schema(key(GSI1_SK, KeyType::Range)?)
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()?,
+        )
+        .send()
+        .await;
+    match created {
+        Ok(_) => {}
+        // Another process created it meanwhile.
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) =>
+        {
+            return Ok(false)
+        }
+        Err(e) => return Err(e.into()),
+    }
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(TTL_ATTRIBUTE)
+                .enabled(true)
+                .build()?,
+        )
+        .send()
+        .await?;
+    Ok(true)
+}
