@@ -3,12 +3,17 @@
 
 #![deny(missing_docs)]
 
+pub mod account;
 pub mod aws;
+pub mod cache;
 pub mod config;
+pub mod conversation;
 pub mod error;
 pub mod http;
+pub mod ids;
 pub mod logging;
 pub mod phone;
+pub mod secrets;
 pub mod sms;
 pub mod store;
 pub mod table;

@@ -77,9 +77,7 @@ pub fn analyse(text: &str) -> TextInfo {
         Encoding::Ucs2 => (70, 67),
     };
     let total: usize = units.iter().sum();
-    let segments = if total == 0 {
-        1
-    } else if total <= single {
+    let segments = if total <= single {
         1
     } else {
         let mut parts = 1;
