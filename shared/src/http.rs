@@ -1,5 +1,7 @@
 //! Small helpers over `lambda_http` requests and responses, shared by every route.
 
+use std::time::{Duration, Instant, SystemTime};
+
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::de::DeserializeOwned;
@@ -74,4 +76,39 @@ pub fn header_str<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 /// Turns a handler's result into the response: errors answer through `ApiError`.
 pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
     result.unwrap_or_else(ApiError::into_response)
+}
+
+/// The caller's identity: the `sub` claim of the JWT the gateway's authorizer verified, if any.
+pub fn caller_id(req: &Request) -> Option<String> {
+    req.request_context_ref()
+        .and_then(|c| c.authorizer())
+        .and_then(|a| a.jwt.as_ref())
+        .and_then(|j| j.claims.get("sub").cloned())
+        .filter(|s| !s.is_empty())
+}
+
+/// When the work of this invocation must be done: the Lambda deadline less `margin`, or
+/// `fallback` from now where there is no Lambda context (the local gateway).
+pub fn deadline(req: &Request, fallback: Duration, margin: Duration) -> Instant {
+    let now = Instant::now();
+    let left = req
+        .lambda_context_ref()
+        .filter(|c| c.deadline > 0)
+        .map(|c| c.deadline().duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+        .unwrap_or(fallback);
+    now + left.saturating_sub(margin)
+}
+
+/// The public base URL of the API this request came through: `configured` when set (a custom
+/// domain, the local stack), else `https://` and the domain name API Gateway reports.
+pub fn public_base_url(req: &Request, configured: Option<&str>) -> Option<String> {
+    if let Some(base) = configured {
+        return Some(base.trim_end_matches('/').to_owned());
+    }
+    match req.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => {
+            ctx.domain_name.as_ref().map(|d| format!("https://{d}"))
+        }
+        _ => None,
+    }
 }

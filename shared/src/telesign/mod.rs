@@ -6,6 +6,7 @@ pub mod client;
 pub mod key;
 pub mod sign;
 pub mod status;
+pub mod validate;
 
 pub use callback::{
     verify_callback, Callback, DeliveryReport, InboundSms, SignatureError, VerifiedWith,

@@ -1,0 +1,66 @@
+//! What every function's `main` does: configuration, clients, and the Lambda loop.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lambda_http::{service_fn, Body, Request, Response};
+
+use crate::config::{self, ConfigError};
+use crate::directory::Directory;
+use crate::secrets::Secrets;
+use crate::store::Dynamo;
+use crate::telesign::{RetryPolicy, TelesignClient};
+
+/// The clients a function is built from, made once at start.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    /// The AWS configuration.
+    pub aws: aws_config::SdkConfig,
+    /// The channel's table name.
+    pub table: String,
+}
+
+impl Clients {
+    /// Reads `TABLE_NAME` and the AWS configuration; a missing setting fails here, at start.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self { table: config::table_name()?, aws: crate::aws::load_config().await })
+    }
+
+    /// The table.
+    pub fn dynamo(&self) -> Dynamo {
+        Dynamo::new(&self.aws, self.table.clone())
+    }
+
+    /// The account directory (`SECRET_PREFIX`, `CACHE_TTL_SECONDS`).
+    pub fn directory(&self) -> Result<Directory, ConfigError> {
+        let prefix = config::optional("SECRET_PREFIX").unwrap_or_else(|| crate::secrets::DEFAULT_PREFIX.to_owned());
+        let ttl = config::parsed("CACHE_TTL_SECONDS", 300u64)?;
+        Ok(Directory::new(self.dynamo(), Secrets::new(&self.aws, prefix), Duration::from_secs(ttl)))
+    }
+
+    /// The TeleSign client (`TELESIGN_BASE_URL` overrides every account's host).
+    pub fn telesign(&self) -> Result<TelesignClient, ConfigError> {
+        let timeout = config::parsed("TELESIGN_TIMEOUT_MS", 5_000u64)?;
+        let retry = RetryPolicy { attempt_timeout: Duration::from_millis(timeout), ..RetryPolicy::default() };
+        TelesignClient::new(config::telesign_base_url()?, retry)
+            .map_err(|e| ConfigError::Invalid { name: "TELESIGN_BASE_URL", reason: e.to_string() })
+    }
+}
+
+/// Runs the Lambda loop over `handle`, which answers every request (errors included).
+pub async fn run<A, F, Fut>(app: A, handle: F) -> Result<(), lambda_http::Error>
+where
+    A: Send + Sync + 'static,
+    F: Fn(Arc<A>, Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response<Body>> + Send,
+{
+    let app = Arc::new(app);
+    let handle = Arc::new(handle);
+    lambda_http::run(service_fn(move |req| {
+        let app = app.clone();
+        let handle = handle.clone();
+        async move { Ok::<_, std::convert::Infallible>(handle(app, req).await) }
+    }))
+    .await
+}

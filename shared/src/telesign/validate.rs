@@ -1,0 +1,125 @@
+//! Whether a customer id and API key work: TeleSign has no endpoint for it, so the channel
+//! looks up a message that cannot exist and reads how TeleSign refuses.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::client::{ApiHost, FailureKind, TelesignClient, TelesignError};
+use super::key::Credentials;
+
+/// The reference id probed: 32 zeros, never a real message.
+pub const PROBE_REFERENCE: &str = "00000000000000000000000000000000";
+
+/// What the probe found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// TeleSign authenticated the request.
+    Valid,
+    /// The customer id or key is wrong.
+    InvalidCredentials,
+    /// The account is suspended.
+    AccountSuspended,
+    /// The credentials belong to the other host (standard / enterprise).
+    WrongHost,
+    /// SMS is not enabled for the account.
+    ProductNotEnabled,
+    /// Our clock or nonce is off: not the credentials.
+    ClockSkew,
+}
+
+impl Verdict {
+    /// The contract's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Valid => "valid",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::AccountSuspended => "account_suspended",
+            Self::WrongHost => "wrong_host",
+            Self::ProductNotEnabled => "product_not_enabled",
+            Self::ClockSkew => "clock_skew",
+        }
+    }
+
+    /// A sentence an operator can act on.
+    pub fn message(self, host: ApiHost) -> String {
+        match self {
+            Self::Valid => "TeleSign accepted the customer id and API key.".into(),
+            Self::InvalidCredentials => "TeleSign refused the customer id or API key: check both in the TeleSign portal.".into(),
+            Self::AccountSuspended => "TeleSign reports this account as suspended: contact TeleSign support.".into(),
+            Self::WrongHost => format!(
+                "The credentials are valid for the other TeleSign host: try api_host \"{}\".",
+                match host {
+                    ApiHost::Standard => "enterprise",
+                    ApiHost::Enterprise => "standard",
+                }
+            ),
+            Self::ProductNotEnabled => "SMS is not enabled for this TeleSign account: ask TeleSign to enable it.".into(),
+            Self::ClockSkew => "TeleSign refused the request's date or nonce: check this system's clock.".into(),
+        }
+    }
+}
+
+/// The probe's finding with TeleSign's code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validation {
+    /// What it means.
+    pub verdict: Verdict,
+    /// TeleSign's status code, when it gave one.
+    pub telesign_code: Option<u32>,
+}
+
+/// Asks TeleSign. `Err` means undetermined (unreachable, rate limited, failing): never "invalid".
+pub async fn probe(
+    client: &TelesignClient,
+    creds: &Credentials,
+    host: ApiHost,
+    deadline: Instant,
+) -> Result<Validation, TelesignError> {
+    match client.message_status(creds, host, PROBE_REFERENCE, deadline).await {
+        Ok(answer) => Ok(Validation { verdict: Verdict::Valid, telesign_code: Some(answer.status.code) }),
+        Err(TelesignError::Failure(f)) => {
+            let verdict = match f.kind {
+                // Authentication passed; only the (impossible) reference was refused.
+                FailureKind::NotFound | FailureKind::InvalidRequest => Verdict::Valid,
+                FailureKind::InvalidCredentials => Verdict::InvalidCredentials,
+                FailureKind::AccountSuspended => Verdict::AccountSuspended,
+                FailureKind::WrongHost => Verdict::WrongHost,
+                FailureKind::ProductNotEnabled => Verdict::ProductNotEnabled,
+                FailureKind::ClockSkew => Verdict::ClockSkew,
+                FailureKind::RateLimited | FailureKind::Unavailable => return Err(TelesignError::Failure(f)),
+            };
+            Ok(Validation { verdict, telesign_code: f.code })
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// The probe as a route answers it: TeleSign unavailable is a 503, never "invalid".
+pub async fn check(
+    client: &TelesignClient,
+    creds: &Credentials,
+    host: ApiHost,
+    deadline: Instant,
+) -> Result<Validation, crate::ApiError> {
+    probe(client, creds, host, deadline).await.map_err(|e| {
+        tracing::warn!(error = %e, "TeleSign could not be asked about the credentials");
+        crate::ApiError::unavailable(
+            "telesign_unavailable",
+            "TeleSign could not be reached to check the credentials; nothing is decided, try again shortly",
+        )
+    })
+}
+
+impl Validation {
+    /// The contract's answer of `POST /accounts/validate`.
+    pub fn body(&self, host: ApiHost) -> serde_json::Value {
+        serde_json::json!({
+            "valid": self.verdict == Verdict::Valid,
+            "result": self.verdict.as_str(),
+            "telesign_code": self.telesign_code.filter(|_| self.verdict != Verdict::Valid),
+            "message": self.verdict.message(host),
+        })
+    }
+}
