@@ -1,0 +1,14 @@
+# The two commands of the README.
+.PHONY: dev test bench
+
+# The whole channel locally: emulators, TeleSign simulator, every function on http://127.0.0.1:9000.
+dev:
+	bash scripts/dev.sh
+
+# Installs what the tests need, starts it, runs every check and test, stops it.
+test:
+	bash scripts/test.sh
+
+# Micro-benchmarks of the protocol work (criterion).
+bench:
+	cargo bench -p shared --bench protocol

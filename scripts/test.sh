@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Everything the tests need, then every test: installs the local tools, starts the local stack on
+# its own ports, checks formatting and lints, runs the whole workspace's tests against the stack,
+# and stops it. A test that needs the stack and cannot reach it fails.
+set -euo pipefail
+STACK_NAME=test
+DDB_PORT=${TEST_DDB_PORT:-18000}
+MOTO_PORT=${TEST_MOTO_PORT:-15000}
+SIM_PORT=${TEST_SIM_PORT:-18787}
+SMS_LOCAL_PORT=${TEST_SMS_PORT:-19000}
+unset TELESIGN_BASE_URL
+. "$(dirname "$0")/stack.sh"
+cd "$ROOT"
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+install_tools
+build_stack
+rm -rf "$STATE_DIR/dynamodb-data" && mkdir -p "$STATE_DIR/dynamodb-data"
+DDB_STORAGE="-dbPath $STATE_DIR/dynamodb-data"
+# Delivery reports come quickly in tests.
+SIM_REPORT_DELAY_MS=${SIM_REPORT_DELAY_MS:-50}
+trap stop_stack EXIT
+start_stack
+export STACK_STATE_DIR="$STATE_DIR"
+
+echo "== cargo nextest (the stack: $SMS_BASE_URL)"
+cargo nextest run --workspace --no-fail-fast "$@"

@@ -1,0 +1,33 @@
+//! `local-gateway`: creates the table if it is missing, then serves every function on
+//! `127.0.0.1:$SMS_LOCAL_PORT` (default 9000).
+
+use std::sync::Arc;
+
+use local_gateway::Gateway;
+
+#[tokio::main]
+async fn main() {
+    shared::logging::init();
+    if let Err(e) = run().await {
+        eprintln!("local-gateway: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let port: u16 = shared::config::parsed("SMS_LOCAL_PORT", 9000)?;
+    let table = shared::config::table_name()?;
+    let aws = shared::aws::load_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&aws);
+    if shared::table::create_if_missing(&client, &table).await? {
+        println!("created table {table}");
+    }
+    let gateway = Arc::new(Gateway::from_env().await?);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("local-gateway listening on http://127.0.0.1:{port}");
+    tokio::select! {
+        _ = gateway.serve(listener) => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(())
+}
