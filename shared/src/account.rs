@@ -51,7 +51,12 @@ impl SupportNumber {
             NumberType::ShortCode => phone::normalise_short_code(&self.number),
             NumberType::LongCode | NumberType::TollFree => phone::normalise(&self.number),
         }
-        .map_err(|e| ApiError::bad_request("invalid_phone_number", format!("support number {:?}: {e}", self.number)))?;
+        .map_err(|e| {
+            ApiError::bad_request(
+                "invalid_phone_number",
+                format!("support number {:?}: {e}", self.number),
+            )
+        })?;
         if self.customers_can_send_attachments || self.agents_can_send_attachments {
             return Err(ApiError::bad_request(
                 "attachments_not_supported",
@@ -62,13 +67,22 @@ impl SupportNumber {
             ));
         }
         if self.description.chars().count() > 200 {
-            return Err(ApiError::bad_request("invalid_number", "a number's description is at most 200 characters"));
+            return Err(ApiError::bad_request(
+                "invalid_number",
+                "a number's description is at most 200 characters",
+            ));
         }
         let lang_ok = !self.language.is_empty()
             && self.language.len() <= 35
-            && self.language.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+            && self
+                .language
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-');
         if !lang_ok {
-            return Err(ApiError::bad_request("invalid_language", format!("{:?} is not a language tag such as en-US", self.language)));
+            return Err(ApiError::bad_request(
+                "invalid_language",
+                format!("{:?} is not a language tag such as en-US", self.language),
+            ));
         }
         Ok(self)
     }
@@ -107,7 +121,11 @@ impl Account {
 
 /// The callback URL of an account under the stack's public base URL.
 pub fn callback_url(public_base_url: &str, account_id: &str) -> String {
-    format!("{}/telesign/{}/callback", public_base_url.trim_end_matches('/'), account_id)
+    format!(
+        "{}/telesign/{}/callback",
+        public_base_url.trim_end_matches('/'),
+        account_id
+    )
 }
 
 #[cfg(test)]
@@ -127,16 +145,33 @@ mod tests {
 
     #[test]
     fn numbers_are_normalised_by_type() {
-        assert_eq!(number("+1 425-230-6549", NumberType::LongCode).validated().unwrap().number, "14252306549");
-        assert_eq!(number("22395", NumberType::ShortCode).validated().unwrap().number, "22395");
+        assert_eq!(
+            number("+1 425-230-6549", NumberType::LongCode)
+                .validated()
+                .unwrap()
+                .number,
+            "14252306549"
+        );
+        assert_eq!(
+            number("22395", NumberType::ShortCode)
+                .validated()
+                .unwrap()
+                .number,
+            "22395"
+        );
         assert!(number("22395", NumberType::TollFree).validated().is_err());
-        assert!(number("1425CALL", NumberType::LongCode).validated().is_err());
+        assert!(number("1425CALL", NumberType::LongCode)
+            .validated()
+            .is_err());
     }
 
     #[test]
     fn attachments_are_refused_until_mms_exists() {
         let mut n = number("14252306549", NumberType::LongCode);
         n.agents_can_send_attachments = true;
-        assert_eq!(n.validated().unwrap_err().code(), "attachments_not_supported");
+        assert_eq!(
+            n.validated().unwrap_err().code(),
+            "attachments_not_supported"
+        );
     }
 }

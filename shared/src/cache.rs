@@ -16,7 +16,10 @@ pub struct TtlCache<K, V> {
 impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     /// A cache whose entries live `ttl`.
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, entries: Mutex::new(HashMap::new()) }
+        Self {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The value, if fetched less than `ttl` ago.
@@ -39,7 +42,10 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
 
     /// Forgets a value (it changed, or it failed).
     pub fn forget(&self, key: &K) {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
     }
 }
 

@@ -96,7 +96,17 @@ pub enum Consent {
     OptIn,
 }
 
-const STOP_WORDS: &[&str] = &["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "ARRET"];
+const STOP_WORDS: &[&str] = &[
+    "STOP",
+    "STOPALL",
+    "UNSUBSCRIBE",
+    "CANCEL",
+    "END",
+    "QUIT",
+    "REVOKE",
+    "OPTOUT",
+    "ARRET",
+];
 const START_WORDS: &[&str] = &["START", "UNSTOP", "YES"];
 
 /// The consent change a message asks for: one of the contract's keywords alone (any case,
@@ -130,16 +140,31 @@ mod tests {
 
     #[test]
     fn closed_is_final() {
-        for e in [Event::Accept, Event::Close, Event::End, Event::AgentReply, Event::CustomerMessage] {
+        for e in [
+            Event::Accept,
+            Event::Close,
+            Event::End,
+            Event::AgentReply,
+            Event::CustomerMessage,
+        ] {
             assert_eq!(next(Status::Closed, e), None);
         }
     }
 
     #[test]
     fn customer_message_reopens_a_waiting_conversation_only() {
-        assert_eq!(next(Status::Waiting, Event::CustomerMessage), Some(Status::Open));
-        assert_eq!(next(Status::Active, Event::CustomerMessage), Some(Status::Active));
-        assert_eq!(next(Status::Open, Event::CustomerMessage), Some(Status::Open));
+        assert_eq!(
+            next(Status::Waiting, Event::CustomerMessage),
+            Some(Status::Open)
+        );
+        assert_eq!(
+            next(Status::Active, Event::CustomerMessage),
+            Some(Status::Active)
+        );
+        assert_eq!(
+            next(Status::Open, Event::CustomerMessage),
+            Some(Status::Open)
+        );
     }
 
     #[test]

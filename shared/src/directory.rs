@@ -35,11 +35,20 @@ pub enum Freshness {
 impl Directory {
     /// A directory whose reads live `ttl`.
     pub fn new(dynamo: Dynamo, secrets: Secrets, ttl: Duration) -> Self {
-        Self { dynamo, secrets, accounts: TtlCache::new(ttl), keys: TtlCache::new(ttl) }
+        Self {
+            dynamo,
+            secrets,
+            accounts: TtlCache::new(ttl),
+            keys: TtlCache::new(ttl),
+        }
     }
 
     /// An account, or `None` when it does not exist.
-    pub async fn account(&self, account_id: &str, freshness: Freshness) -> Result<Option<Account>, ApiError> {
+    pub async fn account(
+        &self,
+        account_id: &str,
+        freshness: Freshness,
+    ) -> Result<Option<Account>, ApiError> {
         if freshness == Freshness::Cached {
             if let Some(a) = self.accounts.get(&account_id.to_owned()) {
                 return Ok(Some(a));
@@ -54,7 +63,11 @@ impl Directory {
     }
 
     /// The secret of an account.
-    pub async fn secret(&self, account: &Account, freshness: Freshness) -> Result<AccountSecret, ApiError> {
+    pub async fn secret(
+        &self,
+        account: &Account,
+        freshness: Freshness,
+    ) -> Result<AccountSecret, ApiError> {
         if freshness == Freshness::Cached {
             if let Some(s) = self.keys.get(&account.secret_name) {
                 return Ok(s);
@@ -67,20 +80,33 @@ impl Directory {
             }
             Err(SecretsError::Unavailable(detail)) => {
                 tracing::error!(account_id = %account.account_id, detail = %detail, "Secrets Manager unavailable");
-                Err(ApiError::unavailable("secrets_unavailable", "the credential store is unavailable; try again shortly"))
+                Err(ApiError::unavailable(
+                    "secrets_unavailable",
+                    "the credential store is unavailable; try again shortly",
+                ))
             }
             Err(e) => {
                 tracing::error!(account_id = %account.account_id, error = %e, "the account's secret cannot be used");
-                Err(ApiError::Internal(format!("secret of account {}: {e}", account.account_id)))
+                Err(ApiError::Internal(format!(
+                    "secret of account {}: {e}",
+                    account.account_id
+                )))
             }
         }
     }
 
     /// The decoded keys of an account.
-    pub async fn keys(&self, account: &Account, freshness: Freshness) -> Result<AccountKeys, ApiError> {
+    pub async fn keys(
+        &self,
+        account: &Account,
+        freshness: Freshness,
+    ) -> Result<AccountKeys, ApiError> {
         let secret = self.secret(account, freshness).await?;
         secret.keys(crate::ids::epoch_seconds()).map_err(|e| {
-            ApiError::Internal(format!("the stored API key of account {} does not decode: {e}", account.account_id))
+            ApiError::Internal(format!(
+                "the stored API key of account {} does not decode: {e}",
+                account.account_id
+            ))
         })
     }
 

@@ -94,7 +94,11 @@ pub fn deadline(req: &Request, fallback: Duration, margin: Duration) -> Instant 
     let left = req
         .lambda_context_ref()
         .filter(|c| c.deadline > 0)
-        .map(|c| c.deadline().duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+        .map(|c| {
+            c.deadline()
+                .duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO)
+        })
         .unwrap_or(fallback);
     now + left.saturating_sub(margin)
 }

@@ -25,13 +25,19 @@ pub fn new_message_id() -> String {
 /// message written together with another one that must read after it.
 pub fn next_message_id(id: &str) -> String {
     let (millis, random) = id.split_at(id.len().min(12));
-    let random = u64::from_str_radix(random, 16).unwrap_or(0).saturating_add(1).min(0xffff_ffff_ffff);
+    let random = u64::from_str_radix(random, 16)
+        .unwrap_or(0)
+        .saturating_add(1)
+        .min(0xffff_ffff_ffff);
     format!("{millis}{random:012x}")
 }
 
 /// Whether `text` looks like an id this module makes (hex, 24 or 32 digits).
 pub fn is_id(text: &str) -> bool {
-    matches!(text.len(), 24 | 32) && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    matches!(text.len(), 24 | 32)
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The current time, RFC 3339 UTC with milliseconds: fixed width, so it sorts as text.

@@ -24,7 +24,10 @@ pub struct Clients {
 impl Clients {
     /// Reads `TABLE_NAME` and the AWS configuration; a missing setting fails here, at start.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        Ok(Self { table: config::table_name()?, aws: crate::aws::load_config().await })
+        Ok(Self {
+            table: config::table_name()?,
+            aws: crate::aws::load_config().await,
+        })
     }
 
     /// The table.
@@ -34,17 +37,27 @@ impl Clients {
 
     /// The account directory (`SECRET_PREFIX`, `CACHE_TTL_SECONDS`).
     pub fn directory(&self) -> Result<Directory, ConfigError> {
-        let prefix = config::optional("SECRET_PREFIX").unwrap_or_else(|| crate::secrets::DEFAULT_PREFIX.to_owned());
+        let prefix = config::optional("SECRET_PREFIX")
+            .unwrap_or_else(|| crate::secrets::DEFAULT_PREFIX.to_owned());
         let ttl = config::parsed("CACHE_TTL_SECONDS", 300u64)?;
-        Ok(Directory::new(self.dynamo(), Secrets::new(&self.aws, prefix), Duration::from_secs(ttl)))
+        Ok(Directory::new(
+            self.dynamo(),
+            Secrets::new(&self.aws, prefix),
+            Duration::from_secs(ttl),
+        ))
     }
 
     /// The TeleSign client (`TELESIGN_BASE_URL` overrides every account's host).
     pub fn telesign(&self) -> Result<TelesignClient, ConfigError> {
         let timeout = config::parsed("TELESIGN_TIMEOUT_MS", 5_000u64)?;
-        let retry = RetryPolicy { attempt_timeout: Duration::from_millis(timeout), ..RetryPolicy::default() };
-        TelesignClient::new(config::telesign_base_url()?, retry)
-            .map_err(|e| ConfigError::Invalid { name: "TELESIGN_BASE_URL", reason: e.to_string() })
+        let retry = RetryPolicy {
+            attempt_timeout: Duration::from_millis(timeout),
+            ..RetryPolicy::default()
+        };
+        TelesignClient::new(config::telesign_base_url()?, retry).map_err(|e| ConfigError::Invalid {
+            name: "TELESIGN_BASE_URL",
+            reason: e.to_string(),
+        })
     }
 }
 

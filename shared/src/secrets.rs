@@ -31,7 +31,10 @@ impl fmt::Debug for AccountSecret {
         f.debug_struct("AccountSecret")
             .field("customer_id", &self.customer_id)
             .field("api_key", &"<redacted>")
-            .field("previous_api_key", &self.previous_api_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "previous_api_key",
+                &self.previous_api_key.as_ref().map(|_| "<redacted>"),
+            )
             .field("previous_valid_until", &self.previous_valid_until)
             .finish()
     }
@@ -86,7 +89,10 @@ impl Secrets {
     /// Connects with the shared AWS configuration (endpoint from
     /// `AWS_ENDPOINT_URL_SECRETS_MANAGER` when set); names start with `prefix`.
     pub fn new(config: &aws_config::SdkConfig, prefix: String) -> Self {
-        Self { client: Client::new(config), prefix }
+        Self {
+            client: Client::new(config),
+            prefix,
+        }
     }
 
     /// The secret name of an account.
@@ -96,13 +102,21 @@ impl Secrets {
 
     /// Reads an account's secret by name.
     pub async fn read(&self, name: &str) -> Result<AccountSecret, SecretsError> {
-        let out = self.client.get_secret_value().secret_id(name).send().await.map_err(|e| {
-            if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) {
-                SecretsError::NotFound
-            } else {
-                SecretsError::Unavailable(e.to_string())
-            }
-        })?;
+        let out = self
+            .client
+            .get_secret_value()
+            .secret_id(name)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception())
+                {
+                    SecretsError::NotFound
+                } else {
+                    SecretsError::Unavailable(e.to_string())
+                }
+            })?;
         let text = out.secret_string().ok_or(SecretsError::Malformed)?;
         serde_json::from_str(text).map_err(|_| SecretsError::Malformed)
     }
@@ -118,7 +132,9 @@ impl Secrets {
             .send()
             .await
             .map_err(|e| {
-                if e.as_service_error().is_some_and(|s| s.is_resource_exists_exception()) {
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_exists_exception())
+                {
                     SecretsError::AlreadyExists
                 } else {
                     SecretsError::Unavailable(e.to_string())
@@ -180,6 +196,9 @@ mod tests {
             previous_valid_until: None,
         };
         let shown = format!("{secret:?}");
-        assert!(!shown.contains("AAECA") && !shown.contains("EXAMPLE"), "{shown}");
+        assert!(
+            !shown.contains("AAECA") && !shown.contains("EXAMPLE"),
+            "{shown}"
+        );
     }
 }

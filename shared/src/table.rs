@@ -38,7 +38,10 @@ pub fn conversation_key(conversation_id: &str) -> (String, String) {
 /// Key of a message: in its conversation's partition, `MSG#<message_id>` (message ids sort by
 /// creation time, so a query reads the transcript oldest first).
 pub fn message_key(conversation_id: &str, message_id: &str) -> (String, String) {
-    (format!("CONV#{conversation_id}"), format!("MSG#{message_id}"))
+    (
+        format!("CONV#{conversation_id}"),
+        format!("MSG#{message_id}"),
+    )
 }
 
 /// Key of the pointer to the one conversation of a customer and a support number that is not

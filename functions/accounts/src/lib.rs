@@ -65,13 +65,29 @@ impl App {
     }
 
     /// Builds the function from its parts.
-    pub fn new(directory: Directory, telesign: TelesignClient, public_base_url: Option<String>, grace: Duration) -> Self {
-        Self { directory, telesign, public_base_url, grace }
+    pub fn new(
+        directory: Directory,
+        telesign: TelesignClient,
+        public_base_url: Option<String>,
+        grace: Duration,
+    ) -> Self {
+        Self {
+            directory,
+            telesign,
+            public_base_url,
+            grace,
+        }
     }
 
     /// Answers one request.
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        let segments: Vec<String> = req.uri().path().trim_matches('/').split('/').map(str::to_owned).collect();
+        let segments: Vec<String> = req
+            .uri()
+            .path()
+            .trim_matches('/')
+            .split('/')
+            .map(str::to_owned)
+            .collect();
         let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
         let result = match (req.method(), segments.as_slice()) {
             (&Method::POST, ["accounts"]) => self.create(&req).await,
@@ -94,8 +110,19 @@ impl App {
         })
     }
 
-    async fn validate(&self, req: &Request, creds: &Credentials, host: shared::telesign::ApiHost) -> Result<(), ApiError> {
-        let found: Validation = check(&self.telesign, creds, host, deadline(req, Duration::from_secs(10), Duration::from_millis(2000))).await?;
+    async fn validate(
+        &self,
+        req: &Request,
+        creds: &Credentials,
+        host: shared::telesign::ApiHost,
+    ) -> Result<(), ApiError> {
+        let found: Validation = check(
+            &self.telesign,
+            creds,
+            host,
+            deadline(req, Duration::from_secs(10), Duration::from_millis(2000)),
+        )
+        .await?;
         if found.verdict == Verdict::Valid {
             return Ok(());
         }
@@ -113,19 +140,33 @@ impl App {
         let input: NewAccount = json_body(req)?;
         let name = input.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(ApiError::bad_request("invalid_name", "name is 1 to 100 characters"));
+            return Err(ApiError::bad_request(
+                "invalid_name",
+                "name is 1 to 100 characters",
+            ));
         }
-        let (creds, host) = CredentialsInput { customer_id: input.customer_id, api_key: input.api_key, api_host: input.api_host }.parse()?;
+        let (creds, host) = CredentialsInput {
+            customer_id: input.customer_id,
+            api_key: input.api_key,
+            api_host: input.api_host,
+        }
+        .parse()?;
         let mut numbers = Vec::new();
         for n in input.numbers {
             let n = n.validated()?;
             if numbers.iter().any(|m: &SupportNumber| m.number == n.number) {
-                return Err(ApiError::bad_request("duplicate_number", format!("{} is listed twice", n.number)));
+                return Err(ApiError::bad_request(
+                    "duplicate_number",
+                    format!("{} is listed twice", n.number),
+                ));
             }
             numbers.push(n);
         }
         if numbers.len() > 50 {
-            return Err(ApiError::bad_request("too_many_numbers", "an account has at most 50 support numbers"));
+            return Err(ApiError::bad_request(
+                "too_many_numbers",
+                "an account has at most 50 support numbers",
+            ));
         }
         self.validate(req, &creds, host).await?;
 
@@ -145,16 +186,28 @@ impl App {
             previous_api_key: None,
             previous_valid_until: None,
         };
-        self.directory.secrets.create(&account.secret_name, &secret).await.map_err(secrets_error)?;
+        self.directory
+            .secrets
+            .create(&account.secret_name, &secret)
+            .await
+            .map_err(secrets_error)?;
         let stored = self.directory.dynamo.create_account(&account).await;
         match stored {
             Ok(ClaimOutcome::Done) => {
                 tracing::info!(account_id = %account.account_id, numbers = account.numbers.len(), "account created");
-                Ok(json_response(StatusCode::CREATED, &self.view(req, &account)))
+                Ok(json_response(
+                    StatusCode::CREATED,
+                    &self.view(req, &account),
+                ))
             }
             other => {
                 // Neither half is left behind.
-                if let Err(e) = self.directory.secrets.delete_now(&account.secret_name).await {
+                if let Err(e) = self
+                    .directory
+                    .secrets
+                    .delete_now(&account.secret_name)
+                    .await
+                {
                     tracing::error!(account_id = %account.account_id, error = %e, "the secret of a failed creation could not be deleted");
                 }
                 match other {
@@ -174,11 +227,15 @@ impl App {
 
     async fn account(&self, req: &Request) -> Result<Account, ApiError> {
         let id = path_param(req, "account_id")?;
-        let missing = || ApiError::not_found("account_not_found", "no messaging account has this id");
+        let missing =
+            || ApiError::not_found("account_not_found", "no messaging account has this id");
         if !shared::ids::is_id(&id) {
             return Err(missing());
         }
-        self.directory.account(&id, Freshness::Fresh).await?.ok_or_else(missing)
+        self.directory
+            .account(&id, Freshness::Fresh)
+            .await?
+            .ok_or_else(missing)
     }
 
     async fn read(&self, req: &Request) -> Result<Response<Body>, ApiError> {
@@ -189,13 +246,22 @@ impl App {
     async fn rotate(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let account = self.account(req).await?;
         let input: NewKey = json_body(req)?;
-        let key = ApiKey::parse(input.api_key.trim()).map_err(|e| ApiError::bad_request("invalid_api_key", format!("api_key: {e}")))?;
+        let key = ApiKey::parse(input.api_key.trim())
+            .map_err(|e| ApiError::bad_request("invalid_api_key", format!("api_key: {e}")))?;
         let grace = match input.grace_period_seconds {
             None => self.grace,
             Some(s) if Duration::from_secs(s) <= MAX_GRACE => Duration::from_secs(s),
-            Some(_) => return Err(ApiError::bad_request("invalid_grace_period", "grace_period_seconds is at most 604800 (7 days)")),
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    "invalid_grace_period",
+                    "grace_period_seconds is at most 604800 (7 days)",
+                ))
+            }
         };
-        let creds = Credentials { customer_id: account.customer_id.clone(), api_key: key };
+        let creds = Credentials {
+            customer_id: account.customer_id.clone(),
+            api_key: key,
+        };
         self.validate(req, &creds, account.api_host).await?;
         let current = self.directory.secret(&account, Freshness::Fresh).await?;
         let until = shared::ids::epoch_seconds() + grace.as_secs() as i64;
@@ -205,9 +271,15 @@ impl App {
             previous_api_key: Some(current.api_key.clone()),
             previous_valid_until: Some(until),
         };
-        self.directory.secrets.replace(&account.secret_name, &rotated).await.map_err(secrets_error)?;
+        self.directory
+            .secrets
+            .replace(&account.secret_name, &rotated)
+            .await
+            .map_err(secrets_error)?;
         self.directory.forget(&account);
-        let until_text = time::OffsetDateTime::from_unix_timestamp(until).map(shared::ids::format_time).unwrap_or_default();
+        let until_text = time::OffsetDateTime::from_unix_timestamp(until)
+            .map(shared::ids::format_time)
+            .unwrap_or_default();
         tracing::info!(account_id = %account.account_id, grace_seconds = grace.as_secs(), "API key rotated");
         Ok(json_response(
             StatusCode::OK,
@@ -218,23 +290,40 @@ impl App {
     async fn add_number(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let account = self.account(req).await?;
         let number: SupportNumber = json_body::<SupportNumber>(req)?.validated()?;
-        match self.directory.dynamo.add_number(&account.account_id, &number).await? {
+        match self
+            .directory
+            .dynamo
+            .add_number(&account.account_id, &number)
+            .await?
+        {
             ClaimOutcome::Done => {
                 self.directory.forget(&account);
                 tracing::info!(account_id = %account.account_id, number = %number.number, "support number added");
                 Ok(json_response(StatusCode::CREATED, &number))
             }
             ClaimOutcome::NumberInUse(n) => Err(number_in_use(&n)),
-            ClaimOutcome::NoAccount => Err(ApiError::not_found("account_not_found", "no messaging account has this id")),
+            ClaimOutcome::NoAccount => Err(ApiError::not_found(
+                "account_not_found",
+                "no messaging account has this id",
+            )),
         }
     }
 
     async fn remove_number(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let account = self.account(req).await?;
         let raw = path_param(req, "number")?;
-        let number = phone::normalise_any(&raw).map_err(|e| ApiError::bad_request("invalid_phone_number", e.to_string()))?;
-        if !self.directory.dynamo.remove_number(&account.account_id, &number).await? {
-            return Err(ApiError::not_found("number_not_found", "this account has no such support number"));
+        let number = phone::normalise_any(&raw)
+            .map_err(|e| ApiError::bad_request("invalid_phone_number", e.to_string()))?;
+        if !self
+            .directory
+            .dynamo
+            .remove_number(&account.account_id, &number)
+            .await?
+        {
+            return Err(ApiError::not_found(
+                "number_not_found",
+                "this account has no such support number",
+            ));
         }
         self.directory.forget(&account);
         tracing::info!(account_id = %account.account_id, number = %number, "support number removed");
@@ -243,10 +332,16 @@ impl App {
 }
 
 fn number_in_use(n: &str) -> ApiError {
-    ApiError::conflict("number_in_use", format!("{n} already belongs to a messaging account"))
+    ApiError::conflict(
+        "number_in_use",
+        format!("{n} already belongs to a messaging account"),
+    )
 }
 
 fn secrets_error(e: SecretsError) -> ApiError {
     tracing::error!(error = %e, "Secrets Manager write failed");
-    ApiError::unavailable("secrets_unavailable", "the credential store is unavailable; nothing was changed, try again shortly")
+    ApiError::unavailable(
+        "secrets_unavailable",
+        "the credential store is unavailable; nothing was changed, try again shortly",
+    )
 }

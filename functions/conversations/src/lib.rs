@@ -45,7 +45,9 @@ impl App {
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let path = req.uri().path().to_owned();
         let result = match (req.method(), path.rsplit('/').next()) {
-            (&Method::GET, _) if path == "/conversations" || path == "/conversations/" => self.list(&req).await,
+            (&Method::GET, _) if path == "/conversations" || path == "/conversations/" => {
+                self.list(&req).await
+            }
             (&Method::GET, _) => self.read(&req).await,
             (&Method::POST, Some("accept")) => self.move_to(&req, Event::Accept).await,
             (&Method::POST, Some("close")) => self.move_to(&req, Event::Close).await,
@@ -59,25 +61,46 @@ impl App {
         let account_id = query_param(req, "account_id")
             .ok_or_else(|| ApiError::bad_request("missing_parameter", "account_id is required"))?;
         if !shared::ids::is_id(&account_id) {
-            return Err(ApiError::bad_request("invalid_parameter", "account_id is not an account id"));
+            return Err(ApiError::bad_request(
+                "invalid_parameter",
+                "account_id is not an account id",
+            ));
         }
         let statuses = match query_param(req, "status") {
             None => vec![Status::Open, Status::Active, Status::Waiting],
             Some(list) => list
                 .split(',')
-                .map(|s| Status::parse(s.trim()).ok_or_else(|| ApiError::bad_request("invalid_parameter", format!("status {s:?} is not open, active, waiting or closed"))))
+                .map(|s| {
+                    Status::parse(s.trim()).ok_or_else(|| {
+                        ApiError::bad_request(
+                            "invalid_parameter",
+                            format!("status {s:?} is not open, active, waiting or closed"),
+                        )
+                    })
+                })
                 .collect::<Result<Vec<_>, _>>()?,
         };
         if statuses.is_empty() || (statuses.contains(&Status::Closed) && statuses.len() > 1) {
-            return Err(ApiError::bad_request("invalid_parameter", "status lists open, active and waiting, or closed alone"));
+            return Err(ApiError::bad_request(
+                "invalid_parameter",
+                "status lists open, active and waiting, or closed alone",
+            ));
         }
         let limit = limit(req, LIST_LIMIT)?;
         let page = self
             .dynamo
-            .list_conversations(&account_id, &statuses, limit, query_param(req, "cursor").as_deref())
+            .list_conversations(
+                &account_id,
+                &statuses,
+                limit,
+                query_param(req, "cursor").as_deref(),
+            )
             .await?
             .map_err(|e| ApiError::bad_request("invalid_cursor", e.to_string()))?;
-        Ok(json_response(StatusCode::OK, &json!({"conversations": page.items, "next_cursor": page.next_cursor})))
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({"conversations": page.items, "next_cursor": page.next_cursor}),
+        ))
     }
 
     async fn read(&self, req: &Request) -> Result<Response<Body>, ApiError> {
@@ -100,7 +123,11 @@ impl App {
             shared::http::json_body(req)?
         };
         let agent = caller_id(req).or(body.agent_id.filter(|a| !a.trim().is_empty()));
-        match self.dynamo.move_conversation(&id, event, agent.as_deref()).await? {
+        match self
+            .dynamo
+            .move_conversation(&id, event, agent.as_deref())
+            .await?
+        {
             MoveOutcome::Moved(c) => {
                 tracing::info!(conversation_id = %id, status = c.status.as_str(), event = event.as_str(), "conversation moved");
                 Ok(json_response(StatusCode::OK, &c))
@@ -108,7 +135,11 @@ impl App {
             MoveOutcome::NotFound => Err(not_found()),
             MoveOutcome::Illegal(from) => Err(ApiError::Conflict {
                 code: "invalid_transition",
-                message: format!("a conversation that is {} cannot be asked to {}", from.as_str(), event.as_str()),
+                message: format!(
+                    "a conversation that is {} cannot be asked to {}",
+                    from.as_str(),
+                    event.as_str()
+                ),
             }),
         }
     }
@@ -134,6 +165,11 @@ fn limit(req: &Request, (default, max): (i32, i32)) -> Result<i32, ApiError> {
             .parse::<i32>()
             .ok()
             .filter(|l| (1..=max).contains(l))
-            .ok_or_else(|| ApiError::bad_request("invalid_parameter", format!("limit is a whole number from 1 to {max}"))),
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_parameter",
+                    format!("limit is a whole number from 1 to {max}"),
+                )
+            }),
     }
 }

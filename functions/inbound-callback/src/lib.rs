@@ -39,13 +39,20 @@ impl App {
 
     async fn callback(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let account_id = path_param(req, "account_id")?;
-        let unknown = || ApiError::not_found("unknown_account", "no messaging account has this callback URL");
+        let unknown = || {
+            ApiError::not_found(
+                "unknown_account",
+                "no messaging account has this callback URL",
+            )
+        };
         if !shared::ids::is_id(&account_id) {
             return Err(unknown());
         }
         let body = body_bytes(req);
         if body.len() > MAX_BODY_BYTES {
-            return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
+            return Err(ApiError::PayloadTooLarge {
+                limit: MAX_BODY_BYTES,
+            });
         }
         let account = self.directory.account(&account_id, Freshness::Cached).await?.ok_or_else(|| {
             tracing::warn!(account_id = %account_id, "callback for an account that does not exist");
@@ -53,13 +60,26 @@ impl App {
         })?;
 
         // The signature first: nothing of an unsigned body is read.
-        let authorization = header_str(req, "authorization").or_else(|| header_str(req, "x-ts-authorization"));
+        let authorization =
+            header_str(req, "authorization").or_else(|| header_str(req, "x-ts-authorization"));
         let keys = self.directory.keys(&account, Freshness::Cached).await?;
-        let mut verified = verify_callback(authorization, body, &keys.current.customer_id, &keys.current.api_key, keys.previous.as_ref());
+        let mut verified = verify_callback(
+            authorization,
+            body,
+            &keys.current.customer_id,
+            &keys.current.api_key,
+            keys.previous.as_ref(),
+        );
         if verified == Err(SignatureError::Mismatch) {
             // The key may have been rotated since it was cached: read it again, once.
             let keys = self.directory.keys(&account, Freshness::Fresh).await?;
-            verified = verify_callback(authorization, body, &keys.current.customer_id, &keys.current.api_key, keys.previous.as_ref());
+            verified = verify_callback(
+                authorization,
+                body,
+                &keys.current.customer_id,
+                &keys.current.api_key,
+                keys.previous.as_ref(),
+            );
         }
         if let Err(e) = verified {
             tracing::warn!(account_id = %account_id, reason = %e, "callback refused");
@@ -68,7 +88,10 @@ impl App {
 
         let callback = Callback::parse(body).map_err(|e| {
             tracing::warn!(account_id = %account_id, error = %e, "signed callback unreadable");
-            ApiError::bad_request("malformed_payload", format!("the callback could not be read: {e}"))
+            ApiError::bad_request(
+                "malformed_payload",
+                format!("the callback could not be read: {e}"),
+            )
         })?;
         let result = match callback {
             Callback::Inbound(sms) => self.inbound(&account, &sms, body).await?,
@@ -77,18 +100,34 @@ impl App {
         Ok(json_response(StatusCode::OK, &json!({ "result": result })))
     }
 
-    async fn inbound(&self, account: &shared::account::Account, sms: &InboundSms, body: &[u8]) -> Result<&'static str, ApiError> {
-        let bad = |what: &str, e: phone::PhoneError| ApiError::bad_request("malformed_payload", format!("{what}: {e}"));
-        let customer = phone::normalise_any(&sms.customer_number).map_err(|e| bad("user_response.phone_number", e))?;
-        let support = phone::normalise_any(&sms.support_number).map_err(|e| bad("user_response.sender_id", e))?;
+    async fn inbound(
+        &self,
+        account: &shared::account::Account,
+        sms: &InboundSms,
+        body: &[u8],
+    ) -> Result<&'static str, ApiError> {
+        let bad = |what: &str, e: phone::PhoneError| {
+            ApiError::bad_request("malformed_payload", format!("{what}: {e}"))
+        };
+        let customer = phone::normalise_any(&sms.customer_number)
+            .map_err(|e| bad("user_response.phone_number", e))?;
+        let support = phone::normalise_any(&sms.support_number)
+            .map_err(|e| bad("user_response.sender_id", e))?;
         let mut account = account.clone();
         if account.number(&support).is_none() {
             // A number added since the account was cached is routed at once.
-            account = self.directory.account(&account.account_id, Freshness::Fresh).await?.unwrap_or(account);
+            account = self
+                .directory
+                .account(&account.account_id, Freshness::Fresh)
+                .await?
+                .unwrap_or(account);
         }
         if account.number(&support).is_none() {
             tracing::warn!(account_id = %account.account_id, support_number = %support, reference_id = %sms.reference_id, "inbound SMS to a number the account does not own");
-            return Err(ApiError::not_found("unknown_number", "this account has no such support number"));
+            return Err(ApiError::not_found(
+                "unknown_number",
+                "this account has no such support number",
+            ));
         }
         let info = sms::analyse(&sms.text);
         let raw = String::from_utf8_lossy(body);
@@ -106,7 +145,11 @@ impl App {
             })
             .await?;
         match outcome {
-            InboundOutcome::Stored { conversation_id, message_id, new_conversation } => {
+            InboundOutcome::Stored {
+                conversation_id,
+                message_id,
+                new_conversation,
+            } => {
                 tracing::info!(account_id = %account.account_id, conversation_id = %conversation_id, message_id = %message_id,
                     reference_id = %sms.reference_id, new_conversation, too_long = info.characters > sms::MAX_MESSAGE_CHARS, "inbound SMS stored");
                 Ok("stored")
@@ -118,12 +161,19 @@ impl App {
             InboundOutcome::UnknownNumber => {
                 self.directory.forget(&account);
                 tracing::warn!(account_id = %account.account_id, support_number = %support, "support number removed from the account");
-                Err(ApiError::not_found("unknown_number", "this account has no such support number"))
+                Err(ApiError::not_found(
+                    "unknown_number",
+                    "this account has no such support number",
+                ))
             }
         }
     }
 
-    async fn delivery(&self, account_id: &str, report: &DeliveryReport) -> Result<&'static str, ApiError> {
+    async fn delivery(
+        &self,
+        account_id: &str,
+        report: &DeliveryReport,
+    ) -> Result<&'static str, ApiError> {
         let outcome = self.dynamo.apply_report(account_id, report).await?;
         let result = match &outcome {
             ReportOutcome::Updated { .. } => "updated",

@@ -11,7 +11,9 @@ use sha2::{Digest, Sha256};
 use shared::account::Account;
 use shared::conversation::{next, Conversation, Event, Message, Status};
 use shared::directory::{Directory, Freshness};
-use shared::http::{caller_id, deadline, header_str, json_body, json_response, path_param, respond};
+use shared::http::{
+    caller_id, deadline, header_str, json_body, json_response, path_param, respond,
+};
 use shared::store::outbound::{BeginOutcome, Idempotency, NewOutbound, SendResult};
 use shared::store::reports::external_id;
 use shared::store::Dynamo;
@@ -52,12 +54,27 @@ impl App {
     /// `TELESIGN_BASE_URL`, `PUBLIC_BASE_URL`).
     pub async fn from_env() -> Result<Self, shared::config::ConfigError> {
         let clients = shared::runtime::Clients::from_env().await?;
-        Ok(Self::new(clients.directory()?, clients.dynamo(), clients.telesign()?, shared::config::url("PUBLIC_BASE_URL")?))
+        Ok(Self::new(
+            clients.directory()?,
+            clients.dynamo(),
+            clients.telesign()?,
+            shared::config::url("PUBLIC_BASE_URL")?,
+        ))
     }
 
     /// Builds the function from its parts.
-    pub fn new(directory: Directory, dynamo: Dynamo, telesign: TelesignClient, public_base_url: Option<String>) -> Self {
-        Self { directory, dynamo, telesign, public_base_url }
+    pub fn new(
+        directory: Directory,
+        dynamo: Dynamo,
+        telesign: TelesignClient,
+        public_base_url: Option<String>,
+    ) -> Self {
+        Self {
+            directory,
+            dynamo,
+            telesign,
+            public_base_url,
+        }
     }
 
     /// Answers one request.
@@ -81,14 +98,34 @@ impl App {
         let idempotency = idempotency_key(req)?;
         let fingerprint = fingerprint(&["reply", &conversation_id, &input.text]);
         for _ in 0..4 {
-            let conversation = self.dynamo.conversation(&conversation_id).await?.ok_or_else(not_found)?;
+            let conversation = self
+                .dynamo
+                .conversation(&conversation_id)
+                .await?
+                .ok_or_else(not_found)?;
             let account = self.account(&conversation.account_id).await?;
-            match self.send(req, &account, &conversation, true, &input.text, &info, agent.as_deref(), idempotency.as_deref(), &fingerprint).await? {
+            match self
+                .send(
+                    req,
+                    &account,
+                    &conversation,
+                    true,
+                    &input.text,
+                    &info,
+                    agent.as_deref(),
+                    idempotency.as_deref(),
+                    &fingerprint,
+                )
+                .await?
+            {
                 Some(response) => return Ok(response),
                 None => continue,
             }
         }
-        Err(ApiError::conflict("conversation_busy", "the conversation kept changing; send again"))
+        Err(ApiError::conflict(
+            "conversation_busy",
+            "the conversation kept changing; send again",
+        ))
     }
 
     async fn outreach(&self, req: &Request) -> Result<Response<Body>, ApiError> {
@@ -97,18 +134,28 @@ impl App {
         let info = check_text(&input.text)?;
         let from = phone::normalise_any(&input.from)
             .map_err(|e| ApiError::bad_request("invalid_phone_number", format!("from: {e}")))?;
-        let to = phone::normalise(&input.to).map_err(|e| ApiError::bad_request("invalid_phone_number", format!("to: {e}")))?;
+        let to = phone::normalise(&input.to)
+            .map_err(|e| ApiError::bad_request("invalid_phone_number", format!("to: {e}")))?;
         if !shared::ids::is_id(&input.account_id) {
-            return Err(ApiError::not_found("account_not_found", "no messaging account has this id"));
+            return Err(ApiError::not_found(
+                "account_not_found",
+                "no messaging account has this id",
+            ));
         }
         let account = self.account(&input.account_id).await?;
         if account.number(&from).is_none() {
-            return Err(ApiError::bad_request("unknown_number", format!("{from} is not a support number of this account")));
+            return Err(ApiError::bad_request(
+                "unknown_number",
+                format!("{from} is not a support number of this account"),
+            ));
         }
         let idempotency = idempotency_key(req)?;
         let fingerprint = fingerprint(&["outreach", &account.account_id, &from, &to, &input.text]);
         for _ in 0..4 {
-            let (existing, opted_out) = self.dynamo.live_conversation(&account.account_id, &from, &to).await?;
+            let (existing, opted_out) = self
+                .dynamo
+                .live_conversation(&account.account_id, &from, &to)
+                .await?;
             if opted_out {
                 return Err(opted_out_error());
             }
@@ -130,19 +177,37 @@ impl App {
                     next_cursor: None,
                 }
             });
-            match self.send(req, &account, &conversation, exists, &input.text, &info, agent.as_deref(), idempotency.as_deref(), &fingerprint).await? {
+            match self
+                .send(
+                    req,
+                    &account,
+                    &conversation,
+                    exists,
+                    &input.text,
+                    &info,
+                    agent.as_deref(),
+                    idempotency.as_deref(),
+                    &fingerprint,
+                )
+                .await?
+            {
                 Some(response) => return Ok(response),
                 None => continue,
             }
         }
-        Err(ApiError::conflict("conversation_busy", "the conversation kept changing; send again"))
+        Err(ApiError::conflict(
+            "conversation_busy",
+            "the conversation kept changing; send again",
+        ))
     }
 
     async fn account(&self, account_id: &str) -> Result<Account, ApiError> {
         self.directory
             .account(account_id, Freshness::Cached)
             .await?
-            .ok_or_else(|| ApiError::not_found("account_not_found", "no messaging account has this id"))
+            .ok_or_else(|| {
+                ApiError::not_found("account_not_found", "no messaging account has this id")
+            })
     }
 
     /// Records, sends and settles one message. `None`: the conversation changed under us, read it again.
@@ -166,7 +231,10 @@ impl App {
             }
         }
         if conversation.status == Status::Closed {
-            return Err(ApiError::conflict("conversation_closed", "the conversation is closed; start a new one with POST /messages"));
+            return Err(ApiError::conflict(
+                "conversation_closed",
+                "the conversation is closed; start a new one with POST /messages",
+            ));
         }
         if conversation.opted_out {
             return Err(opted_out_error());
@@ -207,7 +275,8 @@ impl App {
             }
         };
         let conversation_id = &conversation.conversation_id;
-        let callback_url = shared::http::public_base_url(req, self.public_base_url.as_deref()).map(|b| account.callback_url(&b));
+        let callback_url = shared::http::public_base_url(req, self.public_base_url.as_deref())
+            .map(|b| account.callback_url(&b));
         let external = external_id(conversation_id, &message_id);
         let sent = self
             .telesign
@@ -226,7 +295,13 @@ impl App {
             )
             .await;
 
-        let (result_state, reference, code, description, answer): (MessageState, Option<String>, Option<u32>, String, Result<StatusCode, ApiError>) = match sent {
+        let (result_state, reference, code, description, answer): (
+            MessageState,
+            Option<String>,
+            Option<u32>,
+            String,
+            Result<StatusCode, ApiError>,
+        ) = match sent {
             Ok(answer) => (
                 state_of_code(answer.status.code),
                 Some(answer.reference_id),
@@ -234,20 +309,37 @@ impl App {
                 answer.status.description,
                 Ok(StatusCode::ACCEPTED),
             ),
-            Err(TelesignError::Failure(f)) if matches!(f.kind, FailureKind::RateLimited | FailureKind::Unavailable) => {
+            Err(TelesignError::Failure(f))
+                if matches!(f.kind, FailureKind::RateLimited | FailureKind::Unavailable) =>
+            {
                 let why = format!("TeleSign unavailable: {}", f.description);
-                (MessageState::Failed, None, f.code, why.clone(), Err(ApiError::unavailable("telesign_unavailable", why)))
+                (
+                    MessageState::Failed,
+                    None,
+                    f.code,
+                    why.clone(),
+                    Err(ApiError::unavailable("telesign_unavailable", why)),
+                )
             }
             Err(TelesignError::Failure(f)) => (
                 MessageState::Failed,
                 None,
                 f.code,
                 f.description.clone(),
-                Err(ApiError::TelesignRejected { telesign_code: f.code, description: f.description }),
+                Err(ApiError::TelesignRejected {
+                    telesign_code: f.code,
+                    description: f.description,
+                }),
             ),
             Err(TelesignError::Unreachable(why)) => {
                 let why = format!("TeleSign unreachable: {why}");
-                (MessageState::Failed, None, None, why.clone(), Err(ApiError::unavailable("telesign_unavailable", why)))
+                (
+                    MessageState::Failed,
+                    None,
+                    None,
+                    why.clone(),
+                    Err(ApiError::unavailable("telesign_unavailable", why)),
+                )
             }
             Err(TelesignError::OutcomeUnknown(why)) => (
                 MessageState::Unknown,
@@ -275,7 +367,12 @@ impl App {
             .finish_outbound(
                 conversation_id,
                 &message_id,
-                &SendResult { state: result_state, reference_id: reference.as_deref(), code, description: &description },
+                &SendResult {
+                    state: result_state,
+                    reference_id: reference.as_deref(),
+                    code,
+                    description: &description,
+                },
                 idempotency.map(|k| (scope.as_str(), k)),
                 kept.as_deref().map(|b| (status.as_u16(), b)),
             )
@@ -286,28 +383,49 @@ impl App {
     }
 
     /// The first answer of an idempotency key. With `wait`, waits while the first request runs.
-    async fn replay(&self, scope: &str, key: &str, fingerprint: &str, wait: bool) -> Result<Option<Response<Body>>, ApiError> {
+    async fn replay(
+        &self,
+        scope: &str,
+        key: &str,
+        fingerprint: &str,
+        wait: bool,
+    ) -> Result<Option<Response<Body>>, ApiError> {
         for _ in 0..if wait { 100 } else { 1 } {
             match self.dynamo.idempotency(scope, key).await? {
-                None if wait => return Err(ApiError::conflict("request_in_progress", "the first request with this Idempotency-Key failed; send again")),
+                None if wait => {
+                    return Err(ApiError::conflict(
+                        "request_in_progress",
+                        "the first request with this Idempotency-Key failed; send again",
+                    ))
+                }
                 None => return Ok(None),
-                Some(Idempotency::Pending { fingerprint: f } | Idempotency::Done { fingerprint: f, .. }) if f != fingerprint => {
+                Some(
+                    Idempotency::Pending { fingerprint: f }
+                    | Idempotency::Done { fingerprint: f, .. },
+                ) if f != fingerprint => {
                     return Err(ApiError::Unprocessable {
                         code: "idempotency_key_reused",
                         message: "this Idempotency-Key was used for another request".into(),
                         details: Map::new(),
                     })
                 }
-                Some(Idempotency::Done { http_status, body, .. }) => {
+                Some(Idempotency::Done {
+                    http_status, body, ..
+                }) => {
                     let value: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
                     let status = StatusCode::from_u16(http_status).unwrap_or(StatusCode::OK);
                     return Ok(Some(json_response(status, &value)));
                 }
-                Some(Idempotency::Pending { .. }) if wait => tokio::time::sleep(Duration::from_millis(100)).await,
+                Some(Idempotency::Pending { .. }) if wait => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
                 Some(Idempotency::Pending { .. }) => return Ok(None),
             }
         }
-        Err(ApiError::conflict("request_in_progress", "a request with this Idempotency-Key is still being sent; retry shortly"))
+        Err(ApiError::conflict(
+            "request_in_progress",
+            "a request with this Idempotency-Key is still being sent; retry shortly",
+        ))
     }
 }
 
@@ -318,7 +436,8 @@ fn not_found() -> ApiError {
 fn opted_out_error() -> ApiError {
     ApiError::Unprocessable {
         code: "recipient_opted_out",
-        message: "the customer has opted out (STOP); nothing can be sent until they text START".into(),
+        message: "the customer has opted out (STOP); nothing can be sent until they text START"
+            .into(),
         details: Map::new(),
     }
 }
@@ -326,7 +445,10 @@ fn opted_out_error() -> ApiError {
 fn agent_of(req: &Request, from_body: Option<String>) -> Result<Option<String>, ApiError> {
     let agent = caller_id(req).or(from_body.filter(|a| !a.trim().is_empty()));
     if agent.as_ref().is_some_and(|a| a.chars().count() > 128) {
-        return Err(ApiError::bad_request("invalid_agent_id", "agent_id is at most 128 characters"));
+        return Err(ApiError::bad_request(
+            "invalid_agent_id",
+            "agent_id is at most 128 characters",
+        ));
     }
     Ok(agent)
 }
@@ -334,13 +456,20 @@ fn agent_of(req: &Request, from_body: Option<String>) -> Result<Option<String>, 
 /// The contract's text rules: not empty, at most 1600 characters.
 pub fn check_text(text: &str) -> Result<sms::TextInfo, ApiError> {
     if text.trim().is_empty() {
-        return Err(ApiError::bad_request("empty_message", "the message has no text"));
+        return Err(ApiError::bad_request(
+            "empty_message",
+            "the message has no text",
+        ));
     }
     let info = sms::analyse(text);
     if info.characters > sms::MAX_MESSAGE_CHARS {
         return Err(ApiError::Unprocessable {
             code: "message_too_long",
-            message: format!("the message has {} characters; the limit is {}", info.characters, sms::MAX_MESSAGE_CHARS),
+            message: format!(
+                "the message has {} characters; the limit is {}",
+                info.characters,
+                sms::MAX_MESSAGE_CHARS
+            ),
             details: Map::from_iter([
                 ("count".to_owned(), json!(info.characters)),
                 ("limit".to_owned(), json!(sms::MAX_MESSAGE_CHARS)),
@@ -353,8 +482,13 @@ pub fn check_text(text: &str) -> Result<sms::TextInfo, ApiError> {
 fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
     match header_str(req, "idempotency-key") {
         None => Ok(None),
-        Some(k) if !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(k.to_owned())),
-        Some(_) => Err(ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters")),
+        Some(k) if !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(k.to_owned()))
+        }
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        )),
     }
 }
 

@@ -37,12 +37,22 @@ impl CredentialsInput {
     pub fn parse(&self) -> Result<(Credentials, ApiHost), ApiError> {
         let host = match self.api_host.as_deref() {
             None => ApiHost::Standard,
-            Some(h) => ApiHost::parse(h)
-                .ok_or_else(|| ApiError::bad_request("invalid_api_host", "api_host is \"standard\" or \"enterprise\""))?,
+            Some(h) => ApiHost::parse(h).ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_api_host",
+                    "api_host is \"standard\" or \"enterprise\"",
+                )
+            })?,
         };
         let id = self.customer_id.trim();
-        if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err(ApiError::bad_request("invalid_customer_id", "customer_id is TeleSign's customer id (letters, digits and dashes)"));
+        if id.is_empty()
+            || id.len() > 64
+            || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(ApiError::bad_request(
+                "invalid_customer_id",
+                "customer_id is TeleSign's customer id (letters, digits and dashes)",
+            ));
         }
         let creds = Credentials::new(id, &self.api_key)
             .map_err(|e| ApiError::bad_request("invalid_api_key", format!("api_key: {e}")))?;
@@ -59,7 +69,10 @@ impl App {
 
     /// Builds the function from its parts.
     pub fn new(directory: Directory, telesign: TelesignClient) -> Self {
-        Self { directory, telesign }
+        Self {
+            directory,
+            telesign,
+        }
     }
 
     /// Answers one request.
@@ -74,19 +87,36 @@ impl App {
     async fn given(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let input: CredentialsInput = json_body(req)?;
         let (creds, host) = input.parse()?;
-        let found = check(&self.telesign, &creds, host, deadline(req, Duration::from_secs(10), Duration::from_millis(500))).await?;
+        let found = check(
+            &self.telesign,
+            &creds,
+            host,
+            deadline(req, Duration::from_secs(10), Duration::from_millis(500)),
+        )
+        .await?;
         tracing::info!(result = found.verdict.as_str(), telesign_code = ?found.telesign_code, "credentials validated");
         Ok(json_response(StatusCode::OK, &found.body(host)))
     }
 
     async fn stored(&self, req: &Request, account_id: &str) -> Result<Response<Body>, ApiError> {
-        let missing = || ApiError::not_found("account_not_found", "no messaging account has this id");
+        let missing =
+            || ApiError::not_found("account_not_found", "no messaging account has this id");
         if !shared::ids::is_id(account_id) {
             return Err(missing());
         }
-        let account = self.directory.account(account_id, Freshness::Fresh).await?.ok_or_else(missing)?;
+        let account = self
+            .directory
+            .account(account_id, Freshness::Fresh)
+            .await?
+            .ok_or_else(missing)?;
         let keys = self.directory.keys(&account, Freshness::Fresh).await?;
-        let found = check(&self.telesign, &keys.current, account.api_host, deadline(req, Duration::from_secs(10), Duration::from_millis(500))).await?;
+        let found = check(
+            &self.telesign,
+            &keys.current,
+            account.api_host,
+            deadline(req, Duration::from_secs(10), Duration::from_millis(500)),
+        )
+        .await?;
         tracing::info!(account_id, result = found.verdict.as_str(), telesign_code = ?found.telesign_code, "stored credentials validated");
         Ok(json_response(StatusCode::OK, &found.body(account.api_host)))
     }

@@ -30,14 +30,24 @@ fn number_item(account_id: &str, n: &SupportNumber) -> Result<Item, StoreError> 
         (table::PK, Some(s(pk))),
         (table::SK, Some(s(sk))),
         ("account_id", Some(s(account_id))),
-        ("settings", Some(s(serde_json::to_string(n).map_err(|e| StoreError::Corrupt(e.to_string()))?))),
+        (
+            "settings",
+            Some(s(
+                serde_json::to_string(n).map_err(|e| StoreError::Corrupt(e.to_string()))?
+            )),
+        ),
     ]))
 }
 
 fn numbers_attribute(numbers: &[SupportNumber]) -> Result<AttributeValue, StoreError> {
     let map: HashMap<String, AttributeValue> = numbers
         .iter()
-        .map(|n| Ok((n.number.clone(), s(serde_json::to_string(n).map_err(|e| StoreError::Corrupt(e.to_string()))?))))
+        .map(|n| {
+            Ok((
+                n.number.clone(),
+                s(serde_json::to_string(n).map_err(|e| StoreError::Corrupt(e.to_string()))?),
+            ))
+        })
         .collect::<Result<_, StoreError>>()?;
     Ok(AttributeValue::M(map))
 }
@@ -58,7 +68,8 @@ pub fn account_from_item(item: &Item) -> Result<Account, StoreError> {
         account_id: req_s(item, "account_id")?,
         name: req_s(item, "name")?,
         customer_id: req_s(item, "customer_id")?,
-        api_host: ApiHost::parse(&host).ok_or_else(|| StoreError::Corrupt(format!("api_host {host}")))?,
+        api_host: ApiHost::parse(&host)
+            .ok_or_else(|| StoreError::Corrupt(format!("api_host {host}")))?,
         secret_name: req_s(item, "secret_name")?,
         numbers,
         created_at: req_s(item, "created_at")?,
@@ -81,12 +92,18 @@ impl Dynamo {
                 ("numbers", Some(numbers_attribute(&a.numbers)?)),
                 ("created_at", Some(s(&a.created_at))),
                 (GSI1_PK, Some(s(ACCOUNTS_PARTITION))),
-                (GSI1_SK, Some(s(format!("{}#{}", a.created_at, a.account_id)))),
+                (
+                    GSI1_SK,
+                    Some(s(format!("{}#{}", a.created_at, a.account_id))),
+                ),
             ]),
             Some("attribute_not_exists(pk)"),
         )?];
         for n in &a.numbers {
-            items.push(self.put(number_item(&a.account_id, n)?, Some("attribute_not_exists(pk)"))?);
+            items.push(self.put(
+                number_item(&a.account_id, n)?,
+                Some("attribute_not_exists(pk)"),
+            )?);
         }
         match self.transact(items).await? {
             Txn::Done => Ok(ClaimOutcome::Done),
@@ -96,14 +113,19 @@ impl Dynamo {
                         return Ok(ClaimOutcome::NumberInUse(n.number.clone()));
                     }
                 }
-                Err(StoreError::Unavailable(format!("creating the account was cancelled: {reasons:?}")))
+                Err(StoreError::Unavailable(format!(
+                    "creating the account was cancelled: {reasons:?}"
+                )))
             }
         }
     }
 
     /// One account (1 GetItem).
     pub async fn account(&self, account_id: &str) -> Result<Option<Account>, StoreError> {
-        self.get(table::account_key(account_id)).await?.map(|i| account_from_item(&i)).transpose()
+        self.get(table::account_key(account_id))
+            .await?
+            .map(|i| account_from_item(&i))
+            .transpose()
     }
 
     /// Every account, oldest first (1 Query per 100).
@@ -134,10 +156,17 @@ impl Dynamo {
     }
 
     /// Adds a number to an account: the claim and the account's list together (1 transaction).
-    pub async fn add_number(&self, account_id: &str, n: &SupportNumber) -> Result<ClaimOutcome, StoreError> {
+    pub async fn add_number(
+        &self,
+        account_id: &str,
+        n: &SupportNumber,
+    ) -> Result<ClaimOutcome, StoreError> {
         let settings = serde_json::to_string(n).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let items = vec![
-            self.put(number_item(account_id, n)?, Some("attribute_not_exists(pk)"))?,
+            self.put(
+                number_item(account_id, n)?,
+                Some("attribute_not_exists(pk)"),
+            )?,
             self.update_with_names(
                 key(table::account_key(account_id)),
                 "SET numbers.#n = :v",
@@ -149,8 +178,12 @@ impl Dynamo {
         match self.transact(items).await? {
             Txn::Done => Ok(ClaimOutcome::Done),
             Txn::Cancelled(r) if Txn::failed(&r, 1) => Ok(ClaimOutcome::NoAccount),
-            Txn::Cancelled(r) if Txn::failed(&r, 0) => Ok(ClaimOutcome::NumberInUse(n.number.clone())),
-            Txn::Cancelled(r) => Err(StoreError::Unavailable(format!("adding the number was cancelled: {r:?}"))),
+            Txn::Cancelled(r) if Txn::failed(&r, 0) => {
+                Ok(ClaimOutcome::NumberInUse(n.number.clone()))
+            }
+            Txn::Cancelled(r) => Err(StoreError::Unavailable(format!(
+                "adding the number was cancelled: {r:?}"
+            ))),
         }
     }
 
@@ -174,13 +207,18 @@ impl Dynamo {
         match self.transact(items).await? {
             Txn::Done => Ok(true),
             Txn::Cancelled(r) if Txn::failed(&r, 0) || Txn::failed(&r, 1) => Ok(false),
-            Txn::Cancelled(r) => Err(StoreError::Unavailable(format!("removing the number was cancelled: {r:?}"))),
+            Txn::Cancelled(r) => Err(StoreError::Unavailable(format!(
+                "removing the number was cancelled: {r:?}"
+            ))),
         }
     }
 
     /// Which account owns a number (1 GetItem).
     pub async fn number_owner(&self, number: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.get(table::number_key(number)).await?.and_then(|i| opt_s(&i, "account_id").map(str::to_owned)))
+        Ok(self
+            .get(table::number_key(number))
+            .await?
+            .and_then(|i| opt_s(&i, "account_id").map(str::to_owned)))
     }
 
     fn update_with_names(
@@ -200,6 +238,8 @@ impl Dynamo {
             .set_expression_attribute_values((!vals.is_empty()).then_some(vals))
             .build()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder().update(update).build())
+        Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
+            .update(update)
+            .build())
     }
 }

@@ -21,7 +21,8 @@ pub fn conversation_from_item(item: &Item) -> Result<Conversation, StoreError> {
         account_id: req_s(item, "account_id")?,
         support_number: req_s(item, "support_number")?,
         customer_number: req_s(item, "customer_number")?,
-        status: Status::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
+        status: Status::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
         created_at: req_s(item, "created_at")?,
         last_activity_at: req_s(item, "last_activity_at")?,
         assigned_agent: opt_s(item, "assigned_agent").map(str::to_owned),
@@ -45,7 +46,8 @@ pub fn message_from_item(item: &Item) -> Result<Message, StoreError> {
         direction,
         text: req_s(item, "text")?,
         created_at: req_s(item, "created_at")?,
-        status: MessageState::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
+        status: MessageState::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
         telesign_reference_id: opt_s(item, "telesign_reference_id").map(str::to_owned),
         status_code: opt_n(item, "status_code"),
         status_description: opt_s(item, "status_description").map(str::to_owned),
@@ -85,13 +87,19 @@ fn encode_cursor(key: &HashMap<String, AttributeValue>) -> String {
 #[error("the cursor is not one this API gave out")]
 pub struct BadCursor;
 
-fn decode_cursor(cursor: &str, expected: &[&str]) -> Result<HashMap<String, AttributeValue>, BadCursor> {
+fn decode_cursor(
+    cursor: &str,
+    expected: &[&str],
+) -> Result<HashMap<String, AttributeValue>, BadCursor> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| BadCursor)?;
     let plain: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| BadCursor)?;
     if plain.len() != expected.len() || !expected.iter().all(|k| plain.contains_key(*k)) {
         return Err(BadCursor);
     }
-    Ok(plain.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect())
+    Ok(plain
+        .into_iter()
+        .map(|(k, v)| (k, AttributeValue::S(v)))
+        .collect())
 }
 
 /// One page of a list.
@@ -116,7 +124,10 @@ pub enum MoveOutcome {
 
 impl Dynamo {
     /// One conversation (1 GetItem).
-    pub async fn conversation(&self, conversation_id: &str) -> Result<Option<Conversation>, StoreError> {
+    pub async fn conversation(
+        &self,
+        conversation_id: &str,
+    ) -> Result<Option<Conversation>, StoreError> {
         self.get(table::conversation_key(conversation_id))
             .await?
             .map(|i| conversation_from_item(&i))
@@ -132,11 +143,18 @@ impl Dynamo {
         cursor: Option<&str>,
     ) -> Result<Result<Option<Conversation>, BadCursor>, StoreError> {
         let (pk, _) = table::conversation_key(conversation_id);
-        let start = match cursor.map(|c| decode_cursor(c, &[table::PK, table::SK])).transpose() {
+        let start = match cursor
+            .map(|c| decode_cursor(c, &[table::PK, table::SK]))
+            .transpose()
+        {
             Ok(s) => s,
             Err(e) => return Ok(Err(e)),
         };
-        let mut conversation = if start.is_some() { self.conversation(conversation_id).await? } else { None };
+        let mut conversation = if start.is_some() {
+            self.conversation(conversation_id).await?
+        } else {
+            None
+        };
         let out = self
             .client
             .query()
@@ -157,7 +175,9 @@ impl Dynamo {
                 _ => {}
             }
         }
-        let Some(mut conversation) = conversation else { return Ok(Ok(None)) };
+        let Some(mut conversation) = conversation else {
+            return Ok(Ok(None));
+        };
         conversation.next_cursor = out.last_evaluated_key().map(encode_cursor);
         conversation.messages = Some(messages);
         Ok(Ok(Some(conversation)))
@@ -173,7 +193,10 @@ impl Dynamo {
         cursor: Option<&str>,
     ) -> Result<Result<Page<Conversation>, BadCursor>, StoreError> {
         let closed = statuses.contains(&Status::Closed);
-        let partition = index_partition(account_id, if closed { Status::Closed } else { Status::Open });
+        let partition = index_partition(
+            account_id,
+            if closed { Status::Closed } else { Status::Open },
+        );
         let start = match cursor
             .map(|c| decode_cursor(c, &[table::PK, table::SK, GSI1_PK, GSI1_SK]))
             .transpose()
@@ -181,7 +204,10 @@ impl Dynamo {
             Ok(s) => s,
             Err(e) => return Ok(Err(e)),
         };
-        if start.as_ref().is_some_and(|k| k.get(GSI1_PK).and_then(|v| v.as_s().ok()) != Some(&partition)) {
+        if start
+            .as_ref()
+            .is_some_and(|k| k.get(GSI1_PK).and_then(|v| v.as_s().ok()) != Some(&partition))
+        {
             return Ok(Err(BadCursor));
         }
         let mut query = self
@@ -194,7 +220,9 @@ impl Dynamo {
             .scan_index_forward(false)
             .limit(limit)
             .set_exclusive_start_key(start);
-        let all_live = [Status::Open, Status::Active, Status::Waiting].iter().all(|x| statuses.contains(x));
+        let all_live = [Status::Open, Status::Active, Status::Waiting]
+            .iter()
+            .all(|x| statuses.contains(x));
         if !closed && !all_live {
             let placeholders: Vec<String> = (0..statuses.len()).map(|i| format!(":s{i}")).collect();
             query = query
@@ -205,8 +233,15 @@ impl Dynamo {
             }
         }
         let out = query.send().await.map_err(StoreError::from_sdk)?;
-        let items = out.items().iter().map(conversation_from_item).collect::<Result<Vec<_>, _>>()?;
-        Ok(Ok(Page { items, next_cursor: out.last_evaluated_key().map(encode_cursor) }))
+        let items = out
+            .items()
+            .iter()
+            .map(conversation_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Ok(Page {
+            items,
+            next_cursor: out.last_evaluated_key().map(encode_cursor),
+        }))
     }
 
     /// An agent's move (accept, close, end): 1 GetItem, then 1 transaction that writes the new
@@ -239,7 +274,9 @@ impl Dynamo {
                 Txn::Cancelled(_) => continue,
             }
         }
-        Err(StoreError::Unavailable("the conversation kept changing under the move".into()))
+        Err(StoreError::Unavailable(
+            "the conversation kept changing under the move".into(),
+        ))
     }
 
     /// The writes that move `current` to `to` at `now`, on the condition that its status is
@@ -252,7 +289,12 @@ impl Dynamo {
         now: &str,
         agent_id: Option<&str>,
     ) -> Result<Vec<aws_sdk_dynamodb::types::TransactWriteItem>, StoreError> {
-        let mut set = vec!["#status = :to", "last_activity_at = :now", "gsi1pk = :gpk", "gsi1sk = :gsk"];
+        let mut set = vec![
+            "#status = :to",
+            "last_activity_at = :now",
+            "gsi1pk = :gpk",
+            "gsi1sk = :gsk",
+        ];
         let mut vals = values([
             (":to", s(to.as_str())),
             (":from", s(current.status.as_str())),
@@ -270,7 +312,11 @@ impl Dynamo {
             Some("#status = :from"),
             vals,
         )?];
-        let thread = key(table::thread_key(&current.account_id, &current.support_number, &current.customer_number));
+        let thread = key(table::thread_key(
+            &current.account_id,
+            &current.support_number,
+            &current.customer_number,
+        ));
         if to == Status::Closed {
             items.push(self.delete(
                 thread,
@@ -304,9 +350,18 @@ pub(crate) fn new_conversation_item(c: &Conversation) -> Item {
         ("last_activity_at", Some(s(&c.last_activity_at))),
         ("assigned_agent", c.assigned_agent.as_deref().map(s)),
         ("opted_out", Some(b(c.opted_out))),
-        ("last_message_preview", c.last_message_preview.as_deref().map(s)),
+        (
+            "last_message_preview",
+            c.last_message_preview.as_deref().map(s),
+        ),
         (GSI1_PK, Some(s(index_partition(&c.account_id, c.status)))),
-        (GSI1_SK, Some(s(activity_sort_key(&c.last_activity_at, &c.conversation_id)))),
+        (
+            GSI1_SK,
+            Some(s(activity_sort_key(
+                &c.last_activity_at,
+                &c.conversation_id,
+            ))),
+        ),
     ])
 }
 
@@ -336,7 +391,10 @@ pub(crate) fn message_item(conversation: &Conversation, m: &Message, raw: Option
         ("created_at", Some(s(&m.created_at))),
         ("status", Some(s(m.status.as_str()))),
         ("status_rank", Some(super::item::n(rank))),
-        ("telesign_reference_id", m.telesign_reference_id.as_deref().map(s)),
+        (
+            "telesign_reference_id",
+            m.telesign_reference_id.as_deref().map(s),
+        ),
         ("status_code", m.status_code.map(super::item::n)),
         ("status_description", m.status_description.as_deref().map(s)),
         ("segments", Some(super::item::n(m.segments))),

@@ -3,7 +3,9 @@
 use super::conversations::{activity_sort_key, message_item, new_conversation_item, thread_item};
 use super::item::{b, opt_s, s};
 use super::{key, values, Dynamo, StoreError, Txn};
-use crate::conversation::{next, preview, Consent, Conversation, Direction, Event, Message, Status};
+use crate::conversation::{
+    next, preview, Consent, Conversation, Direction, Event, Message, Status,
+};
 use crate::sms::TextInfo;
 use crate::table;
 use crate::telesign::MessageState;
@@ -63,7 +65,10 @@ impl Dynamo {
                     table::consent_key(m.account_id, m.customer_number),
                 ])
                 .await?;
-            let opted_out_before = found.get(1).and_then(|c| c.as_ref()).is_some_and(|c| super::item::flag(c, "opted_out"));
+            let opted_out_before = found
+                .get(1)
+                .and_then(|c| c.as_ref())
+                .is_some_and(|c| super::item::flag(c, "opted_out"));
             let opted_out = match m.consent {
                 Some(Consent::OptOut) => true,
                 Some(Consent::OptIn) => false,
@@ -87,7 +92,9 @@ impl Dynamo {
             };
             let (conversation, new_conversation, seen_status) = match &thread {
                 Some(t) => {
-                    let status = opt_s(t, "status").and_then(Status::parse).unwrap_or(Status::Open);
+                    let status = opt_s(t, "status")
+                        .and_then(Status::parse)
+                        .unwrap_or(Status::Open);
                     let conversation_id = super::item::req_s(t, "conversation_id")?;
                     let to = next(status, Event::CustomerMessage).unwrap_or(status);
                     let c = Conversation {
@@ -134,7 +141,12 @@ impl Dynamo {
                         (table::SK, Some(s(rsk))),
                         ("conversation_id", Some(s(&conversation.conversation_id))),
                         ("message_id", Some(s(&message.message_id))),
-                        (table::TTL_ATTRIBUTE, Some(super::item::n(crate::ids::epoch_seconds() + REFERENCE_TTL_SECONDS))),
+                        (
+                            table::TTL_ATTRIBUTE,
+                            Some(super::item::n(
+                                crate::ids::epoch_seconds() + REFERENCE_TTL_SECONDS,
+                            )),
+                        ),
                     ]),
                     Some("attribute_not_exists(pk)"),
                 )?,
@@ -149,7 +161,9 @@ impl Dynamo {
             match seen_status {
                 None => {
                     items.push(self.put(new_conversation_item(&conversation), None)?);
-                    items.push(self.put(thread_item(&conversation), Some("attribute_not_exists(pk)"))?);
+                    items.push(
+                        self.put(thread_item(&conversation), Some("attribute_not_exists(pk)"))?,
+                    );
                 }
                 Some(seen) => {
                     items.push(self.update(
@@ -167,7 +181,11 @@ impl Dynamo {
                     )?);
                     if conversation.status != seen {
                         items.push(self.update(
-                            key(table::thread_key(m.account_id, m.support_number, m.customer_number)),
+                            key(table::thread_key(
+                                m.account_id,
+                                m.support_number,
+                                m.customer_number,
+                            )),
                             "SET #status = :to",
                             Some("conversation_id = :c AND #status = :seen"),
                             values([
@@ -180,7 +198,12 @@ impl Dynamo {
                 }
             }
             if let Some(consent) = m.consent {
-                items.extend(self.consent_writes(&conversation, consent, m.text, &message.message_id)?);
+                items.extend(self.consent_writes(
+                    &conversation,
+                    consent,
+                    m.text,
+                    &message.message_id,
+                )?);
             }
 
             match self.transact(items).await? {
@@ -199,11 +222,16 @@ impl Dynamo {
                         return Ok(InboundOutcome::UnknownNumber);
                     }
                     tracing::info!(reasons = ?reasons, conversation_id = %conversation.conversation_id, "inbound write lost a race; reading again");
-                    tokio::time::sleep(std::time::Duration::from_millis(5 + rand::random::<u64>() % 20)).await;
+                    tokio::time::sleep(std::time::Duration::from_millis(
+                        5 + rand::random::<u64>() % 20,
+                    ))
+                    .await;
                 }
             }
         }
-        Err(StoreError::Unavailable("the conversation kept changing under the message".into()))
+        Err(StoreError::Unavailable(
+            "the conversation kept changing under the message".into(),
+        ))
     }
 
     /// The consent record of a customer and account, and the `system` message that shows it.
@@ -218,9 +246,15 @@ impl Dynamo {
         let now = crate::ids::now();
         let opted_out = consent == Consent::OptOut;
         let text = if opted_out {
-            format!("The customer opted out ({}): no message can be sent until they text START.", keyword.trim())
+            format!(
+                "The customer opted out ({}): no message can be sent until they text START.",
+                keyword.trim()
+            )
         } else {
-            format!("The customer opted in ({}): messages can be sent again.", keyword.trim())
+            format!(
+                "The customer opted in ({}): messages can be sent again.",
+                keyword.trim()
+            )
         };
         let system = Message {
             message_id: crate::ids::next_message_id(after_message_id),

@@ -70,11 +70,16 @@ fn build_err(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
 
 /// The `pk`/`sk` key map.
 pub(crate) fn key((pk, sk): (String, String)) -> Item {
-    HashMap::from([(PK.to_owned(), AttributeValue::S(pk)), (SK.to_owned(), AttributeValue::S(sk))])
+    HashMap::from([
+        (PK.to_owned(), AttributeValue::S(pk)),
+        (SK.to_owned(), AttributeValue::S(sk)),
+    ])
 }
 
 /// Expression values from pairs.
-pub(crate) fn values<const N: usize>(pairs: [(&str, AttributeValue); N]) -> HashMap<String, AttributeValue> {
+pub(crate) fn values<const N: usize>(
+    pairs: [(&str, AttributeValue); N],
+) -> HashMap<String, AttributeValue> {
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
@@ -86,10 +91,17 @@ pub(crate) fn names() -> HashMap<String, String> {
 impl Dynamo {
     /// Connects to the table named `table` with the shared AWS configuration.
     pub fn new(config: &aws_config::SdkConfig, table: String) -> Self {
-        Self { client: Client::new(config), table }
+        Self {
+            client: Client::new(config),
+            table,
+        }
     }
 
-    pub(crate) fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
+    pub(crate) fn put(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+    ) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -106,7 +118,8 @@ impl Dynamo {
         condition: Option<&str>,
         values: HashMap<String, AttributeValue>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let uses_status = expression.contains("#status") || condition.is_some_and(|c| c.contains("#status"));
+        let uses_status =
+            expression.contains("#status") || condition.is_some_and(|c| c.contains("#status"));
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key))
@@ -154,7 +167,12 @@ impl Dynamo {
 
     /// Runs a transaction: all its writes happen, or none.
     pub(crate) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Txn, StoreError> {
-        let sent = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+        let sent = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
         match sent {
             Ok(_) => Ok(Txn::Done),
             Err(e) => match e.into_service_error() {
@@ -187,7 +205,10 @@ impl Dynamo {
 
     /// Reads several items in one request (retrying what DynamoDB leaves unprocessed), strongly
     /// consistent; the answer is in the order of the keys.
-    pub(crate) async fn get_many(&self, keys: Vec<(String, String)>) -> Result<Vec<Option<Item>>, StoreError> {
+    pub(crate) async fn get_many(
+        &self,
+        keys: Vec<(String, String)>,
+    ) -> Result<Vec<Option<Item>>, StoreError> {
         use aws_sdk_dynamodb::types::KeysAndAttributes;
         let mut found: Vec<Item> = Vec::new();
         let mut pending = Some(
@@ -201,7 +222,9 @@ impl Dynamo {
         while let Some(request) = pending.take() {
             rounds += 1;
             if rounds > 5 {
-                return Err(StoreError::Unavailable("BatchGetItem left keys unprocessed".into()));
+                return Err(StoreError::Unavailable(
+                    "BatchGetItem left keys unprocessed".into(),
+                ));
             }
             let out = self
                 .client
@@ -213,14 +236,20 @@ impl Dynamo {
             if let Some(mut responses) = out.responses {
                 found.extend(responses.remove(&self.table).unwrap_or_default());
             }
-            pending = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).filter(|k| !k.keys().is_empty());
+            pending = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .filter(|k| !k.keys().is_empty());
         }
         Ok(keys
             .iter()
             .map(|(pk, sk)| {
                 found
                     .iter()
-                    .find(|i| item::opt_s(i, PK) == Some(pk.as_str()) && item::opt_s(i, SK) == Some(sk.as_str()))
+                    .find(|i| {
+                        item::opt_s(i, PK) == Some(pk.as_str())
+                            && item::opt_s(i, SK) == Some(sk.as_str())
+                    })
                     .cloned()
             })
             .collect())

@@ -1,7 +1,9 @@
 //! Outbound messages: recorded before they are sent, settled with TeleSign's answer, and the
 //! idempotency records that make a retried request return its first answer.
 
-use super::conversations::{activity_sort_key, index_partition, message_item, new_conversation_item, thread_item};
+use super::conversations::{
+    activity_sort_key, index_partition, message_item, new_conversation_item, thread_item,
+};
 use super::item::{b, n, opt_n, opt_s, s};
 use super::{key, values, Dynamo, StoreError, Txn};
 use crate::conversation::{preview, Conversation, Direction, Message, Status};
@@ -83,7 +85,11 @@ impl Dynamo {
     /// Records an outbound message before sending it (1 transaction): the consent checked, the
     /// idempotency key claimed, the message stored as `unknown` ("sending"), the conversation
     /// moved and touched on the condition that its status is still the one read.
-    pub async fn begin_outbound(&self, o: &NewOutbound<'_>, message_id: &str) -> Result<BeginOutcome, StoreError> {
+    pub async fn begin_outbound(
+        &self,
+        o: &NewOutbound<'_>,
+        message_id: &str,
+    ) -> Result<BeginOutcome, StoreError> {
         let c = o.conversation;
         let now = crate::ids::now();
         let message = Message {
@@ -116,7 +122,10 @@ impl Dynamo {
                     (table::SK, Some(s(sk))),
                     ("idem_state", Some(s("pending"))),
                     ("fingerprint", Some(s(o.request_fingerprint))),
-                    (table::TTL_ATTRIBUTE, Some(n(crate::ids::epoch_seconds() + IDEMPOTENCY_TTL_SECONDS))),
+                    (
+                        table::TTL_ATTRIBUTE,
+                        Some(n(crate::ids::epoch_seconds() + IDEMPOTENCY_TTL_SECONDS)),
+                    ),
                 ]),
                 Some("attribute_not_exists(pk)"),
             )?);
@@ -149,10 +158,17 @@ impl Dynamo {
             )?);
             if o.to_status != c.status {
                 items.push(self.update(
-                    key(table::thread_key(&c.account_id, &c.support_number, &c.customer_number)),
+                    key(table::thread_key(
+                        &c.account_id,
+                        &c.support_number,
+                        &c.customer_number,
+                    )),
                     "SET #status = :to",
                     Some("conversation_id = :c"),
-                    values([(":to", s(o.to_status.as_str())), (":c", s(&c.conversation_id))]),
+                    values([
+                        (":to", s(o.to_status.as_str())),
+                        (":c", s(&c.conversation_id)),
+                    ]),
                 )?);
             }
         } else {
@@ -207,7 +223,11 @@ impl Dynamo {
                 set.push("telesign_reference_id = :ref");
                 vals.insert(":ref".into(), s(reference));
             }
-            let condition = if with_status { "attribute_exists(pk) AND status_rank <= :r" } else { "attribute_exists(pk)" };
+            let condition = if with_status {
+                "attribute_exists(pk) AND status_rank <= :r"
+            } else {
+                "attribute_exists(pk)"
+            };
             let mut items = vec![self.update(
                 key(table::message_key(conversation_id, message_id)),
                 &format!("SET {}", set.join(", ")),
@@ -243,7 +263,9 @@ impl Dynamo {
                 // A delivery report got there first with a later status: keep it, record the rest.
                 Txn::Cancelled(reasons) if with_status && Txn::failed(&reasons, 0) => continue,
                 Txn::Cancelled(reasons) => {
-                    return Err(StoreError::Unavailable(format!("settling the message was cancelled: {reasons:?}")))
+                    return Err(StoreError::Unavailable(format!(
+                        "settling the message was cancelled: {reasons:?}"
+                    )))
                 }
             }
         }
@@ -251,8 +273,14 @@ impl Dynamo {
     }
 
     /// The idempotency record of a key (1 GetItem).
-    pub async fn idempotency(&self, scope: &str, k: &str) -> Result<Option<Idempotency>, StoreError> {
-        let Some(item) = self.get(table::idempotency_key(scope, k)).await? else { return Ok(None) };
+    pub async fn idempotency(
+        &self,
+        scope: &str,
+        k: &str,
+    ) -> Result<Option<Idempotency>, StoreError> {
+        let Some(item) = self.get(table::idempotency_key(scope, k)).await? else {
+            return Ok(None);
+        };
         let fingerprint = opt_s(&item, "fingerprint").unwrap_or_default().to_owned();
         Ok(Some(match opt_s(&item, "idem_state") {
             Some("done") => Idempotency::Done {
@@ -278,9 +306,15 @@ impl Dynamo {
                 table::consent_key(account_id, customer),
             ])
             .await?;
-        let opted_out = found.get(1).and_then(|c| c.as_ref()).is_some_and(|c| super::item::flag(c, "opted_out"));
+        let opted_out = found
+            .get(1)
+            .and_then(|c| c.as_ref())
+            .is_some_and(|c| super::item::flag(c, "opted_out"));
         let conversation = match found.into_iter().next().flatten() {
-            Some(t) => self.conversation(&super::item::req_s(&t, "conversation_id")?).await?,
+            Some(t) => {
+                self.conversation(&super::item::req_s(&t, "conversation_id")?)
+                    .await?
+            }
             None => None,
         };
         Ok((conversation, opted_out))

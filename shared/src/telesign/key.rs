@@ -2,8 +2,18 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::STANDARD_NO_PAD;
+use base64::alphabet::STANDARD;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
 use base64::Engine;
+
+/// Decodes as Python's `b64decode` does: padding optional, non-zero trailing bits allowed.
+const LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
 
 /// Why an API key cannot be used to sign.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,7 +49,7 @@ impl ApiKey {
         if data.is_empty() {
             return Err(KeyError::Empty);
         }
-        let decoded = STANDARD_NO_PAD
+        let decoded = LENIENT
             .decode(data.as_bytes())
             .map_err(|_| KeyError::NotBase64)?;
         if decoded.is_empty() {

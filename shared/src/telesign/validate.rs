@@ -46,8 +46,13 @@ impl Verdict {
     pub fn message(self, host: ApiHost) -> String {
         match self {
             Self::Valid => "TeleSign accepted the customer id and API key.".into(),
-            Self::InvalidCredentials => "TeleSign refused the customer id or API key: check both in the TeleSign portal.".into(),
-            Self::AccountSuspended => "TeleSign reports this account as suspended: contact TeleSign support.".into(),
+            Self::InvalidCredentials => {
+                "TeleSign refused the customer id or API key: check both in the TeleSign portal."
+                    .into()
+            }
+            Self::AccountSuspended => {
+                "TeleSign reports this account as suspended: contact TeleSign support.".into()
+            }
             Self::WrongHost => format!(
                 "The credentials are valid for the other TeleSign host: try api_host \"{}\".",
                 match host {
@@ -55,8 +60,12 @@ impl Verdict {
                     ApiHost::Enterprise => "standard",
                 }
             ),
-            Self::ProductNotEnabled => "SMS is not enabled for this TeleSign account: ask TeleSign to enable it.".into(),
-            Self::ClockSkew => "TeleSign refused the request's date or nonce: check this system's clock.".into(),
+            Self::ProductNotEnabled => {
+                "SMS is not enabled for this TeleSign account: ask TeleSign to enable it.".into()
+            }
+            Self::ClockSkew => {
+                "TeleSign refused the request's date or nonce: check this system's clock.".into()
+            }
         }
     }
 }
@@ -77,8 +86,14 @@ pub async fn probe(
     host: ApiHost,
     deadline: Instant,
 ) -> Result<Validation, TelesignError> {
-    match client.message_status(creds, host, PROBE_REFERENCE, deadline).await {
-        Ok(answer) => Ok(Validation { verdict: Verdict::Valid, telesign_code: Some(answer.status.code) }),
+    match client
+        .message_status(creds, host, PROBE_REFERENCE, deadline)
+        .await
+    {
+        Ok(answer) => Ok(Validation {
+            verdict: Verdict::Valid,
+            telesign_code: Some(answer.status.code),
+        }),
         Err(TelesignError::Failure(f)) => {
             let verdict = match f.kind {
                 // Authentication passed; only the (impossible) reference was refused.
@@ -88,9 +103,14 @@ pub async fn probe(
                 FailureKind::WrongHost => Verdict::WrongHost,
                 FailureKind::ProductNotEnabled => Verdict::ProductNotEnabled,
                 FailureKind::ClockSkew => Verdict::ClockSkew,
-                FailureKind::RateLimited | FailureKind::Unavailable => return Err(TelesignError::Failure(f)),
+                FailureKind::RateLimited | FailureKind::Unavailable => {
+                    return Err(TelesignError::Failure(f))
+                }
             };
-            Ok(Validation { verdict, telesign_code: f.code })
+            Ok(Validation {
+                verdict,
+                telesign_code: f.code,
+            })
         }
         Err(other) => Err(other),
     }

@@ -51,14 +51,18 @@ impl Gateway {
     /// Serves until the process ends.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             let gateway = self.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req| {
                     let gateway = gateway.clone();
                     async move { Ok::<_, Infallible>(gateway.route(req).await) }
                 });
-                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
             });
         }
     }
@@ -100,7 +104,12 @@ impl Gateway {
 
 /// The API Gateway v2 (HTTP API, payload 2.0) event of a request, the body base64-encoded
 /// as API Gateway hands over any body it does not know to be text.
-pub fn to_event(parts: &http::request::Parts, body: &[u8], route: routes::Route, params: &[(String, String)]) -> Value {
+pub fn to_event(
+    parts: &http::request::Parts,
+    body: &[u8],
+    route: routes::Route,
+    params: &[(String, String)],
+) -> Value {
     let mut headers = Map::new();
     for (name, value) in &parts.headers {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
@@ -132,7 +141,11 @@ pub fn to_event(parts: &http::request::Parts, body: &[u8], route: routes::Route,
         .map(|(k, v)| (k.clone(), Value::String(percent_decode(v))))
         .collect();
     let route_key = format!("{} {}", route.method, route.path);
-    let host = headers.get("host").and_then(Value::as_str).unwrap_or("127.0.0.1").to_owned();
+    let host = headers
+        .get("host")
+        .and_then(Value::as_str)
+        .unwrap_or("127.0.0.1")
+        .to_owned();
     let now = time::OffsetDateTime::now_utc();
     let mut event = json!({
         "version": "2.0",
@@ -182,10 +195,14 @@ fn to_http(response: Response<Body>) -> hyper::Response<Full<Bytes>> {
 }
 
 fn plain(status: u16, message: &str) -> hyper::Response<Full<Bytes>> {
-    let mut response = hyper::Response::new(Full::new(Bytes::from(json!({"message": message}).to_string())));
-    *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-    response
-        .headers_mut()
-        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    let mut response = hyper::Response::new(Full::new(Bytes::from(
+        json!({"message": message}).to_string(),
+    )));
+    *response.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
     response
 }

@@ -83,6 +83,9 @@ pub struct Fault {
     /// For `slow` and `hang`: the delay.
     #[serde(default)]
     pub delay_ms: Option<u64>,
+    /// Only requests that claim this customer id (any request when absent).
+    #[serde(default)]
+    pub customer_id: Option<String>,
 }
 
 fn one() -> u32 {
@@ -279,7 +282,14 @@ impl Simulator {
         };
         let path = parts.uri.path().to_owned();
         if let Some(control) = path.strip_prefix("/_sim/") {
-            return self.control(&parts.method, control, &body).await;
+            return self
+                .control(
+                    &parts.method,
+                    control,
+                    parts.uri.query().unwrap_or(""),
+                    &body,
+                )
+                .await;
         }
         if path == "/v1/messaging" || path.starts_with("/v1/messaging/") {
             return self.api(&parts, &path, &body).await;
@@ -291,14 +301,20 @@ impl Simulator {
     }
 
     async fn api(&self, parts: &http::request::Parts, path: &str, body: &Bytes) -> Answer {
+        let claimed = claimed_customer(parts);
         let fault = {
             let mut st = lock(&self.state);
-            match st.faults.front_mut() {
-                Some(f) => {
+            let at = st
+                .faults
+                .iter()
+                .position(|f| f.customer_id.is_none() || f.customer_id == claimed);
+            match at {
+                Some(i) => {
+                    let f = &mut st.faults[i];
                     let taken = f.clone();
                     f.count = f.count.saturating_sub(1);
                     if f.count == 0 {
-                        st.faults.pop_front();
+                        st.faults.remove(i);
                     }
                     Some(taken)
                 }
@@ -317,7 +333,7 @@ impl Simulator {
                 _ => "none",
             }
             .into(),
-            customer_id: None,
+            customer_id: claimed.clone(),
             nonce: header_text(parts, "x-ts-nonce"),
             fields: fields.clone(),
             answered_status: 0,
@@ -349,11 +365,11 @@ impl Simulator {
             self.authenticate_and_run(parts, path, &body_text, &fields, &mut record);
         match fault.as_ref().map(|f| f.kind.as_str()) {
             Some("slow") => {
-                tokio::time::sleep(Duration::from_millis(
-                    fault.and_then(|f| f.delay_ms).unwrap_or(10_000),
-                ))
-                .await;
-                self.finish(record, status, code, value)
+                // Carried out and recorded now; answered late.
+                let delay = fault.and_then(|f| f.delay_ms).unwrap_or(10_000);
+                let answer = self.finish(record, status, code, value);
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+                answer
             }
             Some("drop") => {
                 record.answered_status = 0;
@@ -664,7 +680,12 @@ impl Simulator {
         last
     }
 
-    async fn control(&self, method: &Method, route: &str, body: &Bytes) -> Answer {
+    async fn control(&self, method: &Method, route: &str, query: &str, body: &Bytes) -> Answer {
+        // `?customer_id=` narrows the lists to one customer.
+        let only = decode_form(query)
+            .into_iter()
+            .find(|(k, _)| k == "customer_id")
+            .map(|(_, v)| v);
         let input: Value = if body.is_empty() {
             Value::Null
         } else {
@@ -750,8 +771,24 @@ impl Simulator {
                     Err(e) => json_answer(StatusCode::BAD_GATEWAY, json!({"error": e})),
                 }
             }
-            ("GET", "requests") => json_answer(StatusCode::OK, json!(lock(&self.state).requests)),
-            ("GET", "messages") => json_answer(StatusCode::OK, json!(lock(&self.state).messages)),
+            ("GET", "requests") => {
+                let st = lock(&self.state);
+                let list: Vec<&RecordedRequest> = st
+                    .requests
+                    .iter()
+                    .filter(|r| only.is_none() || r.customer_id == only)
+                    .collect();
+                json_answer(StatusCode::OK, json!(list))
+            }
+            ("GET", "messages") => {
+                let st = lock(&self.state);
+                let list: Vec<&SentMessage> = st
+                    .messages
+                    .iter()
+                    .filter(|m| only.as_deref().is_none_or(|c| m.customer_id == c))
+                    .collect();
+                json_answer(StatusCode::OK, json!(list))
+            }
             ("POST", "reset") => {
                 let mut st = lock(&self.state);
                 st.faults.clear();
@@ -814,6 +851,23 @@ impl Simulator {
             Err(e) => json_answer(StatusCode::BAD_GATEWAY, json!({"error": e})),
         }
     }
+}
+
+/// The customer id a request claims in its Authorization header, before any check.
+fn claimed_customer(parts: &http::request::Parts) -> Option<String> {
+    let auth = header_text(parts, "authorization")?;
+    if let Some(rest) = auth.strip_prefix("TSA ") {
+        return rest.rsplit_once(':').map(|(id, _)| id.to_owned());
+    }
+    let rest = auth.strip_prefix("Basic ")?;
+    use base64::Engine;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()?;
+    String::from_utf8(decoded)
+        .ok()?
+        .split_once(':')
+        .map(|(id, _)| id.to_owned())
 }
 
 fn header_text(parts: &http::request::Parts, name: &str) -> Option<String> {

@@ -1,0 +1,317 @@
+//! What the integration tests share: the running local stack (started by `make test`), its
+//! TeleSign simulator, and helpers to make customers, accounts and texts that no other test uses.
+
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use rand::Rng;
+use serde_json::{json, Value};
+
+/// The local stack as the README's test command starts it.
+#[derive(Clone)]
+pub struct Stack {
+    /// The channel's API (`SMS_BASE_URL`).
+    pub api: String,
+    /// The TeleSign simulator (`SIM_URL`).
+    pub sim: String,
+    /// An HTTP client.
+    pub http: reqwest::Client,
+}
+
+/// A TeleSign customer registered in the simulator.
+#[derive(Clone, Debug)]
+pub struct Customer {
+    /// Its customer id.
+    pub id: String,
+    /// Its API key.
+    pub key: String,
+}
+
+/// A messaging account made for one test.
+#[derive(Clone, Debug)]
+pub struct Account {
+    /// The account id.
+    pub id: String,
+    /// Its TeleSign customer.
+    pub customer: Customer,
+    /// Its support numbers.
+    pub numbers: Vec<String>,
+    /// Its callback URL.
+    pub callback_url: String,
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: these tests run against the local stack that `make test` starts")
+    })
+}
+
+/// The stack, or a failed test naming what is missing.
+pub fn stack() -> Stack {
+    Stack {
+        api: env("SMS_BASE_URL"),
+        sim: env("SIM_URL"),
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client"),
+    }
+}
+
+/// A number no other test uses: `1555` and 7 random digits.
+pub fn random_number() -> String {
+    format!("1555{:07}", rand::rng().random_range(0..10_000_000u32))
+}
+
+/// A fresh API key: 32 random bytes, base64.
+pub fn random_key() -> String {
+    let bytes: [u8; 32] = rand::rng().random();
+    STANDARD.encode(bytes)
+}
+
+/// A fresh TeleSign reference id.
+pub fn reference_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string().to_uppercase()
+}
+
+async fn read(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+impl Stack {
+    /// A request to the channel's API.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.http.request(method, format!("{}{}", self.api, path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(body) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        read(req.send().await.expect("the local gateway answers")).await
+    }
+
+    /// `GET` on the API.
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.call("GET", path, None, &[]).await
+    }
+
+    /// `POST` of JSON on the API.
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call("POST", path, Some(body), &[]).await
+    }
+
+    /// A POST of raw bytes with headers (callbacks as an attacker or a broken client sends them).
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        headers: &[(&str, String)],
+    ) -> (u16, Value) {
+        let mut req = self.http.post(format!("{}{}", self.api, path)).body(body);
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        read(req.send().await.expect("the local gateway answers")).await
+    }
+
+    /// A control request to the simulator.
+    pub async fn sim(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self
+            .http
+            .request(method, format!("{}/_sim/{}", self.sim, path));
+        if let Some(body) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        read(req.send().await.expect("the TeleSign simulator answers")).await
+    }
+
+    /// A new TeleSign customer in the simulator (`state`: active, suspended, sms_disabled, wrong_host).
+    pub async fn customer(&self, state: &str) -> Customer {
+        let c = Customer {
+            id: uuid::Uuid::new_v4().to_string().to_uppercase(),
+            key: random_key(),
+        };
+        let (status, body) = self
+            .sim(
+                "POST",
+                "customers",
+                Some(json!({"customer_id": c.id, "api_key": c.key, "state": state})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        c
+    }
+
+    /// A new messaging account with `n` fresh long-code numbers, created through the API.
+    pub async fn account(&self, n: usize) -> Account {
+        let customer = self.customer("active").await;
+        let numbers: Vec<String> = (0..n).map(|_| random_number()).collect();
+        let (status, body) = self
+            .post(
+                "/accounts",
+                json!({
+                    "name": "Test line", "customer_id": customer.id, "api_key": customer.key,
+                    "numbers": numbers.iter().map(|n| json!({"number": n, "type": "long_code"})).collect::<Vec<_>>(),
+                }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        Account {
+            id: body["account_id"].as_str().expect("account_id").to_owned(),
+            customer,
+            numbers,
+            callback_url: body["callback_url"]
+                .as_str()
+                .expect("callback_url")
+                .to_owned(),
+        }
+    }
+
+    /// The simulator texts the account as a customer; the channel's status and body.
+    pub async fn text(&self, account: &Account, from: &str, text: &str) -> (u16, Value) {
+        self.text_with(account, json!({"from": from, "text": text}))
+            .await
+    }
+
+    /// Like [`Stack::text`], with any of the inbound fields (`reference_id`, `action`, `to`).
+    pub async fn text_with(&self, account: &Account, fields: Value) -> (u16, Value) {
+        let mut body = json!({
+            "callback_url": account.callback_url, "customer_id": account.customer.id,
+            "to": account.numbers[0],
+        });
+        for (k, v) in fields.as_object().expect("fields") {
+            body[k] = v.clone();
+        }
+        let (status, answer) = self.sim("POST", "inbound", Some(body)).await;
+        assert_eq!(status, 200, "the simulator could not post: {answer}");
+        (
+            answer["status"].as_u64().unwrap_or(0) as u16,
+            answer["body"].clone(),
+        )
+    }
+
+    /// The live conversations of an account, newest first.
+    pub async fn conversations(&self, account: &Account, status: &str) -> Vec<Value> {
+        let (code, body) = self
+            .get(&format!(
+                "/conversations?account_id={}&status={status}&limit=100",
+                account.id
+            ))
+            .await;
+        assert_eq!(code, 200, "{body}");
+        body["conversations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// One conversation with its messages.
+    pub async fn conversation(&self, id: &str) -> Value {
+        let (code, body) = self.get(&format!("/conversations/{id}")).await;
+        assert_eq!(code, 200, "{body}");
+        body
+    }
+
+    /// Polls `check` on a conversation until it holds (delivery reports arrive on their own).
+    pub async fn eventually(&self, id: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..100 {
+            let c = self.conversation(id).await;
+            if check(&c) {
+                return c;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "{what}: never happened; the conversation is {}",
+            self.conversation(id).await
+        );
+    }
+
+    /// What the simulator received from one customer.
+    pub async fn sim_requests(&self, customer: &Customer) -> Vec<Value> {
+        let (_, body) = self
+            .sim(
+                "GET",
+                &format!("requests?customer_id={}", customer.id),
+                None,
+            )
+            .await;
+        body.as_array().cloned().unwrap_or_default()
+    }
+
+    /// The messages the simulator accepted from one customer.
+    pub async fn sim_messages(&self, customer: &Customer) -> Vec<Value> {
+        let (_, body) = self
+            .sim(
+                "GET",
+                &format!("messages?customer_id={}", customer.id),
+                None,
+            )
+            .await;
+        body.as_array().cloned().unwrap_or_default()
+    }
+
+    /// Queues a fault for one customer's next requests.
+    pub async fn fault(&self, customer: &Customer, mut fault: Value) {
+        fault["customer_id"] = json!(customer.id);
+        let (status, body) = self.sim("POST", "faults", Some(fault)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
+/// The messages of a conversation body.
+pub fn messages(conversation: &Value) -> Vec<Value> {
+    conversation["messages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The table, straight (for what the API does not show: raw items, the absence of secrets).
+pub async fn dynamo() -> aws_sdk_dynamodb::Client {
+    let config = shared::aws::load_config().await;
+    aws_sdk_dynamodb::Client::new(&config)
+}
+
+/// Every item of the table, as text (for scans that look for what must not be there).
+pub async fn table_dump() -> String {
+    let client = dynamo().await;
+    let table = env("TABLE_NAME");
+    let mut out = String::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(&table)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan the table");
+        for item in page.items() {
+            out.push_str(&format!("{item:?}\n"));
+        }
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            return out;
+        }
+    }
+}
