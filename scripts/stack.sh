@@ -57,13 +57,11 @@ start() { # name port command...
     say "127.0.0.1:$port is taken: is another stack running? (set the *_PORT variables to move this one)"
     return 1
   fi
-  # The command is kept so that a test can restart the process (a fault test kills DynamoDB).
-  printf '%q ' "$@" >"$STATE_DIR/$name.cmd"
   "$@" >"$STATE_DIR/$name.log" 2>&1 &
   echo $! >"$STATE_DIR/$name.pid"
 }
 
-# Stops every process of this stack, including any a test restarted (their pids are in files).
+# Stops every process of this stack (their pids are in files).
 stop_stack() {
   local f pid
   for f in "$STATE_DIR"/*.pid; do
