@@ -51,7 +51,11 @@ async fn validation_tells_each_outcome() {
         (body["result"].as_str(), body["telesign_code"].as_u64()),
         (Some("invalid_credentials"), Some(10013))
     );
-    s.fault(&c, json!({"kind": "http", "http_status": 401, "code": 10004, "description": "Date out of range"})).await;
+    s.fault(
+        &c,
+        json!({"kind": "http", "http_status": 401, "code": 10004, "description": "Date out of range"}),
+    )
+    .await;
     let (_, body) = validate(&s, &c.id, &c.key).await;
     assert_eq!(body["result"], "clock_skew");
 }
@@ -80,10 +84,7 @@ async fn bad_input_is_400_with_a_clear_message() {
     let s = stack();
     for (body, expected) in [
         (json!({"customer_id": "C"}), "invalid_json"),
-        (
-            json!({"customer_id": "C", "api_key": "----"}),
-            "invalid_api_key",
-        ),
+        (json!({"customer_id": "C", "api_key": "----"}), "invalid_api_key"),
         (
             json!({"customer_id": "C", "api_key": random_key(), "api_host": "moon"}),
             "invalid_api_host",
@@ -95,9 +96,7 @@ async fn bad_input_is_400_with_a_clear_message() {
     ] {
         let answer = s.post("/accounts/validate", body).await;
         assert_eq!(code(&answer), (400, Some(expected)), "{}", answer.1);
-        assert!(answer.1["error"]["message"]
-            .as_str()
-            .is_some_and(|m| m.len() > 10));
+        assert!(answer.1["error"]["message"].as_str().is_some_and(|m| m.len() > 10));
     }
     let c = s.customer("active").await;
     for (number, expected) in [
@@ -105,10 +104,7 @@ async fn bad_input_is_400_with_a_clear_message() {
             json!({"number": "call-me", "type": "long_code"}),
             "invalid_phone_number",
         ),
-        (
-            json!({"number": random_number(), "type": "satellite"}),
-            "invalid_json",
-        ),
+        (json!({"number": random_number(), "type": "satellite"}), "invalid_json"),
         (
             json!({"number": random_number(), "type": "long_code", "agents_can_send_attachments": true}),
             "attachments_not_supported",
@@ -140,19 +136,12 @@ async fn an_account_is_created_end_to_end_and_never_shows_its_key() {
         .await;
     assert_eq!(status, 201, "{body}");
     let id = body["account_id"].as_str().expect("id");
-    assert_eq!(
-        body["callback_url"],
-        format!("{}/telesign/{id}/callback", s.api)
-    );
+    assert_eq!(body["callback_url"], format!("{}/telesign/{id}/callback", s.api));
     assert_eq!(body["numbers"].as_array().map(Vec::len), Some(2));
     assert!(!body.to_string().contains(&c.key));
     let (status, read) = s.get(&format!("/accounts/{id}")).await;
     assert_eq!(status, 200);
-    assert_eq!(
-        read["numbers"][0]["number"],
-        long.as_str(),
-        "normalised, sorted"
-    );
+    assert_eq!(read["numbers"][0]["number"], long.as_str(), "normalised, sorted");
     assert_eq!(
         (
             read["numbers"][1]["number"].as_str(),
@@ -188,10 +177,7 @@ async fn invalid_credentials_are_422_and_nothing_is_stored() {
         ),
         (Some("invalid_credentials"), Some(10008))
     );
-    assert!(
-        !table_dump().await.contains(&number),
-        "no account, no claim"
-    );
+    assert!(!table_dump().await.contains(&number), "no account, no claim");
     let ok = s.post("/accounts", json!({"name": "x", "customer_id": c.id, "api_key": c.key, "numbers": [{"number": number, "type": "long_code"}]})).await;
     assert_eq!(ok.0, 201, "the number is still free: {}", ok.1);
 }
@@ -309,19 +295,11 @@ async fn after_a_rotation_both_keys_verify_until_the_grace_period_ends() {
             "user_response": {"phone_number": random_number(), "sender_id": account.numbers[0], "mo_message": "hi"}})
         .to_string()
         .into_bytes();
-        let auth = callback_authorization(
-            &account.customer.id,
-            &ApiKey::parse(key).expect("key"),
-            &body,
-        );
+        let auth = callback_authorization(&account.customer.id, &ApiKey::parse(key).expect("key"), &body);
         (body, vec![("authorization", auth)])
     };
     let (b, h) = signed_with(&new);
-    assert_eq!(
-        s.post_raw(&path, b, &h).await.0,
-        200,
-        "the new key verifies"
-    );
+    assert_eq!(s.post_raw(&path, b, &h).await.0, 200, "the new key verifies");
     let (b, h) = signed_with(&old);
     assert_eq!(
         s.post_raw(&path, b, &h).await.0,
@@ -330,15 +308,16 @@ async fn after_a_rotation_both_keys_verify_until_the_grace_period_ends() {
     );
     tokio::time::sleep(Duration::from_millis(3500)).await;
     let (b, h) = signed_with(&old);
-    assert_eq!(
-        s.post_raw(&path, b, &h).await.0,
-        401,
-        "the old key stops after it"
-    );
+    assert_eq!(s.post_raw(&path, b, &h).await.0, 401, "the old key stops after it");
     let (b, h) = signed_with(&new);
     assert_eq!(s.post_raw(&path, b, &h).await.0, 200);
     // Sends use the new key.
-    let (status, _) = s.post("/messages", json!({"account_id": account.id, "from": account.numbers[0], "to": random_number(), "text": "hi"})).await;
+    let (status, _) = s
+        .post(
+            "/messages",
+            json!({"account_id": account.id, "from": account.numbers[0], "to": random_number(), "text": "hi"}),
+        )
+        .await;
     assert_eq!(status, 202);
 }
 
@@ -352,20 +331,12 @@ async fn no_api_key_reaches_the_table_the_answers_or_the_logs() {
     let list = s.conversations(&account, "open").await;
     let id = list[0]["conversation_id"].as_str().expect("id").to_owned();
     answers.push_str(
-        &s.post(
-            &format!("/conversations/{id}/messages"),
-            json!({"text": "hi"}),
-        )
-        .await
-        .1
-        .to_string(),
-    );
-    answers.push_str(
-        &s.get(&format!("/accounts/{}", account.id))
+        &s.post(&format!("/conversations/{id}/messages"), json!({"text": "hi"}))
             .await
             .1
             .to_string(),
     );
+    answers.push_str(&s.get(&format!("/accounts/{}", account.id)).await.1.to_string());
     answers.push_str(
         &s.post(&format!("/accounts/{}/validate", account.id), json!({}))
             .await
@@ -392,9 +363,7 @@ async fn no_api_key_reaches_the_table_the_answers_or_the_logs() {
         .to_string(),
     );
     s.eventually(&id, "delivered", |c| {
-        channel_tests::messages(c)
-            .iter()
-            .any(|m| m["status"] == "delivered")
+        channel_tests::messages(c).iter().any(|m| m["status"] == "delivered")
     })
     .await;
 
@@ -408,10 +377,7 @@ async fn no_api_key_reaches_the_table_the_answers_or_the_logs() {
     for key in [&account.customer.key, &new] {
         // The key, and its decoded bytes' hex, in every place it must not be.
         assert!(!table.contains(key.as_str()), "an API key is in DynamoDB");
-        assert!(
-            !answers.contains(key.as_str()),
-            "an API key is in an answer"
-        );
+        assert!(!answers.contains(key.as_str()), "an API key is in an answer");
         assert!(!logs.contains(key.as_str()), "an API key is in the logs");
     }
     assert!(

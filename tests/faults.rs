@@ -70,10 +70,7 @@ fn start_dynamodb(port: u16, data: &std::path::Path) -> Child {
 /// Stops DynamoDB Local as a service stops (SIGTERM): it writes what it holds and exits.
 fn stop(dynamodb: &mut Child) {
     let pid = dynamodb.id().to_string();
-    Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
+    Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
     dynamodb.wait().expect("stopped");
 }
 
@@ -101,19 +98,14 @@ async fn with_dynamodb_stopped_a_callback_is_503_and_after_restart_it_is_stored_
     let port = free_port();
     let mut dynamodb = start_dynamodb(port, &data);
     // This process is this test's alone (nextest): its gateway talks to this DynamoDB.
-    std::env::set_var(
-        "AWS_ENDPOINT_URL_DYNAMODB",
-        format!("http://127.0.0.1:{port}"),
-    );
+    std::env::set_var("AWS_ENDPOINT_URL_DYNAMODB", format!("http://127.0.0.1:{port}"));
     std::env::set_var("TABLE_NAME", "sms-faults");
     let config = shared::aws::load_config().await;
     shared::table::create_if_missing(&aws_sdk_dynamodb::Client::new(&config), "sms-faults")
         .await
         .expect("table");
     let gateway = Arc::new(local_gateway::Gateway::from_env().await.expect("gateway"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("listen");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listen");
     let api = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(gateway.serve(listener));
 
@@ -122,13 +114,7 @@ async fn with_dynamodb_stopped_a_callback_is_503_and_after_restart_it_is_stored_
     let number = random_number();
     let body = json!({"name": "Faults", "customer_id": customer.id, "api_key": customer.key,
                       "numbers": [{"number": number, "type": "long_code"}]});
-    let (status, account) = post(
-        &http,
-        &format!("{api}/accounts"),
-        body.to_string().as_bytes(),
-        None,
-    )
-    .await;
+    let (status, account) = post(&http, &format!("{api}/accounts"), body.to_string().as_bytes(), None).await;
     assert_eq!(status, 201, "{account}");
     let account_id = account["account_id"].as_str().expect("id").to_owned();
     let callback = format!("{api}/telesign/{account_id}/callback");

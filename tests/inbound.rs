@@ -10,10 +10,7 @@ use shared::telesign::ApiKey;
 type Headers = Vec<(&'static str, String)>;
 
 fn id(v: &Value) -> String {
-    v["conversation_id"]
-        .as_str()
-        .expect("conversation_id")
-        .to_owned()
+    v["conversation_id"].as_str().expect("conversation_id").to_owned()
 }
 
 #[tokio::test]
@@ -25,12 +22,7 @@ async fn first_message_creates_a_conversation_and_the_second_joins_it() {
         s.text(&account, &customer, "Hello, my order is late").await,
         (200, json!({"result": "stored"}))
     );
-    assert_eq!(
-        s.text(&account, &format!("+{customer}"), "Order 42")
-            .await
-            .0,
-        200
-    );
+    assert_eq!(s.text(&account, &format!("+{customer}"), "Order 42").await.0, 200);
     let list = s.conversations(&account, "open,active,waiting").await;
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["status"], "open");
@@ -42,11 +34,7 @@ async fn first_message_creates_a_conversation_and_the_second_joins_it() {
         .iter()
         .map(|m| m["text"].as_str().unwrap_or("").to_owned())
         .collect();
-    assert_eq!(
-        texts,
-        vec!["Hello, my order is late", "Order 42"],
-        "oldest first"
-    );
+    assert_eq!(texts, vec!["Hello, my order is late", "Order 42"], "oldest first");
     assert!(messages(&c)
         .iter()
         .all(|m| m["direction"] == "inbound" && m["status"] == "received"));
@@ -60,20 +48,12 @@ async fn after_end_a_message_starts_a_new_conversation_and_after_close_it_reopen
     s.text(&account, &customer, "one").await;
     let first = id(&s.conversations(&account, "open").await[0]);
     assert_eq!(
-        s.post(
-            &format!("/conversations/{first}/accept"),
-            json!({"agent_id": "a1"})
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(
-        s.post(&format!("/conversations/{first}/close"), json!({}))
+        s.post(&format!("/conversations/{first}/accept"), json!({"agent_id": "a1"}))
             .await
             .0,
         200
     );
+    assert_eq!(s.post(&format!("/conversations/{first}/close"), json!({})).await.0, 200);
     s.text(&account, &customer, "two").await;
     let reopened = s.conversation(&first).await;
     assert_eq!(
@@ -82,20 +62,11 @@ async fn after_end_a_message_starts_a_new_conversation_and_after_close_it_reopen
     );
     assert_eq!(messages(&reopened).len(), 2);
 
-    assert_eq!(
-        s.post(&format!("/conversations/{first}/end"), json!({}))
-            .await
-            .0,
-        200
-    );
+    assert_eq!(s.post(&format!("/conversations/{first}/end"), json!({})).await.0, 200);
     s.text(&account, &customer, "three").await;
     let live = s.conversations(&account, "open,active,waiting").await;
     assert_eq!(live.len(), 1);
-    assert_ne!(
-        id(&live[0]),
-        first,
-        "a closed conversation is never reopened"
-    );
+    assert_ne!(id(&live[0]), first, "a closed conversation is never reopened");
     assert_eq!(s.conversation(&first).await["status"], "closed");
     assert_eq!(messages(&s.conversation(&id(&live[0])).await).len(), 1);
     assert_eq!(s.conversations(&account, "closed").await.len(), 1);
@@ -115,10 +86,7 @@ async fn twenty_concurrent_copies_of_one_callback_store_one_message() {
     }))
     .await;
     let stored = answers.iter().filter(|a| a.1["result"] == "stored").count();
-    let duplicate = answers
-        .iter()
-        .filter(|a| a.1["result"] == "duplicate")
-        .count();
+    let duplicate = answers.iter().filter(|a| a.1["result"] == "duplicate").count();
     assert_eq!((stored, duplicate), (1, 19), "{answers:?}");
     let list = s.conversations(&account, "open").await;
     assert_eq!(list.len(), 1);
@@ -142,9 +110,7 @@ async fn thirty_concurrent_first_messages_make_one_conversation() {
     let texts: Vec<String> = (0..30).map(|i| format!("message {i}")).collect();
     let answers = join_all(texts.iter().map(|t| s.text(&account, &customer, t))).await;
     assert!(
-        answers
-            .iter()
-            .all(|a| a == &(200, json!({"result": "stored"}))),
+        answers.iter().all(|a| a == &(200, json!({"result": "stored"}))),
         "{answers:?}"
     );
     let list = s.conversations(&account, "open,active,waiting").await;
@@ -177,18 +143,11 @@ async fn unsigned_tampered_or_foreign_callbacks_get_401_and_store_nothing() {
                 callback_authorization(&account.customer.id, &other_key, &body),
             )],
         ),
-        (
-            "tampered body",
-            tampered,
-            vec![("authorization", good.clone())],
-        ),
+        ("tampered body", tampered, vec![("authorization", good.clone())]),
         (
             "wrong customer id",
             body.clone(),
-            vec![(
-                "authorization",
-                good.replace(&account.customer.id, "ANOTHER-CUSTOMER"),
-            )],
+            vec![("authorization", good.replace(&account.customer.id, "ANOTHER-CUSTOMER"))],
         ),
         (
             "not TSA",
@@ -201,14 +160,8 @@ async fn unsigned_tampered_or_foreign_callbacks_get_401_and_store_nothing() {
         assert_eq!(status, 401, "{what}: {answer}");
         assert_eq!(answer["error"]["code"], "invalid_signature", "{what}");
     }
-    assert!(
-        s.conversations(&account, "open").await.is_empty(),
-        "nothing stored"
-    );
-    assert!(
-        !table_dump().await.contains(&customer),
-        "no item mentions the customer"
-    );
+    assert!(s.conversations(&account, "open").await.is_empty(), "nothing stored");
+    assert!(!table_dump().await.contains(&customer), "no item mentions the customer");
     let (status, _) = s.post_raw(&path, body, &[("authorization", good)]).await;
     assert_eq!(status, 200, "the same body, signed, passes");
 }
@@ -240,9 +193,7 @@ async fn unknown_accounts_numbers_and_unreadable_bodies_are_refused() {
         "user_response": {"phone_number": random_number(), "sender_id": random_number(), "mo_message": "hi"}})
     .to_string()
     .into_bytes();
-    let (status, body) = s
-        .post_raw(&path, to_other.clone(), &signed(&to_other))
-        .await;
+    let (status, body) = s.post_raw(&path, to_other.clone(), &signed(&to_other)).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (404, Some("unknown_number")),
@@ -274,9 +225,7 @@ async fn long_inbound_text_is_stored_whole_and_flagged() {
     let account = s.account(1).await;
     let text = "x".repeat(1700);
     assert_eq!(s.text(&account, &random_number(), &text).await.0, 200);
-    let c = s
-        .conversation(&id(&s.conversations(&account, "open").await[0]))
-        .await;
+    let c = s.conversation(&id(&s.conversations(&account, "open").await[0])).await;
     let m = &messages(&c)[0];
     assert_eq!(m["text"].as_str().map(str::len), Some(1700));
     assert_eq!(m["too_long"], true);
@@ -295,8 +244,7 @@ async fn stop_then_start_flip_consent_and_replies_follow_it() {
     assert_eq!(c["opted_out"], true);
     assert!(messages(&c)
         .iter()
-        .any(|m| m["direction"] == "system"
-            && m["text"].as_str().unwrap_or("").contains("opted out")));
+        .any(|m| m["direction"] == "system" && m["text"].as_str().unwrap_or("").contains("opted out")));
     let refused = s
         .post(
             &format!("/conversations/{conversation}/messages"),
@@ -307,17 +255,11 @@ async fn stop_then_start_flip_consent_and_replies_follow_it() {
         (refused.0, refused.1["error"]["code"].as_str()),
         (422, Some("recipient_opted_out"))
     );
-    assert!(
-        s.sim_messages(&account.customer).await.is_empty(),
-        "nothing sent"
-    );
+    assert!(s.sim_messages(&account.customer).await.is_empty(), "nothing sent");
     assert_eq!(
-        s.text_with(
-            &account,
-            json!({"from": customer, "text": "ok", "action": "start"})
-        )
-        .await
-        .0,
+        s.text_with(&account, json!({"from": customer, "text": "ok", "action": "start"}))
+            .await
+            .0,
         200
     );
     let c = s.conversation(&conversation).await;
@@ -345,36 +287,33 @@ async fn delivery_report_moves_a_message_forward_never_back() {
         )
         .await;
     assert_eq!(status, 202, "{sent}");
-    let reference = sent["telesign_reference_id"]
-        .as_str()
-        .expect("reference")
-        .to_owned();
+    let reference = sent["telesign_reference_id"].as_str().expect("reference").to_owned();
     let delivered = s
-        .eventually(
-            &conversation,
-            "the simulator's reports reach delivered",
-            |c| messages(c).iter().any(|m| m["status"] == "delivered"),
-        )
+        .eventually(&conversation, "the simulator's reports reach delivered", |c| {
+            messages(c).iter().any(|m| m["status"] == "delivered")
+        })
         .await;
-    assert_eq!(
-        messages(&delivered).last().expect("message")["status_code"],
-        200
-    );
+    assert_eq!(messages(&delivered).last().expect("message")["status_code"], 200);
     // An older report, late, signed and keyed by the reference only.
     let late = json!({"reference_id": reference, "status": {"code": 203, "description": "Delivered to gateway"}});
     let (status, body) = s
-        .sim("POST", "callback", Some(json!({"callback_url": account.callback_url, "customer_id": account.customer.id, "body": late})))
+        .sim(
+            "POST",
+            "callback",
+            Some(json!({"callback_url": account.callback_url, "customer_id": account.customer.id, "body": late})),
+        )
         .await;
     assert_eq!((status, body["status"].as_u64()), (200, Some(200)));
     assert_eq!(body["body"]["result"], "ignored");
     let after = s.conversation(&conversation).await;
-    assert_eq!(
-        messages(&after).last().expect("message")["status"],
-        "delivered"
-    );
+    assert_eq!(messages(&after).last().expect("message")["status"], "delivered");
     let unknown = json!({"reference_id": reference_id(), "status": {"code": 200}});
     let (_, body) = s
-        .sim("POST", "callback", Some(json!({"callback_url": account.callback_url, "customer_id": account.customer.id, "body": unknown})))
+        .sim(
+            "POST",
+            "callback",
+            Some(json!({"callback_url": account.callback_url, "customer_id": account.customer.id, "body": unknown})),
+        )
         .await;
     assert_eq!(body["body"]["result"], "ignored");
 }

@@ -54,9 +54,7 @@ async fn a_reply_is_sent_once_recorded_and_activates_the_conversation() {
         (Some("active"), Some("agent-9"))
     );
     s.eventually(&id, "delivered", |c| {
-        messages(c)
-            .last()
-            .is_some_and(|m| m["status"] == "delivered")
+        messages(c).last().is_some_and(|m| m["status"] == "delivered")
     })
     .await;
 }
@@ -91,28 +89,17 @@ async fn every_refusal_answers_the_contract() {
     assert_eq!(code(&missing), (404, Some("conversation_not_found")));
     assert_eq!(
         code(
-            &s.post(
-                "/conversations/..%2F..%2Fetc/messages",
-                json!({"text": "hi"})
-            )
-            .await
+            &s.post("/conversations/..%2F..%2Fetc/messages", json!({"text": "hi"}))
+                .await
         ),
         (404, Some("conversation_not_found"))
     );
-    assert_eq!(
-        s.post(&format!("/conversations/{id}/end"), json!({}))
-            .await
-            .0,
-        200
-    );
+    assert_eq!(s.post(&format!("/conversations/{id}/end"), json!({})).await.0, 200);
     assert_eq!(
         code(&s.post(&path, json!({"text": "hi"})).await),
         (409, Some("conversation_closed"))
     );
-    assert!(
-        s.sim_messages(&account.customer).await.is_empty(),
-        "nothing was sent"
-    );
+    assert!(s.sim_messages(&account.customer).await.is_empty(), "nothing was sent");
 }
 
 #[tokio::test]
@@ -124,8 +111,7 @@ async fn ten_concurrent_requests_with_one_idempotency_key_send_one_message() {
     let key = uuid::Uuid::new_v4().to_string();
     let body = json!({"text": "only once"});
     let headers = [("idempotency-key", key.as_str())];
-    let answers =
-        join_all((0..10).map(|_| s.call("POST", &path, Some(body.clone()), &headers))).await;
+    let answers = join_all((0..10).map(|_| s.call("POST", &path, Some(body.clone()), &headers))).await;
     assert!(answers.iter().all(|a| a.0 == 202), "{answers:?}");
     let first = &answers[0].1["message_id"];
     assert!(
@@ -184,17 +170,9 @@ async fn a_telesign_refusal_is_shown_to_the_agent_and_recorded_failed() {
     let (id, _) = open_conversation(&s, &account).await;
     s.fault(&account.customer, json!({"kind": "http", "http_status": 400, "code": 11013, "description": "Invalid value for parameter sender_id."})).await;
     let answer = s
-        .post(
-            &format!("/conversations/{id}/messages"),
-            json!({"text": "hi"}),
-        )
+        .post(&format!("/conversations/{id}/messages"), json!({"text": "hi"}))
         .await;
-    assert_eq!(
-        code(&answer),
-        (502, Some("telesign_rejected")),
-        "{}",
-        answer.1
-    );
+    assert_eq!(code(&answer), (502, Some("telesign_rejected")), "{}", answer.1);
     assert_eq!(answer.1["error"]["telesign_code"], 11013);
     let m = messages(&s.conversation(&id).await)
         .into_iter()
@@ -204,10 +182,7 @@ async fn a_telesign_refusal_is_shown_to_the_agent_and_recorded_failed() {
         (m["status"].as_str(), m["status_code"].as_u64()),
         (Some("failed"), Some(11013))
     );
-    assert!(m["status_description"]
-        .as_str()
-        .unwrap_or("")
-        .contains("sender_id"));
+    assert!(m["status_description"].as_str().unwrap_or("").contains("sender_id"));
 }
 
 #[tokio::test]
@@ -221,26 +196,15 @@ async fn telesign_unavailable_is_a_503_and_the_message_shows_why() {
     )
     .await;
     let answer = s
-        .post(
-            &format!("/conversations/{id}/messages"),
-            json!({"text": "hi"}),
-        )
+        .post(&format!("/conversations/{id}/messages"), json!({"text": "hi"}))
         .await;
-    assert_eq!(
-        code(&answer),
-        (503, Some("telesign_unavailable")),
-        "{}",
-        answer.1
-    );
+    assert_eq!(code(&answer), (503, Some("telesign_unavailable")), "{}", answer.1);
     let m = messages(&s.conversation(&id).await)
         .into_iter()
         .find(|m| m["direction"] == "outbound")
         .expect("recorded");
     assert_eq!(m["status"], "failed");
-    assert!(m["status_description"]
-        .as_str()
-        .unwrap_or("")
-        .contains("unavailable"));
+    assert!(m["status_description"].as_str().unwrap_or("").contains("unavailable"));
 }
 
 #[tokio::test]
@@ -250,16 +214,9 @@ async fn an_unknown_outcome_is_settled_by_the_delivery_report() {
     let (id, _) = open_conversation(&s, &account).await;
     s.fault(&account.customer, json!({"kind": "drop"})).await;
     let (status, m) = s
-        .post(
-            &format!("/conversations/{id}/messages"),
-            json!({"text": "did it go?"}),
-        )
+        .post(&format!("/conversations/{id}/messages"), json!({"text": "did it go?"}))
         .await;
-    assert_eq!(
-        (status, m["status"].as_str()),
-        (202, Some("unknown")),
-        "{m}"
-    );
+    assert_eq!((status, m["status"].as_str()), (202, Some("unknown")), "{m}");
     assert_eq!(
         s.sim_messages(&account.customer).await.len(),
         1,
@@ -289,20 +246,14 @@ async fn conversation_moves_follow_the_state_machine() {
         let s = s.clone();
         let id = id.clone();
         async move {
-            s.post(
-                &format!("/conversations/{id}/{what}"),
-                json!({"agent_id": "agent-1"}),
-            )
-            .await
+            s.post(&format!("/conversations/{id}/{what}"), json!({"agent_id": "agent-1"}))
+                .await
         }
     };
     assert_eq!(go("accept").await.1["status"], "active");
     let again = go("accept").await;
     assert_eq!(code(&again), (409, Some("invalid_transition")));
-    assert!(again.1["error"]["message"]
-        .as_str()
-        .unwrap_or("")
-        .contains("active"));
+    assert!(again.1["error"]["message"].as_str().unwrap_or("").contains("active"));
     assert_eq!(go("close").await.1["status"], "waiting");
     assert_eq!(code(&go("close").await), (409, Some("invalid_transition")));
     assert_eq!(go("accept").await.1["status"], "active");
@@ -310,18 +261,12 @@ async fn conversation_moves_follow_the_state_machine() {
     for what in ["accept", "close", "end"] {
         let refused = go(what).await;
         assert_eq!(code(&refused), (409, Some("invalid_transition")));
-        assert!(refused.1["error"]["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("closed"));
+        assert!(refused.1["error"]["message"].as_str().unwrap_or("").contains("closed"));
     }
     assert_eq!(
         code(
-            &s.post(
-                "/conversations/0123456789abcdef0123456789abcdef/accept",
-                json!({})
-            )
-            .await
+            &s.post("/conversations/0123456789abcdef0123456789abcdef/accept", json!({}))
+                .await
         ),
         (404, Some("conversation_not_found"))
     );
@@ -364,25 +309,16 @@ async fn the_dashboard_pages_newest_first_without_gaps() {
     assert!(pages >= 3);
     assert_eq!(
         code(
-            &s.get(&format!(
-                "/conversations?account_id={}&cursor=garbage",
-                account.id
-            ))
-            .await
+            &s.get(&format!("/conversations?account_id={}&cursor=garbage", account.id))
+                .await
         ),
         (400, Some("invalid_cursor"))
     );
-    assert_eq!(
-        code(&s.get("/conversations").await),
-        (400, Some("missing_parameter"))
-    );
+    assert_eq!(code(&s.get("/conversations").await), (400, Some("missing_parameter")));
     assert_eq!(
         code(
-            &s.get(&format!(
-                "/conversations?account_id={}&status=nope",
-                account.id
-            ))
-            .await
+            &s.get(&format!("/conversations?account_id={}&status=nope", account.id))
+                .await
         ),
         (400, Some("invalid_parameter"))
     );
@@ -413,6 +349,11 @@ async fn a_business_initiated_message_opens_a_conversation() {
         )
         .await;
     assert_eq!(code(&bad_from), (400, Some("unknown_number")));
-    let bad_to = s.post("/messages", json!({"account_id": account.id, "from": account.numbers[0], "to": "call me", "text": "x"})).await;
+    let bad_to = s
+        .post(
+            "/messages",
+            json!({"account_id": account.id, "from": account.numbers[0], "to": "call me", "text": "x"}),
+        )
+        .await;
     assert_eq!(code(&bad_to), (400, Some("invalid_phone_number")));
 }

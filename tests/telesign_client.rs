@@ -5,9 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use shared::telesign::validate::{probe, Verdict};
-use shared::telesign::{
-    ApiHost, Credentials, FailureKind, RetryPolicy, SendSms, TelesignClient, TelesignError,
-};
+use shared::telesign::{ApiHost, Credentials, FailureKind, RetryPolicy, SendSms, TelesignClient, TelesignError};
 use telesign_sim::{CustomerState, Simulator};
 
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
@@ -20,12 +18,8 @@ struct Sim {
 impl Sim {
     async fn start(state: CustomerState) -> Self {
         let sim = Simulator::new(Duration::from_millis(10));
-        sim.add_customer("CUSTOMER-1", KEY, state)
-            .expect("customer");
-        let addr = sim
-            .spawn("127.0.0.1:0".parse().expect("addr"))
-            .await
-            .expect("listen");
+        sim.add_customer("CUSTOMER-1", KEY, state).expect("customer");
+        let addr = sim.spawn("127.0.0.1:0".parse().expect("addr")).await.expect("listen");
         Self {
             url: format!("http://{addr}"),
             http: reqwest::Client::new(),
@@ -96,10 +90,7 @@ async fn send_is_accepted_with_a_reference_and_the_text_arrives_intact() {
     assert_eq!(answer.reference_id.len(), 32);
     let messages = sim.list("messages").await;
     assert_eq!(messages.len(), 1);
-    assert_eq!(
-        messages[0]["message"], text,
-        "the signed bytes are the sent bytes"
-    );
+    assert_eq!(messages[0]["message"], text, "the signed bytes are the sent bytes");
     assert_eq!(messages[0]["sender_id"], "14252306549");
     assert_eq!(messages[0]["external_id"], "abc-123");
     assert_eq!(sim.list("requests").await[0]["auth_scheme"], "tsa");
@@ -126,12 +117,7 @@ async fn each_refusal_is_classified_with_telesign_code() {
             Some(10011),
             FailureKind::ProductNotEnabled,
         ),
-        (
-            CustomerState::WrongHost,
-            KEY,
-            Some(10031),
-            FailureKind::WrongHost,
-        ),
+        (CustomerState::WrongHost, KEY, Some(10031), FailureKind::WrongHost),
     ];
     for (state, key, code, kind) in cases {
         let sim = Sim::start(state).await;
@@ -143,16 +129,8 @@ async fn each_refusal_is_classified_with_telesign_code() {
         let TelesignError::Failure(f) = err else {
             panic!("{err:?}")
         };
-        assert_eq!(
-            (f.code, f.kind, f.http_status),
-            (code, kind, 401),
-            "{state:?}"
-        );
-        assert_eq!(
-            sim.list("requests").await.len(),
-            1,
-            "a refusal is not retried"
-        );
+        assert_eq!((f.code, f.kind, f.http_status), (code, kind, 401), "{state:?}");
+        assert_eq!(sim.list("requests").await.len(), 1, "a refusal is not retried");
     }
 }
 
@@ -185,11 +163,8 @@ async fn invalid_request_keeps_telesign_code_and_text() {
 #[tokio::test]
 async fn rate_limit_and_unavailability_are_retried_with_fresh_nonces() {
     let sim = Sim::start(CustomerState::Active).await;
-    sim.control(
-        "faults",
-        json!({"kind": "http", "http_status": 429, "count": 1}),
-    )
-    .await;
+    sim.control("faults", json!({"kind": "http", "http_status": 429, "count": 1}))
+        .await;
     sim.control(
         "faults",
         json!({"kind": "http", "http_status": 503, "code": 10000, "count": 1}),
@@ -207,10 +182,7 @@ async fn rate_limit_and_unavailability_are_retried_with_fresh_nonces() {
         .map(|r| r["answered_status"].as_u64().unwrap_or(0))
         .collect();
     assert_eq!(statuses, vec![429, 503, 200]);
-    let mut nonces: Vec<&str> = requests
-        .iter()
-        .map(|r| r["nonce"].as_str().unwrap_or(""))
-        .collect();
+    let mut nonces: Vec<&str> = requests.iter().map(|r| r["nonce"].as_str().unwrap_or("")).collect();
     nonces.sort();
     nonces.dedup();
     assert_eq!(nonces.len(), 3, "every attempt has its own nonce");
@@ -220,11 +192,8 @@ async fn rate_limit_and_unavailability_are_retried_with_fresh_nonces() {
 #[tokio::test]
 async fn persistent_unavailability_ends_after_the_bounded_attempts() {
     let sim = Sim::start(CustomerState::Active).await;
-    sim.control(
-        "faults",
-        json!({"kind": "http", "http_status": 503, "count": 10}),
-    )
-    .await;
+    sim.control("faults", json!({"kind": "http", "http_status": 503, "count": 10}))
+        .await;
     let err = sim
         .client(Duration::from_secs(2))
         .send_sms(&creds(KEY), ApiHost::Standard, &sms("hi"), soon())
@@ -241,11 +210,8 @@ async fn persistent_unavailability_ends_after_the_bounded_attempts() {
 #[tokio::test]
 async fn retries_stop_at_the_deadline() {
     let sim = Sim::start(CustomerState::Active).await;
-    sim.control(
-        "faults",
-        json!({"kind": "http", "http_status": 429, "count": 10}),
-    )
-    .await;
+    sim.control("faults", json!({"kind": "http", "http_status": 429, "count": 10}))
+        .await;
     let retry = RetryPolicy {
         max_attempts: 10,
         base_delay: Duration::from_millis(300),
@@ -275,8 +241,7 @@ async fn retries_stop_at_the_deadline() {
 #[tokio::test]
 async fn a_dropped_connection_after_sending_is_an_unknown_outcome_never_resent() {
     let sim = Sim::start(CustomerState::Active).await;
-    sim.control("faults", json!({"kind": "drop", "count": 1}))
-        .await;
+    sim.control("faults", json!({"kind": "drop", "count": 1})).await;
     let err = sim
         .client(Duration::from_secs(2))
         .send_sms(&creds(KEY), ApiHost::Standard, &sms("hi"), soon())
@@ -290,11 +255,8 @@ async fn a_dropped_connection_after_sending_is_an_unknown_outcome_never_resent()
 #[tokio::test]
 async fn a_timeout_after_sending_is_an_unknown_outcome_never_resent() {
     let sim = Sim::start(CustomerState::Active).await;
-    sim.control(
-        "faults",
-        json!({"kind": "slow", "delay_ms": 1500, "count": 1}),
-    )
-    .await;
+    sim.control("faults", json!({"kind": "slow", "delay_ms": 1500, "count": 1}))
+        .await;
     let err = sim
         .client(Duration::from_millis(300))
         .send_sms(&creds(KEY), ApiHost::Standard, &sms("hi"), soon())
@@ -378,11 +340,8 @@ async fn the_validation_probe_tells_every_outcome() {
         assert_eq!(found.verdict, verdict, "{state:?}");
     }
     let sim = Sim::start(CustomerState::Active).await;
-    sim.control(
-        "faults",
-        json!({"kind": "http", "http_status": 503, "count": 10}),
-    )
-    .await;
+    sim.control("faults", json!({"kind": "http", "http_status": 503, "count": 10}))
+        .await;
     assert!(
         probe(
             &sim.client(Duration::from_secs(2)),
@@ -403,14 +362,11 @@ async fn the_simulator_refuses_stale_dates_reused_nonces_and_accepts_basic() {
     let sim = Sim::start(CustomerState::Active).await;
     let http = reqwest::Client::new();
     let get = |auth: String, date: String, nonce: &'static str| {
-        http.get(format!(
-            "{}/v1/messaging/0123456789ABCDEF0123456789ABCDEF",
-            sim.url
-        ))
-        .header("authorization", auth)
-        .header("date", date)
-        .header("x-ts-nonce", nonce)
-        .send()
+        http.get(format!("{}/v1/messaging/0123456789ABCDEF0123456789ABCDEF", sim.url))
+            .header("authorization", auth)
+            .header("date", date)
+            .header("x-ts-nonce", nonce)
+            .send()
     };
     let signed = |date: &str, nonce: &str| {
         tsa_authorization(
@@ -437,28 +393,17 @@ async fn the_simulator_refuses_stale_dates_reused_nonces_and_accepts_basic() {
     assert_eq!(code(r.json_value().await), Some(10004));
     let now = shared::telesign::sign::http_date_now();
     let nonce = "B1592C6F-E384-4CDB-BC42-C3AB970369E9";
-    let first = get(signed(&now, nonce), now.clone(), nonce)
-        .await
-        .expect("answer");
+    let first = get(signed(&now, nonce), now.clone(), nonce).await.expect("answer");
     assert_eq!(code(first.json_value().await), Some(10017));
-    let again = get(signed(&now, nonce), now.clone(), nonce)
-        .await
-        .expect("answer");
+    let again = get(signed(&now, nonce), now.clone(), nonce).await.expect("answer");
     assert_eq!(code(again.json_value().await), Some(10002));
     let basic = http
-        .get(format!(
-            "{}/v1/messaging/0123456789ABCDEF0123456789ABCDEF",
-            sim.url
-        ))
+        .get(format!("{}/v1/messaging/0123456789ABCDEF0123456789ABCDEF", sim.url))
         .header("authorization", basic_authorization(&creds(KEY)))
         .send()
         .await
         .expect("answer");
-    assert_eq!(
-        code(basic.json_value().await),
-        Some(10017),
-        "Basic authenticates"
-    );
+    assert_eq!(code(basic.json_value().await), Some(10017), "Basic authenticates");
 }
 
 trait JsonValue {

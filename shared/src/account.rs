@@ -51,12 +51,7 @@ impl SupportNumber {
             NumberType::ShortCode => phone::normalise_short_code(&self.number),
             NumberType::LongCode | NumberType::TollFree => phone::normalise(&self.number),
         }
-        .map_err(|e| {
-            ApiError::bad_request(
-                "invalid_phone_number",
-                format!("support number {:?}: {e}", self.number),
-            )
-        })?;
+        .map_err(|e| ApiError::bad_request("invalid_phone_number", format!("support number {:?}: {e}", self.number)))?;
         if self.customers_can_send_attachments || self.agents_can_send_attachments {
             return Err(ApiError::bad_request(
                 "attachments_not_supported",
@@ -74,10 +69,7 @@ impl SupportNumber {
         }
         let lang_ok = !self.language.is_empty()
             && self.language.len() <= 35
-            && self
-                .language
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-');
+            && self.language.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
         if !lang_ok {
             return Err(ApiError::bad_request(
                 "invalid_language",
@@ -153,25 +145,17 @@ mod tests {
             "14252306549"
         );
         assert_eq!(
-            number("22395", NumberType::ShortCode)
-                .validated()
-                .unwrap()
-                .number,
+            number("22395", NumberType::ShortCode).validated().unwrap().number,
             "22395"
         );
         assert!(number("22395", NumberType::TollFree).validated().is_err());
-        assert!(number("1425CALL", NumberType::LongCode)
-            .validated()
-            .is_err());
+        assert!(number("1425CALL", NumberType::LongCode).validated().is_err());
     }
 
     #[test]
     fn attachments_are_refused_until_mms_exists() {
         let mut n = number("14252306549", NumberType::LongCode);
         n.agents_can_send_attachments = true;
-        assert_eq!(
-            n.validated().unwrap_err().code(),
-            "attachments_not_supported"
-        );
+        assert_eq!(n.validated().unwrap_err().code(), "attachments_not_supported");
     }
 }

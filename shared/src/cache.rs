@@ -42,10 +42,7 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
 
     /// Forgets a value (it changed, or it failed).
     pub fn forget(&self, key: &K) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
     }
 }
 

@@ -153,18 +153,9 @@ mod tests {
 
     #[test]
     fn customer_message_reopens_a_waiting_conversation_only() {
-        assert_eq!(
-            next(Status::Waiting, Event::CustomerMessage),
-            Some(Status::Open)
-        );
-        assert_eq!(
-            next(Status::Active, Event::CustomerMessage),
-            Some(Status::Active)
-        );
-        assert_eq!(
-            next(Status::Open, Event::CustomerMessage),
-            Some(Status::Open)
-        );
+        assert_eq!(next(Status::Waiting, Event::CustomerMessage), Some(Status::Open));
+        assert_eq!(next(Status::Active, Event::CustomerMessage), Some(Status::Active));
+        assert_eq!(next(Status::Open, Event::CustomerMessage), Some(Status::Open));
     }
 
     #[test]

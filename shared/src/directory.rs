@@ -44,11 +44,7 @@ impl Directory {
     }
 
     /// An account, or `None` when it does not exist.
-    pub async fn account(
-        &self,
-        account_id: &str,
-        freshness: Freshness,
-    ) -> Result<Option<Account>, ApiError> {
+    pub async fn account(&self, account_id: &str, freshness: Freshness) -> Result<Option<Account>, ApiError> {
         if freshness == Freshness::Cached {
             if let Some(a) = self.accounts.get(&account_id.to_owned()) {
                 return Ok(Some(a));
@@ -63,11 +59,7 @@ impl Directory {
     }
 
     /// The secret of an account.
-    pub async fn secret(
-        &self,
-        account: &Account,
-        freshness: Freshness,
-    ) -> Result<AccountSecret, ApiError> {
+    pub async fn secret(&self, account: &Account, freshness: Freshness) -> Result<AccountSecret, ApiError> {
         if freshness == Freshness::Cached {
             if let Some(s) = self.keys.get(&account.secret_name) {
                 return Ok(s);
@@ -96,11 +88,7 @@ impl Directory {
     }
 
     /// The decoded keys of an account.
-    pub async fn keys(
-        &self,
-        account: &Account,
-        freshness: Freshness,
-    ) -> Result<AccountKeys, ApiError> {
+    pub async fn keys(&self, account: &Account, freshness: Freshness) -> Result<AccountKeys, ApiError> {
         let secret = self.secret(account, freshness).await?;
         secret.keys(crate::ids::epoch_seconds()).map_err(|e| {
             ApiError::Internal(format!(

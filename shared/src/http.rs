@@ -38,15 +38,10 @@ pub fn body_bytes(req: &Request) -> &[u8] {
 pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     let bytes = body_bytes(req);
     if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge {
-            limit: MAX_BODY_BYTES,
-        });
+        return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
     }
     if bytes.is_empty() {
-        return Err(ApiError::bad_request(
-            "invalid_json",
-            "the request needs a JSON body",
-        ));
+        return Err(ApiError::bad_request("invalid_json", "the request needs a JSON body"));
     }
     serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request("invalid_json", format!("the body is not valid: {e}")))
@@ -94,11 +89,7 @@ pub fn deadline(req: &Request, fallback: Duration, margin: Duration) -> Instant 
     let left = req
         .lambda_context_ref()
         .filter(|c| c.deadline > 0)
-        .map(|c| {
-            c.deadline()
-                .duration_since(SystemTime::now())
-                .unwrap_or(Duration::ZERO)
-        })
+        .map(|c| c.deadline().duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
         .unwrap_or(fallback);
     now + left.saturating_sub(margin)
 }

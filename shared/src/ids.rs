@@ -34,10 +34,7 @@ pub fn next_message_id(id: &str) -> String {
 
 /// Whether `text` looks like an id this module makes (hex, 24 or 32 digits).
 pub fn is_id(text: &str) -> bool {
-    matches!(text.len(), 24 | 32)
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    matches!(text.len(), 24 | 32) && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The current time, RFC 3339 UTC with milliseconds: fixed width, so it sorts as text.

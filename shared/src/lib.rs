@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod logging;
+pub mod meter;
 pub mod phone;
 pub mod runtime;
 pub mod secrets;

@@ -4,9 +4,7 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PhoneError {
     /// Something other than digits, `+`, spaces, dashes or dots.
-    #[error(
-        "a phone number may hold only digits, with an optional leading +, spaces, dashes or dots"
-    )]
+    #[error("a phone number may hold only digits, with an optional leading +, spaces, dashes or dots")]
     InvalidCharacters,
     /// Too few or too many digits.
     #[error("a phone number must have between {min} and {max} digits, country code included")]
@@ -74,22 +72,10 @@ mod tests {
     #[test]
     fn letters_and_bad_lengths_are_refused() {
         assert_eq!(normalise("1425CALLNOW"), Err(PhoneError::InvalidCharacters));
-        assert_eq!(
-            normalise("(425) 230-6549"),
-            Err(PhoneError::InvalidCharacters)
-        );
-        assert_eq!(
-            normalise("++14252306549"),
-            Err(PhoneError::InvalidCharacters)
-        );
-        assert!(matches!(
-            normalise("1234567"),
-            Err(PhoneError::Length { .. })
-        ));
-        assert!(matches!(
-            normalise("1234567890123456"),
-            Err(PhoneError::Length { .. })
-        ));
+        assert_eq!(normalise("(425) 230-6549"), Err(PhoneError::InvalidCharacters));
+        assert_eq!(normalise("++14252306549"), Err(PhoneError::InvalidCharacters));
+        assert!(matches!(normalise("1234567"), Err(PhoneError::Length { .. })));
+        assert!(matches!(normalise("1234567890123456"), Err(PhoneError::Length { .. })));
         assert_eq!(normalise("04252306549"), Err(PhoneError::LeadingZero));
         assert!(normalise("").is_err());
     }

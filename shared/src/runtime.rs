@@ -8,6 +8,7 @@ use lambda_http::{service_fn, Body, Request, Response};
 
 use crate::config::{self, ConfigError};
 use crate::directory::Directory;
+use crate::meter::Meter;
 use crate::secrets::Secrets;
 use crate::store::Dynamo;
 use crate::telesign::{RetryPolicy, TelesignClient};
@@ -19,6 +20,8 @@ pub struct Clients {
     pub aws: aws_config::SdkConfig,
     /// The channel's table name.
     pub table: String,
+    /// Counts every AWS request of the clients made here.
+    pub meter: Meter,
 }
 
 impl Clients {
@@ -27,22 +30,27 @@ impl Clients {
         Ok(Self {
             table: config::table_name()?,
             aws: crate::aws::load_config().await,
+            meter: Meter::default(),
         })
+    }
+
+    /// The same clients with a meter of their own (one function's requests, counted apart).
+    pub fn with_new_meter(&self) -> Self {
+        Self { meter: Meter::default(), ..self.clone() }
     }
 
     /// The table.
     pub fn dynamo(&self) -> Dynamo {
-        Dynamo::new(&self.aws, self.table.clone())
+        Dynamo::new(&self.aws, self.table.clone(), &self.meter)
     }
 
     /// The account directory (`SECRET_PREFIX`, `CACHE_TTL_SECONDS`).
     pub fn directory(&self) -> Result<Directory, ConfigError> {
-        let prefix = config::optional("SECRET_PREFIX")
-            .unwrap_or_else(|| crate::secrets::DEFAULT_PREFIX.to_owned());
+        let prefix = config::optional("SECRET_PREFIX").unwrap_or_else(|| crate::secrets::DEFAULT_PREFIX.to_owned());
         let ttl = config::parsed("CACHE_TTL_SECONDS", 300u64)?;
         Ok(Directory::new(
             self.dynamo(),
-            Secrets::new(&self.aws, prefix),
+            Secrets::new(&self.aws, prefix, &self.meter),
             Duration::from_secs(ttl),
         ))
     }

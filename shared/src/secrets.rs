@@ -86,13 +86,14 @@ pub struct Secrets {
 }
 
 impl Secrets {
-    /// Connects with the shared AWS configuration (endpoint from
-    /// `AWS_ENDPOINT_URL_SECRETS_MANAGER` when set); names start with `prefix`.
-    pub fn new(config: &aws_config::SdkConfig, prefix: String) -> Self {
-        Self {
-            client: Client::new(config),
-            prefix,
-        }
+        /// Connects with the shared AWS configuration (endpoint from
+    /// `AWS_ENDPOINT_URL_SECRETS_MANAGER` when set); names start with `prefix`; every request
+    /// is counted into `meter`.
+        pub fn new(config: &aws_config::SdkConfig, prefix: String, meter: &crate::meter::Meter) -> Self {
+        let conf = aws_sdk_secretsmanager::config::Builder::from(config)
+            .interceptor(meter.interceptor("secretsmanager"))
+            .build();
+        Self { client: Client::from_conf(conf), prefix }
     }
 
     /// The secret name of an account.
@@ -132,9 +133,7 @@ impl Secrets {
             .send()
             .await
             .map_err(|e| {
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_exists_exception())
-                {
+                if e.as_service_error().is_some_and(|s| s.is_resource_exists_exception()) {
                     SecretsError::AlreadyExists
                 } else {
                     SecretsError::Unavailable(e.to_string())
@@ -196,9 +195,6 @@ mod tests {
             previous_valid_until: None,
         };
         let shown = format!("{secret:?}");
-        assert!(
-            !shown.contains("AAECA") && !shown.contains("EXAMPLE"),
-            "{shown}"
-        );
+        assert!(!shown.contains("AAECA") && !shown.contains("EXAMPLE"), "{shown}");
     }
 }

@@ -2,8 +2,8 @@
 //! every item kind. `template.yaml` declares the same table; the local stack creates it from here.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -38,10 +38,7 @@ pub fn conversation_key(conversation_id: &str) -> (String, String) {
 /// Key of a message: in its conversation's partition, `MSG#<message_id>` (message ids sort by
 /// creation time, so a query reads the transcript oldest first).
 pub fn message_key(conversation_id: &str, message_id: &str) -> (String, String) {
-    (
-        format!("CONV#{conversation_id}"),
-        format!("MSG#{message_id}"),
-    )
+    (format!("CONV#{conversation_id}"), format!("MSG#{message_id}"))
 }
 
 /// Key of the pointer to the one conversation of a customer and a support number that is not
@@ -87,17 +84,8 @@ pub fn closed_conversations_partition(account_id: &str) -> String {
 }
 
 /// Creates the table as `template.yaml` declares it, unless it exists. Used by the local stack.
-pub async fn create_if_missing(
-    client: &Client,
-    table: &str,
-) -> Result<bool, aws_sdk_dynamodb::Error> {
-    if client
-        .describe_table()
-        .table_name(table)
-        .send()
-        .await
-        .is_ok()
-    {
+pub async fn create_if_missing(client: &Client, table: &str) -> Result<bool, aws_sdk_dynamodb::Error> {
+    if client.describe_table().table_name(table).send().await.is_ok() {
         return Ok(false);
     }
     let attr = |name: &str| {
@@ -106,12 +94,7 @@ pub async fn create_if_missing(
             .attribute_type(ScalarAttributeType::S)
             .build()
     };
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-    };
+    let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
     let created = client
         .create_table()
         .table_name(table)
@@ -127,11 +110,7 @@ pub async fn create_if_missing(
                 .index_name(GSI1)
                 .key_schema(key(GSI1_PK, KeyType::Hash)?)
                 .key_schema(key(GSI1_SK, KeyType::Range)?)
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
                 .build()?,
         )
         .send()
@@ -139,12 +118,7 @@ pub async fn create_if_missing(
     match created {
         Ok(_) => {}
         // Another process created it meanwhile.
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_in_use_exception()) =>
-        {
-            return Ok(false)
-        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => return Ok(false),
         Err(e) => return Err(e.into()),
     }
     client

@@ -5,26 +5,20 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 use shared::telesign::callback::{callback_authorization, verify_callback};
-use shared::telesign::sign::{
-    basic_authorization, string_to_sign, tsa_authorization, RequestToSign,
-};
+use shared::telesign::sign::{basic_authorization, string_to_sign, tsa_authorization, RequestToSign};
 use shared::telesign::Credentials;
 
 fn vectors() -> Value {
     let path = std::env::var_os("TELESIGN_VECTORS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/telesign/vectors.json")
-        });
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/telesign/vectors.json"));
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("the TeleSign vectors must be at {}: {e}", path.display()));
     serde_json::from_str(&text).expect("vectors.json is JSON")
 }
 
 fn s<'a>(v: &'a Value, field: &str) -> &'a str {
-    v[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("vector field {field}"))
+    v[field].as_str().unwrap_or_else(|| panic!("vector field {field}"))
 }
 
 #[test]
@@ -33,8 +27,7 @@ fn every_request_vector_is_reproduced_byte_for_byte() {
     let requests = all["requests"].as_array().expect("requests");
     assert!(!requests.is_empty());
     for v in requests {
-        let creds =
-            Credentials::new(s(v, "customer_id"), s(v, "api_key")).expect("vector key decodes");
+        let creds = Credentials::new(s(v, "customer_id"), s(v, "api_key")).expect("vector key decodes");
         let req = RequestToSign {
             method: s(v, "method"),
             resource: s(v, "resource"),
@@ -43,12 +36,7 @@ fn every_request_vector_is_reproduced_byte_for_byte() {
             date: s(v, "date"),
             nonce: s(v, "nonce"),
         };
-        assert_eq!(
-            string_to_sign(&req),
-            s(v, "string_to_sign"),
-            "{}",
-            s(v, "name")
-        );
+        assert_eq!(string_to_sign(&req), s(v, "string_to_sign"), "{}", s(v, "name"));
         assert_eq!(
             tsa_authorization(&creds, &req),
             s(v, "authorization"),
@@ -63,12 +51,7 @@ fn every_basic_vector_is_reproduced() {
     let all = vectors();
     for v in all["basic"].as_array().expect("basic") {
         let creds = Credentials::new(s(v, "customer_id"), s(v, "api_key")).expect("key");
-        assert_eq!(
-            basic_authorization(&creds),
-            s(v, "authorization"),
-            "{}",
-            s(v, "name")
-        );
+        assert_eq!(basic_authorization(&creds), s(v, "authorization"), "{}", s(v, "name"));
     }
 }
 

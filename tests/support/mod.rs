@@ -78,30 +78,19 @@ pub fn reference_id() -> String {
 async fn read(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
 impl Stack {
     /// A request to the channel's API.
-    pub async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-        headers: &[(&str, &str)],
-    ) -> (u16, Value) {
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> (u16, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.http.request(method, format!("{}{}", self.api, path));
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
         if let Some(body) = body {
-            req = req
-                .header("content-type", "application/json")
-                .body(body.to_string());
+            req = req.header("content-type", "application/json").body(body.to_string());
         }
         read(req.send().await.expect("the local gateway answers")).await
     }
@@ -117,12 +106,7 @@ impl Stack {
     }
 
     /// A POST of raw bytes with headers (callbacks as an attacker or a broken client sends them).
-    pub async fn post_raw(
-        &self,
-        path: &str,
-        body: Vec<u8>,
-        headers: &[(&str, String)],
-    ) -> (u16, Value) {
+    pub async fn post_raw(&self, path: &str, body: Vec<u8>, headers: &[(&str, String)]) -> (u16, Value) {
         let mut req = self.http.post(format!("{}{}", self.api, path)).body(body);
         for (k, v) in headers {
             req = req.header(*k, v);
@@ -133,13 +117,9 @@ impl Stack {
     /// A control request to the simulator.
     pub async fn sim(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self
-            .http
-            .request(method, format!("{}/_sim/{}", self.sim, path));
+        let mut req = self.http.request(method, format!("{}/_sim/{}", self.sim, path));
         if let Some(body) = body {
-            req = req
-                .header("content-type", "application/json")
-                .body(body.to_string());
+            req = req.header("content-type", "application/json").body(body.to_string());
         }
         read(req.send().await.expect("the TeleSign simulator answers")).await
     }
@@ -179,17 +159,13 @@ impl Stack {
             id: body["account_id"].as_str().expect("account_id").to_owned(),
             customer,
             numbers,
-            callback_url: body["callback_url"]
-                .as_str()
-                .expect("callback_url")
-                .to_owned(),
+            callback_url: body["callback_url"].as_str().expect("callback_url").to_owned(),
         }
     }
 
     /// The simulator texts the account as a customer; the channel's status and body.
     pub async fn text(&self, account: &Account, from: &str, text: &str) -> (u16, Value) {
-        self.text_with(account, json!({"from": from, "text": text}))
-            .await
+        self.text_with(account, json!({"from": from, "text": text})).await
     }
 
     /// Like [`Stack::text`], with any of the inbound fields (`reference_id`, `action`, `to`).
@@ -203,10 +179,7 @@ impl Stack {
         }
         let (status, answer) = self.sim("POST", "inbound", Some(body)).await;
         assert_eq!(status, 200, "the simulator could not post: {answer}");
-        (
-            answer["status"].as_u64().unwrap_or(0) as u16,
-            answer["body"].clone(),
-        )
+        (answer["status"].as_u64().unwrap_or(0) as u16, answer["body"].clone())
     }
 
     /// The live conversations of an account, newest first.
@@ -218,10 +191,7 @@ impl Stack {
             ))
             .await;
         assert_eq!(code, 200, "{body}");
-        body["conversations"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
+        body["conversations"].as_array().cloned().unwrap_or_default()
     }
 
     /// One conversation with its messages.
@@ -249,11 +219,7 @@ impl Stack {
     /// What the simulator received from one customer.
     pub async fn sim_requests(&self, customer: &Customer) -> Vec<Value> {
         let (_, body) = self
-            .sim(
-                "GET",
-                &format!("requests?customer_id={}", customer.id),
-                None,
-            )
+            .sim("GET", &format!("requests?customer_id={}", customer.id), None)
             .await;
         body.as_array().cloned().unwrap_or_default()
     }
@@ -261,11 +227,7 @@ impl Stack {
     /// The messages the simulator accepted from one customer.
     pub async fn sim_messages(&self, customer: &Customer) -> Vec<Value> {
         let (_, body) = self
-            .sim(
-                "GET",
-                &format!("messages?customer_id={}", customer.id),
-                None,
-            )
+            .sim("GET", &format!("messages?customer_id={}", customer.id), None)
             .await;
         body.as_array().cloned().unwrap_or_default()
     }
@@ -280,10 +242,7 @@ impl Stack {
 
 /// The messages of a conversation body.
 pub fn messages(conversation: &Value) -> Vec<Value> {
-    conversation["messages"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    conversation["messages"].as_array().cloned().unwrap_or_default()
 }
 
 /// The table, straight (for what the API does not show: raw items, the absence of secrets).

@@ -140,10 +140,7 @@ impl App {
         let input: NewAccount = json_body(req)?;
         let name = input.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(ApiError::bad_request(
-                "invalid_name",
-                "name is 1 to 100 characters",
-            ));
+            return Err(ApiError::bad_request("invalid_name", "name is 1 to 100 characters"));
         }
         let (creds, host) = CredentialsInput {
             customer_id: input.customer_id,
@@ -195,19 +192,11 @@ impl App {
         match stored {
             Ok(ClaimOutcome::Done) => {
                 tracing::info!(account_id = %account.account_id, numbers = account.numbers.len(), "account created");
-                Ok(json_response(
-                    StatusCode::CREATED,
-                    &self.view(req, &account),
-                ))
+                Ok(json_response(StatusCode::CREATED, &self.view(req, &account)))
             }
             other => {
                 // Neither half is left behind.
-                if let Err(e) = self
-                    .directory
-                    .secrets
-                    .delete_now(&account.secret_name)
-                    .await
-                {
+                if let Err(e) = self.directory.secrets.delete_now(&account.secret_name).await {
                     tracing::error!(account_id = %account.account_id, error = %e, "the secret of a failed creation could not be deleted");
                 }
                 match other {
@@ -227,15 +216,11 @@ impl App {
 
     async fn account(&self, req: &Request) -> Result<Account, ApiError> {
         let id = path_param(req, "account_id")?;
-        let missing =
-            || ApiError::not_found("account_not_found", "no messaging account has this id");
+        let missing = || ApiError::not_found("account_not_found", "no messaging account has this id");
         if !shared::ids::is_id(&id) {
             return Err(missing());
         }
-        self.directory
-            .account(&id, Freshness::Fresh)
-            .await?
-            .ok_or_else(missing)
+        self.directory.account(&id, Freshness::Fresh).await?.ok_or_else(missing)
     }
 
     async fn read(&self, req: &Request) -> Result<Response<Body>, ApiError> {
@@ -290,12 +275,7 @@ impl App {
     async fn add_number(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let account = self.account(req).await?;
         let number: SupportNumber = json_body::<SupportNumber>(req)?.validated()?;
-        match self
-            .directory
-            .dynamo
-            .add_number(&account.account_id, &number)
-            .await?
-        {
+        match self.directory.dynamo.add_number(&account.account_id, &number).await? {
             ClaimOutcome::Done => {
                 self.directory.forget(&account);
                 tracing::info!(account_id = %account.account_id, number = %number.number, "support number added");
@@ -312,8 +292,8 @@ impl App {
     async fn remove_number(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let account = self.account(req).await?;
         let raw = path_param(req, "number")?;
-        let number = phone::normalise_any(&raw)
-            .map_err(|e| ApiError::bad_request("invalid_phone_number", e.to_string()))?;
+        let number =
+            phone::normalise_any(&raw).map_err(|e| ApiError::bad_request("invalid_phone_number", e.to_string()))?;
         if !self
             .directory
             .dynamo
@@ -332,10 +312,7 @@ impl App {
 }
 
 fn number_in_use(n: &str) -> ApiError {
-    ApiError::conflict(
-        "number_in_use",
-        format!("{n} already belongs to a messaging account"),
-    )
+    ApiError::conflict("number_in_use", format!("{n} already belongs to a messaging account"))
 }
 
 fn secrets_error(e: SecretsError) -> ApiError {

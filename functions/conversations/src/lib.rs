@@ -45,9 +45,7 @@ impl App {
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let path = req.uri().path().to_owned();
         let result = match (req.method(), path.rsplit('/').next()) {
-            (&Method::GET, _) if path == "/conversations" || path == "/conversations/" => {
-                self.list(&req).await
-            }
+            (&Method::GET, _) if path == "/conversations" || path == "/conversations/" => self.list(&req).await,
             (&Method::GET, _) => self.read(&req).await,
             (&Method::POST, Some("accept")) => self.move_to(&req, Event::Accept).await,
             (&Method::POST, Some("close")) => self.move_to(&req, Event::Close).await,
@@ -89,12 +87,7 @@ impl App {
         let limit = limit(req, LIST_LIMIT)?;
         let page = self
             .dynamo
-            .list_conversations(
-                &account_id,
-                &statuses,
-                limit,
-                query_param(req, "cursor").as_deref(),
-            )
+            .list_conversations(&account_id, &statuses, limit, query_param(req, "cursor").as_deref())
             .await?
             .map_err(|e| ApiError::bad_request("invalid_cursor", e.to_string()))?;
         Ok(json_response(
@@ -123,11 +116,7 @@ impl App {
             shared::http::json_body(req)?
         };
         let agent = caller_id(req).or(body.agent_id.filter(|a| !a.trim().is_empty()));
-        match self
-            .dynamo
-            .move_conversation(&id, event, agent.as_deref())
-            .await?
-        {
+        match self.dynamo.move_conversation(&id, event, agent.as_deref()).await? {
             MoveOutcome::Moved(c) => {
                 tracing::info!(conversation_id = %id, status = c.status.as_str(), event = event.as_str(), "conversation moved");
                 Ok(json_response(StatusCode::OK, &c))
@@ -161,15 +150,8 @@ fn not_found() -> ApiError {
 fn limit(req: &Request, (default, max): (i32, i32)) -> Result<i32, ApiError> {
     match query_param(req, "limit") {
         None => Ok(default),
-        Some(l) => l
-            .parse::<i32>()
-            .ok()
-            .filter(|l| (1..=max).contains(l))
-            .ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid_parameter",
-                    format!("limit is a whole number from 1 to {max}"),
-                )
-            }),
+        Some(l) => l.parse::<i32>().ok().filter(|l| (1..=max).contains(l)).ok_or_else(|| {
+            ApiError::bad_request("invalid_parameter", format!("limit is a whole number from 1 to {max}"))
+        }),
     }
 }

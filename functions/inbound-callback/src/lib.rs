@@ -39,29 +39,25 @@ impl App {
 
     async fn callback(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let account_id = path_param(req, "account_id")?;
-        let unknown = || {
-            ApiError::not_found(
-                "unknown_account",
-                "no messaging account has this callback URL",
-            )
-        };
+        let unknown = || ApiError::not_found("unknown_account", "no messaging account has this callback URL");
         if !shared::ids::is_id(&account_id) {
             return Err(unknown());
         }
         let body = body_bytes(req);
         if body.len() > MAX_BODY_BYTES {
-            return Err(ApiError::PayloadTooLarge {
-                limit: MAX_BODY_BYTES,
-            });
+            return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
         }
-        let account = self.directory.account(&account_id, Freshness::Cached).await?.ok_or_else(|| {
-            tracing::warn!(account_id = %account_id, "callback for an account that does not exist");
-            unknown()
-        })?;
+        let account = self
+            .directory
+            .account(&account_id, Freshness::Cached)
+            .await?
+            .ok_or_else(|| {
+                tracing::warn!(account_id = %account_id, "callback for an account that does not exist");
+                unknown()
+            })?;
 
         // The signature first: nothing of an unsigned body is read.
-        let authorization =
-            header_str(req, "authorization").or_else(|| header_str(req, "x-ts-authorization"));
+        let authorization = header_str(req, "authorization").or_else(|| header_str(req, "x-ts-authorization"));
         let keys = self.directory.keys(&account, Freshness::Cached).await?;
         let mut verified = verify_callback(
             authorization,
@@ -88,10 +84,7 @@ impl App {
 
         let callback = Callback::parse(body).map_err(|e| {
             tracing::warn!(account_id = %account_id, error = %e, "signed callback unreadable");
-            ApiError::bad_request(
-                "malformed_payload",
-                format!("the callback could not be read: {e}"),
-            )
+            ApiError::bad_request("malformed_payload", format!("the callback could not be read: {e}"))
         })?;
         let result = match callback {
             Callback::Inbound(sms) => self.inbound(&account, &sms, body).await?,
@@ -106,13 +99,9 @@ impl App {
         sms: &InboundSms,
         body: &[u8],
     ) -> Result<&'static str, ApiError> {
-        let bad = |what: &str, e: phone::PhoneError| {
-            ApiError::bad_request("malformed_payload", format!("{what}: {e}"))
-        };
-        let customer = phone::normalise_any(&sms.customer_number)
-            .map_err(|e| bad("user_response.phone_number", e))?;
-        let support = phone::normalise_any(&sms.support_number)
-            .map_err(|e| bad("user_response.sender_id", e))?;
+        let bad = |what: &str, e: phone::PhoneError| ApiError::bad_request("malformed_payload", format!("{what}: {e}"));
+        let customer = phone::normalise_any(&sms.customer_number).map_err(|e| bad("user_response.phone_number", e))?;
+        let support = phone::normalise_any(&sms.support_number).map_err(|e| bad("user_response.sender_id", e))?;
         let mut account = account.clone();
         if account.number(&support).is_none() {
             // A number added since the account was cached is routed at once.
@@ -169,11 +158,7 @@ impl App {
         }
     }
 
-    async fn delivery(
-        &self,
-        account_id: &str,
-        report: &DeliveryReport,
-    ) -> Result<&'static str, ApiError> {
+    async fn delivery(&self, account_id: &str, report: &DeliveryReport) -> Result<&'static str, ApiError> {
         let outcome = self.dynamo.apply_report(account_id, report).await?;
         let result = match &outcome {
             ReportOutcome::Updated { .. } => "updated",

@@ -11,9 +11,7 @@ use sha2::{Digest, Sha256};
 use shared::account::Account;
 use shared::conversation::{next, Conversation, Event, Message, Status};
 use shared::directory::{Directory, Freshness};
-use shared::http::{
-    caller_id, deadline, header_str, json_body, json_response, path_param, respond,
-};
+use shared::http::{caller_id, deadline, header_str, json_body, json_response, path_param, respond};
 use shared::store::outbound::{BeginOutcome, Idempotency, NewOutbound, SendResult};
 use shared::store::reports::external_id;
 use shared::store::Dynamo;
@@ -152,10 +150,7 @@ impl App {
         let idempotency = idempotency_key(req)?;
         let fingerprint = fingerprint(&["outreach", &account.account_id, &from, &to, &input.text]);
         for _ in 0..4 {
-            let (existing, opted_out) = self
-                .dynamo
-                .live_conversation(&account.account_id, &from, &to)
-                .await?;
+            let (existing, opted_out) = self.dynamo.live_conversation(&account.account_id, &from, &to).await?;
             if opted_out {
                 return Err(opted_out_error());
             }
@@ -205,9 +200,7 @@ impl App {
         self.directory
             .account(account_id, Freshness::Cached)
             .await?
-            .ok_or_else(|| {
-                ApiError::not_found("account_not_found", "no messaging account has this id")
-            })
+            .ok_or_else(|| ApiError::not_found("account_not_found", "no messaging account has this id"))
     }
 
     /// Records, sends and settles one message. `None`: the conversation changed under us, read it again.
@@ -275,8 +268,8 @@ impl App {
             }
         };
         let conversation_id = &conversation.conversation_id;
-        let callback_url = shared::http::public_base_url(req, self.public_base_url.as_deref())
-            .map(|b| account.callback_url(&b));
+        let callback_url =
+            shared::http::public_base_url(req, self.public_base_url.as_deref()).map(|b| account.callback_url(&b));
         let external = external_id(conversation_id, &message_id);
         let sent = self
             .telesign
@@ -309,9 +302,7 @@ impl App {
                 answer.status.description,
                 Ok(StatusCode::ACCEPTED),
             ),
-            Err(TelesignError::Failure(f))
-                if matches!(f.kind, FailureKind::RateLimited | FailureKind::Unavailable) =>
-            {
+            Err(TelesignError::Failure(f)) if matches!(f.kind, FailureKind::RateLimited | FailureKind::Unavailable) => {
                 let why = format!("TeleSign unavailable: {}", f.description);
                 (
                     MessageState::Failed,
@@ -399,26 +390,21 @@ impl App {
                     ))
                 }
                 None => return Ok(None),
-                Some(
-                    Idempotency::Pending { fingerprint: f }
-                    | Idempotency::Done { fingerprint: f, .. },
-                ) if f != fingerprint => {
+                Some(Idempotency::Pending { fingerprint: f } | Idempotency::Done { fingerprint: f, .. })
+                    if f != fingerprint =>
+                {
                     return Err(ApiError::Unprocessable {
                         code: "idempotency_key_reused",
                         message: "this Idempotency-Key was used for another request".into(),
                         details: Map::new(),
                     })
                 }
-                Some(Idempotency::Done {
-                    http_status, body, ..
-                }) => {
+                Some(Idempotency::Done { http_status, body, .. }) => {
                     let value: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
                     let status = StatusCode::from_u16(http_status).unwrap_or(StatusCode::OK);
                     return Ok(Some(json_response(status, &value)));
                 }
-                Some(Idempotency::Pending { .. }) if wait => {
-                    tokio::time::sleep(Duration::from_millis(100)).await
-                }
+                Some(Idempotency::Pending { .. }) if wait => tokio::time::sleep(Duration::from_millis(100)).await,
                 Some(Idempotency::Pending { .. }) => return Ok(None),
             }
         }
@@ -436,8 +422,7 @@ fn not_found() -> ApiError {
 fn opted_out_error() -> ApiError {
     ApiError::Unprocessable {
         code: "recipient_opted_out",
-        message: "the customer has opted out (STOP); nothing can be sent until they text START"
-            .into(),
+        message: "the customer has opted out (STOP); nothing can be sent until they text START".into(),
         details: Map::new(),
     }
 }
@@ -456,10 +441,7 @@ fn agent_of(req: &Request, from_body: Option<String>) -> Result<Option<String>, 
 /// The contract's text rules: not empty, at most 1600 characters.
 pub fn check_text(text: &str) -> Result<sms::TextInfo, ApiError> {
     if text.trim().is_empty() {
-        return Err(ApiError::bad_request(
-            "empty_message",
-            "the message has no text",
-        ));
+        return Err(ApiError::bad_request("empty_message", "the message has no text"));
     }
     let info = sms::analyse(text);
     if info.characters > sms::MAX_MESSAGE_CHARS {
@@ -482,9 +464,7 @@ pub fn check_text(text: &str) -> Result<sms::TextInfo, ApiError> {
 fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
     match header_str(req, "idempotency-key") {
         None => Ok(None),
-        Some(k) if !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()) => {
-            Ok(Some(k.to_owned()))
-        }
+        Some(k) if !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(k.to_owned())),
         Some(_) => Err(ApiError::bad_request(
             "invalid_idempotency_key",
             "Idempotency-Key must be 1 to 255 visible ASCII characters",

@@ -38,17 +38,11 @@ impl CredentialsInput {
         let host = match self.api_host.as_deref() {
             None => ApiHost::Standard,
             Some(h) => ApiHost::parse(h).ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid_api_host",
-                    "api_host is \"standard\" or \"enterprise\"",
-                )
+                ApiError::bad_request("invalid_api_host", "api_host is \"standard\" or \"enterprise\"")
             })?,
         };
         let id = self.customer_id.trim();
-        if id.is_empty()
-            || id.len() > 64
-            || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        {
+        if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return Err(ApiError::bad_request(
                 "invalid_customer_id",
                 "customer_id is TeleSign's customer id (letters, digits and dashes)",
@@ -69,10 +63,7 @@ impl App {
 
     /// Builds the function from its parts.
     pub fn new(directory: Directory, telesign: TelesignClient) -> Self {
-        Self {
-            directory,
-            telesign,
-        }
+        Self { directory, telesign }
     }
 
     /// Answers one request.
@@ -99,8 +90,7 @@ impl App {
     }
 
     async fn stored(&self, req: &Request, account_id: &str) -> Result<Response<Body>, ApiError> {
-        let missing =
-            || ApiError::not_found("account_not_found", "no messaging account has this id");
+        let missing = || ApiError::not_found("account_not_found", "no messaging account has this id");
         if !shared::ids::is_id(account_id) {
             return Err(missing());
         }

@@ -68,8 +68,7 @@ pub fn account_from_item(item: &Item) -> Result<Account, StoreError> {
         account_id: req_s(item, "account_id")?,
         name: req_s(item, "name")?,
         customer_id: req_s(item, "customer_id")?,
-        api_host: ApiHost::parse(&host)
-            .ok_or_else(|| StoreError::Corrupt(format!("api_host {host}")))?,
+        api_host: ApiHost::parse(&host).ok_or_else(|| StoreError::Corrupt(format!("api_host {host}")))?,
         secret_name: req_s(item, "secret_name")?,
         numbers,
         created_at: req_s(item, "created_at")?,
@@ -92,18 +91,12 @@ impl Dynamo {
                 ("numbers", Some(numbers_attribute(&a.numbers)?)),
                 ("created_at", Some(s(&a.created_at))),
                 (GSI1_PK, Some(s(ACCOUNTS_PARTITION))),
-                (
-                    GSI1_SK,
-                    Some(s(format!("{}#{}", a.created_at, a.account_id))),
-                ),
+                (GSI1_SK, Some(s(format!("{}#{}", a.created_at, a.account_id)))),
             ]),
             Some("attribute_not_exists(pk)"),
         )?];
         for n in &a.numbers {
-            items.push(self.put(
-                number_item(&a.account_id, n)?,
-                Some("attribute_not_exists(pk)"),
-            )?);
+            items.push(self.put(number_item(&a.account_id, n)?, Some("attribute_not_exists(pk)"))?);
         }
         match self.transact(items).await? {
             Txn::Done => Ok(ClaimOutcome::Done),
@@ -156,17 +149,10 @@ impl Dynamo {
     }
 
     /// Adds a number to an account: the claim and the account's list together (1 transaction).
-    pub async fn add_number(
-        &self,
-        account_id: &str,
-        n: &SupportNumber,
-    ) -> Result<ClaimOutcome, StoreError> {
+    pub async fn add_number(&self, account_id: &str, n: &SupportNumber) -> Result<ClaimOutcome, StoreError> {
         let settings = serde_json::to_string(n).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let items = vec![
-            self.put(
-                number_item(account_id, n)?,
-                Some("attribute_not_exists(pk)"),
-            )?,
+            self.put(number_item(account_id, n)?, Some("attribute_not_exists(pk)"))?,
             self.update_with_names(
                 key(table::account_key(account_id)),
                 "SET numbers.#n = :v",
@@ -178,9 +164,7 @@ impl Dynamo {
         match self.transact(items).await? {
             Txn::Done => Ok(ClaimOutcome::Done),
             Txn::Cancelled(r) if Txn::failed(&r, 1) => Ok(ClaimOutcome::NoAccount),
-            Txn::Cancelled(r) if Txn::failed(&r, 0) => {
-                Ok(ClaimOutcome::NumberInUse(n.number.clone()))
-            }
+            Txn::Cancelled(r) if Txn::failed(&r, 0) => Ok(ClaimOutcome::NumberInUse(n.number.clone())),
             Txn::Cancelled(r) => Err(StoreError::Unavailable(format!(
                 "adding the number was cancelled: {r:?}"
             ))),

@@ -21,8 +21,7 @@ pub fn conversation_from_item(item: &Item) -> Result<Conversation, StoreError> {
         account_id: req_s(item, "account_id")?,
         support_number: req_s(item, "support_number")?,
         customer_number: req_s(item, "customer_number")?,
-        status: Status::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
+        status: Status::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
         created_at: req_s(item, "created_at")?,
         last_activity_at: req_s(item, "last_activity_at")?,
         assigned_agent: opt_s(item, "assigned_agent").map(str::to_owned),
@@ -46,8 +45,7 @@ pub fn message_from_item(item: &Item) -> Result<Message, StoreError> {
         direction,
         text: req_s(item, "text")?,
         created_at: req_s(item, "created_at")?,
-        status: MessageState::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
+        status: MessageState::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
         telesign_reference_id: opt_s(item, "telesign_reference_id").map(str::to_owned),
         status_code: opt_n(item, "status_code"),
         status_description: opt_s(item, "status_description").map(str::to_owned),
@@ -87,19 +85,13 @@ fn encode_cursor(key: &HashMap<String, AttributeValue>) -> String {
 #[error("the cursor is not one this API gave out")]
 pub struct BadCursor;
 
-fn decode_cursor(
-    cursor: &str,
-    expected: &[&str],
-) -> Result<HashMap<String, AttributeValue>, BadCursor> {
+fn decode_cursor(cursor: &str, expected: &[&str]) -> Result<HashMap<String, AttributeValue>, BadCursor> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| BadCursor)?;
     let plain: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| BadCursor)?;
     if plain.len() != expected.len() || !expected.iter().all(|k| plain.contains_key(*k)) {
         return Err(BadCursor);
     }
-    Ok(plain
-        .into_iter()
-        .map(|(k, v)| (k, AttributeValue::S(v)))
-        .collect())
+    Ok(plain.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect())
 }
 
 /// One page of a list.
@@ -124,10 +116,7 @@ pub enum MoveOutcome {
 
 impl Dynamo {
     /// One conversation (1 GetItem).
-    pub async fn conversation(
-        &self,
-        conversation_id: &str,
-    ) -> Result<Option<Conversation>, StoreError> {
+    pub async fn conversation(&self, conversation_id: &str) -> Result<Option<Conversation>, StoreError> {
         self.get(table::conversation_key(conversation_id))
             .await?
             .map(|i| conversation_from_item(&i))
@@ -143,10 +132,7 @@ impl Dynamo {
         cursor: Option<&str>,
     ) -> Result<Result<Option<Conversation>, BadCursor>, StoreError> {
         let (pk, _) = table::conversation_key(conversation_id);
-        let start = match cursor
-            .map(|c| decode_cursor(c, &[table::PK, table::SK]))
-            .transpose()
-        {
+        let start = match cursor.map(|c| decode_cursor(c, &[table::PK, table::SK])).transpose() {
             Ok(s) => s,
             Err(e) => return Ok(Err(e)),
         };
@@ -193,10 +179,7 @@ impl Dynamo {
         cursor: Option<&str>,
     ) -> Result<Result<Page<Conversation>, BadCursor>, StoreError> {
         let closed = statuses.contains(&Status::Closed);
-        let partition = index_partition(
-            account_id,
-            if closed { Status::Closed } else { Status::Open },
-        );
+        let partition = index_partition(account_id, if closed { Status::Closed } else { Status::Open });
         let start = match cursor
             .map(|c| decode_cursor(c, &[table::PK, table::SK, GSI1_PK, GSI1_SK]))
             .transpose()
@@ -350,17 +333,11 @@ pub(crate) fn new_conversation_item(c: &Conversation) -> Item {
         ("last_activity_at", Some(s(&c.last_activity_at))),
         ("assigned_agent", c.assigned_agent.as_deref().map(s)),
         ("opted_out", Some(b(c.opted_out))),
-        (
-            "last_message_preview",
-            c.last_message_preview.as_deref().map(s),
-        ),
+        ("last_message_preview", c.last_message_preview.as_deref().map(s)),
         (GSI1_PK, Some(s(index_partition(&c.account_id, c.status)))),
         (
             GSI1_SK,
-            Some(s(activity_sort_key(
-                &c.last_activity_at,
-                &c.conversation_id,
-            ))),
+            Some(s(activity_sort_key(&c.last_activity_at, &c.conversation_id))),
         ),
     ])
 }
@@ -391,10 +368,7 @@ pub(crate) fn message_item(conversation: &Conversation, m: &Message, raw: Option
         ("created_at", Some(s(&m.created_at))),
         ("status", Some(s(m.status.as_str()))),
         ("status_rank", Some(super::item::n(rank))),
-        (
-            "telesign_reference_id",
-            m.telesign_reference_id.as_deref().map(s),
-        ),
+        ("telesign_reference_id", m.telesign_reference_id.as_deref().map(s)),
         ("status_code", m.status_code.map(super::item::n)),
         ("status_description", m.status_description.as_deref().map(s)),
         ("segments", Some(super::item::n(m.segments))),

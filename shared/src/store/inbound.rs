@@ -3,9 +3,7 @@
 use super::conversations::{activity_sort_key, message_item, new_conversation_item, thread_item};
 use super::item::{b, opt_s, s};
 use super::{key, values, Dynamo, StoreError, Txn};
-use crate::conversation::{
-    next, preview, Consent, Conversation, Direction, Event, Message, Status,
-};
+use crate::conversation::{next, preview, Consent, Conversation, Direction, Event, Message, Status};
 use crate::sms::TextInfo;
 use crate::table;
 use crate::telesign::MessageState;
@@ -92,9 +90,7 @@ impl Dynamo {
             };
             let (conversation, new_conversation, seen_status) = match &thread {
                 Some(t) => {
-                    let status = opt_s(t, "status")
-                        .and_then(Status::parse)
-                        .unwrap_or(Status::Open);
+                    let status = opt_s(t, "status").and_then(Status::parse).unwrap_or(Status::Open);
                     let conversation_id = super::item::req_s(t, "conversation_id")?;
                     let to = next(status, Event::CustomerMessage).unwrap_or(status);
                     let c = Conversation {
@@ -143,9 +139,7 @@ impl Dynamo {
                         ("message_id", Some(s(&message.message_id))),
                         (
                             table::TTL_ATTRIBUTE,
-                            Some(super::item::n(
-                                crate::ids::epoch_seconds() + REFERENCE_TTL_SECONDS,
-                            )),
+                            Some(super::item::n(crate::ids::epoch_seconds() + REFERENCE_TTL_SECONDS)),
                         ),
                     ]),
                     Some("attribute_not_exists(pk)"),
@@ -161,9 +155,7 @@ impl Dynamo {
             match seen_status {
                 None => {
                     items.push(self.put(new_conversation_item(&conversation), None)?);
-                    items.push(
-                        self.put(thread_item(&conversation), Some("attribute_not_exists(pk)"))?,
-                    );
+                    items.push(self.put(thread_item(&conversation), Some("attribute_not_exists(pk)"))?);
                 }
                 Some(seen) => {
                     items.push(self.update(
@@ -181,11 +173,7 @@ impl Dynamo {
                     )?);
                     if conversation.status != seen {
                         items.push(self.update(
-                            key(table::thread_key(
-                                m.account_id,
-                                m.support_number,
-                                m.customer_number,
-                            )),
+                            key(table::thread_key(m.account_id, m.support_number, m.customer_number)),
                             "SET #status = :to",
                             Some("conversation_id = :c AND #status = :seen"),
                             values([
@@ -198,12 +186,7 @@ impl Dynamo {
                 }
             }
             if let Some(consent) = m.consent {
-                items.extend(self.consent_writes(
-                    &conversation,
-                    consent,
-                    m.text,
-                    &message.message_id,
-                )?);
+                items.extend(self.consent_writes(&conversation, consent, m.text, &message.message_id)?);
             }
 
             match self.transact(items).await? {
@@ -222,10 +205,7 @@ impl Dynamo {
                         return Ok(InboundOutcome::UnknownNumber);
                     }
                     tracing::info!(reasons = ?reasons, conversation_id = %conversation.conversation_id, "inbound write lost a race; reading again");
-                    tokio::time::sleep(std::time::Duration::from_millis(
-                        5 + rand::random::<u64>() % 20,
-                    ))
-                    .await;
+                    tokio::time::sleep(std::time::Duration::from_millis(5 + rand::random::<u64>() % 20)).await;
                 }
             }
         }

@@ -11,9 +11,7 @@ pub mod reports;
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 
 use crate::table::{PK, SK};
@@ -77,9 +75,7 @@ pub(crate) fn key((pk, sk): (String, String)) -> Item {
 }
 
 /// Expression values from pairs.
-pub(crate) fn values<const N: usize>(
-    pairs: [(&str, AttributeValue); N],
-) -> HashMap<String, AttributeValue> {
+pub(crate) fn values<const N: usize>(pairs: [(&str, AttributeValue); N]) -> HashMap<String, AttributeValue> {
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
@@ -89,19 +85,16 @@ pub(crate) fn names() -> HashMap<String, String> {
 }
 
 impl Dynamo {
-    /// Connects to the table named `table` with the shared AWS configuration.
-    pub fn new(config: &aws_config::SdkConfig, table: String) -> Self {
-        Self {
-            client: Client::new(config),
-            table,
-        }
+        /// Connects to the table named `table` with the shared AWS configuration, counting every
+    /// request into `meter`.
+    pub fn new(config: &aws_config::SdkConfig, table: String, meter: &crate::meter::Meter) -> Self {
+        let conf = aws_sdk_dynamodb::config::Builder::from(config)
+            .interceptor(meter.interceptor("dynamodb"))
+            .build();
+        Self { client: Client::from_conf(conf), table }
     }
 
-    pub(crate) fn put(
-        &self,
-        item: Item,
-        condition: Option<&str>,
-    ) -> Result<TransactWriteItem, StoreError> {
+    pub(crate) fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -118,8 +111,7 @@ impl Dynamo {
         condition: Option<&str>,
         values: HashMap<String, AttributeValue>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let uses_status =
-            expression.contains("#status") || condition.is_some_and(|c| c.contains("#status"));
+        let uses_status = expression.contains("#status") || condition.is_some_and(|c| c.contains("#status"));
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key))
@@ -205,10 +197,7 @@ impl Dynamo {
 
     /// Reads several items in one request (retrying what DynamoDB leaves unprocessed), strongly
     /// consistent; the answer is in the order of the keys.
-    pub(crate) async fn get_many(
-        &self,
-        keys: Vec<(String, String)>,
-    ) -> Result<Vec<Option<Item>>, StoreError> {
+    pub(crate) async fn get_many(&self, keys: Vec<(String, String)>) -> Result<Vec<Option<Item>>, StoreError> {
         use aws_sdk_dynamodb::types::KeysAndAttributes;
         let mut found: Vec<Item> = Vec::new();
         let mut pending = Some(
@@ -222,9 +211,7 @@ impl Dynamo {
         while let Some(request) = pending.take() {
             rounds += 1;
             if rounds > 5 {
-                return Err(StoreError::Unavailable(
-                    "BatchGetItem left keys unprocessed".into(),
-                ));
+                return Err(StoreError::Unavailable("BatchGetItem left keys unprocessed".into()));
             }
             let out = self
                 .client
@@ -246,10 +233,7 @@ impl Dynamo {
             .map(|(pk, sk)| {
                 found
                     .iter()
-                    .find(|i| {
-                        item::opt_s(i, PK) == Some(pk.as_str())
-                            && item::opt_s(i, SK) == Some(sk.as_str())
-                    })
+                    .find(|i| item::opt_s(i, PK) == Some(pk.as_str()) && item::opt_s(i, SK) == Some(sk.as_str()))
                     .cloned()
             })
             .collect())

@@ -1,9 +1,7 @@
 //! Outbound messages: recorded before they are sent, settled with TeleSign's answer, and the
 //! idempotency records that make a retried request return its first answer.
 
-use super::conversations::{
-    activity_sort_key, index_partition, message_item, new_conversation_item, thread_item,
-};
+use super::conversations::{activity_sort_key, index_partition, message_item, new_conversation_item, thread_item};
 use super::item::{b, n, opt_n, opt_s, s};
 use super::{key, values, Dynamo, StoreError, Txn};
 use crate::conversation::{preview, Conversation, Direction, Message, Status};
@@ -85,11 +83,7 @@ impl Dynamo {
     /// Records an outbound message before sending it (1 transaction): the consent checked, the
     /// idempotency key claimed, the message stored as `unknown` ("sending"), the conversation
     /// moved and touched on the condition that its status is still the one read.
-    pub async fn begin_outbound(
-        &self,
-        o: &NewOutbound<'_>,
-        message_id: &str,
-    ) -> Result<BeginOutcome, StoreError> {
+    pub async fn begin_outbound(&self, o: &NewOutbound<'_>, message_id: &str) -> Result<BeginOutcome, StoreError> {
         let c = o.conversation;
         let now = crate::ids::now();
         let message = Message {
@@ -158,17 +152,10 @@ impl Dynamo {
             )?);
             if o.to_status != c.status {
                 items.push(self.update(
-                    key(table::thread_key(
-                        &c.account_id,
-                        &c.support_number,
-                        &c.customer_number,
-                    )),
+                    key(table::thread_key(&c.account_id, &c.support_number, &c.customer_number)),
                     "SET #status = :to",
                     Some("conversation_id = :c"),
-                    values([
-                        (":to", s(o.to_status.as_str())),
-                        (":c", s(&c.conversation_id)),
-                    ]),
+                    values([(":to", s(o.to_status.as_str())), (":c", s(&c.conversation_id))]),
                 )?);
             }
         } else {
@@ -273,11 +260,7 @@ impl Dynamo {
     }
 
     /// The idempotency record of a key (1 GetItem).
-    pub async fn idempotency(
-        &self,
-        scope: &str,
-        k: &str,
-    ) -> Result<Option<Idempotency>, StoreError> {
+    pub async fn idempotency(&self, scope: &str, k: &str) -> Result<Option<Idempotency>, StoreError> {
         let Some(item) = self.get(table::idempotency_key(scope, k)).await? else {
             return Ok(None);
         };
@@ -311,10 +294,7 @@ impl Dynamo {
             .and_then(|c| c.as_ref())
             .is_some_and(|c| super::item::flag(c, "opted_out"));
         let conversation = match found.into_iter().next().flatten() {
-            Some(t) => {
-                self.conversation(&super::item::req_s(&t, "conversation_id")?)
-                    .await?
-            }
+            Some(t) => self.conversation(&super::item::req_s(&t, "conversation_id")?).await?,
             None => None,
         };
         Ok((conversation, opted_out))

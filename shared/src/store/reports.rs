@@ -39,11 +39,7 @@ impl Dynamo {
     /// Applies a report: 1 conditional UpdateItem when it carries our `external_id`, else 1
     /// GetItem of the reference's pointer first. A refused update costs 1 GetItem to tell a
     /// duplicate from a stale report.
-    pub async fn apply_report(
-        &self,
-        account_id: &str,
-        report: &DeliveryReport,
-    ) -> Result<ReportOutcome, StoreError> {
+    pub async fn apply_report(&self, account_id: &str, report: &DeliveryReport) -> Result<ReportOutcome, StoreError> {
         let location = match report.external_id.as_deref().and_then(parse_external_id) {
             Some((c, m)) => Some((c.to_owned(), m.to_owned())),
             None => self
@@ -89,9 +85,7 @@ impl Dynamo {
                 let Some(item) = self.get(message_key).await? else {
                     return Ok(ReportOutcome::Unknown);
                 };
-                if opt_s(&item, "account_id") != Some(account_id)
-                    || opt_s(&item, "direction") != Some("outbound")
-                {
+                if opt_s(&item, "account_id") != Some(account_id) || opt_s(&item, "direction") != Some("outbound") {
                     return Ok(ReportOutcome::Unknown);
                 }
                 if opt_n::<u32>(&item, "status_code") == Some(code) {
@@ -112,10 +106,7 @@ mod tests {
     fn external_ids_round_trip_and_refuse_strangers() {
         let c = crate::ids::new_id();
         let m = crate::ids::new_message_id();
-        assert_eq!(
-            parse_external_id(&external_id(&c, &m)),
-            Some((c.as_str(), m.as_str()))
-        );
+        assert_eq!(parse_external_id(&external_id(&c, &m)), Some((c.as_str(), m.as_str())));
         assert_eq!(parse_external_id("order-42"), None);
         assert_eq!(parse_external_id("nothing"), None);
     }

@@ -49,9 +49,7 @@ pub fn verify_callback(
     previous: Option<&ApiKey>,
 ) -> Result<VerifiedWith, SignatureError> {
     let header = authorization.ok_or(SignatureError::Missing)?.trim();
-    let rest = header
-        .strip_prefix("TSA ")
-        .ok_or(SignatureError::Malformed)?;
+    let rest = header.strip_prefix("TSA ").ok_or(SignatureError::Malformed)?;
     let (id, signature) = rest.rsplit_once(':').ok_or(SignatureError::Malformed)?;
     let signature = STANDARD
         .decode(signature.trim())
@@ -82,11 +80,7 @@ fn signature_matches(key: &ApiKey, body: &[u8], signature: &[u8]) -> bool {
 
 /// The `Authorization` value TeleSign sends with a callback: what the simulator signs with.
 pub fn callback_authorization(customer_id: &str, key: &ApiKey, body: &[u8]) -> String {
-    format!(
-        "TSA {}:{}",
-        customer_id,
-        super::sign::hmac_base64(key.hmac_key(), body)
-    )
+    format!("TSA {}:{}", customer_id, super::sign::hmac_base64(key.hmac_key(), body))
 }
 
 /// A callback body, told apart by its content.
@@ -215,17 +209,15 @@ impl Callback {
     /// anything else with a `status` is a delivery report.
     pub fn parse(body: &[u8]) -> Result<Self, CallbackParseError> {
         let text = std::str::from_utf8(body).map_err(|_| CallbackParseError::NotUtf8)?;
-        let raw: RawCallback =
-            serde_json::from_str(text).map_err(|e| CallbackParseError::Shape(e.to_string()))?;
+        let raw: RawCallback = serde_json::from_str(text).map_err(|e| CallbackParseError::Shape(e.to_string()))?;
         if raw.reference_id.trim().is_empty() {
             return Err(CallbackParseError::Shape("reference_id is empty".into()));
         }
-        let is_inbound =
-            raw.sub_resource.as_deref() == Some("mo_sms") || raw.user_response.is_some();
+        let is_inbound = raw.sub_resource.as_deref() == Some("mo_sms") || raw.user_response.is_some();
         if is_inbound {
-            let user = raw.user_response.ok_or_else(|| {
-                CallbackParseError::Shape("an inbound SMS without user_response".into())
-            })?;
+            let user = raw
+                .user_response
+                .ok_or_else(|| CallbackParseError::Shape("an inbound SMS without user_response".into()))?;
             return Ok(Callback::Inbound(InboundSms {
                 reference_id: raw.reference_id,
                 customer_number: user.phone_number.into_string(),
@@ -286,9 +278,7 @@ pub fn parse_time(text: &str) -> Option<OffsetDateTime> {
     if let Ok(t) = OffsetDateTime::parse(text, &time::format_description::well_known::Rfc2822) {
         return Some(t);
     }
-    httpdate::parse_http_date(text)
-        .ok()
-        .map(OffsetDateTime::from)
+    httpdate::parse_http_date(text).ok().map(OffsetDateTime::from)
 }
 
 #[cfg(test)]
@@ -315,8 +305,7 @@ mod tests {
 
     #[test]
     fn delivery_report_is_read_without_sub_resource() {
-        let body =
-            br#"{"reference_id":"B56","status":{"code":200,"description":"Delivered to handset",
+        let body = br#"{"reference_id":"B56","status":{"code":200,"description":"Delivered to handset",
             "updated_on":"2016-10-21T14:05:36.181346Z"},"errors":[],"external_id":"m-1",
             "additional_info":{"message_parts_count":"2"}}"#;
         let Callback::Delivery(report) = Callback::parse(body).unwrap() else {
@@ -330,10 +319,7 @@ mod tests {
 
     #[test]
     fn unreadable_bodies_are_refused_not_panicked_on() {
-        assert!(matches!(
-            Callback::parse(b"\xff\xfe"),
-            Err(CallbackParseError::NotUtf8)
-        ));
+        assert!(matches!(Callback::parse(b"\xff\xfe"), Err(CallbackParseError::NotUtf8)));
         assert!(Callback::parse(b"{").is_err());
         assert!(Callback::parse(br#"{"reference_id":"x"}"#).is_err());
         assert!(Callback::parse(br#"{"reference_id":"x","status":{"code":-1}}"#).is_err());
@@ -341,7 +327,9 @@ mod tests {
 
     #[test]
     fn signature_is_checked_with_current_then_previous_key() {
-        let old = ApiKey::parse("EXAMPLE----TE8sTgg45yusumoN6BYsBVkh+yRJ5czgsnCehZaOYldPJdmFh6NeX8kunZ2zU1YWaUw/0wV6xfw==").unwrap();
+        let old =
+            ApiKey::parse("EXAMPLE----TE8sTgg45yusumoN6BYsBVkh+yRJ5czgsnCehZaOYldPJdmFh6NeX8kunZ2zU1YWaUw/0wV6xfw==")
+                .unwrap();
         let body = br#"{"reference_id":"x"}"#;
         let signed_old = callback_authorization("C1", &old, body);
         assert_eq!(

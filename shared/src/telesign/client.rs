@@ -7,9 +7,7 @@ use rand::Rng;
 use serde::Deserialize;
 
 use super::key::Credentials;
-use super::sign::{
-    encode_form, http_date_now, new_nonce, tsa_authorization, RequestToSign, FORM_CONTENT_TYPE,
-};
+use super::sign::{encode_form, http_date_now, new_nonce, tsa_authorization, RequestToSign, FORM_CONTENT_TYPE};
 
 /// Which TeleSign host serves an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -212,10 +210,7 @@ pub struct TelesignClient {
 impl TelesignClient {
     /// Builds the client. `base_url_override` (from `TELESIGN_BASE_URL`) replaces every account's
     /// host, for local runs and tests.
-    pub fn new(
-        base_url_override: Option<String>,
-        retry: RetryPolicy,
-    ) -> Result<Self, reqwest::Error> {
+    pub fn new(base_url_override: Option<String>, retry: RetryPolicy) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             // TeleSign drops idle connections after 499 s: let ours go well before.
             .pool_idle_timeout(Duration::from_secs(90))
@@ -271,8 +266,7 @@ impl TelesignClient {
         deadline: Instant,
     ) -> Result<MessageAnswer, TelesignError> {
         let resource = format!("/v1/messaging/{reference_id}");
-        self.call(creds, host, "GET", &resource, None, deadline)
-            .await
+        self.call(creds, host, "GET", &resource, None, deadline).await
     }
 
     async fn call(
@@ -292,9 +286,7 @@ impl TelesignClient {
             let now = Instant::now();
             let left = deadline.saturating_duration_since(now);
             if left < Duration::from_millis(50) {
-                return Err(TelesignError::Unreachable(
-                    "no time left for a request".into(),
-                ));
+                return Err(TelesignError::Unreachable("no time left for a request".into()));
             }
             let outcome = self
                 .attempt(
@@ -314,9 +306,7 @@ impl TelesignClient {
             };
             if !retry || attempt >= self.retry.max_attempts {
                 return match outcome {
-                    Err(TelesignError::OutcomeUnknown(r)) if idempotent => {
-                        Err(TelesignError::Unreachable(r))
-                    }
+                    Err(TelesignError::OutcomeUnknown(r)) if idempotent => Err(TelesignError::Unreachable(r)),
                     other => other,
                 };
             }
@@ -356,11 +346,7 @@ impl TelesignClient {
         // A fresh date and nonce on every attempt: TeleSign refuses a reused nonce (10002).
         let date = http_date_now();
         let nonce = new_nonce();
-        let content_type = if body.is_some() {
-            FORM_CONTENT_TYPE
-        } else {
-            ""
-        };
+        let content_type = if body.is_some() { FORM_CONTENT_TYPE } else { "" };
         let authorization = tsa_authorization(
             creds,
             &RequestToSign {
@@ -384,9 +370,7 @@ impl TelesignClient {
         .header("Accept", "application/json");
         if let Some(body) = body {
             // The signed string itself is the body: no re-encoding after signing.
-            request = request
-                .header("Content-Type", FORM_CONTENT_TYPE)
-                .body(body.to_owned());
+            request = request.header("Content-Type", FORM_CONTENT_TYPE).body(body.to_owned());
         }
         let response = match request.send().await {
             Ok(r) => r,
@@ -399,18 +383,15 @@ impl TelesignClient {
             Err(e) => return Err(TelesignError::OutcomeUnknown(describe(&e))),
         };
         if (200..300).contains(&status) {
-            return serde_json::from_slice::<MessageAnswer>(&bytes).map_err(|e| {
-                TelesignError::OutcomeUnknown(format!("TeleSign's answer could not be read: {e}"))
-            });
+            return serde_json::from_slice::<MessageAnswer>(&bytes)
+                .map_err(|e| TelesignError::OutcomeUnknown(format!("TeleSign's answer could not be read: {e}")));
         }
         Err(TelesignError::Failure(read_failure(status, &bytes)))
     }
 }
 
 fn read_failure(http_status: u16, bytes: &[u8]) -> Failure {
-    let parsed = serde_json::from_slice::<ErrorBody>(bytes)
-        .ok()
-        .and_then(|b| b.status);
+    let parsed = serde_json::from_slice::<ErrorBody>(bytes).ok().and_then(|b| b.status);
     let code = parsed.as_ref().and_then(|s| match &s.code {
         Some(serde_json::Value::Number(n)) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
         Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
@@ -478,7 +459,10 @@ mod tests {
 
     #[test]
     fn error_bodies_keep_code_and_text() {
-        let f = read_failure(400, br#"{"status":{"code":11000,"description":"Invalid value for parameter phone_number."}}"#);
+        let f = read_failure(
+            400,
+            br#"{"status":{"code":11000,"description":"Invalid value for parameter phone_number."}}"#,
+        );
         assert_eq!(f.code, Some(11000));
         assert_eq!(f.kind, FailureKind::InvalidRequest);
         assert!(f.description.contains("phone_number"));

@@ -49,9 +49,7 @@ impl ApiKey {
         if data.is_empty() {
             return Err(KeyError::Empty);
         }
-        let decoded = LENIENT
-            .decode(data.as_bytes())
-            .map_err(|_| KeyError::NotBase64)?;
+        let decoded = LENIENT.decode(data.as_bytes()).map_err(|_| KeyError::NotBase64)?;
         if decoded.is_empty() {
             return Err(KeyError::NotBase64);
         }
@@ -110,10 +108,9 @@ mod tests {
 
     #[test]
     fn sdk_example_key_decodes_by_skipping_dashes() {
-        let key = ApiKey::parse(
-            "EXAMPLE----TE8sTgg45yusumoN6BYsBVkh+yRJ5czgsnCehZaOYldPJdmFh6NeX8kunZ2zU1YWaUw/0wV6xfw==",
-        )
-        .expect("decodes");
+        let key =
+            ApiKey::parse("EXAMPLE----TE8sTgg45yusumoN6BYsBVkh+yRJ5czgsnCehZaOYldPJdmFh6NeX8kunZ2zU1YWaUw/0wV6xfw==")
+                .expect("decodes");
         assert!(!key.hmac_key().is_empty());
     }
 
@@ -126,8 +123,7 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_key() {
-        let creds =
-            Credentials::new("cid", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap();
+        let creds = Credentials::new("cid", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap();
         let shown = format!("{creds:?}");
         assert!(!shown.contains("AAECAw"), "{shown}");
         assert!(shown.contains("redacted"));

@@ -8,12 +8,7 @@ pub mod sign;
 pub mod status;
 pub mod validate;
 
-pub use callback::{
-    verify_callback, Callback, DeliveryReport, InboundSms, SignatureError, VerifiedWith,
-};
-pub use client::{
-    ApiHost, Failure, FailureKind, MessageAnswer, RetryPolicy, SendSms, TelesignClient,
-    TelesignError,
-};
+pub use callback::{verify_callback, Callback, DeliveryReport, InboundSms, SignatureError, VerifiedWith};
+pub use client::{ApiHost, Failure, FailureKind, MessageAnswer, RetryPolicy, SendSms, TelesignClient, TelesignError};
 pub use key::{ApiKey, Credentials, KeyError};
 pub use status::MessageState;

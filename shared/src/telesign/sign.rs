@@ -100,9 +100,7 @@ fn quote_plus_into(out: &mut String, text: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &b in text.as_bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
-                out.push(b as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => out.push(b as char),
             b' ' => out.push('+'),
             _ => {
                 out.push('%');
@@ -157,10 +155,7 @@ mod tests {
 
     #[test]
     fn form_encoding_matches_python_urlencode() {
-        let body = encode_form(&[
-            ("phone_number", "15555550100"),
-            ("message", "Héllo & bye + 100% ~ok"),
-        ]);
+        let body = encode_form(&[("phone_number", "15555550100"), ("message", "Héllo & bye + 100% ~ok")]);
         assert_eq!(
             body,
             "phone_number=15555550100&message=H%C3%A9llo+%26+bye+%2B+100%25+~ok"
@@ -171,10 +166,7 @@ mod tests {
     fn form_decoding_reverses_encoding() {
         let fields = [("message", "a+b & c=d %zz ünï 😀"), ("x", "")];
         let decoded = decode_form(&encode_form(&fields));
-        assert_eq!(
-            decoded[0],
-            ("message".into(), "a+b & c=d %zz ünï 😀".into())
-        );
+        assert_eq!(decoded[0], ("message".into(), "a+b & c=d %zz ünï 😀".into()));
         assert_eq!(decoded[1], ("x".into(), "".into()));
         assert_eq!(decode_form("a=%zz%4"), vec![("a".into(), "%zz%4".into())]);
     }

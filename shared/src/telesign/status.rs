@@ -54,9 +54,7 @@ pub fn state_of_code(code: u32) -> MessageState {
         290 => MessageState::Queued,
         203 | 292 | 295 => MessageState::Sent,
         200 | 201 => MessageState::Delivered,
-        207 | 210 | 211 | 220 | 221 | 222 | 229 | 230 | 231 | 233 | 237 | 238 | 286 => {
-            MessageState::Failed
-        }
+        207 | 210 | 211 | 220 | 221 | 222 | 229 | 230 | 231 | 233 | 237 | 238 | 286 => MessageState::Failed,
         500..=521 | 10_000..=11_000 => MessageState::Failed,
         _ => MessageState::Unknown,
     }
@@ -124,10 +122,7 @@ mod tests {
     #[test]
     fn unknown_send_outcome_is_settled_by_any_report() {
         let local_unknown = (MessageState::Unknown, None);
-        assert!(may_replace(
-            local_unknown,
-            (MessageState::Queued, Some(290))
-        ));
+        assert!(may_replace(local_unknown, (MessageState::Queued, Some(290))));
         assert!(may_replace(
             (MessageState::Unknown, Some(251)),
             (MessageState::Delivered, Some(200))

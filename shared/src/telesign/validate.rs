@@ -47,12 +47,9 @@ impl Verdict {
         match self {
             Self::Valid => "TeleSign accepted the customer id and API key.".into(),
             Self::InvalidCredentials => {
-                "TeleSign refused the customer id or API key: check both in the TeleSign portal."
-                    .into()
+                "TeleSign refused the customer id or API key: check both in the TeleSign portal.".into()
             }
-            Self::AccountSuspended => {
-                "TeleSign reports this account as suspended: contact TeleSign support.".into()
-            }
+            Self::AccountSuspended => "TeleSign reports this account as suspended: contact TeleSign support.".into(),
             Self::WrongHost => format!(
                 "The credentials are valid for the other TeleSign host: try api_host \"{}\".",
                 match host {
@@ -63,9 +60,7 @@ impl Verdict {
             Self::ProductNotEnabled => {
                 "SMS is not enabled for this TeleSign account: ask TeleSign to enable it.".into()
             }
-            Self::ClockSkew => {
-                "TeleSign refused the request's date or nonce: check this system's clock.".into()
-            }
+            Self::ClockSkew => "TeleSign refused the request's date or nonce: check this system's clock.".into(),
         }
     }
 }
@@ -86,10 +81,7 @@ pub async fn probe(
     host: ApiHost,
     deadline: Instant,
 ) -> Result<Validation, TelesignError> {
-    match client
-        .message_status(creds, host, PROBE_REFERENCE, deadline)
-        .await
-    {
+    match client.message_status(creds, host, PROBE_REFERENCE, deadline).await {
         Ok(answer) => Ok(Validation {
             verdict: Verdict::Valid,
             telesign_code: Some(answer.status.code),
@@ -103,9 +95,7 @@ pub async fn probe(
                 FailureKind::WrongHost => Verdict::WrongHost,
                 FailureKind::ProductNotEnabled => Verdict::ProductNotEnabled,
                 FailureKind::ClockSkew => Verdict::ClockSkew,
-                FailureKind::RateLimited | FailureKind::Unavailable => {
-                    return Err(TelesignError::Failure(f))
-                }
+                FailureKind::RateLimited | FailureKind::Unavailable => return Err(TelesignError::Failure(f)),
             };
             Ok(Validation {
                 verdict,

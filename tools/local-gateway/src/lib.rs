@@ -104,12 +104,7 @@ impl Gateway {
 
 /// The API Gateway v2 (HTTP API, payload 2.0) event of a request, the body base64-encoded
 /// as API Gateway hands over any body it does not know to be text.
-pub fn to_event(
-    parts: &http::request::Parts,
-    body: &[u8],
-    route: routes::Route,
-    params: &[(String, String)],
-) -> Value {
+pub fn to_event(parts: &http::request::Parts, body: &[u8], route: routes::Route, params: &[(String, String)]) -> Value {
     let mut headers = Map::new();
     for (name, value) in &parts.headers {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
@@ -195,11 +190,8 @@ fn to_http(response: Response<Body>) -> hyper::Response<Full<Bytes>> {
 }
 
 fn plain(status: u16, message: &str) -> hyper::Response<Full<Bytes>> {
-    let mut response = hyper::Response::new(Full::new(Bytes::from(
-        json!({"message": message}).to_string(),
-    )));
-    *response.status_mut() =
-        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = hyper::Response::new(Full::new(Bytes::from(json!({"message": message}).to_string())));
+    *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/json"),

@@ -23,12 +23,7 @@ pub struct Route {
     pub public: bool,
 }
 
-const fn route(
-    method: &'static str,
-    path: &'static str,
-    function: &'static str,
-    public: bool,
-) -> Route {
+const fn route(method: &'static str, path: &'static str, function: &'static str, public: bool) -> Route {
     Route {
         method,
         path,
@@ -39,55 +34,25 @@ const fn route(
 
 /// Every route.
 pub const ROUTES: &[Route] = &[
-    route(
-        "POST",
-        "/telesign/{account_id}/callback",
-        "inbound-callback",
-        true,
-    ),
+    route("POST", "/telesign/{account_id}/callback", "inbound-callback", true),
     route("POST", "/accounts/validate", "validate-credentials", false),
-    route(
-        "POST",
-        "/accounts/{account_id}/validate",
-        "validate-credentials",
-        false,
-    ),
+    route("POST", "/accounts/{account_id}/validate", "validate-credentials", false),
     route("POST", "/accounts", "accounts", false),
     route("GET", "/accounts", "accounts", false),
     route("GET", "/accounts/{account_id}", "accounts", false),
     route("PUT", "/accounts/{account_id}/api-key", "accounts", false),
     route("POST", "/accounts/{account_id}/numbers", "accounts", false),
-    route(
-        "DELETE",
-        "/accounts/{account_id}/numbers/{number}",
-        "accounts",
-        false,
-    ),
+    route("DELETE", "/accounts/{account_id}/numbers/{number}", "accounts", false),
     route("GET", "/conversations", "conversations", false),
-    route(
-        "GET",
-        "/conversations/{conversation_id}",
-        "conversations",
-        false,
-    ),
+    route("GET", "/conversations/{conversation_id}", "conversations", false),
     route(
         "POST",
         "/conversations/{conversation_id}/accept",
         "conversations",
         false,
     ),
-    route(
-        "POST",
-        "/conversations/{conversation_id}/close",
-        "conversations",
-        false,
-    ),
-    route(
-        "POST",
-        "/conversations/{conversation_id}/end",
-        "conversations",
-        false,
-    ),
+    route("POST", "/conversations/{conversation_id}/close", "conversations", false),
+    route("POST", "/conversations/{conversation_id}/end", "conversations", false),
     route(
         "POST",
         "/conversations/{conversation_id}/messages",

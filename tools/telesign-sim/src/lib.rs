@@ -212,12 +212,7 @@ impl Simulator {
     }
 
     /// Registers a customer (also done by `POST /_sim/customers`).
-    pub fn add_customer(
-        &self,
-        customer_id: &str,
-        api_key: &str,
-        state: CustomerState,
-    ) -> Result<(), String> {
+    pub fn add_customer(&self, customer_id: &str, api_key: &str, state: CustomerState) -> Result<(), String> {
         let api_key = ApiKey::parse(api_key).map_err(|e| e.to_string())?;
         lock(&self.state).customers.insert(
             customer_id.to_owned(),
@@ -256,8 +251,7 @@ impl Simulator {
                         }
                     }
                 });
-                let connection =
-                    http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
                 tokio::select! {
                     _ = connection => {}
                     _ = dropper.notified() => {}
@@ -283,12 +277,7 @@ impl Simulator {
         let path = parts.uri.path().to_owned();
         if let Some(control) = path.strip_prefix("/_sim/") {
             return self
-                .control(
-                    &parts.method,
-                    control,
-                    parts.uri.query().unwrap_or(""),
-                    &body,
-                )
+                .control(&parts.method, control, parts.uri.query().unwrap_or(""), &body)
                 .await;
         }
         if path == "/v1/messaging" || path.starts_with("/v1/messaging/") {
@@ -361,8 +350,7 @@ impl Simulator {
             }
         }
 
-        let (status, code, value) =
-            self.authenticate_and_run(parts, path, &body_text, &fields, &mut record);
+        let (status, code, value) = self.authenticate_and_run(parts, path, &body_text, &fields, &mut record);
         match fault.as_ref().map(|f| f.kind.as_str()) {
             Some("slow") => {
                 // Carried out and recorded now; answered late.
@@ -380,13 +368,7 @@ impl Simulator {
         }
     }
 
-    fn finish(
-        &self,
-        mut record: RecordedRequest,
-        status: u16,
-        code: Option<u32>,
-        value: Value,
-    ) -> Answer {
+    fn finish(&self, mut record: RecordedRequest, status: u16, code: Option<u32>, value: Value) -> Answer {
         record.answered_status = status;
         record.answered_code = code;
         lock(&self.state).requests.push(record);
@@ -491,15 +473,11 @@ impl Simulator {
 
         match customer.state {
             CustomerState::Active => {}
-            CustomerState::Suspended => {
-                return telesign_error(401, 10010, "Customer account is suspended.")
-            }
+            CustomerState::Suspended => return telesign_error(401, 10010, "Customer account is suspended."),
             CustomerState::SmsDisabled => {
                 return telesign_error(401, 10011, "Product is not enabled for this account.")
             }
-            CustomerState::WrongHost => {
-                return telesign_error(401, 10031, "Host is not allowed for this account.")
-            }
+            CustomerState::WrongHost => return telesign_error(401, 10031, "Host is not allowed for this account."),
         }
 
         if parts.method == Method::POST && path == "/v1/messaging" {
@@ -545,9 +523,7 @@ impl Simulator {
         if field("external_id").is_some_and(|s| s.len() > 100) {
             return telesign_error(400, 11016, "Invalid value for parameter external_id.");
         }
-        if field("callback_url")
-            .is_some_and(|u| !(u.starts_with("http://") || u.starts_with("https://")))
-        {
+        if field("callback_url").is_some_and(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
             return telesign_error(400, 11004, "Invalid value for parameter callback_url.");
         }
         let reference_id = new_reference_id();
@@ -605,27 +581,13 @@ impl Simulator {
     }
 
     /// Posts the delivery reports of a send: delivered to gateway, then the final status.
-    async fn report(
-        &self,
-        url: String,
-        customer_id: String,
-        key: ApiKey,
-        sent: SentMessage,
-        final_code: u32,
-    ) {
-        let steps = [
-            (203, "Delivered to gateway"),
-            (final_code, description_of(final_code)),
-        ];
+    async fn report(&self, url: String, customer_id: String, key: ApiKey, sent: SentMessage, final_code: u32) {
+        let steps = [(203, "Delivered to gateway"), (final_code, description_of(final_code))];
         for (code, description) in steps {
             tokio::time::sleep(self.report_delay).await;
             {
                 let mut st = lock(&self.state);
-                if let Some(m) = st
-                    .messages
-                    .iter_mut()
-                    .find(|m| m.reference_id == sent.reference_id)
-                {
+                if let Some(m) = st.messages.iter_mut().find(|m| m.reference_id == sent.reference_id) {
                     m.status_code = code;
                     m.status_description = description.into();
                 }
@@ -665,10 +627,7 @@ impl Simulator {
                 Ok(r) => {
                     let status = r.status().as_u16();
                     let text = r.text().await.unwrap_or_default();
-                    Ok((
-                        status,
-                        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-                    ))
+                    Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
                 }
                 Err(e) => Err(e.to_string()),
             };
@@ -691,9 +650,7 @@ impl Simulator {
         } else {
             match serde_json::from_slice(body) {
                 Ok(v) => v,
-                Err(e) => {
-                    return json_answer(StatusCode::BAD_REQUEST, json!({"error": e.to_string()}))
-                }
+                Err(e) => return json_answer(StatusCode::BAD_REQUEST, json!({"error": e.to_string()})),
             }
         };
         let text = |k: &str| input.get(k).and_then(Value::as_str).map(str::to_owned);
@@ -720,18 +677,13 @@ impl Simulator {
             ("POST", "faults") => match serde_json::from_value::<Fault>(input) {
                 Ok(f) => {
                     lock(&self.state).faults.push_back(f);
-                    json_answer(
-                        StatusCode::OK,
-                        json!({"queued": lock(&self.state).faults.len()}),
-                    )
+                    json_answer(StatusCode::OK, json!({"queued": lock(&self.state).faults.len()}))
                 }
                 Err(e) => json_answer(StatusCode::BAD_REQUEST, json!({"error": e.to_string()})),
             },
             ("POST", "outcomes") => {
-                let (Some(phone), Some(code)) = (
-                    text("phone_number"),
-                    input.get("final_code").and_then(Value::as_u64),
-                ) else {
+                let (Some(phone), Some(code)) = (text("phone_number"), input.get("final_code").and_then(Value::as_u64))
+                else {
                     return json_answer(
                         StatusCode::BAD_REQUEST,
                         json!({"error": "phone_number and final_code are required"}),
@@ -748,15 +700,8 @@ impl Simulator {
                         json!({"error": "callback_url and customer_id are required"}),
                     );
                 };
-                let Some(key) = lock(&self.state)
-                    .customers
-                    .get(&id)
-                    .map(|c| c.api_key.clone())
-                else {
-                    return json_answer(
-                        StatusCode::NOT_FOUND,
-                        json!({"error": "unknown customer_id"}),
-                    );
+                let Some(key) = lock(&self.state).customers.get(&id).map(|c| c.api_key.clone()) else {
+                    return json_answer(StatusCode::NOT_FOUND, json!({"error": "unknown customer_id"}));
                 };
                 let body = input
                     .get("body")
@@ -765,9 +710,7 @@ impl Simulator {
                     .to_string()
                     .into_bytes();
                 match self.post_signed(&url, &id, &key, body).await {
-                    Ok((status, body)) => {
-                        json_answer(StatusCode::OK, json!({"status": status, "body": body}))
-                    }
+                    Ok((status, body)) => json_answer(StatusCode::OK, json!({"status": status, "body": body})),
                     Err(e) => json_answer(StatusCode::BAD_GATEWAY, json!({"error": e})),
                 }
             }
@@ -797,10 +740,7 @@ impl Simulator {
                 st.messages.clear();
                 json_answer(StatusCode::OK, json!({}))
             }
-            _ => json_answer(
-                StatusCode::NOT_FOUND,
-                json!({"error": "no such control route"}),
-            ),
+            _ => json_answer(StatusCode::NOT_FOUND, json!({"error": "no such control route"})),
         }
     }
 
@@ -818,15 +758,8 @@ impl Simulator {
                 json!({"error": "callback_url, customer_id, from, to and text are required"}),
             );
         };
-        let Some(key) = lock(&self.state)
-            .customers
-            .get(&id)
-            .map(|c| c.api_key.clone())
-        else {
-            return json_answer(
-                StatusCode::NOT_FOUND,
-                json!({"error": "unknown customer_id"}),
-            );
+        let Some(key) = lock(&self.state).customers.get(&id).map(|c| c.api_key.clone()) else {
+            return json_answer(StatusCode::NOT_FOUND, json!({"error": "unknown customer_id"}));
         };
         let reference_id = text("reference_id").unwrap_or_else(new_reference_id);
         let mut body = json!({
@@ -837,13 +770,9 @@ impl Simulator {
         });
         if let Some(action) = text("action") {
             body["action"] = json!(action);
-            body["keyword"] =
-                json!(text("keyword").unwrap_or_else(|| message.trim().to_uppercase()));
+            body["keyword"] = json!(text("keyword").unwrap_or_else(|| message.trim().to_uppercase()));
         }
-        match self
-            .post_signed(&url, &id, &key, body.to_string().into_bytes())
-            .await
-        {
+        match self.post_signed(&url, &id, &key, body.to_string().into_bytes()).await {
             Ok((status, body)) => json_answer(
                 StatusCode::OK,
                 json!({"status": status, "body": body, "reference_id": reference_id}),
@@ -861,9 +790,7 @@ fn claimed_customer(parts: &http::request::Parts) -> Option<String> {
     }
     let rest = auth.strip_prefix("Basic ")?;
     use base64::Engine;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(rest.trim())
-        .ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok()?;
     String::from_utf8(decoded)
         .ok()?
         .split_once(':')
@@ -871,11 +798,7 @@ fn claimed_customer(parts: &http::request::Parts) -> Option<String> {
 }
 
 fn header_text(parts: &http::request::Parts, name: &str) -> Option<String> {
-    parts
-        .headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
 fn description_of(code: u32) -> &'static str {

@@ -25,10 +25,7 @@ fn args_map(args: &[String]) -> Result<Vec<(String, String)>, String> {
 }
 
 fn get<'a>(args: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    args.iter()
-        .rev()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
+    args.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }
 
 #[tokio::main]
@@ -56,17 +53,9 @@ async fn serve(argv: &[String]) -> Result<(), String> {
         .parse()
         .map_err(|e| format!("--report-delay-ms: {e}"))?;
     let sim = Simulator::new(Duration::from_millis(delay));
-    let customers = args
-        .iter()
-        .filter(|(n, _)| n == "customer")
-        .map(|(_, v)| v.clone());
+    let customers = args.iter().filter(|(n, _)| n == "customer").map(|(_, v)| v.clone());
     let from_env = std::env::var("SIM_CUSTOMERS").unwrap_or_default();
-    for spec in customers.chain(
-        from_env
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned),
-    ) {
+    for spec in customers.chain(from_env.split(',').filter(|s| !s.is_empty()).map(str::to_owned)) {
         let (id, key) = spec.split_once(':').ok_or("--customer takes ID:API_KEY")?;
         sim.add_customer(id, key, CustomerState::Active)?;
     }

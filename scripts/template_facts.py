@@ -1,0 +1,38 @@
+"""Prints what template.yaml declares, as JSON, for the tests that keep it and the code in step:
+the routes (method, path, function binary, whether the authorizer is off), the table and the IAM
+actions of each function."""
+import json
+import sys
+
+from cfnlint.decode import decode_str
+
+
+def main(path):
+    with open(path, encoding="utf-8") as f:
+        template, problems = decode_str(f.read())
+    if problems:
+        sys.exit(f"{path} does not decode: {problems}")
+    resources = template["Resources"]
+    routes, actions = [], {}
+    for res in resources.values():
+        if res.get("Type") != "AWS::Serverless::Function":
+            continue
+        binary = res["Metadata"]["BuildProperties"]["Binary"]
+        for event in res["Properties"].get("Events", {}).values():
+            if event.get("Type") != "HttpApi":
+                continue
+            p = event["Properties"]
+            auth = p.get("Auth", {}).get("Authorizer")
+            routes.append({"method": p["Method"], "path": p["Path"], "function": binary, "public": auth == "NONE"})
+        granted = set()
+        for policy in res["Properties"].get("Policies", []):
+            for statement in policy.get("Statement", []):
+                acts = statement["Action"]
+                granted.update(acts if isinstance(acts, list) else [acts])
+        actions[binary] = sorted(granted)
+    table = next(r for r in resources.values() if r.get("Type") == "AWS::DynamoDB::Table")["Properties"]
+    print(json.dumps({"routes": routes, "actions": actions, "table": table}, default=str))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "template.yaml")

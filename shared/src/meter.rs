@@ -1,0 +1,124 @@
+//! Counts of the AWS requests a function makes, by operation and by the IAM action each needs:
+//! what the benchmarks report as request budgets and what the template's policies are checked
+//! against. Counting is a few map updates per request.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemInput;
+use aws_sdk_dynamodb::operation::query::QueryInput;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_types::config_bag::ConfigBag;
+
+/// Shared counters: every client built from one [`crate::runtime::Clients`] adds to the same.
+#[derive(Debug, Clone, Default)]
+pub struct Meter {
+    counts: Arc<Mutex<Counts>>,
+}
+
+/// What a meter has counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Requests by `service:Operation` (one per operation, whatever its retries).
+    pub requests: BTreeMap<String, u64>,
+    /// IAM actions the requests needed (`dynamodb:PutItem` for each put of a transaction,
+    /// `dynamodb:Query` on `table` or `index/<name>`), with how often.
+    pub actions: BTreeMap<String, u64>,
+}
+
+impl Counts {
+    /// Requests to one service (`dynamodb`, `secretsmanager`).
+    pub fn requests_to(&self, service: &str) -> u64 {
+        let prefix = format!("{service}:");
+        self.requests
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .map(|(_, v)| v)
+            .sum()
+    }
+}
+
+impl Meter {
+    /// What was counted so far.
+    pub fn snapshot(&self) -> Counts {
+        self.counts.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Starts again from zero.
+    pub fn reset(&self) {
+        *self.counts.lock().unwrap_or_else(|p| p.into_inner()) = Counts::default();
+    }
+
+    fn add(&self, request: String, actions: Vec<String>) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        *counts.requests.entry(request).or_default() += 1;
+        for a in actions {
+            *counts.actions.entry(a).or_default() += 1;
+        }
+    }
+
+    /// The interceptor that counts into this meter.
+    pub fn interceptor(&self, service: &'static str) -> Counting {
+        Counting {
+            meter: self.clone(),
+            service,
+        }
+    }
+}
+
+/// An SDK interceptor that counts each operation once, before it runs.
+#[derive(Debug)]
+pub struct Counting {
+    meter: Meter,
+    service: &'static str,
+}
+
+impl Intercept for Counting {
+    fn name(&self) -> &'static str {
+        "Counting"
+    }
+
+    fn read_before_execution(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg
+            .load::<Metadata>()
+            .map(|m| m.name().to_owned())
+            .unwrap_or_else(|| "Unknown".into());
+        let input = context.input();
+        let mut actions = Vec::new();
+        if let Some(t) = input.downcast_ref::<TransactWriteItemsInput>() {
+            for item in t.transact_items() {
+                let action = if item.put().is_some() {
+                    "PutItem"
+                } else if item.update().is_some() {
+                    "UpdateItem"
+                } else if item.delete().is_some() {
+                    "DeleteItem"
+                } else {
+                    "ConditionCheckItem"
+                };
+                actions.push(format!("dynamodb:{action} table"));
+            }
+        } else if let Some(q) = input.downcast_ref::<QueryInput>() {
+            actions.push(match q.index_name() {
+                Some(index) => format!("dynamodb:Query index/{index}"),
+                None => "dynamodb:Query table".into(),
+            });
+        } else if input.downcast_ref::<BatchGetItemInput>().is_some() {
+            actions.push("dynamodb:BatchGetItem table".into());
+        } else if self.service == "dynamodb" {
+            actions.push(format!("dynamodb:{operation} table"));
+        } else {
+            actions.push(format!("{}:{operation}", self.service));
+        }
+        self.meter.add(format!("{}:{operation}", self.service), actions);
+        Ok(())
+    }
+}
