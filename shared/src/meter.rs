@@ -12,6 +12,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
 /// Shared counters: every client built from one [`crate::runtime::Clients`] adds to the same.
@@ -70,7 +71,8 @@ impl Meter {
     }
 }
 
-/// An SDK interceptor that counts each operation once, before it runs.
+/// An SDK interceptor that counts each operation once (before it is serialized, so retries do
+/// not count again).
 #[derive(Debug)]
 pub struct Counting {
     meter: Meter,
@@ -82,9 +84,10 @@ impl Intercept for Counting {
         "Counting"
     }
 
-    fn read_before_execution(
+    fn read_before_serialization(
         &self,
         context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let operation = cfg

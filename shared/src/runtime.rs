@@ -36,7 +36,10 @@ impl Clients {
 
     /// The same clients with a meter of their own (one function's requests, counted apart).
     pub fn with_new_meter(&self) -> Self {
-        Self { meter: Meter::default(), ..self.clone() }
+        Self {
+            meter: Meter::default(),
+            ..self.clone()
+        }
     }
 
     /// The table.

@@ -86,14 +86,17 @@ pub struct Secrets {
 }
 
 impl Secrets {
-        /// Connects with the shared AWS configuration (endpoint from
+    /// Connects with the shared AWS configuration (endpoint from
     /// `AWS_ENDPOINT_URL_SECRETS_MANAGER` when set); names start with `prefix`; every request
     /// is counted into `meter`.
-        pub fn new(config: &aws_config::SdkConfig, prefix: String, meter: &crate::meter::Meter) -> Self {
+    pub fn new(config: &aws_config::SdkConfig, prefix: String, meter: &crate::meter::Meter) -> Self {
         let conf = aws_sdk_secretsmanager::config::Builder::from(config)
             .interceptor(meter.interceptor("secretsmanager"))
             .build();
-        Self { client: Client::from_conf(conf), prefix }
+        Self {
+            client: Client::from_conf(conf),
+            prefix,
+        }
     }
 
     /// The secret name of an account.

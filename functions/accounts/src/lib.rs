@@ -54,7 +54,11 @@ const MAX_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
 impl App {
     /// Builds the function from its environment (`KEY_ROTATION_GRACE_HOURS`, default 24).
     pub async fn from_env() -> Result<Self, shared::config::ConfigError> {
-        let clients = shared::runtime::Clients::from_env().await?;
+        Self::from_clients(&shared::runtime::Clients::from_env().await?)
+    }
+
+    /// Builds the function from clients made once (the local gateway gives each function its own meter).
+    pub fn from_clients(clients: &shared::runtime::Clients) -> Result<Self, shared::config::ConfigError> {
         let hours: u64 = shared::config::parsed("KEY_ROTATION_GRACE_HOURS", 24)?;
         Ok(Self::new(
             clients.directory()?,

@@ -57,7 +57,11 @@ impl CredentialsInput {
 impl App {
     /// Builds the function from its environment.
     pub async fn from_env() -> Result<Self, shared::config::ConfigError> {
-        let clients = shared::runtime::Clients::from_env().await?;
+        Self::from_clients(&shared::runtime::Clients::from_env().await?)
+    }
+
+    /// Builds the function from clients made once (the local gateway gives each function its own meter).
+    pub fn from_clients(clients: &shared::runtime::Clients) -> Result<Self, shared::config::ConfigError> {
         Ok(Self::new(clients.directory()?, clients.telesign()?))
     }
 

@@ -85,13 +85,16 @@ pub(crate) fn names() -> HashMap<String, String> {
 }
 
 impl Dynamo {
-        /// Connects to the table named `table` with the shared AWS configuration, counting every
+    /// Connects to the table named `table` with the shared AWS configuration, counting every
     /// request into `meter`.
     pub fn new(config: &aws_config::SdkConfig, table: String, meter: &crate::meter::Meter) -> Self {
         let conf = aws_sdk_dynamodb::config::Builder::from(config)
             .interceptor(meter.interceptor("dynamodb"))
             .build();
-        Self { client: Client::from_conf(conf), table }
+        Self {
+            client: Client::from_conf(conf),
+            table,
+        }
     }
 
     pub(crate) fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {

@@ -18,8 +18,10 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{json, Map, Value};
 use tokio::net::TcpListener;
 
-/// Every function of the stack, built once.
+/// Every function of the stack, built once, each with a meter of its own.
 pub struct Gateway {
+    /// Each function's AWS request counts, by binary name.
+    pub meters: Vec<(&'static str, shared::meter::Meter)>,
     /// `inbound-callback`.
     pub inbound: inbound_callback::App,
     /// `outbound-send`.
@@ -39,13 +41,28 @@ const MAX_GATEWAY_BODY: usize = 10 * 1024 * 1024;
 impl Gateway {
     /// Builds every function from the environment, as each would at start.
     pub async fn from_env() -> Result<Self, shared::config::ConfigError> {
+        let base = shared::runtime::Clients::from_env().await?;
+        let clients: Vec<_> = routes::FUNCTIONS.iter().map(|f| (*f, base.with_new_meter())).collect();
+        let of = |name: &str| {
+            clients
+                .iter()
+                .find(|(f, _)| *f == name)
+                .map(|(_, c)| c)
+                .unwrap_or(&base)
+        };
         Ok(Self {
-            inbound: inbound_callback::App::from_env().await?,
-            outbound: outbound_send::App::from_env().await?,
-            validate: validate_credentials::App::from_env().await?,
-            accounts: accounts::App::from_env().await?,
-            conversations: conversations::App::from_env().await?,
+            inbound: inbound_callback::App::from_clients(of("inbound-callback"))?,
+            outbound: outbound_send::App::from_clients(of("outbound-send"))?,
+            validate: validate_credentials::App::from_clients(of("validate-credentials"))?,
+            accounts: accounts::App::from_clients(of("accounts"))?,
+            conversations: conversations::App::from_clients(of("conversations"))?,
+            meters: clients.iter().map(|(f, c)| (*f, c.meter.clone())).collect(),
         })
+    }
+
+    /// The meter of one function.
+    pub fn meter(&self, function: &str) -> Option<&shared::meter::Meter> {
+        self.meters.iter().find(|(f, _)| *f == function).map(|(_, m)| m)
     }
 
     /// Serves until the process ends.
