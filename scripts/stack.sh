@@ -16,7 +16,7 @@ install_tools() {
   want=$(sha256sum requirements-dev.txt | cut -d' ' -f1)
   have=$(cat .venv/.installed 2>/dev/null || true)
   if [ "$want" != "$have" ]; then
-    say "installing Python tools into .venv/ (moto, cargo-lambda)"
+    say "installing Python tools into .venv/ (moto, cargo-lambda, SAM CLI, cfn-lint)"
     [ -x .venv/bin/python ] || python3 -m venv .venv
     .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
     echo "$want" > .venv/.installed

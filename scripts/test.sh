@@ -18,6 +18,9 @@ echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 install_tools
+echo "== sam validate --lint, cfn-lint"
+SAM_CLI_TELEMETRY=0 .venv/bin/sam validate --lint --region us-east-1 --template template.yaml
+.venv/bin/cfn-lint template.yaml
 build_stack
 rm -rf "$STATE_DIR/dynamodb-data" && mkdir -p "$STATE_DIR/dynamodb-data"
 DDB_STORAGE="-dbPath $STATE_DIR/dynamodb-data"
