@@ -9,6 +9,6 @@ dev:
 test:
 	bash scripts/test.sh
 
-# Micro-benchmarks of the protocol work (criterion).
+# Figures: criterion micro-benchmarks, cold starts of the release functions, warm work per operation.
 bench:
-	cargo bench -p shared --bench protocol
+	bash scripts/bench.sh

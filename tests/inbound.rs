@@ -73,12 +73,12 @@ async fn after_end_a_message_starts_a_new_conversation_and_after_close_it_reopen
 }
 
 #[tokio::test]
-async fn twenty_concurrent_copies_of_one_callback_store_one_message() {
+async fn fifty_concurrent_copies_of_one_callback_store_one_message() {
     let s = stack();
     let account = s.account(1).await;
     let customer = random_number();
     let reference = reference_id();
-    let answers = join_all((0..20).map(|_| {
+    let answers = join_all((0..50).map(|_| {
         s.text_with(
             &account,
             json!({"from": customer, "text": "once", "reference_id": reference}),
@@ -87,7 +87,7 @@ async fn twenty_concurrent_copies_of_one_callback_store_one_message() {
     .await;
     let stored = answers.iter().filter(|a| a.1["result"] == "stored").count();
     let duplicate = answers.iter().filter(|a| a.1["result"] == "duplicate").count();
-    assert_eq!((stored, duplicate), (1, 19), "{answers:?}");
+    assert_eq!((stored, duplicate), (1, 49), "{answers:?}");
     let list = s.conversations(&account, "open").await;
     assert_eq!(list.len(), 1);
     assert_eq!(messages(&s.conversation(&id(&list[0])).await).len(), 1);
@@ -103,11 +103,11 @@ async fn twenty_concurrent_copies_of_one_callback_store_one_message() {
 }
 
 #[tokio::test]
-async fn thirty_concurrent_first_messages_make_one_conversation() {
+async fn fifty_concurrent_first_messages_make_one_conversation() {
     let s = stack();
     let account = s.account(1).await;
     let customer = random_number();
-    let texts: Vec<String> = (0..30).map(|i| format!("message {i}")).collect();
+    let texts: Vec<String> = (0..50).map(|i| format!("message {i}")).collect();
     let answers = join_all(texts.iter().map(|t| s.text(&account, &customer, t))).await;
     assert!(
         answers.iter().all(|a| a == &(200, json!({"result": "stored"}))),
@@ -115,7 +115,7 @@ async fn thirty_concurrent_first_messages_make_one_conversation() {
     );
     let list = s.conversations(&account, "open,active,waiting").await;
     assert_eq!(list.len(), 1, "{list:?}");
-    assert_eq!(messages(&s.conversation(&id(&list[0])).await).len(), 30);
+    assert_eq!(messages(&s.conversation(&id(&list[0])).await).len(), 50);
 }
 
 #[tokio::test]

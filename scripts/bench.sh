@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The benchmarks, with figures printed: criterion micro-benchmarks of the protocol work, cold
+# starts of each function's release bootstrap, and warm work of every operation against the
+# local stack (its own ports), with request counts and the cost per million messages.
+set -euo pipefail
+STACK_NAME=bench
+DDB_PORT=${BENCH_DDB_PORT:-28000}
+MOTO_PORT=${BENCH_MOTO_PORT:-25000}
+SIM_PORT=${BENCH_SIM_PORT:-28787}
+SMS_LOCAL_PORT=${BENCH_SMS_PORT:-29000}
+DDB_STORAGE="-inMemory"
+ITERATIONS=${BENCH_ITERATIONS:-200}
+unset TELESIGN_BASE_URL
+. "$(dirname "$0")/stack.sh"
+cd "$ROOT"
+
+install_tools
+build_stack
+echo "== building the release bootstraps (cargo lambda build --release) and the harness"
+PATH="$ROOT/.venv/bin:$PATH" cargo lambda build --release --quiet \
+  -p inbound-callback -p outbound-send -p conversations -p accounts -p validate-credentials
+cargo build --release --quiet -p channel-bench
+
+echo "== criterion: protocol work"
+cargo bench --quiet -p shared --bench protocol -- --noplot 2>&1 | grep -E '^[a-z].*|time:' || true
+
+trap stop_stack EXIT
+start_stack
+echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m)"
+target/release/channel-bench cold target/lambda
+target/release/channel-bench warm "$ITERATIONS"

@@ -1,0 +1,385 @@
+//! Warm work: each operation through the local gateway in this process, against the local stack.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use serde_json::{json, Value};
+
+use crate::setup::{fixture, number, Fixture};
+
+/// AWS's public prices (us-east-1, on-demand), in dollars.
+mod price {
+    /// Lambda, per request.
+    pub const LAMBDA_REQUEST: f64 = 0.20 / 1e6;
+    /// Lambda arm64, per GB-second.
+    pub const LAMBDA_GB_SECOND_ARM: f64 = 0.000_013_333_4;
+    /// API Gateway HTTP API, per request (first 300 million a month).
+    pub const HTTP_API_REQUEST: f64 = 1.00 / 1e6;
+    /// DynamoDB on-demand, per write request unit.
+    pub const WRITE_UNIT: f64 = 0.625 / 1e6;
+    /// DynamoDB on-demand, per read request unit.
+    pub const READ_UNIT: f64 = 0.125 / 1e6;
+}
+
+/// The memory the template gives every function.
+const MEMORY_GB: f64 = 128.0 / 1024.0;
+/// A DynamoDB round trip inside AWS, for the duration estimate.
+const DYNAMODB_ROUND_TRIP_MS: f64 = 7.0;
+/// A TeleSign round trip from AWS, for the duration estimate.
+const TELESIGN_ROUND_TRIP_MS: f64 = 150.0;
+
+struct Measure {
+    operation: &'static str,
+    function: &'static str,
+    concurrency: usize,
+    latencies: Vec<Duration>,
+    cpu: Duration,
+    requests: BTreeMap<String, u64>,
+    actions: BTreeMap<String, u64>,
+    telesign: u64,
+}
+
+impl Measure {
+    fn per_op(&self, count: u64) -> f64 {
+        count as f64 / self.latencies.len() as f64
+    }
+
+    fn percentile(&self, p: usize) -> f64 {
+        let mut v = self.latencies.clone();
+        v.sort();
+        let i = ((v.len() * p) / 100).min(v.len() - 1);
+        v[i].as_secs_f64() * 1000.0
+    }
+
+    fn dynamodb(&self) -> f64 {
+        self.per_op(
+            self.requests
+                .iter()
+                .filter(|(k, _)| k.starts_with("dynamodb:"))
+                .map(|(_, v)| v)
+                .sum(),
+        )
+    }
+
+    fn secrets(&self) -> f64 {
+        self.per_op(
+            self.requests
+                .iter()
+                .filter(|(k, _)| k.starts_with("secretsmanager:"))
+                .map(|(_, v)| v)
+                .sum(),
+        )
+    }
+
+    /// Write and read request units per operation: a transactional write costs 2 units per item
+    /// (items here are under 1 KB), a strongly consistent read 1 unit per item (under 4 KB).
+    fn units(&self) -> (f64, f64) {
+        let mut writes = 0u64;
+        let mut reads = 0u64;
+        for (action, n) in &self.actions {
+            let name = action.split(' ').next().unwrap_or(action);
+            match name {
+                "dynamodb:PutItem" | "dynamodb:UpdateItem" | "dynamodb:DeleteItem" => writes += 2 * n,
+                "dynamodb:ConditionCheckItem" => reads += 2 * n,
+                "dynamodb:GetItem" | "dynamodb:Query" => reads += n,
+                "dynamodb:BatchGetItem" => reads += 2 * n,
+                _ => {}
+            }
+        }
+        (self.per_op(writes), self.per_op(reads))
+    }
+}
+
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage writes into the struct it is given and reads nothing else.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+async fn send(req: reqwest::RequestBuilder) -> Result<(u16, Value), String> {
+    let r = req.send().await.map_err(|e| e.to_string())?;
+    let status = r.status().as_u16();
+    let text = r.text().await.map_err(|e| e.to_string())?;
+    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+}
+
+/// One request of an operation, for worker `w`, iteration `i`.
+type Step = Arc<dyn Fn(usize, usize) -> reqwest::RequestBuilder + Send + Sync>;
+
+struct Bench {
+    http: reqwest::Client,
+    sim: String,
+    gateway: Arc<local_gateway::Gateway>,
+    fx: Fixture,
+}
+
+impl Bench {
+    async fn telesign_requests(&self) -> u64 {
+        let url = format!("{}/_sim/requests?customer_id={}", self.sim, self.fx.customer_id);
+        match send(self.http.get(url)).await {
+            Ok((_, Value::Array(list))) => list.len() as u64,
+            _ => 0,
+        }
+    }
+
+    async fn measure(
+        &self,
+        operation: &'static str,
+        function: &'static str,
+        concurrency: usize,
+        n: usize,
+        expect: u16,
+        step: Step,
+    ) -> Result<Measure, String> {
+        let meter = self.gateway.meter(function).ok_or("no such function")?.clone();
+        meter.reset();
+        let telesign_before = self.telesign_requests().await;
+        let cpu_before = cpu_time();
+        let per_worker = n / concurrency;
+        let workers = (0..concurrency).map(|w| {
+            let step = step.clone();
+            async move {
+                let mut latencies = Vec::with_capacity(per_worker);
+                for i in 0..per_worker {
+                    let started = Instant::now();
+                    let (status, body) = send(step(w, i)).await?;
+                    latencies.push(started.elapsed());
+                    if status != expect {
+                        return Err(format!("{operation}: answered {status} {body}"));
+                    }
+                }
+                Ok::<_, String>(latencies)
+            }
+        });
+        let mut latencies = Vec::new();
+        for r in join_all(workers).await {
+            latencies.extend(r?);
+        }
+        let cpu = cpu_time().saturating_sub(cpu_before);
+        let counts = meter.snapshot();
+        let telesign = self.telesign_requests().await - telesign_before;
+        Ok(Measure {
+            operation,
+            function,
+            concurrency,
+            latencies,
+            cpu,
+            requests: counts.requests,
+            actions: counts.actions,
+            telesign,
+        })
+    }
+}
+
+pub async fn run(n: usize) -> Result<(), String> {
+    let sim = std::env::var("SIM_URL").map_err(|_| "SIM_URL is not set: run scripts/bench.sh")?;
+    // The harness posts the delivery reports itself; the simulator's own go nowhere.
+    std::env::set_var("PUBLIC_BASE_URL", "http://127.0.0.1:9");
+    let gateway = Arc::new(local_gateway::Gateway::from_env().await.map_err(|e| e.to_string())?);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let api = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    tokio::spawn(gateway.clone().serve(listener));
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(16)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let fx = fixture(&http, &api).await?;
+    let b = Arc::new(Bench {
+        http: http.clone(),
+        sim,
+        gateway,
+        fx,
+    });
+
+    // Eight customers with a conversation each, accepted by an agent (the warm-up also fills the
+    // functions' caches of the account and its key).
+    let mut customers = Vec::new();
+    let mut conversations = Vec::new();
+    for w in 0..8 {
+        let customer = number();
+        let (body, auth) = b.fx.inbound(&customer, "hello");
+        let cb = format!("{api}{}", b.fx.callback_path());
+        send(http.post(&cb).header("authorization", auth).body(body)).await?;
+        let list = send(http.get(format!("{api}/conversations?account_id={}&limit=100", b.fx.account_id)))
+            .await?
+            .1;
+        let id = list["conversations"]
+            .as_array()
+            .and_then(|l| l.iter().find(|c| c["customer_number"] == customer.as_str()))
+            .and_then(|c| c["conversation_id"].as_str())
+            .ok_or("the warm-up conversation is missing")?
+            .to_owned();
+        send(
+            http.post(format!("{api}/conversations/{id}/accept"))
+                .body(format!("{{\"agent_id\":\"agent-{w}\"}}")),
+        )
+        .await?;
+        customers.push(customer);
+        conversations.push(id);
+    }
+    let customers = Arc::new(customers);
+    let conversations = Arc::new(conversations);
+
+    let mut results = Vec::new();
+    for concurrency in [1usize, 8] {
+        let (fx, api2, http2, cust) = (Arc::clone(&b), api.clone(), http.clone(), customers.clone());
+        let existing: Step = Arc::new(move |w, i| {
+            let (body, auth) = fx.fx.inbound(&cust[w], &format!("message {i}"));
+            http2
+                .post(format!("{api2}{}", fx.fx.callback_path()))
+                .header("authorization", auth)
+                .body(body)
+        });
+        results.push(
+            b.measure(
+                "inbound SMS, existing conversation",
+                "inbound-callback",
+                concurrency,
+                n,
+                200,
+                existing,
+            )
+            .await?,
+        );
+
+        let (fx, api2, http2) = (Arc::clone(&b), api.clone(), http.clone());
+        let fresh: Step = Arc::new(move |_, _| {
+            let (body, auth) = fx.fx.inbound(&number(), "first contact");
+            http2
+                .post(format!("{api2}{}", fx.fx.callback_path()))
+                .header("authorization", auth)
+                .body(body)
+        });
+        results.push(
+            b.measure(
+                "inbound SMS, new conversation",
+                "inbound-callback",
+                concurrency,
+                n,
+                200,
+                fresh,
+            )
+            .await?,
+        );
+
+        let (api2, http2, convs) = (api.clone(), http.clone(), conversations.clone());
+        let reply: Step = Arc::new(move |w, i| {
+            http2
+                .post(format!("{api2}/conversations/{}/messages", convs[w]))
+                .header("content-type", "application/json")
+                .body(json!({"text": format!("Reply {i}: we are on it.")}).to_string())
+        });
+        let m = b.measure("reply", "outbound-send", concurrency, n, 202, reply).await?;
+        results.push(m);
+
+        // Delivery reports for the replies just sent (read back from the transcripts).
+        let mut targets = Vec::new();
+        for id in conversations.iter() {
+            let c = send(http.get(format!("{api}/conversations/{id}?limit=500"))).await?.1;
+            for m in c["messages"].as_array().cloned().unwrap_or_default() {
+                if m["direction"] == "outbound" && m["status"] == "queued" {
+                    let external = format!("{id}-{}", m["message_id"].as_str().unwrap_or_default());
+                    targets.push((
+                        external,
+                        m["telesign_reference_id"].as_str().unwrap_or_default().to_owned(),
+                    ));
+                }
+            }
+        }
+        let targets = Arc::new(targets);
+        let (fx, api2, http2, t) = (Arc::clone(&b), api.clone(), http.clone(), targets.clone());
+        let per_worker = n / concurrency;
+        let report: Step = Arc::new(move |w, i| {
+            let (external, reference) = &t[(w * per_worker + i) % t.len()];
+            let body = json!({"reference_id": reference, "external_id": external, "sub_resource": "sms",
+                "status": {"code": 203, "description": "Delivered to gateway", "updated_on": "2026-11-25T10:00:01Z"},
+                "submit_timestamp": "2026-11-25T10:00:00Z", "errors": []})
+            .to_string()
+            .into_bytes();
+            let auth = fx.fx.sign(&body);
+            http2
+                .post(format!("{api2}{}", fx.fx.callback_path()))
+                .header("authorization", auth)
+                .body(body)
+        });
+        if targets.len() >= n {
+            results.push(
+                b.measure("delivery report", "inbound-callback", concurrency, n, 200, report)
+                    .await?,
+            );
+        }
+
+        let (api2, http2, account) = (api.clone(), http.clone(), b.fx.account_id.clone());
+        let list: Step = Arc::new(move |_, _| http2.get(format!("{api2}/conversations?account_id={account}&limit=25")));
+        results.push(
+            b.measure("dashboard list (25)", "conversations", concurrency, n, 200, list)
+                .await?,
+        );
+    }
+    report(&results, n);
+    Ok(())
+}
+
+fn report(results: &[Measure], n: usize) {
+    println!("\nWarm work: {n} requests per row, every function in one process behind the local gateway,");
+    println!(
+        "DynamoDB Local / moto / TeleSign simulator on 127.0.0.1; CPU is the whole process's (client included).\n"
+    );
+    println!(
+        "| operation | function | conc. | DynamoDB req/op | Secrets req/op | TeleSign req/op | CPU ms/op | p50 ms | p99 ms |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for m in results {
+        println!(
+            "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.3} | {:.2} | {:.2} |",
+            m.operation,
+            m.function,
+            m.concurrency,
+            m.dynamodb(),
+            m.secrets(),
+            m.per_op(m.telesign),
+            m.cpu.as_secs_f64() * 1000.0 / m.latencies.len() as f64,
+            m.percentile(50),
+            m.percentile(99),
+        );
+    }
+    println!("\nDynamoDB operations per request (concurrency 1):\n");
+    for m in results.iter().filter(|m| m.concurrency == 1) {
+        let ops: Vec<String> = m
+            .requests
+            .iter()
+            .map(|(k, v)| format!("{} {:.2}", k.trim_start_matches("dynamodb:"), m.per_op(*v)))
+            .collect();
+        println!("- {}: {}", m.operation, ops.join(", "));
+    }
+    println!("\nCost per million, at AWS's public us-east-1 prices (arm64, 128 MB), durations estimated for AWS as");
+    println!("CPU + {DYNAMODB_ROUND_TRIP_MS} ms per DynamoDB round trip + {TELESIGN_ROUND_TRIP_MS} ms per TeleSign request:\n");
+    println!("| operation | est. duration ms | Lambda $ | API Gateway $ | DynamoDB WRU | DynamoDB RRU | DynamoDB $ | total $ per million |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for m in results.iter().filter(|m| m.concurrency == 1) {
+        let cpu_ms = m.cpu.as_secs_f64() * 1000.0 / m.latencies.len() as f64;
+        let duration = cpu_ms + m.dynamodb() * DYNAMODB_ROUND_TRIP_MS + m.per_op(m.telesign) * TELESIGN_ROUND_TRIP_MS;
+        let lambda =
+            1e6 * (price::LAMBDA_REQUEST + MEMORY_GB * duration.max(1.0) / 1000.0 * price::LAMBDA_GB_SECOND_ARM);
+        let gateway = 1e6 * price::HTTP_API_REQUEST;
+        let (wru, rru) = m.units();
+        let dynamodb = 1e6 * (wru * price::WRITE_UNIT + rru * price::READ_UNIT);
+        println!(
+            "| {} | {:.1} | {:.2} | {:.2} | {:.1} | {:.1} | {:.2} | {:.2} |",
+            m.operation,
+            duration,
+            lambda,
+            gateway,
+            wru,
+            rru,
+            dynamodb,
+            lambda + gateway + dynamodb
+        );
+    }
+}
