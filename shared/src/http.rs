@@ -43,7 +43,13 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     if bytes.is_empty() {
         return Err(ApiError::bad_request("invalid_json", "the request needs a JSON body"));
     }
-    serde_json::from_slice(bytes)
+    // An object only: serde would otherwise read a struct from a JSON array, field by position.
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request("invalid_json", format!("the body is not JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(ApiError::bad_request("invalid_json", "the body must be a JSON object"));
+    }
+    serde_json::from_value(value)
         .map_err(|e| ApiError::bad_request("invalid_json", format!("the body is not valid: {e}")))
 }
 

@@ -209,6 +209,10 @@ impl Callback {
     /// anything else with a `status` is a delivery report.
     pub fn parse(body: &[u8]) -> Result<Self, CallbackParseError> {
         let text = std::str::from_utf8(body).map_err(|_| CallbackParseError::NotUtf8)?;
+        if !text.trim_start().starts_with('{') {
+            // serde would read a struct from an array, field by position: objects only.
+            return Err(CallbackParseError::Shape("the body is not a JSON object".into()));
+        }
         let raw: RawCallback = serde_json::from_str(text).map_err(|e| CallbackParseError::Shape(e.to_string()))?;
         if raw.reference_id.trim().is_empty() {
             return Err(CallbackParseError::Shape("reference_id is empty".into()));
@@ -321,6 +325,7 @@ mod tests {
     fn unreadable_bodies_are_refused_not_panicked_on() {
         assert!(matches!(Callback::parse(b"\xff\xfe"), Err(CallbackParseError::NotUtf8)));
         assert!(Callback::parse(b"{").is_err());
+        assert!(Callback::parse(br#"["x", null, null, {"code": 200}]"#).is_err());
         assert!(Callback::parse(br#"{"reference_id":"x"}"#).is_err());
         assert!(Callback::parse(br#"{"reference_id":"x","status":{"code":-1}}"#).is_err());
     }

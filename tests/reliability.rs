@@ -1,0 +1,286 @@
+//! The channel under bad input and failing dependencies: each bad request answered with the
+//! contract's error and nothing stored; Secrets Manager down answered 503 with nothing half-written.
+
+use std::sync::Arc;
+
+use channel_tests::{random_number, reference_id, stack, table_dump};
+use serde_json::{json, Value};
+use shared::telesign::callback::callback_authorization;
+use shared::telesign::ApiKey;
+
+fn code(answer: &(u16, Value)) -> (u16, Option<&str>) {
+    (answer.0, answer.1["error"]["code"].as_str())
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_the_contract_error_and_nothing_is_stored() {
+    let s = stack();
+    let account = s.account(1).await;
+    let customer = random_number();
+    s.text(&account, &customer, "hello").await;
+    let conversation = s.conversations(&account, "open").await[0]["conversation_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let reply = format!("/conversations/{conversation}/messages");
+    let marker = format!("MARKER{}", random_number());
+    let json_cases: Vec<(&str, &str, Value, (u16, &str))> = vec![
+        ("wrong type", &reply, json!({"text": 42}), (400, "invalid_json")),
+        ("null text", &reply, json!({"text": null}), (400, "invalid_json")),
+        ("array body", &reply, json!([marker]), (400, "invalid_json")),
+        (
+            "unknown field",
+            &reply,
+            json!({"text": marker, "to": "elsewhere"}),
+            (400, "invalid_json"),
+        ),
+        (
+            "1601 characters",
+            &reply,
+            json!({"text": format!("{marker}{}", "x".repeat(1601 - marker.len()))}),
+            (422, "message_too_long"),
+        ),
+        (
+            "1601 emoji",
+            &reply,
+            json!({"text": "😀".repeat(1601)}),
+            (422, "message_too_long"),
+        ),
+        (
+            "whitespace only",
+            &reply,
+            json!({"text": " \n\t "}),
+            (400, "empty_message"),
+        ),
+        (
+            "phone with letters",
+            "/messages",
+            json!({"account_id": account.id, "from": account.numbers[0], "to": "1555CALLNOW", "text": marker}),
+            (400, "invalid_phone_number"),
+        ),
+        (
+            "phone too short",
+            "/messages",
+            json!({"account_id": account.id, "from": account.numbers[0], "to": "+1 555", "text": marker}),
+            (400, "invalid_phone_number"),
+        ),
+        (
+            "phone in parentheses",
+            "/messages",
+            json!({"account_id": account.id, "from": account.numbers[0], "to": "(555) 123-4567", "text": marker}),
+            (400, "invalid_phone_number"),
+        ),
+        (
+            "account id not an id",
+            "/messages",
+            json!({"account_id": "../../etc", "from": account.numbers[0], "to": random_number(), "text": marker}),
+            (404, "account_not_found"),
+        ),
+        (
+            "support number of nobody",
+            "/messages",
+            json!({"account_id": account.id, "from": random_number(), "to": random_number(), "text": marker}),
+            (400, "unknown_number"),
+        ),
+        (
+            "account without numbers' type",
+            "/accounts",
+            json!({"name": marker, "customer_id": "C", "api_key": "AAAA", "numbers": [{"number": random_number()}]}),
+            (400, "invalid_json"),
+        ),
+        (
+            "empty account name",
+            "/accounts",
+            json!({"name": " ", "customer_id": "C", "api_key": "AAAA"}),
+            (400, "invalid_name"),
+        ),
+    ];
+    for (what, path, body, (status, expected)) in json_cases {
+        let answer = s.post(path, body).await;
+        assert_eq!(code(&answer), (status, Some(expected)), "{what}: {}", answer.1);
+        assert!(
+            answer.1["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{what}"
+        );
+    }
+    for (what, bytes) in [
+        ("not JSON", b"{\"text\": ".to_vec()),
+        ("not UTF-8", b"{\"text\": \"\xff\xfe\"}".to_vec()),
+        ("huge", vec![b' '; 70_000]),
+    ] {
+        let answer = s
+            .post_raw(&reply, bytes, &[("content-type", "application/json".into())])
+            .await;
+        assert!(
+            matches!(
+                code(&answer),
+                (400, Some("invalid_json")) | (413, Some("payload_too_large"))
+            ),
+            "{what}: {answer:?}"
+        );
+    }
+    assert!(s.sim_messages(&account.customer).await.is_empty(), "nothing was sent");
+    assert!(
+        !table_dump().await.contains(&marker),
+        "nothing of the refused requests is stored"
+    );
+
+    // Emoji and mixed scripts are not bad input: they go through whole, as UCS-2.
+    let mixed = "Привет 你好 مرحبا 😀 — ok";
+    let (status, m) = s.post(&reply, json!({"text": mixed})).await;
+    assert_eq!((status, m["encoding"].as_str()), (202, Some("ucs2")), "{m}");
+    assert_eq!(s.sim_messages(&account.customer).await[0]["message"], mixed);
+    assert_eq!(s.text(&account, &customer, mixed).await.0, 200);
+    let transcript = s.conversation(&conversation).await;
+    assert!(
+        channel_tests::messages(&transcript)
+            .iter()
+            .filter(|m| m["text"] == mixed)
+            .count()
+            == 2
+    );
+}
+
+#[tokio::test]
+async fn signed_callbacks_with_odd_content_are_refused_or_stored_never_panicked_on() {
+    let s = stack();
+    let account = s.account(1).await;
+    let key = ApiKey::parse(&account.customer.key).expect("key");
+    let path = format!("/telesign/{}/callback", account.id);
+    let inbound = |from: Value, text: Value| {
+        json!({"reference_id": reference_id(), "sub_resource": "mo_sms", "status": {"code": 1500},
+               "user_response": {"phone_number": from, "sender_id": account.numbers[0], "mo_message": text}})
+    };
+    let cases = [
+        (
+            "customer number with letters",
+            inbound(json!("1555ABC"), json!("hi")),
+            400,
+        ),
+        (
+            "customer number as an object",
+            inbound(json!({"n": 1}), json!("hi")),
+            400,
+        ),
+        ("text as a number", inbound(json!(random_number()), json!(42)), 400),
+        (
+            "no reference",
+            json!({"sub_resource": "mo_sms", "user_response": {}}),
+            400,
+        ),
+        (
+            "empty reference",
+            json!({"reference_id": " ", "status": {"code": 200}}),
+            400,
+        ),
+        (
+            "status code as text",
+            json!({"reference_id": reference_id(), "status": {"code": "200"}}),
+            200,
+        ),
+        (
+            "errors as an object, dates RFC 1123",
+            json!({"reference_id": reference_id(), "errors": {}, "status": {"code": 203, "updated_on": "Wed, 25 Nov 2026 10:00:00 GMT"}}),
+            200,
+        ),
+        (
+            "numbers as numbers",
+            inbound(json!(15551234567u64), json!("numbers as numbers")),
+            200,
+        ),
+        ("empty text", inbound(json!(random_number()), json!("")), 200),
+    ];
+    for (what, body, expected) in cases {
+        let bytes = body.to_string().into_bytes();
+        let auth = callback_authorization(&account.customer.id, &key, &bytes);
+        let (status, answer) = s.post_raw(&path, bytes, &[("authorization", auth)]).await;
+        assert_eq!(status, expected, "{what}: {answer}");
+        if status >= 400 {
+            assert_eq!(answer["error"]["code"], "malformed_payload", "{what}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn with_secrets_manager_down_nothing_is_stored_half() {
+    let s = stack();
+    let account = s.account(1).await;
+    // A gateway of this test's own, cold, whose Secrets Manager does not answer.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    let dead_url = format!("http://{}", dead.local_addr().expect("addr"));
+    drop(dead);
+    std::env::set_var("AWS_ENDPOINT_URL_SECRETS_MANAGER", &dead_url);
+    let gateway = Arc::new(local_gateway::Gateway::from_env().await.expect("gateway"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listen");
+    let api = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(gateway.serve(listener));
+    let http = reqwest::Client::new();
+    let post = |path: String, body: Vec<u8>, auth: Option<String>| {
+        let http = http.clone();
+        let api = api.clone();
+        async move {
+            let mut req = http
+                .post(format!("{api}{path}"))
+                .header("content-type", "application/json")
+                .body(body);
+            if let Some(a) = auth {
+                req = req.header("authorization", a);
+            }
+            let r = req.send().await.expect("gateway");
+            let status = r.status().as_u16();
+            (
+                status,
+                serde_json::from_str::<Value>(&r.text().await.expect("body")).unwrap_or(Value::Null),
+            )
+        }
+    };
+
+    let customer = random_number();
+    let body = json!({"reference_id": reference_id(), "sub_resource": "mo_sms", "status": {"code": 1500},
+        "user_response": {"phone_number": customer, "sender_id": account.numbers[0], "mo_message": "hello?"}})
+    .to_string()
+    .into_bytes();
+    let auth = callback_authorization(
+        &account.customer.id,
+        &ApiKey::parse(&account.customer.key).expect("key"),
+        &body,
+    );
+    let answer = post(format!("/telesign/{}/callback", account.id), body, Some(auth)).await;
+    assert_eq!(
+        code(&answer),
+        (503, Some("secrets_unavailable")),
+        "TeleSign will retry: {}",
+        answer.1
+    );
+    assert!(!table_dump().await.contains(&customer), "nothing stored");
+
+    // A reply in a conversation the stack made: refused before anything is recorded.
+    s.text(&account, &customer, "hello").await;
+    let conversation = s.conversations(&account, "open").await[0]["conversation_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let answer = post(
+        format!("/conversations/{conversation}/messages"),
+        br#"{"text":"hi"}"#.to_vec(),
+        None,
+    )
+    .await;
+    assert_eq!(code(&answer), (503, Some("secrets_unavailable")));
+    let transcript = s.conversation(&conversation).await;
+    assert!(
+        channel_tests::messages(&transcript)
+            .iter()
+            .all(|m| m["direction"] != "outbound"),
+        "no half-sent message"
+    );
+    assert!(s.sim_messages(&account.customer).await.is_empty());
+
+    // A new account: neither its secret nor its record.
+    let c = s.customer("active").await;
+    let number = random_number();
+    let create = json!({"name": "x", "customer_id": c.id, "api_key": c.key, "numbers": [{"number": number, "type": "long_code"}]});
+    let answer = post("/accounts".into(), create.to_string().into_bytes(), None).await;
+    assert_eq!(code(&answer), (503, Some("secrets_unavailable")));
+    assert!(!table_dump().await.contains(&number), "no account, no claim");
+}
