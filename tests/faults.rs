@@ -205,3 +205,151 @@ async fn with_dynamodb_stopped_a_callback_is_503_and_after_restart_it_is_stored_
     stop(&mut dynamodb);
     std::fs::remove_dir_all(&data).ok();
 }
+
+#[tokio::test]
+async fn two_hundred_callbacks_through_a_dynamodb_restart_are_each_stored_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let s = stack();
+    let data = std::env::temp_dir().join(format!("sms-faults-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&data).expect("data folder");
+    let port = free_port();
+    let dynamodb = start_dynamodb(port, &data);
+    std::env::set_var("AWS_ENDPOINT_URL_DYNAMODB", format!("http://127.0.0.1:{port}"));
+    std::env::set_var("TABLE_NAME", "sms-faults");
+    let config = shared::aws::load_config().await;
+    shared::table::create_if_missing(&aws_sdk_dynamodb::Client::new(&config), "sms-faults")
+        .await
+        .expect("table");
+    let gateway = Arc::new(local_gateway::Gateway::from_env().await.expect("gateway"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listen");
+    let api = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(gateway.serve(listener));
+
+    let http = reqwest::Client::new();
+    let customer = s.customer("active").await;
+    let number = random_number();
+    let body = json!({"name": "Stream", "customer_id": customer.id, "api_key": customer.key,
+                      "numbers": [{"number": number, "type": "long_code"}]});
+    let (status, account) = post(&http, &format!("{api}/accounts"), body.to_string().as_bytes(), None).await;
+    assert_eq!(status, 201, "{account}");
+    let account_id = account["account_id"].as_str().expect("id").to_owned();
+    let callback = format!("{api}/telesign/{account_id}/callback");
+    let key = ApiKey::parse(&customer.key).expect("key");
+    let people: Vec<String> = (0..20).map(|_| random_number()).collect();
+    let callbacks: Vec<(Vec<u8>, String)> = (0..200)
+        .map(|i| {
+            let body = json!({"reference_id": reference_id(), "sub_resource": "mo_sms", "status": {"code": 1500},
+                "user_response": {"phone_number": people[i % 20], "sender_id": number, "mo_message": format!("message {i}")}})
+            .to_string()
+            .into_bytes();
+            let auth = callback_authorization(&customer.id, &key, &body);
+            (body, auth)
+        })
+        .collect();
+
+    // DynamoDB stops after the 60th answer and is back 1.5 s later.
+    let answered = Arc::new(AtomicUsize::new(0));
+    let restarter = {
+        let answered = answered.clone();
+        let data = data.clone();
+        tokio::spawn(async move {
+            let mut dynamodb = dynamodb;
+            while answered.load(Ordering::SeqCst) < 60 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            stop(&mut dynamodb);
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            tokio::task::spawn_blocking(move || start_dynamodb(port, &data))
+                .await
+                .expect("restart")
+        })
+    };
+    // Four senders; what is not answered 200 is sent again, as TeleSign retries.
+    let queue = Arc::new(std::sync::Mutex::new(
+        callbacks.into_iter().collect::<std::collections::VecDeque<_>>(),
+    ));
+    let mut workers = Vec::new();
+    let refused = Arc::new(AtomicUsize::new(0));
+    for _ in 0..4 {
+        let (queue, http, callback, answered, refused) = (
+            queue.clone(),
+            http.clone(),
+            callback.clone(),
+            answered.clone(),
+            refused.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            loop {
+                let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                let Some((body, auth)) = next else { return };
+                let mut tries = 0;
+                loop {
+                    tries += 1;
+                    let (status, answer) = post(&http, &callback, &body, Some(&auth)).await;
+                    answered.fetch_add(1, Ordering::SeqCst);
+                    if status == 200 {
+                        assert!(
+                            answer["result"] == "stored" || answer["result"] == "duplicate",
+                            "{answer}"
+                        );
+                        break;
+                    }
+                    assert_eq!(status, 503, "{answer}");
+                    refused.fetch_add(1, Ordering::SeqCst);
+                    assert!(tries < 100, "never stored");
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+            }
+        }));
+    }
+    for w in workers {
+        w.await.expect("sender");
+    }
+    let mut dynamodb = restarter.await.expect("restarter");
+    assert!(
+        refused.load(Ordering::SeqCst) > 0,
+        "the outage happened under the stream"
+    );
+
+    let list: Value = serde_json::from_str(
+        &http
+            .get(format!("{api}/conversations?account_id={account_id}&limit=100"))
+            .send()
+            .await
+            .expect("list")
+            .text()
+            .await
+            .expect("body"),
+    )
+    .expect("json");
+    let conversations = list["conversations"].as_array().expect("list");
+    assert_eq!(conversations.len(), 20, "one conversation per customer");
+    let mut texts = Vec::new();
+    for c in conversations {
+        let id = c["conversation_id"].as_str().expect("id");
+        let c: Value = serde_json::from_str(
+            &http
+                .get(format!("{api}/conversations/{id}?limit=500"))
+                .send()
+                .await
+                .expect("read")
+                .text()
+                .await
+                .expect("body"),
+        )
+        .expect("json");
+        texts.extend(
+            c["messages"]
+                .as_array()
+                .expect("messages")
+                .iter()
+                .filter_map(|m| m["text"].as_str().map(str::to_owned)),
+        );
+    }
+    texts.sort();
+    let mut expected: Vec<String> = (0..200).map(|i| format!("message {i}")).collect();
+    expected.sort();
+    assert_eq!(texts, expected, "every message stored exactly once, none lost");
+    stop(&mut dynamodb);
+    std::fs::remove_dir_all(&data).ok();
+}
