@@ -24,11 +24,14 @@ SAM_CLI_TELEMETRY=0 .venv/bin/sam validate --lint --region us-east-1 --template 
 build_stack
 rm -rf "$STATE_DIR/dynamodb-data" && mkdir -p "$STATE_DIR/dynamodb-data"
 DDB_STORAGE="-dbPath $STATE_DIR/dynamodb-data"
-# Delivery reports come quickly in tests.
+# Delivery reports come quickly in tests, and a TeleSign request times out after 2 s.
 SIM_REPORT_DELAY_MS=${SIM_REPORT_DELAY_MS:-50}
+export TELESIGN_TIMEOUT_MS=${TELESIGN_TIMEOUT_MS:-2000}
 trap stop_stack EXIT
 start_stack
 export STACK_STATE_DIR="$STATE_DIR"
 
 echo "== cargo nextest (the stack: $SMS_BASE_URL)"
 cargo nextest run --workspace --no-fail-fast "$@"
+echo "== no API key in the table or the logs"
+.venv/bin/python scripts/leak_scan.py "$STATE_DIR"

@@ -16,7 +16,9 @@
 //! - `POST /_sim/inbound` `{callback_url, customer_id, from, to, text, reference_id?, action?, keyword?}`:
 //!   a signed inbound SMS posted to the channel; answers `{status, body, reference_id}`.
 //! - `POST /_sim/callback` `{callback_url, customer_id, body}`: any body, signed, posted.
-//! - `GET /_sim/requests`, `GET /_sim/messages`, `POST /_sim/reset`.
+//! - `GET /_sim/requests`, `GET /_sim/messages` (both narrowed by `?customer_id=`),
+//!   `GET /_sim/customers` (with their keys: a simulator's), `POST /_sim/reset`.
+//! - Faults and lists may name a `customer_id`, so that parallel tests do not see each other's.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::convert::Infallible;
@@ -713,6 +715,16 @@ impl Simulator {
                     Ok((status, body)) => json_answer(StatusCode::OK, json!({"status": status, "body": body})),
                     Err(e) => json_answer(StatusCode::BAD_GATEWAY, json!({"error": e})),
                 }
+            }
+            // Every key the simulator knows (for the tests' scan that no key leaked anywhere).
+            ("GET", "customers") => {
+                let st = lock(&self.state);
+                let list: Vec<Value> = st
+                    .customers
+                    .iter()
+                    .map(|(id, c)| json!({"customer_id": id, "api_key": c.api_key.expose_literal()}))
+                    .collect();
+                json_answer(StatusCode::OK, json!(list))
             }
             ("GET", "requests") => {
                 let st = lock(&self.state);
