@@ -1,5 +1,5 @@
 # The two commands of the README.
-.PHONY: dev test bench
+.PHONY: dev test bench fuzz
 
 # The whole channel locally: emulators, TeleSign simulator, every function on http://127.0.0.1:9000.
 dev:
@@ -12,3 +12,7 @@ test:
 # Figures: criterion micro-benchmarks, cold starts of the release functions, warm work per operation.
 bench:
 	bash scripts/bench.sh
+
+# Fuzzes callback parsing, signature verification and text handling (FUZZ_SECONDS per target).
+fuzz:
+	bash scripts/fuzz.sh
