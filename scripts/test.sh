@@ -18,6 +18,17 @@ echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 install_tools
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "== installing Debian's chromium for the console's browser test"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+echo "== the console's committed bundle is its source's build"
+npx --no-install esbuild console/src/app.ts --bundle --minify --target=es2020 --log-level=warning --outfile="$ROOT/.local/console-check.js"
+cmp -s "$ROOT/.local/console-check.js" console/dist/console.js || {
+  echo "console/dist/console.js is stale: run npm run build:console and commit it" >&2
+  exit 1
+}
 echo "== sam validate --lint, cfn-lint"
 SAM_CLI_TELEMETRY=0 .venv/bin/sam validate --lint --region us-east-1 --template template.yaml
 .venv/bin/cfn-lint template.yaml
@@ -33,5 +44,7 @@ export STACK_STATE_DIR="$STATE_DIR"
 
 echo "== cargo nextest (the stack: $SMS_BASE_URL)"
 cargo nextest run --workspace --no-fail-fast "$@"
+echo "== the agent console in headless Chromium"
+node --test console/e2e.test.mjs
 echo "== no API key in the table or the logs"
 .venv/bin/python scripts/leak_scan.py "$STATE_DIR"

@@ -364,10 +364,30 @@ async fn a_telesign_timeout_is_an_unknown_outcome_sent_once() {
     let account = s.account(1).await;
     let (id, _) = open_conversation(&s, &account).await;
     // Longer than the stack's TELESIGN_TIMEOUT_MS (2 s under make test): TeleSign takes it, answers late.
-    s.fault(&account.customer, json!({"kind": "slow", "delay_ms": 3000})).await;
-    let (status, m) = s.post(&format!("/conversations/{id}/messages"), json!({"text": "slow network"})).await;
+    s.fault(&account.customer, json!({"kind": "slow", "delay_ms": 3000}))
+        .await;
+    let (status, m) = s
+        .post(
+            &format!("/conversations/{id}/messages"),
+            json!({"text": "slow network"}),
+        )
+        .await;
     assert_eq!((status, m["status"].as_str()), (202, Some("unknown")), "{m}");
-    assert!(m["status_description"].as_str().unwrap_or("").contains("outcome unknown"));
-    assert_eq!(s.sim_requests(&account.customer).await.iter().filter(|r| r["method"] == "POST").count(), 1, "never resent");
-    s.eventually(&id, "the report settles it", |c| messages(c).iter().any(|m| m["status"] == "delivered")).await;
+    assert!(m["status_description"]
+        .as_str()
+        .unwrap_or("")
+        .contains("outcome unknown"));
+    assert_eq!(
+        s.sim_requests(&account.customer)
+            .await
+            .iter()
+            .filter(|r| r["method"] == "POST")
+            .count(),
+        1,
+        "never resent"
+    );
+    s.eventually(&id, "the report settles it", |c| {
+        messages(c).iter().any(|m| m["status"] == "delivered")
+    })
+    .await;
 }

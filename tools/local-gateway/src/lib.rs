@@ -32,6 +32,8 @@ pub struct Gateway {
     pub accounts: accounts::App,
     /// `conversations`.
     pub conversations: conversations::App,
+    /// `console`.
+    pub console: console::App,
 }
 
 /// The largest body the gateway takes (API Gateway's limit is 10 MB; the functions refuse more
@@ -56,6 +58,7 @@ impl Gateway {
             validate: validate_credentials::App::from_clients(of("validate-credentials"))?,
             accounts: accounts::App::from_clients(of("accounts"))?,
             conversations: conversations::App::from_clients(of("conversations"))?,
+            console: console::App::from_clients(of("console"))?,
             meters: clients.iter().map(|(f, c)| (*f, c.meter.clone())).collect(),
         })
     }
@@ -111,6 +114,7 @@ impl Gateway {
             "outbound-send" => self.outbound.handle(request).await,
             "validate-credentials" => self.validate.handle(request).await,
             "accounts" => self.accounts.handle(request).await,
+            "console" => self.console.handle(request).await,
             _ => self.conversations.handle(request).await,
         };
         tracing::debug!(function = route.function, path = %path, status = response.status().as_u16(),

@@ -8,6 +8,7 @@ pub const FUNCTIONS: &[&str] = &[
     "validate-credentials",
     "accounts",
     "conversations",
+    "console",
 ];
 
 /// One route: method, path template (`{name}` for a parameter), function.
@@ -60,6 +61,7 @@ pub const ROUTES: &[Route] = &[
         false,
     ),
     route("POST", "/messages", "outbound-send", false),
+    route("GET", "/console", "console", true),
 ];
 
 /// Path parameters by name.

@@ -1,0 +1,65 @@
+// The agent console in headless Chromium (Debian's), against the running local stack: a customer
+// texts, the agent sees it, accepts, replies with an emoji, watches it reach delivered; a STOP
+// shows the badge and locks the composer. Run by `make test` after the Rust tests.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes, randomUUID } from "node:crypto";
+import { chromium } from "playwright-core";
+
+const api = process.env.SMS_BASE_URL;
+const sim = process.env.SIM_URL;
+assert.ok(api && sim, "SMS_BASE_URL and SIM_URL come from the local stack (make test)");
+
+async function call(url, body) {
+  const r = await fetch(url, { method: body ? "POST" : "GET", headers: { "content-type": "application/json" }, body: body && JSON.stringify(body) });
+  const data = await r.json();
+  assert.ok(r.ok, `${url}: ${r.status} ${JSON.stringify(data)}`);
+  return data;
+}
+
+const number = () => `1555${String(Math.floor(Math.random() * 1e7)).padStart(7, "0")}`;
+
+test("an agent answers a customer from the console", { timeout: 120_000 }, async () => {
+  const customer = { customer_id: randomUUID().toUpperCase(), api_key: randomBytes(32).toString("base64") };
+  await call(`${sim}/_sim/customers`, customer);
+  const support = number();
+  const account = await call(`${api}/accounts`, {
+    name: `Console ${support}`, ...customer, numbers: [{ number: support, type: "long_code" }],
+  });
+  const person = number();
+  const text = (t) => call(`${sim}/_sim/inbound`, { callback_url: account.callback_url, customer_id: customer.customer_id, from: person, to: support, text: t });
+  await text("Hi, where is my parcel?");
+
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1366, height: 800 } });
+    await page.goto(`${api}/console`);
+    await page.getByLabel("Account").selectOption(account.account_id);
+    const row = page.getByRole("button", { name: new RegExp(`\\+${person}`) });
+    await row.waitFor();
+    await row.click();
+    await page.getByRole("button", { name: "Accept" }).click();
+    await page.locator("#pane-meta", { hasText: "active" }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "Accept" }).isDisabled(), true, "accept follows the state machine");
+
+    await page.getByLabel("Reply").fill("On its way! 😀 Arrives tomorrow.");
+    const counter = await page.locator("#counter").textContent();
+    assert.match(counter, /31 \/ 1600 characters · 1 segment · UCS-2/);
+    assert.match(await page.locator("#ucs2").textContent(), /😀/);
+    await page.getByRole("button", { name: "Send" }).click();
+    await page.locator("#transcript .outbound .delivery.delivered").waitFor({ timeout: 20_000 });
+    await page.screenshot({ path: new URL("../docs/console.png", import.meta.url).pathname });
+
+    await text("STOP");
+    await page.locator("#opted-out").waitFor({ state: "visible" });
+    assert.equal(await page.getByLabel("Reply").isDisabled(), true, "the composer is locked after STOP");
+    assert.match(await page.locator("#composer-note").textContent(), /opted out/);
+    assert.ok(await page.locator(".row .badge", { hasText: "Opted out" }).count() >= 1, "the dashboard shows the badge");
+  } finally {
+    await browser.close();
+  }
+});

@@ -1,0 +1,241 @@
+// The agent console: the dashboard of SMS conversations and the conversation pane, over the
+// channel's own API (same origin). Served by functions/console at GET /console.
+
+import { analyse, MAX_CHARACTERS } from "./sms";
+import { AuthConfig, forget, token } from "./auth";
+
+interface Config {
+  auth: AuthConfig | null;
+}
+
+interface Conversation {
+  conversation_id: string;
+  account_id: string;
+  support_number: string;
+  customer_number: string;
+  status: "open" | "active" | "waiting" | "closed";
+  last_activity_at: string;
+  assigned_agent: string | null;
+  opted_out: boolean;
+  last_message_preview?: string;
+  messages?: Message[];
+}
+
+interface Message {
+  message_id: string;
+  direction: "inbound" | "outbound" | "system";
+  text: string;
+  created_at: string;
+  status: string;
+  status_code: number | null;
+  status_description: string | null;
+  segments: number;
+  encoding: string;
+}
+
+const config: Config = JSON.parse(document.getElementById("console-config")?.textContent ?? '{"auth":null}');
+let bearer: string | null = null;
+let accountId = "";
+let openId: string | null = null;
+let current: Conversation | null = null;
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Record<string, string> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === "text") e.textContent = v;
+    else e.setAttribute(k, v);
+  }
+  e.append(...children);
+  return e;
+}
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<any> {
+  const h: Record<string, string> = { ...headers };
+  if (bearer) h.authorization = `Bearer ${bearer}`;
+  if (body !== undefined) h["content-type"] = "application/json";
+  const r = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (r.status === 401 && config.auth) {
+    forget();
+    bearer = await token(config.auth);
+  }
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) {
+    const e = data?.error;
+    throw new Error(e?.message ? `${e.message} (${e.code})` : `the channel answered ${r.status}`);
+  }
+  return data;
+}
+
+function ago(time: string): string {
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(time)) / 1000));
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86400)} d ago`;
+}
+
+function say(text: string, where = "notice"): void {
+  $(where).textContent = text;
+}
+
+async function loadAccounts(): Promise<void> {
+  const { accounts } = await api("GET", "/accounts");
+  const select = $<HTMLSelectElement>("account");
+  select.replaceChildren(
+    ...accounts.map((a: { account_id: string; name: string }) => el("option", { value: a.account_id, text: a.name })),
+  );
+  accountId = accounts[0]?.account_id ?? "";
+  if (!accountId) say("No messaging account yet: create one with POST /accounts.");
+}
+
+async function refreshList(): Promise<void> {
+  if (!accountId) return;
+  const statuses = Array.from(document.querySelectorAll<HTMLInputElement>("input[name=status]:checked")).map((i) => i.value);
+  const list = $("list");
+  if (statuses.length === 0) {
+    list.replaceChildren(el("li", { class: "empty", text: "Choose at least one status." }));
+    return;
+  }
+  const data = await api("GET", `/conversations?account_id=${accountId}&status=${statuses.join(",")}&limit=100`);
+  const items = (data.conversations as Conversation[]).map((c) => {
+    const button = el(
+      "button",
+      { type: "button", class: "row", "data-id": c.conversation_id, "aria-current": String(c.conversation_id === openId) },
+      el("span", { class: "who", text: `+${c.customer_number}` }),
+      el("span", { class: `status ${c.status}`, text: c.status }),
+      ...(c.opted_out ? [el("span", { class: "badge", text: "Opted out" })] : []),
+      el("span", { class: "preview", text: c.last_message_preview ?? "" }),
+      el("span", { class: "meta", text: `to +${c.support_number} · ${ago(c.last_activity_at)}` }),
+    );
+    button.addEventListener("click", () => open(c.conversation_id));
+    return el("li", {}, button);
+  });
+  list.replaceChildren(...(items.length ? items : [el("li", { class: "empty", text: "No conversations." })]));
+}
+
+function statusText(m: Message): string {
+  if (m.direction === "inbound") return "received";
+  if (m.direction === "system") return "";
+  const why = m.status === "failed" && m.status_description ? `: ${m.status_description}` : "";
+  return `${m.status}${why}`;
+}
+
+function renderConversation(c: Conversation): void {
+  current = c;
+  $("pane").hidden = false;
+  $("pane-title").textContent = `+${c.customer_number}`;
+  $("pane-meta").textContent = `to +${c.support_number} · ${c.status}${c.assigned_agent ? ` · ${c.assigned_agent}` : ""}`;
+  $("opted-out").hidden = !c.opted_out;
+  $<HTMLButtonElement>("accept").disabled = !(c.status === "open" || c.status === "waiting");
+  $<HTMLButtonElement>("close").disabled = !(c.status === "open" || c.status === "active");
+  $<HTMLButtonElement>("end").disabled = c.status === "closed";
+  const transcript = $("transcript");
+  const atBottom = transcript.scrollTop + transcript.clientHeight >= transcript.scrollHeight - 4;
+  transcript.replaceChildren(
+    ...(c.messages ?? []).map((m) =>
+      el(
+        "li",
+        { class: `message ${m.direction}`, "data-id": m.message_id },
+        el("p", { class: "text", text: m.text }),
+        el("p", { class: "meta" }, `${new Date(m.created_at).toLocaleTimeString()} `, el("span", { class: `delivery ${m.status}`, text: statusText(m) })),
+      ),
+    ),
+  );
+  if (atBottom) transcript.scrollTop = transcript.scrollHeight;
+  updateComposer();
+}
+
+function updateComposer(): void {
+  const reply = $<HTMLTextAreaElement>("reply");
+  const send = $<HTMLButtonElement>("send");
+  const info = analyse(reply.value);
+  $("counter").textContent =
+    `${info.characters} / ${MAX_CHARACTERS} characters · ${info.segments} segment${info.segments === 1 ? "" : "s"} · ` +
+    (info.encoding === "gsm7" ? "GSM-7" : "UCS-2");
+  $("counter").classList.toggle("over", info.characters > MAX_CHARACTERS);
+  $("ucs2").textContent = info.ucs2Characters.length
+    ? `UCS-2 because of: ${info.ucs2Characters.map((c) => `“${c}”`).join(" ")}`
+    : "";
+  const blocked = !current || current.status === "closed" || current.opted_out;
+  reply.disabled = blocked;
+  send.disabled = blocked || reply.value.trim() === "" || info.characters > MAX_CHARACTERS;
+  $("composer-note").textContent = !current
+    ? ""
+    : current.opted_out
+      ? "The customer opted out (STOP): nothing can be sent until they text START."
+      : current.status === "closed"
+        ? "This conversation is closed: it is read-only."
+        : "";
+}
+
+async function open(id: string): Promise<void> {
+  openId = id;
+  const c = await api("GET", `/conversations/${id}?limit=500`);
+  renderConversation(c);
+  await refreshList();
+}
+
+async function move(action: "accept" | "close" | "end"): Promise<void> {
+  if (!current) return;
+  try {
+    renderConversation({ ...(await api("POST", `/conversations/${current.conversation_id}/${action}`, {})), messages: current.messages });
+    await open(current.conversation_id);
+    say(`Conversation ${action === "accept" ? "accepted" : action === "close" ? "set aside (waiting)" : "ended"}.`);
+  } catch (e) {
+    say((e as Error).message, "error");
+  }
+}
+
+async function sendReply(event: Event): Promise<void> {
+  event.preventDefault();
+  if (!current) return;
+  const reply = $<HTMLTextAreaElement>("reply");
+  const text = reply.value;
+  $<HTMLButtonElement>("send").disabled = true;
+  say("", "error");
+  try {
+    await api("POST", `/conversations/${current.conversation_id}/messages`, { text }, { "idempotency-key": crypto.randomUUID() });
+    reply.value = "";
+    say("Reply sent.");
+  } catch (e) {
+    say((e as Error).message, "error");
+  }
+  await open(current.conversation_id);
+}
+
+async function tick(): Promise<void> {
+  try {
+    await refreshList();
+    if (openId) renderConversation(await api("GET", `/conversations/${openId}?limit=500`));
+  } catch (e) {
+    say((e as Error).message, "error");
+  }
+}
+
+async function main(): Promise<void> {
+  bearer = await token(config.auth);
+  await loadAccounts();
+  $("account").addEventListener("change", async (e) => {
+    accountId = (e.target as HTMLSelectElement).value;
+    openId = null;
+    current = null;
+    $("pane").hidden = true;
+    await refreshList();
+  });
+  document.querySelectorAll("input[name=status]").forEach((i) => i.addEventListener("change", () => refreshList()));
+  $("reply").addEventListener("input", updateComposer);
+  $("composer").addEventListener("submit", sendReply);
+  $("accept").addEventListener("click", () => move("accept"));
+  $("close").addEventListener("click", () => move("close"));
+  $("end").addEventListener("click", () => move("end"));
+  await refreshList();
+  setInterval(tick, 2000);
+}
+
+main().catch((e) => say((e as Error).message, "error"));

@@ -1,0 +1,109 @@
+//! `GET /console`: the agent console, one HTML page with its script and style embedded (built
+//! from `console/` by esbuild; `console/dist/console.js` is committed), so the deployed stack needs
+//! nothing but this function. The page calls the API from the same origin; deployed, it signs in
+//! against the API's JWT issuer (`CONSOLE_OIDC_ISSUER`, `CONSOLE_OIDC_CLIENT_ID`).
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use lambda_http::http::{header, HeaderValue, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+const PAGE: &str = include_str!("../../../console/index.html");
+const STYLE: &str = include_str!("../../../console/src/console.css");
+const SCRIPT: &str = include_str!("../../../console/dist/console.js");
+
+/// The page, assembled once per sandbox.
+#[derive(Debug)]
+pub struct App {
+    html: String,
+    policy: String,
+}
+
+fn csp_hash(text: &str) -> String {
+    format!("'sha256-{}'", STANDARD.encode(Sha256::digest(text.as_bytes())))
+}
+
+impl App {
+    /// Builds the page from the environment (`CONSOLE_OIDC_ISSUER` and `CONSOLE_OIDC_CLIENT_ID`,
+    /// both or neither).
+    pub async fn from_env() -> Result<Self, shared::config::ConfigError> {
+        Self::from_clients(&shared::runtime::Clients::from_env().await?)
+    }
+
+    /// Builds the page (the clients are not used: the console reads nothing itself).
+    pub fn from_clients(_clients: &shared::runtime::Clients) -> Result<Self, shared::config::ConfigError> {
+        let issuer = shared::config::url("CONSOLE_OIDC_ISSUER")?;
+        let client = shared::config::optional("CONSOLE_OIDC_CLIENT_ID");
+        match (issuer, client) {
+            (Some(issuer), Some(client_id)) => Ok(Self::new(Some((&issuer, &client_id)))),
+            (None, None) => Ok(Self::new(None)),
+            _ => Err(shared::config::ConfigError::Invalid {
+                name: "CONSOLE_OIDC_CLIENT_ID",
+                reason: "CONSOLE_OIDC_ISSUER and CONSOLE_OIDC_CLIENT_ID are set together".into(),
+            }),
+        }
+    }
+
+    /// The page with sign-in against `auth` (issuer, client id), or none.
+    pub fn new(auth: Option<(&str, &str)>) -> Self {
+        let config = match auth {
+            Some((issuer, client_id)) => json!({"auth": {"issuer": issuer, "client_id": client_id}}),
+            None => json!({"auth": null}),
+        };
+        // `<` escaped: the JSON sits in a script element.
+        let config = config.to_string().replace('<', "\\u003c");
+        let html = PAGE
+            .replace("/*STYLE*/", STYLE)
+            .replace("/*CONFIG*/", &config)
+            .replace("/*SCRIPT*/", SCRIPT);
+        // Signed in, the page also talks to the provider's endpoints (their hosts vary: HTTPS only).
+        let sign_in = auth.map(|_| " https:").unwrap_or_default();
+        let policy = format!(
+            "default-src 'none'; script-src {}; style-src {}; connect-src 'self'{sign_in}; img-src 'self'; \
+             base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            csp_hash(SCRIPT),
+            csp_hash(STYLE)
+        );
+        Self { html, policy }
+    }
+
+    /// Answers `GET /console`.
+    pub async fn handle(&self, _req: Request) -> Response<Body> {
+        let mut response = Response::new(Body::Text(self.html.clone()));
+        *response.status_mut() = StatusCode::OK;
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+        headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+        if let Ok(v) = HeaderValue::from_str(&self.policy) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, v);
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_embeds_its_assets_and_allows_only_them() {
+        let app = App::new(None);
+        assert!(app.html.contains("SMS conversations") && !app.html.contains("/*SCRIPT*/"));
+        assert!(app.html.contains(r#"{"auth":null}"#));
+        assert!(app.policy.contains(&csp_hash(SCRIPT)));
+        assert!(!app.policy.contains("unsafe-inline"));
+    }
+
+    #[test]
+    fn the_sign_in_config_cannot_close_its_script_element() {
+        let app = App::new(Some(("https://issuer.example/</script>", "client")));
+        assert!(!app.html.contains("issuer.example/</script>"));
+    }
+}

@@ -1,0 +1,8 @@
+use console::App;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::logging::init();
+    let app = App::from_env().await?;
+    shared::runtime::run(app, |app, req| async move { app.handle(req).await }).await
+}
