@@ -90,125 +90,19 @@ async fn post(http: &reqwest::Client, url: &str, body: &[u8], auth: Option<&str>
     )
 }
 
-#[tokio::test]
-async fn with_dynamodb_stopped_a_callback_is_503_and_after_restart_it_is_stored_once() {
-    let s = stack();
-    let data = std::env::temp_dir().join(format!("sms-faults-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&data).expect("data folder");
-    let port = free_port();
-    let mut dynamodb = start_dynamodb(port, &data);
-    // This process is this test's alone (nextest): its gateway talks to this DynamoDB.
-    std::env::set_var("AWS_ENDPOINT_URL_DYNAMODB", format!("http://127.0.0.1:{port}"));
-    std::env::set_var("TABLE_NAME", "sms-faults");
-    let config = shared::aws::load_config().await;
-    shared::table::create_if_missing(&aws_sdk_dynamodb::Client::new(&config), "sms-faults")
-        .await
-        .expect("table");
-    let gateway = Arc::new(local_gateway::Gateway::from_env().await.expect("gateway"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listen");
-    let api = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(gateway.serve(listener));
-
-    let http = reqwest::Client::new();
-    let customer = s.customer("active").await;
-    let number = random_number();
-    let body = json!({"name": "Faults", "customer_id": customer.id, "api_key": customer.key,
-                      "numbers": [{"number": number, "type": "long_code"}]});
-    let (status, account) = post(&http, &format!("{api}/accounts"), body.to_string().as_bytes(), None).await;
-    assert_eq!(status, 201, "{account}");
-    let account_id = account["account_id"].as_str().expect("id").to_owned();
-    let callback = format!("{api}/telesign/{account_id}/callback");
-    let key = ApiKey::parse(&customer.key).expect("key");
-    let sms = |text: &str| {
-        json!({"reference_id": reference_id(), "sub_resource": "mo_sms", "status": {"code": 1500},
-               "user_response": {"phone_number": "15551230000", "sender_id": number, "mo_message": text}})
-        .to_string()
-        .into_bytes()
-    };
-    // Warm: the account and its key are cached, as in a warm function.
-    let first = sms("before");
-    let auth = callback_authorization(&customer.id, &key, &first);
-    assert_eq!(post(&http, &callback, &first, Some(&auth)).await.0, 200);
-
-    stop(&mut dynamodb);
-    let during = sms("during the outage");
-    let auth = callback_authorization(&customer.id, &key, &during);
-    let started = Instant::now();
-    let (status, answer) = post(&http, &callback, &during, Some(&auth)).await;
-    assert_eq!(
-        (status, answer["error"]["code"].as_str()),
-        (503, Some("storage_unavailable")),
-        "{answer}"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "TeleSign is answered in time to retry"
-    );
-
-    let mut dynamodb = start_dynamodb(port, &data);
-    let mut stored = None;
-    for _ in 0..50 {
-        let (status, answer) = post(&http, &callback, &during, Some(&auth)).await;
-        if status == 200 {
-            stored = Some(answer);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert_eq!(
-        stored,
-        Some(json!({"result": "stored"})),
-        "TeleSign's retry is stored after the restart"
-    );
-    assert_eq!(
-        post(&http, &callback, &during, Some(&auth)).await.1,
-        json!({"result": "duplicate"})
-    );
-
-    let list: Value = serde_json::from_str(
-        &http
-            .get(format!("{api}/conversations?account_id={account_id}"))
-            .send()
-            .await
-            .expect("list")
-            .text()
-            .await
-            .expect("body"),
-    )
-    .expect("json");
-    let id = list["conversations"][0]["conversation_id"]
-        .as_str()
-        .expect("conversation")
-        .to_owned();
-    let c: Value = serde_json::from_str(
-        &http
-            .get(format!("{api}/conversations/{id}"))
-            .send()
-            .await
-            .expect("read")
-            .text()
-            .await
-            .expect("body"),
-    )
-    .expect("json");
-    let texts: Vec<&str> = c["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .filter_map(|m| m["text"].as_str())
-        .collect();
-    assert_eq!(
-        texts,
-        vec!["before", "during the outage"],
-        "each message once, none lost"
-    );
-    stop(&mut dynamodb);
-    std::fs::remove_dir_all(&data).ok();
+/// This test's own DynamoDB Local and gateway (in this process: nextest runs each test alone in
+/// its process), with an account on it whose TeleSign customer is the stack simulator's.
+struct Private {
+    api: String,
+    port: u16,
+    data: PathBuf,
+    account_id: String,
+    customer: channel_tests::Customer,
+    number: String,
+    http: reqwest::Client,
 }
 
-#[tokio::test]
-async fn two_hundred_callbacks_through_a_dynamodb_restart_are_each_stored_once() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+async fn private_stack() -> (Private, Child) {
     let s = stack();
     let data = std::env::temp_dir().join(format!("sms-faults-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&data).expect("data folder");
@@ -228,30 +122,140 @@ async fn two_hundred_callbacks_through_a_dynamodb_restart_are_each_stored_once()
     let http = reqwest::Client::new();
     let customer = s.customer("active").await;
     let number = random_number();
-    let body = json!({"name": "Stream", "customer_id": customer.id, "api_key": customer.key,
+    let body = json!({"name": "Faults", "customer_id": customer.id, "api_key": customer.key,
                       "numbers": [{"number": number, "type": "long_code"}]});
     let (status, account) = post(&http, &format!("{api}/accounts"), body.to_string().as_bytes(), None).await;
     assert_eq!(status, 201, "{account}");
     let account_id = account["account_id"].as_str().expect("id").to_owned();
-    let callback = format!("{api}/telesign/{account_id}/callback");
-    let key = ApiKey::parse(&customer.key).expect("key");
+    (
+        Private {
+            api,
+            port,
+            data,
+            account_id,
+            customer,
+            number,
+            http,
+        },
+        dynamodb,
+    )
+}
+
+impl Private {
+    fn callback(&self) -> String {
+        format!("{}/telesign/{}/callback", self.api, self.account_id)
+    }
+
+    /// A signed inbound SMS from `from`.
+    fn sms(&self, from: &str, text: &str) -> (Vec<u8>, String) {
+        let body = json!({"reference_id": reference_id(), "sub_resource": "mo_sms", "status": {"code": 1500},
+               "user_response": {"phone_number": from, "sender_id": self.number, "mo_message": text}})
+        .to_string()
+        .into_bytes();
+        let key = ApiKey::parse(&self.customer.key).expect("key");
+        let auth = callback_authorization(&self.customer.id, &key, &body);
+        (body, auth)
+    }
+
+    async fn get(&self, url: String) -> Value {
+        serde_json::from_str(
+            &self
+                .http
+                .get(url)
+                .send()
+                .await
+                .expect("get")
+                .text()
+                .await
+                .expect("body"),
+        )
+        .expect("json")
+    }
+
+    /// How many conversations the account has, and every text of them.
+    async fn texts(&self) -> (usize, Vec<String>) {
+        let list = self
+            .get(format!(
+                "{}/conversations?account_id={}&limit=100",
+                self.api, self.account_id
+            ))
+            .await;
+        let conversations = list["conversations"].as_array().cloned().unwrap_or_default();
+        let mut texts = Vec::new();
+        for c in &conversations {
+            let id = c["conversation_id"].as_str().expect("id");
+            let c = self.get(format!("{}/conversations/{id}?limit=500", self.api)).await;
+            let messages = c["messages"].as_array().cloned().unwrap_or_default();
+            texts.extend(messages.iter().filter_map(|m| m["text"].as_str().map(str::to_owned)));
+        }
+        (conversations.len(), texts)
+    }
+}
+
+#[tokio::test]
+async fn with_dynamodb_stopped_a_callback_is_503_and_after_restart_it_is_stored_once() {
+    let (p, mut dynamodb) = private_stack().await;
+    // Warm: the account and its key are cached, as in a warm function.
+    let (first, auth) = p.sms("15551230000", "before");
+    assert_eq!(post(&p.http, &p.callback(), &first, Some(&auth)).await.0, 200);
+
+    stop(&mut dynamodb);
+    let (during, auth) = p.sms("15551230000", "during the outage");
+    let started = Instant::now();
+    let (status, answer) = post(&p.http, &p.callback(), &during, Some(&auth)).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (503, Some("storage_unavailable")),
+        "{answer}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "TeleSign is answered in time to retry"
+    );
+
+    let mut dynamodb = start_dynamodb(p.port, &p.data);
+    let mut stored = None;
+    for _ in 0..50 {
+        let (status, answer) = post(&p.http, &p.callback(), &during, Some(&auth)).await;
+        if status == 200 {
+            stored = Some(answer);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        stored,
+        Some(json!({"result": "stored"})),
+        "TeleSign's retry is stored after the restart"
+    );
+    assert_eq!(
+        post(&p.http, &p.callback(), &during, Some(&auth)).await.1,
+        json!({"result": "duplicate"})
+    );
+    let (conversations, texts) = p.texts().await;
+    assert_eq!(conversations, 1);
+    assert_eq!(
+        texts,
+        vec!["before", "during the outage"],
+        "each message once, none lost"
+    );
+    stop(&mut dynamodb);
+    std::fs::remove_dir_all(&p.data).ok();
+}
+
+#[tokio::test]
+async fn two_hundred_callbacks_through_a_dynamodb_restart_are_each_stored_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (p, dynamodb) = private_stack().await;
     let people: Vec<String> = (0..20).map(|_| random_number()).collect();
     let callbacks: Vec<(Vec<u8>, String)> = (0..200)
-        .map(|i| {
-            let body = json!({"reference_id": reference_id(), "sub_resource": "mo_sms", "status": {"code": 1500},
-                "user_response": {"phone_number": people[i % 20], "sender_id": number, "mo_message": format!("message {i}")}})
-            .to_string()
-            .into_bytes();
-            let auth = callback_authorization(&customer.id, &key, &body);
-            (body, auth)
-        })
+        .map(|i| p.sms(&people[i % 20], &format!("message {i}")))
         .collect();
 
     // DynamoDB stops after the 60th answer and is back 1.5 s later.
     let answered = Arc::new(AtomicUsize::new(0));
     let restarter = {
-        let answered = answered.clone();
-        let data = data.clone();
+        let (answered, data, port) = (answered.clone(), p.data.clone(), p.port);
         tokio::spawn(async move {
             let mut dynamodb = dynamodb;
             while answered.load(Ordering::SeqCst) < 60 {
@@ -268,23 +272,16 @@ async fn two_hundred_callbacks_through_a_dynamodb_restart_are_each_stored_once()
     let queue = Arc::new(std::sync::Mutex::new(
         callbacks.into_iter().collect::<std::collections::VecDeque<_>>(),
     ));
-    let mut workers = Vec::new();
     let refused = Arc::new(AtomicUsize::new(0));
+    let mut workers = Vec::new();
     for _ in 0..4 {
-        let (queue, http, callback, answered, refused) = (
-            queue.clone(),
-            http.clone(),
-            callback.clone(),
-            answered.clone(),
-            refused.clone(),
-        );
+        let (queue, http, callback) = (queue.clone(), p.http.clone(), p.callback());
+        let (answered, refused) = (answered.clone(), refused.clone());
         workers.push(tokio::spawn(async move {
             loop {
                 let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
                 let Some((body, auth)) = next else { return };
-                let mut tries = 0;
-                loop {
-                    tries += 1;
+                for tries in 1.. {
                     let (status, answer) = post(&http, &callback, &body, Some(&auth)).await;
                     answered.fetch_add(1, Ordering::SeqCst);
                     if status == 200 {
@@ -311,45 +308,12 @@ async fn two_hundred_callbacks_through_a_dynamodb_restart_are_each_stored_once()
         "the outage happened under the stream"
     );
 
-    let list: Value = serde_json::from_str(
-        &http
-            .get(format!("{api}/conversations?account_id={account_id}&limit=100"))
-            .send()
-            .await
-            .expect("list")
-            .text()
-            .await
-            .expect("body"),
-    )
-    .expect("json");
-    let conversations = list["conversations"].as_array().expect("list");
-    assert_eq!(conversations.len(), 20, "one conversation per customer");
-    let mut texts = Vec::new();
-    for c in conversations {
-        let id = c["conversation_id"].as_str().expect("id");
-        let c: Value = serde_json::from_str(
-            &http
-                .get(format!("{api}/conversations/{id}?limit=500"))
-                .send()
-                .await
-                .expect("read")
-                .text()
-                .await
-                .expect("body"),
-        )
-        .expect("json");
-        texts.extend(
-            c["messages"]
-                .as_array()
-                .expect("messages")
-                .iter()
-                .filter_map(|m| m["text"].as_str().map(str::to_owned)),
-        );
-    }
+    let (conversations, mut texts) = p.texts().await;
+    assert_eq!(conversations, 20, "one conversation per customer");
     texts.sort();
     let mut expected: Vec<String> = (0..200).map(|i| format!("message {i}")).collect();
     expected.sort();
     assert_eq!(texts, expected, "every message stored exactly once, none lost");
     stop(&mut dynamodb);
-    std::fs::remove_dir_all(&data).ok();
+    std::fs::remove_dir_all(&p.data).ok();
 }

@@ -211,6 +211,27 @@ pub struct Conversation {
     pub next_cursor: Option<String>,
 }
 
+impl Conversation {
+    /// A new conversation of a customer with a support number, `open`, started now.
+    pub fn first_contact(account_id: &str, support_number: &str, customer_number: &str) -> Self {
+        let now = crate::ids::now();
+        Self {
+            conversation_id: crate::ids::new_id(),
+            account_id: account_id.to_owned(),
+            support_number: support_number.to_owned(),
+            customer_number: customer_number.to_owned(),
+            status: Status::Open,
+            created_at: now.clone(),
+            last_activity_at: now,
+            assigned_agent: None,
+            opted_out: false,
+            last_message_preview: None,
+            messages: None,
+            next_cursor: None,
+        }
+    }
+}
+
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

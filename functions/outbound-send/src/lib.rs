@@ -28,6 +28,15 @@ pub struct App {
     public_base_url: Option<String>,
 }
 
+/// What an agent sends, checked.
+struct Draft<'a> {
+    text: &'a str,
+    info: sms::TextInfo,
+    agent: Option<String>,
+    idempotency: Option<String>,
+    fingerprint: String,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Reply {
@@ -95,10 +104,13 @@ impl App {
             return Err(not_found());
         }
         let input: Reply = json_body(req)?;
-        let agent = agent_of(req, input.agent_id)?;
-        let info = check_text(&input.text)?;
-        let idempotency = idempotency_key(req)?;
-        let fingerprint = fingerprint(&["reply", &conversation_id, &input.text]);
+        let draft = Draft {
+            text: &input.text,
+            info: check_text(&input.text)?,
+            agent: agent_of(req, input.agent_id.clone())?,
+            idempotency: idempotency_key(req)?,
+            fingerprint: fingerprint(&["reply", &conversation_id, &input.text]),
+        };
         for _ in 0..4 {
             let conversation = self
                 .dynamo
@@ -106,38 +118,26 @@ impl App {
                 .await?
                 .ok_or_else(not_found)?;
             let account = self.account(&conversation.account_id).await?;
-            match self
-                .send(
-                    req,
-                    &account,
-                    &conversation,
-                    true,
-                    &input.text,
-                    &info,
-                    agent.as_deref(),
-                    idempotency.as_deref(),
-                    &fingerprint,
-                )
-                .await?
-            {
-                Some(response) => return Ok(response),
-                None => continue,
+            if let Some(response) = self.send(req, &account, &conversation, true, &draft).await? {
+                return Ok(response);
             }
         }
-        Err(ApiError::conflict(
-            "conversation_busy",
-            "the conversation kept changing; send again",
-        ))
+        Err(busy())
     }
 
     async fn outreach(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let input: Outreach = json_body(req)?;
-        let agent = agent_of(req, input.agent_id)?;
-        let info = check_text(&input.text)?;
         let from = phone::normalise_any(&input.from)
             .map_err(|e| ApiError::bad_request("invalid_phone_number", format!("from: {e}")))?;
         let to = phone::normalise(&input.to)
             .map_err(|e| ApiError::bad_request("invalid_phone_number", format!("to: {e}")))?;
+        let draft = Draft {
+            text: &input.text,
+            info: check_text(&input.text)?,
+            agent: agent_of(req, input.agent_id.clone())?,
+            idempotency: idempotency_key(req)?,
+            fingerprint: fingerprint(&["outreach", &input.account_id, &from, &to, &input.text]),
+        };
         if !shared::ids::is_id(&input.account_id) {
             return Err(ApiError::not_found(
                 "account_not_found",
@@ -151,53 +151,18 @@ impl App {
                 format!("{from} is not a support number of this account"),
             ));
         }
-        let idempotency = idempotency_key(req)?;
-        let fingerprint = fingerprint(&["outreach", &account.account_id, &from, &to, &input.text]);
         for _ in 0..4 {
             let (existing, opted_out) = self.dynamo.live_conversation(&account.account_id, &from, &to).await?;
             if opted_out {
                 return Err(opted_out_error());
             }
             let exists = existing.is_some();
-            let conversation = existing.unwrap_or_else(|| {
-                let now = shared::ids::now();
-                Conversation {
-                    conversation_id: shared::ids::new_id(),
-                    account_id: account.account_id.clone(),
-                    support_number: from.clone(),
-                    customer_number: to.clone(),
-                    status: Status::Open,
-                    created_at: now.clone(),
-                    last_activity_at: now,
-                    assigned_agent: None,
-                    opted_out: false,
-                    last_message_preview: None,
-                    messages: None,
-                    next_cursor: None,
-                }
-            });
-            match self
-                .send(
-                    req,
-                    &account,
-                    &conversation,
-                    exists,
-                    &input.text,
-                    &info,
-                    agent.as_deref(),
-                    idempotency.as_deref(),
-                    &fingerprint,
-                )
-                .await?
-            {
-                Some(response) => return Ok(response),
-                None => continue,
+            let conversation = existing.unwrap_or_else(|| Conversation::first_contact(&account.account_id, &from, &to));
+            if let Some(response) = self.send(req, &account, &conversation, exists, &draft).await? {
+                return Ok(response);
             }
         }
-        Err(ApiError::conflict(
-            "conversation_busy",
-            "the conversation kept changing; send again",
-        ))
+        Err(busy())
     }
 
     async fn account(&self, account_id: &str) -> Result<Account, ApiError> {
@@ -208,19 +173,16 @@ impl App {
     }
 
     /// Records, sends and settles one message. `None`: the conversation changed under us, read it again.
-    #[allow(clippy::too_many_arguments)]
     async fn send(
         &self,
         req: &Request,
         account: &Account,
         conversation: &Conversation,
         exists: bool,
-        text: &str,
-        info: &sms::TextInfo,
-        agent: Option<&str>,
-        idempotency: Option<&str>,
-        fingerprint: &str,
+        draft: &Draft<'_>,
     ) -> Result<Option<Response<Body>>, ApiError> {
+        let (text, info, fingerprint) = (draft.text, &draft.info, draft.fingerprint.as_str());
+        let (agent, idempotency) = (draft.agent.as_deref(), draft.idempotency.as_deref());
         let scope = &account.account_id;
         if let Some(key) = idempotency {
             if let Some(done) = self.replay(scope, key, fingerprint, false).await? {
@@ -417,6 +379,10 @@ impl App {
             "a request with this Idempotency-Key is still being sent; retry shortly",
         ))
     }
+}
+
+fn busy() -> ApiError {
+    ApiError::conflict("conversation_busy", "the conversation kept changing; send again")
 }
 
 fn not_found() -> ApiError {

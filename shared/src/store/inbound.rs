@@ -88,45 +88,22 @@ impl Dynamo {
                 agent_id: None,
                 too_long: m.info.characters > crate::sms::MAX_MESSAGE_CHARS,
             };
-            let (conversation, new_conversation, seen_status) = match &thread {
+            // The live conversation (its status as read), or a new one.
+            let mut conversation = Conversation::first_contact(m.account_id, m.support_number, m.customer_number);
+            let seen_status = match &thread {
                 Some(t) => {
                     let status = opt_s(t, "status").and_then(Status::parse).unwrap_or(Status::Open);
-                    let conversation_id = super::item::req_s(t, "conversation_id")?;
-                    let to = next(status, Event::CustomerMessage).unwrap_or(status);
-                    let c = Conversation {
-                        conversation_id,
-                        account_id: m.account_id.to_owned(),
-                        support_number: m.support_number.to_owned(),
-                        customer_number: m.customer_number.to_owned(),
-                        status: to,
-                        created_at: now.clone(),
-                        last_activity_at: now.clone(),
-                        assigned_agent: None,
-                        opted_out,
-                        last_message_preview: Some(preview(m.text)),
-                        messages: None,
-                        next_cursor: None,
-                    };
-                    (c, false, Some(status))
+                    conversation.conversation_id = super::item::req_s(t, "conversation_id")?;
+                    conversation.status = next(status, Event::CustomerMessage).unwrap_or(status);
+                    Some(status)
                 }
-                None => {
-                    let c = Conversation {
-                        conversation_id: crate::ids::new_id(),
-                        account_id: m.account_id.to_owned(),
-                        support_number: m.support_number.to_owned(),
-                        customer_number: m.customer_number.to_owned(),
-                        status: Status::Open,
-                        created_at: now.clone(),
-                        last_activity_at: now.clone(),
-                        assigned_agent: None,
-                        opted_out,
-                        last_message_preview: Some(preview(m.text)),
-                        messages: None,
-                        next_cursor: None,
-                    };
-                    (c, true, None)
-                }
+                None => None,
             };
+            let new_conversation = seen_status.is_none();
+            conversation.created_at = now.clone();
+            conversation.last_activity_at = now.clone();
+            conversation.opted_out = opted_out;
+            conversation.last_message_preview = Some(preview(m.text));
 
             // Item 0: the reference, seen once. Item 1: the number still the account's.
             let (rpk, rsk) = table::inbound_ref_key(m.account_id, m.reference_id);
