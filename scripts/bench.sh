@@ -18,7 +18,7 @@ install_tools
 build_stack
 echo "== building the release bootstraps (cargo lambda build --release) and the harness"
 PATH="$ROOT/.venv/bin:$PATH" cargo lambda build --release --quiet \
-  -p inbound-callback -p outbound-send -p conversations -p accounts -p validate-credentials
+  -p inbound-callback -p outbound-send -p conversations -p accounts -p validate-credentials -p console
 cargo build --release --quiet -p channel-bench
 
 echo "== criterion: protocol work"

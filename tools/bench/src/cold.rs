@@ -225,6 +225,7 @@ pub async fn run(lambda_dir: &str) -> Result<(), String> {
         "read account",
         event("GET", &format!("/accounts/{}", fx.account_id), None, &[])?,
     ));
+    cases.push(("console", "page", event("GET", "/console", None, &[])?));
     cases.push((
         "validate-credentials",
         "validate stored credentials",
