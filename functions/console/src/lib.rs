@@ -29,11 +29,15 @@ impl App {
     /// Builds the page from the environment (`CONSOLE_OIDC_ISSUER` and `CONSOLE_OIDC_CLIENT_ID`,
     /// both or neither).
     pub async fn from_env() -> Result<Self, shared::config::ConfigError> {
-        Self::from_clients(&shared::runtime::Clients::from_env().await?)
+        Self::from_settings()
     }
 
-    /// Builds the page (the clients are not used: the console reads nothing itself).
+    /// Builds the page (the local gateway's constructor; the console calls no AWS service).
     pub fn from_clients(_clients: &shared::runtime::Clients) -> Result<Self, shared::config::ConfigError> {
+        Self::from_settings()
+    }
+
+    fn from_settings() -> Result<Self, shared::config::ConfigError> {
         let issuer = shared::config::url("CONSOLE_OIDC_ISSUER")?;
         let client = shared::config::optional("CONSOLE_OIDC_CLIENT_ID");
         match (issuer, client) {
