@@ -45,6 +45,16 @@ pub struct TextInfo {
 
 /// Septets a character takes in GSM-7, or `None` when GSM-7 cannot carry it.
 pub fn gsm7_septets(c: char) -> Option<usize> {
+    if c.is_ascii() {
+        // ASCII is the hot path: decided without searching the tables.
+        return match c {
+            '\n' | '\r' => Some(1),
+            '\u{000C}' | '[' | '\\' | ']' | '^' | '{' | '|' | '}' | '~' => Some(2),
+            '`' => None,
+            ' '..='}' => Some(1),
+            _ => None,
+        };
+    }
     if GSM7_BASIC.contains(c) {
         Some(1)
     } else if GSM7_EXTENSION.contains(c) {
@@ -133,6 +143,21 @@ mod tests {
         assert_eq!(analyse(&"ж".repeat(71)).segments, 2);
         assert_eq!(analyse(&"😀".repeat(35)).segments, 1);
         assert_eq!(analyse(&"😀".repeat(36)).segments, 2);
+    }
+
+    #[test]
+    fn the_ascii_fast_path_agrees_with_the_tables() {
+        for b in 0u8..128 {
+            let c = b as char;
+            let table = if GSM7_BASIC.contains(c) {
+                Some(1)
+            } else if GSM7_EXTENSION.contains(c) {
+                Some(2)
+            } else {
+                None
+            };
+            assert_eq!(gsm7_septets(c), table, "{b:#x}");
+        }
     }
 
     #[test]

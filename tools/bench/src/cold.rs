@@ -146,7 +146,9 @@ fn zipped_size(bootstrap: &Path) -> Result<u64, String> {
 
 /// The API Gateway event of `method path` with `body`, as the gateway would hand it over.
 fn event(method: &str, path: &str, body: Option<Vec<u8>>, headers: &[(&str, String)]) -> Result<Value, String> {
-    let (route, params) = local_gateway::routes::find(method, path).map_err(|_| format!("no route {method} {path}"))?;
+    let route_path = path.split('?').next().unwrap_or(path);
+    let (route, params) =
+        local_gateway::routes::find(method, route_path).map_err(|_| format!("no route {method} {path}"))?;
     let mut builder = http::Request::builder()
         .method(method)
         .uri(path)
