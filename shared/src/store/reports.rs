@@ -1,7 +1,7 @@
 //! Delivery reports: move an outbound message's status forward, never back.
 
 use super::item::{n, opt_n, opt_s, s};
-use super::{key, values, Dynamo, StoreError, Txn};
+use super::{key, values, Dynamo, StoreError};
 use crate::table;
 use crate::telesign::status::{rank, state_of_code};
 use crate::telesign::DeliveryReport;
@@ -60,12 +60,19 @@ impl Dynamo {
         let r = rank(state, Some(code));
         let description = report.status.description.clone().unwrap_or_default();
         let message_key = table::message_key(&conversation_id, &message_id);
-        let update = self.update(
-            key(message_key.clone()),
-            "SET #status = :st, status_rank = :r, status_code = :code, status_description = :d, \
-             telesign_reference_id = if_not_exists(telesign_reference_id, :ref), status_updated_at = :now",
-            Some("attribute_exists(pk) AND account_id = :a AND direction = :out AND status_rank < :r"),
-            values([
+        // A single conditional UpdateItem: a transaction would cost twice the write units.
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(message_key.clone())))
+            .update_expression(
+                "SET #status = :st, status_rank = :r, status_code = :code, status_description = :d, \
+                 telesign_reference_id = if_not_exists(telesign_reference_id, :ref), status_updated_at = :now",
+            )
+            .condition_expression("attribute_exists(pk) AND account_id = :a AND direction = :out AND status_rank < :r")
+            .set_expression_attribute_names(Some(super::names()))
+            .set_expression_attribute_values(Some(values([
                 (":st", s(state.as_str())),
                 (":r", n(r)),
                 (":code", n(code)),
@@ -74,26 +81,36 @@ impl Dynamo {
                 (":now", s(crate::ids::now())),
                 (":a", s(account_id)),
                 (":out", s("outbound")),
-            ]),
-        )?;
-        match self.transact(vec![update]).await? {
-            Txn::Done => Ok(ReportOutcome::Updated {
+            ])))
+            .send()
+            .await;
+        let refused = match updated {
+            Ok(_) => false,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                true
+            }
+            Err(e) => return Err(StoreError::from_sdk(e)),
+        };
+        if !refused {
+            return Ok(ReportOutcome::Updated {
                 conversation_id,
                 message_id,
-            }),
-            Txn::Cancelled(_) => {
-                let Some(item) = self.get(message_key).await? else {
-                    return Ok(ReportOutcome::Unknown);
-                };
-                if opt_s(&item, "account_id") != Some(account_id) || opt_s(&item, "direction") != Some("outbound") {
-                    return Ok(ReportOutcome::Unknown);
-                }
-                if opt_n::<u32>(&item, "status_code") == Some(code) {
-                    Ok(ReportOutcome::Duplicate)
-                } else {
-                    Ok(ReportOutcome::Stale)
-                }
-            }
+            });
+        }
+        // Refused: tell a retried report from an older one, or from a message that is not ours.
+        let Some(item) = self.get(message_key).await? else {
+            return Ok(ReportOutcome::Unknown);
+        };
+        if opt_s(&item, "account_id") != Some(account_id) || opt_s(&item, "direction") != Some("outbound") {
+            return Ok(ReportOutcome::Unknown);
+        }
+        if opt_n::<u32>(&item, "status_code") == Some(code) {
+            Ok(ReportOutcome::Duplicate)
+        } else {
+            Ok(ReportOutcome::Stale)
         }
     }
 }
