@@ -26,8 +26,8 @@ pub struct Meter {
 pub struct Counts {
     /// Requests by `service:Operation` (one per operation, whatever its retries).
     pub requests: BTreeMap<String, u64>,
-    /// IAM actions the requests needed (`dynamodb:PutItem` for each put of a transaction,
-    /// `dynamodb:Query` on `table` or `index/<name>`), with how often.
+    /// IAM actions the requests needed, with how often: the action, the resource (`table` or
+    /// `index/<name>`), and `transaction` for an item of a transaction (billed twice).
     pub actions: BTreeMap<String, u64>,
 }
 
@@ -107,7 +107,7 @@ impl Intercept for Counting {
                 } else {
                     "ConditionCheckItem"
                 };
-                actions.push(format!("dynamodb:{action} table"));
+                actions.push(format!("dynamodb:{action} table transaction"));
             }
         } else if let Some(q) = input.downcast_ref::<QueryInput>() {
             actions.push(match q.index_name() {

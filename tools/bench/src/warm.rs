@@ -73,15 +73,17 @@ impl Measure {
         )
     }
 
-    /// Write and read request units per operation: a transactional write costs 2 units per item
-    /// (items here are under 1 KB), a strongly consistent read 1 unit per item (under 4 KB).
+    /// Write and read request units per operation: a write costs 1 unit per item (items here are
+    /// under 1 KB), twice that in a transaction; a strongly consistent read 1 unit per item (under
+    /// 4 KB), a transaction's condition check 2.
     fn units(&self) -> (f64, f64) {
         let mut writes = 0u64;
         let mut reads = 0u64;
         for (action, n) in &self.actions {
             let name = action.split(' ').next().unwrap_or(action);
+            let factor = if action.ends_with(" transaction") { 2 } else { 1 };
             match name {
-                "dynamodb:PutItem" | "dynamodb:UpdateItem" | "dynamodb:DeleteItem" => writes += 2 * n,
+                "dynamodb:PutItem" | "dynamodb:UpdateItem" | "dynamodb:DeleteItem" => writes += factor * n,
                 "dynamodb:ConditionCheckItem" => reads += 2 * n,
                 "dynamodb:GetItem" | "dynamodb:Query" => reads += n,
                 "dynamodb:BatchGetItem" => reads += 2 * n,
