@@ -1,6 +1,5 @@
 //! Warm work: each operation through the local gateway in this process, against the local stack.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,8 +35,7 @@ struct Measure {
     concurrency: usize,
     latencies: Vec<Duration>,
     cpu: Duration,
-    requests: BTreeMap<String, u64>,
-    actions: BTreeMap<String, u64>,
+    counts: shared::meter::Counts,
     telesign: u64,
 }
 
@@ -54,23 +52,11 @@ impl Measure {
     }
 
     fn dynamodb(&self) -> f64 {
-        self.per_op(
-            self.requests
-                .iter()
-                .filter(|(k, _)| k.starts_with("dynamodb:"))
-                .map(|(_, v)| v)
-                .sum(),
-        )
+        self.per_op(self.counts.requests_to("dynamodb"))
     }
 
     fn secrets(&self) -> f64 {
-        self.per_op(
-            self.requests
-                .iter()
-                .filter(|(k, _)| k.starts_with("secretsmanager:"))
-                .map(|(_, v)| v)
-                .sum(),
-        )
+        self.per_op(self.counts.requests_to("secretsmanager"))
     }
 
     /// Write and read request units per operation: a write costs 1 unit per item (items here are
@@ -79,7 +65,7 @@ impl Measure {
     fn units(&self) -> (f64, f64) {
         let mut writes = 0u64;
         let mut reads = 0u64;
-        for (action, n) in &self.actions {
+        for (action, n) in &self.counts.actions {
             let name = action.split(' ').next().unwrap_or(action);
             let factor = if action.ends_with(" transaction") { 2 } else { 1 };
             match name {
@@ -170,8 +156,7 @@ impl Bench {
             concurrency,
             latencies,
             cpu,
-            requests: counts.requests,
-            actions: counts.actions,
+            counts,
             telesign,
         })
     }
@@ -354,6 +339,7 @@ fn report(results: &[Measure], n: usize) {
     println!("\nDynamoDB operations per request (concurrency 1):\n");
     for m in results.iter().filter(|m| m.concurrency == 1) {
         let ops: Vec<String> = m
+            .counts
             .requests
             .iter()
             .map(|(k, v)| format!("{} {:.2}", k.trim_start_matches("dynamodb:"), m.per_op(*v)))
