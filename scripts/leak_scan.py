@@ -13,7 +13,11 @@ def main():
     sim = os.environ["SIM_URL"]
     with urllib.request.urlopen(f"{sim}/_sim/customers") as r:
         keys = {c["api_key"] for c in json.load(r)}
-    table = boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL_DYNAMODB"])
+    table = boto3.client(
+        "dynamodb",
+        endpoint_url=os.environ["AWS_ENDPOINT_URL_DYNAMODB"],
+        region_name=os.environ.get("AWS_REGION", "us-east-1"),
+    )
     items, dump = 0, []
     for page in table.get_paginator("scan").paginate(TableName=os.environ["TABLE_NAME"]):
         items += len(page["Items"])
