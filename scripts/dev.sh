@@ -36,6 +36,7 @@ cat <<EOT
   Secrets Manager       $AWS_ENDPOINT_URL_SECRETS_MANAGER   (moto)
   TeleSign              $TELESIGN_BASE_URL
   Channel API           $SMS_BASE_URL   (every route of template.yaml)
+  Agent console         $SMS_BASE_URL/console
   Logs                  .local/dev/*.log
 EOT
 if [ -n "${DEMO_ACCOUNT:-}" ]; then
