@@ -19,7 +19,9 @@ pub struct Directory {
     pub dynamo: Dynamo,
     /// The secrets.
     pub secrets: Secrets,
-    accounts: TtlCache<String, Account>,
+    /// Accounts, and the absence of one (ids are random: an id unknown now is not created later,
+    /// so a stream of callbacks to a wrong URL costs one read per sandbox and TTL).
+    accounts: TtlCache<String, Option<Account>>,
     keys: TtlCache<String, AccountSecret>,
 }
 
@@ -46,15 +48,12 @@ impl Directory {
     /// An account, or `None` when it does not exist.
     pub async fn account(&self, account_id: &str, freshness: Freshness) -> Result<Option<Account>, ApiError> {
         if freshness == Freshness::Cached {
-            if let Some(a) = self.accounts.get(&account_id.to_owned()) {
-                return Ok(Some(a));
+            if let Some(known) = self.accounts.get(&account_id.to_owned()) {
+                return Ok(known);
             }
         }
         let found = self.dynamo.account(account_id).await?;
-        match &found {
-            Some(a) => self.accounts.put(account_id.to_owned(), a.clone()),
-            None => self.accounts.forget(&account_id.to_owned()),
-        }
+        self.accounts.put(account_id.to_owned(), found.clone());
         Ok(found)
     }
 
