@@ -7,6 +7,18 @@ import sys
 from cfnlint.decode import decode_str
 
 
+def resource_name(resource):
+    """The table, one of its indexes, or the account secrets, as the request meter names them."""
+    text = json.dumps(resource)
+    if '"Table", "Arn"' in text or text.endswith('"${Table.Arn}"}'):
+        return "table"
+    if "${Table.Arn}/index/" in text:
+        return "index/" + text.split("/index/")[1].split('"')[0]
+    if ":secret:${SecretPrefix}*" in text:
+        return "secret"
+    return text
+
+
 def main(path):
     with open(path, encoding="utf-8") as f:
         template, problems = decode_str(f.read())
@@ -28,7 +40,10 @@ def main(path):
         for policy in res["Properties"].get("Policies", []):
             for statement in policy.get("Statement", []):
                 acts = statement["Action"]
-                granted.update(acts if isinstance(acts, list) else [acts])
+                targets = statement["Resource"]
+                for act in acts if isinstance(acts, list) else [acts]:
+                    for r in targets if isinstance(targets, list) else [targets]:
+                        granted.add(f"{act} {resource_name(r)}")
         actions[binary] = sorted(granted)
     table = next(r for r in resources.values() if r.get("Type") == "AWS::DynamoDB::Table")["Properties"]
     print(json.dumps({"routes": routes, "actions": actions, "table": table}, default=str))

@@ -119,7 +119,7 @@ impl Intercept for Counting {
         } else if self.service == "dynamodb" {
             actions.push(format!("dynamodb:{operation} table"));
         } else {
-            actions.push(format!("{}:{operation}", self.service));
+            actions.push(format!("{}:{operation} secret", self.service));
         }
         self.meter.add(format!("{}:{operation}", self.service), actions);
         Ok(())
