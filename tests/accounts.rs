@@ -3,14 +3,10 @@
 
 use std::time::Duration;
 
-use channel_tests::{random_key, random_number, reference_id, stack, table_dump, Stack};
+use channel_tests::{code, random_key, random_number, reference_id, stack, table_dump, Stack};
 use serde_json::{json, Value};
 use shared::telesign::callback::callback_authorization;
 use shared::telesign::ApiKey;
-
-fn code(answer: &(u16, Value)) -> (u16, Option<&str>) {
-    (answer.0, answer.1["error"]["code"].as_str())
-}
 
 async fn validate(s: &Stack, customer_id: &str, key: &str) -> (u16, Value) {
     s.post(

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use channel_tests::{random_number, reference_id, stack};
+use channel_tests::{own_gateway, random_number, reference_id, stack, Stack};
 use serde_json::{json, Value};
 use shared::telesign::callback::callback_authorization;
 use shared::telesign::ApiKey;
@@ -74,32 +74,15 @@ fn stop(dynamodb: &mut Child) {
     dynamodb.wait().expect("stopped");
 }
 
-async fn post(http: &reqwest::Client, url: &str, body: &[u8], auth: Option<&str>) -> (u16, Value) {
-    let mut req = http
-        .post(url)
-        .body(body.to_vec())
-        .header("content-type", "application/json");
-    if let Some(a) = auth {
-        req = req.header("authorization", a);
-    }
-    let r = req.send().await.expect("gateway answers");
-    let status = r.status().as_u16();
-    (
-        status,
-        serde_json::from_str(&r.text().await.expect("body")).unwrap_or(Value::Null),
-    )
-}
-
 /// This test's own DynamoDB Local and gateway (in this process: nextest runs each test alone in
 /// its process), with an account on it whose TeleSign customer is the stack simulator's.
 struct Private {
-    api: String,
+    api: Stack,
     port: u16,
     data: PathBuf,
     account_id: String,
     customer: channel_tests::Customer,
     number: String,
-    http: reqwest::Client,
 }
 
 async fn private_stack() -> (Private, Child) {
@@ -114,17 +97,12 @@ async fn private_stack() -> (Private, Child) {
     shared::table::create_if_missing(&aws_sdk_dynamodb::Client::new(&config), "sms-faults")
         .await
         .expect("table");
-    let gateway = Arc::new(local_gateway::Gateway::from_env().await.expect("gateway"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listen");
-    let api = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(gateway.serve(listener));
-
-    let http = reqwest::Client::new();
+    let (api, _) = own_gateway().await;
     let customer = s.customer("active").await;
     let number = random_number();
     let body = json!({"name": "Faults", "customer_id": customer.id, "api_key": customer.key,
                       "numbers": [{"number": number, "type": "long_code"}]});
-    let (status, account) = post(&http, &format!("{api}/accounts"), body.to_string().as_bytes(), None).await;
+    let (status, account) = api.post("/accounts", body).await;
     assert_eq!(status, 201, "{account}");
     let account_id = account["account_id"].as_str().expect("id").to_owned();
     (
@@ -135,7 +113,6 @@ async fn private_stack() -> (Private, Child) {
             account_id,
             customer,
             number,
-            http,
         },
         dynamodb,
     )
@@ -143,7 +120,7 @@ async fn private_stack() -> (Private, Child) {
 
 impl Private {
     fn callback(&self) -> String {
-        format!("{}/telesign/{}/callback", self.api, self.account_id)
+        format!("/telesign/{}/callback", self.account_id)
     }
 
     /// A signed inbound SMS from `from`.
@@ -157,34 +134,25 @@ impl Private {
         (body, auth)
     }
 
-    async fn get(&self, url: String) -> Value {
-        serde_json::from_str(
-            &self
-                .http
-                .get(url)
-                .send()
-                .await
-                .expect("get")
-                .text()
-                .await
-                .expect("body"),
-        )
-        .expect("json")
+    /// Posts a signed callback to this gateway.
+    async fn deliver(&self, body: &[u8], auth: &str) -> (u16, Value) {
+        self.api
+            .post_raw(&self.callback(), body.to_vec(), &[("authorization", auth.to_owned())])
+            .await
     }
 
     /// How many conversations the account has, and every text of them.
     async fn texts(&self) -> (usize, Vec<String>) {
         let list = self
-            .get(format!(
-                "{}/conversations?account_id={}&limit=100",
-                self.api, self.account_id
-            ))
-            .await;
+            .api
+            .get(&format!("/conversations?account_id={}&limit=100", self.account_id))
+            .await
+            .1;
         let conversations = list["conversations"].as_array().cloned().unwrap_or_default();
         let mut texts = Vec::new();
         for c in &conversations {
             let id = c["conversation_id"].as_str().expect("id");
-            let c = self.get(format!("{}/conversations/{id}?limit=500", self.api)).await;
+            let c = self.api.get(&format!("/conversations/{id}?limit=500")).await.1;
             let messages = c["messages"].as_array().cloned().unwrap_or_default();
             texts.extend(messages.iter().filter_map(|m| m["text"].as_str().map(str::to_owned)));
         }
@@ -197,12 +165,12 @@ async fn with_dynamodb_stopped_a_callback_is_503_and_after_restart_it_is_stored_
     let (p, mut dynamodb) = private_stack().await;
     // Warm: the account and its key are cached, as in a warm function.
     let (first, auth) = p.sms("15551230000", "before");
-    assert_eq!(post(&p.http, &p.callback(), &first, Some(&auth)).await.0, 200);
+    assert_eq!(p.deliver(&first, &auth).await.0, 200);
 
     stop(&mut dynamodb);
     let (during, auth) = p.sms("15551230000", "during the outage");
     let started = Instant::now();
-    let (status, answer) = post(&p.http, &p.callback(), &during, Some(&auth)).await;
+    let (status, answer) = p.deliver(&during, &auth).await;
     assert_eq!(
         (status, answer["error"]["code"].as_str()),
         (503, Some("storage_unavailable")),
@@ -216,7 +184,7 @@ async fn with_dynamodb_stopped_a_callback_is_503_and_after_restart_it_is_stored_
     let mut dynamodb = start_dynamodb(p.port, &p.data);
     let mut stored = None;
     for _ in 0..50 {
-        let (status, answer) = post(&p.http, &p.callback(), &during, Some(&auth)).await;
+        let (status, answer) = p.deliver(&during, &auth).await;
         if status == 200 {
             stored = Some(answer);
             break;
@@ -228,10 +196,7 @@ async fn with_dynamodb_stopped_a_callback_is_503_and_after_restart_it_is_stored_
         Some(json!({"result": "stored"})),
         "TeleSign's retry is stored after the restart"
     );
-    assert_eq!(
-        post(&p.http, &p.callback(), &during, Some(&auth)).await.1,
-        json!({"result": "duplicate"})
-    );
+    assert_eq!(p.deliver(&during, &auth).await.1, json!({"result": "duplicate"}));
     let (conversations, texts) = p.texts().await;
     assert_eq!(conversations, 1);
     assert_eq!(
@@ -275,14 +240,16 @@ async fn two_hundred_callbacks_through_a_dynamodb_restart_are_each_stored_once()
     let refused = Arc::new(AtomicUsize::new(0));
     let mut workers = Vec::new();
     for _ in 0..4 {
-        let (queue, http, callback) = (queue.clone(), p.http.clone(), p.callback());
+        let (queue, api, callback) = (queue.clone(), p.api.clone(), p.callback());
         let (answered, refused) = (answered.clone(), refused.clone());
         workers.push(tokio::spawn(async move {
             loop {
                 let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
                 let Some((body, auth)) = next else { return };
                 for tries in 1.. {
-                    let (status, answer) = post(&http, &callback, &body, Some(&auth)).await;
+                    let (status, answer) = api
+                        .post_raw(&callback, body.clone(), &[("authorization", auth.clone())])
+                        .await;
                     answered.fetch_add(1, Ordering::SeqCst);
                     if status == 200 {
                         assert!(

@@ -1,9 +1,9 @@
 //! Replies and business-initiated messages over the real local stack, the conversation moves,
 //! and the dashboard's pagination.
 
-use channel_tests::{messages, random_number, stack, Account, Stack};
+use channel_tests::{code, messages, random_number, stack, Account, Stack};
 use futures::future::join_all;
-use serde_json::{json, Value};
+use serde_json::json;
 
 async fn open_conversation(s: &Stack, account: &Account) -> (String, String) {
     let customer = random_number();
@@ -16,10 +16,6 @@ async fn open_conversation(s: &Stack, account: &Account) -> (String, String) {
         .expect("conversation")
         .to_owned();
     (id, customer)
-}
-
-fn code(answer: &(u16, Value)) -> (u16, Option<&str>) {
-    (answer.0, answer.1["error"]["code"].as_str())
 }
 
 #[tokio::test]

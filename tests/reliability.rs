@@ -1,16 +1,10 @@
 //! The channel under bad input and failing dependencies: each bad request answered with the
 //! contract's error and nothing stored; Secrets Manager down answered 503 with nothing half-written.
 
-use std::sync::Arc;
-
-use channel_tests::{random_number, reference_id, stack, table_dump};
+use channel_tests::{code, random_number, reference_id, stack, table_dump};
 use serde_json::{json, Value};
 use shared::telesign::callback::callback_authorization;
 use shared::telesign::ApiKey;
-
-fn code(answer: &(u16, Value)) -> (u16, Option<&str>) {
-    (answer.0, answer.1["error"]["code"].as_str())
-}
 
 #[tokio::test]
 async fn bad_input_is_refused_with_the_contract_error_and_nothing_is_stored() {
@@ -210,30 +204,7 @@ async fn with_secrets_manager_down_nothing_is_stored_half() {
     let dead_url = format!("http://{}", dead.local_addr().expect("addr"));
     drop(dead);
     std::env::set_var("AWS_ENDPOINT_URL_SECRETS_MANAGER", &dead_url);
-    let gateway = Arc::new(local_gateway::Gateway::from_env().await.expect("gateway"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listen");
-    let api = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(gateway.serve(listener));
-    let http = reqwest::Client::new();
-    let post = |path: String, body: Vec<u8>, auth: Option<String>| {
-        let http = http.clone();
-        let api = api.clone();
-        async move {
-            let mut req = http
-                .post(format!("{api}{path}"))
-                .header("content-type", "application/json")
-                .body(body);
-            if let Some(a) = auth {
-                req = req.header("authorization", a);
-            }
-            let r = req.send().await.expect("gateway");
-            let status = r.status().as_u16();
-            (
-                status,
-                serde_json::from_str::<Value>(&r.text().await.expect("body")).unwrap_or(Value::Null),
-            )
-        }
-    };
+    let (own, _) = channel_tests::own_gateway().await;
 
     let customer = random_number();
     let body = json!({"reference_id": reference_id(), "sub_resource": "mo_sms", "status": {"code": 1500},
@@ -245,7 +216,13 @@ async fn with_secrets_manager_down_nothing_is_stored_half() {
         &ApiKey::parse(&account.customer.key).expect("key"),
         &body,
     );
-    let answer = post(format!("/telesign/{}/callback", account.id), body, Some(auth)).await;
+    let answer = own
+        .post_raw(
+            &format!("/telesign/{}/callback", account.id),
+            body,
+            &[("authorization", auth)],
+        )
+        .await;
     assert_eq!(
         code(&answer),
         (503, Some("secrets_unavailable")),
@@ -260,12 +237,12 @@ async fn with_secrets_manager_down_nothing_is_stored_half() {
         .as_str()
         .expect("id")
         .to_owned();
-    let answer = post(
-        format!("/conversations/{conversation}/messages"),
-        br#"{"text":"hi"}"#.to_vec(),
-        None,
-    )
-    .await;
+    let answer = own
+        .post(
+            &format!("/conversations/{conversation}/messages"),
+            json!({"text": "hi"}),
+        )
+        .await;
     assert_eq!(code(&answer), (503, Some("secrets_unavailable")));
     let transcript = s.conversation(&conversation).await;
     assert!(
@@ -280,7 +257,7 @@ async fn with_secrets_manager_down_nothing_is_stored_half() {
     let c = s.customer("active").await;
     let number = random_number();
     let create = json!({"name": "x", "customer_id": c.id, "api_key": c.key, "numbers": [{"number": number, "type": "long_code"}]});
-    let answer = post("/accounts".into(), create.to_string().into_bytes(), None).await;
+    let answer = own.post("/accounts", create).await;
     assert_eq!(code(&answer), (503, Some("secrets_unavailable")));
     assert!(!table_dump().await.contains(&number), "no account, no claim");
 }

@@ -5,9 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
 
-use channel_tests::{random_key, random_number, stack, Stack};
+use channel_tests::{own_gateway, random_key, random_number, stack, Account, Stack};
 use local_gateway::routes::ROUTES;
 use serde_json::{json, Value};
 
@@ -87,103 +86,63 @@ fn the_template_declares_the_table_the_code_uses() {
     assert_eq!(t["SSESpecification"]["SSEEnabled"], true);
 }
 
-async fn call(
-    http: &reqwest::Client,
-    api: &str,
-    method: &str,
-    path: &str,
-    body: Value,
-    headers: &[(&str, &str)],
-) -> (u16, Value) {
-    let mut req = http.request(
-        reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
-        format!("{api}{path}"),
-    );
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    if !body.is_null() {
-        req = req.header("content-type", "application/json").body(body.to_string());
-    }
-    let r = req.send().await.expect("gateway");
-    let status = r.status().as_u16();
-    (
-        status,
-        serde_json::from_str(&r.text().await.expect("body")).unwrap_or(Value::Null),
-    )
+/// A request to the test's own gateway that must answer `status`; the answer's body.
+async fn expect(g: &Stack, status: u16, method: &str, path: &str, body: Value, headers: &[(&str, &str)]) -> Value {
+    let (got, answer) = g.call(method, path, (!body.is_null()).then_some(body), headers).await;
+    assert_eq!(got, status, "{method} {path}: {answer}");
+    answer
 }
 
 /// Walks every route, and every path that writes differently (a refused creation, a removed
-/// number, a send that TeleSign could not take, delivery reports), through a gateway of this
-/// test's own whose functions count what they ask of AWS.
-async fn scenario(s: &Stack, api: &str) {
-    let http = reqwest::Client::new();
+/// number, a send that TeleSign could not take, a delivery report, a key rotation), through the
+/// test's own gateway `g`, whose functions count what they ask of AWS.
+async fn scenario(s: &Stack, g: &Stack) {
     let customer = s.customer("active").await;
     let number = random_number();
     let create = json!({"name": "IAM", "customer_id": customer.id, "api_key": customer.key,
                         "numbers": [{"number": number, "type": "long_code"}]});
-    let (status, account) = call(&http, api, "POST", "/accounts", create.clone(), &[]).await;
-    assert_eq!(status, 201, "{account}");
+    let account = expect(g, 201, "POST", "/accounts", create.clone(), &[]).await;
     let id = account["account_id"].as_str().expect("id").to_owned();
-    assert_eq!(
-        call(&http, api, "POST", "/accounts", create, &[]).await.0,
-        409,
-        "refused creation undoes its secret"
-    );
-    assert_eq!(call(&http, api, "GET", "/accounts", Value::Null, &[]).await.0, 200);
-    assert_eq!(
-        call(&http, api, "GET", &format!("/accounts/{id}"), Value::Null, &[])
-            .await
-            .0,
-        200
-    );
+    expect(g, 409, "POST", "/accounts", create, &[]).await; // a refused creation undoes its secret
+    expect(g, 200, "GET", "/accounts", Value::Null, &[]).await;
+    expect(g, 200, "GET", &format!("/accounts/{id}"), Value::Null, &[]).await;
     let extra = random_number();
-    let add = json!({"number": extra, "type": "long_code"});
-    assert_eq!(
-        call(&http, api, "POST", &format!("/accounts/{id}/numbers"), add, &[])
-            .await
-            .0,
-        201
-    );
-    assert_eq!(
-        call(
-            &http,
-            api,
-            "DELETE",
-            &format!("/accounts/{id}/numbers/{extra}"),
-            Value::Null,
-            &[]
-        )
-        .await
-        .0,
-        200
-    );
+    expect(
+        g,
+        201,
+        "POST",
+        &format!("/accounts/{id}/numbers"),
+        json!({"number": extra, "type": "long_code"}),
+        &[],
+    )
+    .await;
+    expect(
+        g,
+        200,
+        "DELETE",
+        &format!("/accounts/{id}/numbers/{extra}"),
+        Value::Null,
+        &[],
+    )
+    .await;
     let validate = json!({"customer_id": customer.id, "api_key": customer.key});
-    assert_eq!(
-        call(&http, api, "POST", "/accounts/validate", validate, &[]).await.0,
-        200
-    );
-    assert_eq!(
-        call(&http, api, "POST", &format!("/accounts/{id}/validate"), json!({}), &[])
-            .await
-            .0,
-        200
-    );
+    expect(g, 200, "POST", "/accounts/validate", validate, &[]).await;
+    expect(g, 200, "POST", &format!("/accounts/{id}/validate"), json!({}), &[]).await;
 
-    let callback_url = format!("{api}/telesign/{id}/callback");
-    let account = channel_tests::Account {
+    let callback_url = format!("{}/telesign/{id}/callback", g.api);
+    let account = Account {
         id: id.clone(),
         customer: customer.clone(),
         numbers: vec![number.clone()],
         callback_url,
     };
     let person = random_number();
-    assert_eq!(s.text(&account, &person, "hello").await.0, 200);
-    assert_eq!(s.text(&account, &person, "STOP").await.0, 200);
-    assert_eq!(s.text(&account, &person, "START").await.0, 200);
-    let (_, list) = call(
-        &http,
-        api,
+    for text in ["hello", "STOP", "START"] {
+        assert_eq!(s.text(&account, &person, text).await.0, 200);
+    }
+    let list = expect(
+        g,
+        200,
         "GET",
         &format!("/conversations?account_id={id}"),
         Value::Null,
@@ -194,79 +153,49 @@ async fn scenario(s: &Stack, api: &str) {
         .as_str()
         .expect("conversation")
         .to_owned();
-    assert_eq!(
-        call(
-            &http,
-            api,
-            "GET",
-            &format!("/conversations/{conversation}"),
-            Value::Null,
-            &[]
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(
-        call(
-            &http,
-            api,
-            "POST",
-            &format!("/conversations/{conversation}/accept"),
-            json!({}),
-            &[]
-        )
-        .await
-        .0,
-        200
-    );
+    let at = |what: &str| format!("/conversations/{conversation}/{what}");
+    expect(
+        g,
+        200,
+        "GET",
+        &format!("/conversations/{conversation}"),
+        Value::Null,
+        &[],
+    )
+    .await;
+    expect(g, 200, "POST", &at("accept"), json!({}), &[]).await;
     let reply = json!({"text": "hello back"});
-    let path = format!("/conversations/{conversation}/messages");
-    assert_eq!(
-        call(&http, api, "POST", &path, reply.clone(), &[("idempotency-key", "k1")])
-            .await
-            .0,
-        202
+    let sent = expect(
+        g,
+        202,
+        "POST",
+        &at("messages"),
+        reply.clone(),
+        &[("idempotency-key", "k1")],
+    )
+    .await;
+    // TeleSign's delivery report of that reply, signed, to this gateway.
+    let report = json!({"reference_id": sent["telesign_reference_id"], "status": {"code": 203, "description": "Delivered to gateway"},
+                        "external_id": format!("{conversation}-{}", sent["message_id"].as_str().unwrap_or_default())});
+    let (_, posted) = s
+        .sim(
+            "POST",
+            "callback",
+            Some(json!({"callback_url": account.callback_url, "customer_id": customer.id, "body": report})),
+        )
+        .await;
+    assert!(
+        posted["body"]["result"] == "updated" || posted["body"]["result"] == "duplicate",
+        "{posted}"
     );
     s.fault(&customer, json!({"kind": "http", "http_status": 503, "count": 10}))
         .await;
-    assert_eq!(
-        call(&http, api, "POST", &path, reply, &[("idempotency-key", "k2")])
-            .await
-            .0,
-        503,
-        "forgets its key"
-    );
-    let outreach = json!({"account_id": id, "from": number, "to": random_number(), "text": "hi"});
+    expect(g, 503, "POST", &at("messages"), reply, &[("idempotency-key", "k2")]).await; // forgets its key
     s.sim("POST", "reset", None).await;
-    assert_eq!(call(&http, api, "POST", "/messages", outreach, &[]).await.0, 202);
-    s.eventually(&conversation, "reports", |_| true).await;
-    assert_eq!(
-        call(
-            &http,
-            api,
-            "POST",
-            &format!("/conversations/{conversation}/close"),
-            json!({}),
-            &[]
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(
-        call(
-            &http,
-            api,
-            "POST",
-            &format!("/conversations/{conversation}/end"),
-            json!({}),
-            &[]
-        )
-        .await
-        .0,
-        200
-    );
+    let outreach = json!({"account_id": id, "from": number, "to": random_number(), "text": "hi"});
+    expect(g, 202, "POST", "/messages", outreach, &[]).await;
+    expect(g, 200, "POST", &at("close"), json!({}), &[]).await;
+    expect(g, 200, "POST", &at("end"), json!({}), &[]).await;
     let new_key = random_key();
     s.sim(
         "POST",
@@ -274,31 +203,23 @@ async fn scenario(s: &Stack, api: &str) {
         Some(json!({"customer_id": customer.id, "api_key": new_key})),
     )
     .await;
-    assert_eq!(
-        call(
-            &http,
-            api,
-            "PUT",
-            &format!("/accounts/{id}/api-key"),
-            json!({"api_key": new_key}),
-            &[]
-        )
-        .await
-        .0,
-        200
-    );
-    // Delivery reports of the sends arrive at this gateway.
-    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    expect(
+        g,
+        200,
+        "PUT",
+        &format!("/accounts/{id}/api-key"),
+        json!({"api_key": new_key}),
+        &[],
+    )
+    .await;
+    expect(g, 200, "GET", "/console", Value::Null, &[]).await;
 }
 
 #[tokio::test]
 async fn each_function_is_granted_exactly_the_actions_its_code_uses() {
     let s = stack();
-    let gateway = Arc::new(local_gateway::Gateway::from_env().await.expect("gateway"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listen");
-    let api = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(gateway.clone().serve(listener));
-    scenario(&s, &api).await;
+    let (g, gateway) = own_gateway().await;
+    scenario(&s, &g).await;
 
     let facts = facts();
     let mut problems = Vec::new();

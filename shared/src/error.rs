@@ -69,12 +69,6 @@ pub enum ApiError {
         /// What is unavailable.
         message: String,
     },
-    /// 501: the route exists but its capability is not built yet.
-    #[error("{what} is not available yet")]
-    NotImplemented {
-        /// The capability.
-        what: &'static str,
-    },
     /// 500: a bug or an unexpected fault. The detail is logged, never answered.
     #[error("internal error")]
     Internal(String),
@@ -124,7 +118,6 @@ impl ApiError {
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TelesignRejected { .. } => StatusCode::BAD_GATEWAY,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::NotImplemented { .. } => StatusCode::NOT_IMPLEMENTED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -140,7 +133,6 @@ impl ApiError {
             Self::InvalidSignature => "invalid_signature",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::TelesignRejected { .. } => "telesign_rejected",
-            Self::NotImplemented { .. } => "not_implemented",
             Self::Internal(_) => "internal_error",
         }
     }

@@ -274,3 +274,29 @@ pub async fn table_dump() -> String {
         }
     }
 }
+
+impl Stack {
+    /// The same stack, with its API at another base URL (a gateway a test runs itself).
+    pub fn at(&self, api: &str) -> Stack {
+        Stack {
+            api: api.to_owned(),
+            ..self.clone()
+        }
+    }
+}
+
+/// A gateway of the test's own, in this process (nextest runs each test alone in its process),
+/// built from the environment as the functions would be: the stack to call it, and the gateway
+/// for its meters.
+pub async fn own_gateway() -> (Stack, std::sync::Arc<local_gateway::Gateway>) {
+    let gateway = std::sync::Arc::new(local_gateway::Gateway::from_env().await.expect("gateway"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listen");
+    let api = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(gateway.clone().serve(listener));
+    (stack().at(&api), gateway)
+}
+
+/// An error answer's status and contract code.
+pub fn code(answer: &(u16, Value)) -> (u16, Option<&str>) {
+    (answer.0, answer.1["error"]["code"].as_str())
+}

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::item::{opt_s, req_s, s};
+use super::item::{req_s, s};
 use super::{key, values, Dynamo, Item, StoreError, Txn};
 use crate::account::{Account, SupportNumber};
 use crate::table::{self, GSI1, GSI1_PK, GSI1_SK};
@@ -195,14 +195,6 @@ impl Dynamo {
                 "removing the number was cancelled: {r:?}"
             ))),
         }
-    }
-
-    /// Which account owns a number (1 GetItem).
-    pub async fn number_owner(&self, number: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .get(table::number_key(number))
-            .await?
-            .and_then(|i| opt_s(&i, "account_id").map(str::to_owned)))
     }
 
     fn update_with_names(

@@ -60,12 +60,6 @@ pub fn state_of_code(code: u32) -> MessageState {
     }
 }
 
-/// Whether a failure code is temporary (TeleSign: 503 carrier, 505 gateway): the message may be
-/// sent again.
-pub fn is_retryable_failure(code: u32) -> bool {
-    matches!(code, 503 | 505)
-}
-
 /// The order of a message's states. A status may replace the stored one only when its rank is
 /// higher, so a late intermediate report never overwrites a final one.
 ///
