@@ -1,10 +1,102 @@
 //! Messaging accounts and their support numbers: the operator's setup of the channel.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
-use crate::error::ApiError;
-use crate::phone;
-use crate::telesign::ApiHost;
+use crate::ids::{AccountId, Timestamp};
+use crate::phone::{PhoneError, PhoneNumber};
+use crate::telesign::{ApiHost, ApiKey, Credentials, KeyError};
+
+/// What an operator asked for that an account cannot be.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccountError {
+    /// A support number that is not a number of its type.
+    #[error("support number {number:?}: {reason}")]
+    InvalidNumber {
+        /// As typed.
+        number: String,
+        /// Why.
+        reason: PhoneError,
+    },
+    /// SMS carries no attachments.
+    #[error("support number {0}: attachments cannot be enabled, TeleSign SMS carries text only")]
+    AttachmentsNotSupported(PhoneNumber),
+    /// A description over 200 characters.
+    #[error("a number's description is at most 200 characters")]
+    DescriptionTooLong,
+    /// Not a BCP 47 tag.
+    #[error("{0:?} is not a language tag such as en-US")]
+    InvalidLanguage(String),
+    /// An empty or long name.
+    #[error("name is 1 to 100 characters")]
+    InvalidName,
+    /// The same number twice in one request.
+    #[error("{0} is listed twice")]
+    DuplicateNumber(PhoneNumber),
+    /// More than 50 numbers.
+    #[error("an account has at most 50 support numbers")]
+    TooManyNumbers,
+    /// Not TeleSign's customer id shape.
+    #[error("customer_id is TeleSign's customer id (letters, digits and dashes)")]
+    InvalidCustomerId,
+    /// A key that does not decode.
+    #[error("api_key: {0}")]
+    InvalidApiKey(KeyError),
+    /// Not a host this channel knows.
+    #[error("api_host is \"standard\" or \"enterprise\"")]
+    InvalidApiHost,
+    /// A grace period over seven days.
+    #[error("grace_period_seconds is at most 604800 (7 days)")]
+    InvalidGracePeriod,
+}
+
+/// The most support numbers an account has.
+pub const MAX_NUMBERS: usize = 50;
+
+/// Checks an account's name: trimmed, 1 to 100 characters.
+pub fn parse_name(name: &str) -> Result<String, AccountError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AccountError::InvalidName);
+    }
+    Ok(name.to_owned())
+}
+
+/// Checks credentials as an operator typed them: a customer id, a key that is base64, a known host
+/// (`standard` when none is given).
+pub fn parse_credentials(
+    customer_id: &str,
+    api_key: &str,
+    api_host: Option<&str>,
+) -> Result<(Credentials, ApiHost), AccountError> {
+    let host = match api_host {
+        None => ApiHost::Standard,
+        Some(h) => ApiHost::parse(h).ok_or(AccountError::InvalidApiHost)?,
+    };
+    let id = customer_id.trim();
+    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(AccountError::InvalidCustomerId);
+    }
+    let creds = Credentials::new(id, api_key).map_err(AccountError::InvalidApiKey)?;
+    Ok((creds, host))
+}
+
+/// Checks a list of support numbers: each valid, none twice, at most [`MAX_NUMBERS`].
+pub fn validated_numbers(numbers: Vec<NewSupportNumber>) -> Result<Vec<SupportNumber>, AccountError> {
+    let mut out: Vec<SupportNumber> = Vec::new();
+    for n in numbers {
+        let n = n.validated()?;
+        if out.iter().any(|m| m.number == n.number) {
+            return Err(AccountError::DuplicateNumber(n.number));
+        }
+        out.push(n);
+    }
+    if out.len() > MAX_NUMBERS {
+        return Err(AccountError::TooManyNumbers);
+    }
+    Ok(out)
+}
 
 /// The kind of a support number bought from TeleSign.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,7 +114,7 @@ pub enum NumberType {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SupportNumber {
     /// Digits only.
-    pub number: String,
+    pub number: PhoneNumber,
     /// Long code, short code or toll free.
     #[serde(rename = "type")]
     pub kind: NumberType,
@@ -32,10 +124,32 @@ pub struct SupportNumber {
     /// The default language of conversations on it (BCP 47, e.g. `en-US`).
     #[serde(default = "default_language")]
     pub language: String,
-    /// Whether customers may send attachments (SMS carries none: must be false).
+    /// Whether customers may send attachments (SMS carries none: always false).
     #[serde(default)]
     pub customers_can_send_attachments: bool,
-    /// Whether agents may send attachments (SMS carries none: must be false).
+    /// Whether agents may send attachments (SMS carries none: always false).
+    #[serde(default)]
+    pub agents_can_send_attachments: bool,
+}
+
+/// A support number as an operator typed it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct NewSupportNumber {
+    /// As typed.
+    pub number: String,
+    /// Long code, short code or toll free.
+    #[serde(rename = "type")]
+    pub kind: NumberType,
+    /// What it is for.
+    #[serde(default)]
+    pub description: String,
+    /// BCP 47.
+    #[serde(default = "default_language")]
+    pub language: String,
+    /// Must be false.
+    #[serde(default)]
+    pub customers_can_send_attachments: bool,
+    /// Must be false.
     #[serde(default)]
     pub agents_can_send_attachments: bool,
 }
@@ -44,39 +158,37 @@ fn default_language() -> String {
     "en-US".into()
 }
 
-impl SupportNumber {
+impl NewSupportNumber {
     /// Normalises and checks a number as an operator typed it.
-    pub fn validated(mut self) -> Result<Self, ApiError> {
-        self.number = match self.kind {
-            NumberType::ShortCode => phone::normalise_short_code(&self.number),
-            NumberType::LongCode | NumberType::TollFree => phone::normalise(&self.number),
+    pub fn validated(self) -> Result<SupportNumber, AccountError> {
+        let number = match self.kind {
+            NumberType::ShortCode => PhoneNumber::parse_short_code(&self.number),
+            NumberType::LongCode | NumberType::TollFree => PhoneNumber::parse(&self.number),
         }
-        .map_err(|e| ApiError::bad_request("invalid_phone_number", format!("support number {:?}: {e}", self.number)))?;
+        .map_err(|reason| AccountError::InvalidNumber {
+            number: self.number.clone(),
+            reason,
+        })?;
         if self.customers_can_send_attachments || self.agents_can_send_attachments {
-            return Err(ApiError::bad_request(
-                "attachments_not_supported",
-                format!(
-                    "support number {}: attachments cannot be enabled, TeleSign SMS carries text only",
-                    self.number
-                ),
-            ));
+            return Err(AccountError::AttachmentsNotSupported(number));
         }
         if self.description.chars().count() > 200 {
-            return Err(ApiError::bad_request(
-                "invalid_number",
-                "a number's description is at most 200 characters",
-            ));
+            return Err(AccountError::DescriptionTooLong);
         }
         let lang_ok = !self.language.is_empty()
             && self.language.len() <= 35
             && self.language.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
         if !lang_ok {
-            return Err(ApiError::bad_request(
-                "invalid_language",
-                format!("{:?} is not a language tag such as en-US", self.language),
-            ));
+            return Err(AccountError::InvalidLanguage(self.language));
         }
-        Ok(self)
+        Ok(SupportNumber {
+            number,
+            kind: self.kind,
+            description: self.description,
+            language: self.language,
+            customers_can_send_attachments: false,
+            agents_can_send_attachments: false,
+        })
     }
 }
 
@@ -84,7 +196,7 @@ impl SupportNumber {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Account {
     /// The channel's id of the account.
-    pub account_id: String,
+    pub account_id: AccountId,
     /// The operator's name for it.
     pub name: String,
     /// TeleSign's customer id.
@@ -96,18 +208,18 @@ pub struct Account {
     /// Its support numbers.
     pub numbers: Vec<SupportNumber>,
     /// When it was created.
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 impl Account {
     /// The support number, if the account owns it.
-    pub fn number(&self, digits: &str) -> Option<&SupportNumber> {
-        self.numbers.iter().find(|n| n.number == digits)
+    pub fn number(&self, number: &PhoneNumber) -> Option<&SupportNumber> {
+        self.numbers.iter().find(|n| &n.number == number)
     }
 
     /// The URL TeleSign posts this account's callbacks to.
     pub fn callback_url(&self, public_base_url: &str) -> String {
-        callback_url(public_base_url, &self.account_id)
+        callback_url(public_base_url, self.account_id.as_str())
     }
 }
 
@@ -120,12 +232,63 @@ pub fn callback_url(public_base_url: &str, account_id: &str) -> String {
     )
 }
 
+/// What an account's secret holds: its TeleSign credentials, and during a key rotation the
+/// previous key with the time it stops verifying callbacks.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+pub struct AccountSecret {
+    /// TeleSign's customer id.
+    pub customer_id: String,
+    /// The current API key.
+    pub api_key: String,
+    /// The key before the last rotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_api_key: Option<String>,
+    /// Epoch seconds until which the previous key still verifies callbacks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_valid_until: Option<i64>,
+}
+
+impl fmt::Debug for AccountSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountSecret")
+            .field("customer_id", &self.customer_id)
+            .field("api_key", &"<redacted>")
+            .field(
+                "previous_api_key",
+                &self.previous_api_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("previous_valid_until", &self.previous_valid_until)
+            .finish()
+    }
+}
+
+/// An account's keys, decoded and ready to sign and verify.
+#[derive(Clone, Debug)]
+pub struct AccountKeys {
+    /// The current credentials.
+    pub current: Credentials,
+    /// The previous key, while its grace period lasts.
+    pub previous: Option<ApiKey>,
+}
+
+impl AccountSecret {
+    /// Decodes the keys; the previous key is dropped once its grace period is over at `now`.
+    pub fn keys(&self, now_epoch: i64) -> Result<AccountKeys, KeyError> {
+        let current = Credentials::new(&self.customer_id, &self.api_key)?;
+        let previous = match (&self.previous_api_key, self.previous_valid_until) {
+            (Some(key), Some(until)) if until > now_epoch => ApiKey::parse(key).ok(),
+            _ => None,
+        };
+        Ok(AccountKeys { current, previous })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn number(n: &str, kind: NumberType) -> SupportNumber {
-        SupportNumber {
+    fn number(n: &str, kind: NumberType) -> NewSupportNumber {
+        NewSupportNumber {
             number: n.into(),
             kind,
             description: String::new(),
@@ -137,17 +300,10 @@ mod tests {
 
     #[test]
     fn numbers_are_normalised_by_type() {
-        assert_eq!(
-            number("+1 425-230-6549", NumberType::LongCode)
-                .validated()
-                .unwrap()
-                .number,
-            "14252306549"
-        );
-        assert_eq!(
-            number("22395", NumberType::ShortCode).validated().unwrap().number,
-            "22395"
-        );
+        let long = number("+1 425-230-6549", NumberType::LongCode).validated().unwrap();
+        assert_eq!(long.number.as_str(), "14252306549");
+        let short = number("22395", NumberType::ShortCode).validated().unwrap();
+        assert_eq!(short.number.as_str(), "22395");
         assert!(number("22395", NumberType::TollFree).validated().is_err());
         assert!(number("1425CALL", NumberType::LongCode).validated().is_err());
     }
@@ -156,6 +312,41 @@ mod tests {
     fn attachments_are_refused_until_mms_exists() {
         let mut n = number("14252306549", NumberType::LongCode);
         n.agents_can_send_attachments = true;
-        assert_eq!(n.validated().unwrap_err().code(), "attachments_not_supported");
+        assert!(matches!(n.validated(), Err(AccountError::AttachmentsNotSupported(_))));
+    }
+
+    #[test]
+    fn a_number_listed_twice_or_too_many_numbers_are_refused() {
+        let twice = vec![
+            number("14252306549", NumberType::LongCode),
+            number("+14252306549", NumberType::LongCode),
+        ];
+        assert!(matches!(
+            validated_numbers(twice),
+            Err(AccountError::DuplicateNumber(_))
+        ));
+        let many = (0..51)
+            .map(|i| number(&format!("1425230{i:04}"), NumberType::LongCode))
+            .collect();
+        assert_eq!(validated_numbers(many), Err(AccountError::TooManyNumbers));
+    }
+
+    #[test]
+    fn credentials_are_checked_field_by_field() {
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        assert!(parse_credentials("C-1", key, None).is_ok());
+        assert_eq!(
+            parse_credentials("C-1", key, Some("other")).unwrap_err(),
+            AccountError::InvalidApiHost
+        );
+        assert_eq!(
+            parse_credentials("a b", key, None).unwrap_err(),
+            AccountError::InvalidCustomerId
+        );
+        assert!(matches!(
+            parse_credentials("C-1", "!!", None),
+            Err(AccountError::InvalidApiKey(_))
+        ));
+        assert_eq!(parse_name("  "), Err(AccountError::InvalidName));
     }
 }

@@ -2,9 +2,27 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::{AccountId, ConversationId, MessageId, Timestamp};
+use crate::phone::PhoneNumber;
+use crate::sms::{Encoding, TextInfo, MAX_MESSAGE_CHARS};
+use crate::telesign::MessageState;
+
 /// Where a conversation is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Status {
     /// New or reopened by the customer, waiting for an agent.
     Open,
@@ -19,24 +37,16 @@ pub enum Status {
 impl Status {
     /// The contract's spelling.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Active => "active",
-            Self::Waiting => "waiting",
-            Self::Closed => "closed",
-        }
+        self.into()
     }
 
     /// Parses the contract's spelling.
     pub fn parse(text: &str) -> Option<Self> {
-        Some(match text {
-            "open" => Self::Open,
-            "active" => Self::Active,
-            "waiting" => Self::Waiting,
-            "closed" => Self::Closed,
-            _ => return None,
-        })
+        text.parse().ok()
     }
+
+    /// Every status but `closed`: the conversations a customer's next message joins.
+    pub const LIVE: [Status; 3] = [Status::Open, Status::Active, Status::Waiting];
 }
 
 /// What moves a conversation.
@@ -177,25 +187,51 @@ mod tests {
         assert_eq!(consent_of("whatever", Some("STOP")), Some(Consent::OptOut));
         assert_eq!(consent_of("START", Some("help")), Some(Consent::OptIn));
     }
+
+    #[test]
+    fn external_ids_round_trip_and_refuse_strangers() {
+        let c = ConversationId::new();
+        let m = MessageId::new();
+        assert_eq!(parse_external_id(&external_id(&c, &m)), Some((c, m)));
+        assert_eq!(parse_external_id("order-42"), None);
+        assert_eq!(parse_external_id("nothing"), None);
+    }
+
+    #[test]
+    fn closed_is_listed_alone() {
+        assert!(listable(&Status::LIVE));
+        assert!(listable(&[Status::Closed]));
+        assert!(!listable(&[Status::Closed, Status::Open]));
+        assert!(!listable(&[]));
+    }
+
+    #[test]
+    fn previews_cut_at_100_characters() {
+        assert_eq!(preview("short"), "short");
+        let long = "é".repeat(101);
+        assert_eq!(preview(&long).chars().count(), 101);
+        assert!(preview(&long).ends_with('…'));
+        assert_eq!(preview(&"a".repeat(100)), "a".repeat(100));
+    }
 }
 
 /// A conversation as agents see it (`messages` only on the single read).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conversation {
     /// Its id.
-    pub conversation_id: String,
+    pub conversation_id: ConversationId,
     /// The messaging account.
-    pub account_id: String,
+    pub account_id: AccountId,
     /// The support number the customer texts.
-    pub support_number: String,
+    pub support_number: PhoneNumber,
     /// The customer's number.
-    pub customer_number: String,
+    pub customer_number: PhoneNumber,
     /// Where it is.
     pub status: Status,
     /// When the customer (or an agent) started it.
-    pub created_at: String,
+    pub created_at: Timestamp,
     /// The last message or move.
-    pub last_activity_at: String,
+    pub last_activity_at: Timestamp,
     /// The agent who has it.
     pub assigned_agent: Option<String>,
     /// Whether the customer has opted out of messages from this account.
@@ -211,17 +247,28 @@ pub struct Conversation {
     pub next_cursor: Option<String>,
 }
 
+/// The customer and support number a conversation is between: what its live pointer is keyed by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Thread {
+    /// The messaging account.
+    pub account_id: AccountId,
+    /// The support number.
+    pub support_number: PhoneNumber,
+    /// The customer.
+    pub customer_number: PhoneNumber,
+}
+
 impl Conversation {
     /// A new conversation of a customer with a support number, `open`, started now.
-    pub fn first_contact(account_id: &str, support_number: &str, customer_number: &str) -> Self {
-        let now = crate::ids::now();
+    pub fn first_contact(thread: &Thread) -> Self {
+        let now = Timestamp::now();
         Self {
-            conversation_id: crate::ids::new_id(),
-            account_id: account_id.to_owned(),
-            support_number: support_number.to_owned(),
-            customer_number: customer_number.to_owned(),
+            conversation_id: ConversationId::new(),
+            account_id: thread.account_id.clone(),
+            support_number: thread.support_number.clone(),
+            customer_number: thread.customer_number.clone(),
             status: Status::Open,
-            created_at: now.clone(),
+            created_at: now,
             last_activity_at: now,
             assigned_agent: None,
             opted_out: false,
@@ -230,11 +277,21 @@ impl Conversation {
             next_cursor: None,
         }
     }
+
+    /// The customer and support number it is between.
+    pub fn thread(&self) -> Thread {
+        Thread {
+            account_id: self.account_id.clone(),
+            support_number: self.support_number.clone(),
+            customer_number: self.customer_number.clone(),
+        }
+    }
 }
 
 /// Who wrote a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Direction {
     /// The customer.
     Inbound,
@@ -247,11 +304,7 @@ pub enum Direction {
 impl Direction {
     /// The contract's spelling.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Inbound => "inbound",
-            Self::Outbound => "outbound",
-            Self::System => "system",
-        }
+        self.into()
     }
 }
 
@@ -259,15 +312,15 @@ impl Direction {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     /// Its id (sorts by creation time).
-    pub message_id: String,
+    pub message_id: MessageId,
     /// Who wrote it.
     pub direction: Direction,
     /// The text, whole.
     pub text: String,
     /// When it was stored.
-    pub created_at: String,
+    pub created_at: Timestamp,
     /// Where it is (see `telesign::status`).
-    pub status: crate::telesign::MessageState,
+    pub status: MessageState,
     /// TeleSign's reference id.
     pub telesign_reference_id: Option<String>,
     /// TeleSign's last status code.
@@ -277,13 +330,90 @@ pub struct Message {
     /// Parts it takes.
     pub segments: u32,
     /// `gsm7` or `ucs2`.
-    pub encoding: crate::sms::Encoding,
+    pub encoding: Encoding,
     /// The agent who sent it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<String>,
     /// Set on an inbound text longer than 1600 characters (stored whole).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub too_long: bool,
+}
+
+/// TeleSign's status code of an inbound SMS, kept on the message.
+pub const INBOUND_STATUS_CODE: u32 = 1500;
+
+/// What an outbound message says while TeleSign has not answered yet.
+pub const SENDING: &str = "sending";
+
+impl Message {
+    fn new(direction: Direction, text: &str, info: &TextInfo, status: MessageState) -> Self {
+        Self {
+            message_id: MessageId::new(),
+            direction,
+            text: text.to_owned(),
+            created_at: Timestamp::now(),
+            status,
+            telesign_reference_id: None,
+            status_code: None,
+            status_description: None,
+            segments: info.segments as u32,
+            encoding: info.encoding,
+            agent_id: None,
+            too_long: false,
+        }
+    }
+
+    /// A customer's SMS as received: flagged when longer than the limit, never cut.
+    pub fn inbound(text: &str, info: &TextInfo, reference_id: &str) -> Self {
+        let mut m = Self::new(Direction::Inbound, text, info, MessageState::Received);
+        m.telesign_reference_id = Some(reference_id.to_owned());
+        m.status_code = Some(INBOUND_STATUS_CODE);
+        m.too_long = info.characters > MAX_MESSAGE_CHARS;
+        m
+    }
+
+    /// An outbound message recorded before it is sent: its outcome is not known yet.
+    pub fn outbound_pending(text: &str, info: &TextInfo, agent_id: Option<&str>) -> Self {
+        let mut m = Self::new(Direction::Outbound, text, info, MessageState::Unknown);
+        m.status_description = Some(SENDING.to_owned());
+        m.agent_id = agent_id.map(str::to_owned);
+        m
+    }
+
+    /// The channel's note of a consent change, sorting right after the customer's keyword.
+    pub fn consent_notice(consent: Consent, keyword: &str, after: &MessageId) -> Self {
+        let text = match consent {
+            Consent::OptOut => format!(
+                "The customer opted out ({}): no message can be sent until they text START.",
+                keyword.trim()
+            ),
+            Consent::OptIn => format!(
+                "The customer opted in ({}): messages can be sent again.",
+                keyword.trim()
+            ),
+        };
+        let mut m = Self::new(Direction::System, &text, &TextInfo::none(), MessageState::Received);
+        m.message_id = after.successor();
+        m
+    }
+}
+
+/// Our `external_id` of a message, echoed in its delivery reports: `<conversation_id>-<message_id>`,
+/// so that a report finds its message without a lookup.
+pub fn external_id(conversation_id: &ConversationId, message_id: &MessageId) -> String {
+    format!("{conversation_id}-{message_id}")
+}
+
+/// Reads our `external_id` back; `None` for anything this channel did not write.
+pub fn parse_external_id(external_id: &str) -> Option<(ConversationId, MessageId)> {
+    let (c, m) = external_id.split_once('-')?;
+    Some((ConversationId::parse(c).ok()?, MessageId::parse(m).ok()?))
+}
+
+/// Whether a dashboard may list these statuses together: some live ones, or `closed` alone (the
+/// two live in different index partitions).
+pub fn listable(statuses: &[Status]) -> bool {
+    !statuses.is_empty() && (!statuses.contains(&Status::Closed) || statuses.len() == 1)
 }
 
 /// The preview of a text on the dashboard: its first 100 characters.

@@ -1,181 +1,291 @@
-//! The one error type of the HTTP routes, and the one place that turns it into a response.
+//! The HTTP edge's errors: every error code of the contract as one enum, the one error answer
+//! type of the routes, and the one place where each service error becomes a status and a code.
 
-use lambda_http::http::StatusCode;
+use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Response};
 use serde_json::{json, Map, Value};
 
-/// Everything a route can answer other than success.
-///
-/// Client mistakes carry a contract `code` and a message a person can act on; infrastructure
-/// faults are logged with their detail where they happen and answered with a generic text.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    /// 400: the request is unreadable or breaks a rule of the contract.
-    #[error("{message}")]
-    BadRequest {
-        /// The contract's snake_case code.
-        code: &'static str,
-        /// What to fix.
-        message: String,
-    },
-    /// 401: a TeleSign callback without a valid signature.
-    #[error("the request is not signed by TeleSign with this account's key")]
+use crate::account::AccountError;
+use crate::service::accounts::AccountsError;
+use crate::service::callbacks::CallbackError;
+use crate::service::desk::DeskError;
+use crate::service::directory::DirectoryError;
+use crate::service::ports::StoreError;
+use crate::service::send::SendError;
+use crate::sms::{TextError, MAX_MESSAGE_CHARS};
+
+/// Every error code the routes answer (`docs/architecture.md` lists them; a test keeps the two equal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum ErrorCode {
+    AccountNotFound,
+    AttachmentsNotSupported,
+    ConversationBusy,
+    ConversationClosed,
+    ConversationNotFound,
+    DuplicateNumber,
+    EmptyMessage,
+    IdempotencyKeyReused,
+    InternalError,
+    InvalidAgentId,
+    InvalidApiHost,
+    InvalidApiKey,
+    InvalidCredentials,
+    InvalidCursor,
+    InvalidCustomerId,
+    InvalidGracePeriod,
+    InvalidIdempotencyKey,
+    InvalidJson,
+    InvalidLanguage,
+    InvalidName,
+    InvalidNumber,
+    InvalidParameter,
+    InvalidPhoneNumber,
     InvalidSignature,
-    /// 404: the thing named does not exist.
-    #[error("{message}")]
-    NotFound {
-        /// The contract's snake_case code.
-        code: &'static str,
-        /// What was not found.
-        message: String,
-    },
-    /// 409: the request conflicts with the current state.
-    #[error("{message}")]
-    Conflict {
-        /// The contract's snake_case code.
-        code: &'static str,
-        /// What conflicts.
-        message: String,
-    },
-    /// 413: the body is larger than the route takes.
-    #[error("the body is larger than {limit} bytes")]
-    PayloadTooLarge {
-        /// The limit in bytes.
-        limit: usize,
-    },
-    /// 422: well-formed, but refused by a rule (with details for the caller).
-    #[error("{message}")]
-    Unprocessable {
-        /// The contract's snake_case code.
-        code: &'static str,
-        /// Why.
-        message: String,
-        /// Extra fields of the error object (e.g. `count`, `telesign_code`).
-        details: Map<String, Value>,
-    },
-    /// 502: TeleSign refused the request.
-    #[error("TeleSign refused the message: {description}")]
-    TelesignRejected {
-        /// TeleSign's status code.
-        telesign_code: Option<u32>,
-        /// TeleSign's text.
-        description: String,
-    },
-    /// 503: a dependency is unavailable; the caller may retry.
-    #[error("{message}")]
-    Unavailable {
-        /// `storage_unavailable`, `telesign_unavailable`, `secrets_unavailable`.
-        code: &'static str,
-        /// What is unavailable.
-        message: String,
-    },
-    /// 500: a bug or an unexpected fault. The detail is logged, never answered.
-    #[error("internal error")]
-    Internal(String),
+    InvalidTransition,
+    MalformedPayload,
+    MessageTooLong,
+    MissingParameter,
+    NumberInUse,
+    NumberNotFound,
+    PayloadTooLarge,
+    RecipientOptedOut,
+    RequestInProgress,
+    RouteNotFound,
+    SecretsUnavailable,
+    StorageUnavailable,
+    TelesignRejected,
+    TelesignUnavailable,
+    TooManyNumbers,
+    UnknownAccount,
+    UnknownNumber,
 }
 
+impl ErrorCode {
+    /// The contract's spelling.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// An error answer: status, code, a message a person can act on, and extra fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The contract's code.
+    pub code: ErrorCode,
+    /// What to do about it.
+    pub message: String,
+    /// Extra fields of the error object (`count`, `telesign_code`, ...).
+    pub details: Map<String, Value>,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
 impl ApiError {
-    /// A 400 with a code and a message.
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::BadRequest {
+    /// An error answer.
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
             code,
             message: message.into(),
+            details: Map::new(),
         }
     }
 
-    /// A 404 with a code and a message.
-    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
-        Self::NotFound {
-            code,
-            message: message.into(),
-        }
+    /// A 400.
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
-    /// A 409 with a code and a message.
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::Conflict {
-            code,
-            message: message.into(),
-        }
+    /// A 404.
+    pub fn not_found(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, message)
     }
 
-    /// A 503 with a code and a message.
-    pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
-        Self::Unavailable {
-            code,
-            message: message.into(),
-        }
+    /// A 503: a dependency is unavailable, the caller may retry.
+    pub fn unavailable(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
     }
 
-    /// The HTTP status of the answer.
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            Self::InvalidSignature => StatusCode::UNAUTHORIZED,
-            Self::NotFound { .. } => StatusCode::NOT_FOUND,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::TelesignRejected { .. } => StatusCode::BAD_GATEWAY,
-            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+    /// A 500: the detail is logged here, never answered.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(detail = %detail, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::InternalError,
+            "internal error",
+        )
     }
 
-    /// The contract's snake_case code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::BadRequest { code, .. }
-            | Self::NotFound { code, .. }
-            | Self::Conflict { code, .. }
-            | Self::Unprocessable { code, .. }
-            | Self::Unavailable { code, .. } => code,
-            Self::InvalidSignature => "invalid_signature",
-            Self::PayloadTooLarge { .. } => "payload_too_large",
-            Self::TelesignRejected { .. } => "telesign_rejected",
-            Self::Internal(_) => "internal_error",
-        }
+    /// The same error with one more field.
+    pub fn with(mut self, name: &str, value: Value) -> Self {
+        self.details.insert(name.to_owned(), value);
+        self
     }
 
     /// The `{"error": {"code", "message", ...}}` body.
     pub fn body(&self) -> Value {
         let mut error = Map::new();
-        error.insert("code".into(), json!(self.code()));
-        error.insert("message".into(), json!(self.to_string()));
-        match self {
-            Self::Unprocessable { details, .. } => {
-                for (k, v) in details {
-                    error.entry(k.clone()).or_insert_with(|| v.clone());
-                }
-            }
-            Self::TelesignRejected {
-                telesign_code,
-                description,
-            } => {
-                error.insert("telesign_code".into(), json!(telesign_code));
-                error.insert("telesign_description".into(), json!(description));
-            }
-            _ => {}
+        error.insert("code".into(), json!(self.code.as_str()));
+        error.insert("message".into(), json!(self.message));
+        for (k, v) in &self.details {
+            error.entry(k.clone()).or_insert_with(|| v.clone());
         }
         json!({ "error": error })
     }
 
-    /// The response. An internal error is logged here with its detail.
+    /// The response.
     pub fn into_response(self) -> Response<Body> {
-        if let Self::Internal(detail) = &self {
-            tracing::error!(detail = %detail, "internal error");
-        }
-        crate::http::json_response(self.status(), &self.body())
+        let body = serde_json::to_vec(&self.body()).unwrap_or_default();
+        let mut response = Response::new(Body::Binary(body));
+        *response.status_mut() = self.status;
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/json"),
+        );
+        response
     }
 }
 
-impl From<crate::store::StoreError> for ApiError {
-    fn from(e: crate::store::StoreError) -> Self {
+fn status(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "storage failed");
         Self::unavailable(
-            "storage_unavailable",
+            ErrorCode::StorageUnavailable,
             "the message store is unavailable; try again shortly",
         )
+    }
+}
+
+impl From<DirectoryError> for ApiError {
+    fn from(e: DirectoryError) -> Self {
+        match e {
+            DirectoryError::Store(s) => s.into(),
+            DirectoryError::KeysUnavailable(detail) => {
+                tracing::error!(detail = %detail, "the key store is unavailable");
+                Self::unavailable(
+                    ErrorCode::SecretsUnavailable,
+                    "the credential store is unavailable; try again shortly",
+                )
+            }
+            e @ DirectoryError::KeysUnusable { .. } => Self::internal(e),
+        }
+    }
+}
+
+impl From<TextError> for ApiError {
+    fn from(e: TextError) -> Self {
+        match e {
+            TextError::Empty => Self::bad_request(ErrorCode::EmptyMessage, e.to_string()),
+            TextError::TooLong { count } => Self::new(status(422), ErrorCode::MessageTooLong, e.to_string())
+                .with("count", json!(count))
+                .with("limit", json!(MAX_MESSAGE_CHARS)),
+        }
+    }
+}
+
+impl From<CallbackError> for ApiError {
+    fn from(e: CallbackError) -> Self {
+        let message = e.to_string();
+        match e {
+            CallbackError::UnknownAccount => Self::not_found(ErrorCode::UnknownAccount, message),
+            CallbackError::InvalidSignature(_) => Self::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::InvalidSignature,
+                "the request is not signed by TeleSign with this account's key",
+            ),
+            CallbackError::Malformed(_) => Self::bad_request(ErrorCode::MalformedPayload, message),
+            CallbackError::UnknownNumber => Self::not_found(ErrorCode::UnknownNumber, message),
+            CallbackError::Busy => StoreError::Unavailable(message).into(),
+            CallbackError::Directory(d) => d.into(),
+            CallbackError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<SendError> for ApiError {
+    fn from(e: SendError) -> Self {
+        let message = e.to_string();
+        let (code, status_code) = match e {
+            SendError::ConversationNotFound => (ErrorCode::ConversationNotFound, 404),
+            SendError::AccountNotFound => (ErrorCode::AccountNotFound, 404),
+            SendError::UnknownNumber(_) => (ErrorCode::UnknownNumber, 400),
+            SendError::ConversationClosed => (ErrorCode::ConversationClosed, 409),
+            SendError::OptedOut => (ErrorCode::RecipientOptedOut, 422),
+            SendError::KeyReused => (ErrorCode::IdempotencyKeyReused, 422),
+            SendError::InProgress | SendError::FirstAttemptFailed => (ErrorCode::RequestInProgress, 409),
+            SendError::Busy => (ErrorCode::ConversationBusy, 409),
+            SendError::Directory(d) => return d.into(),
+            SendError::Store(s) => return s.into(),
+        };
+        Self::new(status(status_code), code, message)
+    }
+}
+
+impl From<DeskError> for ApiError {
+    fn from(e: DeskError) -> Self {
+        let message = e.to_string();
+        match e {
+            DeskError::NotFound => Self::not_found(ErrorCode::ConversationNotFound, message),
+            DeskError::Illegal { .. } => Self::new(StatusCode::CONFLICT, ErrorCode::InvalidTransition, message),
+            DeskError::Unlistable => Self::bad_request(ErrorCode::InvalidParameter, message),
+            DeskError::Cursor(_) => Self::bad_request(ErrorCode::InvalidCursor, message),
+            DeskError::Busy => StoreError::Unavailable(message).into(),
+            DeskError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        let code = match e {
+            AccountError::InvalidNumber { .. } => ErrorCode::InvalidPhoneNumber,
+            AccountError::AttachmentsNotSupported(_) => ErrorCode::AttachmentsNotSupported,
+            AccountError::DescriptionTooLong => ErrorCode::InvalidNumber,
+            AccountError::InvalidLanguage(_) => ErrorCode::InvalidLanguage,
+            AccountError::InvalidName => ErrorCode::InvalidName,
+            AccountError::DuplicateNumber(_) => ErrorCode::DuplicateNumber,
+            AccountError::TooManyNumbers => ErrorCode::TooManyNumbers,
+            AccountError::InvalidCustomerId => ErrorCode::InvalidCustomerId,
+            AccountError::InvalidApiKey(_) => ErrorCode::InvalidApiKey,
+            AccountError::InvalidApiHost => ErrorCode::InvalidApiHost,
+            AccountError::InvalidGracePeriod => ErrorCode::InvalidGracePeriod,
+        };
+        Self::bad_request(code, e.to_string())
+    }
+}
+
+impl From<AccountsError> for ApiError {
+    fn from(e: AccountsError) -> Self {
+        let message = e.to_string();
+        match e {
+            AccountsError::NotFound => Self::not_found(ErrorCode::AccountNotFound, message),
+            AccountsError::NumberNotFound => Self::not_found(ErrorCode::NumberNotFound, message),
+            AccountsError::Invalid(a) => a.into(),
+            AccountsError::InvalidCredentials { validation, .. } => {
+                Self::new(status(422), ErrorCode::InvalidCredentials, message)
+                    .with("result", json!(validation.verdict.as_str()))
+                    .with("telesign_code", json!(validation.telesign_code))
+            }
+            AccountsError::NumberInUse(_) => Self::new(StatusCode::CONFLICT, ErrorCode::NumberInUse, message),
+            AccountsError::TelesignUnavailable => Self::unavailable(ErrorCode::TelesignUnavailable, message),
+            AccountsError::KeysUnavailable => Self::unavailable(ErrorCode::SecretsUnavailable, message),
+            AccountsError::Directory(d) => d.into(),
+            AccountsError::Store(s) => s.into(),
+        }
     }
 }
 
@@ -185,20 +295,24 @@ mod tests {
 
     #[test]
     fn every_error_answers_the_contract_shape() {
-        let e = ApiError::Unprocessable {
-            code: "message_too_long",
-            message: "1601 characters; the limit is 1600".into(),
-            details: Map::from_iter([("count".to_string(), json!(1601))]),
-        };
-        assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let e: ApiError = TextError::TooLong { count: 1601 }.into();
+        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
         let body = e.body();
         assert_eq!(body["error"]["code"], "message_too_long");
         assert_eq!(body["error"]["count"], 1601);
+        assert_eq!(body["error"]["limit"], 1600);
     }
 
     #[test]
     fn internal_errors_never_show_their_detail() {
-        let body = ApiError::Internal("ResourceNotFoundException: table x".into()).body();
+        let body = ApiError::internal("ResourceNotFoundException: table x").body();
         assert_eq!(body["error"]["message"], "internal error");
+    }
+
+    #[test]
+    fn store_faults_answer_503_without_their_text() {
+        let e: ApiError = SendError::Store(StoreError::Unavailable("ThrottlingException arn:aws:…".into())).into();
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(!e.body().to_string().contains("Throttling"));
     }
 }

@@ -1,4 +1,5 @@
-//! Small helpers over `lambda_http` requests and responses, shared by every route.
+//! The HTTP edge: reading `lambda_http` requests into the service layer's types and answering,
+//! shared by every route. Nothing below this module (and `error`) knows HTTP.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -7,7 +8,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// The largest body any route reads.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -38,19 +39,47 @@ pub fn body_bytes(req: &Request) -> &[u8] {
 pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     let bytes = body_bytes(req);
     if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
+        return Err(too_large());
     }
     if bytes.is_empty() {
-        return Err(ApiError::bad_request("invalid_json", "the request needs a JSON body"));
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidJson,
+            "the request needs a JSON body",
+        ));
     }
     // An object only: serde would otherwise read a struct from a JSON array, field by position.
     let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::bad_request("invalid_json", format!("the body is not JSON: {e}")))?;
+        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidJson, format!("the body is not JSON: {e}")))?;
     if !value.is_object() {
-        return Err(ApiError::bad_request("invalid_json", "the body must be a JSON object"));
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidJson,
+            "the body must be a JSON object",
+        ));
     }
     serde_json::from_value(value)
-        .map_err(|e| ApiError::bad_request("invalid_json", format!("the body is not valid: {e}")))
+        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidJson, format!("the body is not valid: {e}")))
+}
+
+/// The 413 of a body over [`MAX_BODY_BYTES`].
+pub fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::PayloadTooLarge,
+        format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+    )
+}
+
+/// The route API Gateway matched (`"POST /accounts"`): what a function dispatches on.
+pub fn route_key(req: &Request) -> &str {
+    match req.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => ctx.route_key.as_deref().unwrap_or(""),
+        _ => "",
+    }
+}
+
+/// The answer for a route key a function does not serve.
+pub fn no_route() -> ApiError {
+    ApiError::not_found(ErrorCode::RouteNotFound, "no such route")
 }
 
 /// A path parameter of the route (`{account_id}`, ...).
@@ -59,7 +88,7 @@ pub fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
         .and_then(|p| p.first(name))
         .map(str::to_owned)
         .filter(|v| !v.is_empty())
-        .ok_or_else(|| ApiError::bad_request("missing_parameter", format!("the path needs {name}")))
+        .ok_or_else(|| ApiError::bad_request(ErrorCode::MissingParameter, format!("the path needs {name}")))
 }
 
 /// A query string parameter, if given.

@@ -1,5 +1,12 @@
-//! The SMS channel's shared crate: the domain (conversations, SMS text, phone numbers), the
-//! TeleSign protocol, and the AWS adapters every function uses.
+//! The SMS channel's shared crate, in layers (`docs/architecture.md` draws them):
+//!
+//! - the domain: `ids`, `phone`, `sms`, `conversation`, `account`, and the TeleSign protocol
+//!   (`telesign`), pure types and rules;
+//! - the services (`service`): receive a callback, send a message, move a conversation, manage
+//!   accounts, over the capability traits of `service::ports`;
+//! - the adapters: `store` (DynamoDB), `secrets` (Secrets Manager), `gateway` (TeleSign), with
+//!   `table`, `meter` and `aws`;
+//! - the HTTP edge: `http` and `error`, and `runtime`, which wires a function together.
 
 #![deny(missing_docs)]
 
@@ -8,8 +15,8 @@ pub mod aws;
 pub mod cache;
 pub mod config;
 pub mod conversation;
-pub mod directory;
 pub mod error;
+pub mod gateway;
 pub mod http;
 pub mod ids;
 pub mod logging;
@@ -17,6 +24,7 @@ pub mod meter;
 pub mod phone;
 pub mod runtime;
 pub mod secrets;
+pub mod service;
 pub mod sms;
 pub mod store;
 pub mod table;

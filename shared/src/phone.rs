@@ -59,6 +59,45 @@ fn digits_of(input: &str) -> Result<String, PhoneError> {
     Ok(digits)
 }
 
+/// A phone number as the channel keeps it: country code and digits (or a short code), no `+`.
+/// Made only by parsing, so a number inside the service layer is always normalised.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    /// A full international number a person typed (see [`normalise`]).
+    pub fn parse(input: &str) -> Result<Self, PhoneError> {
+        normalise(input).map(Self)
+    }
+
+    /// A short code a person typed (see [`normalise_short_code`]).
+    pub fn parse_short_code(input: &str) -> Result<Self, PhoneError> {
+        normalise_short_code(input).map(Self)
+    }
+
+    /// A full number or a short code (see [`normalise_any`]).
+    pub fn parse_any(input: &str) -> Result<Self, PhoneError> {
+        normalise_any(input).map(Self)
+    }
+
+    /// A number as it was stored (already normalised when it was written).
+    pub fn from_stored(digits: String) -> Self {
+        Self(digits)
+    }
+
+    /// The digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for PhoneNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,9 +7,9 @@ use std::time::Duration;
 use lambda_http::{service_fn, Body, Request, Response};
 
 use crate::config::{self, ConfigError};
-use crate::directory::Directory;
 use crate::meter::Meter;
 use crate::secrets::Secrets;
+use crate::service::directory::CachedDirectory;
 use crate::store::Dynamo;
 use crate::telesign::{RetryPolicy, TelesignClient};
 
@@ -47,13 +47,18 @@ impl Clients {
         Dynamo::new(&self.aws, self.table.clone(), &self.meter)
     }
 
-    /// The account directory (`SECRET_PREFIX`, `CACHE_TTL_SECONDS`).
-    pub fn directory(&self) -> Result<Directory, ConfigError> {
+    /// The account secrets (`SECRET_PREFIX`).
+    pub fn secrets(&self) -> Secrets {
         let prefix = config::optional("SECRET_PREFIX").unwrap_or_else(|| crate::secrets::DEFAULT_PREFIX.to_owned());
+        Secrets::new(&self.aws, prefix, &self.meter)
+    }
+
+    /// The cached account directory (`SECRET_PREFIX`, `CACHE_TTL_SECONDS`).
+    pub fn directory(&self) -> Result<CachedDirectory<Dynamo, Secrets>, ConfigError> {
         let ttl = config::parsed("CACHE_TTL_SECONDS", 300u64)?;
-        Ok(Directory::new(
+        Ok(CachedDirectory::new(
             self.dynamo(),
-            Secrets::new(&self.aws, prefix, &self.meter),
+            self.secrets(),
             Duration::from_secs(ttl),
         ))
     }

@@ -43,6 +43,44 @@ pub struct TextInfo {
     pub ucs2_characters: Vec<char>,
 }
 
+impl TextInfo {
+    /// The info of a text that is never sent (a system note): no parts.
+    pub fn none() -> Self {
+        Self {
+            characters: 0,
+            encoding: Encoding::Gsm7,
+            segments: 0,
+            ucs2_characters: Vec::new(),
+        }
+    }
+}
+
+/// Why a text cannot be sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+    /// Nothing but white space.
+    #[error("the message has no text")]
+    Empty,
+    /// Over [`MAX_MESSAGE_CHARS`].
+    #[error("the message has {count} characters; the limit is {MAX_MESSAGE_CHARS}")]
+    TooLong {
+        /// Characters as the limit counts them.
+        count: usize,
+    },
+}
+
+/// The contract's rules for a text to send: not empty, at most 1600 characters.
+pub fn check_text(text: &str) -> Result<TextInfo, TextError> {
+    if text.trim().is_empty() {
+        return Err(TextError::Empty);
+    }
+    let info = analyse(text);
+    if info.characters > MAX_MESSAGE_CHARS {
+        return Err(TextError::TooLong { count: info.characters });
+    }
+    Ok(info)
+}
+
 /// Septets a character takes in GSM-7, or `None` when GSM-7 cannot carry it.
 pub fn gsm7_septets(c: char) -> Option<usize> {
     if c.is_ascii() {

@@ -1,25 +1,30 @@
-//! The agents' conversation routes: `GET /conversations`, `GET /conversations/{id}`, and the
-//! moves `accept`, `close`, `end`.
+//! The agents' conversation routes, the HTTP edge of the desk service: `GET /conversations`,
+//! `GET /conversations/{id}`, and the moves `accept`, `close`, `end`.
 
-use lambda_http::http::{Method, StatusCode};
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 use shared::conversation::{Event, Status};
-use shared::http::{body_bytes, caller_id, json_response, path_param, query_param, respond};
-use shared::store::conversations::MoveOutcome;
+use shared::error::ErrorCode;
+use shared::http::{body_bytes, caller_id, json_response, no_route, path_param, query_param, respond, route_key};
+use shared::ids::{AccountId, ConversationId};
+use shared::service::desk::{Desk, DeskError};
 use shared::store::Dynamo;
 use shared::ApiError;
 
 /// The default and largest page of the dashboard list.
-const LIST_LIMIT: (i32, i32) = (25, 100);
+const LIST_LIMIT: (u32, u32) = (25, 100);
 /// The default and largest page of a transcript.
-const MESSAGES_LIMIT: (i32, i32) = (200, 500);
+const MESSAGES_LIMIT: (u32, u32) = (200, 500);
+
+/// The desk service over DynamoDB.
+pub type Service = Desk<Dynamo>;
 
 /// The function's dependencies, built once per sandbox.
 #[derive(Debug)]
 pub struct App {
-    dynamo: Dynamo,
+    service: Service,
 }
 
 #[derive(Deserialize, Default)]
@@ -37,63 +42,41 @@ impl App {
 
     /// Builds the function from clients made once (the local gateway gives each function its own meter).
     pub fn from_clients(clients: &shared::runtime::Clients) -> Result<Self, shared::config::ConfigError> {
-        Ok(Self::new(clients.dynamo()))
+        Ok(Self::new(Desk {
+            store: clients.dynamo(),
+        }))
     }
 
-    /// Builds the function from its parts.
-    pub fn new(dynamo: Dynamo) -> Self {
-        Self { dynamo }
+    /// Builds the function from its service.
+    pub fn new(service: Service) -> Self {
+        Self { service }
     }
 
     /// Answers one request.
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        let path = req.uri().path().to_owned();
-        let result = match (req.method(), path.rsplit('/').next()) {
-            (&Method::GET, _) if path == "/conversations" || path == "/conversations/" => self.list(&req).await,
-            (&Method::GET, _) => self.read(&req).await,
-            (&Method::POST, Some("accept")) => self.move_to(&req, Event::Accept).await,
-            (&Method::POST, Some("close")) => self.move_to(&req, Event::Close).await,
-            (&Method::POST, Some("end")) => self.move_to(&req, Event::End).await,
-            _ => Err(ApiError::not_found("route_not_found", "no such route")),
+        let result = match route_key(&req) {
+            "GET /conversations" => self.list(&req).await,
+            "GET /conversations/{conversation_id}" => self.read(&req).await,
+            "POST /conversations/{conversation_id}/accept" => self.move_to(&req, Event::Accept).await,
+            "POST /conversations/{conversation_id}/close" => self.move_to(&req, Event::Close).await,
+            "POST /conversations/{conversation_id}/end" => self.move_to(&req, Event::End).await,
+            _ => Err(no_route()),
         };
         respond(result)
     }
 
     async fn list(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let account_id = query_param(req, "account_id")
-            .ok_or_else(|| ApiError::bad_request("missing_parameter", "account_id is required"))?;
-        if !shared::ids::is_id(&account_id) {
-            return Err(ApiError::bad_request(
-                "invalid_parameter",
-                "account_id is not an account id",
-            ));
-        }
-        let statuses = match query_param(req, "status") {
-            None => vec![Status::Open, Status::Active, Status::Waiting],
-            Some(list) => list
-                .split(',')
-                .map(|s| {
-                    Status::parse(s.trim()).ok_or_else(|| {
-                        ApiError::bad_request(
-                            "invalid_parameter",
-                            format!("status {s:?} is not open, active, waiting or closed"),
-                        )
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-        };
-        if statuses.is_empty() || (statuses.contains(&Status::Closed) && statuses.len() > 1) {
-            return Err(ApiError::bad_request(
-                "invalid_parameter",
-                "status lists open, active and waiting, or closed alone",
-            ));
-        }
+            .ok_or_else(|| ApiError::bad_request(ErrorCode::MissingParameter, "account_id is required"))?;
+        let account_id = AccountId::parse(&account_id)
+            .map_err(|_| ApiError::bad_request(ErrorCode::InvalidParameter, "account_id is not an account id"))?;
+        let statuses = statuses(query_param(req, "status").as_deref())?;
         let limit = limit(req, LIST_LIMIT)?;
+        let cursor = query_param(req, "cursor");
         let page = self
-            .dynamo
-            .list_conversations(&account_id, &statuses, limit, query_param(req, "cursor").as_deref())
-            .await?
-            .map_err(|e| ApiError::bad_request("invalid_cursor", e.to_string()))?;
+            .service
+            .list(&account_id, &statuses, limit, cursor.as_deref())
+            .await?;
         Ok(json_response(
             StatusCode::OK,
             &json!({"conversations": page.items, "next_cursor": page.next_cursor}),
@@ -103,12 +86,8 @@ impl App {
     async fn read(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let id = conversation_id(req)?;
         let limit = limit(req, MESSAGES_LIMIT)?;
-        let found = self
-            .dynamo
-            .conversation_with_messages(&id, limit, query_param(req, "cursor").as_deref())
-            .await?
-            .map_err(|e| ApiError::bad_request("invalid_cursor", e.to_string()))?;
-        let conversation = found.ok_or_else(not_found)?;
+        let cursor = query_param(req, "cursor");
+        let conversation = self.service.transcript(&id, limit, cursor.as_deref()).await?;
         Ok(json_response(StatusCode::OK, &conversation))
     }
 
@@ -120,42 +99,40 @@ impl App {
             shared::http::json_body(req)?
         };
         let agent = caller_id(req).or(body.agent_id.filter(|a| !a.trim().is_empty()));
-        match self.dynamo.move_conversation(&id, event, agent.as_deref()).await? {
-            MoveOutcome::Moved(c) => {
-                tracing::info!(conversation_id = %id, status = c.status.as_str(), event = event.as_str(), "conversation moved");
-                Ok(json_response(StatusCode::OK, &c))
-            }
-            MoveOutcome::NotFound => Err(not_found()),
-            MoveOutcome::Illegal(from) => Err(ApiError::Conflict {
-                code: "invalid_transition",
-                message: format!(
-                    "a conversation that is {} cannot be asked to {}",
-                    from.as_str(),
-                    event.as_str()
-                ),
-            }),
-        }
+        let moved = self.service.apply(&id, event, agent.as_deref()).await?;
+        Ok(json_response(StatusCode::OK, &moved))
     }
 }
 
-fn conversation_id(req: &Request) -> Result<String, ApiError> {
-    let id = path_param(req, "conversation_id")?;
-    if shared::ids::is_id(&id) {
-        Ok(id)
-    } else {
-        Err(not_found())
-    }
+/// The `status` filter: a comma-separated list, every live status when absent.
+fn statuses(list: Option<&str>) -> Result<Vec<Status>, ApiError> {
+    let Some(list) = list else {
+        return Ok(Status::LIVE.to_vec());
+    };
+    list.split(',')
+        .map(|s| {
+            Status::parse(s.trim()).ok_or_else(|| {
+                ApiError::bad_request(
+                    ErrorCode::InvalidParameter,
+                    format!("status {s:?} is not open, active, waiting or closed"),
+                )
+            })
+        })
+        .collect()
 }
 
-fn not_found() -> ApiError {
-    ApiError::not_found("conversation_not_found", "no conversation has this id")
+fn conversation_id(req: &Request) -> Result<ConversationId, ApiError> {
+    ConversationId::parse(&path_param(req, "conversation_id")?).map_err(|_| DeskError::NotFound.into())
 }
 
-fn limit(req: &Request, (default, max): (i32, i32)) -> Result<i32, ApiError> {
+fn limit(req: &Request, (default, max): (u32, u32)) -> Result<u32, ApiError> {
     match query_param(req, "limit") {
         None => Ok(default),
-        Some(l) => l.parse::<i32>().ok().filter(|l| (1..=max).contains(l)).ok_or_else(|| {
-            ApiError::bad_request("invalid_parameter", format!("limit is a whole number from 1 to {max}"))
+        Some(l) => l.parse::<u32>().ok().filter(|l| (1..=max).contains(l)).ok_or_else(|| {
+            ApiError::bad_request(
+                ErrorCode::InvalidParameter,
+                format!("limit is a whole number from 1 to {max}"),
+            )
         }),
     }
 }

@@ -1,57 +1,36 @@
 //! `POST /accounts/validate` (credentials given, nothing stored) and
-//! `POST /accounts/{account_id}/validate` (the stored credentials, read again).
+//! `POST /accounts/{account_id}/validate` (the stored credentials, read again): the HTTP edge of
+//! the accounts service's validation.
 
 use std::time::Duration;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
-use shared::directory::{Directory, Freshness};
-use shared::http::{deadline, json_body, json_response, respond};
-use shared::telesign::validate::check;
-use shared::telesign::{ApiHost, Credentials, TelesignClient};
+use shared::http::{deadline, json_body, json_response, no_route, path_param, respond, route_key};
+use shared::ids::AccountId;
+use shared::secrets::Secrets;
+use shared::service::accounts::{Accounts, AccountsError};
+use shared::store::Dynamo;
+use shared::telesign::TelesignClient;
 use shared::ApiError;
+
+/// The accounts service (only its validation is used here).
+pub type Service = Accounts<Dynamo, Secrets, TelesignClient>;
 
 /// The function's dependencies, built once per sandbox.
 #[derive(Debug)]
 pub struct App {
-    directory: Directory,
-    telesign: TelesignClient,
+    service: Service,
 }
 
 /// The body of `POST /accounts/validate`.
-#[derive(Deserialize)]
+#[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CredentialsInput {
-    /// TeleSign's customer id.
-    pub customer_id: String,
-    /// The API key.
-    pub api_key: String,
-    /// `standard` (default) or `enterprise`.
+struct CredentialsInput {
+    customer_id: String,
+    api_key: String,
     #[serde(default)]
-    pub api_host: Option<String>,
-}
-
-impl CredentialsInput {
-    /// Checks the fields: a customer id, a key that is base64, a known host.
-    pub fn parse(&self) -> Result<(Credentials, ApiHost), ApiError> {
-        let host = match self.api_host.as_deref() {
-            None => ApiHost::Standard,
-            Some(h) => ApiHost::parse(h).ok_or_else(|| {
-                ApiError::bad_request("invalid_api_host", "api_host is \"standard\" or \"enterprise\"")
-            })?,
-        };
-        let id = self.customer_id.trim();
-        if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err(ApiError::bad_request(
-                "invalid_customer_id",
-                "customer_id is TeleSign's customer id (letters, digits and dashes)",
-            ));
-        }
-        let creds = Credentials::new(id, &self.api_key)
-            .map_err(|e| ApiError::bad_request("invalid_api_key", format!("api_key: {e}")))?;
-        Ok((creds, host))
-    }
+    api_host: Option<String>,
 }
 
 impl App {
@@ -62,56 +41,43 @@ impl App {
 
     /// Builds the function from clients made once (the local gateway gives each function its own meter).
     pub fn from_clients(clients: &shared::runtime::Clients) -> Result<Self, shared::config::ConfigError> {
-        Ok(Self::new(clients.directory()?, clients.telesign()?))
+        Ok(Self::new(Accounts {
+            directory: clients.directory()?,
+            gateway: clients.telesign()?,
+            grace: Duration::ZERO,
+        }))
     }
 
-    /// Builds the function from its parts.
-    pub fn new(directory: Directory, telesign: TelesignClient) -> Self {
-        Self { directory, telesign }
+    /// Builds the function from its service.
+    pub fn new(service: Service) -> Self {
+        Self { service }
     }
 
     /// Answers one request.
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        let result = match shared::http::path_param(&req, "account_id") {
-            Ok(id) => self.stored(&req, &id).await,
-            Err(_) => self.given(&req).await,
+        let result = match route_key(&req) {
+            "POST /accounts/validate" => self.given(&req).await,
+            "POST /accounts/{account_id}/validate" => self.stored(&req).await,
+            _ => Err(no_route()),
         };
         respond(result)
     }
 
     async fn given(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let input: CredentialsInput = json_body(req)?;
-        let (creds, host) = input.parse()?;
-        let found = check(
-            &self.telesign,
-            &creds,
-            host,
-            deadline(req, Duration::from_secs(10), Duration::from_millis(500)),
-        )
-        .await?;
+        let (creds, host) =
+            shared::account::parse_credentials(&input.customer_id, &input.api_key, input.api_host.as_deref())?;
+        let limit = deadline(req, Duration::from_secs(10), Duration::from_millis(500));
+        let found = self.service.validate(&creds, host, limit).await?;
         tracing::info!(result = found.verdict.as_str(), telesign_code = ?found.telesign_code, "credentials validated");
         Ok(json_response(StatusCode::OK, &found.body(host)))
     }
 
-    async fn stored(&self, req: &Request, account_id: &str) -> Result<Response<Body>, ApiError> {
-        let missing = || ApiError::not_found("account_not_found", "no messaging account has this id");
-        if !shared::ids::is_id(account_id) {
-            return Err(missing());
-        }
-        let account = self
-            .directory
-            .account(account_id, Freshness::Fresh)
-            .await?
-            .ok_or_else(missing)?;
-        let keys = self.directory.keys(&account, Freshness::Fresh).await?;
-        let found = check(
-            &self.telesign,
-            &keys.current,
-            account.api_host,
-            deadline(req, Duration::from_secs(10), Duration::from_millis(500)),
-        )
-        .await?;
-        tracing::info!(account_id, result = found.verdict.as_str(), telesign_code = ?found.telesign_code, "stored credentials validated");
+    async fn stored(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        let id = AccountId::parse(&path_param(req, "account_id")?).map_err(|_| AccountsError::NotFound)?;
+        let limit = deadline(req, Duration::from_secs(10), Duration::from_millis(500));
+        let (account, found) = self.service.validate_stored(&id, limit).await?;
+        tracing::info!(account_id = %id, result = found.verdict.as_str(), telesign_code = ?found.telesign_code, "stored credentials validated");
         Ok(json_response(StatusCode::OK, &found.body(account.api_host)))
     }
 }

@@ -1,302 +1,169 @@
 //! Outbound messages: recorded before they are sent, settled with TeleSign's answer, and the
-//! idempotency records that make a retried request return its first answer.
+//! idempotency records that make a retried request return its first outcome.
 
-use super::conversations::{activity_sort_key, index_partition, message_item, new_conversation_item, thread_item};
-use super::item::{b, n, opt_n, opt_s, s};
-use super::{key, values, Dynamo, StoreError, Txn};
-use crate::conversation::{preview, Conversation, Direction, Message, Status};
-use crate::sms::TextInfo;
+use std::collections::HashMap;
+
+use super::conversations::push_conversation;
+use super::inbound::{thread_keys, thread_state};
+use super::items::{from_item, to_item, IdempotencyItem, MessageItem, OutrefItem};
+use super::{key, n, s, values, Dynamo, Part, StoreError, TxnOutcome};
+use crate::conversation::{Conversation, Thread};
+use crate::service::ports::{
+    BeginWrite, ConversationMoves, IdempotencyLog, IdempotencyRecord, IdempotencyScope, OutboundLog, OutboundRecord,
+    Settlement,
+};
 use crate::table;
 use crate::telesign::status::rank;
-use crate::telesign::MessageState;
 
 /// How long an idempotency key is remembered.
 const IDEMPOTENCY_TTL_SECONDS: i64 = 24 * 3600;
 
-/// An outbound message to record before it is sent.
-#[derive(Debug, Clone)]
-pub struct NewOutbound<'a> {
-    /// The conversation as read (or, for a first contact, as it will be created).
-    pub conversation: &'a Conversation,
-    /// Whether the conversation exists already (else it is created with its pointer).
-    pub exists: bool,
-    /// The status the conversation moves to.
-    pub to_status: Status,
-    /// The text.
-    pub text: &'a str,
-    /// Its encoding and segments.
-    pub info: &'a TextInfo,
-    /// The agent sending it.
-    pub agent_id: Option<&'a str>,
-    /// The idempotency record's scope and key, when the request carried one.
-    pub idempotency: Option<(&'a str, &'a str)>,
-    /// A fingerprint of the request, to refuse the same key for another request.
-    pub request_fingerprint: &'a str,
+fn idempotency_key(scope: &IdempotencyScope) -> (String, String) {
+    table::idempotency_key(scope.account_id.as_str(), scope.key.as_str())
 }
 
-/// What became of the recording.
-#[derive(Debug)]
-pub enum BeginOutcome {
-    /// Recorded: send it.
-    Begun(Message),
-    /// The customer has opted out: nothing recorded.
-    OptedOut,
-    /// The conversation changed since it was read (or was created meanwhile): read it again.
-    Changed,
-    /// The idempotency key was used before: answer from its record.
-    Replay,
-}
-
-/// An idempotency record as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Idempotency {
-    /// The first request is still under way.
-    Pending {
-        /// Its fingerprint.
-        fingerprint: String,
-    },
-    /// The first request's answer.
-    Done {
-        /// Its fingerprint.
-        fingerprint: String,
-        /// The HTTP status answered.
-        http_status: u16,
-        /// The body answered.
-        body: String,
-    },
-}
-
-/// How a send ended, as the message records it.
-#[derive(Debug, Clone)]
-pub struct SendResult<'a> {
-    /// The message's state now.
-    pub state: MessageState,
-    /// TeleSign's reference id, if it gave one.
-    pub reference_id: Option<&'a str>,
-    /// TeleSign's status code.
-    pub code: Option<u32>,
-    /// TeleSign's words, or the channel's reason.
-    pub description: &'a str,
-}
-
-impl Dynamo {
-    /// Records an outbound message before sending it (1 transaction): the consent checked, the
-    /// idempotency key claimed, the message stored as `unknown` ("sending"), the conversation
-    /// moved and touched on the condition that its status is still the one read.
-    pub async fn begin_outbound(&self, o: &NewOutbound<'_>, message_id: &str) -> Result<BeginOutcome, StoreError> {
-        let c = o.conversation;
-        let now = crate::ids::now();
-        let message = Message {
-            message_id: message_id.to_owned(),
-            direction: Direction::Outbound,
-            text: o.text.to_owned(),
-            created_at: now.clone(),
-            status: MessageState::Unknown,
-            telesign_reference_id: None,
-            status_code: None,
-            status_description: Some("sending".into()),
-            segments: o.info.segments as u32,
-            encoding: o.info.encoding,
-            agent_id: o.agent_id.map(str::to_owned),
-            too_long: false,
+impl OutboundLog for Dynamo {
+    /// 1 BatchGetItem (pointer and consent), then 1 GetItem when there is a live conversation.
+    async fn live_conversation(&self, thread: &Thread) -> Result<(Option<Conversation>, bool), StoreError> {
+        let state = thread_state(self.get_many(thread_keys(thread)).await?)?;
+        let conversation = match state.live {
+            Some((id, _)) => self.conversation(&id).await?,
+            None => None,
         };
-        let mut items = vec![
-            self.check(
-                key(table::consent_key(&c.account_id, &c.customer_number)),
-                "attribute_not_exists(pk) OR opted_out = :f",
-                values([(":f", b(false))]),
-            )?,
-            self.put(message_item(c, &message, None), None)?,
-        ];
-        if let Some((scope, k)) = o.idempotency {
-            let (pk, sk) = table::idempotency_key(scope, k);
-            items.push(self.put(
-                super::item::build(vec![
-                    (table::PK, Some(s(pk))),
-                    (table::SK, Some(s(sk))),
-                    ("idem_state", Some(s("pending"))),
-                    ("fingerprint", Some(s(o.request_fingerprint))),
-                    (
-                        table::TTL_ATTRIBUTE,
-                        Some(n(crate::ids::epoch_seconds() + IDEMPOTENCY_TTL_SECONDS)),
-                    ),
-                ]),
-                Some("attribute_not_exists(pk)"),
-            )?);
-        }
-        if o.exists {
-            let mut set = vec![
-                "#status = :to",
-                "last_activity_at = :now",
-                "last_message_preview = :p",
-                "gsi1pk = :gpk",
-                "gsi1sk = :gsk",
-            ];
-            let mut vals = values([
-                (":to", s(o.to_status.as_str())),
-                (":seen", s(c.status.as_str())),
-                (":now", s(&now)),
-                (":p", s(preview(o.text))),
-                (":gpk", s(index_partition(&c.account_id, o.to_status))),
-                (":gsk", s(activity_sort_key(&now, &c.conversation_id))),
-            ]);
-            if let Some(agent) = o.agent_id {
-                set.push("assigned_agent = :agent");
-                vals.insert(":agent".into(), s(agent));
-            }
-            items.push(self.update(
-                key(table::conversation_key(&c.conversation_id)),
-                &format!("SET {}", set.join(", ")),
-                Some("#status = :seen"),
-                vals,
-            )?);
-            if o.to_status != c.status {
-                items.push(self.update(
-                    key(table::thread_key(&c.account_id, &c.support_number, &c.customer_number)),
-                    "SET #status = :to",
-                    Some("conversation_id = :c"),
-                    values([(":to", s(o.to_status.as_str())), (":c", s(&c.conversation_id))]),
-                )?);
-            }
-        } else {
-            let mut created = c.clone();
-            created.status = o.to_status;
-            created.last_activity_at = now.clone();
-            created.created_at = now.clone();
-            created.assigned_agent = o.agent_id.map(str::to_owned);
-            created.last_message_preview = Some(preview(o.text));
-            items.push(self.put(new_conversation_item(&created), None)?);
-            items.push(self.put(thread_item(&created), Some("attribute_not_exists(pk)"))?);
-        }
-        match self.transact(items).await? {
-            Txn::Done => Ok(BeginOutcome::Begun(message)),
-            Txn::Cancelled(reasons) => {
-                if Txn::failed(&reasons, 0) {
-                    Ok(BeginOutcome::OptedOut)
-                } else if o.idempotency.is_some() && Txn::failed(&reasons, 2) {
-                    Ok(BeginOutcome::Replay)
-                } else {
-                    Ok(BeginOutcome::Changed)
-                }
-            }
-        }
+        Ok((conversation, state.opted_out))
     }
 
-    /// Records how the send ended (1 transaction): the message's status and TeleSign's reference
-    /// id, the reference's pointer for delivery reports, and the idempotency record's answer
-    /// (`answer` = HTTP status and body; `None` forgets the key so the request may be retried).
-    pub async fn finish_outbound(
-        &self,
-        conversation_id: &str,
-        message_id: &str,
-        result: &SendResult<'_>,
-        idempotency: Option<(&str, &str)>,
-        answer: Option<(u16, &str)>,
-    ) -> Result<(), StoreError> {
+    /// 1 TransactWriteItems: consent checked, key claimed, message recorded, conversation written.
+    async fn begin_outbound(&self, r: &OutboundRecord) -> Result<BeginWrite, StoreError> {
+        let t = &r.thread;
+        let mut txn = self.txn();
+        let consent = key(table::consent_key(t.account_id.as_str(), t.customer_number.as_str()));
+        let not_opted_out = "attribute_not_exists(pk) OR opted_out = :f";
+        txn.check(
+            Part::ConsentCheck,
+            consent,
+            not_opted_out,
+            values([(":f", aws_sdk_dynamodb::types::AttributeValue::Bool(false))]),
+        )?;
+        let message = MessageItem::of(r.conversation.conversation_id(), &t.account_id, &r.message, None);
+        txn.put(Part::Message, to_item(&message)?, None)?;
+        if let Some((scope, fingerprint)) = &r.idempotency {
+            let claim = IdempotencyItem::pending(idempotency_key(scope), fingerprint, IDEMPOTENCY_TTL_SECONDS);
+            txn.put(Part::Idempotency, to_item(&claim)?, Some("attribute_not_exists(pk)"))?;
+        }
+        push_conversation(&mut txn, &r.conversation)?;
+        let outcome = txn.commit().await?;
+        Ok(if matches!(outcome, TxnOutcome::Done) {
+            BeginWrite::Begun
+        } else if outcome.failed(Part::ConsentCheck) {
+            BeginWrite::OptedOut
+        } else if outcome.failed(Part::Idempotency) {
+            BeginWrite::KeyTaken
+        } else {
+            BeginWrite::Lost
+        })
+    }
+
+    /// 1 TransactWriteItems; a second one when a delivery report got there first with a later
+    /// status (the report's status is kept, the rest recorded).
+    async fn settle(&self, st: &Settlement) -> Result<(), StoreError> {
         for with_status in [true, false] {
-            let r = rank(result.state, result.code);
-            let mut set = vec!["status_description = :d"];
-            let mut vals = values([(":d", s(result.description))]);
-            if with_status {
-                set.extend(["#status = :st", "status_rank = :r"]);
-                vals.insert(":st".into(), s(result.state.as_str()));
-                vals.insert(":r".into(), n(r));
-                if let Some(code) = result.code {
-                    set.push("status_code = :code");
-                    vals.insert(":code".into(), n(code));
-                }
-            }
-            if let Some(reference) = result.reference_id {
-                set.push("telesign_reference_id = :ref");
-                vals.insert(":ref".into(), s(reference));
-            }
-            let condition = if with_status {
-                "attribute_exists(pk) AND status_rank <= :r"
-            } else {
-                "attribute_exists(pk)"
-            };
-            let mut items = vec![self.update(
-                key(table::message_key(conversation_id, message_id)),
-                &format!("SET {}", set.join(", ")),
+            let mut txn = self.txn();
+            let (expression, condition, vals) = settle_update(st, with_status);
+            let message = key(table::message_key(st.conversation_id.as_str(), st.message_id.as_str()));
+            txn.update(
+                Part::Message,
+                message,
+                &expression,
                 Some(condition),
                 vals,
-            )?];
-            if let Some(reference) = result.reference_id {
-                let (pk, sk) = table::outbound_ref_key(reference);
-                items.push(self.put(
-                    super::item::build(vec![
-                        (table::PK, Some(s(pk))),
-                        (table::SK, Some(s(sk))),
-                        ("conversation_id", Some(s(conversation_id))),
-                        ("message_id", Some(s(message_id))),
-                    ]),
+                HashMap::new(),
+            )?;
+            if let Some(reference) = &st.reference_id {
+                txn.put(
+                    Part::Outref,
+                    to_item(&OutrefItem::of(reference, &st.conversation_id, &st.message_id))?,
                     None,
-                )?);
+                )?;
             }
-            if let Some((scope, k)) = idempotency {
-                let idem = key(table::idempotency_key(scope, k));
-                items.push(match answer {
-                    Some((status, body)) => self.update(
-                        idem,
-                        "SET idem_state = :done, http_status = :h, answer_body = :b",
-                        None,
-                        values([(":done", s("done")), (":h", n(status)), (":b", s(body))]),
-                    )?,
-                    None => self.delete(idem, None, Default::default())?,
-                });
+            if let Some((scope, outcome)) = &st.idempotency {
+                let record = key(idempotency_key(scope));
+                match outcome {
+                    Some(outcome) => {
+                        let vals = values([(":done", s("done")), (":o", s(outcome))]);
+                        txn.update(
+                            Part::Idempotency,
+                            record,
+                            "SET idem_state = :done, outcome = :o",
+                            None,
+                            vals,
+                            HashMap::new(),
+                        )?
+                    }
+                    None => txn.delete(Part::Idempotency, record, None, HashMap::new())?,
+                }
             }
-            match self.transact(items).await? {
-                Txn::Done => return Ok(()),
-                // A delivery report got there first with a later status: keep it, record the rest.
-                Txn::Cancelled(reasons) if with_status && Txn::failed(&reasons, 0) => continue,
-                Txn::Cancelled(reasons) => {
+            match txn.commit().await? {
+                TxnOutcome::Done => return Ok(()),
+                outcome if with_status && outcome.failed(Part::Message) => continue,
+                outcome => {
                     return Err(StoreError::Unavailable(format!(
-                        "settling the message was cancelled: {reasons:?}"
+                        "settling the message was cancelled: {outcome:?}"
                     )))
                 }
             }
         }
         Ok(())
     }
+}
 
-    /// The idempotency record of a key (1 GetItem).
-    pub async fn idempotency(&self, scope: &str, k: &str) -> Result<Option<Idempotency>, StoreError> {
-        let Some(item) = self.get(table::idempotency_key(scope, k)).await? else {
+/// The settle's update of the message: the status only over a rank not higher than its own.
+fn settle_update(
+    st: &Settlement,
+    with_status: bool,
+) -> (
+    String,
+    &'static str,
+    HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+) {
+    let mut set = vec!["status_description = :d"];
+    let mut vals = values([(":d", s(&st.description))]);
+    if with_status {
+        set.extend(["#status = :st", "status_rank = :r"]);
+        vals.insert(":st".into(), s(st.state.as_str()));
+        vals.insert(":r".into(), n(rank(st.state, st.code)));
+        if let Some(code) = st.code {
+            set.push("status_code = :code");
+            vals.insert(":code".into(), n(code));
+        }
+    }
+    if let Some(reference) = &st.reference_id {
+        set.push("telesign_reference_id = :ref");
+        vals.insert(":ref".into(), s(reference));
+    }
+    let condition = if with_status {
+        "attribute_exists(pk) AND status_rank <= :r"
+    } else {
+        "attribute_exists(pk)"
+    };
+    (format!("SET {}", set.join(", ")), condition, vals)
+}
+
+impl IdempotencyLog for Dynamo {
+    /// 1 GetItem.
+    async fn idempotency(&self, scope: &IdempotencyScope) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let Some(item) = self.get(idempotency_key(scope)).await? else {
             return Ok(None);
         };
-        let fingerprint = opt_s(&item, "fingerprint").unwrap_or_default().to_owned();
-        Ok(Some(match opt_s(&item, "idem_state") {
-            Some("done") => Idempotency::Done {
-                fingerprint,
-                http_status: opt_n(&item, "http_status").unwrap_or(200),
-                body: opt_s(&item, "answer_body").unwrap_or("{}").to_owned(),
+        let record: IdempotencyItem = from_item(item)?;
+        Ok(Some(match (record.idem_state.as_str(), record.outcome) {
+            ("done", Some(outcome)) => IdempotencyRecord::Done {
+                fingerprint: record.fingerprint,
+                outcome,
             },
-            _ => Idempotency::Pending { fingerprint },
+            _ => IdempotencyRecord::Pending {
+                fingerprint: record.fingerprint,
+            },
         }))
-    }
-
-    /// The live conversation of a customer and a support number, with the customer's consent
-    /// (1 BatchGetItem, then 1 GetItem when there is one).
-    pub async fn live_conversation(
-        &self,
-        account_id: &str,
-        support_number: &str,
-        customer: &str,
-    ) -> Result<(Option<Conversation>, bool), StoreError> {
-        let found = self
-            .get_many(vec![
-                table::thread_key(account_id, support_number, customer),
-                table::consent_key(account_id, customer),
-            ])
-            .await?;
-        let opted_out = found
-            .get(1)
-            .and_then(|c| c.as_ref())
-            .is_some_and(|c| super::item::flag(c, "opted_out"));
-        let conversation = match found.into_iter().next().flatten() {
-            Some(t) => self.conversation(&super::item::req_s(&t, "conversation_id")?).await?,
-            None => None,
-        };
-        Ok((conversation, opted_out))
     }
 }

@@ -106,22 +106,6 @@ pub async fn probe(
     }
 }
 
-/// The probe as a route answers it: TeleSign unavailable is a 503, never "invalid".
-pub async fn check(
-    client: &TelesignClient,
-    creds: &Credentials,
-    host: ApiHost,
-    deadline: Instant,
-) -> Result<Validation, crate::ApiError> {
-    probe(client, creds, host, deadline).await.map_err(|e| {
-        tracing::warn!(error = %e, "TeleSign could not be asked about the credentials");
-        crate::ApiError::unavailable(
-            "telesign_unavailable",
-            "TeleSign could not be reached to check the credentials; nothing is decided, try again shortly",
-        )
-    })
-}
-
 impl Validation {
     /// The contract's answer of `POST /accounts/validate`.
     pub fn body(&self, host: ApiHost) -> serde_json::Value {

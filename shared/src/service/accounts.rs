@@ -1,0 +1,250 @@
+//! The operators' setup: accounts created with validated credentials, keys rotated with a grace
+//! period, support numbers added and removed. Keys go to the key store and nowhere else.
+
+use std::time::{Duration, Instant};
+
+use crate::account::{Account, AccountError, AccountSecret, NewSupportNumber, SupportNumber};
+use crate::ids::{AccountId, Timestamp};
+use crate::phone::PhoneNumber;
+use crate::service::directory::{AccountDirectory, CachedDirectory, DirectoryError, Freshness};
+use crate::service::ports::{AccountStore, Claim, KeyStore, KeyStoreError, SmsGateway, StoreError};
+use crate::telesign::validate::{Validation, Verdict};
+use crate::telesign::{ApiHost, ApiKey, Credentials};
+
+/// The longest grace period a rotation may ask for.
+pub const MAX_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Why an account change was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccountsError {
+    /// No such account.
+    #[error("no messaging account has this id")]
+    NotFound,
+    /// The account does not own the number.
+    #[error("this account has no such support number")]
+    NumberNotFound,
+    /// The request breaks a rule of accounts.
+    #[error(transparent)]
+    Invalid(#[from] AccountError),
+    /// TeleSign refused the credentials.
+    #[error("{}", .validation.verdict.message(*.host))]
+    InvalidCredentials {
+        /// TeleSign's finding.
+        validation: Validation,
+        /// The host asked.
+        host: ApiHost,
+    },
+    /// The number belongs to an account already.
+    #[error("{0} already belongs to a messaging account")]
+    NumberInUse(PhoneNumber),
+    /// TeleSign could not be asked: nothing is decided.
+    #[error("TeleSign could not be reached to check the credentials; nothing is decided, try again shortly")]
+    TelesignUnavailable,
+    /// The key store failed a write: nothing was changed.
+    #[error("the credential store is unavailable; nothing was changed, try again shortly")]
+    KeysUnavailable,
+    /// The account or its keys could not be read.
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A new account as an operator asked for it, checked.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    /// Its name.
+    pub name: String,
+    /// TeleSign's credentials.
+    pub credentials: Credentials,
+    /// TeleSign's host.
+    pub host: ApiHost,
+    /// Its support numbers, validated.
+    pub numbers: Vec<SupportNumber>,
+}
+
+/// What a rotation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    /// The account.
+    pub account_id: AccountId,
+    /// When.
+    pub rotated_at: Timestamp,
+    /// Until when the previous key verifies callbacks.
+    pub previous_key_valid_until: Timestamp,
+}
+
+/// The accounts service.
+#[derive(Debug)]
+pub struct Accounts<S, K, G> {
+    /// Accounts and keys, cached.
+    pub directory: CachedDirectory<S, K>,
+    /// TeleSign.
+    pub gateway: G,
+    /// The default grace period of a rotation.
+    pub grace: Duration,
+}
+
+impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
+    /// Asks TeleSign whether credentials work. Unreachable, rate limited or failing is
+    /// undetermined, never "invalid".
+    pub async fn validate(
+        &self,
+        creds: &Credentials,
+        host: ApiHost,
+        deadline: Instant,
+    ) -> Result<Validation, AccountsError> {
+        self.gateway.probe(creds, host, deadline).await.map_err(|e| {
+            tracing::warn!(error = %e, "TeleSign could not be asked about the credentials");
+            AccountsError::TelesignUnavailable
+        })
+    }
+
+    /// The stored credentials of an account, asked again.
+    pub async fn validate_stored(
+        &self,
+        id: &AccountId,
+        deadline: Instant,
+    ) -> Result<(Account, Validation), AccountsError> {
+        let account = self.read(id).await?;
+        let keys = self.directory.keys(&account, Freshness::Fresh).await?;
+        let found = self.validate(&keys.current, account.api_host, deadline).await?;
+        Ok((account, found))
+    }
+
+    async fn require_valid(&self, creds: &Credentials, host: ApiHost, deadline: Instant) -> Result<(), AccountsError> {
+        let validation = self.validate(creds, host, deadline).await?;
+        if validation.verdict == Verdict::Valid {
+            return Ok(());
+        }
+        Err(AccountsError::InvalidCredentials { validation, host })
+    }
+
+    /// Creates an account: credentials validated, the key stored, then the record with its
+    /// number claims (all or nothing); a record that cannot be written takes its secret with it.
+    pub async fn create(&self, new: NewAccount, deadline: Instant) -> Result<Account, AccountsError> {
+        self.require_valid(&new.credentials, new.host, deadline).await?;
+        let account_id = AccountId::new();
+        let account = Account {
+            secret_name: self.directory.keys.name_for(&account_id),
+            account_id,
+            name: new.name,
+            customer_id: new.credentials.customer_id.clone(),
+            api_host: new.host,
+            numbers: new.numbers,
+            created_at: Timestamp::now(),
+        };
+        let secret = AccountSecret {
+            customer_id: new.credentials.customer_id.clone(),
+            api_key: new.credentials.api_key.expose_literal().to_owned(),
+            previous_api_key: None,
+            previous_valid_until: None,
+        };
+        self.directory
+            .keys
+            .create(&account.secret_name, &secret)
+            .await
+            .map_err(keys_error)?;
+        let stored = self.directory.store.create_account(&account).await;
+        if !matches!(stored, Ok(Claim::Done)) {
+            // Neither half is left behind.
+            if let Err(e) = self.directory.keys.delete_now(&account.secret_name).await {
+                tracing::error!(account_id = %account.account_id, error = %e, "the secret of a failed creation could not be deleted");
+            }
+        }
+        match stored? {
+            Claim::Done => {
+                tracing::info!(account_id = %account.account_id, numbers = account.numbers.len(), "account created");
+                Ok(account)
+            }
+            Claim::NumberInUse(n) => Err(AccountsError::NumberInUse(n)),
+            Claim::NoAccount => Err(AccountsError::NotFound),
+        }
+    }
+
+    /// Every account.
+    pub async fn list(&self) -> Result<Vec<Account>, AccountsError> {
+        Ok(self.directory.store.accounts().await?)
+    }
+
+    /// One account, read fresh.
+    pub async fn read(&self, id: &AccountId) -> Result<Account, AccountsError> {
+        let found = self.directory.account(id, Freshness::Fresh).await?;
+        found.ok_or(AccountsError::NotFound)
+    }
+
+    /// Rotates the key: validated first; the previous key keeps verifying callbacks for `grace`
+    /// (the configured default when `None`, at most [`MAX_GRACE`]).
+    pub async fn rotate(
+        &self,
+        id: &AccountId,
+        key: ApiKey,
+        grace_seconds: Option<u64>,
+        deadline: Instant,
+    ) -> Result<Rotation, AccountsError> {
+        let grace = match grace_seconds.map(Duration::from_secs) {
+            None => self.grace,
+            Some(g) if g <= MAX_GRACE => g,
+            Some(_) => return Err(AccountError::InvalidGracePeriod.into()),
+        };
+        let account = self.read(id).await?;
+        let creds = Credentials {
+            customer_id: account.customer_id.clone(),
+            api_key: key,
+        };
+        self.require_valid(&creds, account.api_host, deadline).await?;
+        let current = self.directory.secret(&account, Freshness::Fresh).await?;
+        let now = Timestamp::now();
+        let until = now.plus_seconds(grace.as_secs() as i64);
+        let rotated = AccountSecret {
+            customer_id: current.customer_id.clone(),
+            api_key: creds.api_key.expose_literal().to_owned(),
+            previous_api_key: Some(current.api_key.clone()),
+            previous_valid_until: Some(until.epoch_seconds()),
+        };
+        self.directory
+            .keys
+            .replace(&account.secret_name, &rotated)
+            .await
+            .map_err(keys_error)?;
+        self.directory.forget(&account);
+        tracing::info!(account_id = %account.account_id, grace_seconds = grace.as_secs(), "API key rotated");
+        Ok(Rotation {
+            account_id: account.account_id,
+            rotated_at: now,
+            previous_key_valid_until: until,
+        })
+    }
+
+    /// Adds a support number.
+    pub async fn add_number(&self, id: &AccountId, number: NewSupportNumber) -> Result<SupportNumber, AccountsError> {
+        let account = self.read(id).await?;
+        let number = number.validated()?;
+        match self.directory.store.add_number(&account.account_id, &number).await? {
+            Claim::Done => {
+                self.directory.forget(&account);
+                tracing::info!(account_id = %account.account_id, number = %number.number, "support number added");
+                Ok(number)
+            }
+            Claim::NumberInUse(n) => Err(AccountsError::NumberInUse(n)),
+            Claim::NoAccount => Err(AccountsError::NotFound),
+        }
+    }
+
+    /// Removes a support number: its inbound stops at once.
+    pub async fn remove_number(&self, id: &AccountId, number: &PhoneNumber) -> Result<(), AccountsError> {
+        let account = self.read(id).await?;
+        if !self.directory.store.remove_number(&account.account_id, number).await? {
+            return Err(AccountsError::NumberNotFound);
+        }
+        self.directory.forget(&account);
+        tracing::info!(account_id = %account.account_id, number = %number, "support number removed");
+        Ok(())
+    }
+}
+
+fn keys_error(e: KeyStoreError) -> AccountsError {
+    tracing::error!(error = %e, "the key store refused a write");
+    AccountsError::KeysUnavailable
+}

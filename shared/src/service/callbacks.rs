@@ -1,0 +1,288 @@
+//! TeleSign's callbacks: verified against the account's key before anything is read, then an
+//! inbound SMS stored exactly once in its conversation, or a delivery report applied forward only.
+
+use std::time::Duration;
+
+use crate::account::{Account, AccountKeys};
+use crate::conversation::{
+    consent_of, next, parse_external_id, preview, Consent, Conversation, Event, Message, Thread,
+};
+use crate::ids::AccountId;
+use crate::phone::PhoneNumber;
+use crate::service::directory::{AccountDirectory, DirectoryError, Freshness};
+use crate::service::ports::{
+    Committed, ConversationWrite, InboundLog, InboundRecord, InboundWrite, Move, ReportLog, StatusUpdate, StoreError,
+    ThreadState,
+};
+use crate::sms::TextInfo;
+use crate::telesign::status::{rank, state_of_code};
+use crate::telesign::{verify_callback, Callback, DeliveryReport, InboundSms, SignatureError};
+
+/// How often an inbound write that lost a race is tried again.
+const INBOUND_ATTEMPTS: usize = 6;
+
+/// What a callback came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallbackOutcome {
+    /// An inbound SMS, stored.
+    Stored {
+        /// Its conversation.
+        conversation_id: crate::ids::ConversationId,
+        /// The message.
+        message_id: crate::ids::MessageId,
+        /// Whether the conversation is new.
+        new_conversation: bool,
+    },
+    /// An inbound SMS stored before (a retried callback).
+    Duplicate,
+    /// A delivery report.
+    Report(ReportOutcome),
+}
+
+/// What a delivery report did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportOutcome {
+    /// The message moved to the report's status.
+    Updated,
+    /// The message is already at this status (a retried report).
+    Duplicate,
+    /// The message is at a later status: the report is older and left out.
+    Stale,
+    /// No outbound message of this account has this reference or external id.
+    Unknown,
+}
+
+/// Why a callback was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallbackError {
+    /// No account has this callback URL.
+    #[error("no messaging account has this callback URL")]
+    UnknownAccount,
+    /// Not signed with the account's key.
+    #[error("the callback is not signed with the account's key: {0}")]
+    InvalidSignature(SignatureError),
+    /// Signed, but unreadable.
+    #[error("the callback could not be read: {0}")]
+    Malformed(String),
+    /// The account does not own the support number texted.
+    #[error("this account has no such support number")]
+    UnknownNumber,
+    /// The conversation kept changing under the message.
+    #[error("the conversation kept changing under the message")]
+    Busy,
+    /// The account or its keys could not be read.
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The callback service.
+#[derive(Debug)]
+pub struct Callbacks<D, L> {
+    /// Accounts and keys.
+    pub directory: D,
+    /// Inbound messages and delivery reports.
+    pub log: L,
+}
+
+impl<D: AccountDirectory, L: InboundLog + ReportLog> Callbacks<D, L> {
+    /// Verifies and applies one callback of `account_id` (the raw body, as signed).
+    pub async fn receive(
+        &self,
+        account_id: &str,
+        authorization: Option<&str>,
+        body: &[u8],
+    ) -> Result<CallbackOutcome, CallbackError> {
+        let account = self.account(account_id).await?;
+        self.verify(&account, authorization, body).await?;
+        let callback = Callback::parse(body).map_err(|e| CallbackError::Malformed(e.to_string()))?;
+        match callback {
+            Callback::Inbound(sms) => self.inbound(account, &sms, body).await,
+            Callback::Delivery(report) => Ok(CallbackOutcome::Report(
+                self.report(&account.account_id, &report).await?,
+            )),
+        }
+    }
+
+    async fn account(&self, account_id: &str) -> Result<Account, CallbackError> {
+        let id = AccountId::parse(account_id).map_err(|_| CallbackError::UnknownAccount)?;
+        let found = self.directory.account(&id, Freshness::Cached).await?;
+        found.ok_or_else(|| {
+            tracing::warn!(account_id = %id, "callback for an account that does not exist");
+            CallbackError::UnknownAccount
+        })
+    }
+
+    /// The current key, then the previous one in its grace period; a mismatch with cached keys
+    /// reads them again once (a rotation takes effect at once).
+    async fn verify(&self, account: &Account, authorization: Option<&str>, body: &[u8]) -> Result<(), CallbackError> {
+        let check = |keys: &AccountKeys| {
+            verify_callback(
+                authorization,
+                body,
+                &keys.current.customer_id,
+                &keys.current.api_key,
+                keys.previous.as_ref(),
+            )
+        };
+        let mut verified = check(&self.directory.keys(account, Freshness::Cached).await?);
+        if verified == Err(SignatureError::Mismatch) {
+            verified = check(&self.directory.keys(account, Freshness::Fresh).await?);
+        }
+        verified.map(|_| ()).map_err(|e| {
+            tracing::warn!(account_id = %account.account_id, reason = %e, "callback refused");
+            CallbackError::InvalidSignature(e)
+        })
+    }
+
+    async fn inbound(&self, account: Account, sms: &InboundSms, body: &[u8]) -> Result<CallbackOutcome, CallbackError> {
+        let thread = self.thread_of(account, sms).await?;
+        let info = crate::sms::analyse(&sms.text);
+        let consent = consent_of(&sms.text, sms.action.as_deref());
+        let raw = String::from_utf8_lossy(body).into_owned();
+        for _ in 0..INBOUND_ATTEMPTS {
+            let state = self.log.thread_state(&thread).await?;
+            let record = plan_inbound(&thread, &state, sms, &info, consent, raw.clone());
+            match self.log.record_inbound(&record).await? {
+                InboundWrite::Stored => return Ok(stored(&record, sms)),
+                InboundWrite::Duplicate => {
+                    tracing::info!(account_id = %thread.account_id, reference_id = %sms.reference_id, "inbound SMS already stored");
+                    return Ok(CallbackOutcome::Duplicate);
+                }
+                InboundWrite::NumberNotOwned => return Err(self.number_gone(&thread).await),
+                InboundWrite::Lost => {
+                    tracing::info!(conversation_id = %record.conversation.conversation_id(), "inbound write lost a race; reading again");
+                    tokio::time::sleep(Duration::from_millis(5 + rand::random::<u64>() % 20)).await;
+                }
+            }
+        }
+        Err(CallbackError::Busy)
+    }
+
+    /// The thread an SMS belongs to: numbers as TeleSign wrote them, the support number owned by
+    /// the account (a number added since the account was cached is routed at once).
+    async fn thread_of(&self, account: Account, sms: &InboundSms) -> Result<Thread, CallbackError> {
+        let number = |what: &str, raw: &str| {
+            PhoneNumber::parse_any(raw).map_err(|e| CallbackError::Malformed(format!("{what}: {e}")))
+        };
+        let customer_number = number("user_response.phone_number", &sms.customer_number)?;
+        let support_number = number("user_response.sender_id", &sms.support_number)?;
+        let mut account = account;
+        if account.number(&support_number).is_none() {
+            let fresh = self.directory.account(&account.account_id, Freshness::Fresh).await?;
+            account = fresh.unwrap_or(account);
+        }
+        if account.number(&support_number).is_none() {
+            tracing::warn!(account_id = %account.account_id, support_number = %support_number, reference_id = %sms.reference_id, "inbound SMS to a number the account does not own");
+            return Err(CallbackError::UnknownNumber);
+        }
+        Ok(Thread {
+            account_id: account.account_id,
+            support_number,
+            customer_number,
+        })
+    }
+
+    async fn number_gone(&self, thread: &Thread) -> CallbackError {
+        if let Ok(Some(account)) = self.directory.account(&thread.account_id, Freshness::Cached).await {
+            self.directory.forget(&account);
+        }
+        tracing::warn!(account_id = %thread.account_id, support_number = %thread.support_number, "support number removed from the account");
+        CallbackError::UnknownNumber
+    }
+
+    /// Applies a report: located by our `external_id`, else by TeleSign's reference; moved
+    /// forward only; a refused move is told apart as duplicate, stale or not ours.
+    pub async fn report(&self, account_id: &AccountId, report: &DeliveryReport) -> Result<ReportOutcome, StoreError> {
+        let location = match report.external_id.as_deref().and_then(parse_external_id) {
+            Some(at) => Some(at),
+            None => self.log.locate(&report.reference_id).await?,
+        };
+        let Some(at) = location else {
+            return Ok(ReportOutcome::Unknown);
+        };
+        let code = report.status.code;
+        let state = state_of_code(code);
+        let update = StatusUpdate {
+            account_id: account_id.clone(),
+            state,
+            rank: rank(state, Some(code)),
+            code,
+            description: report.status.description.clone().unwrap_or_default(),
+            reference_id: report.reference_id.clone(),
+        };
+        let outcome = match self.log.advance(&at, &update).await? {
+            Committed::Done => ReportOutcome::Updated,
+            Committed::Lost => match self.log.stored_status(&at).await? {
+                Some(s) if &s.account_id == account_id && s.outbound && s.code == Some(code) => {
+                    ReportOutcome::Duplicate
+                }
+                Some(s) if &s.account_id == account_id && s.outbound => ReportOutcome::Stale,
+                _ => ReportOutcome::Unknown,
+            },
+        };
+        tracing::info!(account_id = %account_id, reference_id = %report.reference_id, status_code = code, outcome = ?outcome, "delivery report");
+        Ok(outcome)
+    }
+}
+
+/// What an inbound SMS writes, given what was read of its thread: the message, the conversation
+/// created (first contact) or moved (a `waiting` one reopens), the consent change and its notice.
+pub fn plan_inbound(
+    thread: &Thread,
+    state: &ThreadState,
+    sms: &InboundSms,
+    info: &TextInfo,
+    consent: Option<Consent>,
+    raw: String,
+) -> InboundRecord {
+    let message = Message::inbound(&sms.text, info, &sms.reference_id);
+    let opted_out = match consent {
+        Some(Consent::OptOut) => true,
+        Some(Consent::OptIn) => false,
+        None => state.opted_out,
+    };
+    let conversation = match &state.live {
+        None => {
+            let mut c = Conversation::first_contact(thread);
+            c.created_at = message.created_at;
+            c.last_activity_at = message.created_at;
+            c.opted_out = opted_out;
+            c.last_message_preview = Some(preview(&sms.text));
+            ConversationWrite::Create(c)
+        }
+        Some((id, status)) => ConversationWrite::Move(Move {
+            conversation_id: id.clone(),
+            thread: thread.clone(),
+            from: *status,
+            to: next(*status, Event::CustomerMessage).unwrap_or(*status),
+            at: message.created_at,
+            preview: Some(preview(&sms.text)),
+            opted_out: Some(opted_out),
+            assign: None,
+        }),
+    };
+    let consent = consent.map(|c| (c, Message::consent_notice(c, &sms.text, &message.message_id)));
+    InboundRecord {
+        thread: thread.clone(),
+        reference_id: sms.reference_id.clone(),
+        message,
+        raw,
+        conversation,
+        consent,
+    }
+}
+
+fn stored(record: &InboundRecord, sms: &InboundSms) -> CallbackOutcome {
+    let new_conversation = matches!(record.conversation, ConversationWrite::Create(_));
+    let conversation_id = record.conversation.conversation_id().clone();
+    tracing::info!(account_id = %record.thread.account_id, conversation_id = %conversation_id, message_id = %record.message.message_id,
+        reference_id = %sms.reference_id, new_conversation, too_long = record.message.too_long, "inbound SMS stored");
+    CallbackOutcome::Stored {
+        conversation_id,
+        message_id: record.message.message_id.clone(),
+        new_conversation,
+    }
+}

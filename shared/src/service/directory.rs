@@ -1,0 +1,137 @@
+//! The accounts as the warm functions see them: records and keys, each cached for a few minutes,
+//! over any account store and key store.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::account::{Account, AccountKeys, AccountSecret};
+use crate::cache::TtlCache;
+use crate::ids::AccountId;
+use crate::service::ports::{AccountStore, KeyStore, KeyStoreError, StoreError};
+
+/// How long a warm function trusts what it read.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
+
+/// Whether a read may come from the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// From the cache when it holds it.
+    Cached,
+    /// From the source, refreshing the cache.
+    Fresh,
+}
+
+/// Why an account or its keys could not be had.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DirectoryError {
+    /// The account store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The key store failed or could not be reached.
+    #[error("the key store is unavailable: {0}")]
+    KeysUnavailable(String),
+    /// The stored secret cannot be used (missing, malformed, a key that does not decode).
+    #[error("the secret of account {account_id} cannot be used: {reason}")]
+    KeysUnusable {
+        /// The account.
+        account_id: AccountId,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Accounts and their keys, as the services ask for them.
+pub trait AccountDirectory: Send + Sync {
+    /// An account, or `None` when it does not exist.
+    fn account(
+        &self,
+        id: &AccountId,
+        freshness: Freshness,
+    ) -> impl Future<Output = Result<Option<Account>, DirectoryError>> + Send;
+    /// The secret of an account.
+    fn secret(
+        &self,
+        account: &Account,
+        freshness: Freshness,
+    ) -> impl Future<Output = Result<AccountSecret, DirectoryError>> + Send;
+    /// The decoded keys of an account.
+    fn keys(
+        &self,
+        account: &Account,
+        freshness: Freshness,
+    ) -> impl Future<Output = Result<AccountKeys, DirectoryError>> + Send {
+        async move {
+            let secret = self.secret(account, freshness).await?;
+            secret
+                .keys(crate::ids::epoch_seconds())
+                .map_err(|e| DirectoryError::KeysUnusable {
+                    account_id: account.account_id.clone(),
+                    reason: e.to_string(),
+                })
+        }
+    }
+    /// Forgets what is cached of an account (after it changed).
+    fn forget(&self, account: &Account);
+}
+
+/// The cached directory over an account store and a key store.
+#[derive(Debug)]
+pub struct CachedDirectory<S, K> {
+    /// The account store.
+    pub store: S,
+    /// The key store.
+    pub keys: K,
+    /// Accounts, and the absence of one (ids are random: an id unknown now is not created later,
+    /// so a stream of callbacks to a wrong URL costs one read per sandbox and TTL).
+    accounts: TtlCache<AccountId, Option<Account>>,
+    secrets: TtlCache<String, AccountSecret>,
+}
+
+impl<S, K> CachedDirectory<S, K> {
+    /// A directory whose reads live `ttl`.
+    pub fn new(store: S, keys: K, ttl: Duration) -> Self {
+        Self {
+            store,
+            keys,
+            accounts: TtlCache::new(ttl),
+            secrets: TtlCache::new(ttl),
+        }
+    }
+}
+
+impl<S: AccountStore, K: KeyStore> AccountDirectory for CachedDirectory<S, K> {
+    async fn account(&self, id: &AccountId, freshness: Freshness) -> Result<Option<Account>, DirectoryError> {
+        if freshness == Freshness::Cached {
+            if let Some(known) = self.accounts.get(id) {
+                return Ok(known);
+            }
+        }
+        let found = self.store.account(id).await?;
+        self.accounts.put(id.clone(), found.clone());
+        Ok(found)
+    }
+
+    async fn secret(&self, account: &Account, freshness: Freshness) -> Result<AccountSecret, DirectoryError> {
+        if freshness == Freshness::Cached {
+            if let Some(s) = self.secrets.get(&account.secret_name) {
+                return Ok(s);
+            }
+        }
+        match self.keys.read(&account.secret_name).await {
+            Ok(s) => {
+                self.secrets.put(account.secret_name.clone(), s.clone());
+                Ok(s)
+            }
+            Err(KeyStoreError::Unavailable(detail)) => Err(DirectoryError::KeysUnavailable(detail)),
+            Err(e) => Err(DirectoryError::KeysUnusable {
+                account_id: account.account_id.clone(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    fn forget(&self, account: &Account) {
+        self.accounts.forget(&account.account_id);
+        self.secrets.forget(&account.secret_name);
+    }
+}

@@ -1,0 +1,601 @@
+//! In-memory adapters of every capability trait, faithful to the conditions the DynamoDB adapter
+//! writes (a reference seen once, a pointer created once, a status still the one read, consent
+//! checked with the send, forward-only reports), for fast tests of the rules. A test can make a
+//! concurrent change happen between a service's read and its write with [`MemoryStore::before_next_write`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::account::{Account, AccountSecret, SupportNumber};
+use crate::conversation::{Consent, Conversation, Message, Status, Thread};
+use crate::ids::{AccountId, ConversationId, MessageId};
+use crate::phone::PhoneNumber;
+use crate::service::ports::*;
+use crate::telesign::validate::{Validation, Verdict};
+use crate::telesign::{ApiHost, Credentials, MessageAnswer, SendSms, TelesignError};
+
+type Hook = Box<dyn FnOnce(&mut State) + Send>;
+
+/// A stored message with its status rank and the raw callback body.
+pub type StoredMessage = (Message, u8, Option<String>);
+
+/// Everything the in-memory store holds.
+#[derive(Debug, Default, Clone)]
+pub struct State {
+    /// Conversations by id.
+    pub conversations: HashMap<ConversationId, Conversation>,
+    /// Messages by conversation, in id order, with their status rank and raw body.
+    pub messages: HashMap<ConversationId, BTreeMap<MessageId, StoredMessage>>,
+    /// Live pointers: thread → (conversation, status).
+    pub pointers: HashMap<Thread, (ConversationId, Status)>,
+    /// References seen, per account.
+    pub references: Vec<(AccountId, String)>,
+    /// Outbound references → messages.
+    pub outrefs: HashMap<String, MessageRef>,
+    /// Consent: (account, customer) → opted out.
+    pub consent: HashMap<(AccountId, PhoneNumber), bool>,
+    /// Idempotency records.
+    pub idempotency: HashMap<IdempotencyScope, IdempotencyRecord>,
+    /// Accounts.
+    pub accounts: HashMap<AccountId, Account>,
+    /// Number claims.
+    pub claims: HashMap<PhoneNumber, AccountId>,
+    /// Transactions committed.
+    pub writes: usize,
+}
+
+/// The in-memory table.
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    /// Its contents.
+    pub state: Arc<Mutex<State>>,
+    hooks: Arc<Mutex<Vec<Hook>>>,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MemoryStore")
+    }
+}
+
+impl MemoryStore {
+    /// Runs `change` right before the next conditional write is checked: a concurrent writer.
+    pub fn before_next_write(&self, change: impl FnOnce(&mut State) + Send + 'static) {
+        self.hooks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Box::new(change));
+    }
+
+    /// Reads the state.
+    pub fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
+        f(&self.state.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Changes the state directly (a given of a test).
+    pub fn write<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        f(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Runs a write: pending hooks first, then `f` on the state (which checks its own conditions).
+    fn transact<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        let hooks: Vec<Hook> = std::mem::take(&mut *self.hooks.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        for hook in hooks {
+            hook(&mut state);
+        }
+        f(&mut state)
+    }
+}
+
+impl State {
+    /// The messages of a conversation, oldest first.
+    pub fn transcript(&self, id: &ConversationId) -> Vec<Message> {
+        self.messages
+            .get(id)
+            .map(|m| m.values().map(|(m, _, _)| m.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    fn move_holds(&self, m: &Move) -> bool {
+        let pointer_ok = self
+            .pointers
+            .get(&m.thread)
+            .is_some_and(|(c, _)| c == &m.conversation_id);
+        let status_ok = self
+            .conversations
+            .get(&m.conversation_id)
+            .is_some_and(|c| c.status == m.from);
+        status_ok && (pointer_ok || (m.to == m.from))
+    }
+
+    fn apply_move(&mut self, m: &Move) {
+        if let Some(c) = self.conversations.remove(&m.conversation_id) {
+            self.conversations.insert(m.conversation_id.clone(), m.applied_to(c));
+        }
+        if m.to == Status::Closed {
+            self.pointers.remove(&m.thread);
+        } else if let Some(p) = self.pointers.get_mut(&m.thread) {
+            p.1 = m.to;
+        }
+    }
+
+    fn write_holds(&self, w: &ConversationWrite) -> bool {
+        match w {
+            ConversationWrite::Create(c) => !self.pointers.contains_key(&c.thread()),
+            ConversationWrite::Move(m) => self.move_holds(m),
+        }
+    }
+
+    fn apply_write(&mut self, w: &ConversationWrite) {
+        match w {
+            ConversationWrite::Create(c) => {
+                self.pointers.insert(c.thread(), (c.conversation_id.clone(), c.status));
+                self.conversations.insert(c.conversation_id.clone(), c.clone());
+            }
+            ConversationWrite::Move(m) => self.apply_move(m),
+        }
+    }
+
+    fn append(&mut self, conversation: &ConversationId, m: &Message, raw: Option<String>) {
+        let rank = crate::telesign::status::rank(m.status, m.status_code);
+        self.messages
+            .entry(conversation.clone())
+            .or_default()
+            .insert(m.message_id.clone(), (m.clone(), rank, raw));
+    }
+}
+
+impl ConversationMoves for MemoryStore {
+    async fn conversation(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError> {
+        Ok(self.read(|s| s.conversations.get(id).cloned()))
+    }
+
+    async fn apply_move(&self, m: &Move) -> Result<Committed, StoreError> {
+        Ok(self.transact(|s| {
+            if !s.move_holds(m) {
+                return Committed::Lost;
+            }
+            s.apply_move(m);
+            s.writes += 1;
+            Committed::Done
+        }))
+    }
+}
+
+impl ConversationReads for MemoryStore {
+    async fn transcript(
+        &self,
+        id: &ConversationId,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Option<Conversation>, ReadError> {
+        let skip: usize = match cursor {
+            None => 0,
+            Some(c) => c.parse().map_err(|_| BadCursor)?,
+        };
+        Ok(self.read(|s| {
+            let mut c = s.conversations.get(id)?.clone();
+            let all = s.transcript(id);
+            let end = (skip + limit as usize).min(all.len());
+            c.messages = Some(all[skip.min(end)..end].to_vec());
+            c.next_cursor = (end < all.len()).then(|| end.to_string());
+            Some(c)
+        }))
+    }
+
+    async fn list(
+        &self,
+        account_id: &AccountId,
+        statuses: &[Status],
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Conversation>, ReadError> {
+        let skip: usize = match cursor {
+            None => 0,
+            Some(c) => c.parse().map_err(|_| BadCursor)?,
+        };
+        Ok(self.read(|s| {
+            let mut all: Vec<Conversation> = s
+                .conversations
+                .values()
+                .filter(|c| &c.account_id == account_id && statuses.contains(&c.status))
+                .cloned()
+                .collect();
+            all.sort_by_key(|c| std::cmp::Reverse(c.last_activity_at));
+            let end = (skip + limit as usize).min(all.len());
+            Page {
+                items: all[skip.min(end)..end].to_vec(),
+                next_cursor: (end < all.len()).then(|| end.to_string()),
+            }
+        }))
+    }
+}
+
+impl InboundLog for MemoryStore {
+    async fn thread_state(&self, thread: &Thread) -> Result<ThreadState, StoreError> {
+        Ok(self.read(|s| ThreadState {
+            live: s.pointers.get(thread).cloned(),
+            opted_out: s
+                .consent
+                .get(&(thread.account_id.clone(), thread.customer_number.clone()))
+                .copied()
+                .unwrap_or(false),
+        }))
+    }
+
+    async fn record_inbound(&self, r: &InboundRecord) -> Result<InboundWrite, StoreError> {
+        Ok(self.transact(|s| {
+            let reference = (r.thread.account_id.clone(), r.reference_id.clone());
+            if s.references.contains(&reference) {
+                return InboundWrite::Duplicate;
+            }
+            if s.claims.get(&r.thread.support_number) != Some(&r.thread.account_id) {
+                return InboundWrite::NumberNotOwned;
+            }
+            if !s.write_holds(&r.conversation) {
+                return InboundWrite::Lost;
+            }
+            s.references.push(reference);
+            s.apply_write(&r.conversation);
+            let id = r.conversation.conversation_id().clone();
+            s.append(&id, &r.message, Some(r.raw.clone()));
+            if let Some((consent, notice)) = &r.consent {
+                s.consent.insert(
+                    (r.thread.account_id.clone(), r.thread.customer_number.clone()),
+                    *consent == Consent::OptOut,
+                );
+                s.append(&id, notice, None);
+            }
+            s.writes += 1;
+            InboundWrite::Stored
+        }))
+    }
+}
+
+impl OutboundLog for MemoryStore {
+    async fn live_conversation(&self, thread: &Thread) -> Result<(Option<Conversation>, bool), StoreError> {
+        Ok(self.read(|s| {
+            let live = s
+                .pointers
+                .get(thread)
+                .and_then(|(id, _)| s.conversations.get(id).cloned());
+            let opted_out = s
+                .consent
+                .get(&(thread.account_id.clone(), thread.customer_number.clone()))
+                .copied()
+                .unwrap_or(false);
+            (live, opted_out)
+        }))
+    }
+
+    async fn begin_outbound(&self, r: &OutboundRecord) -> Result<BeginWrite, StoreError> {
+        Ok(self.transact(|s| {
+            if s.consent
+                .get(&(r.thread.account_id.clone(), r.thread.customer_number.clone()))
+                == Some(&true)
+            {
+                return BeginWrite::OptedOut;
+            }
+            if let Some((scope, _)) = &r.idempotency {
+                if s.idempotency.contains_key(scope) {
+                    return BeginWrite::KeyTaken;
+                }
+            }
+            if !s.write_holds(&r.conversation) {
+                return BeginWrite::Lost;
+            }
+            if let Some((scope, fingerprint)) = &r.idempotency {
+                s.idempotency.insert(
+                    scope.clone(),
+                    IdempotencyRecord::Pending {
+                        fingerprint: fingerprint.clone(),
+                    },
+                );
+            }
+            s.apply_write(&r.conversation);
+            s.append(r.conversation.conversation_id(), &r.message, None);
+            s.writes += 1;
+            BeginWrite::Begun
+        }))
+    }
+
+    async fn settle(&self, st: &Settlement) -> Result<(), StoreError> {
+        self.transact(|s| {
+            let rank = crate::telesign::status::rank(st.state, st.code);
+            if let Some((m, stored_rank, _)) = s
+                .messages
+                .get_mut(&st.conversation_id)
+                .and_then(|t| t.get_mut(&st.message_id))
+            {
+                if *stored_rank <= rank {
+                    m.status = st.state;
+                    m.status_code = st.code.or(m.status_code);
+                    *stored_rank = rank;
+                }
+                m.status_description = Some(st.description.clone());
+                if st.reference_id.is_some() {
+                    m.telesign_reference_id = st.reference_id.clone();
+                }
+            }
+            if let Some(r) = &st.reference_id {
+                s.outrefs
+                    .insert(r.clone(), (st.conversation_id.clone(), st.message_id.clone()));
+            }
+            if let Some((scope, outcome)) = &st.idempotency {
+                match outcome {
+                    None => {
+                        s.idempotency.remove(scope);
+                    }
+                    Some(outcome) => {
+                        let fingerprint = match s.idempotency.get(scope) {
+                            Some(
+                                IdempotencyRecord::Pending { fingerprint }
+                                | IdempotencyRecord::Done { fingerprint, .. },
+                            ) => fingerprint.clone(),
+                            None => String::new(),
+                        };
+                        s.idempotency.insert(
+                            scope.clone(),
+                            IdempotencyRecord::Done {
+                                fingerprint,
+                                outcome: outcome.clone(),
+                            },
+                        );
+                    }
+                }
+            }
+            s.writes += 1;
+        });
+        Ok(())
+    }
+}
+
+impl IdempotencyLog for MemoryStore {
+    async fn idempotency(&self, scope: &IdempotencyScope) -> Result<Option<IdempotencyRecord>, StoreError> {
+        Ok(self.read(|s| s.idempotency.get(scope).cloned()))
+    }
+}
+
+impl ReportLog for MemoryStore {
+    async fn locate(&self, reference_id: &str) -> Result<Option<MessageRef>, StoreError> {
+        Ok(self.read(|s| s.outrefs.get(reference_id).cloned()))
+    }
+
+    async fn advance(&self, at: &MessageRef, u: &StatusUpdate) -> Result<Committed, StoreError> {
+        Ok(self.transact(|s| {
+            let account = s.conversations.get(&at.0).map(|c| c.account_id.clone());
+            let Some((m, rank, _)) = s.messages.get_mut(&at.0).and_then(|t| t.get_mut(&at.1)) else {
+                return Committed::Lost;
+            };
+            let ours =
+                account.as_ref() == Some(&u.account_id) && m.direction == crate::conversation::Direction::Outbound;
+            if !ours || *rank >= u.rank {
+                return Committed::Lost;
+            }
+            m.status = u.state;
+            m.status_code = Some(u.code);
+            m.status_description = Some(u.description.clone());
+            m.telesign_reference_id.get_or_insert_with(|| u.reference_id.clone());
+            *rank = u.rank;
+            Committed::Done
+        }))
+    }
+
+    async fn stored_status(&self, at: &MessageRef) -> Result<Option<StoredStatus>, StoreError> {
+        Ok(self.read(|s| {
+            let account_id = s.conversations.get(&at.0)?.account_id.clone();
+            let (m, _, _) = s.messages.get(&at.0)?.get(&at.1)?;
+            Some(StoredStatus {
+                account_id,
+                outbound: m.direction == crate::conversation::Direction::Outbound,
+                code: m.status_code,
+            })
+        }))
+    }
+}
+
+impl AccountStore for MemoryStore {
+    async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
+        Ok(self.read(|s| s.accounts.get(id).cloned()))
+    }
+
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        let mut all: Vec<Account> = self.read(|s| s.accounts.values().cloned().collect());
+        all.sort_by_key(|a| a.created_at);
+        Ok(all)
+    }
+
+    async fn create_account(&self, a: &Account) -> Result<Claim, StoreError> {
+        Ok(self.transact(|s| {
+            if let Some(n) = a.numbers.iter().find(|n| s.claims.contains_key(&n.number)) {
+                return Claim::NumberInUse(n.number.clone());
+            }
+            for n in &a.numbers {
+                s.claims.insert(n.number.clone(), a.account_id.clone());
+            }
+            s.accounts.insert(a.account_id.clone(), a.clone());
+            Claim::Done
+        }))
+    }
+
+    async fn add_number(&self, id: &AccountId, n: &SupportNumber) -> Result<Claim, StoreError> {
+        Ok(self.transact(|s| {
+            if s.claims.contains_key(&n.number) {
+                return Claim::NumberInUse(n.number.clone());
+            }
+            let Some(account) = s.accounts.get_mut(id) else {
+                return Claim::NoAccount;
+            };
+            account.numbers.push(n.clone());
+            account.numbers.sort_by(|a, b| a.number.cmp(&b.number));
+            s.claims.insert(n.number.clone(), id.clone());
+            Claim::Done
+        }))
+    }
+
+    async fn remove_number(&self, id: &AccountId, n: &PhoneNumber) -> Result<bool, StoreError> {
+        Ok(self.transact(|s| {
+            if s.claims.get(n) != Some(id) {
+                return false;
+            }
+            s.claims.remove(n);
+            if let Some(a) = s.accounts.get_mut(id) {
+                a.numbers.retain(|x| &x.number != n);
+            }
+            true
+        }))
+    }
+}
+
+/// Secrets in memory; `unavailable` makes every call fail as an outage would.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryKeys {
+    /// Secrets by name.
+    pub secrets: Arc<Mutex<HashMap<String, AccountSecret>>>,
+    /// Reads made.
+    pub reads: Arc<Mutex<usize>>,
+    /// Whether the store is down.
+    pub unavailable: Arc<Mutex<bool>>,
+}
+
+impl MemoryKeys {
+    fn check(&self) -> Result<(), KeyStoreError> {
+        if *self.unavailable.lock().unwrap_or_else(|p| p.into_inner()) {
+            return Err(KeyStoreError::Unavailable("down".into()));
+        }
+        Ok(())
+    }
+}
+
+impl KeyStore for MemoryKeys {
+    fn name_for(&self, account_id: &AccountId) -> String {
+        format!("test/{account_id}")
+    }
+
+    async fn read(&self, name: &str) -> Result<AccountSecret, KeyStoreError> {
+        self.check()?;
+        *self.reads.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.secrets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+            .ok_or(KeyStoreError::NotFound)
+    }
+
+    async fn create(&self, name: &str, s: &AccountSecret) -> Result<(), KeyStoreError> {
+        self.check()?;
+        let mut all = self.secrets.lock().unwrap_or_else(|p| p.into_inner());
+        if all.contains_key(name) {
+            return Err(KeyStoreError::AlreadyExists);
+        }
+        all.insert(name.to_owned(), s.clone());
+        Ok(())
+    }
+
+    async fn replace(&self, name: &str, s: &AccountSecret) -> Result<(), KeyStoreError> {
+        self.check()?;
+        self.secrets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_owned(), s.clone());
+        Ok(())
+    }
+
+    async fn delete_now(&self, name: &str) -> Result<(), KeyStoreError> {
+        self.check()?;
+        self.secrets.lock().unwrap_or_else(|p| p.into_inner()).remove(name);
+        Ok(())
+    }
+}
+
+/// An SMS the fake gateway was asked to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentSms {
+    /// To.
+    pub phone_number: String,
+    /// From.
+    pub sender_id: Option<String>,
+    /// Text.
+    pub message: String,
+    /// Our external id.
+    pub external_id: Option<String>,
+}
+
+/// TeleSign in memory: answers from a script (accepted by default) and keeps what it was sent.
+#[derive(Debug, Clone, Default)]
+pub struct FakeGateway {
+    /// Answers to give, first first; when empty, every send is accepted with a new reference.
+    pub script: Arc<Mutex<Vec<Result<MessageAnswer, TelesignError>>>>,
+    /// What was sent.
+    pub sent: Arc<Mutex<Vec<SentSms>>>,
+    /// The verdict of probes (`None`: TeleSign unavailable).
+    pub probe_verdict: Arc<Mutex<Option<Verdict>>>,
+}
+
+impl FakeGateway {
+    /// A gateway that accepts everything and finds every credential valid.
+    pub fn accepting() -> Self {
+        let g = Self::default();
+        *g.probe_verdict.lock().unwrap_or_else(|p| p.into_inner()) = Some(Verdict::Valid);
+        g
+    }
+
+    /// The next send gets this answer.
+    pub fn answer_next(&self, answer: Result<MessageAnswer, TelesignError>) {
+        self.script.lock().unwrap_or_else(|p| p.into_inner()).push(answer);
+    }
+
+    /// What was sent so far.
+    pub fn sent(&self) -> Vec<SentSms> {
+        self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl SmsGateway for FakeGateway {
+    async fn send_sms(
+        &self,
+        _: &Credentials,
+        _: ApiHost,
+        sms: &SendSms<'_>,
+        _: Instant,
+    ) -> Result<MessageAnswer, TelesignError> {
+        let scripted = {
+            let mut script = self.script.lock().unwrap_or_else(|p| p.into_inner());
+            (!script.is_empty()).then(|| script.remove(0))
+        };
+        let answer = scripted.unwrap_or_else(|| {
+            Ok(MessageAnswer {
+                reference_id: crate::ids::new_id().to_uppercase(),
+                status: crate::telesign::client::AnswerStatus {
+                    code: 290,
+                    description: "Message in progress".into(),
+                },
+            })
+        });
+        if !matches!(
+            answer,
+            Err(TelesignError::Unreachable(_)) | Err(TelesignError::Failure(_))
+        ) {
+            self.sent.lock().unwrap_or_else(|p| p.into_inner()).push(SentSms {
+                phone_number: sms.phone_number.to_owned(),
+                sender_id: sms.sender_id.map(str::to_owned),
+                message: sms.message.to_owned(),
+                external_id: sms.external_id.map(str::to_owned),
+            });
+        }
+        answer
+    }
+
+    async fn probe(&self, _: &Credentials, _: ApiHost, _: Instant) -> Result<Validation, TelesignError> {
+        match *self.probe_verdict.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(verdict) => Ok(Validation {
+                verdict,
+                telesign_code: (verdict != Verdict::Valid).then_some(10008),
+            }),
+            None => Err(TelesignError::Unreachable("down".into())),
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! A world for the rule tests: an account with a key and a support number, over the in-memory
+//! store, key store and TeleSign of [`super::fakes`].
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::accounts::Accounts;
+use super::callbacks::{CallbackOutcome, Callbacks};
+use super::desk::Desk;
+use super::directory::CachedDirectory;
+use super::fakes::{FakeGateway, MemoryKeys, MemoryStore};
+use super::send::{Draft, Sender};
+use crate::account::{Account, AccountSecret, NumberType, SupportNumber};
+use crate::conversation::{Conversation, Message, Thread};
+use crate::ids::{AccountId, ConversationId, IdempotencyKey, Timestamp};
+use crate::phone::PhoneNumber;
+use crate::telesign::callback::callback_authorization;
+use crate::telesign::{ApiHost, ApiKey};
+
+/// The account's key.
+pub const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+/// Another key.
+pub const OTHER_KEY: &str = "ZGlmZmVyZW50LWtleS1mb3ItdGhlLXRlc3RzLTAwMDA=";
+/// The customer id.
+pub const CUSTOMER_ID: &str = "C0FFEE00-0000-4000-8000-000000000001";
+
+/// The world.
+pub struct World {
+    pub store: MemoryStore,
+    pub keys: MemoryKeys,
+    pub gateway: FakeGateway,
+    pub account: Account,
+    pub support: PhoneNumber,
+}
+
+fn directory(w: &World) -> CachedDirectory<MemoryStore, MemoryKeys> {
+    CachedDirectory::new(w.store.clone(), w.keys.clone(), Duration::from_secs(300))
+}
+
+impl World {
+    /// An account with one support number and its key stored.
+    pub fn new() -> Self {
+        let store = MemoryStore::default();
+        let keys = MemoryKeys::default();
+        let support = PhoneNumber::parse("14255550100").unwrap();
+        let account_id = AccountId::new();
+        let account = Account {
+            secret_name: format!("test/{account_id}"),
+            account_id,
+            name: "Support".into(),
+            customer_id: CUSTOMER_ID.into(),
+            api_host: ApiHost::Standard,
+            numbers: vec![number(&support)],
+            created_at: Timestamp::now(),
+        };
+        store.write(|s| {
+            s.accounts.insert(account.account_id.clone(), account.clone());
+            s.claims.insert(support.clone(), account.account_id.clone());
+        });
+        keys.secrets.lock().unwrap().insert(account.secret_name.clone(), secret(KEY));
+        Self {
+            store,
+            keys,
+            gateway: FakeGateway::accepting(),
+            account,
+            support,
+        }
+    }
+
+    pub fn callbacks(&self) -> Callbacks<CachedDirectory<MemoryStore, MemoryKeys>, MemoryStore> {
+        Callbacks {
+            directory: directory(self),
+            log: self.store.clone(),
+        }
+    }
+
+    pub fn sender(&self) -> Sender<CachedDirectory<MemoryStore, MemoryKeys>, MemoryStore, FakeGateway> {
+        Sender {
+            directory: directory(self),
+            log: self.store.clone(),
+            gateway: self.gateway.clone(),
+        }
+    }
+
+    pub fn desk(&self) -> Desk<MemoryStore> {
+        Desk {
+            store: self.store.clone(),
+        }
+    }
+
+    pub fn accounts(&self) -> Accounts<MemoryStore, MemoryKeys, FakeGateway> {
+        Accounts {
+            directory: directory(self),
+            gateway: self.gateway.clone(),
+            grace: Duration::from_secs(3600),
+        }
+    }
+
+    /// The thread of a customer with the support number.
+    pub fn thread(&self, customer: &str) -> Thread {
+        Thread {
+            account_id: self.account.account_id.clone(),
+            support_number: self.support.clone(),
+            customer_number: PhoneNumber::parse(customer).unwrap(),
+        }
+    }
+
+    /// A customer texts the support number, signed with `key`.
+    pub async fn text_signed(&self, key: &str, customer: &str, text: &str, reference: &str) -> Result<CallbackOutcome, super::callbacks::CallbackError> {
+        let body = json!({"reference_id": reference, "sub_resource": "mo_sms", "status": {"code": 1500},
+            "user_response": {"phone_number": customer, "sender_id": self.support.as_str(), "mo_message": text}})
+        .to_string();
+        let auth = callback_authorization(CUSTOMER_ID, &ApiKey::parse(key).unwrap(), body.as_bytes());
+        self.callbacks().receive(self.account.account_id.as_str(), Some(&auth), body.as_bytes()).await
+    }
+
+    /// A customer texts the support number.
+    pub async fn text(&self, customer: &str, text: &str, reference: &str) -> CallbackOutcome {
+        self.text_signed(KEY, customer, text, reference).await.unwrap()
+    }
+
+    /// A delivery report, signed with the account's key.
+    pub async fn report(&self, reference: &str, external_id: Option<&str>, code: u32) -> CallbackOutcome {
+        let mut body = json!({"reference_id": reference, "status": {"code": code, "description": "status"}});
+        if let Some(e) = external_id {
+            body["external_id"] = json!(e);
+        }
+        let body = body.to_string();
+        let auth = callback_authorization(CUSTOMER_ID, &ApiKey::parse(KEY).unwrap(), body.as_bytes());
+        self.callbacks().receive(self.account.account_id.as_str(), Some(&auth), body.as_bytes()).await.unwrap()
+    }
+
+    /// The conversation of a stored message.
+    pub fn conversation(&self, id: &ConversationId) -> Conversation {
+        self.store.read(|s| s.conversations[id].clone())
+    }
+
+    /// Its transcript.
+    pub fn transcript(&self, id: &ConversationId) -> Vec<Message> {
+        self.store.read(|s| s.transcript(id))
+    }
+
+    /// The customer opts out behind the services' back.
+    pub fn opt_out(&self, customer: &str) {
+        let key = (self.account.account_id.clone(), PhoneNumber::parse(customer).unwrap());
+        self.store.write(|s| s.consent.insert(key, true));
+    }
+}
+
+/// A draft of `text` by agent `a-1`, with an optional key.
+pub fn draft(text: &str, key: Option<&str>) -> Draft {
+    Draft {
+        text: text.into(),
+        info: crate::sms::check_text(text).unwrap(),
+        agent: Some("a-1".into()),
+        idempotency: key.map(|k| IdempotencyKey::parse(k).unwrap()),
+        callback_base: Some("https://api.example".into()),
+        deadline: Instant::now() + Duration::from_secs(5),
+    }
+}
+
+/// A long code's settings.
+pub fn number(n: &PhoneNumber) -> SupportNumber {
+    SupportNumber {
+        number: n.clone(),
+        kind: NumberType::LongCode,
+        description: String::new(),
+        language: "en-US".into(),
+        customers_can_send_attachments: false,
+        agents_can_send_attachments: false,
+    }
+}
+
+/// A secret with one key.
+pub fn secret(key: &str) -> AccountSecret {
+    AccountSecret {
+        customer_id: CUSTOMER_ID.into(),
+        api_key: key.into(),
+        previous_api_key: None,
+        previous_valid_until: None,
+    }
+}
+
+/// The conversation id of a stored callback.
+pub fn stored(outcome: &CallbackOutcome) -> ConversationId {
+    match outcome {
+        CallbackOutcome::Stored { conversation_id, .. } => conversation_id.clone(),
+        other => panic!("not stored: {other:?}"),
+    }
+}

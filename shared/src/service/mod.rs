@@ -1,0 +1,16 @@
+//! The service layer: the rules of the channel over domain types, and nothing of HTTP or AWS.
+//! Each service depends on the capability traits of [`ports`]; the functions build them over the
+//! DynamoDB, Secrets Manager and TeleSign adapters, the tests over [`fakes`].
+
+pub mod accounts;
+pub mod callbacks;
+pub mod desk;
+pub mod directory;
+#[cfg(any(test, feature = "fakes"))]
+pub mod fakes;
+#[cfg(test)]
+mod harness;
+pub mod ports;
+#[cfg(test)]
+mod rules;
+pub mod send;

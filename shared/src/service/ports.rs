@@ -1,0 +1,416 @@
+//! The capabilities the services depend on, one small trait each. The DynamoDB, Secrets Manager
+//! and TeleSign adapters implement them for production; `service::fakes` implements them in
+//! memory for tests of the rules. Every method is one request to a store unless it says otherwise.
+
+use std::future::Future;
+use std::time::Instant;
+
+use crate::account::{Account, AccountSecret, SupportNumber};
+use crate::conversation::{Consent, Conversation, Message, Status, Thread};
+use crate::ids::{AccountId, ConversationId, MessageId, Timestamp};
+use crate::phone::PhoneNumber;
+use crate::telesign::validate::Validation;
+use crate::telesign::{ApiHost, Credentials, MessageAnswer, MessageState, SendSms, TelesignError};
+
+/// A store failed for a reason of the store, not of the request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// Throttled, timed out or unreachable.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+    /// An item does not have the shape the code writes.
+    #[error("a stored item is malformed: {0}")]
+    Corrupt(String),
+}
+
+/// A conditional write: done, or lost to a concurrent change of what was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Committed {
+    /// Every write is durable.
+    Done,
+    /// A condition failed: read again.
+    Lost,
+}
+
+/// One page of a list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Where the next page starts.
+    pub next_cursor: Option<String>,
+}
+
+/// A cursor that this API did not give out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the cursor is not one this API gave out")]
+pub struct BadCursor;
+
+/// Where a listing or transcript read ended.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    /// The client's cursor.
+    #[error(transparent)]
+    Cursor(#[from] BadCursor),
+    /// The store.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A conversation moving from the status it was read in to another, touched at `at`: the one
+/// write that every path (agent moves, replies, customer messages) makes on a conversation and
+/// its live pointer, on the condition that the status is still `from`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Move {
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// Its customer and support number (the pointer's key).
+    pub thread: Thread,
+    /// The status read.
+    pub from: Status,
+    /// The status after the move (`closed` deletes the pointer).
+    pub to: Status,
+    /// When.
+    pub at: Timestamp,
+    /// The new preview, when a message comes with the move.
+    pub preview: Option<String>,
+    /// The customer's consent, when it is known anew.
+    pub opted_out: Option<bool>,
+    /// The agent who now has it.
+    pub assign: Option<String>,
+}
+
+impl Move {
+    /// The conversation as it is after the move.
+    pub fn applied_to(&self, mut c: Conversation) -> Conversation {
+        c.status = self.to;
+        c.last_activity_at = self.at;
+        if let Some(p) = &self.preview {
+            c.last_message_preview = Some(p.clone());
+        }
+        if let Some(o) = self.opted_out {
+            c.opted_out = o;
+        }
+        if self.assign.is_some() {
+            c.assigned_agent = self.assign.clone();
+        }
+        c
+    }
+}
+
+/// How a message's conversation is written with it: created (with its pointer, on the condition
+/// that the customer has no live conversation), or moved.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConversationWrite {
+    /// A first contact.
+    Create(Conversation),
+    /// An existing conversation.
+    Move(Move),
+}
+
+impl ConversationWrite {
+    /// The conversation's id.
+    pub fn conversation_id(&self) -> &ConversationId {
+        match self {
+            Self::Create(c) => &c.conversation_id,
+            Self::Move(m) => &m.conversation_id,
+        }
+    }
+
+    /// The account.
+    pub fn account_id(&self) -> &AccountId {
+        match self {
+            Self::Create(c) => &c.account_id,
+            Self::Move(m) => &m.thread.account_id,
+        }
+    }
+}
+
+/// Reading conversations and moving them.
+pub trait ConversationMoves: Send + Sync {
+    /// One conversation (strongly consistent).
+    fn conversation(
+        &self,
+        id: &ConversationId,
+    ) -> impl Future<Output = Result<Option<Conversation>, StoreError>> + Send;
+    /// Applies a move as one conditional write.
+    fn apply_move(&self, m: &Move) -> impl Future<Output = Result<Committed, StoreError>> + Send;
+}
+
+/// Reading the dashboard and transcripts.
+pub trait ConversationReads: Send + Sync {
+    /// A conversation with a page of its messages, oldest first.
+    fn transcript(
+        &self,
+        id: &ConversationId,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<Option<Conversation>, ReadError>> + Send;
+    /// An account's conversations in `statuses` (all live ones, some, or `closed` alone), newest
+    /// activity first.
+    fn list(
+        &self,
+        account_id: &AccountId,
+        statuses: &[Status],
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<Page<Conversation>, ReadError>> + Send;
+}
+
+/// The live conversation of a thread as its pointer has it, and the customer's consent.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ThreadState {
+    /// The live conversation and its status, if there is one.
+    pub live: Option<(ConversationId, Status)>,
+    /// Whether the customer has opted out of this account.
+    pub opted_out: bool,
+}
+
+/// An inbound message to store, with everything written in its one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboundRecord {
+    /// The customer and support number.
+    pub thread: Thread,
+    /// TeleSign's reference: seen once.
+    pub reference_id: String,
+    /// The message.
+    pub message: Message,
+    /// The raw callback body, kept with the message.
+    pub raw: String,
+    /// The conversation created or moved.
+    pub conversation: ConversationWrite,
+    /// A consent change and the notice that shows it.
+    pub consent: Option<(Consent, Message)>,
+}
+
+/// What became of an inbound write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboundWrite {
+    /// Stored.
+    Stored,
+    /// The reference was stored before.
+    Duplicate,
+    /// The account no longer owns the support number.
+    NumberNotOwned,
+    /// The conversation changed (or was created) since it was read.
+    Lost,
+}
+
+/// Customer messages, stored exactly once.
+pub trait InboundLog: Send + Sync {
+    /// The thread's live conversation and consent (one batched read).
+    fn thread_state(&self, thread: &Thread) -> impl Future<Output = Result<ThreadState, StoreError>> + Send;
+    /// One transaction: the reference seen, the number still the account's, the message, the
+    /// conversation, the consent.
+    fn record_inbound(&self, r: &InboundRecord) -> impl Future<Output = Result<InboundWrite, StoreError>> + Send;
+}
+
+/// An outbound message to record before it is sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboundRecord {
+    /// The customer and support number.
+    pub thread: Thread,
+    /// The message, `unknown` ("sending").
+    pub message: Message,
+    /// The conversation created or moved.
+    pub conversation: ConversationWrite,
+    /// The idempotency key claimed with it, and the request's fingerprint.
+    pub idempotency: Option<(IdempotencyScope, String)>,
+}
+
+/// An idempotency key in its account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyScope {
+    /// The account.
+    pub account_id: AccountId,
+    /// The caller's key.
+    pub key: crate::ids::IdempotencyKey,
+}
+
+/// What became of the recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BeginWrite {
+    /// Recorded: send it.
+    Begun,
+    /// The customer has opted out (checked in the same transaction).
+    OptedOut,
+    /// The idempotency key was claimed before.
+    KeyTaken,
+    /// The conversation changed since it was read.
+    Lost,
+}
+
+/// How a send ended, as the message and the key record it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settlement {
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// The message.
+    pub message_id: MessageId,
+    /// Its state now.
+    pub state: MessageState,
+    /// TeleSign's reference, if it gave one.
+    pub reference_id: Option<String>,
+    /// TeleSign's status code.
+    pub code: Option<u32>,
+    /// TeleSign's words or the channel's reason.
+    pub description: String,
+    /// The key and what it keeps: the outcome to replay, or `None` to forget the key.
+    pub idempotency: Option<(IdempotencyScope, Option<String>)>,
+}
+
+/// An idempotency record as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyRecord {
+    /// The first request is still under way.
+    Pending {
+        /// Its fingerprint.
+        fingerprint: String,
+    },
+    /// The first request's outcome.
+    Done {
+        /// Its fingerprint.
+        fingerprint: String,
+        /// The outcome, as the service serialised it.
+        outcome: String,
+    },
+}
+
+/// Outbound messages: recorded before they are sent, settled after.
+pub trait OutboundLog: Send + Sync {
+    /// The thread's live conversation (pointer and consent in one read, then the conversation).
+    fn live_conversation(
+        &self,
+        thread: &Thread,
+    ) -> impl Future<Output = Result<(Option<Conversation>, bool), StoreError>> + Send;
+    /// One transaction: consent checked, key claimed, message recorded, conversation written.
+    fn begin_outbound(&self, r: &OutboundRecord) -> impl Future<Output = Result<BeginWrite, StoreError>> + Send;
+    /// One transaction: the message's status (never backwards), the reference's pointer, the key's outcome.
+    fn settle(&self, s: &Settlement) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Idempotency records of sends.
+pub trait IdempotencyLog: Send + Sync {
+    /// The record of a key.
+    fn idempotency(
+        &self,
+        scope: &IdempotencyScope,
+    ) -> impl Future<Output = Result<Option<IdempotencyRecord>, StoreError>> + Send;
+}
+
+/// Where a message is: its conversation and id.
+pub type MessageRef = (ConversationId, MessageId);
+
+/// A delivery report's status for a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusUpdate {
+    /// The account whose callback carried it.
+    pub account_id: AccountId,
+    /// The state reached.
+    pub state: MessageState,
+    /// Its rank: the update applies only over a lower one.
+    pub rank: u8,
+    /// TeleSign's code.
+    pub code: u32,
+    /// TeleSign's words.
+    pub description: String,
+    /// TeleSign's reference.
+    pub reference_id: String,
+}
+
+/// A message's status as stored, to explain a refused update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredStatus {
+    /// The account.
+    pub account_id: AccountId,
+    /// Whether it is outbound.
+    pub outbound: bool,
+    /// Its last TeleSign code.
+    pub code: Option<u32>,
+}
+
+/// Delivery reports on outbound messages.
+pub trait ReportLog: Send + Sync {
+    /// The message a TeleSign reference points at.
+    fn locate(&self, reference_id: &str) -> impl Future<Output = Result<Option<MessageRef>, StoreError>> + Send;
+    /// Moves the status forward: `Done`, or `Lost` when the message is missing, not this
+    /// account's outbound message, or already at this rank or later.
+    fn advance(&self, at: &MessageRef, u: &StatusUpdate) -> impl Future<Output = Result<Committed, StoreError>> + Send;
+    /// The stored status of a message.
+    fn stored_status(&self, at: &MessageRef) -> impl Future<Output = Result<Option<StoredStatus>, StoreError>> + Send;
+}
+
+/// What claiming numbers came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Done.
+    Done,
+    /// This number belongs to an account already.
+    NumberInUse(PhoneNumber),
+    /// The account does not exist.
+    NoAccount,
+}
+
+/// Accounts and the claims on their numbers.
+pub trait AccountStore: Send + Sync {
+    /// One account.
+    fn account(&self, id: &AccountId) -> impl Future<Output = Result<Option<Account>, StoreError>> + Send;
+    /// Every account, oldest first.
+    fn accounts(&self) -> impl Future<Output = Result<Vec<Account>, StoreError>> + Send;
+    /// Creates an account and claims its numbers, all or nothing.
+    fn create_account(&self, a: &Account) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+    /// Adds a number: the claim and the account's list together.
+    fn add_number(&self, id: &AccountId, n: &SupportNumber) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+    /// Removes a number; `false` when the account does not own it.
+    fn remove_number(&self, id: &AccountId, n: &PhoneNumber) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Why a secret could not be read or written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyStoreError {
+    /// No secret of that name.
+    #[error("the secret does not exist")]
+    NotFound,
+    /// A secret of that name exists already.
+    #[error("the secret exists already")]
+    AlreadyExists,
+    /// The secret is not the JSON the channel writes.
+    #[error("the secret is malformed")]
+    Malformed,
+    /// The store failed or could not be reached.
+    #[error("the secret store is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The accounts' TeleSign keys.
+pub trait KeyStore: Send + Sync {
+    /// The secret name of an account.
+    fn name_for(&self, account_id: &AccountId) -> String;
+    /// Reads a secret.
+    fn read(&self, name: &str) -> impl Future<Output = Result<AccountSecret, KeyStoreError>> + Send;
+    /// Creates a secret; fails if the name is taken.
+    fn create(&self, name: &str, s: &AccountSecret) -> impl Future<Output = Result<(), KeyStoreError>> + Send;
+    /// Replaces a secret with a new version.
+    fn replace(&self, name: &str, s: &AccountSecret) -> impl Future<Output = Result<(), KeyStoreError>> + Send;
+    /// Deletes a secret (undoing a creation that could not be completed).
+    fn delete_now(&self, name: &str) -> impl Future<Output = Result<(), KeyStoreError>> + Send;
+}
+
+/// TeleSign's messaging API.
+pub trait SmsGateway: Send + Sync {
+    /// Sends an SMS once (retrying only what TeleSign cannot have carried out).
+    fn send_sms(
+        &self,
+        creds: &Credentials,
+        host: ApiHost,
+        sms: &SendSms<'_>,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<MessageAnswer, TelesignError>> + Send;
+    /// Asks whether credentials work. `Err`: undetermined.
+    fn probe(
+        &self,
+        creds: &Credentials,
+        host: ApiHost,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<Validation, TelesignError>> + Send;
+}

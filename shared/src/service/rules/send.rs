@@ -1,0 +1,193 @@
+use crate::conversation::{Event, Status};
+use crate::service::harness::*;
+use crate::service::send::{SendError, Verdict};
+use crate::telesign::client::{AnswerStatus, Failure, FailureKind};
+use crate::telesign::{MessageAnswer, MessageState, TelesignError};
+
+const CUSTOMER: &str = "48601234567";
+
+fn failure(kind: FailureKind, code: u32) -> TelesignError {
+    TelesignError::Failure(Failure {
+        http_status: 400,
+        code: Some(code),
+        description: "refused".into(),
+        kind,
+    })
+}
+
+#[tokio::test]
+async fn a_reply_is_recorded_sent_once_and_settled() {
+    let w = World::new();
+    let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    let sent = w.sender().reply(&id, &draft("How can I help?", None)).await.unwrap();
+    assert_eq!(sent.verdict, Verdict::Accepted);
+    assert_eq!(sent.message.status, MessageState::Queued);
+    let sms = w.gateway.sent();
+    assert_eq!(sms.len(), 1);
+    assert_eq!((sms[0].phone_number.as_str(), sms[0].sender_id.as_deref()), (CUSTOMER, Some(w.support.as_str())));
+    let external = crate::conversation::external_id(&id, &sent.message.message_id);
+    assert_eq!(sms[0].external_id.as_deref(), Some(external.as_str()));
+    let c = w.conversation(&id);
+    assert_eq!((c.status, c.assigned_agent.as_deref()), (Status::Active, Some("a-1")));
+    let stored = &w.transcript(&id)[1];
+    assert_eq!((stored.status, stored.telesign_reference_id.is_some()), (MessageState::Queued, true));
+}
+
+#[tokio::test]
+async fn nothing_is_sent_to_a_closed_conversation_or_an_opted_out_customer() {
+    let w = World::new();
+    let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    w.text(CUSTOMER, "STOP", "R2").await;
+    assert_eq!(w.sender().reply(&id, &draft("hello?", None)).await.unwrap_err(), SendError::OptedOut);
+    w.desk().apply(&id, Event::End, None).await.unwrap();
+    assert_eq!(w.sender().reply(&id, &draft("hello?", None)).await.unwrap_err(), SendError::ConversationClosed);
+    assert!(w.gateway.sent().is_empty());
+}
+
+#[tokio::test]
+async fn a_stop_landing_between_the_read_and_the_send_transaction_stops_the_send() {
+    let w = World::new();
+    let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    let key = (w.account.account_id.clone(), crate::phone::PhoneNumber::parse(CUSTOMER).unwrap());
+    w.store.before_next_write(move |s| {
+        s.consent.insert(key, true);
+    });
+    assert_eq!(w.sender().reply(&id, &draft("hello", None)).await.unwrap_err(), SendError::OptedOut);
+    assert!(w.gateway.sent().is_empty());
+    assert_eq!(w.transcript(&id).len(), 1);
+}
+
+#[tokio::test]
+async fn a_retried_request_with_its_key_answers_the_first_outcome_and_sends_once() {
+    let w = World::new();
+    let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    let first = w.sender().reply(&id, &draft("once", Some("k-1"))).await.unwrap();
+    let again = w.sender().reply(&id, &draft("once", Some("k-1"))).await.unwrap();
+    assert_eq!(first, again);
+    assert_eq!(w.gateway.sent().len(), 1);
+    let other = w.sender().reply(&id, &draft("another text", Some("k-1"))).await;
+    assert_eq!(other.unwrap_err(), SendError::KeyReused);
+}
+
+#[tokio::test]
+async fn telesign_unavailable_forgets_the_key_so_the_caller_may_retry() {
+    let w = World::new();
+    let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    w.gateway.answer_next(Err(failure(FailureKind::Unavailable, 503)));
+    let first = w.sender().reply(&id, &draft("retry me", Some("k-2"))).await.unwrap();
+    assert!(matches!(first.verdict, Verdict::Unavailable { .. }));
+    assert_eq!(first.message.status, MessageState::Failed);
+    let second = w.sender().reply(&id, &draft("retry me", Some("k-2"))).await.unwrap();
+    assert_eq!(second.verdict, Verdict::Accepted);
+    assert_eq!(w.gateway.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn a_refusal_is_kept_for_the_key_and_the_message_fails() {
+    let w = World::new();
+    let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    w.gateway.answer_next(Err(failure(FailureKind::InvalidRequest, 11000)));
+    let first = w.sender().reply(&id, &draft("bad", Some("k-3"))).await.unwrap();
+    assert!(matches!(first.verdict, Verdict::Rejected { telesign_code: Some(11000), .. }));
+    let again = w.sender().reply(&id, &draft("bad", Some("k-3"))).await.unwrap();
+    assert_eq!(first, again);
+    assert_eq!(w.transcript(&id)[1].status, MessageState::Failed);
+}
+
+#[tokio::test]
+async fn an_unknown_outcome_is_never_resent() {
+    let w = World::new();
+    let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    w.gateway.answer_next(Err(TelesignError::OutcomeUnknown("timed out".into())));
+    let first = w.sender().reply(&id, &draft("maybe", Some("k-4"))).await.unwrap();
+    assert_eq!((first.verdict.clone(), first.message.status), (Verdict::OutcomeUnknown, MessageState::Unknown));
+    let again = w.sender().reply(&id, &draft("maybe", Some("k-4"))).await.unwrap();
+    assert_eq!(again.verdict, Verdict::OutcomeUnknown);
+    assert_eq!(w.gateway.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn a_business_message_opens_a_conversation_open_or_active_by_who_sent_it() {
+    let w = World::new();
+    let sent = w.sender().outreach(&w.thread(CUSTOMER), &draft("Your order shipped", None)).await.unwrap();
+    assert_eq!(w.conversation(&sent.conversation_id).status, Status::Active);
+    let mut unattended = draft("Reminder", None);
+    unattended.agent = None;
+    let other = w.sender().outreach(&w.thread("447700900123"), &unattended).await.unwrap();
+    assert_eq!(w.conversation(&other.conversation_id).status, Status::Open);
+    let joined = w.sender().outreach(&w.thread(CUSTOMER), &draft("And one more", None)).await.unwrap();
+    assert_eq!(joined.conversation_id, sent.conversation_id);
+}
+
+#[tokio::test]
+async fn a_business_message_from_a_stranger_number_or_to_an_opted_out_customer_is_refused() {
+    let w = World::new();
+    let mut thread = w.thread(CUSTOMER);
+    w.opt_out(CUSTOMER);
+    assert_eq!(w.sender().outreach(&thread, &draft("hi", None)).await.unwrap_err(), SendError::OptedOut);
+    thread.support_number = crate::phone::PhoneNumber::parse("14255550199").unwrap();
+    assert!(matches!(w.sender().outreach(&thread, &draft("hi", None)).await, Err(SendError::UnknownNumber(_))));
+    assert!(w.gateway.sent().is_empty());
+}
+
+#[tokio::test]
+async fn a_conversation_that_changed_under_the_send_is_read_again_and_sent_once() {
+    let w = World::new();
+    let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    let moved = id.clone();
+    w.store.before_next_write(move |s| {
+        s.conversations.get_mut(&moved).unwrap().status = Status::Waiting;
+    });
+    let sent = w.sender().reply(&id, &draft("still here", None)).await.unwrap();
+    assert_eq!(sent.verdict, Verdict::Accepted);
+    assert_eq!(w.gateway.sent().len(), 1);
+    assert_eq!(w.conversation(&id).status, Status::Active);
+}
+
+#[tokio::test]
+async fn a_key_claimed_by_a_finished_request_replays_its_outcome() {
+    let w = World::new();
+    let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    let first = w.sender().reply(&id, &draft("race", Some("k-5"))).await.unwrap();
+    // The second request read no record, then lost the claim to the first.
+    let scope = crate::service::ports::IdempotencyScope {
+        account_id: w.account.account_id.clone(),
+        key: crate::ids::IdempotencyKey::parse("k-5").unwrap(),
+    };
+    let record = w.store.read(|s| s.idempotency[&scope].clone());
+    w.store.write(|s| s.idempotency.remove(&scope));
+    w.store.before_next_write(move |s| {
+        s.idempotency.insert(scope, record);
+    });
+    let second = w.sender().reply(&id, &draft("race", Some("k-5"))).await.unwrap();
+    assert_eq!(first, second);
+    assert_eq!(w.gateway.sent().len(), 1);
+}
+
+#[test]
+fn sends_move_conversations_as_the_contract_says() {
+    use crate::service::send::status_after_send;
+    assert_eq!(status_after_send(Status::Open, true, true), Status::Active);
+    assert_eq!(status_after_send(Status::Waiting, true, false), Status::Active);
+    assert_eq!(status_after_send(Status::Open, false, true), Status::Active);
+    assert_eq!(status_after_send(Status::Open, false, false), Status::Open);
+}
+
+#[test]
+fn an_accepted_answer_is_queued_with_its_reference() {
+    let record = crate::service::ports::OutboundRecord {
+        thread: World::new().thread(CUSTOMER),
+        message: crate::conversation::Message::outbound_pending("x", &crate::sms::analyse("x"), None),
+        conversation: crate::service::ports::ConversationWrite::Create(crate::conversation::Conversation::first_contact(
+            &World::new().thread(CUSTOMER),
+        )),
+        idempotency: None,
+    };
+    let answer = MessageAnswer {
+        reference_id: "REF".into(),
+        status: AnswerStatus { code: 290, description: "Message in progress".into() },
+    };
+    let sent = crate::service::send::settle_message(record, Ok(answer));
+    assert_eq!(sent.message.telesign_reference_id.as_deref(), Some("REF"));
+    assert_eq!((sent.message.status, sent.message.status_code), (MessageState::Queued, Some(290)));
+}

@@ -1,0 +1,413 @@
+//! Sending an SMS from the business: recorded before it is sent, sent once through TeleSign,
+//! settled with its answer, and answered again from its record when the request is retried.
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::account::Account;
+use crate::conversation::{external_id, next, preview, Conversation, Event, Message, Status, Thread};
+use crate::ids::{AccountId, ConversationId, IdempotencyKey};
+use crate::phone::PhoneNumber;
+use crate::service::directory::{AccountDirectory, DirectoryError, Freshness};
+use crate::service::ports::{
+    BeginWrite, ConversationMoves, ConversationWrite, IdempotencyLog, IdempotencyRecord, IdempotencyScope, Move,
+    OutboundLog, OutboundRecord, Settlement, SmsGateway, StoreError,
+};
+use crate::sms::TextInfo;
+use crate::telesign::status::state_of_code;
+use crate::telesign::{FailureKind, MessageAnswer, MessageState, SendSms, TelesignError};
+
+/// How often a send whose conversation changed under it is tried again.
+const SEND_ATTEMPTS: usize = 4;
+
+/// What an agent (or the business) sends, checked at the edge.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    /// The text.
+    pub text: String,
+    /// Its encoding and parts (see [`crate::sms::check_text`]).
+    pub info: TextInfo,
+    /// The agent sending it.
+    pub agent: Option<String>,
+    /// The caller's idempotency key.
+    pub idempotency: Option<IdempotencyKey>,
+    /// The public base URL delivery reports come back to.
+    pub callback_base: Option<String>,
+    /// When TeleSign must have answered.
+    pub deadline: Instant,
+}
+
+/// How TeleSign took the message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    /// Accepted (queued).
+    Accepted,
+    /// The request left and no answer came: never resent, settled by the delivery report.
+    OutcomeUnknown,
+    /// TeleSign refused it.
+    Rejected {
+        /// TeleSign's code.
+        telesign_code: Option<u32>,
+        /// TeleSign's text.
+        description: String,
+    },
+    /// TeleSign was unavailable (after the retries): nothing was sent, the caller may retry.
+    Unavailable {
+        /// Why.
+        description: String,
+    },
+}
+
+/// A message recorded and handed to TeleSign (or not), with how TeleSign took it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentMessage {
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// The message as recorded now.
+    pub message: Message,
+    /// TeleSign's verdict.
+    pub verdict: Verdict,
+}
+
+/// Why nothing was sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// No such conversation.
+    #[error("no conversation has this id")]
+    ConversationNotFound,
+    /// No such account.
+    #[error("no messaging account has this id")]
+    AccountNotFound,
+    /// The `from` number is not the account's.
+    #[error("{0} is not a support number of this account")]
+    UnknownNumber(PhoneNumber),
+    /// The conversation is closed.
+    #[error("the conversation is closed; start a new one with POST /messages")]
+    ConversationClosed,
+    /// The customer opted out.
+    #[error("the customer has opted out (STOP); nothing can be sent until they text START")]
+    OptedOut,
+    /// The key was used for another request.
+    #[error("this Idempotency-Key was used for another request")]
+    KeyReused,
+    /// The first request with the key is still running.
+    #[error("a request with this Idempotency-Key is still being sent; retry shortly")]
+    InProgress,
+    /// The first request with the key failed and forgot it.
+    #[error("the first request with this Idempotency-Key failed; send again")]
+    FirstAttemptFailed,
+    /// The conversation kept changing.
+    #[error("the conversation kept changing; send again")]
+    Busy,
+    /// The account or its keys could not be read.
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The send service.
+#[derive(Debug)]
+pub struct Sender<D, O, G> {
+    /// Accounts and keys.
+    pub directory: D,
+    /// Outbound messages and idempotency records.
+    pub log: O,
+    /// TeleSign.
+    pub gateway: G,
+}
+
+/// One attempt's inputs: the account, the conversation as read, whether it exists yet.
+struct Attempt<'a> {
+    account: &'a Account,
+    conversation: &'a Conversation,
+    exists: bool,
+    fingerprint: &'a str,
+}
+
+impl<D, O, G> Sender<D, O, G>
+where
+    D: AccountDirectory,
+    O: OutboundLog + IdempotencyLog + ConversationMoves,
+    G: SmsGateway,
+{
+    /// An agent's reply in a conversation.
+    pub async fn reply(&self, conversation_id: &ConversationId, draft: &Draft) -> Result<SentMessage, SendError> {
+        let fingerprint = fingerprint(&["reply", conversation_id.as_str(), &draft.text]);
+        for _ in 0..SEND_ATTEMPTS {
+            let conversation = self.log_conversation(conversation_id).await?;
+            let account = self.account(&conversation.account_id).await?;
+            let attempt = Attempt {
+                account: &account,
+                conversation: &conversation,
+                exists: true,
+                fingerprint: &fingerprint,
+            };
+            if let Some(sent) = self.send_once(&attempt, draft).await? {
+                return Ok(sent);
+            }
+        }
+        Err(SendError::Busy)
+    }
+
+    /// A business-initiated message from a support number of the account to a customer: into the
+    /// customer's live conversation, or a new one.
+    pub async fn outreach(&self, thread: &Thread, draft: &Draft) -> Result<SentMessage, SendError> {
+        let t = thread;
+        let fingerprint = fingerprint(&[
+            "outreach",
+            t.account_id.as_str(),
+            t.support_number.as_str(),
+            t.customer_number.as_str(),
+            &draft.text,
+        ]);
+        let account = self.account(&t.account_id).await?;
+        if account.number(&t.support_number).is_none() {
+            return Err(SendError::UnknownNumber(t.support_number.clone()));
+        }
+        for _ in 0..SEND_ATTEMPTS {
+            let (existing, opted_out) = self.log.live_conversation(t).await?;
+            if opted_out {
+                return Err(SendError::OptedOut);
+            }
+            let exists = existing.is_some();
+            let conversation = existing.unwrap_or_else(|| Conversation::first_contact(t));
+            let attempt = Attempt {
+                account: &account,
+                conversation: &conversation,
+                exists,
+                fingerprint: &fingerprint,
+            };
+            if let Some(sent) = self.send_once(&attempt, draft).await? {
+                return Ok(sent);
+            }
+        }
+        Err(SendError::Busy)
+    }
+
+    async fn log_conversation(&self, id: &ConversationId) -> Result<Conversation, SendError> {
+        let found = self.log.conversation(id).await?;
+        found.ok_or(SendError::ConversationNotFound)
+    }
+
+    async fn account(&self, id: &AccountId) -> Result<Account, SendError> {
+        let found = self.directory.account(id, Freshness::Cached).await?;
+        found.ok_or(SendError::AccountNotFound)
+    }
+
+    /// Records, sends and settles one message. `None`: the conversation changed, read it again.
+    async fn send_once(&self, a: &Attempt<'_>, draft: &Draft) -> Result<Option<SentMessage>, SendError> {
+        let scope = draft.idempotency.as_ref().map(|key| IdempotencyScope {
+            account_id: a.account.account_id.clone(),
+            key: key.clone(),
+        });
+        if let Some(scope) = &scope {
+            if let Some(done) = self.replay(scope, a.fingerprint, false).await? {
+                return Ok(Some(done));
+            }
+        }
+        check_sendable(a.conversation)?;
+        // Keys before anything is recorded: without them nothing can be sent.
+        let keys = self.directory.keys(a.account, Freshness::Cached).await?;
+        let record = plan_outbound(a, draft, scope.clone());
+        match self.log.begin_outbound(&record).await? {
+            BeginWrite::Begun => {}
+            BeginWrite::OptedOut => return Err(SendError::OptedOut),
+            BeginWrite::Lost => return Ok(None),
+            BeginWrite::KeyTaken => {
+                let scope = scope.ok_or(SendError::Busy)?;
+                return self.replay(&scope, a.fingerprint, true).await;
+            }
+        }
+        let answer = self.deliver(a, &record, &keys.current, draft).await;
+        let sent = settle_message(record, answer);
+        self.log.settle(&settlement_of(&sent, scope)).await?;
+        tracing::info!(account_id = %a.account.account_id, conversation_id = %sent.conversation_id, message_id = %sent.message.message_id,
+            reference_id = sent.message.telesign_reference_id.as_deref().unwrap_or(""), status = sent.message.status.as_str(), "outbound SMS");
+        Ok(Some(sent))
+    }
+
+    async fn deliver(
+        &self,
+        a: &Attempt<'_>,
+        record: &OutboundRecord,
+        creds: &crate::telesign::Credentials,
+        draft: &Draft,
+    ) -> Result<MessageAnswer, TelesignError> {
+        let external = external_id(record.conversation.conversation_id(), &record.message.message_id);
+        let callback_url = draft.callback_base.as_deref().map(|b| a.account.callback_url(b));
+        let sms = SendSms {
+            phone_number: a.conversation.customer_number.as_str(),
+            message: &draft.text,
+            message_type: "ARN",
+            sender_id: Some(a.conversation.support_number.as_str()),
+            external_id: Some(&external),
+            callback_url: callback_url.as_deref(),
+        };
+        self.gateway
+            .send_sms(creds, a.account.api_host, &sms, draft.deadline)
+            .await
+    }
+
+    /// The first outcome of an idempotency key. With `wait`, waits while the first request runs.
+    async fn replay(
+        &self,
+        scope: &IdempotencyScope,
+        fingerprint: &str,
+        wait: bool,
+    ) -> Result<Option<SentMessage>, SendError> {
+        for _ in 0..if wait { 100 } else { 1 } {
+            match self.log.idempotency(scope).await? {
+                None if wait => return Err(SendError::FirstAttemptFailed),
+                None => return Ok(None),
+                Some(
+                    IdempotencyRecord::Pending { fingerprint: f } | IdempotencyRecord::Done { fingerprint: f, .. },
+                ) if f != fingerprint => return Err(SendError::KeyReused),
+                Some(IdempotencyRecord::Done { outcome, .. }) => {
+                    let sent = serde_json::from_str(&outcome).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    return Ok(Some(sent));
+                }
+                Some(IdempotencyRecord::Pending { .. }) if wait => tokio::time::sleep(Duration::from_millis(100)).await,
+                Some(IdempotencyRecord::Pending { .. }) => return Ok(None),
+            }
+        }
+        Err(SendError::InProgress)
+    }
+}
+
+/// A closed conversation, or a customer who opted out, takes no message.
+pub fn check_sendable(c: &Conversation) -> Result<(), SendError> {
+    if c.status == Status::Closed {
+        return Err(SendError::ConversationClosed);
+    }
+    if c.opted_out {
+        return Err(SendError::OptedOut);
+    }
+    Ok(())
+}
+
+/// The status a send leaves its conversation in: a reply makes it `active`; a first message
+/// opens it `active` when an agent sent it, else `open`.
+pub fn status_after_send(current: Status, exists: bool, agent: bool) -> Status {
+    match (exists, agent) {
+        (true, _) => next(current, Event::AgentReply).unwrap_or(current),
+        (false, true) => Status::Active,
+        (false, false) => Status::Open,
+    }
+}
+
+fn plan_outbound(a: &Attempt<'_>, draft: &Draft, scope: Option<IdempotencyScope>) -> OutboundRecord {
+    let c = a.conversation;
+    let message = Message::outbound_pending(&draft.text, &draft.info, draft.agent.as_deref());
+    let to = status_after_send(c.status, a.exists, draft.agent.is_some());
+    let conversation = if a.exists {
+        ConversationWrite::Move(Move {
+            conversation_id: c.conversation_id.clone(),
+            thread: c.thread(),
+            from: c.status,
+            to,
+            at: message.created_at,
+            preview: Some(preview(&draft.text)),
+            opted_out: None,
+            assign: draft.agent.clone(),
+        })
+    } else {
+        let mut created = c.clone();
+        created.status = to;
+        created.created_at = message.created_at;
+        created.last_activity_at = message.created_at;
+        created.assigned_agent = draft.agent.clone();
+        created.last_message_preview = Some(preview(&draft.text));
+        ConversationWrite::Create(created)
+    };
+    OutboundRecord {
+        thread: c.thread(),
+        message,
+        conversation,
+        idempotency: scope.map(|s| (s, a.fingerprint.to_owned())),
+    }
+}
+
+/// The message as TeleSign's answer leaves it, and the verdict.
+pub fn settle_message(record: OutboundRecord, answer: Result<MessageAnswer, TelesignError>) -> SentMessage {
+    let mut message = record.message;
+    let (state, reference, code, description, verdict) = match answer {
+        Ok(a) => (
+            state_of_code(a.status.code),
+            Some(a.reference_id),
+            Some(a.status.code),
+            a.status.description,
+            Verdict::Accepted,
+        ),
+        Err(TelesignError::Failure(f)) if matches!(f.kind, FailureKind::RateLimited | FailureKind::Unavailable) => {
+            let why = format!("TeleSign unavailable: {}", f.description);
+            (
+                MessageState::Failed,
+                None,
+                f.code,
+                why.clone(),
+                Verdict::Unavailable { description: why },
+            )
+        }
+        Err(TelesignError::Failure(f)) => {
+            let verdict = Verdict::Rejected {
+                telesign_code: f.code,
+                description: f.description.clone(),
+            };
+            (MessageState::Failed, None, f.code, f.description, verdict)
+        }
+        Err(TelesignError::Unreachable(why)) => {
+            let why = format!("TeleSign unreachable: {why}");
+            (
+                MessageState::Failed,
+                None,
+                None,
+                why.clone(),
+                Verdict::Unavailable { description: why },
+            )
+        }
+        Err(TelesignError::OutcomeUnknown(why)) => {
+            let why = format!("outcome unknown, awaiting TeleSign's delivery report: {why}");
+            (MessageState::Unknown, None, None, why, Verdict::OutcomeUnknown)
+        }
+    };
+    message.status = state;
+    message.telesign_reference_id = reference;
+    message.status_code = code;
+    message.status_description = Some(description);
+    SentMessage {
+        conversation_id: record.conversation.conversation_id().clone(),
+        message,
+        verdict,
+    }
+}
+
+/// What the settle writes: an unavailable TeleSign forgets the key (the caller may retry);
+/// every other outcome is kept for the key's replays.
+fn settlement_of(sent: &SentMessage, scope: Option<IdempotencyScope>) -> Settlement {
+    let keep = !matches!(sent.verdict, Verdict::Unavailable { .. });
+    let outcome = keep.then(|| serde_json::to_string(sent).unwrap_or_default());
+    Settlement {
+        conversation_id: sent.conversation_id.clone(),
+        message_id: sent.message.message_id.clone(),
+        state: sent.message.status,
+        reference_id: sent.message.telesign_reference_id.clone(),
+        code: sent.message.status_code,
+        description: sent.message.status_description.clone().unwrap_or_default(),
+        idempotency: scope.map(|s| (s, outcome)),
+    }
+}
+
+/// A fingerprint of a request's parts, so one key cannot be used for two requests.
+pub fn fingerprint(parts: &[&str]) -> String {
+    let mut hash = Sha256::new();
+    for p in parts {
+        hash.update(p.as_bytes());
+        hash.update([0]);
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}

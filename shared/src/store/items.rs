@@ -1,0 +1,454 @@
+//! The items of the table as serde structs (mapped by `serde_dynamo`), and the attribute names
+//! that expressions use: the one place that knows what an item holds.
+
+use serde::{Deserialize, Serialize};
+
+use crate::account::{Account, SupportNumber};
+use crate::conversation::{Conversation, Direction, Message, Status};
+use crate::ids::{AccountId, ConversationId, MessageId, Timestamp};
+use crate::phone::PhoneNumber;
+use crate::service::ports::StoreError;
+use crate::sms::Encoding;
+use crate::table::{self, GSI1_PK, GSI1_SK};
+use crate::telesign::{ApiHost, MessageState};
+
+use super::Item;
+
+/// Attribute names used in expressions.
+pub mod attr {
+    /// A conversation's or message's status.
+    pub const STATUS: &str = "status";
+    /// A message's status rank.
+    pub const STATUS_RANK: &str = "status_rank";
+    /// The conversation a pointer, reference or message belongs to.
+    pub const CONVERSATION_ID: &str = "conversation_id";
+    /// The account of a claim or message.
+    pub const ACCOUNT_ID: &str = "account_id";
+    /// Whether a customer opted out.
+    pub const OPTED_OUT: &str = "opted_out";
+}
+
+/// Writes a serde struct as an item.
+pub fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Reads an item into a serde struct.
+pub fn from_item<T: for<'de> Deserialize<'de>>(item: Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// A conversation item (with its index keys).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ConversationItem {
+    pk: String,
+    sk: String,
+    conversation_id: ConversationId,
+    account_id: AccountId,
+    support_number: PhoneNumber,
+    customer_number: PhoneNumber,
+    status: Status,
+    created_at: Timestamp,
+    last_activity_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    assigned_agent: Option<String>,
+    #[serde(default)]
+    opted_out: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_message_preview: Option<String>,
+    gsi1pk: String,
+    gsi1sk: String,
+}
+
+/// The dashboard index's sort key: newest activity sorts last, read backwards.
+pub fn activity_sort_key(at: &Timestamp, conversation_id: &ConversationId) -> String {
+    format!("{at}#{conversation_id}")
+}
+
+/// The index partition of a conversation in a status.
+pub fn index_partition(account_id: &AccountId, status: Status) -> String {
+    match status {
+        Status::Closed => table::closed_conversations_partition(account_id.as_str()),
+        _ => table::live_conversations_partition(account_id.as_str()),
+    }
+}
+
+impl ConversationItem {
+    /// The item of a conversation.
+    pub fn of(c: &Conversation) -> Self {
+        let (pk, sk) = table::conversation_key(c.conversation_id.as_str());
+        Self {
+            pk,
+            sk,
+            conversation_id: c.conversation_id.clone(),
+            account_id: c.account_id.clone(),
+            support_number: c.support_number.clone(),
+            customer_number: c.customer_number.clone(),
+            status: c.status,
+            created_at: c.created_at,
+            last_activity_at: c.last_activity_at,
+            assigned_agent: c.assigned_agent.clone(),
+            opted_out: c.opted_out,
+            last_message_preview: c.last_message_preview.clone(),
+            gsi1pk: index_partition(&c.account_id, c.status),
+            gsi1sk: activity_sort_key(&c.last_activity_at, &c.conversation_id),
+        }
+    }
+
+    /// The conversation it holds.
+    pub fn into_conversation(self) -> Conversation {
+        Conversation {
+            conversation_id: self.conversation_id,
+            account_id: self.account_id,
+            support_number: self.support_number,
+            customer_number: self.customer_number,
+            status: self.status,
+            created_at: self.created_at,
+            last_activity_at: self.last_activity_at,
+            assigned_agent: self.assigned_agent,
+            opted_out: self.opted_out,
+            last_message_preview: self.last_message_preview,
+            messages: None,
+            next_cursor: None,
+        }
+    }
+}
+
+/// A message item, in its conversation's partition.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MessageItem {
+    pk: String,
+    sk: String,
+    message_id: MessageId,
+    conversation_id: ConversationId,
+    account_id: AccountId,
+    direction: Direction,
+    text: String,
+    created_at: Timestamp,
+    status: MessageState,
+    status_rank: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    telesign_reference_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    status_code: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    status_description: Option<String>,
+    #[serde(default = "one")]
+    segments: u32,
+    encoding: Encoding,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    agent_id: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    too_long: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    raw: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl MessageItem {
+    /// The item of a message of a conversation (with the raw callback body of an inbound one).
+    pub fn of(conversation_id: &ConversationId, account_id: &AccountId, m: &Message, raw: Option<&str>) -> Self {
+        let (pk, sk) = table::message_key(conversation_id.as_str(), m.message_id.as_str());
+        Self {
+            pk,
+            sk,
+            message_id: m.message_id.clone(),
+            conversation_id: conversation_id.clone(),
+            account_id: account_id.clone(),
+            direction: m.direction,
+            text: m.text.clone(),
+            created_at: m.created_at,
+            status: m.status,
+            status_rank: crate::telesign::status::rank(m.status, m.status_code),
+            telesign_reference_id: m.telesign_reference_id.clone(),
+            status_code: m.status_code,
+            status_description: m.status_description.clone(),
+            segments: m.segments,
+            encoding: m.encoding,
+            agent_id: m.agent_id.clone(),
+            too_long: m.too_long,
+            raw: raw.map(str::to_owned),
+        }
+    }
+
+    /// The message it holds.
+    pub fn into_message(self) -> Message {
+        Message {
+            message_id: self.message_id,
+            direction: self.direction,
+            text: self.text,
+            created_at: self.created_at,
+            status: self.status,
+            telesign_reference_id: self.telesign_reference_id,
+            status_code: self.status_code,
+            status_description: self.status_description,
+            segments: self.segments,
+            encoding: self.encoding,
+            agent_id: self.agent_id,
+            too_long: self.too_long,
+        }
+    }
+
+    /// Whose and which way, and its last code (to explain a refused report).
+    pub fn status_facts(&self) -> (AccountId, bool, Option<u32>) {
+        (
+            self.account_id.clone(),
+            self.direction == Direction::Outbound,
+            self.status_code,
+        )
+    }
+}
+
+/// The live pointer of a thread.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PointerItem {
+    pk: String,
+    sk: String,
+    /// The live conversation.
+    pub conversation_id: ConversationId,
+    /// Its status.
+    pub status: Status,
+}
+
+impl PointerItem {
+    /// The pointer of a new conversation.
+    pub fn of(c: &Conversation) -> Self {
+        let (pk, sk) = table::thread_key(
+            c.account_id.as_str(),
+            c.support_number.as_str(),
+            c.customer_number.as_str(),
+        );
+        Self {
+            pk,
+            sk,
+            conversation_id: c.conversation_id.clone(),
+            status: c.status,
+        }
+    }
+}
+
+/// An inbound reference seen, with a TTL.
+#[derive(Debug, Serialize)]
+pub struct ReferenceItem {
+    pk: String,
+    sk: String,
+    conversation_id: ConversationId,
+    message_id: MessageId,
+    expires_at: i64,
+}
+
+impl ReferenceItem {
+    /// The reference of an inbound message, remembered `ttl_seconds`.
+    pub fn of(account_id: &AccountId, reference_id: &str, at: (&ConversationId, &MessageId), ttl_seconds: i64) -> Self {
+        let (pk, sk) = table::inbound_ref_key(account_id.as_str(), reference_id);
+        Self {
+            pk,
+            sk,
+            conversation_id: at.0.clone(),
+            message_id: at.1.clone(),
+            expires_at: crate::ids::epoch_seconds() + ttl_seconds,
+        }
+    }
+}
+
+/// An outbound reference → its message.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct OutrefItem {
+    pk: String,
+    sk: String,
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// The message.
+    pub message_id: MessageId,
+}
+
+impl OutrefItem {
+    /// The pointer of TeleSign's reference to a message.
+    pub fn of(reference_id: &str, conversation_id: &ConversationId, message_id: &MessageId) -> Self {
+        let (pk, sk) = table::outbound_ref_key(reference_id);
+        Self {
+            pk,
+            sk,
+            conversation_id: conversation_id.clone(),
+            message_id: message_id.clone(),
+        }
+    }
+}
+
+/// A customer's consent with an account.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ConsentItem {
+    pk: String,
+    sk: String,
+    /// Whether the customer opted out.
+    pub opted_out: bool,
+    updated_at: Timestamp,
+    conversation_id: ConversationId,
+}
+
+impl ConsentItem {
+    /// The consent recorded from a message in a conversation.
+    pub fn of(
+        account_id: &AccountId,
+        customer: &PhoneNumber,
+        opted_out: bool,
+        conversation_id: &ConversationId,
+    ) -> Self {
+        let (pk, sk) = table::consent_key(account_id.as_str(), customer.as_str());
+        Self {
+            pk,
+            sk,
+            opted_out,
+            updated_at: Timestamp::now(),
+            conversation_id: conversation_id.clone(),
+        }
+    }
+}
+
+/// An idempotency record: pending while the first request runs, then its outcome.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IdempotencyItem {
+    pk: String,
+    sk: String,
+    /// `pending` or `done`.
+    pub idem_state: String,
+    /// The first request's fingerprint.
+    pub fingerprint: String,
+    /// The outcome to replay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    expires_at: i64,
+}
+
+impl IdempotencyItem {
+    /// A pending claim of a key, remembered `ttl_seconds`.
+    pub fn pending(key: (String, String), fingerprint: &str, ttl_seconds: i64) -> Self {
+        Self {
+            pk: key.0,
+            sk: key.1,
+            idem_state: "pending".into(),
+            fingerprint: fingerprint.to_owned(),
+            outcome: None,
+            expires_at: crate::ids::epoch_seconds() + ttl_seconds,
+        }
+    }
+}
+
+/// A number's claim: one account per number.
+#[derive(Debug, Serialize)]
+pub struct NumberItem {
+    pk: String,
+    sk: String,
+    account_id: AccountId,
+    settings: String,
+}
+
+impl NumberItem {
+    /// The claim of an account on a number.
+    pub fn of(account_id: &AccountId, n: &SupportNumber) -> Result<Self, StoreError> {
+        let (pk, sk) = table::number_key(n.number.as_str());
+        Ok(Self {
+            pk,
+            sk,
+            account_id: account_id.clone(),
+            settings: number_settings(n)?,
+        })
+    }
+}
+
+/// A number's settings as the account item keeps them (JSON text).
+pub fn number_settings(n: &SupportNumber) -> Result<String, StoreError> {
+    serde_json::to_string(n).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// An account record (never with its key).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AccountItem {
+    pk: String,
+    sk: String,
+    account_id: AccountId,
+    name: String,
+    customer_id: String,
+    api_host: ApiHost,
+    secret_name: String,
+    #[serde(default)]
+    numbers: std::collections::HashMap<String, String>,
+    created_at: Timestamp,
+    gsi1pk: String,
+    gsi1sk: String,
+}
+
+/// The index partition that lists every account.
+pub const ACCOUNTS_PARTITION: &str = "ACCOUNTS";
+
+impl AccountItem {
+    /// The item of an account.
+    pub fn of(a: &Account) -> Result<Self, StoreError> {
+        let (pk, sk) = table::account_key(a.account_id.as_str());
+        let numbers = a
+            .numbers
+            .iter()
+            .map(|n| Ok((n.number.to_string(), number_settings(n)?)))
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Self {
+            pk,
+            sk,
+            account_id: a.account_id.clone(),
+            name: a.name.clone(),
+            customer_id: a.customer_id.clone(),
+            api_host: a.api_host,
+            secret_name: a.secret_name.clone(),
+            numbers,
+            created_at: a.created_at,
+            gsi1pk: ACCOUNTS_PARTITION.into(),
+            gsi1sk: format!("{}#{}", a.created_at, a.account_id),
+        })
+    }
+
+    /// The account it holds, numbers in order.
+    pub fn into_account(self) -> Result<Account, StoreError> {
+        let mut numbers: Vec<SupportNumber> = self
+            .numbers
+            .values()
+            .map(|json| serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .collect::<Result<_, _>>()?;
+        numbers.sort_by(|a, b| a.number.cmp(&b.number));
+        Ok(Account {
+            account_id: self.account_id,
+            name: self.name,
+            customer_id: self.customer_id,
+            api_host: self.api_host,
+            secret_name: self.secret_name,
+            numbers,
+            created_at: self.created_at,
+        })
+    }
+}
+
+/// The names of the index's key attributes, for cursors.
+pub const INDEX_KEYS: [&str; 4] = [table::PK, table::SK, GSI1_PK, GSI1_SK];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conversation::Thread;
+
+    #[test]
+    fn a_conversation_reads_back_as_written() {
+        let thread = Thread {
+            account_id: AccountId::new(),
+            support_number: PhoneNumber::parse("14255550100").unwrap(),
+            customer_number: PhoneNumber::parse("48601234567").unwrap(),
+        };
+        let mut c = Conversation::first_contact(&thread);
+        c.last_message_preview = Some("hi".into());
+        let item = to_item(&ConversationItem::of(&c)).unwrap();
+        assert_eq!(item["status"].as_s().unwrap(), "open");
+        assert!(!item.contains_key("assigned_agent"));
+        let back: ConversationItem = from_item(item).unwrap();
+        assert_eq!(back.into_conversation(), c);
+    }
+}
