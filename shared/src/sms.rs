@@ -11,8 +11,9 @@ const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆ�
 const GSM7_EXTENSION: &str = "^{}\\[~]|€\u{000C}";
 
 /// How a text goes over the air.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Encoding {
     /// GSM 03.38 7-bit: 160 septets in one part, 153 per part when split.
     Gsm7,
@@ -23,10 +24,7 @@ pub enum Encoding {
 impl Encoding {
     /// The contract's spelling.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Gsm7 => "gsm7",
-            Self::Ucs2 => "ucs2",
-        }
+        self.into()
     }
 }
 

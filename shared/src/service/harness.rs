@@ -58,7 +58,10 @@ impl World {
             s.accounts.insert(account.account_id.clone(), account.clone());
             s.claims.insert(support.clone(), account.account_id.clone());
         });
-        keys.secrets.lock().unwrap().insert(account.secret_name.clone(), secret(KEY));
+        keys.secrets
+            .lock()
+            .unwrap()
+            .insert(account.secret_name.clone(), secret(KEY));
         Self {
             store,
             keys,
@@ -107,12 +110,20 @@ impl World {
     }
 
     /// A customer texts the support number, signed with `key`.
-    pub async fn text_signed(&self, key: &str, customer: &str, text: &str, reference: &str) -> Result<CallbackOutcome, super::callbacks::CallbackError> {
+    pub async fn text_signed(
+        &self,
+        key: &str,
+        customer: &str,
+        text: &str,
+        reference: &str,
+    ) -> Result<CallbackOutcome, super::callbacks::CallbackError> {
         let body = json!({"reference_id": reference, "sub_resource": "mo_sms", "status": {"code": 1500},
             "user_response": {"phone_number": customer, "sender_id": self.support.as_str(), "mo_message": text}})
         .to_string();
         let auth = callback_authorization(CUSTOMER_ID, &ApiKey::parse(key).unwrap(), body.as_bytes());
-        self.callbacks().receive(self.account.account_id.as_str(), Some(&auth), body.as_bytes()).await
+        self.callbacks()
+            .receive(self.account.account_id.as_str(), Some(&auth), body.as_bytes())
+            .await
     }
 
     /// A customer texts the support number.
@@ -128,7 +139,10 @@ impl World {
         }
         let body = body.to_string();
         let auth = callback_authorization(CUSTOMER_ID, &ApiKey::parse(KEY).unwrap(), body.as_bytes());
-        self.callbacks().receive(self.account.account_id.as_str(), Some(&auth), body.as_bytes()).await.unwrap()
+        self.callbacks()
+            .receive(self.account.account_id.as_str(), Some(&auth), body.as_bytes())
+            .await
+            .unwrap()
     }
 
     /// The conversation of a stored message.

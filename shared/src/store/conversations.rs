@@ -57,6 +57,12 @@ pub(crate) fn push_move(txn: &mut Txn<'_>, m: &Move) -> Result<(), StoreError> {
         vals,
         HashMap::new(),
     )?;
+    push_pointer_move(txn, m)
+}
+
+/// The live pointer's part of a move: its status follows the conversation's; it goes when the
+/// conversation closes (the next message opens a new one).
+fn push_pointer_move(txn: &mut Txn<'_>, m: &Move) -> Result<(), StoreError> {
     let t = &m.thread;
     let pointer = key(table::thread_key(
         t.account_id.as_str(),

@@ -10,8 +10,20 @@ use super::key::Credentials;
 use super::sign::{encode_form, http_date_now, new_nonce, tsa_authorization, RequestToSign, FORM_CONTENT_TYPE};
 
 /// Which TeleSign host serves an account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ApiHost {
     /// Self-service accounts: `https://rest-api.telesign.com`.
     Standard,
@@ -30,19 +42,12 @@ impl ApiHost {
 
     /// The contract's spelling.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Standard => "standard",
-            Self::Enterprise => "enterprise",
-        }
+        self.into()
     }
 
     /// Parses the contract's spelling.
     pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "standard" => Some(Self::Standard),
-            "enterprise" => Some(Self::Enterprise),
-            _ => None,
-        }
+        text.parse().ok()
     }
 }
 

@@ -3,8 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 /// The state of a message as agents see it (`status` in the HTTP contract).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum MessageState {
     /// An inbound message, stored.
     Received,
@@ -24,27 +25,12 @@ pub enum MessageState {
 impl MessageState {
     /// The contract's spelling.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Received => "received",
-            Self::Queued => "queued",
-            Self::Sent => "sent",
-            Self::Delivered => "delivered",
-            Self::Failed => "failed",
-            Self::Unknown => "unknown",
-        }
+        self.into()
     }
 
     /// Parses the contract's spelling.
     pub fn parse(text: &str) -> Option<Self> {
-        Some(match text {
-            "received" => Self::Received,
-            "queued" => Self::Queued,
-            "sent" => Self::Sent,
-            "delivered" => Self::Delivered,
-            "failed" => Self::Failed,
-            "unknown" => Self::Unknown,
-            _ => return None,
-        })
+        text.parse().ok()
     }
 }
 

@@ -12,8 +12,9 @@ use super::key::Credentials;
 pub const PROBE_REFERENCE: &str = "00000000000000000000000000000000";
 
 /// What the probe found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Verdict {
     /// TeleSign authenticated the request.
     Valid,
@@ -32,14 +33,7 @@ pub enum Verdict {
 impl Verdict {
     /// The contract's spelling.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Valid => "valid",
-            Self::InvalidCredentials => "invalid_credentials",
-            Self::AccountSuspended => "account_suspended",
-            Self::WrongHost => "wrong_host",
-            Self::ProductNotEnabled => "product_not_enabled",
-            Self::ClockSkew => "clock_skew",
-        }
+        self.into()
     }
 
     /// A sentence an operator can act on.

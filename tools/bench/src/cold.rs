@@ -157,12 +157,8 @@ fn event(method: &str, path: &str, body: Option<Vec<u8>>, headers: &[(&str, Stri
         builder = builder.header(*k, v);
     }
     let (parts, _) = builder.body(()).map_err(|e| e.to_string())?.into_parts();
-    Ok(local_gateway::to_event(
-        &parts,
-        body.as_deref().unwrap_or_default(),
-        route,
-        &params,
-    ))
+    let event = local_gateway::to_event(&parts, body.as_deref().unwrap_or_default(), route, &params);
+    serde_json::to_value(event).map_err(|e| e.to_string())
 }
 
 pub async fn run(lambda_dir: &str) -> Result<(), String> {

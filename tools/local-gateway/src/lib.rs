@@ -15,7 +15,13 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use lambda_http::{Body, Request, Response};
-use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+use aws_lambda_events::apigw::{
+    ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
+};
+use aws_lambda_events::query_map::QueryMap;
+use serde_json::json;
 use tokio::net::TcpListener;
 
 /// Every function of the stack, built once, each with a meter of its own.
@@ -104,7 +110,8 @@ impl Gateway {
             Err(_) => return plain(404, "Not Found"),
         };
         let event = to_event(&parts, &body, route, &params);
-        let request: Request = match lambda_http::request::from_str(&event.to_string()) {
+        let text = serde_json::to_string(&event).unwrap_or_default();
+        let request: Request = match lambda_http::request::from_str(&text) {
             Ok(r) => r,
             Err(e) => return plain(500, &format!("the event could not be built: {e}")),
         };
@@ -123,80 +130,68 @@ impl Gateway {
     }
 }
 
-/// The API Gateway v2 (HTTP API, payload 2.0) event of a request, the body base64-encoded
-/// as API Gateway hands over any body it does not know to be text.
-pub fn to_event(parts: &http::request::Parts, body: &[u8], route: routes::Route, params: &[(String, String)]) -> Value {
-    let mut headers = Map::new();
-    for (name, value) in &parts.headers {
-        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        match headers.get_mut(name.as_str()) {
-            Some(Value::String(existing)) => {
-                existing.push(',');
-                existing.push_str(&value);
-            }
-            _ => {
-                headers.insert(name.as_str().to_owned(), Value::String(value));
-            }
-        }
-    }
+/// The API Gateway v2 (HTTP API, payload 2.0) event of a request, typed as `aws_lambda_events`
+/// defines it; the body base64-encoded as API Gateway hands over any body it does not know to
+/// be text.
+pub fn to_event(
+    parts: &http::request::Parts,
+    body: &[u8],
+    route: routes::Route,
+    params: &[(String, String)],
+) -> ApiGatewayV2httpRequest {
     let raw_query = parts.uri.query().unwrap_or("").to_owned();
-    let mut query = Map::new();
-    for (k, v) in shared::telesign::sign::decode_form(&raw_query) {
-        match query.get_mut(&k) {
-            Some(Value::String(existing)) => {
-                existing.push(',');
-                existing.push_str(&v);
-            }
-            _ => {
-                query.insert(k, Value::String(v));
-            }
-        }
-    }
-    let path_parameters: Map<String, Value> = params
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(percent_decode(v))))
-        .collect();
     let route_key = format!("{} {}", route.method, route.path);
-    let host = headers
-        .get("host")
-        .and_then(Value::as_str)
-        .unwrap_or("127.0.0.1")
-        .to_owned();
-    let now = time::OffsetDateTime::now_utc();
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": parts.uri.path(),
-        "rawQueryString": raw_query,
-        "headers": headers,
-        "requestContext": {
-            "accountId": "local", "apiId": "local", "domainName": host, "domainPrefix": "local",
-            "http": {"method": parts.method.as_str(), "path": parts.uri.path(), "protocol": "HTTP/1.1",
-                     "sourceIp": "127.0.0.1", "userAgent": headers.get("user-agent").cloned().unwrap_or(Value::Null)},
-            "requestId": uuid::Uuid::new_v4().to_string(), "routeKey": route_key, "stage": "$default",
-            "time": now.to_string(), "timeEpoch": now.unix_timestamp() * 1000
-        },
-        "isBase64Encoded": !body.is_empty(),
-    });
-    if !query.is_empty() {
-        event["queryStringParameters"] = Value::Object(query);
-    }
-    if !path_parameters.is_empty() {
-        event["pathParameters"] = Value::Object(path_parameters);
-    }
-    if !body.is_empty() {
-        event["body"] = Value::String(STANDARD.encode(body));
-    }
+    let mut event = ApiGatewayV2httpRequest::default();
+    event.version = Some("2.0".into());
+    event.route_key = Some(route_key.clone());
+    event.raw_path = Some(parts.uri.path().to_owned());
+    event.headers = parts.headers.clone();
+    event.query_string_parameters = query_map(&raw_query);
+    event.raw_query_string = Some(raw_query);
+    event.path_parameters = params.iter().map(|(k, v)| (k.clone(), percent_decode(v))).collect();
+    event.request_context = context(parts, route_key);
+    event.is_base64_encoded = !body.is_empty();
+    event.body = (!body.is_empty()).then(|| STANDARD.encode(body));
     event
 }
 
+fn context(parts: &http::request::Parts, route_key: String) -> ApiGatewayV2httpRequestContext {
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let mut http = ApiGatewayV2httpRequestContextHttpDescription::default();
+    http.method = parts.method.clone();
+    http.path = Some(parts.uri.path().to_owned());
+    http.protocol = Some("HTTP/1.1".into());
+    http.source_ip = Some("127.0.0.1".into());
+    http.user_agent = header("user-agent");
+    let now = time::OffsetDateTime::now_utc();
+    let mut ctx = ApiGatewayV2httpRequestContext::default();
+    ctx.route_key = Some(route_key);
+    ctx.account_id = Some("local".into());
+    ctx.stage = Some("$default".into());
+    ctx.request_id = Some(uuid::Uuid::new_v4().to_string());
+    ctx.apiid = Some("local".into());
+    ctx.domain_name = Some(header("host").unwrap_or_else(|| "127.0.0.1".into()));
+    ctx.domain_prefix = Some("local".into());
+    ctx.time = Some(now.to_string());
+    ctx.time_epoch = now.unix_timestamp() * 1000;
+    ctx.http = http;
+    ctx
+}
+
+/// The query string as API Gateway splits it (`+` and `%XX` decoded; repeated names kept).
+fn query_map(raw: &str) -> QueryMap {
+    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+    for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
+        map.entry(k.into_owned()).or_default().push(v.into_owned());
+    }
+    QueryMap::from(map)
+}
+
+/// A path segment decoded (`%XX` only: a `+` in a path is a plus).
 fn percent_decode(text: &str) -> String {
-    // Path segments use %XX but not '+' for spaces.
-    shared::telesign::sign::decode_form(&format!("x={}", text.replace('+', "%2B")))
-        .into_iter()
-        .next()
-        .map(|(_, v)| v)
-        .unwrap_or_default()
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 fn to_http(response: Response<Body>) -> hyper::Response<Full<Bytes>> {

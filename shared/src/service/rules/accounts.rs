@@ -36,10 +36,18 @@ async fn an_account_is_created_with_its_key_in_the_key_store_only() {
 async fn refused_credentials_or_telesign_down_store_nothing() {
     let w = World::new();
     *w.gateway.probe_verdict.lock().unwrap() = Some(Verdict::InvalidCredentials);
-    let refused = w.accounts().create(new_account("14255550111"), soon()).await.unwrap_err();
+    let refused = w
+        .accounts()
+        .create(new_account("14255550111"), soon())
+        .await
+        .unwrap_err();
     assert!(matches!(refused, AccountsError::InvalidCredentials { .. }));
     *w.gateway.probe_verdict.lock().unwrap() = None;
-    let undecided = w.accounts().create(new_account("14255550111"), soon()).await.unwrap_err();
+    let undecided = w
+        .accounts()
+        .create(new_account("14255550111"), soon())
+        .await
+        .unwrap_err();
     assert_eq!(undecided, AccountsError::TelesignUnavailable);
     assert_eq!(w.keys.secrets.lock().unwrap().len(), 1);
     assert_eq!(w.store.read(|s| s.accounts.len()), 1);
@@ -48,7 +56,11 @@ async fn refused_credentials_or_telesign_down_store_nothing() {
 #[tokio::test]
 async fn a_number_in_use_leaves_no_secret_behind() {
     let w = World::new();
-    let refused = w.accounts().create(new_account(w.support.as_str()), soon()).await.unwrap_err();
+    let refused = w
+        .accounts()
+        .create(new_account(w.support.as_str()), soon())
+        .await
+        .unwrap_err();
     assert_eq!(refused, AccountsError::NumberInUse(w.support.clone()));
     assert_eq!(w.keys.secrets.lock().unwrap().len(), 1);
 }
@@ -57,7 +69,11 @@ async fn a_number_in_use_leaves_no_secret_behind() {
 async fn a_key_store_outage_changes_nothing() {
     let w = World::new();
     *w.keys.unavailable.lock().unwrap() = true;
-    let refused = w.accounts().create(new_account("14255550111"), soon()).await.unwrap_err();
+    let refused = w
+        .accounts()
+        .create(new_account("14255550111"), soon())
+        .await
+        .unwrap_err();
     assert_eq!(refused, AccountsError::KeysUnavailable);
     assert_eq!(w.store.read(|s| s.accounts.len()), 1);
 }
@@ -69,9 +85,18 @@ async fn a_rotation_keeps_the_previous_key_for_its_grace_period() {
     let key = ApiKey::parse(OTHER_KEY).unwrap();
     let rotation = w.accounts().rotate(&id, key.clone(), Some(600), soon()).await.unwrap();
     let stored = w.keys.secrets.lock().unwrap()[&w.account.secret_name].clone();
-    assert_eq!((stored.api_key.as_str(), stored.previous_api_key.as_deref()), (OTHER_KEY, Some(KEY)));
-    assert_eq!(stored.previous_valid_until, Some(rotation.previous_key_valid_until.epoch_seconds()));
-    assert_eq!(rotation.previous_key_valid_until.epoch_seconds() - rotation.rotated_at.epoch_seconds(), 600);
+    assert_eq!(
+        (stored.api_key.as_str(), stored.previous_api_key.as_deref()),
+        (OTHER_KEY, Some(KEY))
+    );
+    assert_eq!(
+        stored.previous_valid_until,
+        Some(rotation.previous_key_valid_until.epoch_seconds())
+    );
+    assert_eq!(
+        rotation.previous_key_valid_until.epoch_seconds() - rotation.rotated_at.epoch_seconds(),
+        600
+    );
     let too_long = w.accounts().rotate(&id, key, Some(604_801), soon()).await.unwrap_err();
     assert_eq!(too_long, AccountsError::Invalid(AccountError::InvalidGracePeriod));
 }
@@ -90,7 +115,10 @@ async fn numbers_are_added_once_and_removed_by_their_owner() {
     };
     let added = w.accounts().add_number(&id, typed.clone()).await.unwrap();
     assert_eq!(added.number.as_str(), "14255550111");
-    assert!(matches!(w.accounts().add_number(&id, typed).await, Err(AccountsError::NumberInUse(_))));
+    assert!(matches!(
+        w.accounts().add_number(&id, typed).await,
+        Err(AccountsError::NumberInUse(_))
+    ));
     w.accounts().remove_number(&id, &added.number).await.unwrap();
     let again = w.accounts().remove_number(&id, &added.number).await.unwrap_err();
     assert_eq!(again, AccountsError::NumberNotFound);

@@ -9,11 +9,23 @@ const CUSTOMER: &str = "48601234567";
 async fn a_first_message_opens_a_conversation() {
     let w = World::new();
     let outcome = w.text(CUSTOMER, "Hello, my order is late", "R1").await;
-    assert!(matches!(outcome, CallbackOutcome::Stored { new_conversation: true, .. }));
+    assert!(matches!(
+        outcome,
+        CallbackOutcome::Stored {
+            new_conversation: true,
+            ..
+        }
+    ));
     let c = w.conversation(&stored(&outcome));
-    assert_eq!((c.status, c.last_message_preview.as_deref()), (Status::Open, Some("Hello, my order is late")));
+    assert_eq!(
+        (c.status, c.last_message_preview.as_deref()),
+        (Status::Open, Some("Hello, my order is late"))
+    );
     let m = &w.transcript(&c.conversation_id)[0];
-    assert_eq!((m.direction, m.status, m.status_code), (Direction::Inbound, MessageState::Received, Some(1500)));
+    assert_eq!(
+        (m.direction, m.status, m.status_code),
+        (Direction::Inbound, MessageState::Received, Some(1500))
+    );
 }
 
 #[tokio::test]
@@ -28,9 +40,18 @@ async fn a_retried_callback_is_stored_once() {
 async fn later_messages_join_the_live_conversation_and_reopen_a_waiting_one() {
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "one", "R1").await);
-    w.desk().apply(&id, crate::conversation::Event::Close, None).await.unwrap();
+    w.desk()
+        .apply(&id, crate::conversation::Event::Close, None)
+        .await
+        .unwrap();
     let second = w.text(CUSTOMER, "two", "R2").await;
-    assert!(matches!(&second, CallbackOutcome::Stored { new_conversation: false, .. }));
+    assert!(matches!(
+        &second,
+        CallbackOutcome::Stored {
+            new_conversation: false,
+            ..
+        }
+    ));
     assert_eq!(stored(&second), id);
     assert_eq!(w.conversation(&id).status, Status::Open);
 }
@@ -39,7 +60,10 @@ async fn later_messages_join_the_live_conversation_and_reopen_a_waiting_one() {
 async fn a_message_after_the_end_starts_a_new_conversation() {
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "one", "R1").await);
-    w.desk().apply(&id, crate::conversation::Event::End, None).await.unwrap();
+    w.desk()
+        .apply(&id, crate::conversation::Event::End, None)
+        .await
+        .unwrap();
     let next = stored(&w.text(CUSTOMER, "two", "R2").await);
     assert_ne!(next, id);
 }
@@ -74,11 +98,22 @@ async fn the_previous_key_verifies_only_during_its_grace_period() {
     let mut rotated = secret(OTHER_KEY);
     rotated.previous_api_key = Some(KEY.into());
     rotated.previous_valid_until = Some(crate::ids::epoch_seconds() + 60);
-    w.keys.secrets.lock().unwrap().insert(w.account.secret_name.clone(), rotated.clone());
+    w.keys
+        .secrets
+        .lock()
+        .unwrap()
+        .insert(w.account.secret_name.clone(), rotated.clone());
     assert!(w.text_signed(KEY, CUSTOMER, "old key", "R1").await.is_ok());
     rotated.previous_valid_until = Some(crate::ids::epoch_seconds() - 1);
-    w.keys.secrets.lock().unwrap().insert(w.account.secret_name.clone(), rotated);
-    assert!(matches!(w.text_signed(KEY, CUSTOMER, "old key", "R2").await, Err(CallbackError::InvalidSignature(_))));
+    w.keys
+        .secrets
+        .lock()
+        .unwrap()
+        .insert(w.account.secret_name.clone(), rotated);
+    assert!(matches!(
+        w.text_signed(KEY, CUSTOMER, "old key", "R2").await,
+        Err(CallbackError::InvalidSignature(_))
+    ));
 }
 
 #[tokio::test]
@@ -87,9 +122,16 @@ async fn unknown_accounts_and_numbers_are_refused() {
     let other = crate::ids::AccountId::new();
     let refused = w.callbacks().receive(other.as_str(), None, b"{}").await;
     assert_eq!(refused, Err(CallbackError::UnknownAccount));
-    assert_eq!(w.callbacks().receive("../x", None, b"{}").await, Err(CallbackError::UnknownAccount));
-    w.store.write(|s| s.accounts.get_mut(&w.account.account_id).unwrap().numbers.clear());
-    assert_eq!(w.text_signed(KEY, CUSTOMER, "hi", "R1").await, Err(CallbackError::UnknownNumber));
+    assert_eq!(
+        w.callbacks().receive("../x", None, b"{}").await,
+        Err(CallbackError::UnknownAccount)
+    );
+    w.store
+        .write(|s| s.accounts.get_mut(&w.account.account_id).unwrap().numbers.clear());
+    assert_eq!(
+        w.text_signed(KEY, CUSTOMER, "hi", "R1").await,
+        Err(CallbackError::UnknownNumber)
+    );
 }
 
 #[tokio::test]
@@ -99,7 +141,10 @@ async fn a_number_removed_between_the_read_and_the_write_stops_routing() {
     w.store.before_next_write(move |s| {
         s.claims.remove(&support);
     });
-    assert_eq!(w.text_signed(KEY, CUSTOMER, "hi", "R1").await, Err(CallbackError::UnknownNumber));
+    assert_eq!(
+        w.text_signed(KEY, CUSTOMER, "hi", "R1").await,
+        Err(CallbackError::UnknownNumber)
+    );
     assert_eq!(w.store.read(|s| s.writes), 0);
 }
 
@@ -121,7 +166,10 @@ impl World {
             let c = crate::conversation::Conversation::first_contact(&thread);
             let m = crate::conversation::Message::inbound("first", &crate::sms::analyse("first"), "R1");
             s.pointers.insert(thread, (c.conversation_id.clone(), c.status));
-            s.messages.entry(c.conversation_id.clone()).or_default().insert(m.message_id.clone(), (m, 0, None));
+            s.messages
+                .entry(c.conversation_id.clone())
+                .or_default()
+                .insert(m.message_id.clone(), (m, 0, None));
             s.conversations.insert(c.conversation_id.clone(), c);
         }
     }
@@ -139,7 +187,11 @@ async fn a_text_over_the_limit_is_stored_whole_and_flagged() {
 #[tokio::test]
 async fn reports_move_a_status_forward_only() {
     let w = World::new();
-    let sent = w.sender().outreach(&w.thread(CUSTOMER), &draft("hello", None)).await.unwrap();
+    let sent = w
+        .sender()
+        .outreach(&w.thread(CUSTOMER), &draft("hello", None))
+        .await
+        .unwrap();
     let reference = sent.message.telesign_reference_id.clone().unwrap();
     let external = crate::conversation::external_id(&sent.conversation_id, &sent.message.message_id);
     let report = |code| w.report(&reference, Some(&external), code);
@@ -155,12 +207,32 @@ async fn reports_move_a_status_forward_only() {
 #[tokio::test]
 async fn a_report_without_our_id_is_found_by_its_reference_and_strangers_are_ignored() {
     let w = World::new();
-    let sent = w.sender().outreach(&w.thread(CUSTOMER), &draft("hello", None)).await.unwrap();
+    let sent = w
+        .sender()
+        .outreach(&w.thread(CUSTOMER), &draft("hello", None))
+        .await
+        .unwrap();
     let reference = sent.message.telesign_reference_id.clone().unwrap();
-    assert_eq!(w.report(&reference, None, 203).await, CallbackOutcome::Report(ReportOutcome::Updated));
-    assert_eq!(w.report("NOPE", None, 200).await, CallbackOutcome::Report(ReportOutcome::Unknown));
+    assert_eq!(
+        w.report(&reference, None, 203).await,
+        CallbackOutcome::Report(ReportOutcome::Updated)
+    );
+    assert_eq!(
+        w.report("NOPE", None, 200).await,
+        CallbackOutcome::Report(ReportOutcome::Unknown)
+    );
     let inbound = w.text(CUSTOMER, "hi", "R9").await;
-    let CallbackOutcome::Stored { conversation_id, message_id, .. } = inbound else { panic!() };
+    let CallbackOutcome::Stored {
+        conversation_id,
+        message_id,
+        ..
+    } = inbound
+    else {
+        panic!()
+    };
     let theirs = crate::conversation::external_id(&conversation_id, &message_id);
-    assert_eq!(w.report("R9", Some(&theirs), 200).await, CallbackOutcome::Report(ReportOutcome::Unknown));
+    assert_eq!(
+        w.report("R9", Some(&theirs), 200).await,
+        CallbackOutcome::Report(ReportOutcome::Unknown)
+    );
 }

@@ -9,7 +9,10 @@ async fn accepting_gives_the_conversation_to_the_agent() {
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
     let moved = w.desk().apply(&id, Event::Accept, Some("a-7")).await.unwrap();
-    assert_eq!((moved.status, moved.assigned_agent.as_deref()), (Status::Active, Some("a-7")));
+    assert_eq!(
+        (moved.status, moved.assigned_agent.as_deref()),
+        (Status::Active, Some("a-7"))
+    );
     assert_eq!(w.conversation(&id), moved);
 }
 
@@ -19,8 +22,20 @@ async fn an_illegal_move_is_refused_with_the_current_status() {
     let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
     w.desk().apply(&id, Event::Close, None).await.unwrap();
     let refused = w.desk().apply(&id, Event::Close, None).await.unwrap_err();
-    assert_eq!(refused, DeskError::Illegal { from: Status::Waiting, event: Event::Close });
-    assert_eq!(w.desk().apply(&crate::ids::ConversationId::new(), Event::End, None).await.unwrap_err(), DeskError::NotFound);
+    assert_eq!(
+        refused,
+        DeskError::Illegal {
+            from: Status::Waiting,
+            event: Event::Close
+        }
+    );
+    assert_eq!(
+        w.desk()
+            .apply(&crate::ids::ConversationId::new(), Event::End, None)
+            .await
+            .unwrap_err(),
+        DeskError::NotFound
+    );
 }
 
 #[tokio::test]
@@ -29,7 +44,13 @@ async fn ending_frees_the_thread() {
     let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
     w.desk().apply(&id, Event::End, None).await.unwrap();
     assert!(w.store.read(|s| s.pointers.is_empty()));
-    assert_eq!(w.desk().apply(&id, Event::Accept, None).await.unwrap_err(), DeskError::Illegal { from: Status::Closed, event: Event::Accept });
+    assert_eq!(
+        w.desk().apply(&id, Event::Accept, None).await.unwrap_err(),
+        DeskError::Illegal {
+            from: Status::Closed,
+            event: Event::Accept
+        }
+    );
 }
 
 #[tokio::test]
@@ -41,7 +62,13 @@ async fn a_move_that_lost_a_race_is_decided_again_on_what_is_there_now() {
         s.conversations.get_mut(&other).unwrap().status = Status::Active;
     });
     let refused = w.desk().apply(&id, Event::Accept, Some("a-1")).await.unwrap_err();
-    assert_eq!(refused, DeskError::Illegal { from: Status::Active, event: Event::Accept });
+    assert_eq!(
+        refused,
+        DeskError::Illegal {
+            from: Status::Active,
+            event: Event::Accept
+        }
+    );
 }
 
 #[tokio::test]

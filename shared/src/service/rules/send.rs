@@ -24,13 +24,19 @@ async fn a_reply_is_recorded_sent_once_and_settled() {
     assert_eq!(sent.message.status, MessageState::Queued);
     let sms = w.gateway.sent();
     assert_eq!(sms.len(), 1);
-    assert_eq!((sms[0].phone_number.as_str(), sms[0].sender_id.as_deref()), (CUSTOMER, Some(w.support.as_str())));
+    assert_eq!(
+        (sms[0].phone_number.as_str(), sms[0].sender_id.as_deref()),
+        (CUSTOMER, Some(w.support.as_str()))
+    );
     let external = crate::conversation::external_id(&id, &sent.message.message_id);
     assert_eq!(sms[0].external_id.as_deref(), Some(external.as_str()));
     let c = w.conversation(&id);
     assert_eq!((c.status, c.assigned_agent.as_deref()), (Status::Active, Some("a-1")));
     let stored = &w.transcript(&id)[1];
-    assert_eq!((stored.status, stored.telesign_reference_id.is_some()), (MessageState::Queued, true));
+    assert_eq!(
+        (stored.status, stored.telesign_reference_id.is_some()),
+        (MessageState::Queued, true)
+    );
 }
 
 #[tokio::test]
@@ -38,9 +44,15 @@ async fn nothing_is_sent_to_a_closed_conversation_or_an_opted_out_customer() {
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
     w.text(CUSTOMER, "STOP", "R2").await;
-    assert_eq!(w.sender().reply(&id, &draft("hello?", None)).await.unwrap_err(), SendError::OptedOut);
+    assert_eq!(
+        w.sender().reply(&id, &draft("hello?", None)).await.unwrap_err(),
+        SendError::OptedOut
+    );
     w.desk().apply(&id, Event::End, None).await.unwrap();
-    assert_eq!(w.sender().reply(&id, &draft("hello?", None)).await.unwrap_err(), SendError::ConversationClosed);
+    assert_eq!(
+        w.sender().reply(&id, &draft("hello?", None)).await.unwrap_err(),
+        SendError::ConversationClosed
+    );
     assert!(w.gateway.sent().is_empty());
 }
 
@@ -48,11 +60,17 @@ async fn nothing_is_sent_to_a_closed_conversation_or_an_opted_out_customer() {
 async fn a_stop_landing_between_the_read_and_the_send_transaction_stops_the_send() {
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
-    let key = (w.account.account_id.clone(), crate::phone::PhoneNumber::parse(CUSTOMER).unwrap());
+    let key = (
+        w.account.account_id.clone(),
+        crate::phone::PhoneNumber::parse(CUSTOMER).unwrap(),
+    );
     w.store.before_next_write(move |s| {
         s.consent.insert(key, true);
     });
-    assert_eq!(w.sender().reply(&id, &draft("hello", None)).await.unwrap_err(), SendError::OptedOut);
+    assert_eq!(
+        w.sender().reply(&id, &draft("hello", None)).await.unwrap_err(),
+        SendError::OptedOut
+    );
     assert!(w.gateway.sent().is_empty());
     assert_eq!(w.transcript(&id).len(), 1);
 }
@@ -88,7 +106,13 @@ async fn a_refusal_is_kept_for_the_key_and_the_message_fails() {
     let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
     w.gateway.answer_next(Err(failure(FailureKind::InvalidRequest, 11000)));
     let first = w.sender().reply(&id, &draft("bad", Some("k-3"))).await.unwrap();
-    assert!(matches!(first.verdict, Verdict::Rejected { telesign_code: Some(11000), .. }));
+    assert!(matches!(
+        first.verdict,
+        Verdict::Rejected {
+            telesign_code: Some(11000),
+            ..
+        }
+    ));
     let again = w.sender().reply(&id, &draft("bad", Some("k-3"))).await.unwrap();
     assert_eq!(first, again);
     assert_eq!(w.transcript(&id)[1].status, MessageState::Failed);
@@ -98,9 +122,13 @@ async fn a_refusal_is_kept_for_the_key_and_the_message_fails() {
 async fn an_unknown_outcome_is_never_resent() {
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
-    w.gateway.answer_next(Err(TelesignError::OutcomeUnknown("timed out".into())));
+    w.gateway
+        .answer_next(Err(TelesignError::OutcomeUnknown("timed out".into())));
     let first = w.sender().reply(&id, &draft("maybe", Some("k-4"))).await.unwrap();
-    assert_eq!((first.verdict.clone(), first.message.status), (Verdict::OutcomeUnknown, MessageState::Unknown));
+    assert_eq!(
+        (first.verdict.clone(), first.message.status),
+        (Verdict::OutcomeUnknown, MessageState::Unknown)
+    );
     let again = w.sender().reply(&id, &draft("maybe", Some("k-4"))).await.unwrap();
     assert_eq!(again.verdict, Verdict::OutcomeUnknown);
     assert_eq!(w.gateway.sent().len(), 1);
@@ -109,13 +137,25 @@ async fn an_unknown_outcome_is_never_resent() {
 #[tokio::test]
 async fn a_business_message_opens_a_conversation_open_or_active_by_who_sent_it() {
     let w = World::new();
-    let sent = w.sender().outreach(&w.thread(CUSTOMER), &draft("Your order shipped", None)).await.unwrap();
+    let sent = w
+        .sender()
+        .outreach(&w.thread(CUSTOMER), &draft("Your order shipped", None))
+        .await
+        .unwrap();
     assert_eq!(w.conversation(&sent.conversation_id).status, Status::Active);
     let mut unattended = draft("Reminder", None);
     unattended.agent = None;
-    let other = w.sender().outreach(&w.thread("447700900123"), &unattended).await.unwrap();
+    let other = w
+        .sender()
+        .outreach(&w.thread("447700900123"), &unattended)
+        .await
+        .unwrap();
     assert_eq!(w.conversation(&other.conversation_id).status, Status::Open);
-    let joined = w.sender().outreach(&w.thread(CUSTOMER), &draft("And one more", None)).await.unwrap();
+    let joined = w
+        .sender()
+        .outreach(&w.thread(CUSTOMER), &draft("And one more", None))
+        .await
+        .unwrap();
     assert_eq!(joined.conversation_id, sent.conversation_id);
 }
 
@@ -124,9 +164,15 @@ async fn a_business_message_from_a_stranger_number_or_to_an_opted_out_customer_i
     let w = World::new();
     let mut thread = w.thread(CUSTOMER);
     w.opt_out(CUSTOMER);
-    assert_eq!(w.sender().outreach(&thread, &draft("hi", None)).await.unwrap_err(), SendError::OptedOut);
+    assert_eq!(
+        w.sender().outreach(&thread, &draft("hi", None)).await.unwrap_err(),
+        SendError::OptedOut
+    );
     thread.support_number = crate::phone::PhoneNumber::parse("14255550199").unwrap();
-    assert!(matches!(w.sender().outreach(&thread, &draft("hi", None)).await, Err(SendError::UnknownNumber(_))));
+    assert!(matches!(
+        w.sender().outreach(&thread, &draft("hi", None)).await,
+        Err(SendError::UnknownNumber(_))
+    ));
     assert!(w.gateway.sent().is_empty());
 }
 
@@ -178,16 +224,22 @@ fn an_accepted_answer_is_queued_with_its_reference() {
     let record = crate::service::ports::OutboundRecord {
         thread: World::new().thread(CUSTOMER),
         message: crate::conversation::Message::outbound_pending("x", &crate::sms::analyse("x"), None),
-        conversation: crate::service::ports::ConversationWrite::Create(crate::conversation::Conversation::first_contact(
-            &World::new().thread(CUSTOMER),
-        )),
+        conversation: crate::service::ports::ConversationWrite::Create(
+            crate::conversation::Conversation::first_contact(&World::new().thread(CUSTOMER)),
+        ),
         idempotency: None,
     };
     let answer = MessageAnswer {
         reference_id: "REF".into(),
-        status: AnswerStatus { code: 290, description: "Message in progress".into() },
+        status: AnswerStatus {
+            code: 290,
+            description: "Message in progress".into(),
+        },
     };
     let sent = crate::service::send::settle_message(record, Ok(answer));
     assert_eq!(sent.message.telesign_reference_id.as_deref(), Some("REF"));
-    assert_eq!((sent.message.status, sent.message.status_code), (MessageState::Queued, Some(290)));
+    assert_eq!(
+        (sent.message.status, sent.message.status_code),
+        (MessageState::Queued, Some(290))
+    );
 }
