@@ -1,5 +1,5 @@
 # The two commands of the README.
-.PHONY: dev test bench fuzz
+.PHONY: dev test bench fuzz mutants
 
 # The whole channel locally: emulators, TeleSign simulator, every function on http://127.0.0.1:9000.
 dev:
@@ -16,3 +16,7 @@ bench:
 # Fuzzes callback parsing, signature verification and text handling (FUZZ_SECONDS per target).
 fuzz:
 	bash scripts/fuzz.sh
+
+# Mutation testing of the rules against the unit tests (cargo-mutants, installed into .tools/).
+mutants:
+	bash scripts/mutants.sh
