@@ -198,6 +198,37 @@ mod tests {
     }
 
     #[test]
+    fn every_spelling_is_the_contracts() {
+        for (status, text) in [
+            (Status::Open, "open"),
+            (Status::Active, "active"),
+            (Status::Waiting, "waiting"),
+            (Status::Closed, "closed"),
+        ] {
+            assert_eq!((status.as_str(), Status::parse(text)), (text, Some(status)));
+            assert_eq!(serde_json::to_value(status).unwrap(), text);
+        }
+        assert_eq!(Status::parse("Open"), None);
+        assert_eq!(
+            (
+                Direction::Inbound.as_str(),
+                Direction::Outbound.as_str(),
+                Direction::System.as_str()
+            ),
+            ("inbound", "outbound", "system")
+        );
+        let events = [
+            Event::Accept,
+            Event::Close,
+            Event::End,
+            Event::AgentReply,
+            Event::CustomerMessage,
+        ]
+        .map(Event::as_str);
+        assert_eq!(events, ["accept", "close", "end", "reply", "customer message"]);
+    }
+
+    #[test]
     fn closed_is_listed_alone() {
         assert!(listable(&Status::LIVE));
         assert!(listable(&[Status::Closed]));

@@ -120,6 +120,16 @@ mod tests {
     }
 
     #[test]
+    fn a_parsed_number_shows_its_digits() {
+        let n = PhoneNumber::parse("+48 601-234-567").unwrap();
+        assert_eq!((n.as_str(), n.to_string()), ("48601234567", "48601234567".to_owned()));
+        assert_eq!(PhoneNumber::parse_any("22395").unwrap().as_str(), "22395");
+        assert_eq!(PhoneNumber::parse_short_code("22 395").unwrap().as_str(), "22395");
+        assert_eq!(PhoneNumber::from_stored("15550100".into()).as_str(), "15550100");
+        assert!(PhoneNumber::parse("22395").is_err());
+    }
+
+    #[test]
     fn short_codes_have_their_own_length() {
         assert_eq!(normalise_short_code("22 395").unwrap(), "22395");
         assert!(normalise_short_code("12").is_err());

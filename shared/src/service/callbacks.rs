@@ -154,7 +154,7 @@ impl<D: AccountDirectory, L: InboundLog + ReportLog> Callbacks<D, L> {
                 InboundWrite::NumberNotOwned => return Err(self.number_gone(&thread).await),
                 InboundWrite::Lost => {
                     tracing::info!(conversation_id = %record.conversation.conversation_id(), "inbound write lost a race; reading again");
-                    tokio::time::sleep(Duration::from_millis(5 + rand::random::<u64>() % 20)).await;
+                    tokio::time::sleep(race_backoff()).await;
                 }
             }
         }
@@ -226,6 +226,12 @@ impl<D: AccountDirectory, L: InboundLog + ReportLog> Callbacks<D, L> {
         tracing::info!(account_id = %account_id, reference_id = %report.reference_id, status_code = code, outcome = ?outcome, "delivery report");
         Ok(outcome)
     }
+}
+
+/// A short random pause before a write that lost a race is tried again, so that racing writers
+/// spread out (5 to 24 ms).
+fn race_backoff() -> Duration {
+    Duration::from_millis(5 + rand::random::<u64>() % 20)
 }
 
 /// What an inbound SMS writes, given what was read of its thread: the message, the conversation

@@ -68,6 +68,22 @@ pub fn may_replace(old: (MessageState, Option<u32>), new: (MessageState, Option<
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn states_spell_as_the_contract() {
+        let all = [
+            (MessageState::Received, "received"),
+            (MessageState::Queued, "queued"),
+            (MessageState::Sent, "sent"),
+            (MessageState::Delivered, "delivered"),
+            (MessageState::Failed, "failed"),
+            (MessageState::Unknown, "unknown"),
+        ];
+        for (state, text) in all {
+            assert_eq!((state.as_str(), MessageState::parse(text)), (text, Some(state)));
+        }
+        assert_eq!(MessageState::parse("Delivered"), None);
+    }
+
     use super::*;
 
     #[test]

@@ -123,3 +123,69 @@ async fn numbers_are_added_once_and_removed_by_their_owner() {
     let again = w.accounts().remove_number(&id, &added.number).await.unwrap_err();
     assert_eq!(again, AccountsError::NumberNotFound);
 }
+
+#[tokio::test]
+async fn a_grace_period_of_exactly_seven_days_is_taken() {
+    let w = World::new();
+    let key = ApiKey::parse(OTHER_KEY).unwrap();
+    let rotation = w
+        .accounts()
+        .rotate(&w.account.account_id, key, Some(604_800), soon())
+        .await
+        .unwrap();
+    let granted = rotation.previous_key_valid_until.epoch_seconds() - rotation.rotated_at.epoch_seconds();
+    assert_eq!(granted, 604_800);
+}
+
+#[tokio::test]
+async fn the_directory_serves_a_cached_account_until_asked_fresh_or_told_to_forget() {
+    use crate::service::directory::{AccountDirectory, Freshness};
+    let w = World::new();
+    let accounts = w.accounts();
+    let id = w.account.account_id.clone();
+    let cached = accounts
+        .directory
+        .account(&id, Freshness::Cached)
+        .await
+        .unwrap()
+        .unwrap();
+    w.store.write(|s| s.accounts.clear());
+    assert!(
+        accounts
+            .directory
+            .account(&id, Freshness::Cached)
+            .await
+            .unwrap()
+            .is_some(),
+        "served from the cache"
+    );
+    accounts.directory.forget(&cached);
+    assert!(
+        accounts
+            .directory
+            .account(&id, Freshness::Cached)
+            .await
+            .unwrap()
+            .is_none(),
+        "forgotten"
+    );
+    w.store.write(|s| s.accounts.insert(id.clone(), cached.clone()));
+    assert!(
+        accounts
+            .directory
+            .account(&id, Freshness::Cached)
+            .await
+            .unwrap()
+            .is_none(),
+        "the absence is cached too"
+    );
+    assert!(
+        accounts
+            .directory
+            .account(&id, Freshness::Fresh)
+            .await
+            .unwrap()
+            .is_some(),
+        "fresh reads the store"
+    );
+}

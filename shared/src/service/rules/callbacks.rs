@@ -236,3 +236,10 @@ async fn a_report_without_our_id_is_found_by_its_reference_and_strangers_are_ign
         CallbackOutcome::Report(ReportOutcome::Unknown)
     );
 }
+
+#[tokio::test]
+async fn a_text_of_exactly_the_limit_is_not_flagged() {
+    let w = World::new();
+    let id = stored(&w.text(CUSTOMER, &"a".repeat(1600), "R1").await);
+    assert!(!w.transcript(&id)[0].too_long);
+}

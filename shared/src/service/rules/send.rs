@@ -1,5 +1,6 @@
 use crate::conversation::{Event, Status};
 use crate::service::harness::*;
+use crate::service::ports::IdempotencyRecord;
 use crate::service::send::{SendError, Verdict};
 use crate::telesign::client::{AnswerStatus, Failure, FailureKind};
 use crate::telesign::{MessageAnswer, MessageState, TelesignError};
@@ -242,4 +243,59 @@ fn an_accepted_answer_is_queued_with_its_reference() {
         (sent.message.status, sent.message.status_code),
         (MessageState::Queued, Some(290))
     );
+}
+
+fn scope_of(w: &World, key: &str) -> crate::service::ports::IdempotencyScope {
+    crate::service::ports::IdempotencyScope {
+        account_id: w.account.account_id.clone(),
+        key: crate::ids::IdempotencyKey::parse(key).unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn a_key_whose_first_request_failed_and_forgot_it_asks_for_a_new_attempt() {
+    let w = World::new();
+    let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    // Another request claimed the key right before this one recorded, then failed and forgot it.
+    let scope = scope_of(&w, "k-6");
+    let fingerprint = crate::service::send::fingerprint(&["reply", id.as_str(), "gone"]);
+    let claimed = scope.clone();
+    w.store.before_next_write(move |s| {
+        s.idempotency
+            .insert(claimed, IdempotencyRecord::Pending { fingerprint });
+    });
+    let store = w.store.clone();
+    let forgetter = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        store.write(|s| s.idempotency.remove(&scope));
+    });
+    let outcome = w.sender().reply(&id, &draft("gone", Some("k-6"))).await;
+    forgetter.await.unwrap();
+    assert_eq!(outcome.unwrap_err(), SendError::FirstAttemptFailed);
+    assert!(w.gateway.sent().is_empty());
+}
+
+#[tokio::test]
+async fn a_request_while_the_first_with_its_key_is_running_waits_for_its_outcome() {
+    let w = World::new();
+    let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    let first = w.sender().reply(&id, &draft("slow", Some("k-7"))).await.unwrap();
+    let scope = scope_of(&w, "k-7");
+    let done = w.store.read(|s| s.idempotency[&scope].clone());
+    let IdempotencyRecord::Done { fingerprint, .. } = done.clone() else {
+        panic!("done")
+    };
+    w.store.write(|s| {
+        s.idempotency
+            .insert(scope.clone(), IdempotencyRecord::Pending { fingerprint })
+    });
+    let store = w.store.clone();
+    let finisher = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        store.write(|s| s.idempotency.insert(scope, done));
+    });
+    let second = w.sender().reply(&id, &draft("slow", Some("k-7"))).await.unwrap();
+    finisher.await.unwrap();
+    assert_eq!(first, second);
+    assert_eq!(w.gateway.sent().len(), 1);
 }
