@@ -49,7 +49,7 @@ impl SupportNumber {
     pub fn validated(mut self) -> Result<Self, ApiError> {
         self.number = match self.kind {
             NumberType::ShortCode => phone::normalise_short_code(&self.number),
-            NumberType::LongCode | NumberType::TollFree => phone::normalise(&self.number),
+            NumberType::LongCode | NumberType::TollFree => phone::parse_typed(&self.number, None),
         }
         .map_err(|e| ApiError::bad_request("invalid_phone_number", format!("support number {:?}: {e}", self.number)))?;
         if self.customers_can_send_attachments || self.agents_can_send_attachments {

@@ -127,9 +127,9 @@ impl App {
 
     async fn outreach(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let input: Outreach = json_body(req)?;
-        let from = phone::normalise_any(&input.from)
+        let from = phone::parse_support(&input.from)
             .map_err(|e| ApiError::bad_request("invalid_phone_number", format!("from: {e}")))?;
-        let to = phone::normalise(&input.to)
+        let to = phone::parse_typed(&input.to, Some(&from))
             .map_err(|e| ApiError::bad_request("invalid_phone_number", format!("to: {e}")))?;
         let draft = Draft {
             text: &input.text,
