@@ -53,7 +53,7 @@ if [ -n "${DEMO_ACCOUNT:-}" ]; then
   Demo account $DEMO_ACCOUNT, support number $DEMO_NUMBER, TeleSign customer $DEMO_CUSTOMER.
   Text it as a customer:
     ${TARGET_DIR#"$ROOT"/}/debug/telesign-sim text --sim $SIM_URL --customer-id $DEMO_CUSTOMER \\
-      --callback-url $SMS_BASE_URL/telesign/$DEMO_ACCOUNT/callback --from 15551234567 --to $DEMO_NUMBER --text "Hello, my order is late"
+      --callback-url $SMS_BASE_URL/telesign/$DEMO_ACCOUNT/callback --from 14255550123 --to $DEMO_NUMBER --text "Hello, my order is late"
   See it as an agent:
     curl -s "$SMS_BASE_URL/conversations?account_id=$DEMO_ACCOUNT"
   Sample events with these ids: .local/$STACK_NAME/events/ (cargo lambda invoke --data-file)

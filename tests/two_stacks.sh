@@ -6,6 +6,8 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 BASE=${TEST_PAIR_PORT:-17100}
+# Each stack starts its own simulator: nothing of the calling stack (make test's) is inherited.
+unset TELESIGN_BASE_URL SIM_URL SMS_BASE_URL STACK_NAME STACK_STATE_DIR
 passed=0
 failed=0
 check() { # what command...
@@ -34,7 +36,7 @@ ports() { echo "DDB_PORT=$1 MOTO_PORT=$(($1 + 1)) SIM_PORT=$(($1 + 2)) SMS_LOCAL
 A=$BASE
 B=$((BASE + 10))
 LOG="$ROOT/.local/two-stacks"
-mkdir -p "$LOG"
+rm -rf "$LOG" && mkdir -p "$LOG"
 
 start_dev() { # base log
   env $(ports "$1") make --no-print-directory dev >"$2" 2>&1 </dev/null &
@@ -42,7 +44,7 @@ start_dev() { # base log
 wait_ready() { # log
   local i
   for i in $(seq 1800); do
-    grep -q '^ready:' "$1" && return 0
+    grep -qs '^ready:' "$1" && return 0
     sleep 0.1
   done
   echo "not ready within 180 s; its output:" >&2
