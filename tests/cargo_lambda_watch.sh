@@ -35,8 +35,9 @@ ids=$(python3 scripts/local_events.py --api "$SMS_BASE_URL" --sim "$SIM_URL" --a
   --customer-id "$customer" --support "$number" --out "$OUT/events") || exit 1
 conversation=$(printf '%s' "$ids" | python3 -c 'import json,sys; print(json.load(sys.stdin)["conversation_id"])')
 
-# cargo lambda watch with the stack's environment, in a process group of its own to stop it whole.
-setsid "$CL" lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" \
+# cargo lambda watch with the stack's environment, in a process group of its own to stop it whole,
+# offline: it needs no download (its file watcher is built in; cargo builds from the lock file).
+CARGO_NET_OFFLINE=true setsid "$CL" lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" \
   --env-file "$STACK_STATE_DIR/env" >"$STACK_STATE_DIR/cargo-lambda-watch.log" 2>&1 </dev/null &
 watch=$!
 trap 'kill -- -$watch 2>/dev/null' EXIT
