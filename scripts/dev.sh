@@ -13,7 +13,7 @@ DDB_STORAGE="-inMemory"
 
 install_tools
 build_stack
-trap 'say "stopping"; kill $(jobs -p) 2>/dev/null; stop_stack; exit 0' INT TERM
+trap 'say "stopping"; kill $(jobs -p) 2>/dev/null || true; stop_stack; exit 0' INT TERM
 trap 'stop_stack' EXIT
 start_stack
 
