@@ -1,22 +1,34 @@
-# The two commands of the README.
-.PHONY: dev test bench fuzz mutants
+# The commands of the README. `make help` lists them.
+.PHONY: help dev stop watch test bench fuzz mutants
 
-# The whole channel locally: emulators, TeleSign simulator, every function on http://127.0.0.1:9000.
+## help: this list
+help:
+	@sed -n 's/^## \([a-z-]*\): \(.*\)/  make \1\t\2/p' $(MAKEFILE_LIST) | expand -t 16
+
+## dev: the whole channel on http://127.0.0.1:9000 (emulators, TeleSign simulator, every function; Ctrl-C stops it)
 dev:
 	bash scripts/dev.sh
 
-# Installs what the tests need, starts it, runs every check and test, stops it.
+## stop: stops the `make dev` on SMS_LOCAL_PORT (default 9000) from another shell, and nothing else
+stop:
+	bash scripts/stop.sh
+
+## watch: cargo lambda watch with the running `make dev`'s environment (invoke on WATCH_PORT, default 9100)
+watch:
+	bash scripts/watch.sh
+
+## test: installs and starts what the tests need, then fmt, clippy, template checks and every test
 test:
 	bash scripts/test.sh
 
-# Figures: criterion micro-benchmarks, cold starts of the release functions, warm work per operation.
+## bench: criterion micro-benchmarks, cold starts and zip sizes of the release functions, warm work
 bench:
 	bash scripts/bench.sh
 
-# Fuzzes callback parsing, signature verification and text handling (FUZZ_SECONDS per target).
+## fuzz: fuzzes callback parsing, signature verification and text handling (FUZZ_SECONDS each)
 fuzz:
 	bash scripts/fuzz.sh
 
-# Mutation testing of the rules against the unit tests (cargo-mutants, installed into .tools/).
+## mutants: mutation testing of the rules against the unit tests (cargo-mutants, installed into .tools/)
 mutants:
 	bash scripts/mutants.sh

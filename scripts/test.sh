@@ -3,11 +3,11 @@
 # its own ports, checks formatting and lints, runs the whole workspace's tests against the stack,
 # and stops it. A test that needs the stack and cannot reach it fails.
 set -euo pipefail
-STACK_NAME=test
 DDB_PORT=${TEST_DDB_PORT:-18000}
 MOTO_PORT=${TEST_MOTO_PORT:-15000}
 SIM_PORT=${TEST_SIM_PORT:-18787}
 SMS_LOCAL_PORT=${TEST_SMS_PORT:-19000}
+STACK_NAME=test-$SMS_LOCAL_PORT
 unset TELESIGN_BASE_URL
 . "$(dirname "$0")/stack.sh"
 cd "$ROOT"
@@ -34,6 +34,7 @@ echo "== sam validate --lint, cfn-lint"
 SAM_CLI_TELEMETRY=0 .venv/bin/sam validate --lint --region us-east-1 --template template.yaml
 .venv/bin/cfn-lint template.yaml
 build_stack
+claim_stack
 rm -rf "$STATE_DIR/dynamodb-data" && mkdir -p "$STATE_DIR/dynamodb-data"
 DDB_STORAGE="-dbPath $STATE_DIR/dynamodb-data"
 # Delivery reports come quickly in tests, and a TeleSign request times out after 2 s.
@@ -43,9 +44,19 @@ trap stop_stack EXIT
 start_stack
 export STACK_STATE_DIR="$STATE_DIR"
 
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "== installing cargo-nextest (cargo install --locked)"
+  retry cargo install --locked --quiet cargo-nextest
+fi
 echo "== cargo nextest (the stack: $SMS_BASE_URL)"
 cargo nextest run --workspace --no-fail-fast "$@"
+echo "== the HTTP contract: docs/openapi.yaml against the route table and the stack's answers"
+.venv/bin/python tests/openapi_contract.py
+echo "== the README's cargo lambda watch + invoke path against the stack"
+bash tests/cargo_lambda_watch.sh
 echo "== the agent console in headless Chromium"
 node --test console/e2e.test.mjs
 echo "== no API key in the table or the logs"
 .venv/bin/python scripts/leak_scan.py "$STATE_DIR"
+echo "== two stacks side by side in this checkout, each stopped on its own"
+bash tests/two_stacks.sh

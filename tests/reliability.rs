@@ -59,7 +59,7 @@ async fn bad_input_is_refused_with_the_contract_error_and_nothing_is_stored() {
             (400, "invalid_phone_number"),
         ),
         (
-            "phone in parentheses",
+            "phone with no such area code",
             "/messages",
             json!({"account_id": account.id, "from": account.numbers[0], "to": "(555) 123-4567", "text": marker}),
             (400, "invalid_phone_number"),

@@ -163,7 +163,7 @@ impl NewSupportNumber {
     pub fn validated(self) -> Result<SupportNumber, AccountError> {
         let number = match self.kind {
             NumberType::ShortCode => PhoneNumber::parse_short_code(&self.number),
-            NumberType::LongCode | NumberType::TollFree => PhoneNumber::parse(&self.number),
+            NumberType::LongCode | NumberType::TollFree => PhoneNumber::parse_typed(&self.number, None),
         }
         .map_err(|reason| AccountError::InvalidNumber {
             number: self.number.clone(),

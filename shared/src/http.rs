@@ -118,15 +118,26 @@ pub fn caller_id(req: &Request) -> Option<String> {
 }
 
 /// When the work of this invocation must be done: the Lambda deadline less `margin`, or
-/// `fallback` from now where there is no Lambda context (the local gateway).
+/// `fallback` from now where there is no usable Lambda deadline.
+///
+/// A deadline that has already passed when the event arrives is no deadline: a runtime that
+/// writes it as something other than epoch milliseconds (`cargo lambda watch` sends the
+/// function's timeout, `600000`, which read as a time is in 1970) must not make every call fail
+/// at once. The code's own bound, `fallback`, applies then, as it does in the local gateway.
 pub fn deadline(req: &Request, fallback: Duration, margin: Duration) -> Instant {
     let now = Instant::now();
-    let left = req
-        .lambda_context_ref()
-        .filter(|c| c.deadline > 0)
-        .map(|c| c.deadline().duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
-        .unwrap_or(fallback);
-    now + left.saturating_sub(margin)
+    let deadline_ms = req.lambda_context_ref().map(|c| c.deadline);
+    now + time_left(deadline_ms, SystemTime::now(), fallback).saturating_sub(margin)
+}
+
+/// The time left before `deadline_ms` (epoch milliseconds) at `now`, or `fallback` when there is
+/// no deadline or it is not in the future.
+fn time_left(deadline_ms: Option<u64>, now: SystemTime, fallback: Duration) -> Duration {
+    deadline_ms
+        .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms))
+        .and_then(|at| at.duration_since(now).ok())
+        .filter(|left| !left.is_zero())
+        .unwrap_or(fallback)
 }
 
 /// The public base URL of the API this request came through: `configured` when set (a custom
@@ -140,5 +151,67 @@ pub fn public_base_url(req: &Request, configured: Option<&str>) -> Option<String
             ctx.domain_name.as_ref().map(|d| format!("https://{d}"))
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FALLBACK: Duration = Duration::from_secs(20);
+
+    fn epoch_ms(t: SystemTime) -> u64 {
+        t.duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn a_deadline_in_the_future_is_the_time_left() {
+        // Given Lambda's deadline 3 s from now
+        let now = SystemTime::now();
+        let at = epoch_ms(now + Duration::from_secs(3));
+        // Then the time left is those 3 s (to the millisecond), not the fallback
+        let left = time_left(Some(at), now, FALLBACK);
+        assert!(
+            left <= Duration::from_secs(3) && left > Duration::from_millis(2990),
+            "{left:?}"
+        );
+    }
+
+    #[test]
+    fn a_relative_deadline_read_as_a_time_in_1970_is_no_deadline() {
+        // Given the deadline cargo-lambda's runtime sends: the timeout, 600000 ms, not a time
+        let left = time_left(Some(600_000), SystemTime::now(), FALLBACK);
+        // Then the code's own bound applies, instead of "no time left"
+        assert_eq!(left, FALLBACK);
+    }
+
+    #[test]
+    fn a_deadline_already_past_or_missing_is_no_deadline() {
+        let now = SystemTime::now();
+        assert_eq!(
+            time_left(Some(epoch_ms(now - Duration::from_secs(1))), now, FALLBACK),
+            FALLBACK
+        );
+        assert_eq!(time_left(Some(epoch_ms(now)), now, FALLBACK), FALLBACK);
+        assert_eq!(time_left(Some(0), now, FALLBACK), FALLBACK);
+        assert_eq!(time_left(None, now, FALLBACK), FALLBACK);
+    }
+
+    #[test]
+    fn the_margin_is_taken_from_the_fallback_too() {
+        // Given an event with a relative deadline, as cargo lambda invoke sends it
+        let mut ctx = lambda_http::Context::default();
+        ctx.deadline = 600_000;
+        let req = Request::default().with_lambda_context(ctx);
+        // When the deadline is computed with a 2 s margin
+        let at = deadline(&req, Duration::from_secs(10), Duration::from_secs(2));
+        // Then the work has about 8 s, not none
+        let left = at.saturating_duration_since(Instant::now());
+        assert!(
+            left > Duration::from_secs(7) && left <= Duration::from_secs(8),
+            "{left:?}"
+        );
     }
 }

@@ -59,9 +59,17 @@ pub fn stack() -> Stack {
     }
 }
 
-/// A number no other test uses: `1555` and 7 random digits.
+/// US area codes the random numbers are spread over (every one valid in the numbering plan).
+const AREA_CODES: &[u16] = &[
+    201, 206, 212, 213, 303, 305, 312, 404, 415, 425, 503, 512, 617, 702, 718, 919,
+];
+
+/// A number no other test uses: a valid US number (`1`, an area code, an exchange from 200 up and
+/// four digits), written as TeleSign writes numbers.
 pub fn random_number() -> String {
-    format!("1555{:07}", rand::rng().random_range(0..10_000_000u32))
+    let mut rng = rand::rng();
+    let area = AREA_CODES[rng.random_range(0..AREA_CODES.len())];
+    format!("1{area}{}", rng.random_range(2_000_000..10_000_000u32))
 }
 
 /// A fresh API key: 32 random bytes, base64.

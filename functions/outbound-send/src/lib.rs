@@ -95,13 +95,13 @@ impl App {
 
     async fn outreach(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let input: Outreach = json_body(req)?;
-        let number = |what: &str, raw: &str, parse: fn(&str) -> Result<PhoneNumber, _>| {
-            parse(raw).map_err(|e: shared::phone::PhoneError| {
-                ApiError::bad_request(ErrorCode::InvalidPhoneNumber, format!("{what}: {e}"))
-            })
+        let invalid = |what: &str, e: shared::phone::PhoneError| {
+            ApiError::bad_request(ErrorCode::InvalidPhoneNumber, format!("{what}: {e}"))
         };
-        let support_number = number("from", &input.from, PhoneNumber::parse_any)?;
-        let customer_number = number("to", &input.to, PhoneNumber::parse)?;
+        let support_number = PhoneNumber::parse_support(&input.from).map_err(|e| invalid("from", e))?;
+        // A national number is the support number's country's (as a person types it).
+        let customer_number =
+            PhoneNumber::parse_typed(&input.to, Some(&support_number)).map_err(|e| invalid("to", e))?;
         let draft = self.draft(req, input.text, input.agent_id)?;
         let account_id = AccountId::parse(&input.account_id).map_err(|_| ApiError::from(SendError::AccountNotFound))?;
         let thread = Thread {

@@ -50,7 +50,7 @@ pub mod setup {
 
     /// A number no run has used.
     pub fn number() -> String {
-        format!("1555{:07}", rand::rng().random_range(0..10_000_000u32))
+        format!("1425{}", rand::rng().random_range(2_000_000..10_000_000u32))
     }
 
     async fn post(http: &reqwest::Client, url: &str, body: Value) -> Result<Value, String> {

@@ -23,6 +23,29 @@ use aws_lambda_events::apigw::{
 use aws_lambda_events::query_map::QueryMap;
 use serde_json::json;
 use tokio::net::TcpListener;
+use tracing::Instrument;
+
+/// The gateway's logs, for people reading `.local/<stack>/local-gateway.log`: the Lambda runtime's
+/// format (`AWS_LAMBDA_LOG_FORMAT`, `RUST_LOG`) with the time of each line added, and each line a
+/// function writes carrying that function's name (the `invoke` span), since every function runs
+/// in this one process.
+pub fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".to_owned());
+    let filter = EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let builder = tracing_subscriber::fmt()
+        .with_target(false)
+        .with_ansi(false)
+        .with_env_filter(filter);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
 
 /// Every function of the stack, built once, each with a meter of its own.
 pub struct Gateway {
@@ -107,7 +130,10 @@ impl Gateway {
         let (route, params) = match found {
             Ok(f) => f,
             // API Gateway's own answers for what no route matches.
-            Err(_) => return plain(404, "Not Found"),
+            Err(_) => {
+                tracing::warn!(method = %parts.method, path = %path, status = 404, "no route");
+                return plain(404, "Not Found");
+            }
         };
         let event = to_event(&parts, &body, route, &params);
         let text = serde_json::to_string(&event).unwrap_or_default();
@@ -116,16 +142,29 @@ impl Gateway {
             Err(e) => return plain(500, &format!("the event could not be built: {e}")),
         };
         let started = std::time::Instant::now();
-        let response = match route.function {
-            "inbound-callback" => self.inbound.handle(request).await,
-            "outbound-send" => self.outbound.handle(request).await,
-            "validate-credentials" => self.validate.handle(request).await,
-            "accounts" => self.accounts.handle(request).await,
-            "console" => self.console.handle(request).await,
-            _ => self.conversations.handle(request).await,
-        };
-        tracing::debug!(function = route.function, path = %path, status = response.status().as_u16(),
-            micros = started.elapsed().as_micros() as u64, "routed");
+        // Every line a function logs while it handles the request names the function.
+        let span = tracing::info_span!("invoke", function = route.function);
+        let response = async {
+            match route.function {
+                "inbound-callback" => self.inbound.handle(request).await,
+                "outbound-send" => self.outbound.handle(request).await,
+                "validate-credentials" => self.validate.handle(request).await,
+                "accounts" => self.accounts.handle(request).await,
+                "console" => self.console.handle(request).await,
+                _ => self.conversations.handle(request).await,
+            }
+        }
+        .instrument(span)
+        .await;
+        let status = response.status().as_u16();
+        let micros = started.elapsed().as_micros() as u64;
+        if (400..500).contains(&status) {
+            // One line per refused request, with the contract's error code: what a client got wrong.
+            tracing::warn!(function = route.function, method = %parts.method, path = %path, status,
+                code = error_code(&response).as_deref().unwrap_or(""), micros, "client error");
+        } else {
+            tracing::debug!(function = route.function, method = %parts.method, path = %path, status, micros, "routed");
+        }
         to_http(response)
     }
 }
@@ -192,6 +231,17 @@ fn percent_decode(text: &str) -> String {
     percent_encoding::percent_decode_str(text)
         .decode_utf8_lossy()
         .into_owned()
+}
+
+/// The `error.code` of a contract error body.
+fn error_code(response: &Response<Body>) -> Option<String> {
+    let bytes: &[u8] = match response.body() {
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => return None,
+    };
+    let body: Value = serde_json::from_slice(bytes).ok()?;
+    body["error"]["code"].as_str().map(str::to_owned)
 }
 
 fn to_http(response: Response<Body>) -> hyper::Response<Full<Bytes>> {

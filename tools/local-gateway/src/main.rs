@@ -7,7 +7,7 @@ use local_gateway::Gateway;
 
 #[tokio::main]
 async fn main() {
-    shared::logging::init();
+    local_gateway::init_logging();
     if let Err(e) = run().await {
         eprintln!("local-gateway: {e}");
         std::process::exit(1);

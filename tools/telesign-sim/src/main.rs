@@ -9,7 +9,39 @@ use telesign_sim::{CustomerState, Simulator};
 const USAGE: &str = "usage:
   telesign-sim serve [--addr 127.0.0.1:8787] [--report-delay-ms 300] [--customer ID:API_KEY]...
   telesign-sim text --callback-url URL --customer-id ID --from NUMBER --to NUMBER --text TEXT
-                    [--sim http://127.0.0.1:8787] [--action stop|start|help]";
+                    [--sim http://127.0.0.1:8787] [--action stop|start|help]
+  telesign-sim [serve|text] --help";
+
+const SERVE_HELP: &str = "telesign-sim serve: the TeleSign simulator (REST API, signed callbacks, delivery reports)
+
+usage: telesign-sim serve [--addr 127.0.0.1:8787] [--report-delay-ms 300] [--customer ID:API_KEY]...
+
+  --addr ADDR              where to listen (default 127.0.0.1:8787)
+  --report-delay-ms MS     delay of each delivery report after a send (default 300)
+  --customer ID:API_KEY    a TeleSign customer to accept (repeatable; also SIM_CUSTOMERS=ID:KEY,...)
+
+Its routes (/v1/messaging, /_sim/customers, /_sim/inbound, /_sim/faults, ...) are documented at the
+top of tools/telesign-sim/src/lib.rs.";
+
+const TEXT_HELP: &str = "telesign-sim text: a customer texts a messaging account, through a running simulator
+
+usage: telesign-sim text --callback-url URL --customer-id ID --from NUMBER --to NUMBER --text TEXT
+                         [--sim http://127.0.0.1:8787] [--action stop|start|help]
+
+  --callback-url URL   the account's callback URL (POST /accounts answers it), where the simulator posts
+  --customer-id ID     the account's TeleSign customer id: the callback is signed with its API key
+  --from NUMBER        the customer's number, as TeleSign writes it (country code and digits: 14255550123)
+  --to NUMBER          the account's support number the customer texts
+  --text TEXT          the message
+  --sim URL            the simulator (default http://127.0.0.1:8787)
+  --action ACTION      TeleSign's keyword action for the message: stop, start or help
+
+Prints the channel's status and answer, e.g. {\"status\":200,\"body\":{\"result\":\"stored\"},...}.";
+
+/// Whether the arguments ask for help.
+fn wants_help(args: &[String]) -> bool {
+    args.iter().any(|a| a == "--help" || a == "-h")
+}
 
 fn args_map(args: &[String]) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
@@ -31,7 +63,17 @@ fn get<'a>(args: &'a [(String, String)], name: &str) -> Option<&'a str> {
 #[tokio::main]
 async fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    let result = match argv.first().map(String::as_str) {
+    let command = argv.first().map(String::as_str);
+    if wants_help(&argv) || command == Some("help") {
+        let help = match command {
+            Some("serve") => SERVE_HELP,
+            Some("text") => TEXT_HELP,
+            _ => USAGE,
+        };
+        println!("{help}");
+        return;
+    }
+    let result = match command {
         Some("serve") => serve(&argv[1..]).await,
         Some("text") => text(&argv[1..]).await,
         _ => Err(USAGE.to_owned()),
