@@ -43,18 +43,17 @@ pub fn client_config() -> Arc<rustls::ClientConfig> {
         .get_or_init(|| {
             let roots = roots(crate::config::optional(EXTRA_CA_CERTS).as_deref());
             let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-            let config = match rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-            {
-                Ok(builder) => builder.with_root_certificates(roots).with_no_client_auth(),
-                // The provider supports the default versions; this is only the type's fallibility.
-                Err(error) => {
-                    tracing::error!(%error, "TLS configuration refused; using rustls defaults");
-                    rustls::ClientConfig::builder()
-                        .with_root_certificates(rustls::RootCertStore::empty())
-                        .with_no_client_auth()
-                }
-            };
+            let config =
+                match rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions() {
+                    Ok(builder) => builder.with_root_certificates(roots).with_no_client_auth(),
+                    // The provider supports the default versions; this is only the type's fallibility.
+                    Err(error) => {
+                        tracing::error!(%error, "TLS configuration refused; using rustls defaults");
+                        rustls::ClientConfig::builder()
+                            .with_root_certificates(rustls::RootCertStore::empty())
+                            .with_no_client_auth()
+                    }
+                };
             Arc::new(config)
         })
         .clone()
@@ -85,7 +84,13 @@ fn add_extra_roots(roots: &mut rustls::RootCertStore, path: &str) {
         Ok(certs) => {
             let (added, ignored) = roots.add_parsable_certificates(certs);
             if added == 0 || ignored > 0 {
-                tracing::error!(variable = EXTRA_CA_CERTS, path, added, ignored, "extra CA bundle partly unusable");
+                tracing::error!(
+                    variable = EXTRA_CA_CERTS,
+                    path,
+                    added,
+                    ignored,
+                    "extra CA bundle partly unusable"
+                );
             }
         }
         Err(error) => tracing::error!(variable = EXTRA_CA_CERTS, path, %error, "extra CA bundle not parsed"),
@@ -218,8 +223,8 @@ pub async fn warm_up(services: &[Service]) {
         .filter_map(|service| Some((*service, service.endpoint()?)))
         .map(|(service, endpoint)| {
             tokio::spawn(async move {
-                let request = http::Request::get(endpoint.trim_end_matches('/').to_owned() + "/")
-                    .body(SdkBody::empty());
+                let request =
+                    http::Request::get(endpoint.trim_end_matches('/').to_owned() + "/").body(SdkBody::empty());
                 let Ok(request) = request else {
                     tracing::warn!(?service, endpoint, "warm-up: endpoint is not a URL");
                     return;
@@ -286,8 +291,14 @@ mod tests {
             move |name: &'static str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
         };
         // the service's own variable first, then the global one, then the regional endpoint
-        let own = env(&[("AWS_ENDPOINT_URL_SECRETS_MANAGER", "https://sm.local"), ("AWS_ENDPOINT_URL", "https://all")]);
-        assert_eq!(Service::SecretsManager.endpoint_in(own).as_deref(), Some("https://sm.local"));
+        let own = env(&[
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "https://sm.local"),
+            ("AWS_ENDPOINT_URL", "https://all"),
+        ]);
+        assert_eq!(
+            Service::SecretsManager.endpoint_in(own).as_deref(),
+            Some("https://sm.local")
+        );
         let global = env(&[("AWS_ENDPOINT_URL", "https://all"), ("AWS_REGION", "eu-west-1")]);
         assert_eq!(Service::DynamoDb.endpoint_in(global).as_deref(), Some("https://all"));
         let regional = env(&[("AWS_REGION", "eu-west-1")]);
