@@ -41,20 +41,15 @@ pub fn client_config() -> Arc<rustls::ClientConfig> {
     static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
+            // ring is the process's provider (see the workspace manifest for why not aws-lc-rs);
+            // installing fails only when one is installed already, which is then used.
+            let _ = rustls::crypto::ring::default_provider().install_default();
             let roots = roots(crate::config::optional(EXTRA_CA_CERTS).as_deref());
-            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-            let config =
-                match rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions() {
-                    Ok(builder) => builder.with_root_certificates(roots).with_no_client_auth(),
-                    // The provider supports the default versions; this is only the type's fallibility.
-                    Err(error) => {
-                        tracing::error!(%error, "TLS configuration refused; using rustls defaults");
-                        rustls::ClientConfig::builder()
-                            .with_root_certificates(rustls::RootCertStore::empty())
-                            .with_no_client_auth()
-                    }
-                };
-            Arc::new(config)
+            Arc::new(
+                rustls::ClientConfig::builder()
+                    .with_root_certificates(roots)
+                    .with_no_client_auth(),
+            )
         })
         .clone()
 }
