@@ -401,6 +401,15 @@ pub struct Matrix {
     pub state_dir: PathBuf,
 }
 
+/// One line of the matrix: a function (or the peer) with one kind of endpoint at one CPU share.
+struct Row {
+    name: String,
+    mode: &'static str,
+    cpu: String,
+    samples: Vec<Sample>,
+    connections: Vec<u64>,
+}
+
 /// Plain HTTP to the emulators, or HTTPS through the bench's TLS endpoints.
 #[derive(Clone, Copy, PartialEq)]
 enum Endpoints {
@@ -433,7 +442,7 @@ pub async fn matrix(m: Matrix) -> Result<(), String> {
         ("REQUESTS_CA_BUNDLE", ca.bundle_file.display().to_string()),
     ];
 
-    let mut rows: Vec<(String, &str, String, Vec<Sample>, Vec<u64>)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     let mut levels: Vec<Option<u64>> = vec![None];
     levels.extend(m.memory_mb.iter().copied().map(Some));
     for level in levels {
@@ -490,7 +499,13 @@ pub async fn matrix(m: Matrix) -> Result<(), String> {
                 } else {
                     "plain HTTP"
                 };
-                rows.push((name, mode, cpu.clone(), samples, connections));
+                rows.push(Row {
+                    name,
+                    mode,
+                    cpu: cpu.clone(),
+                    samples,
+                    connections,
+                });
             }
         }
     }
@@ -504,7 +519,14 @@ pub async fn matrix(m: Matrix) -> Result<(), String> {
     println!("CPU time = the process's own, start to answer (all threads); TLS connections = opened per cold start.\n");
     println!("| function | endpoints | CPU | init | first invocation | init + first | CPU time | TLS connections |");
     println!("|---|---|---|---|---|---|---|---|");
-    for (name, mode, cpu, samples, mut connections) in rows {
+    for Row {
+        name,
+        mode,
+        cpu,
+        samples,
+        mut connections,
+    } in rows
+    {
         connections.sort();
         let opened = connections[connections.len() / 2];
         let stat = |f: &dyn Fn(&Sample) -> f64| {
