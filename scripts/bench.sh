@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The benchmarks, with figures printed: criterion micro-benchmarks of the protocol work, cold
 # starts of each function's release bootstrap, and warm work of every operation against the
-# local stack (its own ports), with request counts and the cost per million messages.
+# local stack (its own ports), with request counts and the cost per million messages; then the
+# cold-start matrix: every function (and a Python peer of inbound-callback) over plain HTTP and
+# over TLS (the bench's own CA in front of the emulators), at full CPU and at Lambda's CPU share of
+# each memory size (a cgroup v1 CPU quota; BENCH_MEMORY="" skips the quotas).
 set -euo pipefail
 DDB_PORT=${BENCH_DDB_PORT:-28000}
 MOTO_PORT=${BENCH_MOTO_PORT:-25000}
@@ -10,11 +13,19 @@ SMS_LOCAL_PORT=${BENCH_SMS_PORT:-29000}
 STACK_NAME=bench-$SMS_LOCAL_PORT
 DDB_STORAGE="-inMemory"
 ITERATIONS=${BENCH_ITERATIONS:-200}
+COLD_RUNS=${BENCH_COLD_RUNS:-5}
+MEMORY=${BENCH_MEMORY-1024,512,256,128}
+TLS_PORTS="${BENCH_DDB_TLS_PORT:-28443},${BENCH_MOTO_TLS_PORT:-28444},${BENCH_SIM_TLS_PORT:-28445}"
 unset TELESIGN_BASE_URL
 . "$(dirname "$0")/stack.sh"
 cd "$ROOT"
 
 install_tools
+# The Python peer's own dependency (boto3 comes with moto): TeleSign's SDK, for the bench only.
+if ! .venv/bin/python -c "import telesign" 2>/dev/null; then
+  say "installing TeleSign's Python SDK into .venv/ (the cold-start peer)"
+  retry .venv/bin/pip install --quiet --disable-pip-version-check telesign
+fi
 build_stack
 echo "== building the release bootstraps (cargo lambda build --release) and the harness"
 PATH="$ROOT/.venv/bin:$PATH" cargo lambda build --release --quiet \
@@ -29,3 +40,5 @@ start_stack
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m)"
 "$TARGET_DIR/release/channel-bench" cold "$TARGET_DIR/lambda"
 "$TARGET_DIR/release/channel-bench" warm "$ITERATIONS"
+"$TARGET_DIR/release/channel-bench" cold-matrix "$TARGET_DIR/lambda" --runs "$COLD_RUNS" --memory "$MEMORY" \
+  --tls-ports "$TLS_PORTS" --state "$STATE_DIR/tls" --python "$ROOT/.venv/bin/python" "$ROOT/tools/bench/peer/inbound_callback.py"

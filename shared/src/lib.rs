@@ -29,5 +29,6 @@ pub mod sms;
 pub mod store;
 pub mod table;
 pub mod telesign;
+pub mod tls;
 
 pub use error::ApiError;

@@ -217,6 +217,8 @@ impl TelesignClient {
     /// host, for local runs and tests.
     pub fn new(base_url_override: Option<String>, retry: RetryPolicy) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
+            // The process's rustls configuration: compiled-in roots, nothing read from disk.
+            .tls_backend_preconfigured((*crate::tls::client_config()).clone())
             // TeleSign drops idle connections after 499 s: let ours go well before.
             .pool_idle_timeout(Duration::from_secs(90))
             .connect_timeout(Duration::from_secs(3))

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-use crate::setup::{fixture, number};
+use crate::setup::{fixture, number, Fixture};
 
 /// What the runtime API saw of one cold start.
 #[derive(Default)]
@@ -161,139 +161,386 @@ fn event(method: &str, path: &str, body: Option<Vec<u8>>, headers: &[(&str, Stri
     serde_json::to_value(event).map_err(|e| e.to_string())
 }
 
-pub async fn run(lambda_dir: &str) -> Result<(), String> {
-    let api_url = std::env::var("SMS_BASE_URL").map_err(|_| "SMS_BASE_URL is not set: run scripts/bench.sh")?;
-    let http = reqwest::Client::new();
-    let fx = fixture(&http, &api_url).await?;
-    // A conversation to read and to reply to.
-    let customer = number();
-    let (body, auth) = fx.inbound(&customer, "hello");
-    http.post(format!("{api_url}{}", fx.callback_path()))
-        .header("authorization", auth)
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let list: Value = serde_json::from_str(
-        &http
-            .get(format!("{api_url}/conversations?account_id={}", fx.account_id))
+/// What one cold start measured.
+pub struct Sample {
+    /// From the process's start to its first `next` call (Lambda's init).
+    pub ready: Duration,
+    /// From the event's delivery to the answer (the first invocation).
+    pub first: Duration,
+    /// The answer's status code.
+    pub status: u64,
+    /// Peak RSS of the process.
+    pub peak_rss_kib: u64,
+    /// CPU time of the process (all its threads) from its start to its answer.
+    pub cpu: Duration,
+}
+
+/// On-CPU time of every thread of `pid` (the first field of each thread's `schedstat`, in ns).
+fn cpu_time(pid: u32) -> Duration {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Duration::ZERO;
+    };
+    let ns: u64 = tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(ns)
+}
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn bootstrap(lambda_dir: &str, function: &str) -> Result<PathBuf, String> {
+    let bootstrap = PathBuf::from(lambda_dir).join(function).join("bootstrap");
+    if !bootstrap.exists() {
+        return Err(format!(
+            "{} is missing: build with `cargo lambda build --release`",
+            bootstrap.display()
+        ));
+    }
+    Ok(bootstrap)
+}
+
+/// Starts `command` (a bootstrap, or the Python peer) under a runtime API of its own that hands
+/// it `event`, in `cap`'s cgroup when given, and times it to its first `next` and its answer.
+pub async fn cold_start(
+    mut command: Command,
+    function: &str,
+    event: Value,
+    cap: Option<&crate::cpu::CpuCap>,
+) -> Result<Sample, String> {
+    let runtime = Arc::new(RuntimeApi {
+        event: Mutex::new(Some(event)),
+        observed: Mutex::default(),
+        done: Notify::new(),
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let server = tokio::spawn(serve(runtime.clone(), listener));
+    command
+        .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", function)
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env("AWS_LAMBDA_LOG_LEVEL", "WARN")
+        // Lambda sets both; boto3 reads only the second.
+        .env(
+            "AWS_DEFAULT_REGION",
+            std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some(cap) = cap {
+        cap.apply(&mut command);
+    }
+    let started = Instant::now();
+    let mut child = command.spawn().map_err(|e| format!("{function}: {e}"))?;
+    let waited = tokio::time::timeout(Duration::from_secs(30), runtime.done.notified()).await;
+    let rss = peak_rss_kib(child.id());
+    let cpu = cpu_time(child.id());
+    let _ = child.kill();
+    let output = child.wait_with_output().map_err(|e| e.to_string())?;
+    server.abort();
+    if waited.is_err() {
+        std::io::stderr().write_all(&output.stderr).ok();
+        return Err(format!("{function} did not answer within 30 s"));
+    }
+    let o = runtime.observed.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(e) = &o.error {
+        return Err(format!("{function} failed: {e}"));
+    }
+    let ready = o.ready.map(|r| r.duration_since(started)).unwrap_or_default();
+    let first = match (o.event_sent, o.answered) {
+        (Some(a), Some(b)) => b.duration_since(a),
+        _ => Duration::ZERO,
+    };
+    let status = o.answer.as_ref().and_then(|a| a["statusCode"].as_u64()).unwrap_or(0);
+    if status >= 500 {
+        std::io::stderr().write_all(&output.stderr).ok();
+    }
+    Ok(Sample {
+        ready,
+        first,
+        status,
+        peak_rss_kib: rss.unwrap_or(0),
+        cpu,
+    })
+}
+
+/// The functions and the invocation each one's cold start answers.
+const CASES: [(&str, &str); 6] = [
+    ("inbound-callback", "inbound SMS"),
+    ("outbound-send", "reply"),
+    ("conversations", "list"),
+    ("accounts", "read account"),
+    ("console", "page"),
+    ("validate-credentials", "validate stored credentials"),
+];
+
+/// An account with a conversation, made through the local gateway, and the events of each case.
+struct Scenario {
+    fx: Fixture,
+    customer: String,
+    conversation: String,
+}
+
+impl Scenario {
+    async fn new() -> Result<Self, String> {
+        let api_url = std::env::var("SMS_BASE_URL").map_err(|_| "SMS_BASE_URL is not set: run scripts/bench.sh")?;
+        let http = reqwest::Client::new();
+        let fx = fixture(&http, &api_url).await?;
+        // A conversation to read and to reply to.
+        let customer = number();
+        let (body, auth) = fx.inbound(&customer, "hello");
+        http.post(format!("{api_url}{}", fx.callback_path()))
+            .header("authorization", auth)
+            .body(body)
             .send()
             .await
-            .map_err(|e| e.to_string())?
-            .text()
-            .await
-            .map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| e.to_string())?;
-    let conversation = list["conversations"][0]["conversation_id"]
-        .as_str()
-        .ok_or("no conversation")?
-        .to_owned();
+            .map_err(|e| e.to_string())?;
+        let list: Value = serde_json::from_str(
+            &http
+                .get(format!("{api_url}/conversations?account_id={}", fx.account_id))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?
+                .text()
+                .await
+                .map_err(|e| e.to_string())?,
+        )
+        .map_err(|e| e.to_string())?;
+        let conversation = list["conversations"][0]["conversation_id"]
+            .as_str()
+            .ok_or("no conversation")?
+            .to_owned();
+        Ok(Self {
+            fx,
+            customer,
+            conversation,
+        })
+    }
 
-    let mut cases: Vec<(&str, &str, Value)> = Vec::new();
-    let (body, auth) = fx.inbound(&customer, "cold start");
-    cases.push((
-        "inbound-callback",
-        "inbound SMS",
-        event("POST", &fx.callback_path(), Some(body), &[("authorization", auth)])?,
-    ));
-    let reply = json!({"text": "cold reply"}).to_string().into_bytes();
-    cases.push((
-        "outbound-send",
-        "reply",
-        event(
-            "POST",
-            &format!("/conversations/{conversation}/messages"),
-            Some(reply),
-            &[],
-        )?,
-    ));
-    cases.push((
-        "conversations",
-        "list",
-        event(
-            "GET",
-            &format!("/conversations?account_id={}", fx.account_id),
-            None,
-            &[],
-        )?,
-    ));
-    cases.push((
-        "accounts",
-        "read account",
-        event("GET", &format!("/accounts/{}", fx.account_id), None, &[])?,
-    ));
-    cases.push(("console", "page", event("GET", "/console", None, &[])?));
-    cases.push((
-        "validate-credentials",
-        "validate stored credentials",
-        event(
-            "POST",
-            &format!("/accounts/{}/validate", fx.account_id),
-            Some(b"{}".to_vec()),
-            &[],
-        )?,
-    ));
+    /// A fresh event for `function` (a new TeleSign reference for every callback).
+    fn event(&self, function: &str) -> Result<Value, String> {
+        let fx = &self.fx;
+        match function {
+            "inbound-callback" => {
+                let (body, auth) = fx.inbound(&self.customer, "cold start");
+                event("POST", &fx.callback_path(), Some(body), &[("authorization", auth)])
+            }
+            "outbound-send" => event(
+                "POST",
+                &format!("/conversations/{}/messages", self.conversation),
+                Some(json!({"text": "cold reply"}).to_string().into_bytes()),
+                &[],
+            ),
+            "conversations" => event(
+                "GET",
+                &format!("/conversations?account_id={}", fx.account_id),
+                None,
+                &[],
+            ),
+            "accounts" => event("GET", &format!("/accounts/{}", fx.account_id), None, &[]),
+            "console" => event("GET", "/console", None, &[]),
+            "validate-credentials" => event(
+                "POST",
+                &format!("/accounts/{}/validate", fx.account_id),
+                Some(b"{}".to_vec()),
+                &[],
+            ),
+            other => Err(format!("no case for {other}")),
+        }
+    }
+}
 
+pub async fn run(lambda_dir: &str) -> Result<(), String> {
+    let scenario = Scenario::new().await?;
     println!("\nCold starts: release bootstrap of each function under this harness's Lambda runtime API,");
     println!("against the local stack (times include the first DynamoDB / Secrets Manager / TeleSign requests).\n");
     println!("| function | invocation | ready ms | first invocation ms | status | peak RSS MiB | zip KiB |");
     println!("|---|---|---|---|---|---|---|");
-    for (function, what, event) in cases {
-        let bootstrap = PathBuf::from(lambda_dir).join(function).join("bootstrap");
-        if !bootstrap.exists() {
-            return Err(format!(
-                "{} is missing: build with `cargo lambda build --release`",
-                bootstrap.display()
-            ));
-        }
-        let runtime = Arc::new(RuntimeApi {
-            event: Mutex::new(Some(event)),
-            observed: Mutex::default(),
-            done: Notify::new(),
-        });
-        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let server = tokio::spawn(serve(runtime.clone(), listener));
-        let started = Instant::now();
-        let mut child = Command::new(&bootstrap)
-            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-            .env("AWS_LAMBDA_FUNCTION_NAME", function)
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
-            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-            .env("AWS_LAMBDA_LOG_LEVEL", "WARN")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("{}: {e}", bootstrap.display()))?;
-        let waited = tokio::time::timeout(Duration::from_secs(30), runtime.done.notified()).await;
-        let rss = peak_rss_kib(child.id());
-        let _ = child.kill();
-        let output = child.wait_with_output().map_err(|e| e.to_string())?;
-        server.abort();
-        if waited.is_err() {
-            std::io::stderr().write_all(&output.stderr).ok();
-            return Err(format!("{function} did not answer within 30 s"));
-        }
-        let o = runtime.observed.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(e) = &o.error {
-            return Err(format!("{function} failed: {e}"));
-        }
-        let ready = o.ready.map(|r| r.duration_since(started)).unwrap_or_default();
-        let first = match (o.event_sent, o.answered) {
-            (Some(a), Some(b)) => b.duration_since(a),
-            _ => Duration::ZERO,
-        };
-        let status = o.answer.as_ref().and_then(|a| a["statusCode"].as_u64()).unwrap_or(0);
+    for (function, what) in CASES {
+        let bootstrap = bootstrap(lambda_dir, function)?;
+        let sample = cold_start(Command::new(&bootstrap), function, scenario.event(function)?, None).await?;
         println!(
-            "| {function} | {what} | {:.1} | {:.1} | {status} | {:.1} | {} |",
-            ready.as_secs_f64() * 1000.0,
-            first.as_secs_f64() * 1000.0,
-            rss.unwrap_or(0) as f64 / 1024.0,
+            "| {function} | {what} | {:.1} | {:.1} | {} | {:.1} | {} |",
+            ms(sample.ready),
+            ms(sample.first),
+            sample.status,
+            sample.peak_rss_kib as f64 / 1024.0,
             zipped_size(&bootstrap)? / 1024,
+        );
+    }
+    Ok(())
+}
+
+/// What `channel-bench cold-matrix` runs.
+pub struct Matrix {
+    /// Where the bootstraps are (`<dir>/<function>/bootstrap`).
+    pub lambda_dir: String,
+    /// Cold starts per function and setting; the table shows their median and range.
+    pub runs: usize,
+    /// The memory sizes whose CPU share to impose (full CPU is always measured first).
+    pub memory_mb: Vec<u64>,
+    /// Only these functions (all when empty).
+    pub only: Vec<String>,
+    /// The Python peer of inbound-callback: the interpreter and its script.
+    pub python: Option<(String, String)>,
+    /// Ports of the TLS endpoints in front of DynamoDB Local, moto and the simulator.
+    pub tls_ports: [u16; 3],
+    /// Where the bench's CA is written.
+    pub state_dir: PathBuf,
+}
+
+/// One line of the matrix: a function (or the peer) with one kind of endpoint at one CPU share.
+struct Row {
+    name: String,
+    mode: &'static str,
+    cpu: String,
+    samples: Vec<Sample>,
+    connections: Vec<u64>,
+}
+
+/// Plain HTTP to the emulators, or HTTPS through the bench's TLS endpoints.
+#[derive(Clone, Copy, PartialEq)]
+enum Endpoints {
+    Plain,
+    Tls,
+}
+
+/// Cold starts of every function (and the Python peer), plain HTTP and TLS, at full CPU and at
+/// Lambda's CPU share of each memory size: median and range of init, first invocation and both.
+pub async fn matrix(m: Matrix) -> Result<(), String> {
+    let scenario = Scenario::new().await?;
+    let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set: run scripts/bench.sh"));
+    let ca = crate::tls::BenchCa::generate(&m.state_dir)?;
+    let ddb = ca.proxy(m.tls_ports[0], &var("AWS_ENDPOINT_URL_DYNAMODB")?).await?;
+    let moto = ca
+        .proxy(m.tls_ports[1], &var("AWS_ENDPOINT_URL_SECRETS_MANAGER")?)
+        .await?;
+    let sim = ca.proxy(m.tls_ports[2], &var("TELESIGN_BASE_URL")?).await?;
+    let tls_env: Vec<(&str, String)> = vec![
+        ("AWS_ENDPOINT_URL_DYNAMODB", ddb),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto),
+        ("TELESIGN_BASE_URL", sim),
+        // The functions: compiled-in roots plus the bench's CA.
+        (shared::tls::EXTRA_CA_CERTS, ca.ca_file.display().to_string()),
+        // Clients that read the system store (an earlier build, boto3) get the system bundle
+        // with the bench's CA appended, so they do the same work as against AWS.
+        ("SSL_CERT_FILE", ca.bundle_file.display().to_string()),
+        ("SSL_CERT_DIR", "/etc/ssl/certs".to_owned()),
+        ("AWS_CA_BUNDLE", ca.bundle_file.display().to_string()),
+        ("REQUESTS_CA_BUNDLE", ca.bundle_file.display().to_string()),
+    ];
+
+    let mut rows: Vec<Row> = Vec::new();
+    let mut levels: Vec<Option<u64>> = vec![None];
+    levels.extend(m.memory_mb.iter().copied().map(Some));
+    for level in levels {
+        let cap = level.map(crate::cpu::CpuCap::lambda_share).transpose()?;
+        let cpu = match (&cap, level) {
+            (Some(cap), Some(mb)) => format!("{mb} MB ({:.1} %)", cap.share * 100.0),
+            _ => "full".to_owned(),
+        };
+        for endpoints in [Endpoints::Plain, Endpoints::Tls] {
+            let mut subjects: Vec<(String, Command, &str)> = Vec::new();
+            for (function, _) in CASES {
+                if !m.only.is_empty() && !m.only.iter().any(|o| o == function) {
+                    continue;
+                }
+                subjects.push((
+                    function.to_owned(),
+                    Command::new(bootstrap(&m.lambda_dir, function)?),
+                    function,
+                ));
+            }
+            if let Some((python, script)) = &m.python {
+                let mut command = Command::new(python);
+                command.arg(script);
+                subjects.push((
+                    "Python peer of inbound-callback".to_owned(),
+                    command,
+                    "inbound-callback",
+                ));
+            }
+            for (name, mut command, case) in subjects {
+                if endpoints == Endpoints::Tls {
+                    command.envs(tls_env.iter().map(|(k, v)| (*k, v)));
+                }
+                let mut samples = Vec::new();
+                let mut connections = Vec::new();
+                for _ in 0..m.runs {
+                    let mut run = Command::new(command.get_program());
+                    run.args(command.get_args());
+                    for (k, v) in command.get_envs() {
+                        if let Some(v) = v {
+                            run.env(k, v);
+                        }
+                    }
+                    let before = ca.connections.load(std::sync::atomic::Ordering::Relaxed);
+                    let sample = cold_start(run, case, scenario.event(case)?, cap.as_ref()).await?;
+                    connections.push(ca.connections.load(std::sync::atomic::Ordering::Relaxed) - before);
+                    if sample.status >= 400 {
+                        return Err(format!("{name} answered {}", sample.status));
+                    }
+                    samples.push(sample);
+                }
+                let mode = if endpoints == Endpoints::Tls {
+                    "TLS"
+                } else {
+                    "plain HTTP"
+                };
+                rows.push(Row {
+                    name,
+                    mode,
+                    cpu: cpu.clone(),
+                    samples,
+                    connections,
+                });
+            }
+        }
+    }
+
+    println!(
+        "\nCold starts, {} runs each: median [min-max] ms. init = start to the first `next`; first = the",
+        m.runs
+    );
+    println!("first invocation (event to answer); TLS = every DynamoDB, Secrets Manager and TeleSign call over");
+    println!("HTTPS through the bench's TLS endpoints (its own CA); CPU = full, or Lambda's share of that memory;");
+    println!("CPU time = the process's own, start to answer (all threads); TLS connections = opened per cold start.\n");
+    println!("| function | endpoints | CPU | init | first invocation | init + first | CPU time | TLS connections |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for Row {
+        name,
+        mode,
+        cpu,
+        samples,
+        mut connections,
+    } in rows
+    {
+        connections.sort();
+        let opened = connections[connections.len() / 2];
+        let stat = |f: &dyn Fn(&Sample) -> f64| {
+            let mut v: Vec<f64> = samples.iter().map(f).collect();
+            v.sort_by(f64::total_cmp);
+            let median = if v.len() % 2 == 1 {
+                v[v.len() / 2]
+            } else {
+                (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0
+            };
+            format!("{median:.1} [{:.1}-{:.1}]", v[0], v[v.len() - 1])
+        };
+        println!(
+            "| {name} | {mode} | {cpu} | {} | {} | {} | {} | {opened} |",
+            stat(&|s| ms(s.ready)),
+            stat(&|s| ms(s.first)),
+            stat(&|s| ms(s.ready + s.first)),
+            stat(&|s| ms(s.cpu)),
         );
     }
     Ok(())

@@ -3,6 +3,11 @@
 //! - `channel-bench cold <lambda dir>`: each function's release `bootstrap` started under a local
 //!   Lambda runtime API of this harness: time to ready (its first `next` call), the first
 //!   invocation's latency, peak RSS, and the zipped size.
+//! - `channel-bench cold-matrix <lambda dir> [--runs N] [--memory 128,256,512,1024] [--only f,g]
+//!   [--python PYTHON SCRIPT] [--tls-ports D,M,S] [--state DIR]`: cold starts of every function
+//!   (and the Python peer of inbound-callback), plain HTTP and through TLS endpoints of the bench's
+//!   own CA, at full CPU and under the cgroup CPU quota of Lambda's share at each memory size:
+//!   median and range of init, first invocation and both.
 //! - `channel-bench warm`: every function in this process behind the local gateway, against the
 //!   local stack (DynamoDB Local, moto, the TeleSign simulator): per operation the AWS requests
 //!   (counted by the SDK interceptor), TeleSign requests, CPU time and p50/p99 latency at 1 and 8
@@ -11,6 +16,8 @@
 //! The local stack's environment must be set (`scripts/bench.sh` does it).
 
 mod cold;
+mod cpu;
+mod tls;
 mod warm;
 
 #[tokio::main]
@@ -18,13 +25,66 @@ async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("cold") => cold::run(args.get(1).map(String::as_str).unwrap_or("target/lambda")).await,
+        Some("cold-matrix") => match matrix_options(&args[1..]) {
+            Ok(m) => cold::matrix(m).await,
+            Err(e) => Err(e),
+        },
         Some("warm") => warm::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(200)).await,
-        _ => Err("usage: channel-bench cold [target/lambda] | channel-bench warm [iterations]".into()),
+        _ => Err(
+            "usage: channel-bench cold [target/lambda] | channel-bench cold-matrix [target/lambda] [options] \
+             | channel-bench warm [iterations]"
+                .into(),
+        ),
     };
     if let Err(e) = result {
         eprintln!("channel-bench: {e}");
         std::process::exit(1);
     }
+}
+
+/// Reads the options of `cold-matrix`.
+fn matrix_options(args: &[String]) -> Result<cold::Matrix, String> {
+    let mut m = cold::Matrix {
+        lambda_dir: "target/lambda".into(),
+        runs: 5,
+        memory_mb: vec![1024, 512, 256, 128],
+        only: Vec::new(),
+        python: None,
+        tls_ports: [28443, 28444, 28445],
+        state_dir: std::env::temp_dir().join("sms-channel-bench"),
+    };
+    let list = |v: Option<&String>| -> Result<Vec<String>, String> {
+        Ok(v.ok_or("a list is missing")?
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect())
+    };
+    let number = |v: &str| v.parse::<u64>().map_err(|_| format!("{v}: not a number"));
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--runs" => m.runs = number(it.next().ok_or("--runs N")?)?.max(1) as usize,
+            "--memory" => m.memory_mb = list(it.next())?.iter().map(|v| number(v)).collect::<Result<_, _>>()?,
+            "--only" => m.only = list(it.next())?,
+            "--python" => {
+                let python = it.next().ok_or("--python PYTHON SCRIPT")?.clone();
+                let script = it.next().ok_or("--python PYTHON SCRIPT")?.clone();
+                m.python = Some((python, script));
+            }
+            "--tls-ports" => {
+                let ports: Vec<u64> = list(it.next())?.iter().map(|v| number(v)).collect::<Result<_, _>>()?;
+                let [d, s, t] = ports[..] else {
+                    return Err("--tls-ports DYNAMODB,MOTO,SIMULATOR".into());
+                };
+                m.tls_ports = [d, s, t].map(|p| p as u16);
+            }
+            "--state" => m.state_dir = it.next().ok_or("--state DIR")?.into(),
+            dir if !dir.starts_with("--") => m.lambda_dir = dir.to_owned(),
+            other => return Err(format!("{other}: unknown option")),
+        }
+    }
+    Ok(m)
 }
 
 /// What the warm and cold runs share: a stack client that makes accounts and texts.
