@@ -240,7 +240,7 @@ fn error_code(response: &Response<Body>) -> Option<String> {
         Body::Binary(b) => b,
         _ => return None,
     };
-    let body: Value = serde_json::from_slice(bytes).ok()?;
+    let body: serde_json::Value = serde_json::from_slice(bytes).ok()?;
     body["error"]["code"].as_str().map(str::to_owned)
 }
 
