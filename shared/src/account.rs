@@ -110,11 +110,13 @@ pub enum NumberType {
     TollFree,
 }
 
-/// A support number and the settings this channel honours for it.
+/// A support number and the settings this channel honours for it, with its number as `N`: a
+/// [`PhoneNumber`] once validated ([`SupportNumber`]), the text an operator typed before
+/// ([`NewSupportNumber`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SupportNumber {
-    /// Digits only.
-    pub number: PhoneNumber,
+pub struct SupportNumberOf<N> {
+    /// The number.
+    pub number: N,
     /// Long code, short code or toll free.
     #[serde(rename = "type")]
     pub kind: NumberType,
@@ -132,33 +134,17 @@ pub struct SupportNumber {
     pub agents_can_send_attachments: bool,
 }
 
+/// A support number as the channel keeps it: digits only.
+pub type SupportNumber = SupportNumberOf<PhoneNumber>;
+
 /// A support number as an operator typed it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct NewSupportNumber {
-    /// As typed.
-    pub number: String,
-    /// Long code, short code or toll free.
-    #[serde(rename = "type")]
-    pub kind: NumberType,
-    /// What it is for.
-    #[serde(default)]
-    pub description: String,
-    /// BCP 47.
-    #[serde(default = "default_language")]
-    pub language: String,
-    /// Must be false.
-    #[serde(default)]
-    pub customers_can_send_attachments: bool,
-    /// Must be false.
-    #[serde(default)]
-    pub agents_can_send_attachments: bool,
-}
+pub type NewSupportNumber = SupportNumberOf<String>;
 
 fn default_language() -> String {
     "en-US".into()
 }
 
-impl NewSupportNumber {
+impl SupportNumberOf<String> {
     /// Normalises and checks a number as an operator typed it.
     pub fn validated(self) -> Result<SupportNumber, AccountError> {
         let number = match self.kind {
