@@ -318,6 +318,53 @@ mod tests {
     }
 
     #[test]
+    fn names_descriptions_languages_and_lists_stop_at_their_limits() {
+        assert_eq!(parse_name(&"n".repeat(100)).map(|n| n.len()), Ok(100));
+        assert_eq!(parse_name(&"n".repeat(101)), Err(AccountError::InvalidName));
+        let mut n = number("14252306549", NumberType::LongCode);
+        n.description = "d".repeat(200);
+        assert!(n.clone().validated().is_ok());
+        n.description.push('d');
+        assert_eq!(n.validated(), Err(AccountError::DescriptionTooLong));
+        for (language, ok) in [
+            ("pl-PL", true),
+            ("", false),
+            ("en_US", false),
+            (&"a".repeat(35), true),
+            (&"a".repeat(36), false),
+        ] {
+            let mut n = number("14252306549", NumberType::LongCode);
+            n.language = language.to_owned();
+            assert_eq!(n.validated().is_ok(), ok, "{language:?}");
+        }
+        let fifty = (0..50)
+            .map(|i| number(&format!("1425230{i:04}"), NumberType::LongCode))
+            .collect();
+        assert_eq!(validated_numbers(fifty).map(|v| v.len()), Ok(50));
+    }
+
+    #[test]
+    fn a_number_without_a_language_speaks_us_english() {
+        let n: NewSupportNumber = serde_json::from_str(r#"{"number": "14252306549", "type": "long_code"}"#).unwrap();
+        assert_eq!(n.language, "en-US");
+    }
+
+    #[test]
+    fn the_callback_url_is_under_the_public_base() {
+        let a = Account {
+            account_id: AccountId::parse("0123456789abcdef0123456789abcdef").unwrap(),
+            name: "x".into(),
+            customer_id: "C".into(),
+            api_host: ApiHost::Standard,
+            secret_name: "s".into(),
+            numbers: vec![],
+            created_at: Timestamp::now(),
+        };
+        let url = "https://api.example/telesign/0123456789abcdef0123456789abcdef/callback";
+        assert_eq!(a.callback_url("https://api.example/"), url);
+    }
+
+    #[test]
     fn credentials_are_checked_field_by_field() {
         let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
         assert!(parse_credentials("C-1", key, None).is_ok());

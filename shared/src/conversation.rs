@@ -186,6 +186,7 @@ mod tests {
         assert_eq!(consent_of("please stop texting", None), None);
         assert_eq!(consent_of("whatever", Some("STOP")), Some(Consent::OptOut));
         assert_eq!(consent_of("START", Some("help")), Some(Consent::OptIn));
+        assert_eq!(consent_of("whatever", Some("Start")), Some(Consent::OptIn));
     }
 
     #[test]

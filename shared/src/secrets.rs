@@ -127,5 +127,9 @@ mod tests {
         };
         let shown = format!("{secret:?}");
         assert!(!shown.contains("AAECA") && !shown.contains("EXAMPLE"), "{shown}");
+        assert!(
+            shown.contains("customer_id: \"C\"") && shown.contains("<redacted>"),
+            "{shown}"
+        );
     }
 }
