@@ -231,6 +231,11 @@ mod tests {
             Some(now.to_string())
         );
         assert_eq!(t.plus_seconds(90).epoch_seconds(), 90);
+        let system = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        assert!((epoch_seconds() - system).abs() <= 1, "epoch seconds are now's");
     }
 
     #[test]

@@ -147,6 +147,14 @@ pub fn analyse(text: &str) -> TextInfo {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_text_to_send_is_not_empty_and_at_most_1600_characters() {
+        assert_eq!(check_text(" \n "), Err(TextError::Empty));
+        assert_eq!(check_text(&"é".repeat(1600)).map(|i| i.characters), Ok(1600));
+        assert_eq!(check_text(&"é".repeat(1601)), Err(TextError::TooLong { count: 1601 }));
+        assert_eq!((Encoding::Gsm7.as_str(), Encoding::Ucs2.as_str()), ("gsm7", "ucs2"));
+    }
+
     use super::*;
 
     #[test]
