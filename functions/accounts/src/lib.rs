@@ -125,13 +125,13 @@ impl App {
     }
 
     async fn rotate(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        let id = account_id(req)?;
+        let account = self.service.read(&account_id(req)?).await?;
         let input: NewKey = json_body(req)?;
         let key = ApiKey::parse(input.api_key.trim())
             .map_err(|e| ApiError::bad_request(ErrorCode::InvalidApiKey, format!("api_key: {e}")))?;
         let rotation = self
             .service
-            .rotate(&id, key, input.grace_period_seconds, validation_deadline(req))
+            .rotate(&account, key, input.grace_period_seconds, validation_deadline(req))
             .await?;
         Ok(json_response(
             StatusCode::OK,
@@ -141,17 +141,17 @@ impl App {
     }
 
     async fn add_number(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        let id = account_id(req)?;
+        let account = self.service.read(&account_id(req)?).await?;
         let number: NewSupportNumber = json_body(req)?;
-        let added = self.service.add_number(&id, number).await?;
+        let added = self.service.add_number(&account, number).await?;
         Ok(json_response(StatusCode::CREATED, &added))
     }
 
     async fn remove_number(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        let id = account_id(req)?;
+        let account = self.service.read(&account_id(req)?).await?;
         let number = PhoneNumber::parse_any(&path_param(req, "number")?)
             .map_err(|e| ApiError::bad_request(ErrorCode::InvalidPhoneNumber, e.to_string()))?;
-        self.service.remove_number(&id, &number).await?;
+        self.service.remove_number(&account, &number).await?;
         Ok(json_response(StatusCode::OK, &json!({"removed": number})))
     }
 }

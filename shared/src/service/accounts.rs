@@ -174,11 +174,11 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
         found.ok_or(AccountsError::NotFound)
     }
 
-    /// Rotates the key: validated first; the previous key keeps verifying callbacks for `grace`
+    /// Rotates the key of an account (read with [`Accounts::read`]): validated first; the previous key keeps verifying callbacks for `grace`
     /// (the configured default when `None`, at most [`MAX_GRACE`]).
     pub async fn rotate(
         &self,
-        id: &AccountId,
+        account: &Account,
         key: ApiKey,
         grace_seconds: Option<u64>,
         deadline: Instant,
@@ -188,15 +188,15 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
             Some(g) if g <= MAX_GRACE => g,
             Some(_) => return Err(AccountError::InvalidGracePeriod.into()),
         };
-        let account = self.read(id).await?;
         let creds = Credentials {
             customer_id: account.customer_id.clone(),
             api_key: key,
         };
         self.require_valid(&creds, account.api_host, deadline).await?;
-        let current = self.directory.secret(&account, Freshness::Fresh).await?;
+        let current = self.directory.secret(account, Freshness::Fresh).await?;
         let now = Timestamp::now();
-        let until = now.plus_seconds(grace.as_secs() as i64);
+        // Whole seconds, as the secret keeps it.
+        let until = Timestamp::from_epoch_seconds(now.epoch_seconds() + grace.as_secs() as i64).unwrap_or(now);
         let rotated = AccountSecret {
             customer_id: current.customer_id.clone(),
             api_key: creds.api_key.expose_literal().to_owned(),
@@ -208,22 +208,25 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
             .replace(&account.secret_name, &rotated)
             .await
             .map_err(keys_error)?;
-        self.directory.forget(&account);
+        self.directory.forget(account);
         tracing::info!(account_id = %account.account_id, grace_seconds = grace.as_secs(), "API key rotated");
         Ok(Rotation {
-            account_id: account.account_id,
+            account_id: account.account_id.clone(),
             rotated_at: now,
             previous_key_valid_until: until,
         })
     }
 
     /// Adds a support number.
-    pub async fn add_number(&self, id: &AccountId, number: NewSupportNumber) -> Result<SupportNumber, AccountsError> {
-        let account = self.read(id).await?;
+    pub async fn add_number(
+        &self,
+        account: &Account,
+        number: NewSupportNumber,
+    ) -> Result<SupportNumber, AccountsError> {
         let number = number.validated()?;
         match self.directory.store.add_number(&account.account_id, &number).await? {
             Claim::Done => {
-                self.directory.forget(&account);
+                self.directory.forget(account);
                 tracing::info!(account_id = %account.account_id, number = %number.number, "support number added");
                 Ok(number)
             }
@@ -233,12 +236,11 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
     }
 
     /// Removes a support number: its inbound stops at once.
-    pub async fn remove_number(&self, id: &AccountId, number: &PhoneNumber) -> Result<(), AccountsError> {
-        let account = self.read(id).await?;
+    pub async fn remove_number(&self, account: &Account, number: &PhoneNumber) -> Result<(), AccountsError> {
         if !self.directory.store.remove_number(&account.account_id, number).await? {
             return Err(AccountsError::NumberNotFound);
         }
-        self.directory.forget(&account);
+        self.directory.forget(account);
         tracing::info!(account_id = %account.account_id, number = %number, "support number removed");
         Ok(())
     }

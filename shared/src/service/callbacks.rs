@@ -61,8 +61,8 @@ pub enum CallbackError {
     /// Not signed with the account's key.
     #[error("the callback is not signed with the account's key: {0}")]
     InvalidSignature(SignatureError),
-    /// Signed, but unreadable.
-    #[error("the callback could not be read: {0}")]
+    /// Signed, but unreadable (the sentence says what).
+    #[error("{0}")]
     Malformed(String),
     /// The account does not own the support number texted.
     #[error("this account has no such support number")]
@@ -97,7 +97,8 @@ impl<D: AccountDirectory, L: InboundLog + ReportLog> Callbacks<D, L> {
     ) -> Result<CallbackOutcome, CallbackError> {
         let account = self.account(account_id).await?;
         self.verify(&account, authorization, body).await?;
-        let callback = Callback::parse(body).map_err(|e| CallbackError::Malformed(e.to_string()))?;
+        let callback = Callback::parse(body)
+            .map_err(|e| CallbackError::Malformed(format!("the callback could not be read: {e}")))?;
         match callback {
             Callback::Inbound(sms) => self.inbound(account, &sms, body).await,
             Callback::Delivery(report) => Ok(CallbackOutcome::Report(

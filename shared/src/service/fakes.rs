@@ -303,6 +303,15 @@ impl OutboundLog for MemoryStore {
 
     async fn settle(&self, st: &Settlement) -> Result<(), StoreError> {
         self.transact(|s| {
+            let recorded = s
+                .messages
+                .get(&st.conversation_id)
+                .is_some_and(|t| t.contains_key(&st.message_id));
+            if !recorded {
+                return Err(StoreError::Unavailable(
+                    "settling a message that is not recorded".into(),
+                ));
+            }
             let rank = crate::telesign::status::rank(st.state, st.code);
             if let Some((m, stored_rank, _)) = s
                 .messages
@@ -347,8 +356,8 @@ impl OutboundLog for MemoryStore {
                 }
             }
             s.writes += 1;
-        });
-        Ok(())
+            Ok(())
+        })
     }
 }
 
@@ -422,6 +431,9 @@ impl AccountStore for MemoryStore {
 
     async fn add_number(&self, id: &AccountId, n: &SupportNumber) -> Result<Claim, StoreError> {
         Ok(self.transact(|s| {
+            if !s.accounts.contains_key(id) {
+                return Claim::NoAccount;
+            }
             if s.claims.contains_key(&n.number) {
                 return Claim::NumberInUse(n.number.clone());
             }

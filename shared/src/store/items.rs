@@ -320,6 +320,12 @@ pub struct IdempotencyItem {
     /// The outcome to replay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
+    /// A record written before outcomes were kept (the HTTP answer instead): read, never written.
+    #[serde(default, skip_serializing)]
+    pub http_status: Option<u16>,
+    /// Its answer's body.
+    #[serde(default, skip_serializing)]
+    pub answer_body: Option<String>,
     expires_at: i64,
 }
 
@@ -332,6 +338,8 @@ impl IdempotencyItem {
             idem_state: "pending".into(),
             fingerprint: fingerprint.to_owned(),
             outcome: None,
+            http_status: None,
+            answer_body: None,
             expires_at: crate::ids::epoch_seconds() + ttl_seconds,
         }
     }

@@ -30,6 +30,15 @@ async fn an_account_is_created_with_its_key_in_the_key_store_only() {
     assert!(w.keys.secrets.lock().unwrap().contains_key(&account.secret_name));
     assert_eq!(w.store.read(|s| s.claims.len()), 2);
     assert_eq!(w.accounts().read(&account.account_id).await.unwrap(), account);
+    let listed: Vec<_> = w
+        .accounts()
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.account_id)
+        .collect();
+    assert!(listed.contains(&account.account_id) && listed.contains(&w.account.account_id));
 }
 
 #[tokio::test]
@@ -81,9 +90,12 @@ async fn a_key_store_outage_changes_nothing() {
 #[tokio::test]
 async fn a_rotation_keeps_the_previous_key_for_its_grace_period() {
     let w = World::new();
-    let id = w.account.account_id.clone();
     let key = ApiKey::parse(OTHER_KEY).unwrap();
-    let rotation = w.accounts().rotate(&id, key.clone(), Some(600), soon()).await.unwrap();
+    let rotation = w
+        .accounts()
+        .rotate(&w.account, key.clone(), Some(600), soon())
+        .await
+        .unwrap();
     let stored = w.keys.secrets.lock().unwrap()[&w.account.secret_name].clone();
     assert_eq!(
         (stored.api_key.as_str(), stored.previous_api_key.as_deref()),
@@ -97,14 +109,17 @@ async fn a_rotation_keeps_the_previous_key_for_its_grace_period() {
         rotation.previous_key_valid_until.epoch_seconds() - rotation.rotated_at.epoch_seconds(),
         600
     );
-    let too_long = w.accounts().rotate(&id, key, Some(604_801), soon()).await.unwrap_err();
+    let too_long = w
+        .accounts()
+        .rotate(&w.account, key, Some(604_801), soon())
+        .await
+        .unwrap_err();
     assert_eq!(too_long, AccountsError::Invalid(AccountError::InvalidGracePeriod));
 }
 
 #[tokio::test]
 async fn numbers_are_added_once_and_removed_by_their_owner() {
     let w = World::new();
-    let id = w.account.account_id.clone();
     let typed = crate::account::NewSupportNumber {
         number: "+1 425 555 0111".into(),
         kind: crate::account::NumberType::LongCode,
@@ -113,14 +128,14 @@ async fn numbers_are_added_once_and_removed_by_their_owner() {
         customers_can_send_attachments: false,
         agents_can_send_attachments: false,
     };
-    let added = w.accounts().add_number(&id, typed.clone()).await.unwrap();
+    let added = w.accounts().add_number(&w.account, typed.clone()).await.unwrap();
     assert_eq!(added.number.as_str(), "14255550111");
     assert!(matches!(
-        w.accounts().add_number(&id, typed).await,
+        w.accounts().add_number(&w.account, typed).await,
         Err(AccountsError::NumberInUse(_))
     ));
-    w.accounts().remove_number(&id, &added.number).await.unwrap();
-    let again = w.accounts().remove_number(&id, &added.number).await.unwrap_err();
+    w.accounts().remove_number(&w.account, &added.number).await.unwrap();
+    let again = w.accounts().remove_number(&w.account, &added.number).await.unwrap_err();
     assert_eq!(again, AccountsError::NumberNotFound);
 }
 
@@ -130,7 +145,7 @@ async fn a_grace_period_of_exactly_seven_days_is_taken() {
     let key = ApiKey::parse(OTHER_KEY).unwrap();
     let rotation = w
         .accounts()
-        .rotate(&w.account.account_id, key, Some(604_800), soon())
+        .rotate(&w.account, key, Some(604_800), soon())
         .await
         .unwrap();
     let granted = rotation.previous_key_valid_until.epoch_seconds() - rotation.rotated_at.epoch_seconds();
