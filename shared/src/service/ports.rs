@@ -116,14 +116,6 @@ impl ConversationWrite {
             Self::Move(m) => &m.conversation_id,
         }
     }
-
-    /// The account.
-    pub fn account_id(&self) -> &AccountId {
-        match self {
-            Self::Create(c) => &c.account_id,
-            Self::Move(m) => &m.thread.account_id,
-        }
-    }
 }
 
 /// Reading conversations and moving them.

@@ -322,6 +322,24 @@ mod tests {
     }
 
     #[test]
+    fn a_user_response_is_an_inbound_sms_even_without_sub_resource() {
+        let body = br#"{"reference_id":"R2","status":{"code":1500},
+            "user_response":{"phone_number":"15555550100","sender_id":"14252306549","mo_message":"Hi"}}"#;
+        assert!(matches!(Callback::parse(body), Ok(Callback::Inbound(_))));
+        let no_response = br#"{"reference_id":"R3","sub_resource":"mo_sms","status":{"code":1500}}"#;
+        assert!(Callback::parse(no_response).is_err());
+    }
+
+    #[test]
+    fn an_empty_parts_count_is_no_count() {
+        let body = br#"{"reference_id":"B57","status":{"code":200},"additional_info":{"message_parts_count":" "}}"#;
+        let Callback::Delivery(report) = Callback::parse(body).unwrap() else {
+            panic!("not a report")
+        };
+        assert_eq!(report.message_parts_count, None);
+    }
+
+    #[test]
     fn unreadable_bodies_are_refused_not_panicked_on() {
         assert!(matches!(Callback::parse(b"\xff\xfe"), Err(CallbackParseError::NotUtf8)));
         assert!(Callback::parse(b"{").is_err());

@@ -151,6 +151,15 @@ fn unquote_plus(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn each_request_gets_the_current_date_and_a_new_nonce() {
+        let date = httpdate::parse_http_date(&http_date_now()).expect("an HTTP date");
+        let age = std::time::SystemTime::now().duration_since(date).unwrap_or_default();
+        assert!(age.as_secs() <= 1, "{age:?}");
+        let (a, b) = (new_nonce(), new_nonce());
+        assert!(a != b && uuid::Uuid::parse_str(&a).is_ok(), "{a} {b}");
+    }
+
     use super::*;
 
     #[test]
