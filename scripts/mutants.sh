@@ -11,4 +11,4 @@ if ! .tools/bin/cargo-mutants --version 2>/dev/null | grep -q "$VERSION"; then
 fi
 # The baseline build of the tests first, so the timing of each mutant is its own.
 cargo test --quiet -p shared --lib --test telesign_vectors --test signature_properties --no-run
-PATH="$PWD/.tools/bin:$PATH" cargo mutants --in-place --no-shuffle --timeout 60 "$@"
+PATH="$PWD/.tools/bin:$PATH" cargo mutants --in-place --no-shuffle --timeout 20 "$@"
