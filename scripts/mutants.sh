@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VERSION=27.1.0
-if ! .tools/bin/cargo-mutants --version 2>/dev/null | grep -q "$VERSION"; then
+if ! .tools/bin/cargo-mutants mutants --version 2>/dev/null | grep -q "$VERSION"; then
   echo "== installing cargo-mutants $VERSION into .tools/"
   cargo install --quiet --locked cargo-mutants --version "$VERSION" --root .tools
 fi
