@@ -376,6 +376,10 @@ mod tests {
             parse_credentials("a b", key, None).unwrap_err(),
             AccountError::InvalidCustomerId
         );
+        let refused = |id: &str| parse_credentials(id, key, None).unwrap_err();
+        assert_eq!(refused(""), AccountError::InvalidCustomerId);
+        assert_eq!(refused(&"C".repeat(65)), AccountError::InvalidCustomerId);
+        assert!(parse_credentials(&"C".repeat(64), key, None).is_ok());
         assert!(matches!(
             parse_credentials("C-1", "!!", None),
             Err(AccountError::InvalidApiKey(_))
