@@ -1,17 +1,13 @@
 //! The inbound callback over the real local stack: conversations made and joined, exactly once
 //! under retries and races, nothing stored without a valid signature, consent, delivery reports.
 
-use channel_tests::{messages, random_number, reference_id, stack, table_dump};
+use channel_tests::{conversation_id_of, messages, random_number, reference_id, stack, table_dump};
 use futures::future::join_all;
-use serde_json::{json, Value};
+use serde_json::json;
 use shared::telesign::callback::callback_authorization;
 use shared::telesign::ApiKey;
 
 type Headers = Vec<(&'static str, String)>;
-
-fn id(v: &Value) -> String {
-    v["conversation_id"].as_str().expect("conversation_id").to_owned()
-}
 
 #[tokio::test]
 async fn first_message_creates_a_conversation_and_the_second_joins_it() {
@@ -29,7 +25,7 @@ async fn first_message_creates_a_conversation_and_the_second_joins_it() {
     assert_eq!(list[0]["customer_number"], customer.as_str());
     assert_eq!(list[0]["support_number"], account.numbers[0].as_str());
     assert_eq!(list[0]["last_message_preview"], "Order 42");
-    let c = s.conversation(&id(&list[0])).await;
+    let c = s.conversation(&conversation_id_of(&list[0])).await;
     let texts: Vec<String> = messages(&c)
         .iter()
         .map(|m| m["text"].as_str().unwrap_or("").to_owned())
@@ -46,7 +42,7 @@ async fn after_end_a_message_starts_a_new_conversation_and_after_close_it_reopen
     let account = s.account(1).await;
     let customer = random_number();
     s.text(&account, &customer, "one").await;
-    let first = id(&s.conversations(&account, "open").await[0]);
+    let first = conversation_id_of(&s.conversations(&account, "open").await[0]);
     assert_eq!(
         s.post(&format!("/conversations/{first}/accept"), json!({"agent_id": "a1"}))
             .await
@@ -66,9 +62,13 @@ async fn after_end_a_message_starts_a_new_conversation_and_after_close_it_reopen
     s.text(&account, &customer, "three").await;
     let live = s.conversations(&account, "open,active,waiting").await;
     assert_eq!(live.len(), 1);
-    assert_ne!(id(&live[0]), first, "a closed conversation is never reopened");
+    assert_ne!(
+        conversation_id_of(&live[0]),
+        first,
+        "a closed conversation is never reopened"
+    );
     assert_eq!(s.conversation(&first).await["status"], "closed");
-    assert_eq!(messages(&s.conversation(&id(&live[0])).await).len(), 1);
+    assert_eq!(messages(&s.conversation(&conversation_id_of(&live[0])).await).len(), 1);
     assert_eq!(s.conversations(&account, "closed").await.len(), 1);
 }
 
@@ -90,7 +90,7 @@ async fn fifty_concurrent_copies_of_one_callback_store_one_message() {
     assert_eq!((stored, duplicate), (1, 49), "{answers:?}");
     let list = s.conversations(&account, "open").await;
     assert_eq!(list.len(), 1);
-    assert_eq!(messages(&s.conversation(&id(&list[0])).await).len(), 1);
+    assert_eq!(messages(&s.conversation(&conversation_id_of(&list[0])).await).len(), 1);
     assert_eq!(
         s.text_with(
             &account,
@@ -115,7 +115,7 @@ async fn fifty_concurrent_first_messages_make_one_conversation() {
     );
     let list = s.conversations(&account, "open,active,waiting").await;
     assert_eq!(list.len(), 1, "{list:?}");
-    assert_eq!(messages(&s.conversation(&id(&list[0])).await).len(), 50);
+    assert_eq!(messages(&s.conversation(&conversation_id_of(&list[0])).await).len(), 50);
 }
 
 #[tokio::test]
@@ -225,7 +225,9 @@ async fn long_inbound_text_is_stored_whole_and_flagged() {
     let account = s.account(1).await;
     let text = "x".repeat(1700);
     assert_eq!(s.text(&account, &random_number(), &text).await.0, 200);
-    let c = s.conversation(&id(&s.conversations(&account, "open").await[0])).await;
+    let c = s
+        .conversation(&conversation_id_of(&s.conversations(&account, "open").await[0]))
+        .await;
     let m = &messages(&c)[0];
     assert_eq!(m["text"].as_str().map(str::len), Some(1700));
     assert_eq!(m["too_long"], true);
@@ -238,7 +240,7 @@ async fn stop_then_start_flip_consent_and_replies_follow_it() {
     let account = s.account(1).await;
     let customer = random_number();
     s.text(&account, &customer, "hello").await;
-    let conversation = id(&s.conversations(&account, "open").await[0]);
+    let conversation = conversation_id_of(&s.conversations(&account, "open").await[0]);
     assert_eq!(s.text(&account, &customer, " Stop! ").await.0, 200);
     let c = s.conversation(&conversation).await;
     assert_eq!(c["opted_out"], true);
@@ -279,7 +281,7 @@ async fn delivery_report_moves_a_message_forward_never_back() {
     let account = s.account(1).await;
     let customer = random_number();
     s.text(&account, &customer, "hello").await;
-    let conversation = id(&s.conversations(&account, "open").await[0]);
+    let conversation = conversation_id_of(&s.conversations(&account, "open").await[0]);
     let (status, sent) = s
         .post(
             &format!("/conversations/{conversation}/messages"),

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use channel_tests::{messages, random_number, stack, Account, Stack};
+use channel_tests::{conversation_id_of, messages, random_number, stack, Account, Stack};
 use serde_json::{json, Value};
 use shared::conversation::{Conversation, Thread};
 use shared::ids::ConversationId;
@@ -15,10 +15,6 @@ use shared::service::ports::{
 use shared::service::send::{Draft, SendError, Sender};
 use shared::store::Dynamo;
 
-fn id(v: &Value) -> String {
-    v["conversation_id"].as_str().expect("conversation_id").to_owned()
-}
-
 /// Kills the weakened rank condition (`status_rank <= :r`): a report of the same rank as the
 /// final state neither replaces it nor counts as an update.
 #[tokio::test]
@@ -26,7 +22,7 @@ async fn a_same_rank_report_after_a_final_state_changes_nothing() {
     let s = stack();
     let account = s.account(1).await;
     s.text(&account, &random_number(), "hello").await;
-    let conversation = id(&s.conversations(&account, "open").await[0]);
+    let conversation = conversation_id_of(&s.conversations(&account, "open").await[0]);
     let (status, sent) = s
         .post(
             &format!("/conversations/{conversation}/messages"),
@@ -110,7 +106,8 @@ async fn a_stop_between_the_read_and_the_send_transaction_stops_the_send() {
     let account = s.account(1).await;
     let customer = random_number();
     s.text(&account, &customer, "hello").await;
-    let conversation = ConversationId::parse(&id(&s.conversations(&account, "open").await[0])).expect("id");
+    let conversation =
+        ConversationId::parse(&conversation_id_of(&s.conversations(&account, "open").await[0])).expect("id");
     let clients = shared::runtime::Clients::from_env()
         .await
         .expect("the stack's environment");

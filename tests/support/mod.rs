@@ -249,6 +249,12 @@ impl Stack {
 }
 
 /// The messages of a conversation body.
+/// The `conversation_id` of a conversation or message in an answer.
+pub fn conversation_id_of(v: &Value) -> String {
+    v["conversation_id"].as_str().expect("conversation_id").to_owned()
+}
+
+/// The messages of a conversation answer.
 pub fn messages(conversation: &Value) -> Vec<Value> {
     conversation["messages"].as_array().cloned().unwrap_or_default()
 }

@@ -155,6 +155,14 @@ impl World {
         self.store.read(|s| s.transcript(id))
     }
 
+    /// The business texts a customer "hello": the message as sent.
+    pub async fn say_hello(&self, customer: &str) -> super::send::SentMessage {
+        self.sender()
+            .outreach(&self.thread(customer), &draft("hello", None))
+            .await
+            .unwrap()
+    }
+
     /// The customer opts out behind the services' back.
     pub fn opt_out(&self, customer: &str) {
         let key = (self.account.account_id.clone(), PhoneNumber::parse(customer).unwrap());

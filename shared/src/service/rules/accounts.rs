@@ -19,6 +19,11 @@ fn new_account(number: &str) -> NewAccount {
     }
 }
 
+/// Creating an account on `number` is refused: why.
+async fn refused_create(w: &World, number: &str) -> AccountsError {
+    w.accounts().create(new_account(number), soon()).await.unwrap_err()
+}
+
 fn number_of(n: &str) -> crate::account::SupportNumber {
     number(&crate::phone::PhoneNumber::parse(n).unwrap())
 }
@@ -45,18 +50,10 @@ async fn an_account_is_created_with_its_key_in_the_key_store_only() {
 async fn refused_credentials_or_telesign_down_store_nothing() {
     let w = World::new();
     *w.gateway.probe_verdict.lock().unwrap() = Some(Verdict::InvalidCredentials);
-    let refused = w
-        .accounts()
-        .create(new_account("14255550111"), soon())
-        .await
-        .unwrap_err();
+    let refused = refused_create(&w, "14255550111").await;
     assert!(matches!(refused, AccountsError::InvalidCredentials { .. }));
     *w.gateway.probe_verdict.lock().unwrap() = None;
-    let undecided = w
-        .accounts()
-        .create(new_account("14255550111"), soon())
-        .await
-        .unwrap_err();
+    let undecided = refused_create(&w, "14255550111").await;
     assert_eq!(undecided, AccountsError::TelesignUnavailable);
     assert_eq!(w.keys.secrets.lock().unwrap().len(), 1);
     assert_eq!(w.store.read(|s| s.accounts.len()), 1);
@@ -65,11 +62,7 @@ async fn refused_credentials_or_telesign_down_store_nothing() {
 #[tokio::test]
 async fn a_number_in_use_leaves_no_secret_behind() {
     let w = World::new();
-    let refused = w
-        .accounts()
-        .create(new_account(w.support.as_str()), soon())
-        .await
-        .unwrap_err();
+    let refused = refused_create(&w, w.support.as_str()).await;
     assert_eq!(refused, AccountsError::NumberInUse(w.support.clone()));
     assert_eq!(w.keys.secrets.lock().unwrap().len(), 1);
 }
@@ -78,11 +71,7 @@ async fn a_number_in_use_leaves_no_secret_behind() {
 async fn a_key_store_outage_changes_nothing() {
     let w = World::new();
     *w.keys.unavailable.lock().unwrap() = true;
-    let refused = w
-        .accounts()
-        .create(new_account("14255550111"), soon())
-        .await
-        .unwrap_err();
+    let refused = refused_create(&w, "14255550111").await;
     assert_eq!(refused, AccountsError::KeysUnavailable);
     assert_eq!(w.store.read(|s| s.accounts.len()), 1);
 }

@@ -187,11 +187,7 @@ async fn a_text_over_the_limit_is_stored_whole_and_flagged() {
 #[tokio::test]
 async fn reports_move_a_status_forward_only() {
     let w = World::new();
-    let sent = w
-        .sender()
-        .outreach(&w.thread(CUSTOMER), &draft("hello", None))
-        .await
-        .unwrap();
+    let sent = w.say_hello(CUSTOMER).await;
     let reference = sent.message.telesign_reference_id.clone().unwrap();
     let external = crate::conversation::external_id(&sent.conversation_id, &sent.message.message_id);
     let report = |code| w.report(&reference, Some(&external), code);
@@ -207,11 +203,7 @@ async fn reports_move_a_status_forward_only() {
 #[tokio::test]
 async fn a_report_without_our_id_is_found_by_its_reference_and_strangers_are_ignored() {
     let w = World::new();
-    let sent = w
-        .sender()
-        .outreach(&w.thread(CUSTOMER), &draft("hello", None))
-        .await
-        .unwrap();
+    let sent = w.say_hello(CUSTOMER).await;
     let reference = sent.message.telesign_reference_id.clone().unwrap();
     assert_eq!(
         w.report(&reference, None, 203).await,
