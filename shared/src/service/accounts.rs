@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::account::{Account, AccountError, AccountSecret, NewSupportNumber, SupportNumber};
+use crate::audit::{Actor, AuditAction, AuditEntry};
 use crate::ids::{AccountId, Timestamp};
 use crate::phone::PhoneNumber;
 use crate::service::directory::{AccountDirectory, CachedDirectory, DirectoryError, Freshness};
@@ -123,7 +124,7 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
 
     /// Creates an account: credentials validated, the key stored, then the record with its
     /// number claims (all or nothing); a record that cannot be written takes its secret with it.
-    pub async fn create(&self, new: NewAccount, deadline: Instant) -> Result<Account, AccountsError> {
+    pub async fn create(&self, actor: &Actor, new: NewAccount, deadline: Instant) -> Result<Account, AccountsError> {
         self.require_valid(&new.credentials, new.host, deadline).await?;
         let account_id = AccountId::new();
         let account = Account {
@@ -146,7 +147,14 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
             .create(&account.secret_name, &secret)
             .await
             .map_err(keys_error)?;
-        let stored = self.directory.store.create_account(&account).await;
+        let audit = AuditEntry::new(
+            actor,
+            AuditAction::AccountCreated,
+            &account.account_id,
+            account.account_id.as_str(),
+        )
+        .with("numbers", account.numbers.len());
+        let stored = self.directory.store.create_account(&account, &audit).await;
         if !matches!(stored, Ok(Claim::Done)) {
             // Neither half is left behind.
             if let Err(e) = self.directory.keys.delete_now(&account.secret_name).await {
@@ -178,6 +186,7 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
     /// (the configured default when `None`, at most [`MAX_GRACE`]).
     pub async fn rotate(
         &self,
+        actor: &Actor,
         account: &Account,
         key: ApiKey,
         grace_seconds: Option<u64>,
@@ -209,6 +218,21 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
             .await
             .map_err(keys_error)?;
         self.directory.forget(account);
+        let audit = AuditEntry::new(
+            actor,
+            AuditAction::KeyRotated,
+            &account.account_id,
+            account.account_id.as_str(),
+        )
+        .with("grace_seconds", grace.as_secs());
+        if !self
+            .directory
+            .store
+            .record_rotation(&account.account_id, &audit)
+            .await?
+        {
+            return Err(AccountsError::NotFound);
+        }
         tracing::info!(account_id = %account.account_id, grace_seconds = grace.as_secs(), "API key rotated");
         Ok(Rotation {
             account_id: account.account_id.clone(),
@@ -220,11 +244,24 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
     /// Adds a support number.
     pub async fn add_number(
         &self,
+        actor: &Actor,
         account: &Account,
         number: NewSupportNumber,
     ) -> Result<SupportNumber, AccountsError> {
         let number = number.validated()?;
-        match self.directory.store.add_number(&account.account_id, &number).await? {
+        let audit = AuditEntry::new(
+            actor,
+            AuditAction::NumberAdded,
+            &account.account_id,
+            number.number.as_str(),
+        )
+        .with("type", serde_json::to_value(number.kind).unwrap_or_default());
+        match self
+            .directory
+            .store
+            .add_number(&account.account_id, &number, &audit)
+            .await?
+        {
             Claim::Done => {
                 self.directory.forget(account);
                 tracing::info!(account_id = %account.account_id, number = %number.number, "support number added");
@@ -236,8 +273,19 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
     }
 
     /// Removes a support number: its inbound stops at once.
-    pub async fn remove_number(&self, account: &Account, number: &PhoneNumber) -> Result<(), AccountsError> {
-        if !self.directory.store.remove_number(&account.account_id, number).await? {
+    pub async fn remove_number(
+        &self,
+        actor: &Actor,
+        account: &Account,
+        number: &PhoneNumber,
+    ) -> Result<(), AccountsError> {
+        let audit = AuditEntry::new(actor, AuditAction::NumberRemoved, &account.account_id, number.as_str());
+        if !self
+            .directory
+            .store
+            .remove_number(&account.account_id, number, &audit)
+            .await?
+        {
             return Err(AccountsError::NumberNotFound);
         }
         self.directory.forget(account);

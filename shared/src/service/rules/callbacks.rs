@@ -41,7 +41,7 @@ async fn later_messages_join_the_live_conversation_and_reopen_a_waiting_one() {
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "one", "R1").await);
     w.desk()
-        .apply(&id, crate::conversation::Event::Close, None)
+        .apply(&op("a-1"), &id, crate::conversation::Event::Close)
         .await
         .unwrap();
     let second = w.text(CUSTOMER, "two", "R2").await;
@@ -61,7 +61,7 @@ async fn a_message_after_the_end_starts_a_new_conversation() {
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "one", "R1").await);
     w.desk()
-        .apply(&id, crate::conversation::Event::End, None)
+        .apply(&op("a-1"), &id, crate::conversation::Event::End)
         .await
         .unwrap();
     let next = stored(&w.text(CUSTOMER, "two", "R2").await);
