@@ -28,6 +28,7 @@ use shared::service::team::Team;
 use shared::store::Dynamo;
 use shared::telesign::{ApiKey, TelesignClient};
 use shared::ApiError;
+use tracing::Instrument;
 
 /// The accounts service over DynamoDB, Secrets Manager and TeleSign.
 pub type Service = Accounts<Dynamo, Secrets, TelesignClient>;
@@ -107,6 +108,11 @@ impl App {
             Ok(c) => c,
             Err(e) => return e.into_response(),
         };
+        let span = shared::http::actor_span(&caller);
+        self.serve(req, caller).instrument(span).await
+    }
+
+    async fn serve(&self, req: Request, caller: Caller) -> Response<Body> {
         let req = &req;
         let c = &caller;
         let result = match route_key(req) {

@@ -14,6 +14,7 @@ use shared::ids::{AccountId, ConversationId};
 use shared::service::desk::{Desk, DeskError};
 use shared::store::Dynamo;
 use shared::ApiError;
+use tracing::Instrument;
 
 /// The default and largest page of the dashboard list.
 const LIST_LIMIT: (u32, u32) = (25, 100);
@@ -64,10 +65,15 @@ impl App {
 
     /// Answers one request.
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        let c = match caller(&req) {
+        let caller = match caller(&req) {
             Ok(c) => c,
             Err(e) => return e.into_response(),
         };
+        let span = shared::http::actor_span(&caller);
+        self.serve(req, caller).instrument(span).await
+    }
+
+    async fn serve(&self, req: Request, c: Caller) -> Response<Body> {
         let result = match route_key(&req) {
             "GET /conversations" => self.list(&req, &c).await,
             "GET /conversations/{conversation_id}" => self.read(&req, &c).await,

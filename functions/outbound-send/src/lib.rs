@@ -19,6 +19,7 @@ use shared::service::send::{Draft, SendError, Sender, SentMessage, Verdict};
 use shared::store::Dynamo;
 use shared::telesign::TelesignClient;
 use shared::ApiError;
+use tracing::Instrument;
 
 /// The send service over DynamoDB, Secrets Manager and TeleSign.
 pub type Service = Sender<CachedDirectory<Dynamo, Secrets>, Dynamo, TelesignClient>;
@@ -80,10 +81,15 @@ impl App {
 
     /// Answers one request.
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        let c = match caller(&req) {
+        let caller = match caller(&req) {
             Ok(c) => c,
             Err(e) => return e.into_response(),
         };
+        let span = shared::http::actor_span(&caller);
+        self.serve(req, caller).instrument(span).await
+    }
+
+    async fn serve(&self, req: Request, c: Caller) -> Response<Body> {
         let result = match route_key(&req) {
             "POST /conversations/{conversation_id}/messages" => self.reply(&req, &c).await,
             "POST /messages" => self.outreach(&req, &c).await,

@@ -15,6 +15,7 @@ use shared::service::accounts::{Accounts, AccountsError};
 use shared::store::Dynamo;
 use shared::telesign::TelesignClient;
 use shared::ApiError;
+use tracing::Instrument;
 
 /// The accounts service (only its validation is used here).
 pub type Service = Accounts<Dynamo, Secrets, TelesignClient>;
@@ -57,10 +58,15 @@ impl App {
 
     /// Answers one request.
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        let c = match caller(&req) {
+        let caller = match caller(&req) {
             Ok(c) => c,
             Err(e) => return e.into_response(),
         };
+        let span = shared::http::actor_span(&caller);
+        self.serve(req, caller).instrument(span).await
+    }
+
+    async fn serve(&self, req: Request, c: Caller) -> Response<Body> {
         let result = match route_key(&req) {
             "POST /accounts/validate" => self.given(&req, &c).await,
             "POST /accounts/{account_id}/validate" => self.stored(&req, &c).await,

@@ -495,13 +495,15 @@ impl Members for MemoryStore {
         Ok(self.read(|s| s.members.get(&(account_id.clone(), user_id.clone())).cloned()))
     }
 
-    async fn members(&self, account_id: &AccountId) -> Result<Vec<Member>, StoreError> {
+    async fn members(&self, account_id: &AccountId) -> Result<Option<Vec<Member>>, StoreError> {
         Ok(self.read(|s| {
-            s.members
-                .values()
-                .filter(|m| &m.account_id == account_id)
-                .cloned()
-                .collect()
+            s.accounts.contains_key(account_id).then(|| {
+                s.members
+                    .values()
+                    .filter(|m| &m.account_id == account_id)
+                    .cloned()
+                    .collect()
+            })
         }))
     }
 

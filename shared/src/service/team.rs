@@ -133,7 +133,7 @@ impl<S: Members + AuditLog + AccountStore + ConversationMoves> Team<S> {
     /// An account's members.
     pub async fn members(&self, caller: &Caller, account_id: &AccountId) -> Result<Vec<Member>, TeamError> {
         admit(&self.store, caller, account_id, Action::ReadMembers).await?;
-        Ok(self.store.members(account_id).await?)
+        self.store.members(account_id).await?.ok_or(TeamError::AccountNotFound)
     }
 
     /// Adds a member, or changes their role or name.
@@ -196,6 +196,8 @@ impl<S: Members + AuditLog + AccountStore + ConversationMoves> Team<S> {
         );
         if self.store.remove_member(account_id, user_id, &audit).await? {
             tracing::info!(account_id = %account_id, user_id = %user_id, "member removed");
+        } else if self.store.account(account_id).await?.is_none() {
+            return Err(TeamError::AccountNotFound);
         }
         let mut released = 0;
         for held in self.store.held_by(account_id, user_id).await? {

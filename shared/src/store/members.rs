@@ -62,11 +62,25 @@ impl Members for Dynamo {
         found.map(|i| Ok(from_item::<MemberItem>(i)?.into_member())).transpose()
     }
 
-    /// 1 Query per 1 MB of members.
-    async fn members(&self, account_id: &AccountId) -> Result<Vec<Member>, StoreError> {
-        let (pk, _) = table::account_key(account_id.as_str());
-        let vals = HashMap::from([(":pk".to_owned(), s(pk)), (":m".to_owned(), s(table::MEMBER_PREFIX))]);
-        members_of(self.query_all(None, "pk = :pk AND begins_with(sk, :m)", vals).await?)
+    /// 1 Query of the account's partition (the account item and its members) per 1 MB.
+    async fn members(&self, account_id: &AccountId) -> Result<Option<Vec<Member>>, StoreError> {
+        let (pk, account_sk) = table::account_key(account_id.as_str());
+        let vals = HashMap::from([(":pk".to_owned(), s(pk))]);
+        let items = self.query_all(None, "pk = :pk", vals).await?;
+        let sk = |i: &Item| {
+            i.get(table::SK)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+        if !items.iter().any(|i| sk(i) == account_sk) {
+            return Ok(None);
+        }
+        let members = items
+            .into_iter()
+            .filter(|i| sk(i).starts_with(table::MEMBER_PREFIX))
+            .collect();
+        members_of(members).map(Some)
     }
 
     /// 1 Query on the index.

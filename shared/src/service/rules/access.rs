@@ -237,6 +237,26 @@ async fn members_and_the_trail_are_the_supervisors_and_the_operators() {
 }
 
 #[tokio::test]
+async fn an_operator_asking_about_an_account_that_does_not_exist_is_told_so() {
+    let w = World::new();
+    let nowhere = crate::ids::AccountId::new();
+    let team = w.team();
+    assert_eq!(
+        team.members(&op("o-1"), &nowhere).await.unwrap_err(),
+        TeamError::AccountNotFound
+    );
+    let removed = team.remove_member(&op("o-1"), &nowhere, &user("a-1")).await;
+    assert_eq!(removed.unwrap_err(), TeamError::AccountNotFound);
+    let put = team
+        .put_member(&op("o-1"), &nowhere, user("a-1"), Role::Agent, None)
+        .await;
+    assert_eq!(put.unwrap_err(), TeamError::AccountNotFound);
+    // A user who was no member of an existing account: nothing to remove, nothing to let go.
+    let account = w.account.account_id.clone();
+    assert_eq!(team.remove_member(&op("o-1"), &account, &user("a-1")).await.unwrap(), 0);
+}
+
+#[tokio::test]
 async fn me_lists_the_accounts_a_caller_works_in_with_the_role_the_token_allows() {
     let w = World::new();
     w.member("a-1", Role::Supervisor);
