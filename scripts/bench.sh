@@ -48,3 +48,8 @@ fi
 "$TARGET_DIR/release/channel-bench" warm "$ITERATIONS"
 "$TARGET_DIR/release/channel-bench" cold-matrix "$TARGET_DIR/lambda" --runs "$COLD_RUNS" --memory "$MEMORY" \
   --tls-ports "$TLS_PORTS" --state "$STATE_DIR/tls" --python "$ROOT/.venv/bin/python" "$ROOT/tools/bench/peer/inbound_callback.py"
+if [ -n "${BENCH_BEFORE:-}" ]; then
+  echo "== the same matrix, bootstraps of $BENCH_BEFORE"
+  "$TARGET_DIR/release/channel-bench" cold-matrix "$BENCH_BEFORE" --runs "$COLD_RUNS" --memory "$MEMORY" \
+    --tls-ports "$TLS_PORTS" --state "$STATE_DIR/tls"
+fi

@@ -237,7 +237,7 @@ async fn team(g: &Stack, id: &str, conversation: &str) {
     .await;
     expect(&agent, 403, "POST", &format!("/accounts/{id}/validate"), json!({}), &[]).await;
     expect(g, 200, "GET", &format!("/audit?account_id={id}"), Value::Null, &[]).await;
-    expect(g, 200, "GET", "/audit", Value::Null, &[]).await;
+    expect(g, 400, "GET", "/audit", Value::Null, &[]).await;
     expect(g, 204, "DELETE", &member, Value::Null, &[]).await;
     expect(g, 200, "POST", &assign, json!({"agent_id": null}), &[]).await;
 }

@@ -39,10 +39,18 @@ struct MoveBody {
     agent_id: Option<String>,
 }
 
+/// `{"agent_id": "<member>" | null}`: the field is required (null lets go), so an empty body
+/// never unassigns by accident.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AssignBody {
+    #[serde(deserialize_with = "present")]
     agent_id: Option<String>,
+}
+
+/// A field that must be present, possibly null.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(d)
 }
 
 impl App {
