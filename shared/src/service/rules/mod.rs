@@ -4,4 +4,5 @@
 mod accounts;
 mod callbacks;
 mod desk;
+mod metrics;
 mod send;
