@@ -11,7 +11,7 @@
 //! |---|---|---|---|
 //! | `Callbacks` | Count | `Outcome`; `Outcome, Reason` (refused); `AccountId, Outcome` (known account) | inbound-callback |
 //! | `Sends` | Count | `Outcome`; `Outcome, TelesignCode`; `AccountId, Outcome` | outbound-send (the send service) |
-//! | `DeliveryReportLag` | Milliseconds | none; `Status` | inbound-callback (a report that makes a message final) |
+//! | `DeliveryReportLag` | Milliseconds | none; `Status` (the account a property) | inbound-callback (a report that makes a message final) |
 //! | `AutomatedMessages` | Count | `Kind` | the automated messages (not built yet) |
 //! | `Sweeps` | Count | `Outcome` | the auto-close sweep (not built yet) |
 //! | `EventsDelivered` | Count | `Outcome` | the events function (not built yet) |
@@ -92,7 +92,7 @@ impl Dim {
 }
 
 /// What a TeleSign callback came to, as the `Outcome` of [`Metric::Callbacks`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumIter)]
 #[strum(serialize_all = "snake_case")]
 pub enum CallbackResult {
     /// An inbound SMS, stored.
@@ -118,7 +118,7 @@ pub enum CallbackResult {
 }
 
 /// How a send ended, as the `Outcome` of [`Metric::Sends`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumIter)]
 #[strum(serialize_all = "snake_case")]
 pub enum SendResult {
     /// TeleSign took the message.
@@ -209,10 +209,12 @@ pub fn send(result: SendResult, telesign_code: Option<u32>, account: &AccountId)
     r
 }
 
-/// The lag of a delivery report that made a message final (`status`: `delivered` or `failed`).
-pub fn report_lag(millis: u64, status: &str) -> Record {
+/// The lag of a delivery report that made a message final (`status`: `delivered` or `failed`);
+/// the account is a property of the line (to find in Logs Insights), not a dimension.
+pub fn report_lag(millis: u64, status: &str, account: &AccountId) -> Record {
     Record::value(Metric::DeliveryReportLag, millis as f64)
         .dim(Dim::Status, status)
+        .dim(Dim::AccountId, account.as_str())
         .set(&[])
         .set(&[Dim::Status])
 }
@@ -352,7 +354,9 @@ mod tests {
 
     #[test]
     fn a_report_lag_is_in_milliseconds_overall_and_by_status() {
-        let doc = parsed(&report_lag(93_000, "delivered"));
+        let account = AccountId::new();
+        let doc = parsed(&report_lag(93_000, "delivered", &account));
+        assert_eq!(doc["AccountId"], account.as_str());
         assert_eq!(doc["DeliveryReportLag"], 93_000.0);
         let directive = &doc["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Dimensions"], json!([[], ["Status"]]));
@@ -362,7 +366,7 @@ mod tests {
     #[tokio::test]
     async fn a_scope_keeps_what_its_work_emitted() {
         let ((), records) = scope(async {
-            emit(report_lag(5, "failed"));
+            emit(report_lag(5, "failed", &AccountId::new()));
             emit(
                 Record::count(Metric::Sweeps)
                     .dim(Dim::Outcome, "done")

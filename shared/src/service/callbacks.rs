@@ -227,7 +227,7 @@ impl<D: AccountDirectory, L: InboundLog + ReportLog> Callbacks<D, L> {
         };
         tracing::info!(account_id = %account_id, reference_id = %report.reference_id, status_code = code, outcome = ?outcome, "delivery report");
         if outcome == ReportOutcome::Updated {
-            observe_lag(&at.1, state);
+            observe_lag(account_id, &at.1, state);
         }
         Ok(outcome)
     }
@@ -235,7 +235,7 @@ impl<D: AccountDirectory, L: InboundLog + ReportLog> Callbacks<D, L> {
 
 /// The delivery-report lag of a report that made a message final: from the message's record
 /// (its id's time, just before it was sent) to now.
-fn observe_lag(message_id: &crate::ids::MessageId, state: MessageState) {
+fn observe_lag(account_id: &AccountId, message_id: &crate::ids::MessageId, state: MessageState) {
     let status = match state {
         MessageState::Delivered => "delivered",
         MessageState::Failed => "failed",
@@ -243,7 +243,7 @@ fn observe_lag(message_id: &crate::ids::MessageId, state: MessageState) {
     };
     if let Some(sent) = message_id.epoch_millis() {
         let lag = crate::ids::epoch_millis().saturating_sub(sent);
-        crate::metrics::emit(crate::metrics::report_lag(lag, status));
+        crate::metrics::emit(crate::metrics::report_lag(lag, status, account_id));
     }
 }
 
