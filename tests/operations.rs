@@ -184,12 +184,13 @@ fn every_log_group_keeps_events_for_the_retention_and_every_function_writes_to_o
 }
 
 #[test]
-fn no_deployed_level_logs_raw_events() {
+fn no_deployed_level_logs_raw_events_or_drops_the_metric_lines() {
     let facts = template_facts();
     let levels = facts["parameters"]["LogLevel"]["AllowedValues"]
         .as_array()
         .expect("levels");
-    assert!(!levels.contains(&json!("TRACE")), "{levels:?}");
+    // TRACE writes raw events; WARN and ERROR would drop the metric lines (INFO to Lambda).
+    assert_eq!(levels, &vec![json!("DEBUG"), json!("INFO")]);
     let logging = &facts["globals"]["Function"]["LoggingConfig"];
     assert_eq!(logging["ApplicationLogLevel"], json!({"Ref": "LogLevel"}));
     assert_eq!(logging["LogFormat"], "JSON");

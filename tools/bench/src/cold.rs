@@ -286,7 +286,7 @@ pub async fn cold_start(
 }
 
 /// The functions and the invocation each one's cold start answers.
-pub const CASES: [(&str, &str); 6] = [
+const CASES: [(&str, &str); 6] = [
     ("inbound-callback", "inbound SMS"),
     ("outbound-send", "reply"),
     ("conversations", "list"),
@@ -352,6 +352,18 @@ impl Scenario {
                 Some(json!({"text": "cold reply"}).to_string().into_bytes()),
                 &[],
             ),
+            // A business-initiated message to a number typed as a person types it: the first
+            // typed number of a sandbox loads the phone number parser's metadata.
+            "outreach" => {
+                let to = format!(
+                    "({}) {}-{}",
+                    &self.customer[1..4],
+                    &self.customer[4..7],
+                    &self.customer[7..]
+                );
+                let body = json!({"account_id": fx.account_id, "from": fx.number, "to": to, "text": "cold outreach"});
+                event("POST", "/messages", Some(body.to_string().into_bytes()), &[])
+            }
             "conversations" => event(
                 "GET",
                 &format!("/conversations?account_id={}", fx.account_id),

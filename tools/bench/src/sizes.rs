@@ -6,7 +6,22 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::cold::{bootstrap, cold_start, ms, tls_endpoints, Sample, Scenario, CASES};
+use crate::cold::{bootstrap, cold_start, ms, tls_endpoints, Sample, Scenario};
+
+/// What is measured: the function, and the invocation its first and warm ones are.
+const SUBJECTS: [(&str, &str, &str); 7] = [
+    ("inbound-callback", "inbound-callback", "inbound SMS"),
+    ("outbound-send", "outbound-send", "reply"),
+    ("outbound-send", "outreach", "business message, typed number"),
+    ("conversations", "conversations", "list"),
+    ("accounts", "accounts", "read account"),
+    (
+        "validate-credentials",
+        "validate-credentials",
+        "validate stored credentials",
+    ),
+    ("console", "console", "page"),
+];
 
 /// Lambda's price on arm64 (us-east-1, public list price): per GB-second and per request.
 pub const GB_SECOND_USD: f64 = 0.000_013_333_4;
@@ -54,7 +69,7 @@ async fn samples(
     s: &Sizes,
     scenario: &Scenario,
     env: &[(&str, String)],
-    function: &str,
+    (function, case): (&str, &str),
     mb: u64,
 ) -> Result<Vec<Sample>, String> {
     let cap = crate::cpu::CpuCap::lambda_share(mb)?;
@@ -63,7 +78,7 @@ async fn samples(
         let mut command = Command::new(bootstrap(&s.lambda_dir, function)?);
         command.envs(env.iter().map(|(k, v)| (*k, v)));
         let events = (0..=s.warm)
-            .map(|_| scenario.event(function))
+            .map(|_| scenario.event(case))
             .collect::<Result<Vec<_>, _>>()?;
         let sample = cold_start(command, function, events, Some(&cap)).await?;
         if sample.status >= 400 {
@@ -87,14 +102,14 @@ pub async fn run(s: Sizes) -> Result<(), String> {
         s.warm
     );
     println!("arm64 list prices (${GB_SECOND_USD}/GB-s, billed per ms rounded up, $0.20/M requests).\n");
-    println!("| function | memory | CPU share | init | first invocation | warm invocation | $/M warm | $/M cold (init + first) |");
-    println!("|---|---|---|---|---|---|---|---|");
-    for (function, _) in CASES {
+    println!("| function | invocation | memory | CPU share | init | first invocation | warm invocation | $/M warm | $/M cold (init + first) |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (function, case, what) in SUBJECTS {
         if !s.only.is_empty() && !s.only.iter().any(|o| o == function) {
             continue;
         }
         for &mb in &s.memory_mb {
-            let samples = samples(&s, &scenario, &env, function, mb).await?;
+            let samples = samples(&s, &scenario, &env, (function, case), mb).await?;
             let init = median(samples.iter().map(|x| ms(x.ready)).collect());
             let first = median(samples.iter().map(|x| ms(x.first)).collect());
             let warm = median(
@@ -104,7 +119,7 @@ pub async fn run(s: Sizes) -> Result<(), String> {
                     .collect(),
             );
             println!(
-                "| {function} | {mb} MB | {:.1} % | {init:.1} | {first:.1} | {warm:.1} | {:.2} | {:.2} |",
+                "| {function} | {what} | {mb} MB | {:.1} % | {init:.1} | {first:.1} | {warm:.1} | {:.2} | {:.2} |",
                 100.0 * mb as f64 / 1769.0,
                 per_million(mb, warm),
                 per_million(mb, init + first),
