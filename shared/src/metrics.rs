@@ -19,6 +19,9 @@
 //! A new metric is a variant of [`Metric`] and one call of [`emit`] where it happens, e.g.
 //! `metrics::emit(Record::count(Metric::Sweeps).dim(Dim::Outcome, "done"))`.
 //!
+//! A metric line has no `level`: Lambda's log-level filter counts it as INFO, which is why the
+//! template allows no level quieter than INFO.
+//!
 //! Records go to the invocation's scope when there is one ([`scope`]: the function's edge opens
 //! it, and writes the records with the invocation's request id when it ends), else straight to
 //! standard output.
