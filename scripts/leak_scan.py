@@ -37,7 +37,20 @@ def message_texts(items):
     return texts
 
 
+def check_patterns():
+    """The patterns find what they are for (a scan that cannot match passes for nothing)."""
+    jwt = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImxvY2FsIn0.eyJzdWIiOiJ1LTEiLCJyb2xlcyI6WyJhZ2VudCJdfQ.c2lnbmF0dXJl"
+    assert TOKEN.search(f'"authorization":"Bearer {jwt}"'), "a bearer JWT"
+    assert TOKEN.search(jwt), "a JWT alone"
+    assert TOKEN.search("TSA C0FFEE00-0000-4000-8000-000000000001:dGhlIHNpZ25hdHVyZSBvZiBhIGNhbGxiYWNr"), "a TSA header"
+    assert not TOKEN.search("the Authorization header is not of the form TSA <customer_id>:<signature>")
+    items = [{"sk": {"S": "MSG#1"}, "direction": {"S": "inbound"}, "text": {"S": "a text long enough"}},
+             {"sk": {"S": "MSG#2"}, "direction": {"S": "system"}, "text": {"S": "Customer opted out"}}]
+    assert message_texts(items) == {"a text long enough"}
+
+
 def main():
+    check_patterns()
     sim = os.environ["SIM_URL"]
     with urllib.request.urlopen(f"{sim}/_sim/customers") as r:
         keys = {c["api_key"] for c in json.load(r)}
