@@ -128,4 +128,55 @@ mod tests {
         assert_eq!(down.get(Dim::Outcome), Some("failed"));
         assert_eq!(down.get(Dim::AccountId), None);
     }
+
+    /// Every line written while `reply.json` (an agent's reply, the token's `sub` `agent-7`) is
+    /// handled, through a JSON subscriber as deployed.
+    fn lines_of_a_reply(handle: impl FnOnce()) -> String {
+        use std::sync::{Arc, Mutex};
+        let event = include_str!("../../events/reply.json");
+        let req = lambda_http::request::from_str(event).expect("the sample event parses");
+        let out = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let sink = out.clone();
+        let make = move || Sink(sink.clone());
+        let subscriber = lambda_http::tracing::subscriber::fmt()
+            .json()
+            .with_writer(make)
+            .finish();
+        let _guard = ::tracing::subscriber::set_default(subscriber);
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        runtime.block_on(invocation(req, |_| async move {
+            handle();
+            Response::new(Body::Empty)
+        }));
+        let text = String::from_utf8_lossy(&out.lock().expect("log")).into_owned();
+        text
+    }
+
+    struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| std::io::ErrorKind::Other)?
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn every_line_of_a_request_carries_its_actor_route_and_ids() {
+        // When the handler logs a decision that names no actor
+        let out = lines_of_a_reply(|| ::tracing::info!(status = "queued", "outbound SMS"));
+        // Then the line carries the token's sub, the route, API Gateway's request id and the path's id
+        let line: serde_json::Value = serde_json::from_str(out.lines().next().expect("a line")).expect("JSON");
+        let span = &line["span"];
+        assert_eq!(span["actor"], "agent-7", "{line}");
+        assert_eq!(span["route"], "POST /conversations/{conversation_id}/messages");
+        assert_eq!(span["request_id"], "JKJaXmPLvHcESHA=");
+        assert_eq!(span["conversation_id"], "c61d565d4ab646c88f5871ae52528f89");
+    }
 }
