@@ -6,8 +6,9 @@
 //! - the services (`service`): receive a callback, send a message, move a conversation, manage
 //!   accounts, over the capability traits of `service::ports`;
 //! - the adapters: `store` (DynamoDB), `secrets` (Secrets Manager), `gateway` (TeleSign), with
-//!   `table`, `meter` and `aws`;
-//! - the HTTP edge: `http` and `error`, and `runtime`, which wires a function together.
+//!   `table`, `meter` and `aws`; `metrics` (CloudWatch embedded metric format);
+//! - the HTTP edge: `http` and `error`, `observe` (each invocation's span and metrics), and
+//!   `runtime`, which wires a function together.
 
 #![deny(missing_docs)]
 
@@ -24,6 +25,8 @@ pub mod http;
 pub mod ids;
 pub mod logging;
 pub mod meter;
+pub mod metrics;
+pub mod observe;
 pub mod phone;
 pub mod runtime;
 pub mod secrets;

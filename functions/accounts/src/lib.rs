@@ -28,7 +28,6 @@ use shared::service::team::Team;
 use shared::store::Dynamo;
 use shared::telesign::{ApiKey, TelesignClient};
 use shared::ApiError;
-use tracing::Instrument;
 
 /// The accounts service over DynamoDB, Secrets Manager and TeleSign.
 pub type Service = Accounts<Dynamo, Secrets, TelesignClient>;
@@ -108,8 +107,8 @@ impl App {
             Ok(c) => c,
             Err(e) => return e.into_response(),
         };
-        let span = shared::http::actor_span(&caller);
-        self.serve(req, caller).instrument(span).await
+        // Every line logged meanwhile names the actor: the request's span (`shared::observe`).
+        self.serve(req, caller).await
     }
 
     async fn serve(&self, req: Request, caller: Caller) -> Response<Body> {
