@@ -106,11 +106,6 @@ impl Caller {
     pub fn highest(&self) -> Option<Role> {
         self.roles.iter().copied().max()
     }
-
-    /// The name to show for the caller: the token's, else the user id.
-    pub fn display_name(&self) -> &str {
-        self.name.as_deref().unwrap_or(self.user_id.as_str())
-    }
 }
 
 /// The roles a groups claim holds, as API Gateway hands claims to a function: a JSON array
@@ -308,6 +303,19 @@ mod tests {
         assert_eq!(standing(&both, None), Standing::Outsider);
         let operator_member = caller("o", &[Role::Agent, Role::Operator]);
         assert_eq!(standing(&operator_member, Some(Role::Agent)), Standing::Operator);
+    }
+
+    #[test]
+    fn roles_are_spelled_as_tokens_and_answers_spell_them() {
+        for (role, name) in [
+            (Role::Agent, "agent"),
+            (Role::Supervisor, "supervisor"),
+            (Role::Operator, "operator"),
+        ] {
+            assert_eq!((role.as_str(), role.to_string()), (name, name.to_owned()));
+            assert_eq!(Role::parse(name), Some(role));
+        }
+        assert_eq!(Role::parse("Agent"), None);
     }
 
     #[test]

@@ -67,3 +67,41 @@ pub fn admit_global(caller: &Caller, action: Action<'_>) -> Result<(), Refusal> 
     };
     check(caller, standing, action)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::{Role, UserId};
+    use crate::service::fakes::MemoryStore;
+
+    fn caller(roles: &[Role]) -> Caller {
+        Caller {
+            user_id: UserId::parse("u-1").unwrap(),
+            name: None,
+            roles: roles.to_vec(),
+        }
+    }
+
+    #[test]
+    fn only_operators_create_accounts() {
+        assert_eq!(admit_global(&caller(&[Role::Operator]), Action::CreateAccount), Ok(()));
+        for roles in [&[Role::Supervisor][..], &[Role::Agent], &[]] {
+            assert_eq!(
+                admit_global(&caller(roles), Action::CreateAccount),
+                Err(Refusal::Forbidden)
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn operators_and_tokens_without_a_role_read_no_membership() {
+        let store = MemoryStore::default();
+        let account = AccountId::new();
+        for roles in [&[Role::Operator][..], &[]] {
+            standing_in(&store, &caller(roles), &account).await.unwrap();
+        }
+        assert_eq!(store.read(|s| s.member_reads), 0);
+        standing_in(&store, &caller(&[Role::Agent]), &account).await.unwrap();
+        assert_eq!(store.read(|s| s.member_reads), 1);
+    }
+}

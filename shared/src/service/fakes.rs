@@ -47,6 +47,8 @@ pub struct State {
     pub members: BTreeMap<(AccountId, UserId), Member>,
     /// The audit trail, oldest first.
     pub audit: Vec<AuditEntry>,
+    /// Membership reads made (the policy's cost).
+    pub member_reads: usize,
     /// Transactions committed.
     pub writes: usize,
 }
@@ -492,7 +494,10 @@ impl AccountStore for MemoryStore {
 
 impl Members for MemoryStore {
     async fn member(&self, account_id: &AccountId, user_id: &UserId) -> Result<Option<Member>, StoreError> {
-        Ok(self.read(|s| s.members.get(&(account_id.clone(), user_id.clone())).cloned()))
+        Ok(self.write(|s| {
+            s.member_reads += 1;
+            s.members.get(&(account_id.clone(), user_id.clone())).cloned()
+        }))
     }
 
     async fn members(&self, account_id: &AccountId) -> Result<Option<Vec<Member>>, StoreError> {
@@ -541,11 +546,8 @@ impl Members for MemoryStore {
         Ok(self.read(|s| {
             s.conversations
                 .values()
-                .filter(|c| {
-                    &c.account_id == account_id
-                        && c.status != Status::Closed
-                        && c.assigned_agent.as_deref() == Some(user_id.as_str())
-                })
+                // Like the index, it may still list a conversation ended since.
+                .filter(|c| &c.account_id == account_id && c.assigned_agent.as_deref() == Some(user_id.as_str()))
                 .map(|c| c.conversation_id.clone())
                 .collect()
         }))

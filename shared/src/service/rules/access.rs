@@ -307,3 +307,63 @@ async fn every_change_leaves_one_entry_naming_its_actor_and_no_text() {
     assert_eq!(page.items[0].action, AuditAction::ConversationEnded);
     assert!(page.next_cursor.is_some());
 }
+
+#[tokio::test]
+async fn closing_or_ending_an_unassigned_conversation_takes_nobody() {
+    let w = World::new();
+    w.member("s-1", Role::Supervisor);
+    let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    let closed = w.desk().apply(&supervisor("s-1"), &id, Event::Close).await.unwrap();
+    assert_eq!((closed.status, closed.assigned_agent), (Status::Waiting, None));
+    let ended = w.desk().apply(&supervisor("s-1"), &id, Event::End).await.unwrap();
+    assert_eq!((ended.status, ended.assigned_agent), (Status::Closed, None));
+}
+
+#[tokio::test]
+async fn a_display_name_is_not_blank_and_at_most_a_hundred_characters() {
+    let w = World::new();
+    let account = w.account.account_id.clone();
+    let team = w.team();
+    for bad in ["   ", &"x".repeat(101)] {
+        let refused = team
+            .put_member(&op("o-1"), &account, user("a-1"), Role::Agent, Some(bad.to_owned()))
+            .await;
+        assert_eq!(refused.unwrap_err(), TeamError::InvalidDisplayName, "{bad:?}");
+    }
+    let named = team
+        .put_member(
+            &op("o-1"),
+            &account,
+            user("a-1"),
+            Role::Agent,
+            Some(format!(" {} ", "x".repeat(100))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(named.display_name, Some("x".repeat(100)));
+}
+
+#[tokio::test]
+async fn removing_a_member_leaves_an_ended_conversation_as_it_was() {
+    let w = World::new();
+    w.member("a-1", Role::Agent);
+    let live = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    let ended = stored(&w.text("48601234568", "hello", "R2").await);
+    for id in [&live, &ended] {
+        w.desk().apply(&agent("a-1"), id, Event::Accept).await.unwrap();
+    }
+    w.desk().apply(&agent("a-1"), &ended, Event::End).await.unwrap();
+    let account = w.account.account_id.clone();
+    let released = w
+        .team()
+        .remove_member(&op("o-1"), &account, &user("a-1"))
+        .await
+        .unwrap();
+    assert_eq!(released, 1);
+    assert_eq!(
+        w.conversation(&ended).assigned_agent.as_deref(),
+        Some("a-1"),
+        "history keeps who ended it"
+    );
+    assert_eq!(w.conversation(&live).assigned_agent, None);
+}
