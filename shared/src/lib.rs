@@ -4,14 +4,15 @@
 //!   (`telesign`), pure types and rules;
 //! - the services (`service`): receive a callback, send a message, move a conversation, manage
 //!   accounts, over the capability traits of `service::ports`;
-//! - the adapters: `store` (DynamoDB), `secrets` (Secrets Manager), `gateway` (TeleSign), with
-//!   `table`, `meter` and `aws`;
+//! - the adapters: `store` (DynamoDB), `secrets` (Secrets Manager), `queue` (SQS), `gateway`
+//!   (TeleSign), with `table`, `meter`, `aws` and `backoff` (every retry loop's waits);
 //! - the HTTP edge: `http` and `error`, and `runtime`, which wires a function together.
 
 #![deny(missing_docs)]
 
 pub mod account;
 pub mod aws;
+pub mod backoff;
 pub mod cache;
 pub mod config;
 pub mod conversation;
@@ -22,6 +23,7 @@ pub mod ids;
 pub mod logging;
 pub mod meter;
 pub mod phone;
+pub mod queue;
 pub mod runtime;
 pub mod secrets;
 pub mod service;

@@ -70,6 +70,20 @@ pub trait AccountDirectory: Send + Sync {
                 })
         }
     }
+    /// The secret of an account whose record cannot be read now, by the name its id gives it.
+    fn secret_of(&self, id: &AccountId) -> impl Future<Output = Result<AccountSecret, DirectoryError>> + Send;
+    /// The decoded keys of an account whose record cannot be read now.
+    fn keys_of(&self, id: &AccountId) -> impl Future<Output = Result<AccountKeys, DirectoryError>> + Send {
+        async move {
+            let secret = self.secret_of(id).await?;
+            secret
+                .keys(crate::ids::epoch_seconds())
+                .map_err(|e| DirectoryError::KeysUnusable {
+                    account_id: id.clone(),
+                    reason: e.to_string(),
+                })
+        }
+    }
     /// Forgets what is cached of an account (after it changed).
     fn forget(&self, account: &Account);
 }
@@ -99,6 +113,32 @@ impl<S, K> CachedDirectory<S, K> {
     }
 }
 
+impl<S: AccountStore, K: KeyStore> CachedDirectory<S, K> {
+    async fn named_secret(
+        &self,
+        id: &AccountId,
+        name: &str,
+        freshness: Freshness,
+    ) -> Result<AccountSecret, DirectoryError> {
+        if freshness == Freshness::Cached {
+            if let Some(s) = self.secrets.get(&name.to_owned()) {
+                return Ok(s);
+            }
+        }
+        match self.keys.read(name).await {
+            Ok(s) => {
+                self.secrets.put(name.to_owned(), s.clone());
+                Ok(s)
+            }
+            Err(KeyStoreError::Unavailable(detail)) => Err(DirectoryError::KeysUnavailable(detail)),
+            Err(e) => Err(DirectoryError::KeysUnusable {
+                account_id: id.clone(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+}
+
 impl<S: AccountStore, K: KeyStore> AccountDirectory for CachedDirectory<S, K> {
     async fn account(&self, id: &AccountId, freshness: Freshness) -> Result<Option<Account>, DirectoryError> {
         if freshness == Freshness::Cached {
@@ -112,22 +152,12 @@ impl<S: AccountStore, K: KeyStore> AccountDirectory for CachedDirectory<S, K> {
     }
 
     async fn secret(&self, account: &Account, freshness: Freshness) -> Result<AccountSecret, DirectoryError> {
-        if freshness == Freshness::Cached {
-            if let Some(s) = self.secrets.get(&account.secret_name) {
-                return Ok(s);
-            }
-        }
-        match self.keys.read(&account.secret_name).await {
-            Ok(s) => {
-                self.secrets.put(account.secret_name.clone(), s.clone());
-                Ok(s)
-            }
-            Err(KeyStoreError::Unavailable(detail)) => Err(DirectoryError::KeysUnavailable(detail)),
-            Err(e) => Err(DirectoryError::KeysUnusable {
-                account_id: account.account_id.clone(),
-                reason: e.to_string(),
-            }),
-        }
+        self.named_secret(&account.account_id, &account.secret_name, freshness)
+            .await
+    }
+
+    async fn secret_of(&self, id: &AccountId) -> Result<AccountSecret, DirectoryError> {
+        self.named_secret(id, &self.keys.name_for(id), Freshness::Cached).await
     }
 
     fn forget(&self, account: &Account) {

@@ -51,6 +51,8 @@ pub struct MemoryStore {
     /// Its contents.
     pub state: Arc<Mutex<State>>,
     hooks: Arc<Mutex<Vec<Hook>>>,
+    /// While set, inbound reads and writes fail as an outage would.
+    pub down: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -60,6 +62,13 @@ impl std::fmt::Debug for MemoryStore {
 }
 
 impl MemoryStore {
+    fn check_up(&self) -> Result<(), StoreError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("the table is down".into()));
+        }
+        Ok(())
+    }
+
     /// Runs `change` right before the next conditional write is checked: a concurrent writer.
     pub fn before_next_write(&self, change: impl FnOnce(&mut State) + Send + 'static) {
         self.hooks
@@ -215,7 +224,9 @@ impl ConversationReads for MemoryStore {
 
 impl InboundLog for MemoryStore {
     async fn thread_state(&self, thread: &Thread) -> Result<ThreadState, StoreError> {
+        self.check_up()?;
         Ok(self.read(|s| ThreadState {
+            number_owner: s.claims.get(&thread.support_number).cloned(),
             live: s.pointers.get(thread).cloned(),
             opted_out: s
                 .consent
@@ -226,13 +237,11 @@ impl InboundLog for MemoryStore {
     }
 
     async fn record_inbound(&self, r: &InboundRecord) -> Result<InboundWrite, StoreError> {
+        self.check_up()?;
         Ok(self.transact(|s| {
             let reference = (r.thread.account_id.clone(), r.reference_id.clone());
             if s.references.contains(&reference) {
                 return InboundWrite::Duplicate;
-            }
-            if s.claims.get(&r.thread.support_number) != Some(&r.thread.account_id) {
-                return InboundWrite::NumberNotOwned;
             }
             if !s.write_holds(&r.conversation) {
                 return InboundWrite::Lost;
@@ -407,6 +416,7 @@ impl ReportLog for MemoryStore {
 
 impl AccountStore for MemoryStore {
     async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
+        self.check_up()?;
         Ok(self.read(|s| s.accounts.get(id).cloned()))
     }
 
@@ -458,6 +468,35 @@ impl AccountStore for MemoryStore {
             }
             true
         }))
+    }
+}
+
+/// The parking queue in memory; `unavailable` makes it refuse as an outage would.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryQueue {
+    /// The callbacks parked, oldest first.
+    pub parked: Arc<Mutex<Vec<ParkedCallback>>>,
+    /// Whether the queue is down.
+    pub unavailable: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl MemoryQueue {
+    /// Takes every parked callback out (a consumer's receive).
+    pub fn drain(&self) -> Vec<ParkedCallback> {
+        std::mem::take(&mut *self.parked.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl CallbackQueue for MemoryQueue {
+    async fn park(&self, callback: &ParkedCallback) -> Result<(), QueueError> {
+        if self.unavailable.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(QueueError("down".into()));
+        }
+        self.parked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(callback.clone());
+        Ok(())
     }
 }
 

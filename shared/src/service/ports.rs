@@ -156,6 +156,9 @@ pub struct ThreadState {
     pub live: Option<(ConversationId, Status)>,
     /// Whether the customer has opted out of this account.
     pub opted_out: bool,
+    /// The account that owns the support number, as read with the pointer (no transaction
+    /// checks the number's claim: that one item would make every message to the number conflict).
+    pub number_owner: Option<AccountId>,
 }
 
 /// An inbound message to store, with everything written in its one transaction.
@@ -182,18 +185,15 @@ pub enum InboundWrite {
     Stored,
     /// The reference was stored before.
     Duplicate,
-    /// The account no longer owns the support number.
-    NumberNotOwned,
     /// The conversation changed (or was created) since it was read.
     Lost,
 }
 
 /// Customer messages, stored exactly once.
 pub trait InboundLog: Send + Sync {
-    /// The thread's live conversation and consent (one batched read).
+    /// The thread's live conversation, consent and the number's owner (one batched read).
     fn thread_state(&self, thread: &Thread) -> impl Future<Output = Result<ThreadState, StoreError>> + Send;
-    /// One transaction: the reference seen, the number still the account's, the message, the
-    /// conversation, the consent.
+    /// One transaction: the reference seen, the message, the conversation, the consent.
     fn record_inbound(&self, r: &InboundRecord) -> impl Future<Output = Result<InboundWrite, StoreError>> + Send;
 }
 
@@ -330,6 +330,54 @@ pub trait ReportLog: Send + Sync {
     fn advance(&self, at: &MessageRef, u: &StatusUpdate) -> impl Future<Output = Result<Committed, StoreError>> + Send;
     /// The stored status of a message.
     fn stored_status(&self, at: &MessageRef) -> impl Future<Output = Result<Option<StoredStatus>, StoreError>> + Send;
+}
+
+/// A verified callback that could not be stored at once, as it waits in the parking queue: the
+/// raw body as signed (base64), the header that signed it, the account of its URL.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ParkedCallback {
+    /// The account id of the callback URL.
+    pub account_id: AccountId,
+    /// The `Authorization` header it came with (kept for an audit; the replay does not verify
+    /// again: it was verified before it was parked, and only the callback function may park).
+    pub authorization: Option<String>,
+    /// The raw body, base64.
+    pub body: String,
+    /// Why it was parked.
+    pub reason: String,
+    /// When.
+    pub parked_at: Timestamp,
+}
+
+impl ParkedCallback {
+    /// A callback as received.
+    pub fn of(account_id: &AccountId, authorization: Option<&str>, body: &[u8], reason: String) -> Self {
+        use base64::Engine;
+        Self {
+            account_id: account_id.clone(),
+            authorization: authorization.map(str::to_owned),
+            body: base64::engine::general_purpose::STANDARD.encode(body),
+            reason,
+            parked_at: Timestamp::now(),
+        }
+    }
+
+    /// The raw body, or `None` when the message is not one this channel parked.
+    pub fn raw_body(&self) -> Option<Vec<u8>> {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.decode(&self.body).ok()
+    }
+}
+
+/// The parking queue could not take a callback.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the parking queue is unavailable: {0}")]
+pub struct QueueError(pub String);
+
+/// Where verified callbacks wait when they cannot be stored at once.
+pub trait CallbackQueue: Send + Sync {
+    /// Parks one callback for a replay.
+    fn park(&self, callback: &ParkedCallback) -> impl Future<Output = Result<(), QueueError>> + Send;
 }
 
 /// What claiming numbers came to.

@@ -346,7 +346,7 @@ impl IdempotencyItem {
 }
 
 /// A number's claim: one account per number.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct NumberItem {
     pk: String,
     sk: String,
@@ -355,6 +355,11 @@ pub struct NumberItem {
 }
 
 impl NumberItem {
+    /// The account that owns the number.
+    pub fn into_owner(self) -> AccountId {
+        self.account_id
+    }
+
     /// The claim of an account on a number.
     pub fn of(account_id: &AccountId, n: &SupportNumber) -> Result<Self, StoreError> {
         let (pk, sk) = table::number_key(n.number.as_str());

@@ -13,8 +13,6 @@ use super::{sdk_error, Dynamo, Item, StoreError};
 pub(crate) enum Part {
     /// An inbound reference, seen once.
     Reference,
-    /// The support number still the account's.
-    NumberOwned,
     /// A message.
     Message,
     /// A consent notice.

@@ -2,6 +2,7 @@
 //! turning each HTTP request into the API Gateway v2 event the deployed function receives and
 //! handing it to the function's own handler.
 
+pub mod queue;
 pub mod routes;
 
 use std::convert::Infallible;
@@ -63,6 +64,8 @@ pub struct Gateway {
     pub conversations: conversations::App,
     /// `console`.
     pub console: console::App,
+    /// `callback-replay` (fed by the parking queue's pollers, `queue.rs`).
+    pub replay: callback_replay::App,
 }
 
 /// The largest body the gateway takes (API Gateway's limit is 10 MB; the functions refuse more
@@ -88,6 +91,7 @@ impl Gateway {
             accounts: accounts::App::from_clients(of("accounts"))?,
             conversations: conversations::App::from_clients(of("conversations"))?,
             console: console::App::from_clients(of("console"))?,
+            replay: callback_replay::App::from_clients(of("callback-replay"))?,
             meters: clients.iter().map(|(f, c)| (*f, c.meter.clone())).collect(),
         })
     }
@@ -97,8 +101,9 @@ impl Gateway {
         self.meters.iter().find(|(f, _)| *f == function).map(|(_, m)| m)
     }
 
-    /// Serves until the process ends.
+    /// Serves until the process ends (and polls the parking queue, as Lambda would).
     pub async fn serve(self: Arc<Self>, listener: TcpListener) {
+        self.start_pollers();
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;

@@ -2,6 +2,7 @@ use crate::conversation::{Direction, Status};
 use crate::service::callbacks::{CallbackError, CallbackOutcome, ReportOutcome};
 use crate::service::harness::*;
 use crate::telesign::{MessageState, SignatureError};
+use std::sync::atomic::Ordering::SeqCst;
 
 const CUSTOMER: &str = "48601234567";
 
@@ -134,18 +135,63 @@ async fn unknown_accounts_and_numbers_are_refused() {
     );
 }
 
+/// No transaction checks the number's claim (that one item in every transaction made all
+/// messages to a number conflict): ownership is read with the thread. A number removed before
+/// that read stops routing at once; one removed between the read and the write lets that one
+/// message in, as if it had come a moment earlier.
 #[tokio::test]
-async fn a_number_removed_between_the_read_and_the_write_stops_routing() {
+async fn a_number_removed_before_the_read_stops_routing_and_one_removed_after_it_lets_that_message_in() {
     let w = World::new();
     let support = w.support.clone();
     w.store.before_next_write(move |s| {
         s.claims.remove(&support);
     });
-    assert_eq!(
+    assert!(matches!(
         w.text_signed(KEY, CUSTOMER, "hi", "R1").await,
+        Ok(CallbackOutcome::Stored { .. })
+    ));
+    assert_eq!(
+        w.text_signed(KEY, CUSTOMER, "again", "R2").await,
         Err(CallbackError::UnknownNumber)
     );
-    assert_eq!(w.store.read(|s| s.writes), 0);
+    assert_eq!(w.store.read(|s| s.writes), 1);
+}
+
+#[tokio::test]
+async fn a_verified_callback_that_cannot_be_stored_is_parked_and_its_replay_stores_it_once() {
+    let w = World::new();
+    w.store.down.store(true, SeqCst);
+    assert_eq!(
+        w.text_signed(KEY, CUSTOMER, "hi", "R1").await,
+        Ok(CallbackOutcome::Parked)
+    );
+    assert_eq!(
+        w.text_signed(KEY, CUSTOMER, "hi", "R1").await,
+        Ok(CallbackOutcome::Parked)
+    );
+    let parked = w.queue.drain();
+    assert_eq!(parked.len(), 2, "TeleSign's retry is parked too");
+    let replay = w.callbacks().replay(&parked[0]).await;
+    assert!(replay.as_ref().is_err_and(|e| e.is_transient()), "{replay:?}");
+
+    w.store.down.store(false, SeqCst);
+    let first = w.callbacks().replay(&parked[0]).await.unwrap();
+    assert_eq!(w.callbacks().replay(&parked[1]).await, Ok(CallbackOutcome::Duplicate));
+    assert_eq!(w.transcript(&stored(&first)).len(), 1);
+}
+
+#[tokio::test]
+async fn an_unverified_callback_is_never_parked_and_without_a_queue_the_callback_is_refused_for_a_retry() {
+    let w = World::new();
+    w.store.down.store(true, SeqCst);
+    assert!(matches!(
+        w.text_signed(OTHER_KEY, CUSTOMER, "hi", "R1").await,
+        Err(CallbackError::InvalidSignature(_))
+    ));
+    w.queue.unavailable.store(true, SeqCst);
+    let refused = w.text_signed(KEY, CUSTOMER, "hi", "R2").await;
+    assert!(refused.is_err_and(|e| e.is_transient()));
+    assert!(w.queue.drain().is_empty());
 }
 
 #[tokio::test]

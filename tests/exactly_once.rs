@@ -1,0 +1,206 @@
+//! Never lose a message, never store one twice, with DynamoDB behaving as the real service does:
+//! the stack's functions reach DynamoDB Local through the fault proxy (`tools/ddb-fault-proxy`),
+//! which plays outages, transaction conflicts, throttling and timeouts after commit on the
+//! requests that name this test's own account, so parallel tests are not disturbed.
+//!
+//! Each test prints its figures (`cargo nextest run -p channel-tests --test exactly_once
+//! --no-capture`): messages sent, answered, parked, stored, lost, stored twice.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use channel_tests::{
+    dynamodb_fault, inbound_body, messages, random_number, reference_id, signed, stack, Account, Stack,
+};
+use serde_json::{json, Value};
+
+/// TeleSign's tries of an inbound callback: at once, after 10 s, after 30 s more.
+const TELESIGN_TRIES: [Duration; 3] = [Duration::ZERO, Duration::from_secs(10), Duration::from_secs(30)];
+
+/// What TeleSign saw of one callback: the status of its last try, and the result it was told.
+#[derive(Debug, Clone)]
+struct Delivery {
+    status: u16,
+    result: String,
+}
+
+/// Posts one callback as TeleSign does: up to three tries until one is answered 200.
+async fn deliver(s: &Stack, account: &Account, body: Value) -> Delivery {
+    let (bytes, auth) = signed(account, &body);
+    let path = format!("/telesign/{}/callback", account.id);
+    let mut last = Delivery {
+        status: 0,
+        result: String::new(),
+    };
+    for wait in TELESIGN_TRIES {
+        tokio::time::sleep(wait).await;
+        let (status, answer) = s
+            .post_raw(&path, bytes.clone(), &[("authorization", auth.clone())])
+            .await;
+        last = Delivery {
+            status,
+            result: answer["result"].as_str().unwrap_or_default().to_owned(),
+        };
+        if status == 200 {
+            break;
+        }
+    }
+    last
+}
+
+/// How often each text is stored in the account's conversations.
+async fn stored_texts(s: &Stack, account: &Account) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for c in s.conversations(account, "open").await {
+        let id = c["conversation_id"].as_str().expect("id");
+        let (status, full) = s.get(&format!("/conversations/{id}?limit=500")).await;
+        assert_eq!(status, 200, "{full}");
+        for m in messages(&full) {
+            if m["direction"] == "inbound" {
+                *counts
+                    .entry(m["text"].as_str().unwrap_or_default().to_owned())
+                    .or_default() += 1;
+            }
+        }
+    }
+    counts
+}
+
+/// Waits until every text of `texts` is stored (or `patience` runs out); the counts then.
+async fn wait_stored(s: &Stack, account: &Account, texts: &[String], patience: Duration) -> BTreeMap<String, usize> {
+    let start = Instant::now();
+    loop {
+        let counts = stored_texts(s, account).await;
+        if texts.iter().all(|t| counts.contains_key(t)) || start.elapsed() > patience {
+            return counts;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+/// Figures of a scenario: every text once, none lost, none twice.
+fn tally(
+    scenario: &str,
+    texts: &[String],
+    deliveries: &[Delivery],
+    counts: &BTreeMap<String, usize>,
+) -> (usize, usize, usize) {
+    let lost = texts.iter().filter(|t| !counts.contains_key(*t)).count();
+    let twice = counts.values().filter(|n| **n > 1).count();
+    let stored = texts.len() - lost;
+    let by_result = deliveries.iter().fold(BTreeMap::<String, usize>::new(), |mut m, d| {
+        *m.entry(format!("{} {}", d.status, d.result)).or_default() += 1;
+        m
+    });
+    println!(
+        "FIGURES {scenario}: sent {}, answers {by_result:?}, stored {stored}, lost {lost}, stored twice {twice}",
+        texts.len()
+    );
+    (stored, lost, twice)
+}
+
+#[tokio::test]
+async fn a_two_minute_dynamodb_outage_loses_nothing_and_stores_nothing_twice() {
+    let s = stack();
+    let account = s.account(1).await;
+    let outage = Duration::from_secs(120);
+    dynamodb_fault(json!({"kind": "unreachable", "matching": account.id, "seconds": outage.as_secs()})).await;
+    let began = Instant::now();
+    let customers: Vec<String> = (0..20).map(|_| random_number()).collect();
+    let texts: Vec<String> = (0..200).map(|i| format!("outage message {i}")).collect();
+    let sends = texts.iter().enumerate().map(|(i, text)| {
+        let body = inbound_body(&account, &customers[i % customers.len()], text, &reference_id());
+        let (s, account) = (s.clone(), account.clone());
+        async move {
+            // The messages arrive over the first 20 seconds of the outage.
+            tokio::time::sleep(Duration::from_millis(100 * i as u64)).await;
+            deliver(&s, &account, body).await
+        }
+    });
+    let deliveries = futures::future::join_all(sends).await;
+    assert!(
+        began.elapsed() < outage,
+        "every callback was answered during the outage"
+    );
+    assert!(
+        deliveries.iter().all(|d| d.status == 200),
+        "TeleSign saw every callback taken"
+    );
+    // Nothing of the account can be read during the outage: look once it is over.
+    tokio::time::sleep(outage.saturating_sub(began.elapsed())).await;
+    let counts = wait_stored(&s, &account, &texts, Duration::from_secs(90)).await;
+    let (stored, lost, twice) = tally("outage 120 s, 200 callbacks", &texts, &deliveries, &counts);
+    assert_eq!((stored, lost, twice), (200, 0, 0), "{counts:?}");
+}
+
+#[tokio::test]
+async fn fifty_customers_texting_one_number_under_conflicts_are_all_stored_without_a_503() {
+    let s = stack();
+    let account = s.account(1).await;
+    dynamodb_fault(json!({"kind": "conflict", "operation": "TransactWriteItems", "matching": account.id, "count": 60}))
+        .await;
+    dynamodb_fault(json!({"kind": "throttle", "operation": "BatchGetItem", "matching": account.id, "count": 20})).await;
+    dynamodb_fault(json!({"kind": "unprocessed", "operation": "BatchGetItem", "matching": account.id, "count": 20}))
+        .await;
+    let texts: Vec<String> = (0..50).map(|i| format!("campaign reply {i}")).collect();
+    let sends = texts.iter().map(|text| {
+        let body = inbound_body(&account, &random_number(), text, &reference_id());
+        let (s, account) = (s.clone(), account.clone());
+        async move {
+            let (bytes, auth) = signed(&account, &body);
+            let (status, answer) = s
+                .post_raw(
+                    &format!("/telesign/{}/callback", account.id),
+                    bytes,
+                    &[("authorization", auth)],
+                )
+                .await;
+            Delivery {
+                status,
+                result: answer["result"].as_str().unwrap_or_default().to_owned(),
+            }
+        }
+    });
+    let deliveries = futures::future::join_all(sends).await;
+    assert!(deliveries.iter().all(|d| d.status == 200), "no 503: {deliveries:?}");
+    let counts = wait_stored(&s, &account, &texts, Duration::from_secs(90)).await;
+    let (stored, lost, twice) = tally(
+        "50 customers, one number, injected conflicts",
+        &texts,
+        &deliveries,
+        &counts,
+    );
+    assert_eq!((stored, lost, twice), (50, 0, 0), "{counts:?}");
+}
+
+#[tokio::test]
+async fn a_callback_redriven_from_the_dead_letter_queue_is_stored_once() {
+    let s = stack();
+    let account = s.account(1).await;
+    let queue = std::env::var("CALLBACK_QUEUE_URL").expect("the stack's queue");
+    let text = format!("redriven {}", reference_id());
+    let (bytes, auth) = signed(
+        &account,
+        &inbound_body(&account, &random_number(), &text, &reference_id()),
+    );
+    let id = shared::ids::AccountId::parse(&account.id).expect("id");
+    let parked = shared::service::ports::ParkedCallback::of(&id, Some(&auth), &bytes, "a test".into());
+    let sqs = aws_sdk_sqs::Client::new(&shared::aws::load_config().await);
+    for _ in 0..2 {
+        sqs.send_message()
+            .queue_url(format!("{queue}-dlq"))
+            .message_body(serde_json::to_string(&parked).expect("json"))
+            .send()
+            .await
+            .expect("into the dead-letter queue");
+    }
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = std::process::Command::new(root.join(".venv/bin/python"))
+        .arg(root.join("scripts/redrive.py"))
+        .arg(&queue)
+        .output()
+        .expect("the redrive runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let counts = wait_stored(&s, &account, std::slice::from_ref(&text), Duration::from_secs(60)).await;
+    assert_eq!(counts.get(&text), Some(&1), "{counts:?}");
+}
