@@ -173,6 +173,68 @@ async fn fifty_customers_texting_one_number_under_conflicts_are_all_stored_witho
     assert_eq!((stored, lost, twice), (50, 0, 0), "{counts:?}");
 }
 
+/// A conversation of a new customer of `account`, and the path of a reply in it.
+async fn conversation_of_new_customer(s: &Stack, account: &Account) -> (String, String) {
+    let customer = random_number();
+    assert_eq!(s.text(account, &customer, "hello").await.0, 200);
+    let id = channel_tests::conversation_id_of(&s.conversations(account, "open").await[0]);
+    let reply = format!("/conversations/{id}/messages");
+    (id, reply)
+}
+
+#[tokio::test]
+async fn a_settle_that_times_out_after_committing_still_shows_the_message_sent_and_sends_one_sms() {
+    let s = stack();
+    let account = s.account(1).await;
+    let (conversation, reply) = conversation_of_new_customer(&s, &account).await;
+    let key = format!("settle-{}", reference_id());
+    // Only the settle: the transaction with this key's record and an outbound reference.
+    let settle = json!([format!("IDEM#{}#{key}", account.id), "OUTREF#"]);
+    dynamodb_fault(json!({"kind": "timeout_after_commit", "operation": "TransactWriteItems", "matching": settle, "count": 3, "hold_ms": 8000})).await;
+    let headers = [("idempotency-key", key.as_str())];
+    let body = json!({"text": "your order ships today"});
+    let (status, sent) = s.call("POST", &reply, Some(body.clone()), &headers).await;
+    assert_eq!(status, 202, "the agent sees it sent: {sent}");
+    assert_ne!(sent["status"], "failed", "{sent}");
+    let (again, replayed) = s.call("POST", &reply, Some(body), &headers).await;
+    assert!(
+        (again == 202 && replayed["message_id"] == sent["message_id"]) || again == 409,
+        "a retry with the key never sends again: {again} {replayed}"
+    );
+    let sms = s.sim_messages(&account.customer).await.len();
+    println!("FIGURES settle timeout after commit: answered {status}, SMS sent {sms}");
+    assert_eq!(sms, 1, "the customer gets one SMS");
+    s.eventually(&conversation, "the report settles it", |c| {
+        messages(c)
+            .iter()
+            .any(|m| m["direction"] == "outbound" && m["status"] == "delivered")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_gateway_error_after_the_send_went_out_is_never_resent() {
+    let s = stack();
+    let account = s.account(1).await;
+    for status in [502, 504] {
+        let (conversation, reply) = conversation_of_new_customer(&s, &account).await;
+        let before = s.sim_messages(&account.customer).await.len();
+        s.fault(&account.customer, json!({"kind": "gateway", "http_status": status}))
+            .await;
+        let (answered, sent) = s.post(&reply, json!({"text": format!("after a {status}")})).await;
+        assert_eq!((answered, sent["status"].as_str()), (202, Some("unknown")), "{sent}");
+        let sms = s.sim_messages(&account.customer).await.len() - before;
+        println!("FIGURES gateway {status} after the send: SMS sent {sms}");
+        assert_eq!(sms, 1, "one SMS, not one per retry");
+        s.eventually(&conversation, "the report settles it", |c| {
+            messages(c)
+                .iter()
+                .any(|m| m["direction"] == "outbound" && m["status"] == "delivered")
+        })
+        .await;
+    }
+}
+
 #[tokio::test]
 async fn a_callback_redriven_from_the_dead_letter_queue_is_stored_once() {
     let s = stack();

@@ -4,6 +4,7 @@
 //! concurrent change happen between a service's read and its write with [`MemoryStore::before_next_write`].
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -53,6 +54,8 @@ pub struct MemoryStore {
     hooks: Arc<Mutex<Vec<Hook>>>,
     /// While set, inbound reads and writes fail as an outage would.
     pub down: Arc<std::sync::atomic::AtomicBool>,
+    /// How many settles fail (as a timeout does: after the write committed) before one is answered.
+    pub failing_settles: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -311,6 +314,20 @@ impl OutboundLog for MemoryStore {
     }
 
     async fn settle(&self, st: &Settlement) -> Result<(), StoreError> {
+        let failing = self
+            .failing_settles
+            .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        let settled = self.settle_now(st);
+        if failing {
+            return Err(StoreError::Unavailable("timed out after committing".into()));
+        }
+        settled
+    }
+}
+
+impl MemoryStore {
+    fn settle_now(&self, st: &Settlement) -> Result<(), StoreError> {
         self.transact(|s| {
             let recorded = s
                 .messages
