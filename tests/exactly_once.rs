@@ -266,3 +266,31 @@ async fn a_callback_redriven_from_the_dead_letter_queue_is_stored_once() {
     let counts = wait_stored(&s, &account, std::slice::from_ref(&text), Duration::from_secs(60)).await;
     assert_eq!(counts.get(&text), Some(&1), "{counts:?}");
 }
+
+#[tokio::test]
+async fn an_account_creation_that_times_out_after_committing_is_a_working_account() {
+    let s = stack();
+    let customer = s.customer("active").await;
+    let name = format!("Ambiguous {}", reference_id());
+    let number = random_number();
+    // Both of the SDK's tries of the creation's transaction are carried out, then never answered.
+    dynamodb_fault(json!({"kind": "timeout_after_commit", "operation": "TransactWriteItems", "matching": name, "count": 2, "hold_ms": 8000})).await;
+    let create = json!({"name": name, "customer_id": customer.id, "api_key": customer.key,
+                        "numbers": [{"number": number, "type": "long_code"}]});
+    let (status, body) = s.post("/accounts", create).await;
+    assert_eq!(status, 201, "created, not half created: {body}");
+    let account = Account {
+        id: body["account_id"].as_str().expect("id").to_owned(),
+        customer,
+        numbers: vec![number],
+        callback_url: body["callback_url"].as_str().expect("callback url").to_owned(),
+    };
+    let (conversation, reply) = conversation_of_new_customer(&s, &account).await;
+    let (sent, answer) = s.post(&reply, json!({"text": "it works"})).await;
+    assert_eq!(sent, 202, "{answer}");
+    println!(
+        "FIGURES account creation timing out after commit: answered {status}, receives and sends: {}",
+        !conversation.is_empty() && sent == 202
+    );
+    assert_eq!(s.sim_messages(&account.customer).await.len(), 1);
+}

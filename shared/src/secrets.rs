@@ -87,11 +87,12 @@ impl KeyStore for Secrets {
         Ok(())
     }
 
-    async fn delete_now(&self, name: &str) -> Result<(), KeyStoreError> {
+    /// With Secrets Manager's shortest recovery window, 7 days (a secret can be restored until then).
+    async fn schedule_deletion(&self, name: &str) -> Result<(), KeyStoreError> {
         self.client
             .delete_secret()
             .secret_id(name)
-            .force_delete_without_recovery(true)
+            .recovery_window_in_days(7)
             .send()
             .await
             .map_err(|e| KeyStoreError::Unavailable(e.to_string()))?;

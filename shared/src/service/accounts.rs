@@ -14,6 +14,13 @@ use crate::telesign::{ApiHost, ApiKey, Credentials};
 /// The longest grace period a rotation may ask for.
 pub const MAX_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// How often an account's record is written when the outcome stays unknown.
+const CREATE_ATTEMPTS: u32 = 3;
+
+/// The waits between those writes.
+const CREATE_BACKOFF: crate::backoff::Backoff =
+    crate::backoff::Backoff::new(Duration::from_millis(200), Duration::from_secs(1));
+
 /// Why an account change was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AccountsError {
@@ -122,7 +129,10 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
     }
 
     /// Creates an account: credentials validated, the key stored, then the record with its
-    /// number claims (all or nothing); a record that cannot be written takes its secret with it.
+    /// number claims (all or nothing). A write that fails may have committed (a timeout): it is
+    /// tried again, and the account found then counts as created. Only a creation known not to
+    /// have happened (a number in use) takes its secret with it, and then with a recovery window;
+    /// when the outcome stays unknown the secret is kept, so an account that does exist works.
     pub async fn create(&self, new: NewAccount, deadline: Instant) -> Result<Account, AccountsError> {
         self.require_valid(&new.credentials, new.host, deadline).await?;
         let account_id = AccountId::new();
@@ -146,10 +156,10 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
             .create(&account.secret_name, &secret)
             .await
             .map_err(keys_error)?;
-        let stored = self.directory.store.create_account(&account).await;
-        if !matches!(stored, Ok(Claim::Done)) {
-            // Neither half is left behind.
-            if let Err(e) = self.directory.keys.delete_now(&account.secret_name).await {
+        let stored = self.store_account(&account).await;
+        if matches!(stored, Ok(Claim::NumberInUse(_) | Claim::NoAccount)) {
+            // Known not created: the secret goes too (restorable for its recovery window).
+            if let Err(e) = self.directory.keys.schedule_deletion(&account.secret_name).await {
                 tracing::error!(account_id = %account.account_id, error = %e, "the secret of a failed creation could not be deleted");
             }
         }
@@ -160,6 +170,25 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
             }
             Claim::NumberInUse(n) => Err(AccountsError::NumberInUse(n)),
             Claim::NoAccount => Err(AccountsError::NotFound),
+        }
+    }
+
+    /// The account record with its claims, tried again while the outcome is unknown.
+    async fn store_account(&self, account: &Account) -> Result<Claim, StoreError> {
+        let mut attempt = 1;
+        loop {
+            match self.directory.store.create_account(account).await {
+                Err(e) if attempt < CREATE_ATTEMPTS => {
+                    tracing::warn!(account_id = %account.account_id, error = %e, attempt, "creating the account failed, maybe after committing; trying again");
+                    CREATE_BACKOFF.sleep(attempt).await;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    tracing::error!(account_id = %account.account_id, error = %e, "the account may or may not exist; its secret is kept");
+                    return Err(e);
+                }
+                done => return done,
+            }
         }
     }
 

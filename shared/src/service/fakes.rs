@@ -56,6 +56,8 @@ pub struct MemoryStore {
     pub down: Arc<std::sync::atomic::AtomicBool>,
     /// How many settles fail (as a timeout does: after the write committed) before one is answered.
     pub failing_settles: Arc<std::sync::atomic::AtomicUsize>,
+    /// How many account creations fail the same way.
+    pub failing_creations: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -444,7 +446,14 @@ impl AccountStore for MemoryStore {
     }
 
     async fn create_account(&self, a: &Account) -> Result<Claim, StoreError> {
-        Ok(self.transact(|s| {
+        let failing = self
+            .failing_creations
+            .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        let created = self.transact(|s| {
+            if s.accounts.contains_key(&a.account_id) {
+                return Claim::Done;
+            }
             if let Some(n) = a.numbers.iter().find(|n| s.claims.contains_key(&n.number)) {
                 return Claim::NumberInUse(n.number.clone());
             }
@@ -453,7 +462,11 @@ impl AccountStore for MemoryStore {
             }
             s.accounts.insert(a.account_id.clone(), a.clone());
             Claim::Done
-        }))
+        });
+        if failing {
+            return Err(StoreError::Unavailable("timed out after committing".into()));
+        }
+        Ok(created)
     }
 
     async fn add_number(&self, id: &AccountId, n: &SupportNumber) -> Result<Claim, StoreError> {
@@ -572,7 +585,7 @@ impl KeyStore for MemoryKeys {
         Ok(())
     }
 
-    async fn delete_now(&self, name: &str) -> Result<(), KeyStoreError> {
+    async fn schedule_deletion(&self, name: &str) -> Result<(), KeyStoreError> {
         self.check()?;
         self.secrets.lock().unwrap_or_else(|p| p.into_inner()).remove(name);
         Ok(())

@@ -397,7 +397,9 @@ pub trait AccountStore: Send + Sync {
     fn account(&self, id: &AccountId) -> impl Future<Output = Result<Option<Account>, StoreError>> + Send;
     /// Every account, oldest first.
     fn accounts(&self) -> impl Future<Output = Result<Vec<Account>, StoreError>> + Send;
-    /// Creates an account and claims its numbers, all or nothing.
+    /// Creates an account and claims its numbers, all or nothing. An account of this id found
+    /// already is `Done`: ids are new, so only an earlier try of the same creation (one that
+    /// timed out after committing) can have written it; a creation can be tried again.
     fn create_account(&self, a: &Account) -> impl Future<Output = Result<Claim, StoreError>> + Send;
     /// Adds a number: the claim and the account's list together.
     fn add_number(&self, id: &AccountId, n: &SupportNumber) -> impl Future<Output = Result<Claim, StoreError>> + Send;
@@ -432,8 +434,9 @@ pub trait KeyStore: Send + Sync {
     fn create(&self, name: &str, s: &AccountSecret) -> impl Future<Output = Result<(), KeyStoreError>> + Send;
     /// Replaces a secret with a new version.
     fn replace(&self, name: &str, s: &AccountSecret) -> impl Future<Output = Result<(), KeyStoreError>> + Send;
-    /// Deletes a secret (undoing a creation that could not be completed).
-    fn delete_now(&self, name: &str) -> impl Future<Output = Result<(), KeyStoreError>> + Send;
+    /// Deletes a secret after a recovery window (undoing a creation known not to have
+    /// happened; within the window it can still be restored).
+    fn schedule_deletion(&self, name: &str) -> impl Future<Output = Result<(), KeyStoreError>> + Send;
 }
 
 /// TeleSign's messaging API.

@@ -61,6 +61,8 @@ impl AccountStore for Dynamo {
         }
         match txn.commit().await? {
             TxnOutcome::Done => Ok(Claim::Done),
+            // The id is new: an earlier try of this creation committed (its claims with it).
+            outcome if outcome.failed(Part::Account) => Ok(Claim::Done),
             TxnOutcome::Cancelled(failed) => {
                 let claimed = failed.iter().find(|(p, _)| *p == Part::NumberClaim);
                 match claimed.and_then(|(_, i)| a.numbers.get(i - 1)) {
