@@ -294,3 +294,70 @@ async fn an_account_creation_that_times_out_after_committing_is_a_working_accoun
     );
     assert_eq!(s.sim_messages(&account.customer).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_rotation_closes_both_gaps_and_a_revocation_takes_effect_at_once() {
+    let s = stack();
+    let account = s.account(1).await;
+    let (_, reply) = conversation_of_new_customer(&s, &account).await;
+    assert_eq!(
+        s.post(&reply, json!({"text": "warm"})).await.0,
+        202,
+        "the functions are warm"
+    );
+    let key_path = format!("/accounts/{}/api-key", account.id);
+    let new_key = channel_tests::random_key();
+    let with_new = Account {
+        customer: channel_tests::Customer {
+            key: new_key.clone(),
+            ..account.customer.clone()
+        },
+        ..account.clone()
+    };
+    let text = |who: &Account, text: &str| {
+        let body = inbound_body(who, &random_number(), text, &reference_id());
+        let (bytes, auth) = signed(who, &body);
+        let (s, path) = (s.clone(), format!("/telesign/{}/callback", who.id));
+        async move { s.post_raw(&path, bytes, &[("authorization", auth)]).await.0 }
+    };
+    // TeleSign signs with the new key before the operator rotates: staged as next, it verifies.
+    let (staged, answer) = s
+        .call(
+            "PUT",
+            &key_path,
+            Some(json!({"api_key": new_key, "stage": "next"})),
+            &[],
+        )
+        .await;
+    assert_eq!(staged, 200, "{answer}");
+    assert_eq!(text(&with_new, "signed with the next key").await, 200);
+    // The new key goes live at TeleSign: the old one is refused (10008) from now on.
+    s.sim(
+        "POST",
+        "customers",
+        Some(json!({"customer_id": account.customer.id, "api_key": new_key})),
+    )
+    .await;
+    let (rotated, answer) = s
+        .call(
+            "PUT",
+            &key_path,
+            Some(json!({"api_key": new_key, "grace_period_seconds": 0})),
+            &[],
+        )
+        .await;
+    assert_eq!(rotated, 200, "{answer}");
+    assert_eq!(
+        text(&account, "signed with the revoked key").await,
+        401,
+        "a revoked key stops at once"
+    );
+    assert_eq!(
+        text(&with_new, "signed with the new key").await,
+        200,
+        "after the rotation"
+    );
+    let (sent, answer) = s.post(&reply, json!({"text": "after the rotation"})).await;
+    assert_eq!(sent, 202, "the next reply succeeds: {answer}");
+    println!("FIGURES rotation: next key before 200, after 200, revoked 401, reply after rotation {sent}");
+}

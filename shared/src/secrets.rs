@@ -113,6 +113,8 @@ mod tests {
             api_key: KEY.into(),
             previous_api_key: Some("EXAMPLEAAAA=".into()),
             previous_valid_until: Some(1_000),
+            next_api_key: None,
+            key_version: None,
         };
         assert!(secret.keys(999).unwrap().previous.is_some());
         assert!(secret.keys(1_000).unwrap().previous.is_none());
@@ -125,6 +127,8 @@ mod tests {
             api_key: KEY.into(),
             previous_api_key: Some("EXAMPLEAAAA=".into()),
             previous_valid_until: None,
+            next_api_key: None,
+            key_version: None,
         };
         let shown = format!("{secret:?}");
         assert!(!shown.contains("AAECA") && !shown.contains("EXAMPLE"), "{shown}");

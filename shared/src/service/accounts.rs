@@ -150,6 +150,8 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
             api_key: new.credentials.api_key.expose_literal().to_owned(),
             previous_api_key: None,
             previous_valid_until: None,
+            next_api_key: None,
+            key_version: None,
         };
         self.directory
             .keys
@@ -231,19 +233,46 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
             api_key: creds.api_key.expose_literal().to_owned(),
             previous_api_key: Some(current.api_key.clone()),
             previous_valid_until: Some(until.epoch_seconds()),
+            next_api_key: None,
+            key_version: Some(now.epoch_millis()),
         };
-        self.directory
-            .keys
-            .replace(&account.secret_name, &rotated)
-            .await
-            .map_err(keys_error)?;
-        self.directory.forget(account);
+        self.replace_keys(account, &rotated).await?;
         tracing::info!(account_id = %account.account_id, grace_seconds = grace.as_secs(), "API key rotated");
         Ok(Rotation {
             account_id: account.account_id.clone(),
             rotated_at: now,
             previous_key_valid_until: until,
         })
+    }
+
+    /// Stages the key TeleSign will sign with next: it verifies callbacks at once, in every warm
+    /// function, before a rotation makes it current (it is validated then).
+    pub async fn stage_next(&self, account: &Account, key: ApiKey) -> Result<Timestamp, AccountsError> {
+        let mut secret = self.directory.secret(account, Freshness::Fresh).await?;
+        let now = Timestamp::now();
+        secret.next_api_key = Some(key.expose_literal().to_owned());
+        secret.key_version = Some(now.epoch_millis());
+        self.replace_keys(account, &secret).await?;
+        tracing::info!(account_id = %account.account_id, "next API key staged");
+        Ok(now)
+    }
+
+    /// Writes new keys, then their stamp on the account record: a warm function that reads the
+    /// record sees the stamp change and reads the keys again (a revocation takes effect at once).
+    async fn replace_keys(&self, account: &Account, secret: &AccountSecret) -> Result<(), AccountsError> {
+        self.directory
+            .keys
+            .replace(&account.secret_name, secret)
+            .await
+            .map_err(keys_error)?;
+        self.directory.forget(account);
+        if let Some(version) = secret.key_version {
+            if let Err(e) = self.directory.store.stamp_keys(&account.account_id, version).await {
+                // The keys are written; warm functions see them when their cache expires.
+                tracing::error!(account_id = %account.account_id, error = %e, "the keys' stamp could not be written");
+            }
+        }
+        Ok(())
     }
 
     /// Adds a support number.

@@ -128,7 +128,7 @@ impl<D: AccountDirectory, L: InboundLog + ReportLog, Q: CallbackQueue> Callbacks
             other => other?,
         };
         self.verify(&account, authorization, body).await?;
-        match self.apply(account, body).await {
+        match self.apply(account, authorization, body).await {
             Err(e) if e.is_transient() => self.park(&id, authorization, body, e).await,
             other => other,
         }
@@ -141,16 +141,23 @@ impl<D: AccountDirectory, L: InboundLog + ReportLog, Q: CallbackQueue> Callbacks
             .raw_body()
             .ok_or_else(|| CallbackError::Malformed("the parked body is not base64".into()))?;
         let account = self.account(&parked.account_id).await?;
-        let outcome = self.apply(account, &body).await?;
+        let outcome = self.apply(account, None, &body).await?;
         tracing::info!(account_id = %parked.account_id, parked_at = %parked.parked_at, outcome = ?outcome, "parked callback replayed");
         Ok(outcome)
     }
 
-    async fn apply(&self, account: Account, body: &[u8]) -> Result<CallbackOutcome, CallbackError> {
+    /// Applies a verified callback; `authorization` (a live callback's) is verified again when the
+    /// account's keys changed meanwhile.
+    async fn apply(
+        &self,
+        account: Account,
+        authorization: Option<&str>,
+        body: &[u8],
+    ) -> Result<CallbackOutcome, CallbackError> {
         let callback = Callback::parse(body)
             .map_err(|e| CallbackError::Malformed(format!("the callback could not be read: {e}")))?;
         match callback {
-            Callback::Inbound(sms) => self.inbound(account, &sms, body).await,
+            Callback::Inbound(sms) => self.inbound(account, &sms, authorization, body).await,
             Callback::Delivery(report) => Ok(CallbackOutcome::Report(
                 self.report(&account.account_id, &report).await?,
             )),
@@ -199,49 +206,66 @@ impl<D: AccountDirectory, L: InboundLog + ReportLog, Q: CallbackQueue> Callbacks
             Err(DirectoryError::KeysUnusable { .. }) => return Err(CallbackError::UnknownAccount),
             other => other?,
         };
-        verify_callback(
-            authorization,
-            body,
-            &keys.current.customer_id,
-            &keys.current.api_key,
-            keys.previous.as_ref(),
-        )
-        .map(|_| ())
-        .map_err(|e| {
+        check_signature(&keys, authorization, body).map_err(|e| {
             tracing::warn!(account_id = %id, reason = %e, "callback refused");
             CallbackError::InvalidSignature(e)
         })
     }
 
-    /// The current key, then the previous one in its grace period; a mismatch with cached keys
-    /// reads them again once (a rotation takes effect at once).
+    /// The current key, the previous one in its grace period, the next one once staged; a
+    /// mismatch with cached keys reads them again, at most once per account every
+    /// [`crate::service::directory::REREAD_INTERVAL`].
     async fn verify(&self, account: &Account, authorization: Option<&str>, body: &[u8]) -> Result<(), CallbackError> {
-        let check = |keys: &AccountKeys| {
-            verify_callback(
-                authorization,
-                body,
-                &keys.current.customer_id,
-                &keys.current.api_key,
-                keys.previous.as_ref(),
-            )
-        };
-        let mut verified = check(&self.directory.keys(account, Freshness::Cached).await?);
-        if verified == Err(SignatureError::Mismatch) {
-            verified = check(&self.directory.keys(account, Freshness::Fresh).await?);
+        let mut verified = check_signature(
+            &self.directory.keys(account, Freshness::Cached).await?,
+            authorization,
+            body,
+        );
+        if verified == Err(SignatureError::Mismatch) && self.directory.reread_allowed(&account.account_id) {
+            let fresh = self.directory.keys(account, Freshness::Fresh).await?;
+            verified = check_signature(&fresh, authorization, body);
         }
-        verified.map(|_| ()).map_err(|e| {
-            tracing::warn!(account_id = %account.account_id, reason = %e, "callback refused");
-            CallbackError::InvalidSignature(e)
-        })
+        refused(account, verified)
     }
 
-    async fn inbound(&self, account: Account, sms: &InboundSms, body: &[u8]) -> Result<CallbackOutcome, CallbackError> {
-        let thread = self.thread_of(account, sms).await?;
+    /// Verifies again with keys read now when the account record's stamp says the cached ones
+    /// are stale (a revocation in another function takes effect at once). A replay, verified
+    /// when it was parked, has no header to verify.
+    async fn confirm_keys(
+        &self,
+        account: &Account,
+        stamp: Option<i64>,
+        authorization: Option<&str>,
+        body: &[u8],
+    ) -> Result<(), CallbackError> {
+        let Some(authorization) = authorization else {
+            return Ok(());
+        };
+        let cached = self.directory.keys(account, Freshness::Cached).await?;
+        if stamp.is_none() || cached.version == stamp {
+            return Ok(());
+        }
+        let fresh = self.directory.keys(account, Freshness::Fresh).await?;
+        refused(account, check_signature(&fresh, Some(authorization), body))
+    }
+
+    async fn inbound(
+        &self,
+        account: Account,
+        sms: &InboundSms,
+        authorization: Option<&str>,
+        body: &[u8],
+    ) -> Result<CallbackOutcome, CallbackError> {
+        let thread = self.thread_of(account.clone(), sms).await?;
         let info = crate::sms::analyse(&sms.text);
         let consent = consent_of(&sms.text, sms.action.as_deref());
         let raw = String::from_utf8_lossy(body).into_owned();
         for attempt in 1..=INBOUND_ATTEMPTS {
             let state = self.log.thread_state(&thread).await?;
+            if attempt == 1 {
+                self.confirm_keys(&account, state.key_version, authorization, body)
+                    .await?;
+            }
             if state.number_owner.as_ref() != Some(&thread.account_id) {
                 return Err(self.number_gone(&thread).await);
             }
@@ -326,6 +350,23 @@ impl<D: AccountDirectory, L: InboundLog + ReportLog, Q: CallbackQueue> Callbacks
         tracing::info!(account_id = %account_id, reference_id = %report.reference_id, status_code = code, outcome = ?outcome, "delivery report");
         Ok(outcome)
     }
+}
+
+/// The current key, then the previous one in its grace period, then the staged next one.
+fn check_signature(keys: &AccountKeys, authorization: Option<&str>, body: &[u8]) -> Result<(), SignatureError> {
+    let id = &keys.current.customer_id;
+    let verified = verify_callback(authorization, body, id, &keys.current.api_key, keys.previous.as_ref());
+    match (&verified, &keys.next) {
+        (Err(SignatureError::Mismatch), Some(next)) => verify_callback(authorization, body, id, next, None).map(|_| ()),
+        _ => verified.map(|_| ()),
+    }
+}
+
+fn refused(account: &Account, verified: Result<(), SignatureError>) -> Result<(), CallbackError> {
+    verified.map_err(|e| {
+        tracing::warn!(account_id = %account.account_id, reason = %e, "callback refused");
+        CallbackError::InvalidSignature(e)
+    })
 }
 
 /// What an inbound SMS writes, given what was read of its thread: the message, the conversation

@@ -86,7 +86,14 @@ pub trait AccountDirectory: Send + Sync {
     }
     /// Forgets what is cached of an account (after it changed).
     fn forget(&self, account: &Account);
+    /// Whether a signature that failed with cached keys may read them again now: once per
+    /// account every [`REREAD_INTERVAL`], so forged callbacks naming a real account cost no more
+    /// than that (a rotation is known at once through the record's stamp and the `next` key).
+    fn reread_allowed(&self, id: &AccountId) -> bool;
 }
+
+/// How often a signature mismatch may read an account's keys again.
+pub const REREAD_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The cached directory over an account store and a key store.
 #[derive(Debug)]
@@ -99,6 +106,7 @@ pub struct CachedDirectory<S, K> {
     /// so a stream of callbacks to a wrong URL costs one read per sandbox and TTL).
     accounts: TtlCache<AccountId, Option<Account>>,
     secrets: TtlCache<String, AccountSecret>,
+    rereads: TtlCache<AccountId, ()>,
 }
 
 impl<S, K> CachedDirectory<S, K> {
@@ -109,6 +117,7 @@ impl<S, K> CachedDirectory<S, K> {
             keys,
             accounts: TtlCache::new(ttl),
             secrets: TtlCache::new(ttl),
+            rereads: TtlCache::new(REREAD_INTERVAL),
         }
     }
 }
@@ -158,6 +167,14 @@ impl<S: AccountStore, K: KeyStore> AccountDirectory for CachedDirectory<S, K> {
 
     async fn secret_of(&self, id: &AccountId) -> Result<AccountSecret, DirectoryError> {
         self.named_secret(id, &self.keys.name_for(id), Freshness::Cached).await
+    }
+
+    fn reread_allowed(&self, id: &AccountId) -> bool {
+        if self.rereads.get(id).is_some() {
+            return false;
+        }
+        self.rereads.put(id.clone(), ());
+        true
     }
 
     fn forget(&self, account: &Account) {

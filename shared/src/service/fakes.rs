@@ -44,6 +44,8 @@ pub struct State {
     pub claims: HashMap<PhoneNumber, AccountId>,
     /// Transactions committed.
     pub writes: usize,
+    /// The stamps of the accounts' keys.
+    pub key_versions: HashMap<AccountId, i64>,
 }
 
 /// The in-memory table.
@@ -232,6 +234,7 @@ impl InboundLog for MemoryStore {
         self.check_up()?;
         Ok(self.read(|s| ThreadState {
             number_owner: s.claims.get(&thread.support_number).cloned(),
+            key_version: s.key_versions.get(&thread.account_id).copied(),
             live: s.pointers.get(thread).cloned(),
             opted_out: s
                 .consent
@@ -467,6 +470,11 @@ impl AccountStore for MemoryStore {
             return Err(StoreError::Unavailable("timed out after committing".into()));
         }
         Ok(created)
+    }
+
+    async fn stamp_keys(&self, id: &AccountId, version: i64) -> Result<(), StoreError> {
+        self.write(|s| s.key_versions.insert(id.clone(), version));
+        Ok(())
     }
 
     async fn add_number(&self, id: &AccountId, n: &SupportNumber) -> Result<Claim, StoreError> {

@@ -204,6 +204,8 @@ pub fn secret(key: &str) -> AccountSecret {
         api_key: key.into(),
         previous_api_key: None,
         previous_valid_until: None,
+        next_api_key: None,
+        key_version: None,
     }
 }
 

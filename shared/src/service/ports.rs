@@ -159,6 +159,8 @@ pub struct ThreadState {
     /// The account that owns the support number, as read with the pointer (no transaction
     /// checks the number's claim: that one item would make every message to the number conflict).
     pub number_owner: Option<AccountId>,
+    /// The stamp of the account's keys, as read with the pointer.
+    pub key_version: Option<i64>,
 }
 
 /// An inbound message to store, with everything written in its one transaction.
@@ -403,6 +405,8 @@ pub trait AccountStore: Send + Sync {
     fn create_account(&self, a: &Account) -> impl Future<Output = Result<Claim, StoreError>> + Send;
     /// Adds a number: the claim and the account's list together.
     fn add_number(&self, id: &AccountId, n: &SupportNumber) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+    /// Stamps the account record with the version of its keys.
+    fn stamp_keys(&self, id: &AccountId, version: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Removes a number; `false` when the account does not own it.
     fn remove_number(&self, id: &AccountId, n: &PhoneNumber) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

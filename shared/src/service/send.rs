@@ -253,7 +253,7 @@ where
                 return self.replay(&scope, a.fingerprint, true).await;
             }
         }
-        let answer = self.deliver(a, &record, &keys.current, draft).await;
+        let answer = self.deliver_with_fresh_key(a, &record, &keys.current, draft).await?;
         let sent = settle_message(record, answer);
         self.settle(&sent, scope, draft.deadline).await?;
         tracing::info!(account_id = %a.account.account_id, conversation_id = %sent.conversation_id, message_id = %sent.message.message_id,
@@ -287,6 +287,30 @@ where
             SETTLE_BACKOFF.sleep(attempt).await;
             attempt += 1;
         }
+    }
+
+    /// Sends; when TeleSign refuses the cached key (its invalid-credentials answer: it did
+    /// nothing), reads the key once more and, when it changed (a rotation in another function),
+    /// sends with it.
+    async fn deliver_with_fresh_key(
+        &self,
+        a: &Attempt<'_>,
+        record: &OutboundRecord,
+        cached: &crate::telesign::Credentials,
+        draft: &Draft,
+    ) -> Result<Result<MessageAnswer, TelesignError>, SendError> {
+        let answer = self.deliver(a, record, cached, draft).await;
+        let refused_key =
+            matches!(&answer, Err(TelesignError::Failure(f)) if f.kind == FailureKind::InvalidCredentials);
+        if !refused_key {
+            return Ok(answer);
+        }
+        let fresh = self.directory.keys(a.account, Freshness::Fresh).await?;
+        if fresh.current.api_key.expose_literal() == cached.api_key.expose_literal() {
+            return Ok(answer);
+        }
+        tracing::info!(account_id = %a.account.account_id, "TeleSign refused the cached key; sending with the key read now");
+        Ok(self.deliver(a, record, &fresh.current, draft).await)
     }
 
     async fn deliver(

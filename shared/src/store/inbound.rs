@@ -10,6 +10,13 @@ use crate::table;
 /// How long a seen inbound reference is remembered (TeleSign retries within a minute).
 const REFERENCE_TTL_SECONDS: i64 = 30 * 24 * 3600;
 
+/// The stamp of an account's keys, read from its record.
+#[derive(serde::Deserialize)]
+struct KeyStamp {
+    #[serde(default)]
+    key_version: Option<i64>,
+}
+
 /// The keys of a thread's pointer and its customer's consent.
 pub(crate) fn thread_keys(t: &Thread) -> Vec<(String, String)> {
     vec![
@@ -29,18 +36,21 @@ pub(crate) fn thread_state(found: Vec<Option<super::Item>>) -> Result<ThreadStat
     let live = found.next().flatten().map(from_item::<PointerItem>).transpose()?;
     let consent = found.next().flatten().map(from_item::<ConsentItem>).transpose()?;
     let claim = found.next().flatten().map(from_item::<NumberItem>).transpose()?;
+    let stamp = found.next().flatten().map(from_item::<KeyStamp>).transpose()?;
     Ok(ThreadState {
         live: live.map(|p| (p.conversation_id, p.status)),
         opted_out: consent.is_some_and(|c| c.opted_out),
         number_owner: claim.map(NumberItem::into_owner),
+        key_version: stamp.and_then(|s| s.key_version),
     })
 }
 
 impl InboundLog for Dynamo {
-    /// 1 BatchGetItem: the pointer, the consent and the number's claim.
+    /// 1 BatchGetItem: the pointer, the consent, the number's claim and the account's key stamp.
     async fn thread_state(&self, thread: &Thread) -> Result<ThreadState, StoreError> {
         let mut keys = thread_keys(thread);
         keys.push(table::number_key(thread.support_number.as_str()));
+        keys.push(table::account_key(thread.account_id.as_str()));
         thread_state(self.get_many(keys).await?)
     }
 

@@ -281,3 +281,78 @@ async fn a_text_of_exactly_the_limit_is_not_flagged() {
     let id = stored(&w.text(CUSTOMER, &"a".repeat(1600), "R1").await);
     assert!(!w.transcript(&id)[0].too_long);
 }
+
+/// A customer's text signed with `key`, to a callback service kept warm by the test.
+async fn signed_text<D, L, Q>(
+    callbacks: &crate::service::callbacks::Callbacks<D, L, Q>,
+    w: &World,
+    key: &str,
+    reference: &str,
+) -> Result<CallbackOutcome, CallbackError>
+where
+    D: crate::service::directory::AccountDirectory,
+    L: crate::service::ports::InboundLog + crate::service::ports::ReportLog,
+    Q: crate::service::ports::CallbackQueue,
+{
+    let body = serde_json::json!({"reference_id": reference, "sub_resource": "mo_sms", "status": {"code": 1500},
+        "user_response": {"phone_number": CUSTOMER, "sender_id": w.support.as_str(), "mo_message": "hi"}})
+    .to_string();
+    let key = crate::telesign::ApiKey::parse(key).unwrap();
+    let auth = crate::telesign::callback::callback_authorization(CUSTOMER_ID, &key, body.as_bytes());
+    callbacks
+        .receive(w.account.account_id.as_str(), Some(&auth), body.as_bytes())
+        .await
+}
+
+fn soon() -> std::time::Instant {
+    std::time::Instant::now() + std::time::Duration::from_secs(5)
+}
+
+#[tokio::test]
+async fn a_staged_next_key_verifies_callbacks_before_and_after_it_becomes_current() {
+    let w = World::new();
+    let warm = w.callbacks();
+    assert!(signed_text(&warm, &w, KEY, "R1").await.is_ok());
+    let next = crate::telesign::ApiKey::parse(OTHER_KEY).unwrap();
+    w.accounts().stage_next(&w.account, next.clone()).await.unwrap();
+    assert!(
+        signed_text(&warm, &w, OTHER_KEY, "R2").await.is_ok(),
+        "before the rotation"
+    );
+    assert!(
+        signed_text(&warm, &w, KEY, "R3").await.is_ok(),
+        "the current key still verifies"
+    );
+    w.accounts().rotate(&w.account, next, Some(3600), soon()).await.unwrap();
+    assert!(
+        signed_text(&warm, &w, OTHER_KEY, "R4").await.is_ok(),
+        "after the rotation"
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_key_stops_verifying_at_once_in_a_warm_function() {
+    let w = World::new();
+    let warm = w.callbacks();
+    assert!(signed_text(&warm, &w, KEY, "R1").await.is_ok());
+    let new = crate::telesign::ApiKey::parse(OTHER_KEY).unwrap();
+    w.accounts().rotate(&w.account, new, Some(0), soon()).await.unwrap();
+    assert!(matches!(
+        signed_text(&warm, &w, KEY, "R2").await,
+        Err(CallbackError::InvalidSignature(_))
+    ));
+    assert!(signed_text(&warm, &w, OTHER_KEY, "R3").await.is_ok());
+}
+
+#[tokio::test]
+async fn forged_callbacks_read_the_key_again_at_most_once_per_interval() {
+    let w = World::new();
+    let warm = w.callbacks();
+    assert!(signed_text(&warm, &w, KEY, "R0").await.is_ok());
+    let before = *w.keys.reads.lock().unwrap();
+    for i in 0..200 {
+        let forged = signed_text(&warm, &w, OTHER_KEY, &format!("F{i}")).await;
+        assert!(matches!(forged, Err(CallbackError::InvalidSignature(_))));
+    }
+    assert_eq!(*w.keys.reads.lock().unwrap() - before, 1, "one read for 200 forgeries");
+}

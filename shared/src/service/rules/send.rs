@@ -330,3 +330,24 @@ async fn nothing_is_sent_from_a_number_the_account_no_longer_owns() {
     assert!(matches!(refused, Err(SendError::UnknownNumber(_))), "{refused:?}");
     assert!(w.gateway.sent().is_empty());
 }
+
+#[tokio::test]
+async fn after_a_rotation_elsewhere_the_next_reply_is_sent_with_the_key_read_again() {
+    let w = World::new();
+    let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    let warm = w.sender();
+    warm.reply(&id, &draft("first", None)).await.unwrap();
+    // The operator rotates in another function; TeleSign refuses the old key (10008).
+    let mut rotated = secret(OTHER_KEY);
+    rotated.previous_api_key = Some(KEY.into());
+    w.keys
+        .secrets
+        .lock()
+        .unwrap()
+        .insert(w.account.secret_name.clone(), rotated);
+    w.gateway
+        .answer_next(Err(failure(FailureKind::InvalidCredentials, 10008)));
+    let sent = warm.reply(&id, &draft("second", None)).await.unwrap();
+    assert_eq!(sent.verdict, Verdict::Accepted, "sent again with the key read now");
+    assert_eq!(sent.message.status, MessageState::Queued);
+}
