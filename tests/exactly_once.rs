@@ -361,3 +361,38 @@ async fn a_rotation_closes_both_gaps_and_a_revocation_takes_effect_at_once() {
     assert_eq!(sent, 202, "the next reply succeeds: {answer}");
     println!("FIGURES rotation: next key before 200, after 200, revoked 401, reply after rotation {sent}");
 }
+
+#[tokio::test]
+async fn a_pending_key_whose_request_died_is_free_again_after_minutes_not_a_day() {
+    use aws_sdk_dynamodb::types::AttributeValue::{N, S};
+    let s = stack();
+    let account = s.account(1).await;
+    let (_, reply) = conversation_of_new_customer(&s, &account).await;
+    let key = format!("dead-{}", reference_id());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    // The record a request leaves when its function dies between the record and the settle.
+    channel_tests::dynamo()
+        .await
+        .put_item()
+        .table_name(std::env::var("TABLE_NAME").expect("table"))
+        .item("pk", S(format!("IDEM#{}#{key}", account.id)))
+        .item("sk", S("IDEM".into()))
+        .item("idem_state", S("pending".into()))
+        .item("fingerprint", S("another request".into()))
+        .item("expires_at", N((now - 1).to_string()))
+        .send()
+        .await
+        .expect("put");
+    let (status, sent) = s
+        .call(
+            "POST",
+            &reply,
+            Some(json!({"text": "sent at last"})),
+            &[("idempotency-key", &key)],
+        )
+        .await;
+    assert_eq!(status, 202, "{sent}");
+}

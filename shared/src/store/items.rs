@@ -326,7 +326,8 @@ pub struct IdempotencyItem {
     /// Its answer's body.
     #[serde(default, skip_serializing)]
     pub answer_body: Option<String>,
-    expires_at: i64,
+    /// Epoch seconds after which the record is gone (DynamoDB's TTL deletes it later).
+    pub expires_at: i64,
 }
 
 impl IdempotencyItem {

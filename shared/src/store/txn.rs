@@ -96,6 +96,24 @@ impl<'a> Txn<'a> {
         Ok(())
     }
 
+    /// Puts an item, on a condition with values.
+    pub(crate) fn put_if(
+        &mut self,
+        part: Part,
+        item: Item,
+        condition: &str,
+        values: HashMap<String, AttributeValue>,
+    ) -> Result<(), StoreError> {
+        let put = Put::builder()
+            .table_name(&self.dynamo.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(Some(values))
+            .build();
+        self.push(part, TransactWriteItem::builder().put(built(put)?).build());
+        Ok(())
+    }
+
     /// Updates an item, on a condition.
     pub(crate) fn update(
         &mut self,
