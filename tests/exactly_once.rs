@@ -396,3 +396,40 @@ async fn a_pending_key_whose_request_died_is_free_again_after_minutes_not_a_day(
         .await;
     assert_eq!(status, 202, "{sent}");
 }
+
+#[tokio::test]
+async fn a_send_whose_request_hung_is_never_resent_and_is_shown_unconfirmed_after_its_wait() {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    let s = stack();
+    let account = s.account(1).await;
+    let (conversation, reply) = conversation_of_new_customer(&s, &account).await;
+    // TeleSign takes the request and never answers (the function's TeleSign timeout passes).
+    s.fault(&account.customer, json!({"kind": "hang", "delay_ms": 30000}))
+        .await;
+    let (status, sent) = s.post(&reply, json!({"text": "did it go?"})).await;
+    assert_eq!((status, sent["status"].as_str()), (202, Some("unknown")), "{sent}");
+    // A second try would have gone through (the fault holds one request only).
+    assert!(s.sim_messages(&account.customer).await.is_empty(), "never resent");
+    let shown = |c: &Value| {
+        messages(c)
+            .into_iter()
+            .find(|m| m["message_id"] == sent["message_id"])
+            .expect("the message")
+    };
+    assert!(shown(&s.conversation(&conversation).await)["unconfirmed"].is_null());
+    // Ten minutes later, with no report: the agent is shown it as not confirmed.
+    let sent_at = shared::ids::Timestamp::now().plus_seconds(-601).to_string();
+    let message_id = sent["message_id"].as_str().expect("id");
+    channel_tests::dynamo()
+        .await
+        .update_item()
+        .table_name(std::env::var("TABLE_NAME").expect("table"))
+        .key("pk", S(format!("CONV#{conversation}")))
+        .key("sk", S(format!("MSG#{message_id}")))
+        .update_expression("SET created_at = :t")
+        .expression_attribute_values(":t", S(sent_at))
+        .send()
+        .await
+        .expect("update");
+    assert_eq!(shown(&s.conversation(&conversation).await)["unconfirmed"], true);
+}

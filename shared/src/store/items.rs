@@ -174,9 +174,9 @@ impl MessageItem {
         }
     }
 
-    /// The message it holds.
+    /// The message it holds, flagged unconfirmed when TeleSign never confirmed it in time.
     pub fn into_message(self) -> Message {
-        Message {
+        let mut m = Message {
             message_id: self.message_id,
             direction: self.direction,
             text: self.text,
@@ -189,7 +189,10 @@ impl MessageItem {
             encoding: self.encoding,
             agent_id: self.agent_id,
             too_long: self.too_long,
-        }
+            unconfirmed: false,
+        };
+        m.unconfirmed = m.unconfirmed_at(Timestamp::now());
+        m
     }
 
     /// Whose and which way, and its last code (to explain a refused report).
