@@ -433,3 +433,20 @@ async fn a_send_whose_request_hung_is_never_resent_and_is_shown_unconfirmed_afte
         .expect("update");
     assert_eq!(shown(&s.conversation(&conversation).await)["unconfirmed"], true);
 }
+
+#[tokio::test]
+async fn a_delivery_report_that_conflicts_with_a_write_is_parked_and_applied_never_an_error() {
+    let s = stack();
+    let account = s.account(1).await;
+    let (conversation, reply) = conversation_of_new_customer(&s, &account).await;
+    // The reports' updates of this conversation's messages conflict (as with a settle in flight).
+    dynamodb_fault(json!({"kind": "conflict", "operation": "UpdateItem", "matching": conversation, "count": 6})).await;
+    let (status, sent) = s.post(&reply, json!({"text": "on its way"})).await;
+    assert_eq!(status, 202, "{sent}");
+    s.eventually(&conversation, "the report lands after all", |c| {
+        messages(c)
+            .iter()
+            .any(|m| m["direction"] == "outbound" && m["status"] == "delivered")
+    })
+    .await;
+}
