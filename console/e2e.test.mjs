@@ -1,6 +1,8 @@
-// The agent console in headless Chromium (Debian's), against the running local stack: a customer
-// texts, the agent sees it, accepts, replies with an emoji, watches it reach delivered; a STOP
-// shows the badge and locks the composer. Run by `make test` after the Rust tests.
+// The agent console in headless Chromium (Debian's), against the running local stack: an agent
+// signs in (the local sign-in), sees only the desk; a customer texts, the agent sees it, accepts,
+// replies with an emoji, watches it reach delivered; a STOP shows the badge and locks the
+// composer. Then an operator signs in and sees what an agent does not: the team, texting a
+// customer first, assigning. Run by `make test` after the Rust tests.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
@@ -10,11 +12,22 @@ const api = process.env.SMS_BASE_URL;
 const sim = process.env.SIM_URL;
 assert.ok(api && sim, "SMS_BASE_URL and SIM_URL come from the local stack (make test)");
 
-async function call(url, body) {
-  const r = await fetch(url, { method: body ? "POST" : "GET", headers: { "content-type": "application/json" }, body: body && JSON.stringify(body) });
+async function call(url, body, { method, token } = {}) {
+  const headers = { "content-type": "application/json" };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const r = await fetch(url, { method: method ?? (body ? "POST" : "GET"), headers, body: body && JSON.stringify(body) });
   const data = await r.json();
   assert.ok(r.ok, `${url}: ${r.status} ${JSON.stringify(data)}`);
   return data;
+}
+
+async function signIn(page, user, role) {
+  await page.goto(`${api}/console`);
+  await page.getByLabel("User id", { exact: true }).fill(user);
+  await page.getByLabel("Name", { exact: true }).fill(user);
+  await page.getByLabel("Role", { exact: true }).selectOption(role);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.locator("#whoami", { hasText: `Signed in as ${user}` }).waitFor();
 }
 
 // A valid US number (area code 425, an exchange from 200 up), as TeleSign writes numbers.
@@ -24,9 +37,12 @@ test("an agent answers a customer from the console", { timeout: 120_000 }, async
   const customer = { customer_id: randomUUID().toUpperCase(), api_key: randomBytes(32).toString("base64") };
   await call(`${sim}/_sim/customers`, customer);
   const support = number();
+  const { token: operator } = await call(`${api}/_local/tokens`, { sub: "console-operator", roles: ["operator"] });
   const account = await call(`${api}/accounts`, {
     name: `Console ${support}`, ...customer, numbers: [{ number: support, type: "long_code" }],
-  });
+  }, { token: operator });
+  const agent = `agent-${support}`;
+  await call(`${api}/accounts/${account.account_id}/members/${agent}`, { role: "agent", display_name: "Ada Agent" }, { method: "PUT", token: operator });
   const person = number();
   const text = (t) => call(`${sim}/_sim/inbound`, { callback_url: account.callback_url, customer_id: customer.customer_id, from: person, to: support, text: t });
   await text("Hi, where is my parcel?");
@@ -38,8 +54,11 @@ test("an agent answers a customer from the console", { timeout: 120_000 }, async
   });
   try {
     const page = await browser.newPage({ viewport: { width: 1366, height: 800 } });
-    await page.goto(`${api}/console`);
-    await page.getByLabel("Account").selectOption(account.account_id);
+    await signIn(page, agent, "agent");
+    await page.getByLabel("Account", { exact: true }).selectOption(account.account_id);
+    for (const hidden of ["#team", "#outreach-box", "#member-form"]) {
+      assert.equal(await page.locator(hidden).isVisible(), false, `an agent does not see ${hidden}`);
+    }
     const row = page.getByRole("button", { name: new RegExp(`\\+${person}`) });
     await row.waitFor();
     await row.click();
@@ -62,6 +81,21 @@ test("an agent answers a customer from the console", { timeout: 120_000 }, async
     assert.equal(await page.getByLabel("Reply").isDisabled(), true, "the composer is locked after STOP");
     assert.match(await page.locator("#composer-note").textContent(), /opted out/);
     assert.ok(await page.locator(".row .badge", { hasText: "Opted out" }).count() >= 1, "the dashboard shows the badge");
+    assert.equal(await page.locator("#assign-box").isVisible(), false, "an agent assigns nothing");
+
+    // An operator sees the team, texting a customer first, and assigning.
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn(page, "console-operator", "operator");
+    await page.getByLabel("Account", { exact: true }).selectOption(account.account_id);
+    await page.locator("#members li", { hasText: agent }).waitFor();
+    for (const shown of ["#team", "#outreach-box", "#member-form"]) {
+      assert.equal(await page.locator(shown).isVisible(), true, `an operator sees ${shown}`);
+    }
+    await row.click();
+    await page.locator("#assign-box").waitFor({ state: "visible" });
+    await page.getByLabel("Assign to").selectOption("");
+    await page.getByRole("button", { name: "Assign", exact: true }).click();
+    await page.locator("#notice", { hasText: "Unassigned." }).waitFor();
   } finally {
     await browser.close();
   }

@@ -39,6 +39,12 @@ trap stop_stack EXIT
 start_stack
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m)"
 "$TARGET_DIR/release/channel-bench" cold "$TARGET_DIR/lambda"
+# BENCH_BEFORE: the lambda folder of another build (an earlier commit's `cargo lambda build
+# --release`), measured the same way against the same stack, for a before/after comparison.
+if [ -n "${BENCH_BEFORE:-}" ]; then
+  echo "== the same cold starts, bootstraps of $BENCH_BEFORE"
+  "$TARGET_DIR/release/channel-bench" cold "$BENCH_BEFORE"
+fi
 "$TARGET_DIR/release/channel-bench" warm "$ITERATIONS"
 "$TARGET_DIR/release/channel-bench" cold-matrix "$TARGET_DIR/lambda" --runs "$COLD_RUNS" --memory "$MEMORY" \
   --tls-ports "$TLS_PORTS" --state "$STATE_DIR/tls" --python "$ROOT/.venv/bin/python" "$ROOT/tools/bench/peer/inbound_callback.py"

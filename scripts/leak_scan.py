@@ -1,8 +1,10 @@
-"""After the whole test suite: no API key the simulator ever handed out may appear in the table's
-items or in any log of the stack. Exits 1, naming where, if one does."""
+"""After the whole test suite: no API key the simulator ever handed out, and no bearer token (a
+JWT: three base64url parts, the first two JSON objects), may appear in the table's items or in any
+log of the stack. Exits 1, naming where, if one does."""
 import glob
 import json
 import os
+import re
 import sys
 import urllib.request
 
@@ -32,8 +34,14 @@ def main():
     if found:
         print(f"leak scan: an API key was found in {sorted(set(found))}")
         sys.exit(1)
+    jwt = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}")
+    tokens = ["the table"] if jwt.search(dump) else []
+    tokens.extend(path for path, text in logs.items() if jwt.search(text))
+    if tokens:
+        print(f"leak scan: a bearer token was found in {sorted(set(tokens))}")
+        sys.exit(1)
     lines = sum(text.count("\n") for text in logs.values())
-    print(f"leak scan: {len(keys)} API keys, {items} items, {lines} log lines of {len(logs)} logs: none holds a key")
+    print(f"leak scan: {len(keys)} API keys, {items} items, {lines} log lines of {len(logs)} logs: none holds a key or a token")
 
 
 if __name__ == "__main__":

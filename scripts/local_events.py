@@ -10,6 +10,7 @@ two ids as JSON. Standard library only.
 
 import argparse
 import json
+import os
 import pathlib
 import time
 import urllib.request
@@ -22,9 +23,15 @@ SAMPLE_CONVERSATION = "c61d565d4ab646c88f5871ae52528f89"
 SAMPLE_CUSTOMER = "14255550123"
 
 
+TOKEN = os.environ.get("SMS_TOKEN", "")
+
+
 def call(method, url, body=None):
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json"})
+    headers = {"content-type": "application/json"}
+    if TOKEN:
+        headers["authorization"] = f"Bearer {TOKEN}"
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
     with urllib.request.urlopen(req, timeout=30) as answer:
         return json.load(answer)
 

@@ -28,7 +28,10 @@ customer="WATCH-$(python3 -c 'import uuid; print(uuid.uuid4().hex[:12].upper())'
 key=$(python3 -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())')
 number="1425$(python3 -c 'import random; print(random.randrange(2000000, 10000000))')"
 curl -fsS -X POST "$SIM_URL/_sim/customers" -d "{\"customer_id\":\"$customer\",\"api_key\":\"$key\"}" >/dev/null
-account=$(curl -fsS -X POST "$SMS_BASE_URL/accounts" -d "{\"name\":\"Watch\",\"customer_id\":\"$customer\",
+SMS_TOKEN=$(curl -fsS -X POST "$SMS_BASE_URL/_local/tokens" -d '{"sub":"watch-operator","roles":["operator"]}' |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+export SMS_TOKEN
+account=$(curl -fsS -X POST "$SMS_BASE_URL/accounts" -H "authorization: Bearer $SMS_TOKEN" -d "{\"name\":\"Watch\",\"customer_id\":\"$customer\",
   \"api_key\":\"$key\",\"numbers\":[{\"number\":\"+$number\",\"type\":\"long_code\"}]}" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["account_id"])')
 ids=$(python3 scripts/local_events.py --api "$SMS_BASE_URL" --sim "$SIM_URL" --account "$account" \

@@ -75,9 +75,24 @@ def routes_of_document():
     return {(m.upper(), p) for p, item in DOC["paths"].items() for m in item if m in {"get", "post", "put", "delete", "patch"}}
 
 
+TOKEN = {}
+
+
+def mint(sub, roles, **extra):
+    """A token the local gateway mints (it stands in for the identity provider)."""
+    req = urllib.request.Request(f"{API}/_local/tokens", method="POST",
+                                 data=json.dumps({"sub": sub, "roles": roles, **extra}).encode(),
+                                 headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read())["token"]
+
+
 def call(method, path, body=None, headers=None, raw=None):
     data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-    req = urllib.request.Request(API + path, data=data, method=method, headers=headers or {})
+    headers = dict(headers or {})
+    if "authorization" not in {k.lower() for k in headers} and "current" in TOKEN:
+        headers["authorization"] = f"Bearer {TOKEN['current']}"
+    req = urllib.request.Request(API + path, data=data, method=method, headers=headers)
     if data is not None and "content-type" not in {k.lower() for k in (headers or {})}:
         req.add_header("content-type", "application/json")
     try:
@@ -102,6 +117,11 @@ def answer(method, template, path, expect, body=None, headers=None, raw=None):
         check(False, f"{what}: status {status} is not documented for {method} {template}")
         return None
     response, base = resolve(response, base)
+    if status == 204:
+        check(not data and "content" not in response, f"{what}: a 204 has no body")
+        if status == expect:
+            answered.setdefault((method, template), set()).add(status)
+        return None
     media = ctype.split(";")[0].strip()
     content = response.get("content", {})
     if media not in content:
@@ -140,6 +160,7 @@ def signed_inbound(customer, key, support, from_number, text):
 
 
 def scenario():
+    TOKEN["current"] = mint("contract-operator", ["operator"], name="Contract operator")
     customer = "CONTRACT-" + uuid.uuid4().hex[:12].upper()
     key = base64.b64encode(os.urandom(32)).decode()
     sim("customers", {"customer_id": customer, "api_key": key})
@@ -193,11 +214,40 @@ def scenario():
     answer("POST", "/conversations/{conversation_id}/messages", c + "/messages", 409, {"text": "after the end"})
 
     outreach = {"account_id": account_id, "from": support, "text": "Your order has shipped."}
-    answer("POST", "/messages", "/messages", 202, {**outreach, "to": f"+1 ({us_number()[1:4]}) 555-0123"})
+    started = answer("POST", "/messages", "/messages", 202, {**outreach, "to": f"+1 ({us_number()[1:4]}) 555-0123"})
     answer("POST", "/messages", "/messages", 400, {**outreach, "to": "425-555"})
     answer("POST", "/messages", "/messages", 404, {**outreach, "account_id": NOBODY, "to": person})
 
     answer("GET", "/console", "/console", 200)
+    team(account_id, conversation, started["conversation_id"])
+
+
+def team(account_id, conversation, live):
+    """The caller, members, assignment, the audit trail, and the authorizer's and policy's refusals."""
+    answer("GET", "/me", "/me", 200)
+    answer("GET", "/me", "/me", 401, headers={"authorization": "Bearer not-a-token"})
+    expired = mint("contract-operator", ["operator"], ttl_seconds=-60)
+    answer("GET", "/accounts", "/accounts", 401, headers={"authorization": f"Bearer {expired}"})
+    members = f"/accounts/{account_id}/members"
+    answer("PUT", "/accounts/{account_id}/members/{user_id}", members + "/contract-agent", 200,
+           {"role": "agent", "display_name": "Contract agent"})
+    answer("PUT", "/accounts/{account_id}/members/{user_id}", members + "/contract-agent", 400, {"role": "operator"})
+    answer("GET", "/accounts/{account_id}/members", members, 200)
+    assign = f"/conversations/{live}/assign"
+    answer("POST", "/conversations/{conversation_id}/assign", assign, 200, {"agent_id": "contract-agent"})
+    answer("POST", "/conversations/{conversation_id}/assign", assign, 422, {"agent_id": "not-a-member"})
+    answer("GET", "/accounts/{account_id}/members", f"/accounts/{NOBODY}/members", 404)
+    agent = mint("contract-agent", ["agent"])
+    answer("GET", "/accounts/{account_id}/members", members, 403, headers={"authorization": f"Bearer {agent}"})
+    answer("POST", "/accounts", "/accounts", 403, {"name": "x"}, headers={"authorization": f"Bearer {agent}"})
+    answer("GET", "/audit", f"/audit?account_id={account_id}&limit=5", 200)
+    answer("GET", "/audit", "/audit?account_id=nobody", 404)
+    answer("GET", "/audit", f"/audit?account_id={account_id}", 403, headers={"authorization": f"Bearer {agent}"})
+    answer("DELETE", "/accounts/{account_id}/members/{user_id}", members + "/contract-agent", 204)
+    answer("DELETE", "/accounts/{account_id}/members/{user_id}", f"/accounts/{NOBODY}/members/contract-agent", 404)
+    c = f"/conversations/{conversation}/assign"
+    answer("POST", "/conversations/{conversation_id}/assign", c, 409, {"agent_id": None})
+    answer("POST", "/conversations/{conversation_id}/assign", f"/conversations/{NOBODY}/assign", 404, {"agent_id": None})
 
 
 def main():

@@ -23,10 +23,12 @@ async fn a_reply_is_sent_once_recorded_and_activates_the_conversation() {
     let s = stack();
     let account = s.account(1).await;
     let (id, customer) = open_conversation(&s, &account).await;
-    let (status, m) = s
+    // The sender is the token's `sub`; a body's agent_id is ignored.
+    let agent = s.as_user("agent-9", &["operator"]).await;
+    let (status, m) = agent
         .post(
             &format!("/conversations/{id}/messages"),
-            json!({"text": "Thanks 😀 we're on it", "agent_id": "agent-9"}),
+            json!({"text": "Thanks 😀 we're on it", "agent_id": "someone-else"}),
         )
         .await;
     assert_eq!(status, 202, "{m}");

@@ -6,11 +6,13 @@ use std::time::{Duration, Instant};
 
 use channel_tests::{conversation_id_of, messages, random_number, stack, Account, Stack};
 use serde_json::{json, Value};
+use shared::access::{Caller, Role, UserId};
+use shared::audit::AuditEntry;
 use shared::conversation::{Conversation, Thread};
-use shared::ids::ConversationId;
+use shared::ids::{AccountId, ConversationId};
 use shared::service::ports::{
-    BeginWrite, Committed, ConversationMoves, IdempotencyLog, IdempotencyRecord, IdempotencyScope, Move, OutboundLog,
-    OutboundRecord, Settlement, StoreError,
+    BeginWrite, Committed, ConversationMoves, IdempotencyLog, IdempotencyRecord, IdempotencyScope, Member, Members,
+    Move, OutboundLog, OutboundRecord, Settlement, StoreError,
 };
 use shared::service::send::{Draft, SendError, Sender};
 use shared::store::Dynamo;
@@ -76,6 +78,32 @@ impl ConversationMoves for StopFirst {
     }
 }
 
+impl Members for StopFirst {
+    async fn member(&self, a: &AccountId, u: &UserId) -> Result<Option<Member>, StoreError> {
+        self.table.member(a, u).await
+    }
+
+    async fn members(&self, a: &AccountId) -> Result<Option<Vec<Member>>, StoreError> {
+        self.table.members(a).await
+    }
+
+    async fn memberships(&self, u: &UserId) -> Result<Vec<Member>, StoreError> {
+        self.table.memberships(u).await
+    }
+
+    async fn put_member(&self, m: &Member, e: &AuditEntry) -> Result<Committed, StoreError> {
+        self.table.put_member(m, e).await
+    }
+
+    async fn remove_member(&self, a: &AccountId, u: &UserId, e: &AuditEntry) -> Result<bool, StoreError> {
+        self.table.remove_member(a, u, e).await
+    }
+
+    async fn held_by(&self, a: &AccountId, u: &UserId) -> Result<Vec<Conversation>, StoreError> {
+        self.table.held_by(a, u).await
+    }
+}
+
 impl IdempotencyLog for StopFirst {
     async fn idempotency(&self, scope: &IdempotencyScope) -> Result<Option<IdempotencyRecord>, StoreError> {
         self.table.idempotency(scope).await
@@ -121,6 +149,11 @@ async fn a_stop_between_the_read_and_the_send_transaction_stops_the_send() {
         },
         gateway: clients.telesign().expect("TeleSign client"),
     };
+    let operator = Caller {
+        user_id: UserId::parse("agent-1").expect("user id"),
+        name: None,
+        roles: vec![Role::Operator],
+    };
     let draft = Draft {
         text: "are you still there?".into(),
         info: shared::sms::check_text("are you still there?").expect("text"),
@@ -130,7 +163,7 @@ async fn a_stop_between_the_read_and_the_send_transaction_stops_the_send() {
         deadline: Instant::now() + Duration::from_secs(10),
     };
     assert_eq!(
-        sender.reply(&conversation, &draft).await.unwrap_err(),
+        sender.reply(&operator, &conversation, &draft).await.unwrap_err(),
         SendError::OptedOut
     );
     let to_customer: Vec<Value> = s

@@ -165,6 +165,7 @@ async fn scenario(s: &Stack, g: &Stack) {
     )
     .await;
     expect(g, 200, "POST", &at("accept"), json!({}), &[]).await;
+    team(g, &id, &conversation).await;
     let reply = json!({"text": "hello back"});
     let sent = expect(
         g,
@@ -232,6 +233,32 @@ async fn parked_and_replayed(s: &Stack, account: &Account, customer: &str) {
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
     panic!("the parked callback was never replayed");
+}
+
+/// Members, assignment, the caller and the audit trail, as an operator and as an agent.
+async fn team(g: &Stack, id: &str, conversation: &str) {
+    let member = format!("/accounts/{id}/members/iam-agent");
+    expect(g, 200, "PUT", &member, json!({"role": "agent"}), &[]).await;
+    expect(g, 200, "GET", &format!("/accounts/{id}/members"), Value::Null, &[]).await;
+    let assign = format!("/conversations/{conversation}/assign");
+    expect(g, 200, "POST", &assign, json!({"agent_id": "iam-agent"}), &[]).await;
+    let agent = g.as_user("iam-agent", &["agent"]).await;
+    expect(&agent, 200, "GET", "/me", Value::Null, &[]).await;
+    expect(&agent, 200, "GET", "/accounts", Value::Null, &[]).await;
+    expect(
+        &agent,
+        200,
+        "GET",
+        &format!("/conversations?account_id={id}"),
+        Value::Null,
+        &[],
+    )
+    .await;
+    expect(&agent, 403, "POST", &format!("/accounts/{id}/validate"), json!({}), &[]).await;
+    expect(g, 200, "GET", &format!("/audit?account_id={id}"), Value::Null, &[]).await;
+    expect(g, 200, "GET", "/audit", Value::Null, &[]).await;
+    expect(g, 204, "DELETE", &member, Value::Null, &[]).await;
+    expect(g, 200, "POST", &assign, json!({"agent_id": null}), &[]).await;
 }
 
 #[tokio::test]

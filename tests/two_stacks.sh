@@ -22,7 +22,10 @@ check() { # what command...
 }
 up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 down() { ! up "$1"; }
-answers() { curl -fsS -o /dev/null "http://127.0.0.1:$1/accounts"; }
+answers() { # port: the accounts route answers the stack's operator (its token is in its folder)
+  curl -fsS -o /dev/null -H "authorization: Bearer $(cat ".local/dev-$1/operator.token" 2>/dev/null)" \
+    "http://127.0.0.1:$1/accounts"
+}
 all_up() { up "$1" && up "$2" && up "$3" && answers "$4"; }
 all_down() { # ports: every one closed within 15 s
   local i

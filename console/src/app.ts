@@ -33,8 +33,16 @@ interface Message {
   encoding: string;
 }
 
+interface Me {
+  user_id: string;
+  name: string;
+  roles: string[];
+  accounts: { account_id: string; name: string; role: "operator" | "supervisor" | "agent" }[];
+}
+
 const config: Config = JSON.parse(document.getElementById("console-config")?.textContent ?? '{"auth":null}');
 let bearer: string | null = null;
+let me: Me | null = null;
 let accountId = "";
 let openId: string | null = null;
 let current: Conversation | null = null;
@@ -60,9 +68,10 @@ async function api(method: string, path: string, body?: unknown, headers: Record
   if (bearer) h.authorization = `Bearer ${bearer}`;
   if (body !== undefined) h["content-type"] = "application/json";
   const r = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (r.status === 401 && config.auth) {
+  if (r.status === 401) {
+    // Expired or revoked: sign in again.
     forget();
-    bearer = await token(config.auth);
+    location.reload();
   }
   const data = await r.json().catch(() => ({}));
   if (!r.ok) {
@@ -84,14 +93,50 @@ function say(text: string, where = "notice"): void {
   $(where).textContent = text;
 }
 
+/** The caller's role in the chosen account: what the page shows follows it. */
+function role(): "operator" | "supervisor" | "agent" | null {
+  return me?.accounts.find((a) => a.account_id === accountId)?.role ?? null;
+}
+
+const runsDesk = () => role() === "operator" || role() === "supervisor";
+
 async function loadAccounts(): Promise<void> {
-  const { accounts } = await api("GET", "/accounts");
+  me = (await api("GET", "/me")) as Me;
+  $("whoami").textContent = `Signed in as ${me.name} (${me.roles.join(", ") || "no role"})`;
+  $("signout").hidden = false;
+  $("desk").hidden = false;
   const select = $<HTMLSelectElement>("account");
-  select.replaceChildren(
-    ...accounts.map((a: { account_id: string; name: string }) => el("option", { value: a.account_id, text: a.name })),
+  select.replaceChildren(...me.accounts.map((a) => el("option", { value: a.account_id, text: a.name })));
+  accountId = me.accounts[0]?.account_id ?? "";
+  if (!accountId) say("You are not a member of any messaging account yet: ask an operator.");
+  await loadAccountTools();
+}
+
+/** What the role allows besides the conversations: texting a customer first, the team. */
+async function loadAccountTools(): Promise<void> {
+  $("outreach-box").hidden = !runsDesk();
+  $("team").hidden = !runsDesk();
+  $("member-form").hidden = role() !== "operator";
+  if (!accountId || !runsDesk()) return;
+  const account = await api("GET", `/accounts/${accountId}`);
+  $("outreach-from").replaceChildren(
+    ...account.numbers.map((n: { number: string }) => el("option", { value: n.number, text: `+${n.number}` })),
   );
-  accountId = accounts[0]?.account_id ?? "";
-  if (!accountId) say("No messaging account yet: create one with POST /accounts.");
+  await loadTeam();
+}
+
+async function loadTeam(): Promise<void> {
+  const { members } = await api("GET", `/accounts/${accountId}/members`);
+  const name = (m: { user_id: string; display_name: string | null }) => m.display_name ?? m.user_id;
+  $("members").replaceChildren(
+    ...members.map((m: { user_id: string; role: string; display_name: string | null }) =>
+      el("li", { text: `${name(m)} (${m.user_id}) · ${m.role}` }),
+    ),
+  );
+  $("assignee").replaceChildren(
+    el("option", { value: "", text: "Nobody" }),
+    ...members.map((m: { user_id: string; display_name: string | null }) => el("option", { value: m.user_id, text: name(m) })),
+  );
 }
 
 async function refreshList(): Promise<void> {
@@ -132,9 +177,12 @@ function renderConversation(c: Conversation): void {
   $("pane-title").textContent = `+${c.customer_number}`;
   $("pane-meta").textContent = `to +${c.support_number} · ${c.status}${c.assigned_agent ? ` · ${c.assigned_agent}` : ""}`;
   $("opted-out").hidden = !c.opted_out;
-  $<HTMLButtonElement>("accept").disabled = !(c.status === "open" || c.status === "waiting");
-  $<HTMLButtonElement>("close").disabled = !(c.status === "open" || c.status === "active");
-  $<HTMLButtonElement>("end").disabled = c.status === "closed";
+  const held = heldByOther(c);
+  $<HTMLButtonElement>("accept").disabled = held || !(c.status === "open" || c.status === "waiting");
+  $<HTMLButtonElement>("close").disabled = held || !(c.status === "open" || c.status === "active");
+  $<HTMLButtonElement>("end").disabled = held || c.status === "closed";
+  $("release").hidden = c.assigned_agent !== me?.user_id || c.status === "closed";
+  $("assign-box").hidden = !runsDesk() || c.status === "closed";
   const transcript = $("transcript");
   const atBottom = transcript.scrollTop + transcript.clientHeight >= transcript.scrollHeight - 4;
   transcript.replaceChildren(
@@ -151,6 +199,11 @@ function renderConversation(c: Conversation): void {
   updateComposer();
 }
 
+/** An agent works only what is unassigned or theirs. */
+function heldByOther(c: Conversation): boolean {
+  return role() === "agent" && c.assigned_agent !== null && c.assigned_agent !== me?.user_id;
+}
+
 function updateComposer(): void {
   const reply = $<HTMLTextAreaElement>("reply");
   const send = $<HTMLButtonElement>("send");
@@ -162,7 +215,7 @@ function updateComposer(): void {
   $("ucs2").textContent = info.ucs2Characters.length
     ? `UCS-2 because of: ${info.ucs2Characters.map((c) => `“${c}”`).join(" ")}`
     : "";
-  const blocked = !current || current.status === "closed" || current.opted_out;
+  const blocked = !current || current.status === "closed" || current.opted_out || heldByOther(current);
   reply.disabled = blocked;
   send.disabled = blocked || reply.value.trim() === "" || info.characters > MAX_CHARACTERS;
   $("composer-note").textContent = !current
@@ -171,7 +224,9 @@ function updateComposer(): void {
       ? "The customer opted out (STOP): nothing can be sent until they text START."
       : current.status === "closed"
         ? "This conversation is closed: it is read-only."
-        : "";
+        : heldByOther(current)
+          ? `Assigned to ${current.assigned_agent}: ask them or a supervisor to transfer it.`
+          : "";
 }
 
 async function open(id: string): Promise<void> {
@@ -209,6 +264,47 @@ async function sendReply(event: Event): Promise<void> {
   await open(current.conversation_id);
 }
 
+async function assign(agent: string | null): Promise<void> {
+  if (!current) return;
+  try {
+    await api("POST", `/conversations/${current.conversation_id}/assign`, { agent_id: agent });
+    say(agent ? `Assigned to ${agent}.` : "Unassigned.");
+  } catch (e) {
+    say((e as Error).message, "error");
+  }
+  await open(current.conversation_id);
+}
+
+async function textCustomer(event: Event): Promise<void> {
+  event.preventDefault();
+  const value = (id: string) => $<HTMLInputElement>(id).value;
+  try {
+    const sent = await api(
+      "POST",
+      "/messages",
+      { account_id: accountId, from: value("outreach-from"), to: value("outreach-to"), text: value("outreach-text") },
+      { "idempotency-key": crypto.randomUUID() },
+    );
+    $<HTMLTextAreaElement>("outreach-text").value = "";
+    say("Message sent.");
+    await open(sent.conversation_id);
+  } catch (e) {
+    say((e as Error).message, "error");
+  }
+}
+
+async function addMember(event: Event): Promise<void> {
+  event.preventDefault();
+  const user = $<HTMLInputElement>("member-user").value.trim();
+  try {
+    await api("PUT", `/accounts/${accountId}/members/${encodeURIComponent(user)}`, { role: $<HTMLSelectElement>("member-role").value });
+    say(`${user} is a member.`);
+    await loadTeam();
+  } catch (e) {
+    say((e as Error).message, "error");
+  }
+}
+
 async function tick(): Promise<void> {
   try {
     await refreshList();
@@ -226,8 +322,17 @@ async function main(): Promise<void> {
     openId = null;
     current = null;
     $("pane").hidden = true;
+    await loadAccountTools();
     await refreshList();
   });
+  $("signout").addEventListener("click", () => {
+    forget();
+    location.reload();
+  });
+  $("release").addEventListener("click", () => assign(null));
+  $("assign").addEventListener("click", () => assign($<HTMLSelectElement>("assignee").value || null));
+  $("outreach").addEventListener("submit", textCustomer);
+  $("member-form").addEventListener("submit", addMember);
   document.querySelectorAll("input[name=status]").forEach((i) => i.addEventListener("change", () => refreshList()));
   $("reply").addEventListener("input", updateComposer);
   $("composer").addEventListener("submit", sendReply);

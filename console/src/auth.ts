@@ -1,5 +1,6 @@
-// Sign-in for the deployed console: OpenID Connect authorization code with PKCE against the same
-// issuer as the API's JWT authorizer. Locally (no issuer configured) there is no sign-in.
+// Sign-in. Deployed: OpenID Connect authorization code with PKCE against the same issuer as the
+// API's JWT authorizer. Without an issuer (the local stack), the local gateway mints the token
+// (`POST /_local/tokens`) for the user and role picked in the sign-in form.
 
 export interface AuthConfig {
   issuer: string;
@@ -20,11 +21,30 @@ async function discover(issuer: string): Promise<{ authorization_endpoint: strin
   return r.json();
 }
 
-/** The bearer token, signing in first when needed; null when the console needs no sign-in. */
+/** The local sign-in: the form's user and role, a token from the local gateway. */
+function localSignIn(): Promise<string> {
+  const form = document.getElementById("signin-form") as HTMLFormElement;
+  (document.getElementById("signin") as HTMLElement).hidden = false;
+  return new Promise((resolve, reject) => {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const value = (id: string) => (document.getElementById(id) as HTMLInputElement).value.trim();
+      const request = { sub: value("signin-user"), name: value("signin-name") || undefined, roles: [value("signin-role")] };
+      const r = await fetch("/_local/tokens", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(request) });
+      if (!r.ok) return reject(new Error(`the local sign-in answered ${r.status}`));
+      const { token } = await r.json();
+      sessionStorage.setItem(TOKEN, token);
+      (document.getElementById("signin") as HTMLElement).hidden = true;
+      resolve(token);
+    });
+  });
+}
+
+/** The bearer token, signing in first when needed. */
 export async function token(config: AuthConfig | null): Promise<string | null> {
-  if (!config) return null;
   const stored = sessionStorage.getItem(TOKEN);
   if (stored) return stored;
+  if (!config) return localSignIn();
   const meta = await discover(config.issuer);
   const redirect = `${location.origin}${location.pathname}`;
   const params = new URLSearchParams(location.search);

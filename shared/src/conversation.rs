@@ -106,6 +106,16 @@ pub enum Consent {
     OptIn,
 }
 
+impl Consent {
+    /// The change's name in audit entries: `opted_out` or `opted_in`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OptOut => "opted_out",
+            Self::OptIn => "opted_in",
+        }
+    }
+}
+
 const STOP_WORDS: &[&str] = &[
     "STOP",
     "STOPALL",

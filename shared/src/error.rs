@@ -6,12 +6,14 @@ use lambda_http::{Body, Response};
 use serde_json::{json, Map, Value};
 
 use crate::account::AccountError;
+use crate::service::access::Refusal;
 use crate::service::accounts::AccountsError;
 use crate::service::callbacks::CallbackError;
 use crate::service::desk::DeskError;
 use crate::service::directory::DirectoryError;
 use crate::service::ports::StoreError;
 use crate::service::send::SendError;
+use crate::service::team::TeamError;
 use crate::sms::{TextError, MAX_MESSAGE_CHARS};
 
 /// Every error code the routes answer (`docs/architecture.md` lists them; a test keeps the two equal).
@@ -20,12 +22,14 @@ use crate::sms::{TextError, MAX_MESSAGE_CHARS};
 #[allow(missing_docs)]
 pub enum ErrorCode {
     AccountNotFound,
+    AssignedToOther,
     AttachmentsNotSupported,
     ConversationBusy,
     ConversationClosed,
     ConversationNotFound,
     DuplicateNumber,
     EmptyMessage,
+    Forbidden,
     IdempotencyKeyReused,
     InternalError,
     InvalidAgentId,
@@ -34,6 +38,7 @@ pub enum ErrorCode {
     InvalidCredentials,
     InvalidCursor,
     InvalidCustomerId,
+    InvalidDisplayName,
     InvalidGracePeriod,
     InvalidIdempotencyKey,
     InvalidJson,
@@ -42,11 +47,14 @@ pub enum ErrorCode {
     InvalidNumber,
     InvalidParameter,
     InvalidPhoneNumber,
+    InvalidRole,
     InvalidSignature,
     InvalidTransition,
+    InvalidUserId,
     MalformedPayload,
     MessageTooLong,
     MissingParameter,
+    NotAMember,
     NumberInUse,
     NumberNotFound,
     PayloadTooLarge,
@@ -58,6 +66,7 @@ pub enum ErrorCode {
     TelesignRejected,
     TelesignUnavailable,
     TooManyNumbers,
+    Unauthorized,
     UnknownAccount,
     UnknownNumber,
 }
@@ -228,6 +237,8 @@ impl From<SendError> for ApiError {
             SendError::KeyReused => (ErrorCode::IdempotencyKeyReused, 422),
             SendError::InProgress | SendError::FirstAttemptFailed => (ErrorCode::RequestInProgress, 409),
             SendError::Busy => (ErrorCode::ConversationBusy, 409),
+            SendError::Forbidden => return ApiError::forbidden(),
+            SendError::AssignedToOther(h) => return ApiError::assigned_to_other(h),
             SendError::Directory(d) => return d.into(),
             SendError::Store(s) => return s.into(),
         };
@@ -244,7 +255,66 @@ impl From<DeskError> for ApiError {
             DeskError::Unlistable => Self::bad_request(ErrorCode::InvalidParameter, message),
             DeskError::Cursor(_) => Self::bad_request(ErrorCode::InvalidCursor, message),
             DeskError::Busy => StoreError::Unavailable(message).into(),
+            DeskError::AccountNotFound => Self::not_found(ErrorCode::AccountNotFound, message),
+            DeskError::Forbidden => Self::forbidden(),
+            DeskError::AssignedToOther(h) => Self::assigned_to_other(h),
+            DeskError::NotAMember(_) => Self::new(status(422), ErrorCode::NotAMember, message),
+            DeskError::Closed => Self::new(StatusCode::CONFLICT, ErrorCode::ConversationClosed, message),
             DeskError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<TeamError> for ApiError {
+    fn from(e: TeamError) -> Self {
+        let message = e.to_string();
+        match e {
+            TeamError::AccountNotFound => Self::not_found(ErrorCode::AccountNotFound, message),
+            TeamError::Forbidden => Self::forbidden(),
+            TeamError::InvalidRole => Self::bad_request(ErrorCode::InvalidRole, message),
+            TeamError::InvalidDisplayName => Self::bad_request(ErrorCode::InvalidDisplayName, message),
+            TeamError::Cursor(_) => Self::bad_request(ErrorCode::InvalidCursor, message),
+            TeamError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl ApiError {
+    /// 403 `forbidden`: a valid token whose roles do not allow the route.
+    pub fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            "your role does not allow this; ask an operator",
+        )
+    }
+
+    /// 409 `assigned_to_other`, naming the holder.
+    pub fn assigned_to_other(holder: String) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            ErrorCode::AssignedToOther,
+            format!("the conversation is assigned to {holder}; ask them or a supervisor to transfer it"),
+        )
+        .with("holder", json!(holder))
+    }
+
+    /// 401 `unauthorized`: no verified caller (the authorizer answers this before a function does).
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthorized,
+            "sign in: no verified token came with the request",
+        )
+    }
+
+    /// The answer of the gate's refusal about an account (hidden: no such account).
+    pub fn refused_on_account(r: Refusal) -> Self {
+        match r {
+            Refusal::Forbidden => Self::forbidden(),
+            Refusal::Hidden => Self::not_found(ErrorCode::AccountNotFound, "no messaging account has this id"),
+            Refusal::HeldBy(h) => Self::assigned_to_other(h),
+            Refusal::Store(s) => s.into(),
         }
     }
 }

@@ -98,6 +98,19 @@ pub fn query_param(req: &Request, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The `limit` query parameter: `default` when absent, else a whole number from 1 to `max`.
+pub fn limit(req: &Request, (default, max): (u32, u32)) -> Result<u32, ApiError> {
+    match query_param(req, "limit") {
+        None => Ok(default),
+        Some(l) => l.parse::<u32>().ok().filter(|l| (1..=max).contains(l)).ok_or_else(|| {
+            ApiError::bad_request(
+                ErrorCode::InvalidParameter,
+                format!("limit is a whole number from 1 to {max}"),
+            )
+        }),
+    }
+}
+
 /// A header as text, if present and readable.
 pub fn header_str<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
@@ -108,13 +121,59 @@ pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
     result.unwrap_or_else(ApiError::into_response)
 }
 
-/// The caller's identity: the `sub` claim of the JWT the gateway's authorizer verified, if any.
-pub fn caller_id(req: &Request) -> Option<String> {
+/// The default name of the claim that holds a caller's roles (Cognito's groups).
+pub const DEFAULT_ROLES_CLAIM: &str = "cognito:groups";
+
+/// The name of the roles claim: `ROLES_CLAIM` (the template's `RolesClaim`), read once.
+pub fn roles_claim() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        std::env::var("ROLES_CLAIM")
+            .ok()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_ROLES_CLAIM.to_owned())
+    })
+}
+
+/// The claims of the JWT the gateway's authorizer verified, if any.
+fn claims(req: &Request) -> Option<&std::collections::HashMap<String, String>> {
     req.request_context_ref()
         .and_then(|c| c.authorizer())
         .and_then(|a| a.jwt.as_ref())
-        .and_then(|j| j.claims.get("sub").cloned())
+        .map(|j| &j.claims)
+}
+
+/// The caller's identity: the `sub` claim of the JWT the gateway's authorizer verified, if any.
+pub fn caller_id(req: &Request) -> Option<String> {
+    claims(req)
+        .and_then(|c| c.get("sub").cloned())
         .filter(|s| !s.is_empty())
+}
+
+/// The caller of a protected route, from the verified token's claims: user id (`sub`), name
+/// (`name`, else `email`), roles (the roles claim). 401 when there is no verified `sub` (the
+/// authorizer refuses such a request before the function sees it).
+pub fn caller(req: &Request) -> Result<crate::access::Caller, ApiError> {
+    let claims = claims(req).ok_or_else(ApiError::unauthorized)?;
+    let user_id = claims
+        .get("sub")
+        .and_then(|s| crate::access::UserId::parse(s).ok())
+        .ok_or_else(ApiError::unauthorized)?;
+    let text = |k: &str| claims.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    Ok(crate::access::Caller {
+        user_id,
+        name: text("name").or_else(|| text("email")),
+        roles: claims
+            .get(roles_claim())
+            .map(|c| crate::access::roles_of_claim(c))
+            .unwrap_or_default(),
+    })
+}
+
+/// The span every line a function logs while it serves `caller` is in: the actor of each change
+/// (the user id, never a token) on each of its log lines.
+pub fn actor_span(caller: &crate::access::Caller) -> tracing::Span {
+    tracing::info_span!("caller", actor = %caller.user_id)
 }
 
 /// When the work of this invocation must be done: the Lambda deadline less `margin`, or

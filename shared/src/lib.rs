@@ -1,6 +1,7 @@
 //! The SMS channel's shared crate, in layers (`docs/architecture.md` draws them):
 //!
-//! - the domain: `ids`, `phone`, `sms`, `conversation`, `account`, and the TeleSign protocol
+//! - the domain: `ids`, `phone`, `sms`, `conversation`, `account`, `access` (who may do what),
+//!   `audit`, and the TeleSign protocol
 //!   (`telesign`), pure types and rules;
 //! - the services (`service`): receive a callback, send a message, move a conversation, manage
 //!   accounts, over the capability traits of `service::ports`;
@@ -10,7 +11,9 @@
 
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod account;
+pub mod audit;
 pub mod aws;
 pub mod backoff;
 pub mod cache;

@@ -78,6 +78,29 @@ pub fn live_conversations_partition(account_id: &str) -> String {
     format!("ACCOUNT#{account_id}#LIVE")
 }
 
+/// Key of a member of an account: `ACCOUNT#<account>` / `MEMBER#<user>` (in the account's
+/// partition, so its members are one query).
+pub fn member_key(account_id: &str, user_id: &str) -> (String, String) {
+    (format!("ACCOUNT#{account_id}"), format!("MEMBER#{user_id}"))
+}
+
+/// Sort key prefix of the members in an account's partition.
+pub const MEMBER_PREFIX: &str = "MEMBER#";
+
+/// Index partition of a user's memberships: `MEMBER#<user>` (sort key: the account id).
+pub fn memberships_partition(user_id: &str) -> String {
+    format!("MEMBER#{user_id}")
+}
+
+/// Key of an audit entry: `AUDIT#<account>` / `<at>#<entry id>` (an account's trail is one
+/// query, newest first when read backwards).
+pub fn audit_key(account_id: &str, at: &str, entry_id: &str) -> (String, String) {
+    (format!("AUDIT#{account_id}"), format!("{at}#{entry_id}"))
+}
+
+/// Index partition of every account's audit trail (sort key `<at>#<account>#<entry id>`).
+pub const AUDIT_PARTITION: &str = "AUDIT";
+
 /// Partition of the dashboard index for an account's closed conversations.
 pub fn closed_conversations_partition(account_id: &str) -> String {
     format!("ACCOUNT#{account_id}#CLOSED")

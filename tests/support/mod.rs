@@ -17,6 +17,9 @@ pub struct Stack {
     pub sim: String,
     /// An HTTP client.
     pub http: reqwest::Client,
+    /// The bearer token calls carry (`None`: no Authorization header); made on first use as an
+    /// operator's, minted by the gateway, unless the stack was made for another caller.
+    pub auth: std::sync::Arc<tokio::sync::OnceCell<Option<String>>>,
 }
 
 /// A TeleSign customer registered in the simulator.
@@ -56,6 +59,7 @@ pub fn stack() -> Stack {
             .timeout(Duration::from_secs(30))
             .build()
             .expect("client"),
+        auth: Default::default(),
     }
 }
 
@@ -90,10 +94,59 @@ async fn read(response: reqwest::Response) -> (u16, Value) {
 }
 
 impl Stack {
-    /// A request to the channel's API.
+    /// A token minted by the gateway (`POST /_local/tokens`) for `request`
+    /// (`{"sub", "roles", "name"?, "ttl_seconds"?, "issuer"?, "audience"?}`).
+    pub async fn mint(&self, request: Value) -> String {
+        let answer = self
+            .http
+            .post(format!("{}/_local/tokens", self.api))
+            .header("content-type", "application/json")
+            .body(request.to_string())
+            .send()
+            .await
+            .expect("the local gateway answers");
+        let (status, body) = read(answer).await;
+        assert_eq!(status, 200, "{body}");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    /// The same stack, calling as the holder of `token` (`None`: with no token at all).
+    pub fn with_token(&self, token: Option<String>) -> Stack {
+        Stack {
+            auth: std::sync::Arc::new(tokio::sync::OnceCell::new_with(Some(token))),
+            ..self.clone()
+        }
+    }
+
+    /// The same stack, calling as `sub` with `roles`.
+    pub async fn as_user(&self, sub: &str, roles: &[&str]) -> Stack {
+        let token = self.mint(json!({"sub": sub, "roles": roles, "name": sub})).await;
+        self.with_token(Some(token))
+    }
+
+    /// The token calls carry.
+    async fn token(&self) -> Option<String> {
+        self.auth
+            .get_or_init(|| async {
+                Some(
+                    self.mint(json!({"sub": "test-operator", "roles": ["operator"], "name": "Test operator"}))
+                        .await,
+                )
+            })
+            .await
+            .clone()
+    }
+
+    /// A request to the channel's API, with the stack's token unless `headers` carry an
+    /// `authorization` of their own.
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> (u16, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.http.request(method, format!("{}{}", self.api, path));
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("authorization")) {
+            if let Some(token) = self.token().await {
+                req = req.bearer_auth(token);
+            }
+        }
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -116,6 +169,11 @@ impl Stack {
     /// A POST of raw bytes with headers (callbacks as an attacker or a broken client sends them).
     pub async fn post_raw(&self, path: &str, body: Vec<u8>, headers: &[(&str, String)]) -> (u16, Value) {
         let mut req = self.http.post(format!("{}{}", self.api, path)).body(body);
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("authorization")) {
+            if let Some(token) = self.token().await {
+                req = req.bearer_auth(token);
+            }
+        }
         for (k, v) in headers {
             req = req.header(*k, v);
         }
@@ -294,6 +352,7 @@ impl Stack {
     pub fn at(&self, api: &str) -> Stack {
         Stack {
             api: api.to_owned(),
+            auth: Default::default(),
             ..self.clone()
         }
     }

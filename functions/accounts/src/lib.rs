@@ -1,7 +1,8 @@
 //! The operators' account routes, the HTTP edge of the accounts service: `POST /accounts`,
 //! `GET /accounts`, `GET /accounts/{id}`, `PUT /accounts/{id}/api-key`,
-//! `POST /accounts/{id}/numbers`, `DELETE /accounts/{id}/numbers/{number}`. API keys go to
-//! Secrets Manager and nowhere else.
+//! `POST /accounts/{id}/numbers`, `DELETE /accounts/{id}/numbers/{number}`; and the team's:
+//! `GET /me`, the members of an account, `GET /audit`. API keys go to Secrets Manager and
+//! nowhere else. Every route asks the policy first (`shared::access`).
 
 use std::time::Duration;
 
@@ -9,16 +10,25 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use shared::access::{Action, Caller, Role, UserId};
 use shared::account::{parse_credentials, parse_name, validated_numbers, Account, NewSupportNumber};
+use shared::audit::Actor;
 use shared::error::ErrorCode;
-use shared::http::{deadline, json_body, json_response, no_route, path_param, public_base_url, respond, route_key};
+use shared::http::{
+    caller, deadline, json_body, json_response, limit, no_route, path_param, public_base_url, query_param, respond,
+    route_key,
+};
 use shared::ids::AccountId;
 use shared::phone::PhoneNumber;
 use shared::secrets::Secrets;
+use shared::service::access::{admit, admit_global, Refusal};
 use shared::service::accounts::{Accounts, AccountsError, NewAccount};
+use shared::service::ports::Member;
+use shared::service::team::Team;
 use shared::store::Dynamo;
 use shared::telesign::{ApiKey, TelesignClient};
 use shared::ApiError;
+use tracing::Instrument;
 
 /// The accounts service over DynamoDB, Secrets Manager and TeleSign.
 pub type Service = Accounts<Dynamo, Secrets, TelesignClient>;
@@ -27,8 +37,20 @@ pub type Service = Accounts<Dynamo, Secrets, TelesignClient>;
 #[derive(Debug)]
 pub struct App {
     service: Service,
+    team: Team<Dynamo>,
     public_base_url: Option<String>,
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberBody {
+    role: String,
+    #[serde(default)]
+    display_name: Option<String>,
+}
+
+/// The default and largest page of the audit trail.
+const AUDIT_LIMIT: (u32, u32) = (50, 200);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,29 +91,112 @@ impl App {
             gateway: clients.telesign()?,
             grace: Duration::from_secs(hours * 3600),
         };
-        Ok(Self::new(service, shared::config::url("PUBLIC_BASE_URL")?))
+        let team = Team {
+            store: clients.dynamo(),
+        };
+        Ok(Self::new(service, team, shared::config::url("PUBLIC_BASE_URL")?))
     }
 
-    /// Builds the function from its service.
-    pub fn new(service: Service, public_base_url: Option<String>) -> Self {
+    /// Builds the function from its services.
+    pub fn new(service: Service, team: Team<Dynamo>, public_base_url: Option<String>) -> Self {
         Self {
             service,
+            team,
             public_base_url,
         }
     }
 
     /// Answers one request.
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        let result = match route_key(&req) {
-            "POST /accounts" => self.create(&req).await,
-            "GET /accounts" => self.list(&req).await,
-            "GET /accounts/{account_id}" => self.read(&req).await,
-            "PUT /accounts/{account_id}/api-key" => self.rotate(&req).await,
-            "POST /accounts/{account_id}/numbers" => self.add_number(&req).await,
-            "DELETE /accounts/{account_id}/numbers/{number}" => self.remove_number(&req).await,
-            _ => Err(no_route()),
+        let caller = match caller(&req) {
+            Ok(c) => c,
+            Err(e) => return e.into_response(),
+        };
+        let span = shared::http::actor_span(&caller);
+        self.serve(req, caller).instrument(span).await
+    }
+
+    async fn serve(&self, req: Request, caller: Caller) -> Response<Body> {
+        let req = &req;
+        let c = &caller;
+        let result = match route_key(req) {
+            "GET /me" => self.me(c).await,
+            "GET /accounts/{account_id}/members" => self.members(req, c).await,
+            "PUT /accounts/{account_id}/members/{user_id}" => self.put_member(req, c).await,
+            "DELETE /accounts/{account_id}/members/{user_id}" => self.remove_member(req, c).await,
+            "GET /audit" => self.audit(req, c).await,
+            _ => self.account_route(req, c).await,
         };
         respond(result)
+    }
+
+    async fn account_route(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        match route_key(req) {
+            "POST /accounts" => self.create(req, c).await,
+            "GET /accounts" => self.list(req, c).await,
+            "GET /accounts/{account_id}" => self.read(req, c).await,
+            "PUT /accounts/{account_id}/api-key" => self.rotate(req, c).await,
+            "POST /accounts/{account_id}/numbers" => self.add_number(req, c).await,
+            "DELETE /accounts/{account_id}/numbers/{number}" => self.remove_number(req, c).await,
+            _ => Err(no_route()),
+        }
+    }
+
+    /// The account of the path, once the policy allows `action` on it.
+    async fn admitted(&self, req: &Request, c: &Caller, action: Action<'_>) -> Result<AccountId, ApiError> {
+        let id = account_id(req)?;
+        admit(&self.team.store, c, &id, action)
+            .await
+            .map_err(ApiError::refused_on_account)?;
+        Ok(id)
+    }
+
+    async fn me(&self, c: &Caller) -> Result<Response<Body>, ApiError> {
+        Ok(json_response(StatusCode::OK, &self.team.me(c).await?))
+    }
+
+    async fn members(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        let members = self.team.members(c, &account_id(req)?).await?;
+        let views: Vec<Value> = members.iter().map(member_view).collect();
+        Ok(json_response(StatusCode::OK, &json!({ "members": views })))
+    }
+
+    async fn put_member(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        let id = self.admitted(req, c, Action::ConfigureAccount).await?;
+        let user = user_id(req)?;
+        let input: MemberBody = json_body(req)?;
+        let role = Role::parse(&input.role)
+            .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidRole, "role is agent or supervisor"))?;
+        let member = self.team.put_member(c, &id, user, role, input.display_name).await?;
+        Ok(json_response(StatusCode::OK, &member_view(&member)))
+    }
+
+    async fn remove_member(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        let id = self.admitted(req, c, Action::ConfigureAccount).await?;
+        self.team.remove_member(c, &id, &user_id(req)?).await?;
+        Ok(Response::builder()
+            .status(StatusCode::NO_CONTENT)
+            .body(Body::Empty)
+            .unwrap_or_default())
+    }
+
+    async fn audit(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        let account = query_param(req, "account_id")
+            .map(|a| AccountId::parse(&a).map_err(|_| ApiError::refused_on_account(Refusal::Hidden)))
+            .transpose()?;
+        if account.is_none() && !c.is_operator() {
+            return Err(ApiError::bad_request(
+                ErrorCode::MissingParameter,
+                "account_id is required",
+            ));
+        }
+        let limit = limit(req, AUDIT_LIMIT)?;
+        let cursor = query_param(req, "cursor");
+        let page = self.team.audit(c, account.as_ref(), limit, cursor.as_deref()).await?;
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({"entries": page.items, "next_cursor": page.next_cursor}),
+        ))
     }
 
     fn view(&self, req: &Request, a: &Account) -> Value {
@@ -103,7 +208,8 @@ impl App {
         })
     }
 
-    async fn create(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+    async fn create(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        admit_global(c, Action::CreateAccount).map_err(ApiError::refused_on_account)?;
         let input: NewAccountBody = json_body(req)?;
         let name = parse_name(&input.name)?;
         let (credentials, host) = parse_credentials(&input.customer_id, &input.api_key, input.api_host.as_deref())?;
@@ -113,23 +219,33 @@ impl App {
             host,
             numbers: validated_numbers(input.numbers)?,
         };
-        let account = self.service.create(new, validation_deadline(req)).await?;
+        let account = self
+            .service
+            .create(&Actor::of(c), new, validation_deadline(req))
+            .await?;
         Ok(json_response(StatusCode::CREATED, &self.view(req, &account)))
     }
 
-    async fn list(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        let accounts = self.service.list().await?;
+    /// Every account for an operator; the caller's accounts for anyone else.
+    async fn list(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        let mut accounts = self.service.list().await?;
+        if !c.is_operator() {
+            let mine = self.team.me(c).await?.accounts;
+            accounts.retain(|a| mine.iter().any(|m| m.account_id == a.account_id));
+        }
         let views: Vec<Value> = accounts.iter().map(|a| self.view(req, a)).collect();
         Ok(json_response(StatusCode::OK, &json!({ "accounts": views })))
     }
 
-    async fn read(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        let account = self.service.read(&account_id(req)?).await?;
+    async fn read(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        let id = self.admitted(req, c, Action::ReadAccount).await?;
+        let account = self.service.read(&id).await?;
         Ok(json_response(StatusCode::OK, &self.view(req, &account)))
     }
 
-    async fn rotate(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        let account = self.service.read(&account_id(req)?).await?;
+    async fn rotate(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        let id = self.admitted(req, c, Action::ConfigureAccount).await?;
+        let account = self.service.read(&id).await?;
         let input: NewKey = json_body(req)?;
         let key = ApiKey::parse(input.api_key.trim())
             .map_err(|e| ApiError::bad_request(ErrorCode::InvalidApiKey, format!("api_key: {e}")))?;
@@ -147,7 +263,13 @@ impl App {
         }
         let rotation = self
             .service
-            .rotate(&account, key, input.grace_period_seconds, validation_deadline(req))
+            .rotate(
+                &Actor::of(c),
+                &account,
+                key,
+                input.grace_period_seconds,
+                validation_deadline(req),
+            )
             .await?;
         Ok(json_response(
             StatusCode::OK,
@@ -156,20 +278,32 @@ impl App {
         ))
     }
 
-    async fn add_number(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        let account = self.service.read(&account_id(req)?).await?;
+    async fn add_number(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        let id = self.admitted(req, c, Action::ConfigureAccount).await?;
+        let account = self.service.read(&id).await?;
         let number: NewSupportNumber = json_body(req)?;
-        let added = self.service.add_number(&account, number).await?;
+        let added = self.service.add_number(&Actor::of(c), &account, number).await?;
         Ok(json_response(StatusCode::CREATED, &added))
     }
 
-    async fn remove_number(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        let account = self.service.read(&account_id(req)?).await?;
+    async fn remove_number(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        let id = self.admitted(req, c, Action::ConfigureAccount).await?;
+        let account = self.service.read(&id).await?;
         let number = PhoneNumber::parse_any(&path_param(req, "number")?)
             .map_err(|e| ApiError::bad_request(ErrorCode::InvalidPhoneNumber, e.to_string()))?;
-        self.service.remove_number(&account, &number).await?;
+        self.service.remove_number(&Actor::of(c), &account, &number).await?;
         Ok(json_response(StatusCode::OK, &json!({"removed": number})))
     }
+}
+
+fn member_view(m: &Member) -> Value {
+    json!({"account_id": m.account_id, "user_id": m.user_id, "role": m.role,
+           "display_name": m.display_name, "added_at": m.added_at})
+}
+
+fn user_id(req: &Request) -> Result<UserId, ApiError> {
+    UserId::parse(&path_param(req, "user_id")?)
+        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidUserId, e.to_string()))
 }
 
 fn account_id(req: &Request) -> Result<AccountId, ApiError> {

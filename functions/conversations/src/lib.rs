@@ -1,17 +1,20 @@
 //! The agents' conversation routes, the HTTP edge of the desk service: `GET /conversations`,
-//! `GET /conversations/{id}`, and the moves `accept`, `close`, `end`.
+//! `GET /conversations/{id}`, the moves `accept`, `close`, `end`, and `assign`. The desk asks the
+//! policy (`shared::access`) with the caller of the verified token.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
+use shared::access::{Caller, UserId};
 use shared::conversation::{Event, Status};
 use shared::error::ErrorCode;
-use shared::http::{body_bytes, caller_id, json_response, no_route, path_param, query_param, respond, route_key};
+use shared::http::{body_bytes, caller, json_response, limit, no_route, path_param, query_param, respond, route_key};
 use shared::ids::{AccountId, ConversationId};
 use shared::service::desk::{Desk, DeskError};
 use shared::store::Dynamo;
 use shared::ApiError;
+use tracing::Instrument;
 
 /// The default and largest page of the dashboard list.
 const LIST_LIMIT: (u32, u32) = (25, 100);
@@ -27,10 +30,18 @@ pub struct App {
     service: Service,
 }
 
+/// A move's body: `agent_id` is taken for older clients and ignored (the mover is the token's).
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct MoveBody {
     #[serde(default)]
+    #[allow(dead_code)]
+    agent_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssignBody {
     agent_id: Option<String>,
 }
 
@@ -54,18 +65,28 @@ impl App {
 
     /// Answers one request.
     pub async fn handle(&self, req: Request) -> Response<Body> {
+        let caller = match caller(&req) {
+            Ok(c) => c,
+            Err(e) => return e.into_response(),
+        };
+        let span = shared::http::actor_span(&caller);
+        self.serve(req, caller).instrument(span).await
+    }
+
+    async fn serve(&self, req: Request, c: Caller) -> Response<Body> {
         let result = match route_key(&req) {
-            "GET /conversations" => self.list(&req).await,
-            "GET /conversations/{conversation_id}" => self.read(&req).await,
-            "POST /conversations/{conversation_id}/accept" => self.move_to(&req, Event::Accept).await,
-            "POST /conversations/{conversation_id}/close" => self.move_to(&req, Event::Close).await,
-            "POST /conversations/{conversation_id}/end" => self.move_to(&req, Event::End).await,
+            "GET /conversations" => self.list(&req, &c).await,
+            "GET /conversations/{conversation_id}" => self.read(&req, &c).await,
+            "POST /conversations/{conversation_id}/accept" => self.move_to(&req, &c, Event::Accept).await,
+            "POST /conversations/{conversation_id}/close" => self.move_to(&req, &c, Event::Close).await,
+            "POST /conversations/{conversation_id}/end" => self.move_to(&req, &c, Event::End).await,
+            "POST /conversations/{conversation_id}/assign" => self.assign(&req, &c).await,
             _ => Err(no_route()),
         };
         respond(result)
     }
 
-    async fn list(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+    async fn list(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
         let account_id = query_param(req, "account_id")
             .ok_or_else(|| ApiError::bad_request(ErrorCode::MissingParameter, "account_id is required"))?;
         let account_id = AccountId::parse(&account_id)
@@ -75,7 +96,7 @@ impl App {
         let cursor = query_param(req, "cursor");
         let page = self
             .service
-            .list(&account_id, &statuses, limit, cursor.as_deref())
+            .list(c, &account_id, &statuses, limit, cursor.as_deref())
             .await?;
         Ok(json_response(
             StatusCode::OK,
@@ -83,23 +104,32 @@ impl App {
         ))
     }
 
-    async fn read(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+    async fn read(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
         let id = conversation_id(req)?;
         let limit = limit(req, MESSAGES_LIMIT)?;
         let cursor = query_param(req, "cursor");
-        let conversation = self.service.transcript(&id, limit, cursor.as_deref()).await?;
+        let conversation = self.service.transcript(c, &id, limit, cursor.as_deref()).await?;
         Ok(json_response(StatusCode::OK, &conversation))
     }
 
-    async fn move_to(&self, req: &Request, event: Event) -> Result<Response<Body>, ApiError> {
+    async fn move_to(&self, req: &Request, c: &Caller, event: Event) -> Result<Response<Body>, ApiError> {
         let id = conversation_id(req)?;
-        let body: MoveBody = if body_bytes(req).iter().all(u8::is_ascii_whitespace) {
-            MoveBody::default()
-        } else {
-            shared::http::json_body(req)?
-        };
-        let agent = caller_id(req).or(body.agent_id.filter(|a| !a.trim().is_empty()));
-        let moved = self.service.apply(&id, event, agent.as_deref()).await?;
+        if !body_bytes(req).iter().all(u8::is_ascii_whitespace) {
+            let _: MoveBody = shared::http::json_body(req)?;
+        }
+        let moved = self.service.apply(c, &id, event).await?;
+        Ok(json_response(StatusCode::OK, &moved))
+    }
+
+    async fn assign(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        let id = conversation_id(req)?;
+        let body: AssignBody = shared::http::json_body(req)?;
+        let to = body
+            .agent_id
+            .map(|a| UserId::parse(&a))
+            .transpose()
+            .map_err(|e| ApiError::bad_request(ErrorCode::InvalidAgentId, format!("agent_id: {e}")))?;
+        let moved = self.service.assign(c, &id, to.as_ref()).await?;
         Ok(json_response(StatusCode::OK, &moved))
     }
 }
@@ -123,16 +153,4 @@ fn statuses(list: Option<&str>) -> Result<Vec<Status>, ApiError> {
 
 fn conversation_id(req: &Request) -> Result<ConversationId, ApiError> {
     ConversationId::parse(&path_param(req, "conversation_id")?).map_err(|_| DeskError::NotFound.into())
-}
-
-fn limit(req: &Request, (default, max): (u32, u32)) -> Result<u32, ApiError> {
-    match query_param(req, "limit") {
-        None => Ok(default),
-        Some(l) => l.parse::<u32>().ok().filter(|l| (1..=max).contains(l)).ok_or_else(|| {
-            ApiError::bad_request(
-                ErrorCode::InvalidParameter,
-                format!("limit is a whole number from 1 to {max}"),
-            )
-        }),
-    }
 }

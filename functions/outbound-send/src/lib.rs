@@ -7,11 +7,10 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use shared::access::Caller;
 use shared::conversation::Thread;
 use shared::error::ErrorCode;
-use shared::http::{
-    caller_id, deadline, header_str, json_body, json_response, no_route, path_param, respond, route_key,
-};
+use shared::http::{caller, deadline, header_str, json_body, json_response, no_route, path_param, respond, route_key};
 use shared::ids::{AccountId, ConversationId, IdempotencyKey};
 use shared::phone::PhoneNumber;
 use shared::secrets::Secrets;
@@ -20,6 +19,7 @@ use shared::service::send::{Draft, SendError, Sender, SentMessage, Verdict};
 use shared::store::Dynamo;
 use shared::telesign::TelesignClient;
 use shared::ApiError;
+use tracing::Instrument;
 
 /// The send service over DynamoDB, Secrets Manager and TeleSign.
 pub type Service = Sender<CachedDirectory<Dynamo, Secrets>, Dynamo, TelesignClient>;
@@ -35,7 +35,9 @@ pub struct App {
 #[serde(deny_unknown_fields)]
 struct Reply {
     text: String,
+    /// Taken for older clients and ignored: the sender is the token's.
     #[serde(default)]
+    #[allow(dead_code)]
     agent_id: Option<String>,
 }
 
@@ -46,7 +48,9 @@ struct Outreach {
     from: String,
     to: String,
     text: String,
+    /// Taken for older clients and ignored: the sender is the token's.
     #[serde(default)]
+    #[allow(dead_code)]
     agent_id: Option<String>,
 }
 
@@ -77,23 +81,32 @@ impl App {
 
     /// Answers one request.
     pub async fn handle(&self, req: Request) -> Response<Body> {
+        let caller = match caller(&req) {
+            Ok(c) => c,
+            Err(e) => return e.into_response(),
+        };
+        let span = shared::http::actor_span(&caller);
+        self.serve(req, caller).instrument(span).await
+    }
+
+    async fn serve(&self, req: Request, c: Caller) -> Response<Body> {
         let result = match route_key(&req) {
-            "POST /conversations/{conversation_id}/messages" => self.reply(&req).await,
-            "POST /messages" => self.outreach(&req).await,
+            "POST /conversations/{conversation_id}/messages" => self.reply(&req, &c).await,
+            "POST /messages" => self.outreach(&req, &c).await,
             _ => Err(no_route()),
         };
         respond(result)
     }
 
-    async fn reply(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+    async fn reply(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
         let id = ConversationId::parse(&path_param(req, "conversation_id")?)
             .map_err(|_| ApiError::from(SendError::ConversationNotFound))?;
         let input: Reply = json_body(req)?;
-        let draft = self.draft(req, input.text, input.agent_id)?;
-        Ok(answer(self.service.reply(&id, &draft).await?))
+        let draft = self.draft(req, c, input.text)?;
+        Ok(answer(self.service.reply(c, &id, &draft).await?))
     }
 
-    async fn outreach(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+    async fn outreach(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
         let input: Outreach = json_body(req)?;
         let invalid = |what: &str, e: shared::phone::PhoneError| {
             ApiError::bad_request(ErrorCode::InvalidPhoneNumber, format!("{what}: {e}"))
@@ -102,26 +115,21 @@ impl App {
         // A national number is the support number's country's (as a person types it).
         let customer_number =
             PhoneNumber::parse_typed(&input.to, Some(&support_number)).map_err(|e| invalid("to", e))?;
-        let draft = self.draft(req, input.text, input.agent_id)?;
+        let draft = self.draft(req, c, input.text)?;
         let account_id = AccountId::parse(&input.account_id).map_err(|_| ApiError::from(SendError::AccountNotFound))?;
         let thread = Thread {
             account_id,
             support_number,
             customer_number,
         };
-        Ok(answer(self.service.outreach(&thread, &draft).await?))
+        Ok(answer(self.service.outreach(c, &thread, &draft).await?))
     }
 
-    /// The draft of a request: the text checked, the agent (the token's, else the body's), the key.
-    fn draft(&self, req: &Request, text: String, agent_id: Option<String>) -> Result<Draft, ApiError> {
+    /// The draft of a request: the text checked, the agent (the token's `sub`, never a body
+    /// field), the key.
+    fn draft(&self, req: &Request, c: &Caller, text: String) -> Result<Draft, ApiError> {
         let info = shared::sms::check_text(&text)?;
-        let agent = caller_id(req).or(agent_id.filter(|a| !a.trim().is_empty()));
-        if agent.as_ref().is_some_and(|a| a.chars().count() > 128) {
-            return Err(ApiError::bad_request(
-                ErrorCode::InvalidAgentId,
-                "agent_id is at most 128 characters",
-            ));
-        }
+        let agent = Some(c.user_id.to_string());
         let idempotency = header_str(req, "idempotency-key")
             .map(IdempotencyKey::parse)
             .transpose()

@@ -6,13 +6,16 @@ use std::time::Duration;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use shared::http::{deadline, json_body, json_response, no_route, path_param, respond, route_key};
+use shared::access::{Action, Caller};
+use shared::http::{caller, deadline, json_body, json_response, no_route, path_param, respond, route_key};
 use shared::ids::AccountId;
 use shared::secrets::Secrets;
+use shared::service::access::{admit, admit_global};
 use shared::service::accounts::{Accounts, AccountsError};
 use shared::store::Dynamo;
 use shared::telesign::TelesignClient;
 use shared::ApiError;
+use tracing::Instrument;
 
 /// The accounts service (only its validation is used here).
 pub type Service = Accounts<Dynamo, Secrets, TelesignClient>;
@@ -55,15 +58,26 @@ impl App {
 
     /// Answers one request.
     pub async fn handle(&self, req: Request) -> Response<Body> {
+        let caller = match caller(&req) {
+            Ok(c) => c,
+            Err(e) => return e.into_response(),
+        };
+        let span = shared::http::actor_span(&caller);
+        self.serve(req, caller).instrument(span).await
+    }
+
+    async fn serve(&self, req: Request, c: Caller) -> Response<Body> {
         let result = match route_key(&req) {
-            "POST /accounts/validate" => self.given(&req).await,
-            "POST /accounts/{account_id}/validate" => self.stored(&req).await,
+            "POST /accounts/validate" => self.given(&req, &c).await,
+            "POST /accounts/{account_id}/validate" => self.stored(&req, &c).await,
             _ => Err(no_route()),
         };
         respond(result)
     }
 
-    async fn given(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+    /// Validating credentials of no account yet is part of creating one: operators only.
+    async fn given(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        admit_global(c, Action::CreateAccount).map_err(ApiError::refused_on_account)?;
         let input: CredentialsInput = json_body(req)?;
         let (creds, host) =
             shared::account::parse_credentials(&input.customer_id, &input.api_key, input.api_host.as_deref())?;
@@ -73,8 +87,11 @@ impl App {
         Ok(json_response(StatusCode::OK, &found.body(host)))
     }
 
-    async fn stored(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+    async fn stored(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
         let id = AccountId::parse(&path_param(req, "account_id")?).map_err(|_| AccountsError::NotFound)?;
+        admit(&self.service.directory.store, c, &id, Action::ConfigureAccount)
+            .await
+            .map_err(ApiError::refused_on_account)?;
         let limit = deadline(req, Duration::from_secs(10), Duration::from_millis(500));
         let (account, found) = self.service.validate_stored(&id, limit).await?;
         tracing::info!(account_id = %id, result = found.verdict.as_str(), telesign_code = ?found.telesign_code, "stored credentials validated");

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::account::{Account, AccountError, AccountSecret, NewSupportNumber, SupportNumber};
+use crate::audit::{Actor, AuditAction, AuditEntry};
 use crate::ids::{AccountId, Timestamp};
 use crate::phone::PhoneNumber;
 use crate::service::directory::{AccountDirectory, CachedDirectory, DirectoryError, Freshness};
@@ -133,7 +134,7 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
     /// tried again, and the account found then counts as created. Only a creation known not to
     /// have happened (a number in use) takes its secret with it, and then with a recovery window;
     /// when the outcome stays unknown the secret is kept, so an account that does exist works.
-    pub async fn create(&self, new: NewAccount, deadline: Instant) -> Result<Account, AccountsError> {
+    pub async fn create(&self, actor: &Actor, new: NewAccount, deadline: Instant) -> Result<Account, AccountsError> {
         self.require_valid(&new.credentials, new.host, deadline).await?;
         let account_id = AccountId::new();
         let account = Account {
@@ -158,7 +159,14 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
             .create(&account.secret_name, &secret)
             .await
             .map_err(keys_error)?;
-        let stored = self.store_account(&account).await;
+        let audit = AuditEntry::new(
+            actor,
+            AuditAction::AccountCreated,
+            &account.account_id,
+            account.account_id.as_str(),
+        )
+        .with("numbers", account.numbers.len());
+        let stored = self.store_account(&account, &audit).await;
         if matches!(stored, Ok(Claim::NumberInUse(_) | Claim::NoAccount)) {
             // Known not created: the secret goes too (restorable for its recovery window).
             if let Err(e) = self.directory.keys.schedule_deletion(&account.secret_name).await {
@@ -176,10 +184,10 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
     }
 
     /// The account record with its claims, tried again while the outcome is unknown.
-    async fn store_account(&self, account: &Account) -> Result<Claim, StoreError> {
+    async fn store_account(&self, account: &Account, audit: &AuditEntry) -> Result<Claim, StoreError> {
         let mut attempt = 1;
         loop {
-            match self.directory.store.create_account(account).await {
+            match self.directory.store.create_account(account, audit).await {
                 Err(e) if attempt < CREATE_ATTEMPTS => {
                     tracing::warn!(account_id = %account.account_id, error = %e, attempt, "creating the account failed, maybe after committing; trying again");
                     CREATE_BACKOFF.sleep(attempt).await;
@@ -209,6 +217,7 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
     /// (the configured default when `None`, at most [`MAX_GRACE`]).
     pub async fn rotate(
         &self,
+        actor: &Actor,
         account: &Account,
         key: ApiKey,
         grace_seconds: Option<u64>,
@@ -237,6 +246,21 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
             key_version: Some(now.epoch_millis()),
         };
         self.replace_keys(account, &rotated).await?;
+        let audit = AuditEntry::new(
+            actor,
+            AuditAction::KeyRotated,
+            &account.account_id,
+            account.account_id.as_str(),
+        )
+        .with("grace_seconds", grace.as_secs());
+        if !self
+            .directory
+            .store
+            .record_rotation(&account.account_id, &audit)
+            .await?
+        {
+            return Err(AccountsError::NotFound);
+        }
         tracing::info!(account_id = %account.account_id, grace_seconds = grace.as_secs(), "API key rotated");
         Ok(Rotation {
             account_id: account.account_id.clone(),
@@ -278,11 +302,24 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
     /// Adds a support number.
     pub async fn add_number(
         &self,
+        actor: &Actor,
         account: &Account,
         number: NewSupportNumber,
     ) -> Result<SupportNumber, AccountsError> {
         let number = number.validated()?;
-        match self.directory.store.add_number(&account.account_id, &number).await? {
+        let audit = AuditEntry::new(
+            actor,
+            AuditAction::NumberAdded,
+            &account.account_id,
+            number.number.as_str(),
+        )
+        .with("type", serde_json::to_value(number.kind).unwrap_or_default());
+        match self
+            .directory
+            .store
+            .add_number(&account.account_id, &number, &audit)
+            .await?
+        {
             Claim::Done => {
                 self.directory.forget(account);
                 tracing::info!(account_id = %account.account_id, number = %number.number, "support number added");
@@ -294,8 +331,19 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
     }
 
     /// Removes a support number: its inbound stops at once.
-    pub async fn remove_number(&self, account: &Account, number: &PhoneNumber) -> Result<(), AccountsError> {
-        if !self.directory.store.remove_number(&account.account_id, number).await? {
+    pub async fn remove_number(
+        &self,
+        actor: &Actor,
+        account: &Account,
+        number: &PhoneNumber,
+    ) -> Result<(), AccountsError> {
+        let audit = AuditEntry::new(actor, AuditAction::NumberRemoved, &account.account_id, number.as_str());
+        if !self
+            .directory
+            .store
+            .remove_number(&account.account_id, number, &audit)
+            .await?
+        {
             return Err(AccountsError::NumberNotFound);
         }
         self.directory.forget(account);

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::account::{Account, AccountKeys};
+use crate::audit::{Actor, AuditAction, AuditEntry};
 use crate::backoff::Backoff;
 use crate::conversation::{
     consent_of, next, parse_external_id, preview, Consent, Conversation, Event, Message, Thread,
@@ -12,8 +13,8 @@ use crate::ids::AccountId;
 use crate::phone::PhoneNumber;
 use crate::service::directory::{AccountDirectory, DirectoryError, Freshness};
 use crate::service::ports::{
-    CallbackQueue, Committed, ConversationWrite, InboundLog, InboundRecord, InboundWrite, Move, ParkedCallback,
-    ReportLog, StatusUpdate, StoreError, ThreadState,
+    CallbackQueue, Committed, ConversationWrite, Guard, Holder, InboundLog, InboundRecord, InboundWrite, Move,
+    ParkedCallback, ReportLog, StatusUpdate, StoreError, ThreadState,
 };
 use crate::sms::TextInfo;
 use crate::telesign::status::{rank, state_of_code};
@@ -402,10 +403,22 @@ pub fn plan_inbound(
             at: message.created_at,
             preview: Some(preview(&sms.text)),
             opted_out: Some(opted_out),
-            assign: None,
+            holder: Holder::Keep,
+            guard: Guard::default(),
+            audit: None,
         }),
     };
-    let consent = consent.map(|c| (c, Message::consent_notice(c, &sms.text, &message.message_id)));
+    let consent = consent.map(|c| {
+        let entry = AuditEntry::new(
+            &Actor::Customer,
+            AuditAction::ConsentChanged,
+            &thread.account_id,
+            conversation.conversation_id().as_str(),
+        )
+        .with("consent", c.as_str())
+        .with("message_id", message.message_id.as_str());
+        (c, Message::consent_notice(c, &sms.text, &message.message_id), entry)
+    });
     InboundRecord {
         thread: thread.clone(),
         reference_id: sms.reference_id.clone(),

@@ -1,9 +1,13 @@
 //! The agents' desk: the dashboard list, a transcript, and the moves of the state machine.
 
+use crate::access::{Action, Caller, Standing, UserId};
+use crate::audit::{Actor, AuditAction, AuditEntry};
 use crate::conversation::{listable, next, Conversation, Event, Status};
 use crate::ids::{AccountId, ConversationId, Timestamp};
+use crate::service::access::{admit, check, standing_in, Refusal};
 use crate::service::ports::{
-    BadCursor, Committed, ConversationMoves, ConversationReads, Move, Page, ReadError, StoreError,
+    BadCursor, Committed, ConversationMoves, ConversationReads, Guard, Holder, Members, Move, Page, ReadError,
+    StoreError,
 };
 
 /// How often a move that lost a race is tried again.
@@ -32,6 +36,21 @@ pub enum DeskError {
     /// The conversation kept changing under the move.
     #[error("the conversation kept changing under the move")]
     Busy,
+    /// No such account (or not one of the caller's).
+    #[error("no messaging account has this id")]
+    AccountNotFound,
+    /// The caller's role does not allow it.
+    #[error("your role does not allow this")]
+    Forbidden,
+    /// Another agent holds the conversation.
+    #[error("the conversation is assigned to {0}")]
+    AssignedToOther(String),
+    /// An assignment to someone who is not a member of the account.
+    #[error("{0} is not a member of this account")]
+    NotAMember(UserId),
+    /// The conversation is closed.
+    #[error("the conversation is closed")]
+    Closed,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -46,22 +65,46 @@ impl From<ReadError> for DeskError {
     }
 }
 
+impl DeskError {
+    /// A refusal about a conversation (hidden: not found).
+    fn on_conversation(r: Refusal) -> Self {
+        match r {
+            Refusal::Forbidden => Self::Forbidden,
+            Refusal::Hidden => Self::NotFound,
+            Refusal::HeldBy(h) => Self::AssignedToOther(h),
+            Refusal::Store(e) => Self::Store(e),
+        }
+    }
+
+    /// A refusal about an account (hidden: no such account).
+    fn on_account(r: Refusal) -> Self {
+        match r {
+            Refusal::Hidden => Self::AccountNotFound,
+            other => Self::on_conversation(other),
+        }
+    }
+}
+
 /// The desk service.
 #[derive(Debug)]
 pub struct Desk<C> {
-    /// Conversations.
+    /// Conversations and members.
     pub store: C,
 }
 
-impl<C: ConversationMoves + ConversationReads> Desk<C> {
+impl<C: ConversationMoves + ConversationReads + Members> Desk<C> {
     /// The dashboard: an account's conversations in `statuses`, newest activity first.
     pub async fn list(
         &self,
+        caller: &Caller,
         account_id: &AccountId,
         statuses: &[Status],
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page<Conversation>, DeskError> {
+        admit(&self.store, caller, account_id, Action::ReadConversations)
+            .await
+            .map_err(DeskError::on_account)?;
         if !listable(statuses) {
             return Err(DeskError::Unlistable);
         }
@@ -71,27 +114,29 @@ impl<C: ConversationMoves + ConversationReads> Desk<C> {
     /// A conversation with a page of its transcript.
     pub async fn transcript(
         &self,
+        caller: &Caller,
         id: &ConversationId,
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Conversation, DeskError> {
-        self.store
-            .transcript(id, limit, cursor)
-            .await?
-            .ok_or(DeskError::NotFound)
+        let found = self.store.transcript(id, limit, cursor).await?;
+        let conversation = found.ok_or(DeskError::NotFound)?;
+        admit(&self.store, caller, &conversation.account_id, Action::ReadConversations)
+            .await
+            .map_err(DeskError::on_conversation)?;
+        Ok(conversation)
     }
 
-    /// An agent's move (accept, close, end): the state machine decides, one conditional write
-    /// applies it; a lost race reads again.
-    pub async fn apply(
-        &self,
-        id: &ConversationId,
-        event: Event,
-        agent: Option<&str>,
-    ) -> Result<Conversation, DeskError> {
+    /// A move (accept, close, end): the policy and the state machine decide, one conditional
+    /// write applies it with its audit entry; a lost race reads again.
+    pub async fn apply(&self, caller: &Caller, id: &ConversationId, event: Event) -> Result<Conversation, DeskError> {
         for _ in 0..MOVE_ATTEMPTS {
             let current = self.store.conversation(id).await?.ok_or(DeskError::NotFound)?;
-            let m = plan_move(&current, event, agent)?;
+            let holder = current.assigned_agent.as_deref();
+            let standing = admit(&self.store, caller, &current.account_id, Action::Work { holder })
+                .await
+                .map_err(DeskError::on_conversation)?;
+            let m = plan_move(&current, event, caller, standing)?;
             if self.store.apply_move(&m).await? == Committed::Done {
                 tracing::info!(conversation_id = %id, status = m.to.as_str(), event = event.as_str(), "conversation moved");
                 return Ok(m.applied_to(current));
@@ -99,15 +144,63 @@ impl<C: ConversationMoves + ConversationReads> Desk<C> {
         }
         Err(DeskError::Busy)
     }
+
+    /// Assigns a conversation to a member of its account, or to nobody.
+    pub async fn assign(
+        &self,
+        caller: &Caller,
+        id: &ConversationId,
+        to: Option<&UserId>,
+    ) -> Result<Conversation, DeskError> {
+        for _ in 0..MOVE_ATTEMPTS {
+            let current = self.store.conversation(id).await?.ok_or(DeskError::NotFound)?;
+            let holder = current.assigned_agent.as_deref();
+            let standing = standing_in(&self.store, caller, &current.account_id).await?;
+            let action = Action::Assign {
+                holder,
+                to: to.map(UserId::as_str),
+            };
+            check(caller, standing, action).map_err(DeskError::on_conversation)?;
+            if current.status == Status::Closed {
+                return Err(DeskError::Closed);
+            }
+            if let Some(user) = to {
+                if self.store.member(&current.account_id, user).await?.is_none() {
+                    return Err(DeskError::NotAMember(user.clone()));
+                }
+            }
+            let m = plan_assignment(&current, caller, to);
+            if self.store.apply_move(&m).await? == Committed::Done {
+                tracing::info!(conversation_id = %id, to = to.map(UserId::as_str).unwrap_or(""), "conversation assigned");
+                return Ok(m.applied_to(current));
+            }
+        }
+        Err(DeskError::Busy)
+    }
 }
 
-/// The move an agent's event makes of a conversation as read: the agent takes it when it
-/// becomes `active`.
-pub fn plan_move(current: &Conversation, event: Event, agent: Option<&str>) -> Result<Move, DeskError> {
+/// The move an event makes of a conversation as read: whoever accepts an unassigned
+/// conversation takes it (a member on the condition that they still are one); the move
+/// applies only while the holder is still the one read; audited.
+pub fn plan_move(current: &Conversation, event: Event, caller: &Caller, standing: Standing) -> Result<Move, DeskError> {
     let to = next(current.status, event).ok_or(DeskError::Illegal {
         from: current.status,
         event,
     })?;
+    let takes = to == Status::Active && current.assigned_agent.is_none();
+    let action = match event {
+        Event::Accept => AuditAction::ConversationAccepted,
+        Event::Close => AuditAction::ConversationClosed,
+        _ => AuditAction::ConversationEnded,
+    };
+    let audit = AuditEntry::new(
+        &Actor::of(caller),
+        action,
+        &current.account_id,
+        current.conversation_id.as_str(),
+    )
+    .with("from", current.status.as_str())
+    .with("to", to.as_str());
     Ok(Move {
         conversation_id: current.conversation_id.clone(),
         thread: current.thread(),
@@ -116,6 +209,43 @@ pub fn plan_move(current: &Conversation, event: Event, agent: Option<&str>) -> R
         at: Timestamp::now(),
         preview: None,
         opted_out: None,
-        assign: agent.filter(|_| to == Status::Active).map(str::to_owned),
+        holder: if takes {
+            Holder::To(caller.user_id.clone())
+        } else {
+            Holder::Keep
+        },
+        guard: Guard {
+            holder_read: Some(current.assigned_agent.clone()),
+            member: (takes && standing != Standing::Operator).then(|| caller.user_id.clone()),
+        },
+        audit: Some(audit),
     })
+}
+
+/// An assignment: the status kept, the holder changed while it is still the one read, the new
+/// holder still a member; audited.
+pub fn plan_assignment(current: &Conversation, caller: &Caller, to: Option<&UserId>) -> Move {
+    let audit = AuditEntry::new(
+        &Actor::of(caller),
+        AuditAction::ConversationAssigned,
+        &current.account_id,
+        current.conversation_id.as_str(),
+    )
+    .with("from", current.assigned_agent.clone())
+    .with("to", to.map(UserId::to_string));
+    Move {
+        conversation_id: current.conversation_id.clone(),
+        thread: current.thread(),
+        from: current.status,
+        to: current.status,
+        at: Timestamp::now(),
+        preview: None,
+        opted_out: None,
+        holder: to.map_or(Holder::Nobody, |u| Holder::To(u.clone())),
+        guard: Guard {
+            holder_read: Some(current.assigned_agent.clone()),
+            member: to.cloned(),
+        },
+        audit: Some(audit),
+    }
 }

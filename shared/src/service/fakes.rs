@@ -8,7 +8,9 @@ use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use crate::access::UserId;
 use crate::account::{Account, AccountSecret, SupportNumber};
+use crate::audit::AuditEntry;
 use crate::conversation::{Consent, Conversation, Message, Status, Thread};
 use crate::ids::{AccountId, ConversationId, MessageId};
 use crate::phone::PhoneNumber;
@@ -42,6 +44,10 @@ pub struct State {
     pub accounts: HashMap<AccountId, Account>,
     /// Number claims.
     pub claims: HashMap<PhoneNumber, AccountId>,
+    /// Members: (account, user) → member.
+    pub members: BTreeMap<(AccountId, UserId), Member>,
+    /// The audit trail, oldest first.
+    pub audit: Vec<AuditEntry>,
     /// Transactions committed.
     pub writes: usize,
     /// The stamps of the accounts' keys.
@@ -119,14 +125,22 @@ impl State {
             .pointers
             .get(&m.thread)
             .is_some_and(|(c, _)| c == &m.conversation_id);
-        let status_ok = self
-            .conversations
-            .get(&m.conversation_id)
-            .is_some_and(|c| c.status == m.from);
-        status_ok && (pointer_ok || (m.to == m.from))
+        let conversation = self.conversations.get(&m.conversation_id);
+        let status_ok = conversation.is_some_and(|c| c.status == m.from);
+        let holder_ok = match &m.guard.holder_read {
+            None => true,
+            Some(h) => conversation.is_some_and(|c| &c.assigned_agent == h),
+        };
+        let member_ok = m
+            .guard
+            .member
+            .as_ref()
+            .is_none_or(|u| self.members.contains_key(&(m.thread.account_id.clone(), u.clone())));
+        status_ok && holder_ok && member_ok && (pointer_ok || (m.to == m.from))
     }
 
     fn apply_move(&mut self, m: &Move) {
+        self.audit.extend(m.audit.clone());
         if let Some(c) = self.conversations.remove(&m.conversation_id) {
             self.conversations.insert(m.conversation_id.clone(), m.applied_to(c));
         }
@@ -258,12 +272,13 @@ impl InboundLog for MemoryStore {
             s.apply_write(&r.conversation);
             let id = r.conversation.conversation_id().clone();
             s.append(&id, &r.message, Some(r.raw.clone()));
-            if let Some((consent, notice)) = &r.consent {
+            if let Some((consent, notice, entry)) = &r.consent {
                 s.consent.insert(
                     (r.thread.account_id.clone(), r.thread.customer_number.clone()),
                     *consent == Consent::OptOut,
                 );
                 s.append(&id, notice, None);
+                s.audit.push(entry.clone());
             }
             s.writes += 1;
             InboundWrite::Stored
@@ -313,6 +328,7 @@ impl OutboundLog for MemoryStore {
             }
             s.apply_write(&r.conversation);
             s.append(r.conversation.conversation_id(), &r.message, None);
+            s.audit.push(r.audit.clone());
             s.writes += 1;
             BeginWrite::Begun
         }))
@@ -448,7 +464,7 @@ impl AccountStore for MemoryStore {
         Ok(all)
     }
 
-    async fn create_account(&self, a: &Account) -> Result<Claim, StoreError> {
+    async fn create_account(&self, a: &Account, audit: &AuditEntry) -> Result<Claim, StoreError> {
         let failing = self
             .failing_creations
             .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
@@ -464,6 +480,7 @@ impl AccountStore for MemoryStore {
                 s.claims.insert(n.number.clone(), a.account_id.clone());
             }
             s.accounts.insert(a.account_id.clone(), a.clone());
+            s.audit.push(audit.clone());
             Claim::Done
         });
         if failing {
@@ -477,7 +494,7 @@ impl AccountStore for MemoryStore {
         Ok(())
     }
 
-    async fn add_number(&self, id: &AccountId, n: &SupportNumber) -> Result<Claim, StoreError> {
+    async fn add_number(&self, id: &AccountId, n: &SupportNumber, audit: &AuditEntry) -> Result<Claim, StoreError> {
         Ok(self.transact(|s| {
             if !s.accounts.contains_key(id) {
                 return Claim::NoAccount;
@@ -491,11 +508,12 @@ impl AccountStore for MemoryStore {
             account.numbers.push(n.clone());
             account.numbers.sort_by(|a, b| a.number.cmp(&b.number));
             s.claims.insert(n.number.clone(), id.clone());
+            s.audit.push(audit.clone());
             Claim::Done
         }))
     }
 
-    async fn remove_number(&self, id: &AccountId, n: &PhoneNumber) -> Result<bool, StoreError> {
+    async fn remove_number(&self, id: &AccountId, n: &PhoneNumber, audit: &AuditEntry) -> Result<bool, StoreError> {
         Ok(self.transact(|s| {
             if s.claims.get(n) != Some(id) {
                 return false;
@@ -504,7 +522,108 @@ impl AccountStore for MemoryStore {
             if let Some(a) = s.accounts.get_mut(id) {
                 a.numbers.retain(|x| &x.number != n);
             }
+            s.audit.push(audit.clone());
             true
+        }))
+    }
+
+    async fn record_rotation(&self, id: &AccountId, audit: &AuditEntry) -> Result<bool, StoreError> {
+        Ok(self.transact(|s| {
+            if !s.accounts.contains_key(id) {
+                return false;
+            }
+            s.audit.push(audit.clone());
+            true
+        }))
+    }
+}
+
+impl Members for MemoryStore {
+    async fn member(&self, account_id: &AccountId, user_id: &UserId) -> Result<Option<Member>, StoreError> {
+        Ok(self.read(|s| s.members.get(&(account_id.clone(), user_id.clone())).cloned()))
+    }
+
+    async fn members(&self, account_id: &AccountId) -> Result<Option<Vec<Member>>, StoreError> {
+        Ok(self.read(|s| {
+            s.accounts.contains_key(account_id).then(|| {
+                s.members
+                    .values()
+                    .filter(|m| &m.account_id == account_id)
+                    .cloned()
+                    .collect()
+            })
+        }))
+    }
+
+    async fn memberships(&self, user_id: &UserId) -> Result<Vec<Member>, StoreError> {
+        Ok(self.read(|s| s.members.values().filter(|m| &m.user_id == user_id).cloned().collect()))
+    }
+
+    async fn put_member(&self, m: &Member, audit: &AuditEntry) -> Result<Committed, StoreError> {
+        Ok(self.transact(|s| {
+            if !s.accounts.contains_key(&m.account_id) {
+                return Committed::Lost;
+            }
+            s.members.insert((m.account_id.clone(), m.user_id.clone()), m.clone());
+            s.audit.push(audit.clone());
+            Committed::Done
+        }))
+    }
+
+    async fn remove_member(
+        &self,
+        account_id: &AccountId,
+        user_id: &UserId,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        Ok(self.transact(|s| {
+            if s.members.remove(&(account_id.clone(), user_id.clone())).is_none() {
+                return false;
+            }
+            s.audit.push(audit.clone());
+            true
+        }))
+    }
+
+    async fn held_by(&self, account_id: &AccountId, user_id: &UserId) -> Result<Vec<Conversation>, StoreError> {
+        Ok(self.read(|s| {
+            s.conversations
+                .values()
+                .filter(|c| {
+                    &c.account_id == account_id
+                        && c.status != Status::Closed
+                        && c.assigned_agent.as_deref() == Some(user_id.as_str())
+                })
+                .cloned()
+                .collect()
+        }))
+    }
+}
+
+impl AuditLog for MemoryStore {
+    async fn audit(
+        &self,
+        account_id: Option<&AccountId>,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<AuditEntry>, ReadError> {
+        let skip: usize = match cursor {
+            None => 0,
+            Some(c) => c.parse().map_err(|_| BadCursor)?,
+        };
+        Ok(self.read(|s| {
+            let all: Vec<AuditEntry> = s
+                .audit
+                .iter()
+                .rev()
+                .filter(|e| account_id.is_none_or(|a| &e.account_id == a))
+                .cloned()
+                .collect();
+            let end = (skip + limit as usize).min(all.len());
+            Page {
+                items: all[skip.min(end)..end].to_vec(),
+                next_cursor: (end < all.len()).then(|| end.to_string()),
+            }
         }))
     }
 }

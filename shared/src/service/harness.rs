@@ -11,7 +11,9 @@ use super::desk::Desk;
 use super::directory::CachedDirectory;
 use super::fakes::{FakeGateway, MemoryKeys, MemoryQueue, MemoryStore};
 use super::send::{Draft, Sender};
+use crate::access::{Caller, Role, UserId};
 use crate::account::{Account, AccountSecret, NumberType, SupportNumber};
+use crate::audit::Actor;
 use crate::conversation::{Conversation, Message, Thread};
 use crate::ids::{AccountId, ConversationId, IdempotencyKey, Timestamp};
 use crate::phone::PhoneNumber;
@@ -161,9 +163,28 @@ impl World {
     /// The business texts a customer "hello": the message as sent.
     pub async fn say_hello(&self, customer: &str) -> super::send::SentMessage {
         self.sender()
-            .outreach(&self.thread(customer), &draft("hello", None))
+            .outreach(&op("a-1"), &self.thread(customer), &draft("hello", None))
             .await
             .unwrap()
+    }
+
+    /// Makes `user` a member of the account in `role`.
+    pub fn member(&self, user: &str, role: Role) {
+        let m = super::ports::Member {
+            account_id: self.account.account_id.clone(),
+            user_id: UserId::parse(user).unwrap(),
+            role,
+            display_name: None,
+            added_at: Timestamp::now(),
+        };
+        self.store
+            .write(|s| s.members.insert((m.account_id.clone(), m.user_id.clone()), m));
+    }
+
+    pub fn team(&self) -> super::team::Team<MemoryStore> {
+        super::team::Team {
+            store: self.store.clone(),
+        }
     }
 
     /// The customer opts out behind the services' back.
@@ -171,6 +192,25 @@ impl World {
         let key = (self.account.account_id.clone(), PhoneNumber::parse(customer).unwrap());
         self.store.write(|s| s.consent.insert(key, true));
     }
+}
+
+/// An operator whose user id is `id`.
+pub fn op(id: &str) -> Caller {
+    caller(id, &[Role::Operator])
+}
+
+/// A caller with roles.
+pub fn caller(id: &str, roles: &[Role]) -> Caller {
+    Caller {
+        user_id: UserId::parse(id).unwrap(),
+        name: None,
+        roles: roles.to_vec(),
+    }
+}
+
+/// The operator `o-1` as the actor of a change.
+pub fn actor() -> Actor {
+    Actor::User(UserId::parse("o-1").unwrap())
 }
 
 /// A draft of `text` by agent `a-1`, with an optional key.

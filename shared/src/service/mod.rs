@@ -2,6 +2,7 @@
 //! Each service depends on the capability traits of [`ports`]; the functions build them over the
 //! DynamoDB, Secrets Manager and TeleSign adapters, the tests over [`fakes`].
 
+pub mod access;
 pub mod accounts;
 pub mod callbacks;
 pub mod desk;
@@ -14,3 +15,4 @@ pub mod ports;
 #[cfg(test)]
 mod rules;
 pub mod send;
+pub mod team;

@@ -5,7 +5,9 @@
 use std::future::Future;
 use std::time::Instant;
 
+use crate::access::{Role, UserId};
 use crate::account::{Account, AccountSecret, SupportNumber};
+use crate::audit::AuditEntry;
 use crate::conversation::{Consent, Conversation, Message, Status, Thread};
 use crate::ids::{AccountId, ConversationId, MessageId, Timestamp};
 use crate::phone::PhoneNumber;
@@ -76,8 +78,34 @@ pub struct Move {
     pub preview: Option<String>,
     /// The customer's consent, when it is known anew.
     pub opted_out: Option<bool>,
-    /// The agent who now has it.
-    pub assign: Option<String>,
+    /// Who holds it after the move.
+    pub holder: Holder,
+    /// What else must still be as read for the move to apply.
+    pub guard: Guard,
+    /// The audit entry written with it.
+    pub audit: Option<AuditEntry>,
+}
+
+/// Who holds a conversation after a move.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Holder {
+    /// Whoever held it.
+    #[default]
+    Keep,
+    /// This user.
+    To(UserId),
+    /// Nobody.
+    Nobody,
+}
+
+/// Conditions a move carries besides the status read.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Guard {
+    /// The holder as read (`Some(None)`: unassigned): a move that depends on who holds the
+    /// conversation applies only while that is still so.
+    pub holder_read: Option<Option<String>>,
+    /// A user who must still be a member of the conversation's account (the new holder).
+    pub member: Option<UserId>,
 }
 
 impl Move {
@@ -91,8 +119,10 @@ impl Move {
         if let Some(o) = self.opted_out {
             c.opted_out = o;
         }
-        if self.assign.is_some() {
-            c.assigned_agent = self.assign.clone();
+        match &self.holder {
+            Holder::Keep => {}
+            Holder::To(u) => c.assigned_agent = Some(u.to_string()),
+            Holder::Nobody => c.assigned_agent = None,
         }
         c
     }
@@ -176,8 +206,8 @@ pub struct InboundRecord {
     pub raw: String,
     /// The conversation created or moved.
     pub conversation: ConversationWrite,
-    /// A consent change and the notice that shows it.
-    pub consent: Option<(Consent, Message)>,
+    /// A consent change, the notice that shows it, and its audit entry.
+    pub consent: Option<(Consent, Message, AuditEntry)>,
 }
 
 /// What became of an inbound write.
@@ -210,6 +240,8 @@ pub struct OutboundRecord {
     pub conversation: ConversationWrite,
     /// The idempotency key claimed with it, and the request's fingerprint.
     pub idempotency: Option<(IdempotencyScope, String)>,
+    /// The audit entry of the send.
+    pub audit: AuditEntry,
 }
 
 /// An idempotency key in its account.
@@ -393,7 +425,7 @@ pub enum Claim {
     NoAccount,
 }
 
-/// Accounts and the claims on their numbers.
+/// Accounts and the claims on their numbers. Every change is one transaction with its audit entry.
 pub trait AccountStore: Send + Sync {
     /// One account.
     fn account(&self, id: &AccountId) -> impl Future<Output = Result<Option<Account>, StoreError>> + Send;
@@ -402,13 +434,86 @@ pub trait AccountStore: Send + Sync {
     /// Creates an account and claims its numbers, all or nothing. An account of this id found
     /// already is `Done`: ids are new, so only an earlier try of the same creation (one that
     /// timed out after committing) can have written it; a creation can be tried again.
-    fn create_account(&self, a: &Account) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+    fn create_account(&self, a: &Account, audit: &AuditEntry)
+        -> impl Future<Output = Result<Claim, StoreError>> + Send;
     /// Adds a number: the claim and the account's list together.
-    fn add_number(&self, id: &AccountId, n: &SupportNumber) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+    fn add_number(
+        &self,
+        id: &AccountId,
+        n: &SupportNumber,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
     /// Stamps the account record with the version of its keys.
     fn stamp_keys(&self, id: &AccountId, version: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Removes a number; `false` when the account does not own it.
-    fn remove_number(&self, id: &AccountId, n: &PhoneNumber) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn remove_number(
+        &self,
+        id: &AccountId,
+        n: &PhoneNumber,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Records a rotation of the account's key (its time on the account, and the entry);
+    /// `false` when the account is gone.
+    fn record_rotation(
+        &self,
+        id: &AccountId,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// A member of an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The account.
+    pub account_id: AccountId,
+    /// The user (a token's `sub`).
+    pub user_id: UserId,
+    /// `agent` or `supervisor`.
+    pub role: Role,
+    /// The name to show, when the operator gave one.
+    pub display_name: Option<String>,
+    /// When they were added (or their role last changed).
+    pub added_at: Timestamp,
+}
+
+/// The members of accounts, and the conversations they hold.
+pub trait Members: Send + Sync {
+    /// A user's membership of an account (strongly consistent).
+    fn member(
+        &self,
+        account_id: &AccountId,
+        user_id: &UserId,
+    ) -> impl Future<Output = Result<Option<Member>, StoreError>> + Send;
+    /// An account's members; `None` when the account does not exist.
+    fn members(&self, account_id: &AccountId) -> impl Future<Output = Result<Option<Vec<Member>>, StoreError>> + Send;
+    /// A user's memberships (from an index: a change shows within a second).
+    fn memberships(&self, user_id: &UserId) -> impl Future<Output = Result<Vec<Member>, StoreError>> + Send;
+    /// Adds a member or changes their role, with its entry; `Lost` when the account is gone.
+    fn put_member(&self, m: &Member, audit: &AuditEntry) -> impl Future<Output = Result<Committed, StoreError>> + Send;
+    /// Removes a member, with its entry; `false` when they were not one.
+    fn remove_member(
+        &self,
+        account_id: &AccountId,
+        user_id: &UserId,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The account's conversations that are not closed and that `user_id` holds.
+    fn held_by(
+        &self,
+        account_id: &AccountId,
+        user_id: &UserId,
+    ) -> impl Future<Output = Result<Vec<Conversation>, StoreError>> + Send;
+}
+
+/// Reading the audit trail.
+pub trait AuditLog: Send + Sync {
+    /// Entries newest first: of one account, or of every account.
+    fn audit(
+        &self,
+        account_id: Option<&AccountId>,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<Page<AuditEntry>, ReadError>> + Send;
 }
 
 /// Why a secret could not be read or written.

@@ -6,15 +6,18 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::access::{Action, Caller, Standing};
 use crate::account::Account;
+use crate::audit::{Actor, AuditAction, AuditEntry};
 use crate::backoff::Backoff;
 use crate::conversation::{external_id, next, preview, Conversation, Event, Message, Status, Thread};
 use crate::ids::{AccountId, ConversationId, IdempotencyKey};
 use crate::phone::PhoneNumber;
+use crate::service::access::{admit, Refusal};
 use crate::service::directory::{AccountDirectory, DirectoryError, Freshness};
 use crate::service::ports::{
-    BeginWrite, ConversationMoves, ConversationWrite, IdempotencyLog, IdempotencyRecord, IdempotencyScope, Move,
-    OutboundLog, OutboundRecord, Settlement, SmsGateway, StoreError,
+    BeginWrite, ConversationMoves, ConversationWrite, Guard, Holder, IdempotencyLog, IdempotencyRecord,
+    IdempotencyScope, Members, Move, OutboundLog, OutboundRecord, Settlement, SmsGateway, StoreError,
 };
 use crate::sms::TextInfo;
 use crate::telesign::status::state_of_code;
@@ -116,12 +119,30 @@ pub enum SendError {
     /// The conversation kept changing.
     #[error("the conversation kept changing; send again")]
     Busy,
+    /// The caller's role does not allow it.
+    #[error("your role does not allow this")]
+    Forbidden,
+    /// Another agent holds the conversation.
+    #[error("the conversation is assigned to {0}")]
+    AssignedToOther(String),
     /// The account or its keys could not be read.
     #[error(transparent)]
     Directory(#[from] DirectoryError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl SendError {
+    /// A refusal of the gate; `hidden` is what a hidden thing answers.
+    fn refused(r: Refusal, hidden: Self) -> Self {
+        match r {
+            Refusal::Forbidden => Self::Forbidden,
+            Refusal::Hidden => hidden,
+            Refusal::HeldBy(h) => Self::AssignedToOther(h),
+            Refusal::Store(e) => Self::Store(e),
+        }
+    }
 }
 
 /// The send service.
@@ -141,19 +162,30 @@ struct Attempt<'a> {
     conversation: &'a Conversation,
     exists: bool,
     fingerprint: &'a str,
+    caller: &'a Caller,
+    standing: Standing,
 }
 
 impl<D, O, G> Sender<D, O, G>
 where
     D: AccountDirectory,
-    O: OutboundLog + IdempotencyLog + ConversationMoves,
+    O: OutboundLog + IdempotencyLog + ConversationMoves + Members,
     G: SmsGateway,
 {
-    /// An agent's reply in a conversation.
-    pub async fn reply(&self, conversation_id: &ConversationId, draft: &Draft) -> Result<SentMessage, SendError> {
+    /// A reply in a conversation, by a caller the policy lets work it.
+    pub async fn reply(
+        &self,
+        caller: &Caller,
+        conversation_id: &ConversationId,
+        draft: &Draft,
+    ) -> Result<SentMessage, SendError> {
         let fingerprint = fingerprint(&["reply", conversation_id.as_str(), &draft.text]);
         for round in 1..=SEND_ATTEMPTS {
             let conversation = self.log_conversation(conversation_id).await?;
+            let holder = conversation.assigned_agent.as_deref();
+            let standing = admit(&self.log, caller, &conversation.account_id, Action::Work { holder })
+                .await
+                .map_err(|r| SendError::refused(r, SendError::ConversationNotFound))?;
             let account = self
                 .owner_of(&conversation.account_id, &conversation.support_number)
                 .await?;
@@ -162,6 +194,8 @@ where
                 conversation: &conversation,
                 exists: true,
                 fingerprint: &fingerprint,
+                caller,
+                standing,
             };
             if let Some(sent) = self.send_once(&attempt, draft).await? {
                 return Ok(sent);
@@ -188,8 +222,11 @@ where
 
     /// A business-initiated message from a support number of the account to a customer: into the
     /// customer's live conversation, or a new one.
-    pub async fn outreach(&self, thread: &Thread, draft: &Draft) -> Result<SentMessage, SendError> {
+    pub async fn outreach(&self, caller: &Caller, thread: &Thread, draft: &Draft) -> Result<SentMessage, SendError> {
         let t = thread;
+        let standing = admit(&self.log, caller, &t.account_id, Action::StartConversation)
+            .await
+            .map_err(|r| SendError::refused(r, SendError::AccountNotFound))?;
         let fingerprint = fingerprint(&[
             "outreach",
             t.account_id.as_str(),
@@ -210,6 +247,8 @@ where
                 conversation: &conversation,
                 exists,
                 fingerprint: &fingerprint,
+                caller,
+                standing,
             };
             if let Some(sent) = self.send_once(&attempt, draft).await? {
                 return Ok(sent);
@@ -386,6 +425,10 @@ fn plan_outbound(a: &Attempt<'_>, draft: &Draft, scope: Option<IdempotencyScope>
     let c = a.conversation;
     let message = Message::outbound_pending(&draft.text, &draft.info, draft.agent.as_deref());
     let to = status_after_send(c.status, a.exists, draft.agent.is_some());
+    // The sender takes an unassigned conversation (a member on the condition that they still
+    // are one); one held by someone else stays theirs.
+    let takes = c.assigned_agent.is_none();
+    let me = &a.caller.user_id;
     let conversation = if a.exists {
         ConversationWrite::Move(Move {
             conversation_id: c.conversation_id.clone(),
@@ -395,22 +438,35 @@ fn plan_outbound(a: &Attempt<'_>, draft: &Draft, scope: Option<IdempotencyScope>
             at: message.created_at,
             preview: Some(preview(&draft.text)),
             opted_out: None,
-            assign: draft.agent.clone(),
+            holder: if takes { Holder::To(me.clone()) } else { Holder::Keep },
+            guard: Guard {
+                holder_read: Some(c.assigned_agent.clone()),
+                member: (takes && a.standing != Standing::Operator).then(|| me.clone()),
+            },
+            audit: None,
         })
     } else {
         let mut created = c.clone();
         created.status = to;
         created.created_at = message.created_at;
         created.last_activity_at = message.created_at;
-        created.assigned_agent = draft.agent.clone();
+        created.assigned_agent = Some(me.to_string());
         created.last_message_preview = Some(preview(&draft.text));
         ConversationWrite::Create(created)
     };
+    let audit = AuditEntry::new(
+        &Actor::of(a.caller),
+        AuditAction::MessageSent,
+        &c.account_id,
+        conversation.conversation_id().as_str(),
+    )
+    .with("message_id", message.message_id.as_str());
     OutboundRecord {
         thread: c.thread(),
         message,
         conversation,
         idempotency: scope.map(|s| (s, a.fingerprint.to_owned())),
+        audit,
     }
 }
 

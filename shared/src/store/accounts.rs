@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use super::items::{from_item, number_settings, to_item, AccountItem, NumberItem, ACCOUNTS_PARTITION};
 use super::{key, n, s, sdk_error, values, Dynamo, Part, StoreError, TxnOutcome};
 use crate::account::{Account, SupportNumber};
+use crate::audit::AuditEntry;
 use crate::ids::AccountId;
 use crate::phone::PhoneNumber;
 use crate::service::ports::{AccountStore, Claim};
@@ -45,8 +46,9 @@ impl AccountStore for Dynamo {
     }
 
     /// 1 TransactWriteItems: the record and every number's claim.
-    async fn create_account(&self, a: &Account) -> Result<Claim, StoreError> {
+    async fn create_account(&self, a: &Account, audit: &AuditEntry) -> Result<Claim, StoreError> {
         let mut txn = self.txn();
+        txn.audit(audit)?;
         txn.put(
             Part::Account,
             to_item(&AccountItem::of(a)?)?,
@@ -65,7 +67,8 @@ impl AccountStore for Dynamo {
             outcome if outcome.failed(Part::Account) => Ok(Claim::Done),
             TxnOutcome::Cancelled(failed) => {
                 let claimed = failed.iter().find(|(p, _)| *p == Part::NumberClaim);
-                match claimed.and_then(|(_, i)| a.numbers.get(i - 1)) {
+                // Items: the entry, the record, then the numbers in order.
+                match claimed.and_then(|(_, i)| a.numbers.get(i - 2)) {
                     Some(n) => Ok(Claim::NumberInUse(n.number.clone())),
                     None => Err(StoreError::Unavailable(format!(
                         "creating the account was cancelled: {failed:?}"
@@ -91,8 +94,9 @@ impl AccountStore for Dynamo {
     }
 
     /// 1 TransactWriteItems: the claim and the account's list.
-    async fn add_number(&self, id: &AccountId, n: &SupportNumber) -> Result<Claim, StoreError> {
+    async fn add_number(&self, id: &AccountId, n: &SupportNumber, audit: &AuditEntry) -> Result<Claim, StoreError> {
         let mut txn = self.txn();
+        txn.audit(audit)?;
         txn.put(
             Part::NumberClaim,
             to_item(&NumberItem::of(id, n)?)?,
@@ -124,8 +128,14 @@ impl AccountStore for Dynamo {
     }
 
     /// 1 TransactWriteItems: the claim and the account's list.
-    async fn remove_number(&self, id: &AccountId, number: &PhoneNumber) -> Result<bool, StoreError> {
+    async fn remove_number(
+        &self,
+        id: &AccountId,
+        number: &PhoneNumber,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
         let mut txn = self.txn();
+        txn.audit(audit)?;
         let claim = key(table::number_key(number.as_str()));
         txn.delete(
             Part::NumberClaim,
@@ -153,5 +163,20 @@ impl AccountStore for Dynamo {
                 "removing the number was cancelled: {outcome:?}"
             )))
         }
+    }
+
+    /// 1 TransactWriteItems: the rotation's time on the record, and the entry.
+    async fn record_rotation(&self, id: &AccountId, audit: &AuditEntry) -> Result<bool, StoreError> {
+        let mut txn = self.txn();
+        txn.audit(audit)?;
+        txn.update(
+            Part::Account,
+            key(table::account_key(id.as_str())),
+            "SET key_rotated_at = :at",
+            Some("attribute_exists(pk)"),
+            values([(":at", s(audit.at.to_string()))]),
+            HashMap::new(),
+        )?;
+        Ok(matches!(txn.commit().await?, TxnOutcome::Done))
     }
 }

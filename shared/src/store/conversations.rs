@@ -15,14 +15,37 @@ use super::{key, s, sdk_error, values, Dynamo, Item, Part, StoreError, Txn, TxnO
 use crate::conversation::{Conversation, Status};
 use crate::ids::{AccountId, ConversationId};
 use crate::service::ports::{
-    BadCursor, Committed, ConversationMoves, ConversationReads, ConversationWrite, Move, Page, ReadError,
+    BadCursor, Committed, ConversationMoves, ConversationReads, ConversationWrite, Holder, Move, Page, ReadError,
 };
 use crate::table::{self, GSI1};
 
 /// Adds the writes of a move to a transaction: the conversation's status, activity and index
-/// keys (and preview, consent, agent when the move carries them) on the condition that its
-/// status is still the one read; its live pointer updated, or deleted when it closes.
+/// keys (and preview, consent, holder when the move carries them) on the condition that its
+/// status (and, when the move depends on it, its holder) is still the one read; its live pointer
+/// updated, or deleted when it closes; the new holder's membership checked; the audit entry.
 pub(crate) fn push_move(txn: &mut Txn<'_>, m: &Move) -> Result<(), StoreError> {
+    let (expression, condition, vals) = move_update(m);
+    let conversation = key(table::conversation_key(m.conversation_id.as_str()));
+    txn.update(
+        Part::Conversation,
+        conversation,
+        &expression,
+        Some(&condition),
+        vals,
+        HashMap::new(),
+    )?;
+    if let Some(member) = &m.guard.member {
+        let at = key(table::member_key(m.thread.account_id.as_str(), member.as_str()));
+        txn.check(Part::Member, at, "attribute_exists(pk)", HashMap::new())?;
+    }
+    if let Some(entry) = &m.audit {
+        txn.audit(entry)?;
+    }
+    push_pointer_move(txn, m)
+}
+
+/// The conversation's update of a move: expression, condition and values.
+fn move_update(m: &Move) -> (String, String, HashMap<String, AttributeValue>) {
     let mut set = vec![
         "#status = :to",
         "last_activity_at = :now",
@@ -36,10 +59,14 @@ pub(crate) fn push_move(txn: &mut Txn<'_>, m: &Move) -> Result<(), StoreError> {
         (":gpk", s(index_partition(&m.thread.account_id, m.to))),
         (":gsk", s(activity_sort_key(&m.at, &m.conversation_id))),
     ]);
+    let holder = match &m.holder {
+        Holder::To(u) => Some(s(u.as_str())),
+        Holder::Keep | Holder::Nobody => None,
+    };
     let optional = [
         ("last_message_preview = :p", ":p", m.preview.clone().map(s)),
         ("opted_out = :o", ":o", m.opted_out.map(AttributeValue::Bool)),
-        ("assigned_agent = :agent", ":agent", m.assign.clone().map(s)),
+        ("assigned_agent = :agent", ":agent", holder),
     ];
     for (clause, name, value) in optional {
         if let Some(v) = value {
@@ -47,17 +74,20 @@ pub(crate) fn push_move(txn: &mut Txn<'_>, m: &Move) -> Result<(), StoreError> {
             vals.insert(name.to_owned(), v);
         }
     }
-    let conversation = key(table::conversation_key(m.conversation_id.as_str()));
-    let expression = format!("SET {}", set.join(", "));
-    txn.update(
-        Part::Conversation,
-        conversation,
-        &expression,
-        Some("#status = :from"),
-        vals,
-        HashMap::new(),
-    )?;
-    push_pointer_move(txn, m)
+    let mut expression = format!("SET {}", set.join(", "));
+    if m.holder == Holder::Nobody {
+        expression.push_str(" REMOVE assigned_agent");
+    }
+    let mut condition = "#status = :from".to_owned();
+    match &m.guard.holder_read {
+        None => {}
+        Some(None) => condition.push_str(" AND attribute_not_exists(assigned_agent)"),
+        Some(Some(h)) => {
+            condition.push_str(" AND assigned_agent = :held");
+            vals.insert(":held".into(), s(h.as_str()));
+        }
+    }
+    (expression, condition, vals)
 }
 
 /// The live pointer's part of a move: its status follows the conversation's; it goes when the
@@ -103,7 +133,7 @@ pub(crate) fn push_conversation(txn: &mut Txn<'_>, w: &ConversationWrite) -> Res
     }
 }
 
-fn encode_cursor(key: &HashMap<String, AttributeValue>) -> String {
+pub(crate) fn encode_cursor(key: &HashMap<String, AttributeValue>) -> String {
     let plain: HashMap<&str, &str> = key
         .iter()
         .filter_map(|(k, v)| v.as_s().ok().map(|v| (k.as_str(), v.as_str())))
@@ -116,7 +146,11 @@ const MAX_CURSOR: usize = 1024;
 
 /// A cursor this API gave out, with the keys `expected`, each value passing `fits`; anything else
 /// is the client's mistake (400), never a request DynamoDB would refuse (503).
-fn decode_cursor(cursor: &str, expected: &[&str], fits: impl Fn(&str, &str) -> bool) -> Result<Item, BadCursor> {
+pub(crate) fn decode_cursor(
+    cursor: &str,
+    expected: &[&str],
+    fits: impl Fn(&str, &str) -> bool,
+) -> Result<Item, BadCursor> {
     if cursor.len() > MAX_CURSOR {
         return Err(BadCursor);
     }

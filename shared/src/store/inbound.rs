@@ -69,12 +69,13 @@ impl InboundLog for Dynamo {
         let message = MessageItem::of(conversation_id, &t.account_id, &r.message, Some(&r.raw));
         txn.put(Part::Message, to_item(&message)?, None)?;
         push_conversation(&mut txn, &r.conversation)?;
-        if let Some((consent, notice)) = &r.consent {
+        if let Some((consent, notice, entry)) = &r.consent {
             let opted_out = *consent == Consent::OptOut;
             let record = ConsentItem::of(&t.account_id, &t.customer_number, opted_out, conversation_id);
             txn.put(Part::Consent, to_item(&record)?, None)?;
             let notice = MessageItem::of(conversation_id, &t.account_id, notice, None);
             txn.put(Part::ConsentNotice, to_item(&notice)?, None)?;
+            txn.audit(entry)?;
         }
         let outcome = txn.commit().await?;
         Ok(if matches!(outcome, TxnOutcome::Done) {

@@ -3,11 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::access::{Role, UserId};
 use crate::account::{Account, SupportNumber};
+use crate::audit::AuditEntry;
 use crate::conversation::{Conversation, Direction, Message, Status};
 use crate::ids::{AccountId, ConversationId, MessageId, Timestamp};
 use crate::phone::PhoneNumber;
-use crate::service::ports::StoreError;
+use crate::service::ports::{Member, StoreError};
 use crate::sms::Encoding;
 use crate::table::{self, GSI1_PK, GSI1_SK};
 use crate::telesign::{ApiHost, MessageState};
@@ -442,6 +444,82 @@ impl AccountItem {
             numbers,
             created_at: self.created_at,
         })
+    }
+}
+
+/// A member of an account, in the account's partition and indexed by user.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MemberItem {
+    pk: String,
+    sk: String,
+    account_id: AccountId,
+    user_id: UserId,
+    role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    display_name: Option<String>,
+    added_at: Timestamp,
+    gsi1pk: String,
+    gsi1sk: String,
+}
+
+impl MemberItem {
+    /// The item of a member.
+    pub fn of(m: &Member) -> Self {
+        let (pk, sk) = table::member_key(m.account_id.as_str(), m.user_id.as_str());
+        Self {
+            pk,
+            sk,
+            account_id: m.account_id.clone(),
+            user_id: m.user_id.clone(),
+            role: m.role,
+            display_name: m.display_name.clone(),
+            added_at: m.added_at,
+            gsi1pk: table::memberships_partition(m.user_id.as_str()),
+            gsi1sk: m.account_id.to_string(),
+        }
+    }
+
+    /// The member it holds.
+    pub fn into_member(self) -> Member {
+        Member {
+            account_id: self.account_id,
+            user_id: self.user_id,
+            role: self.role,
+            display_name: self.display_name,
+            added_at: self.added_at,
+        }
+    }
+}
+
+/// An audit entry, in its account's trail and in the index of every trail.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AuditItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    entry: AuditEntry,
+    gsi1pk: String,
+    gsi1sk: String,
+}
+
+impl AuditItem {
+    /// The item of an entry.
+    pub fn of(e: &AuditEntry) -> Self {
+        let id = crate::ids::new_id();
+        let at = e.at.to_string();
+        let (pk, sk) = table::audit_key(e.account_id.as_str(), &at, &id);
+        Self {
+            pk,
+            sk,
+            entry: e.clone(),
+            gsi1pk: table::AUDIT_PARTITION.into(),
+            gsi1sk: format!("{at}#{}#{id}", e.account_id),
+        }
+    }
+
+    /// The entry it holds.
+    pub fn into_entry(self) -> AuditEntry {
+        self.entry
     }
 }
 

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod conversations;
 pub mod inbound;
 pub mod items;
+pub mod members;
 pub mod outbound;
 pub mod reports;
 mod txn;

@@ -38,7 +38,8 @@ impl OutboundLog for Dynamo {
         Ok((conversation, state.opted_out))
     }
 
-    /// 1 TransactWriteItems: consent checked, key claimed, message recorded, conversation written.
+    /// 1 TransactWriteItems: consent checked, key claimed, message recorded, conversation written,
+    /// the send audited.
     async fn begin_outbound(&self, r: &OutboundRecord) -> Result<BeginWrite, StoreError> {
         let t = &r.thread;
         let mut txn = self.txn();
@@ -59,6 +60,7 @@ impl OutboundLog for Dynamo {
             txn.put_if(Part::Idempotency, to_item(&claim)?, free, vals)?;
         }
         push_conversation(&mut txn, &r.conversation)?;
+        txn.audit(&r.audit)?;
         let outcome = txn.commit().await?;
         Ok(if matches!(outcome, TxnOutcome::Done) {
             BeginWrite::Begun

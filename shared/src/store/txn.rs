@@ -33,6 +33,10 @@ pub(crate) enum Part {
     Account,
     /// A number's claim.
     NumberClaim,
+    /// A member of an account.
+    Member,
+    /// An audit entry.
+    Audit,
 }
 
 /// What a transaction came to.
@@ -174,6 +178,12 @@ impl<'a> Txn<'a> {
             .build();
         self.push(part, TransactWriteItem::builder().delete(built(delete)?).build());
         Ok(())
+    }
+
+    /// Adds an audit entry: written with the change it records, or not at all.
+    pub(crate) fn audit(&mut self, entry: &crate::audit::AuditEntry) -> Result<(), StoreError> {
+        let item = super::items::to_item(&super::items::AuditItem::of(entry))?;
+        self.put(Part::Audit, item, None)
     }
 
     /// Runs the transaction: all its writes happen, or none.

@@ -144,8 +144,19 @@ fn zipped_size(bootstrap: &Path) -> Result<u64, String> {
     Ok(size)
 }
 
-/// The API Gateway event of `method path` with `body`, as the gateway would hand it over.
+/// The API Gateway event of `method path` with `body`, as the gateway would hand it over, with
+/// the authorizer's claims of `caller` (`sub`, role) on a protected route.
 fn event(method: &str, path: &str, body: Option<Vec<u8>>, headers: &[(&str, String)]) -> Result<Value, String> {
+    event_as(None, method, path, body, headers)
+}
+
+fn event_as(
+    caller: Option<(&str, &str)>,
+    method: &str,
+    path: &str,
+    body: Option<Vec<u8>>,
+    headers: &[(&str, String)],
+) -> Result<Value, String> {
     let route_path = path.split('?').next().unwrap_or(path);
     let (route, params) =
         local_gateway::routes::find(method, route_path).map_err(|_| format!("no route {method} {path}"))?;
@@ -158,7 +169,12 @@ fn event(method: &str, path: &str, body: Option<Vec<u8>>, headers: &[(&str, Stri
     }
     let (parts, _) = builder.body(()).map_err(|e| e.to_string())?.into_parts();
     let event = local_gateway::to_event(&parts, body.as_deref().unwrap_or_default(), route, &params);
-    serde_json::to_value(event).map_err(|e| e.to_string())
+    let mut event = serde_json::to_value(event).map_err(|e| e.to_string())?;
+    if let Some((sub, role)) = caller {
+        event["requestContext"]["authorizer"] = json!({"jwt": {"claims": {
+            "sub": sub, "cognito:groups": format!("[{role}]"), "iss": "bench", "aud": "bench"}}});
+    }
+    Ok(event)
 }
 
 /// What one cold start measured.
@@ -306,6 +322,7 @@ impl Scenario {
         let list: Value = serde_json::from_str(
             &http
                 .get(format!("{api_url}/conversations?account_id={}", fx.account_id))
+                .bearer_auth(&fx.supervisor_token)
                 .send()
                 .await
                 .map_err(|e| e.to_string())?
@@ -333,21 +350,30 @@ impl Scenario {
                 let (body, auth) = fx.inbound(&self.customer, "cold start");
                 event("POST", &fx.callback_path(), Some(body), &[("authorization", auth)])
             }
-            "outbound-send" => event(
+            "outbound-send" => event_as(
+                Some((crate::setup::SUPERVISOR, "supervisor")),
                 "POST",
                 &format!("/conversations/{}/messages", self.conversation),
                 Some(json!({"text": "cold reply"}).to_string().into_bytes()),
                 &[],
             ),
-            "conversations" => event(
+            "conversations" => event_as(
+                Some((crate::setup::SUPERVISOR, "supervisor")),
                 "GET",
                 &format!("/conversations?account_id={}", fx.account_id),
                 None,
                 &[],
             ),
-            "accounts" => event("GET", &format!("/accounts/{}", fx.account_id), None, &[]),
+            "accounts" => event_as(
+                Some((crate::setup::SUPERVISOR, "supervisor")),
+                "GET",
+                &format!("/accounts/{}", fx.account_id),
+                None,
+                &[],
+            ),
             "console" => event("GET", "/console", None, &[]),
-            "validate-credentials" => event(
+            "validate-credentials" => event_as(
+                Some(("bench-operator", "operator")),
                 "POST",
                 &format!("/accounts/{}/validate", fx.account_id),
                 Some(b"{}".to_vec()),

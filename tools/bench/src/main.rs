@@ -106,17 +106,32 @@ pub mod setup {
         pub key: String,
         /// The support number.
         pub number: String,
+        /// A token of the supervisor member the desk's operations run as (they pay the policy's
+        /// membership read, as agents and supervisors do).
+        pub supervisor_token: String,
     }
+
+    /// The member the desk's operations run as.
+    pub const SUPERVISOR: &str = "bench-supervisor";
 
     /// A number no run has used.
     pub fn number() -> String {
         format!("1425{}", rand::rng().random_range(2_000_000..10_000_000u32))
     }
 
-    async fn post(http: &reqwest::Client, url: &str, body: Value) -> Result<Value, String> {
-        let r = http
-            .post(url)
-            .header("content-type", "application/json")
+    async fn call(
+        http: &reqwest::Client,
+        method: &str,
+        url: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> Result<Value, String> {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+        let mut req = http.request(method, url).header("content-type", "application/json");
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let r = req
             .body(body.to_string())
             .send()
             .await
@@ -135,27 +150,53 @@ pub mod setup {
         let bytes: [u8; 32] = rand::rng().random();
         let key = STANDARD.encode(bytes);
         let customer_id = uuid::Uuid::new_v4().to_string().to_uppercase();
-        post(
+        call(
             http,
+            "POST",
             &format!("{sim}/_sim/customers"),
+            None,
             json!({"customer_id": customer_id, "api_key": key}),
         )
         .await?;
-        let number = number();
-        let account = post(
+        let mint = |sub: &str, role: &str| json!({"sub": sub, "roles": [role], "ttl_seconds": 86400});
+        let operator = call(
             http,
+            "POST",
+            &format!("{api}/_local/tokens"),
+            None,
+            mint("bench-operator", "operator"),
+        )
+        .await?;
+        let operator = operator["token"].as_str().ok_or("no token")?.to_owned();
+        let number = number();
+        let account = call(
+            http,
+            "POST",
             &format!("{api}/accounts"),
+            Some(&operator),
             json!({"name": "Bench", "customer_id": customer_id, "api_key": key,
                    "numbers": [{"number": number, "type": "long_code"}]}),
         )
         .await?;
         let account_id = account["account_id"].as_str().ok_or("no account id")?.to_owned();
+        let member = format!("{api}/accounts/{account_id}/members/{SUPERVISOR}");
+        call(http, "PUT", &member, Some(&operator), json!({"role": "supervisor"})).await?;
+        let supervisor = call(
+            http,
+            "POST",
+            &format!("{api}/_local/tokens"),
+            None,
+            mint(SUPERVISOR, "supervisor"),
+        )
+        .await?;
+        let supervisor_token = supervisor["token"].as_str().ok_or("no token")?.to_owned();
         Ok(Fixture {
             api: api.to_owned(),
             account_id,
             customer_id,
             key,
             number,
+            supervisor_token,
         })
     }
 

@@ -177,6 +177,20 @@ pub async fn run(n: usize) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let fx = fixture(&http, &api).await?;
+    // Every call of the desk as the supervisor member (callbacks carry their own Authorization).
+    let mut headers = reqwest::header::HeaderMap::new();
+    let bearer = format!("Bearer {}", fx.supervisor_token);
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        bearer
+            .parse()
+            .map_err(|e: reqwest::header::InvalidHeaderValue| e.to_string())?,
+    );
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(16)
+        .default_headers(headers)
+        .build()
+        .map_err(|e| e.to_string())?;
     let b = Arc::new(Bench {
         http: http.clone(),
         sim,
@@ -188,7 +202,7 @@ pub async fn run(n: usize) -> Result<(), String> {
     // functions' caches of the account and its key).
     let mut customers = Vec::new();
     let mut conversations = Vec::new();
-    for w in 0..8 {
+    for _ in 0..8 {
         let customer = number();
         let (body, auth) = b.fx.inbound(&customer, "hello");
         let cb = format!("{api}{}", b.fx.callback_path());
@@ -202,11 +216,7 @@ pub async fn run(n: usize) -> Result<(), String> {
             .and_then(|c| c["conversation_id"].as_str())
             .ok_or("the warm-up conversation is missing")?
             .to_owned();
-        send(
-            http.post(format!("{api}/conversations/{id}/accept"))
-                .body(format!("{{\"agent_id\":\"agent-{w}\"}}")),
-        )
-        .await?;
+        send(http.post(format!("{api}/conversations/{id}/accept")).body("{}")).await?;
         customers.push(customer);
         conversations.push(id);
     }

@@ -2,6 +2,7 @@
 //! turning each HTTP request into the API Gateway v2 event the deployed function receives and
 //! handing it to the function's own handler.
 
+pub mod auth;
 pub mod queue;
 pub mod routes;
 
@@ -19,7 +20,8 @@ use lambda_http::{Body, Request, Response};
 use std::collections::HashMap;
 
 use aws_lambda_events::apigw::{
-    ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
+    ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerJwtDescription, ApiGatewayV2httpRequest,
+    ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
 };
 use aws_lambda_events::query_map::QueryMap;
 use serde_json::json;
@@ -64,6 +66,8 @@ pub struct Gateway {
     pub conversations: conversations::App,
     /// `console`.
     pub console: console::App,
+    /// The stand-in for API Gateway's JWT authorizer.
+    pub authorizer: auth::Authorizer,
     /// `callback-replay` (fed by the parking queue's pollers, `queue.rs`).
     pub replay: callback_replay::App,
 }
@@ -73,8 +77,10 @@ pub struct Gateway {
 const MAX_GATEWAY_BODY: usize = 10 * 1024 * 1024;
 
 impl Gateway {
-    /// Builds every function from the environment, as each would at start.
-    pub async fn from_env() -> Result<Self, shared::config::ConfigError> {
+    /// Builds every function from the environment, as each would at start, and the authorizer
+    /// (`JWT_ISSUER`, default `http://127.0.0.1:<SMS_LOCAL_PORT>/_local`; `JWT_AUDIENCE`, default
+    /// `sms-channel-local`; `ROLES_CLAIM`).
+    pub async fn from_env() -> Result<Self, Box<dyn std::error::Error>> {
         let base = shared::runtime::Clients::from_env().await?;
         let clients: Vec<_> = routes::FUNCTIONS.iter().map(|f| (*f, base.with_new_meter())).collect();
         let of = |name: &str| {
@@ -93,6 +99,7 @@ impl Gateway {
             console: console::App::from_clients(of("console"))?,
             replay: callback_replay::App::from_clients(of("callback-replay"))?,
             meters: clients.iter().map(|(f, c)| (*f, c.meter.clone())).collect(),
+            authorizer: authorizer_from_env()?,
         })
     }
 
@@ -131,6 +138,9 @@ impl Gateway {
             return plain(413, "Request Entity Too Large");
         }
         let path = parts.uri.path().to_owned();
+        if let Some(local) = path.strip_prefix("/_local/") {
+            return self.local(parts.method.as_str(), local, &body);
+        }
         let found = routes::find(parts.method.as_str(), &path);
         let (route, params) = match found {
             Ok(f) => f,
@@ -140,7 +150,30 @@ impl Gateway {
                 return plain(404, "Not Found");
             }
         };
-        let event = to_event(&parts, &body, route, &params);
+        let claims = if route.public {
+            None
+        } else {
+            let header = parts
+                .headers
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            match self.authorizer.verify(header) {
+                Ok(claims) => Some(claims),
+                Err(why) => {
+                    // API Gateway's own answer; the reason only in the log.
+                    tracing::warn!(method = %parts.method, path = %path, status = 401, reason = %why, "token refused");
+                    let mut refused = plain(401, "Unauthorized");
+                    refused
+                        .headers_mut()
+                        .insert(http::header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Bearer"));
+                    return refused;
+                }
+            }
+        };
+        let mut event = to_event(&parts, &body, route, &params);
+        if let Some(claims) = claims {
+            event.request_context.authorizer = Some(authorizer_context(claims));
+        }
         let text = serde_json::to_string(&event).unwrap_or_default();
         let request: Request = match lambda_http::request::from_str(&text) {
             Ok(r) => r,
@@ -172,6 +205,52 @@ impl Gateway {
         }
         to_http(response)
     }
+}
+
+impl Gateway {
+    /// The development routes: `POST /_local/tokens`, `GET /_local/jwks.json`.
+    fn local(&self, method: &str, path: &str, body: &[u8]) -> hyper::Response<Full<Bytes>> {
+        match (method, path) {
+            ("GET", "jwks.json") => json_answer(200, &self.authorizer.jwks()),
+            ("POST", "tokens") => {
+                let minted = serde_json::from_slice::<auth::MintRequest>(body)
+                    .map_err(|e| auth::Refused(e.to_string()))
+                    .and_then(|r| self.authorizer.mint(&r));
+                match minted {
+                    Ok(token) => json_answer(200, &json!({ "token": token })),
+                    Err(e) => json_answer(
+                        400,
+                        &json!({"error": {"code": "invalid_parameter", "message": e.to_string()}}),
+                    ),
+                }
+            }
+            _ => plain(404, "Not Found"),
+        }
+    }
+}
+
+fn authorizer_from_env() -> Result<auth::Authorizer, Box<dyn std::error::Error>> {
+    let port: u16 = shared::config::parsed("SMS_LOCAL_PORT", 9000)?;
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let issuer = var("JWT_ISSUER").unwrap_or_else(|| format!("http://127.0.0.1:{port}/_local"));
+    let audience = var("JWT_AUDIENCE").unwrap_or_else(|| "sms-channel-local".into());
+    auth::Authorizer::generate(issuer, audience, shared::http::roles_claim().to_owned())
+}
+
+/// The authorizer's part of the request context: the verified claims.
+fn authorizer_context(claims: HashMap<String, String>) -> ApiGatewayRequestAuthorizer {
+    let mut jwt = ApiGatewayRequestAuthorizerJwtDescription::default();
+    jwt.claims = claims;
+    jwt.scopes = None;
+    let mut authorizer = ApiGatewayRequestAuthorizer::default();
+    authorizer.jwt = Some(jwt);
+    authorizer
+}
+
+fn json_answer(status: u16, body: &serde_json::Value) -> hyper::Response<Full<Bytes>> {
+    let mut response = plain(status, "");
+    *response.body_mut() = Full::new(Bytes::from(body.to_string()));
+    response
 }
 
 /// The API Gateway v2 (HTTP API, payload 2.0) event of a request, typed as `aws_lambda_events`

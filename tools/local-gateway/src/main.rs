@@ -28,6 +28,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let gateway = Arc::new(Gateway::from_env().await?);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("local-gateway listening on http://127.0.0.1:{port}");
+    println!(
+        "tokens: issuer {}, audience {}, roles claim {}",
+        gateway.authorizer.issuer, gateway.authorizer.audience, gateway.authorizer.roles_claim
+    );
     tokio::select! {
         _ = gateway.serve(listener) => {}
         _ = tokio::signal::ctrl_c() => {}

@@ -61,7 +61,18 @@ pub const ROUTES: &[Route] = &[
         "outbound-send",
         false,
     ),
+    route(
+        "POST",
+        "/conversations/{conversation_id}/assign",
+        "conversations",
+        false,
+    ),
     route("POST", "/messages", "outbound-send", false),
+    route("GET", "/me", "accounts", false),
+    route("GET", "/accounts/{account_id}/members", "accounts", false),
+    route("PUT", "/accounts/{account_id}/members/{user_id}", "accounts", false),
+    route("DELETE", "/accounts/{account_id}/members/{user_id}", "accounts", false),
+    route("GET", "/audit", "accounts", false),
     route("GET", "/console", "console", true),
 ];
 

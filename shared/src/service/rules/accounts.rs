@@ -21,7 +21,10 @@ fn new_account(number: &str) -> NewAccount {
 
 /// Creating an account on `number` is refused: why.
 async fn refused_create(w: &World, number: &str) -> AccountsError {
-    w.accounts().create(new_account(number), soon()).await.unwrap_err()
+    w.accounts()
+        .create(&actor(), new_account(number), soon())
+        .await
+        .unwrap_err()
 }
 
 fn number_of(n: &str) -> crate::account::SupportNumber {
@@ -31,7 +34,11 @@ fn number_of(n: &str) -> crate::account::SupportNumber {
 #[tokio::test]
 async fn an_account_is_created_with_its_key_in_the_key_store_only() {
     let w = World::new();
-    let account = w.accounts().create(new_account("14255550111"), soon()).await.unwrap();
+    let account = w
+        .accounts()
+        .create(&actor(), new_account("14255550111"), soon())
+        .await
+        .unwrap();
     assert!(w.keys.secrets.lock().unwrap().contains_key(&account.secret_name));
     assert_eq!(w.store.read(|s| s.claims.len()), 2);
     assert_eq!(w.accounts().read(&account.account_id).await.unwrap(), account);
@@ -82,7 +89,7 @@ async fn a_rotation_keeps_the_previous_key_for_its_grace_period() {
     let key = ApiKey::parse(OTHER_KEY).unwrap();
     let rotation = w
         .accounts()
-        .rotate(&w.account, key.clone(), Some(600), soon())
+        .rotate(&actor(), &w.account, key.clone(), Some(600), soon())
         .await
         .unwrap();
     let stored = w.keys.secrets.lock().unwrap()[&w.account.secret_name].clone();
@@ -100,7 +107,7 @@ async fn a_rotation_keeps_the_previous_key_for_its_grace_period() {
     );
     let too_long = w
         .accounts()
-        .rotate(&w.account, key, Some(604_801), soon())
+        .rotate(&actor(), &w.account, key, Some(604_801), soon())
         .await
         .unwrap_err();
     assert_eq!(too_long, AccountsError::Invalid(AccountError::InvalidGracePeriod));
@@ -117,14 +124,25 @@ async fn numbers_are_added_once_and_removed_by_their_owner() {
         customers_can_send_attachments: false,
         agents_can_send_attachments: false,
     };
-    let added = w.accounts().add_number(&w.account, typed.clone()).await.unwrap();
+    let added = w
+        .accounts()
+        .add_number(&actor(), &w.account, typed.clone())
+        .await
+        .unwrap();
     assert_eq!(added.number.as_str(), "14255550111");
     assert!(matches!(
-        w.accounts().add_number(&w.account, typed).await,
+        w.accounts().add_number(&actor(), &w.account, typed).await,
         Err(AccountsError::NumberInUse(_))
     ));
-    w.accounts().remove_number(&w.account, &added.number).await.unwrap();
-    let again = w.accounts().remove_number(&w.account, &added.number).await.unwrap_err();
+    w.accounts()
+        .remove_number(&actor(), &w.account, &added.number)
+        .await
+        .unwrap();
+    let again = w
+        .accounts()
+        .remove_number(&actor(), &w.account, &added.number)
+        .await
+        .unwrap_err();
     assert_eq!(again, AccountsError::NumberNotFound);
 }
 
@@ -134,7 +152,7 @@ async fn a_grace_period_of_exactly_seven_days_is_taken() {
     let key = ApiKey::parse(OTHER_KEY).unwrap();
     let rotation = w
         .accounts()
-        .rotate(&w.account, key, Some(604_800), soon())
+        .rotate(&actor(), &w.account, key, Some(604_800), soon())
         .await
         .unwrap();
     let granted = rotation.previous_key_valid_until.epoch_seconds() - rotation.rotated_at.epoch_seconds();
@@ -198,7 +216,11 @@ async fn the_directory_serves_a_cached_account_until_asked_fresh_or_told_to_forg
 async fn a_creation_that_times_out_after_committing_is_a_working_account_not_a_half_one() {
     let w = World::new();
     w.store.failing_creations.store(1, std::sync::atomic::Ordering::SeqCst);
-    let account = w.accounts().create(new_account("14255550111"), soon()).await.unwrap();
+    let account = w
+        .accounts()
+        .create(&actor(), new_account("14255550111"), soon())
+        .await
+        .unwrap();
     assert!(w.keys.secrets.lock().unwrap().contains_key(&account.secret_name));
     assert_eq!(w.accounts().read(&account.account_id).await.unwrap(), account);
 }

@@ -42,7 +42,7 @@ async fn later_messages_join_the_live_conversation_and_reopen_a_waiting_one() {
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "one", "R1").await);
     w.desk()
-        .apply(&id, crate::conversation::Event::Close, None)
+        .apply(&op("a-1"), &id, crate::conversation::Event::Close)
         .await
         .unwrap();
     let second = w.text(CUSTOMER, "two", "R2").await;
@@ -62,7 +62,7 @@ async fn a_message_after_the_end_starts_a_new_conversation() {
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "one", "R1").await);
     w.desk()
-        .apply(&id, crate::conversation::Event::End, None)
+        .apply(&op("a-1"), &id, crate::conversation::Event::End)
         .await
         .unwrap();
     let next = stored(&w.text(CUSTOMER, "two", "R2").await);
@@ -323,7 +323,10 @@ async fn a_staged_next_key_verifies_callbacks_before_and_after_it_becomes_curren
         signed_text(&warm, &w, KEY, "R3").await.is_ok(),
         "the current key still verifies"
     );
-    w.accounts().rotate(&w.account, next, Some(3600), soon()).await.unwrap();
+    w.accounts()
+        .rotate(&actor(), &w.account, next, Some(3600), soon())
+        .await
+        .unwrap();
     assert!(
         signed_text(&warm, &w, OTHER_KEY, "R4").await.is_ok(),
         "after the rotation"
@@ -336,7 +339,10 @@ async fn a_revoked_key_stops_verifying_at_once_in_a_warm_function() {
     let warm = w.callbacks();
     assert!(signed_text(&warm, &w, KEY, "R1").await.is_ok());
     let new = crate::telesign::ApiKey::parse(OTHER_KEY).unwrap();
-    w.accounts().rotate(&w.account, new, Some(0), soon()).await.unwrap();
+    w.accounts()
+        .rotate(&actor(), &w.account, new, Some(0), soon())
+        .await
+        .unwrap();
     assert!(matches!(
         signed_text(&warm, &w, KEY, "R2").await,
         Err(CallbackError::InvalidSignature(_))

@@ -8,7 +8,7 @@ const CUSTOMER: &str = "48601234567";
 async fn accepting_gives_the_conversation_to_the_agent() {
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
-    let moved = w.desk().apply(&id, Event::Accept, Some("a-7")).await.unwrap();
+    let moved = w.desk().apply(&op("a-7"), &id, Event::Accept).await.unwrap();
     assert_eq!(
         (moved.status, moved.assigned_agent.as_deref()),
         (Status::Active, Some("a-7"))
@@ -20,8 +20,8 @@ async fn accepting_gives_the_conversation_to_the_agent() {
 async fn an_illegal_move_is_refused_with_the_current_status() {
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
-    w.desk().apply(&id, Event::Close, None).await.unwrap();
-    let refused = w.desk().apply(&id, Event::Close, None).await.unwrap_err();
+    w.desk().apply(&op("a-1"), &id, Event::Close).await.unwrap();
+    let refused = w.desk().apply(&op("a-1"), &id, Event::Close).await.unwrap_err();
     assert_eq!(
         refused,
         DeskError::Illegal {
@@ -31,7 +31,7 @@ async fn an_illegal_move_is_refused_with_the_current_status() {
     );
     assert_eq!(
         w.desk()
-            .apply(&crate::ids::ConversationId::new(), Event::End, None)
+            .apply(&op("a-1"), &crate::ids::ConversationId::new(), Event::End)
             .await
             .unwrap_err(),
         DeskError::NotFound
@@ -42,10 +42,10 @@ async fn an_illegal_move_is_refused_with_the_current_status() {
 async fn ending_frees_the_thread() {
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
-    w.desk().apply(&id, Event::End, None).await.unwrap();
+    w.desk().apply(&op("a-1"), &id, Event::End).await.unwrap();
     assert!(w.store.read(|s| s.pointers.is_empty()));
     assert_eq!(
-        w.desk().apply(&id, Event::Accept, None).await.unwrap_err(),
+        w.desk().apply(&op("a-1"), &id, Event::Accept).await.unwrap_err(),
         DeskError::Illegal {
             from: Status::Closed,
             event: Event::Accept
@@ -61,7 +61,7 @@ async fn a_move_that_lost_a_race_is_decided_again_on_what_is_there_now() {
     w.store.before_next_write(move |s| {
         s.conversations.get_mut(&other).unwrap().status = Status::Active;
     });
-    let refused = w.desk().apply(&id, Event::Accept, Some("a-1")).await.unwrap_err();
+    let refused = w.desk().apply(&op("a-1"), &id, Event::Accept).await.unwrap_err();
     assert_eq!(
         refused,
         DeskError::Illegal {
@@ -75,9 +75,16 @@ async fn a_move_that_lost_a_race_is_decided_again_on_what_is_there_now() {
 async fn closed_conversations_are_listed_alone() {
     let w = World::new();
     let account = w.account.account_id.clone();
-    let mixed = w.desk().list(&account, &[Status::Open, Status::Closed], 10, None).await;
+    let mixed = w
+        .desk()
+        .list(&op("a-1"), &account, &[Status::Open, Status::Closed], 10, None)
+        .await;
     assert_eq!(mixed.unwrap_err(), DeskError::Unlistable);
     stored(&w.text(CUSTOMER, "hi", "R1").await);
-    let page = w.desk().list(&account, &Status::LIVE, 10, None).await.unwrap();
+    let page = w
+        .desk()
+        .list(&op("a-1"), &account, &Status::LIVE, 10, None)
+        .await
+        .unwrap();
     assert_eq!(page.items.len(), 1);
 }

@@ -1,6 +1,7 @@
-//! The rules of inbound, send, moves, reports and accounts, given / when / then, against the
+//! The rules of inbound, send, moves, reports, accounts and access, given / when / then, against the
 //! in-memory adapters: the whole set runs in well under a second.
 
+mod access;
 mod accounts;
 mod callbacks;
 mod desk;

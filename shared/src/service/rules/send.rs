@@ -20,7 +20,11 @@ fn failure(kind: FailureKind, code: u32) -> TelesignError {
 async fn a_reply_is_recorded_sent_once_and_settled() {
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
-    let sent = w.sender().reply(&id, &draft("How can I help?", None)).await.unwrap();
+    let sent = w
+        .sender()
+        .reply(&op("a-1"), &id, &draft("How can I help?", None))
+        .await
+        .unwrap();
     assert_eq!(sent.verdict, Verdict::Accepted);
     assert_eq!(sent.message.status, MessageState::Queued);
     let sms = w.gateway.sent();
@@ -46,12 +50,18 @@ async fn nothing_is_sent_to_a_closed_conversation_or_an_opted_out_customer() {
     let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
     w.text(CUSTOMER, "STOP", "R2").await;
     assert_eq!(
-        w.sender().reply(&id, &draft("hello?", None)).await.unwrap_err(),
+        w.sender()
+            .reply(&op("a-1"), &id, &draft("hello?", None))
+            .await
+            .unwrap_err(),
         SendError::OptedOut
     );
-    w.desk().apply(&id, Event::End, None).await.unwrap();
+    w.desk().apply(&op("a-1"), &id, Event::End).await.unwrap();
     assert_eq!(
-        w.sender().reply(&id, &draft("hello?", None)).await.unwrap_err(),
+        w.sender()
+            .reply(&op("a-1"), &id, &draft("hello?", None))
+            .await
+            .unwrap_err(),
         SendError::ConversationClosed
     );
     assert!(w.gateway.sent().is_empty());
@@ -69,7 +79,10 @@ async fn a_stop_landing_between_the_read_and_the_send_transaction_stops_the_send
         s.consent.insert(key, true);
     });
     assert_eq!(
-        w.sender().reply(&id, &draft("hello", None)).await.unwrap_err(),
+        w.sender()
+            .reply(&op("a-1"), &id, &draft("hello", None))
+            .await
+            .unwrap_err(),
         SendError::OptedOut
     );
     assert!(w.gateway.sent().is_empty());
@@ -80,11 +93,22 @@ async fn a_stop_landing_between_the_read_and_the_send_transaction_stops_the_send
 async fn a_retried_request_with_its_key_answers_the_first_outcome_and_sends_once() {
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
-    let first = w.sender().reply(&id, &draft("once", Some("k-1"))).await.unwrap();
-    let again = w.sender().reply(&id, &draft("once", Some("k-1"))).await.unwrap();
+    let first = w
+        .sender()
+        .reply(&op("a-1"), &id, &draft("once", Some("k-1")))
+        .await
+        .unwrap();
+    let again = w
+        .sender()
+        .reply(&op("a-1"), &id, &draft("once", Some("k-1")))
+        .await
+        .unwrap();
     assert_eq!(first, again);
     assert_eq!(w.gateway.sent().len(), 1);
-    let other = w.sender().reply(&id, &draft("another text", Some("k-1"))).await;
+    let other = w
+        .sender()
+        .reply(&op("a-1"), &id, &draft("another text", Some("k-1")))
+        .await;
     assert_eq!(other.unwrap_err(), SendError::KeyReused);
 }
 
@@ -93,10 +117,18 @@ async fn telesign_unavailable_forgets_the_key_so_the_caller_may_retry() {
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
     w.gateway.answer_next(Err(failure(FailureKind::Unavailable, 503)));
-    let first = w.sender().reply(&id, &draft("retry me", Some("k-2"))).await.unwrap();
+    let first = w
+        .sender()
+        .reply(&op("a-1"), &id, &draft("retry me", Some("k-2")))
+        .await
+        .unwrap();
     assert!(matches!(first.verdict, Verdict::Unavailable { .. }));
     assert_eq!(first.message.status, MessageState::Failed);
-    let second = w.sender().reply(&id, &draft("retry me", Some("k-2"))).await.unwrap();
+    let second = w
+        .sender()
+        .reply(&op("a-1"), &id, &draft("retry me", Some("k-2")))
+        .await
+        .unwrap();
     assert_eq!(second.verdict, Verdict::Accepted);
     assert_eq!(w.gateway.sent().len(), 1);
 }
@@ -106,7 +138,11 @@ async fn a_refusal_is_kept_for_the_key_and_the_message_fails() {
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
     w.gateway.answer_next(Err(failure(FailureKind::InvalidRequest, 11000)));
-    let first = w.sender().reply(&id, &draft("bad", Some("k-3"))).await.unwrap();
+    let first = w
+        .sender()
+        .reply(&op("a-1"), &id, &draft("bad", Some("k-3")))
+        .await
+        .unwrap();
     assert!(matches!(
         first.verdict,
         Verdict::Rejected {
@@ -114,7 +150,11 @@ async fn a_refusal_is_kept_for_the_key_and_the_message_fails() {
             ..
         }
     ));
-    let again = w.sender().reply(&id, &draft("bad", Some("k-3"))).await.unwrap();
+    let again = w
+        .sender()
+        .reply(&op("a-1"), &id, &draft("bad", Some("k-3")))
+        .await
+        .unwrap();
     assert_eq!(first, again);
     assert_eq!(w.transcript(&id)[1].status, MessageState::Failed);
 }
@@ -125,12 +165,20 @@ async fn an_unknown_outcome_is_never_resent() {
     let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
     w.gateway
         .answer_next(Err(TelesignError::OutcomeUnknown("timed out".into())));
-    let first = w.sender().reply(&id, &draft("maybe", Some("k-4"))).await.unwrap();
+    let first = w
+        .sender()
+        .reply(&op("a-1"), &id, &draft("maybe", Some("k-4")))
+        .await
+        .unwrap();
     assert_eq!(
         (first.verdict.clone(), first.message.status),
         (Verdict::OutcomeUnknown, MessageState::Unknown)
     );
-    let again = w.sender().reply(&id, &draft("maybe", Some("k-4"))).await.unwrap();
+    let again = w
+        .sender()
+        .reply(&op("a-1"), &id, &draft("maybe", Some("k-4")))
+        .await
+        .unwrap();
     assert_eq!(again.verdict, Verdict::OutcomeUnknown);
     assert_eq!(w.gateway.sent().len(), 1);
 }
@@ -140,7 +188,7 @@ async fn a_business_message_opens_a_conversation_open_or_active_by_who_sent_it()
     let w = World::new();
     let sent = w
         .sender()
-        .outreach(&w.thread(CUSTOMER), &draft("Your order shipped", None))
+        .outreach(&op("a-1"), &w.thread(CUSTOMER), &draft("Your order shipped", None))
         .await
         .unwrap();
     assert_eq!(w.conversation(&sent.conversation_id).status, Status::Active);
@@ -148,13 +196,13 @@ async fn a_business_message_opens_a_conversation_open_or_active_by_who_sent_it()
     unattended.agent = None;
     let other = w
         .sender()
-        .outreach(&w.thread("447700900123"), &unattended)
+        .outreach(&op("a-1"), &w.thread("447700900123"), &unattended)
         .await
         .unwrap();
     assert_eq!(w.conversation(&other.conversation_id).status, Status::Open);
     let joined = w
         .sender()
-        .outreach(&w.thread(CUSTOMER), &draft("And one more", None))
+        .outreach(&op("a-1"), &w.thread(CUSTOMER), &draft("And one more", None))
         .await
         .unwrap();
     assert_eq!(joined.conversation_id, sent.conversation_id);
@@ -166,12 +214,15 @@ async fn a_business_message_from_a_stranger_number_or_to_an_opted_out_customer_i
     let mut thread = w.thread(CUSTOMER);
     w.opt_out(CUSTOMER);
     assert_eq!(
-        w.sender().outreach(&thread, &draft("hi", None)).await.unwrap_err(),
+        w.sender()
+            .outreach(&op("a-1"), &thread, &draft("hi", None))
+            .await
+            .unwrap_err(),
         SendError::OptedOut
     );
     thread.support_number = crate::phone::PhoneNumber::parse("14255550199").unwrap();
     assert!(matches!(
-        w.sender().outreach(&thread, &draft("hi", None)).await,
+        w.sender().outreach(&op("a-1"), &thread, &draft("hi", None)).await,
         Err(SendError::UnknownNumber(_))
     ));
     assert!(w.gateway.sent().is_empty());
@@ -185,7 +236,11 @@ async fn a_conversation_that_changed_under_the_send_is_read_again_and_sent_once(
     w.store.before_next_write(move |s| {
         s.conversations.get_mut(&moved).unwrap().status = Status::Waiting;
     });
-    let sent = w.sender().reply(&id, &draft("still here", None)).await.unwrap();
+    let sent = w
+        .sender()
+        .reply(&op("a-1"), &id, &draft("still here", None))
+        .await
+        .unwrap();
     assert_eq!(sent.verdict, Verdict::Accepted);
     assert_eq!(w.gateway.sent().len(), 1);
     assert_eq!(w.conversation(&id).status, Status::Active);
@@ -195,7 +250,11 @@ async fn a_conversation_that_changed_under_the_send_is_read_again_and_sent_once(
 async fn a_key_claimed_by_a_finished_request_replays_its_outcome() {
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
-    let first = w.sender().reply(&id, &draft("race", Some("k-5"))).await.unwrap();
+    let first = w
+        .sender()
+        .reply(&op("a-1"), &id, &draft("race", Some("k-5")))
+        .await
+        .unwrap();
     // The second request read no record, then lost the claim to the first.
     let scope = crate::service::ports::IdempotencyScope {
         account_id: w.account.account_id.clone(),
@@ -206,7 +265,11 @@ async fn a_key_claimed_by_a_finished_request_replays_its_outcome() {
     w.store.before_next_write(move |s| {
         s.idempotency.insert(scope, record);
     });
-    let second = w.sender().reply(&id, &draft("race", Some("k-5"))).await.unwrap();
+    let second = w
+        .sender()
+        .reply(&op("a-1"), &id, &draft("race", Some("k-5")))
+        .await
+        .unwrap();
     assert_eq!(first, second);
     assert_eq!(w.gateway.sent().len(), 1);
 }
@@ -229,6 +292,12 @@ fn an_accepted_answer_is_queued_with_its_reference() {
             crate::conversation::Conversation::first_contact(&World::new().thread(CUSTOMER)),
         ),
         idempotency: None,
+        audit: crate::audit::AuditEntry::new(
+            &actor(),
+            crate::audit::AuditAction::MessageSent,
+            &crate::ids::AccountId::new(),
+            "c",
+        ),
     };
     let answer = MessageAnswer {
         reference_id: "REF".into(),
@@ -269,7 +338,7 @@ async fn a_key_whose_first_request_failed_and_forgot_it_asks_for_a_new_attempt()
         tokio::time::sleep(std::time::Duration::from_millis(150)).await;
         store.write(|s| s.idempotency.remove(&scope));
     });
-    let outcome = w.sender().reply(&id, &draft("gone", Some("k-6"))).await;
+    let outcome = w.sender().reply(&op("a-1"), &id, &draft("gone", Some("k-6"))).await;
     forgetter.await.unwrap();
     assert_eq!(outcome.unwrap_err(), SendError::FirstAttemptFailed);
     assert!(w.gateway.sent().is_empty());
@@ -279,7 +348,11 @@ async fn a_key_whose_first_request_failed_and_forgot_it_asks_for_a_new_attempt()
 async fn a_request_while_the_first_with_its_key_is_running_waits_for_its_outcome() {
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
-    let first = w.sender().reply(&id, &draft("slow", Some("k-7"))).await.unwrap();
+    let first = w
+        .sender()
+        .reply(&op("a-1"), &id, &draft("slow", Some("k-7")))
+        .await
+        .unwrap();
     let scope = scope_of(&w, "k-7");
     let done = w.store.read(|s| s.idempotency[&scope].clone());
     let IdempotencyRecord::Done { fingerprint, .. } = done.clone() else {
@@ -294,7 +367,11 @@ async fn a_request_while_the_first_with_its_key_is_running_waits_for_its_outcome
         tokio::time::sleep(std::time::Duration::from_millis(150)).await;
         store.write(|s| s.idempotency.insert(scope, done));
     });
-    let second = w.sender().reply(&id, &draft("slow", Some("k-7"))).await.unwrap();
+    let second = w
+        .sender()
+        .reply(&op("a-1"), &id, &draft("slow", Some("k-7")))
+        .await
+        .unwrap();
     finisher.await.unwrap();
     assert_eq!(first, second);
     assert_eq!(w.gateway.sent().len(), 1);
@@ -305,7 +382,11 @@ async fn a_settle_that_fails_after_telesign_accepted_is_tried_again_and_never_an
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
     w.store.failing_settles.store(2, std::sync::atomic::Ordering::SeqCst);
-    let sent = w.sender().reply(&id, &draft("On its way", Some("k1"))).await.unwrap();
+    let sent = w
+        .sender()
+        .reply(&op("a-1"), &id, &draft("On its way", Some("k1")))
+        .await
+        .unwrap();
     assert_eq!(sent.verdict, Verdict::Accepted);
     assert_eq!(w.gateway.sent().len(), 1);
     assert_eq!(
@@ -315,7 +396,11 @@ async fn a_settle_that_fails_after_telesign_accepted_is_tried_again_and_never_an
     );
 
     w.store.failing_settles.store(100, std::sync::atomic::Ordering::SeqCst);
-    let sent = w.sender().reply(&id, &draft("Still there?", Some("k2"))).await.unwrap();
+    let sent = w
+        .sender()
+        .reply(&op("a-1"), &id, &draft("Still there?", Some("k2")))
+        .await
+        .unwrap();
     assert_eq!(sent.verdict, Verdict::Accepted, "sent, though never settled");
     assert_eq!(w.gateway.sent().len(), 2);
 }
@@ -326,7 +411,7 @@ async fn nothing_is_sent_from_a_number_the_account_no_longer_owns() {
     let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
     w.store
         .write(|s| s.accounts.get_mut(&w.account.account_id).unwrap().numbers.clear());
-    let refused = w.sender().reply(&id, &draft("hello?", None)).await;
+    let refused = w.sender().reply(&op("a-1"), &id, &draft("hello?", None)).await;
     assert!(matches!(refused, Err(SendError::UnknownNumber(_))), "{refused:?}");
     assert!(w.gateway.sent().is_empty());
 }
@@ -336,7 +421,7 @@ async fn after_a_rotation_elsewhere_the_next_reply_is_sent_with_the_key_read_aga
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
     let warm = w.sender();
-    warm.reply(&id, &draft("first", None)).await.unwrap();
+    warm.reply(&op("a-1"), &id, &draft("first", None)).await.unwrap();
     // The operator rotates in another function; TeleSign refuses the old key (10008).
     let mut rotated = secret(OTHER_KEY);
     rotated.previous_api_key = Some(KEY.into());
@@ -347,7 +432,7 @@ async fn after_a_rotation_elsewhere_the_next_reply_is_sent_with_the_key_read_aga
         .insert(w.account.secret_name.clone(), rotated);
     w.gateway
         .answer_next(Err(failure(FailureKind::InvalidCredentials, 10008)));
-    let sent = warm.reply(&id, &draft("second", None)).await.unwrap();
+    let sent = warm.reply(&op("a-1"), &id, &draft("second", None)).await.unwrap();
     assert_eq!(sent.verdict, Verdict::Accepted, "sent again with the key read now");
     assert_eq!(sent.message.status, MessageState::Queued);
 }

@@ -1,0 +1,69 @@
+//! The gate every service passes before it acts: the caller's standing in the account concerned
+//! (one strongly consistent read of the membership; none for an operator), then the policy,
+//! [`crate::access::decide`].
+
+use crate::access::{decide, standing, Action, Caller, Decision, Standing};
+use crate::ids::AccountId;
+use crate::service::ports::{Members, StoreError};
+
+/// Why the gate refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The role does not allow it.
+    #[error("your role does not allow this")]
+    Forbidden,
+    /// Outside the caller's accounts: as if it did not exist.
+    #[error("not found")]
+    Hidden,
+    /// Another agent holds the conversation.
+    #[error("the conversation is assigned to {0}")]
+    HeldBy(String),
+    /// The membership could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The caller's standing in an account: operator without a read; otherwise the membership,
+/// read strongly consistent (a removed member loses access at once).
+pub async fn standing_in<M: Members>(
+    members: &M,
+    caller: &Caller,
+    account_id: &AccountId,
+) -> Result<Standing, StoreError> {
+    if caller.is_operator() || caller.highest().is_none() {
+        return Ok(standing(caller, None));
+    }
+    let member = members.member(account_id, &caller.user_id).await?;
+    Ok(standing(caller, member.map(|m| m.role)))
+}
+
+/// Asks the policy about an action in an account; the caller's standing when it is allowed.
+pub async fn admit<M: Members>(
+    members: &M,
+    caller: &Caller,
+    account_id: &AccountId,
+    action: Action<'_>,
+) -> Result<Standing, Refusal> {
+    let standing = standing_in(members, caller, account_id).await?;
+    check(caller, standing, action).map(|()| standing)
+}
+
+/// The policy's answer for a standing already read.
+pub fn check(caller: &Caller, standing: Standing, action: Action<'_>) -> Result<(), Refusal> {
+    match decide(caller, standing, action) {
+        Decision::Allow => Ok(()),
+        Decision::Forbid => Err(Refusal::Forbidden),
+        Decision::Hide => Err(Refusal::Hidden),
+        Decision::HeldBy(h) => Err(Refusal::HeldBy(h)),
+    }
+}
+
+/// Asks the policy about an action that concerns no account (creating one).
+pub fn admit_global(caller: &Caller, action: Action<'_>) -> Result<(), Refusal> {
+    let standing = if caller.is_operator() {
+        Standing::Operator
+    } else {
+        Standing::Outsider
+    };
+    check(caller, standing, action)
+}

@@ -1,0 +1,309 @@
+//! Roles, membership, assignment and audit, through the services over the in-memory store.
+
+use crate::access::{Role, UserId};
+use crate::audit::AuditAction;
+use crate::conversation::{Event, Status};
+use crate::service::desk::DeskError;
+use crate::service::harness::*;
+use crate::service::send::SendError;
+use crate::service::team::TeamError;
+
+const CUSTOMER: &str = "48601234567";
+
+fn user(id: &str) -> UserId {
+    UserId::parse(id).unwrap()
+}
+
+fn agent(id: &str) -> crate::access::Caller {
+    caller(id, &[Role::Agent])
+}
+
+fn supervisor(id: &str) -> crate::access::Caller {
+    caller(id, &[Role::Supervisor])
+}
+
+#[tokio::test]
+async fn an_agent_who_is_not_a_member_sees_nothing_of_the_account() {
+    let w = World::new();
+    let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    let outsider = agent("a-9");
+    let account = w.account.account_id.clone();
+    assert_eq!(
+        w.desk()
+            .list(&outsider, &account, &Status::LIVE, 10, None)
+            .await
+            .unwrap_err(),
+        DeskError::AccountNotFound
+    );
+    assert_eq!(
+        w.desk().transcript(&outsider, &id, 10, None).await.unwrap_err(),
+        DeskError::NotFound
+    );
+    assert_eq!(
+        w.desk().apply(&outsider, &id, Event::Accept).await.unwrap_err(),
+        DeskError::NotFound
+    );
+    let refused = w.sender().reply(&outsider, &id, &draft("hi", None)).await.unwrap_err();
+    assert_eq!(refused, SendError::ConversationNotFound);
+    assert!(w.gateway.sent().is_empty());
+}
+
+#[tokio::test]
+async fn a_reply_to_a_conversation_another_agent_holds_is_refused_and_nothing_is_sent() {
+    let w = World::new();
+    w.member("a-1", Role::Agent);
+    w.member("a-2", Role::Agent);
+    let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    let taken = w.desk().apply(&agent("a-1"), &id, Event::Accept).await.unwrap();
+    assert_eq!(taken.assigned_agent.as_deref(), Some("a-1"));
+    let refused = w
+        .sender()
+        .reply(&agent("a-2"), &id, &draft("mine now", None))
+        .await
+        .unwrap_err();
+    assert_eq!(refused, SendError::AssignedToOther("a-1".into()));
+    assert_eq!(
+        w.desk().apply(&agent("a-2"), &id, Event::End).await.unwrap_err(),
+        DeskError::AssignedToOther("a-1".into())
+    );
+    assert!(w.gateway.sent().is_empty());
+    assert_eq!(w.transcript(&id).len(), 1);
+}
+
+#[tokio::test]
+async fn an_assignment_between_the_read_and_the_send_stops_the_send() {
+    let w = World::new();
+    w.member("a-2", Role::Agent);
+    let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    let other = id.clone();
+    w.store.before_next_write(move |s| {
+        s.conversations.get_mut(&other).unwrap().assigned_agent = Some("a-3".into());
+    });
+    let refused = w
+        .sender()
+        .reply(&agent("a-2"), &id, &draft("hello", None))
+        .await
+        .unwrap_err();
+    assert_eq!(refused, SendError::AssignedToOther("a-3".into()));
+    assert!(w.gateway.sent().is_empty());
+}
+
+#[tokio::test]
+async fn a_member_removed_between_the_read_and_the_accept_takes_nothing() {
+    let w = World::new();
+    w.member("a-1", Role::Agent);
+    let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    let account = w.account.account_id.clone();
+    w.store.before_next_write(move |s| {
+        s.members.remove(&(account, UserId::parse("a-1").unwrap()));
+    });
+    let refused = w.desk().apply(&agent("a-1"), &id, Event::Accept).await.unwrap_err();
+    assert_eq!(refused, DeskError::NotFound);
+    assert_eq!(w.conversation(&id).assigned_agent, None);
+}
+
+#[tokio::test]
+async fn an_agent_transfers_their_own_conversation_to_a_member_only() {
+    let w = World::new();
+    w.member("a-1", Role::Agent);
+    w.member("a-2", Role::Agent);
+    let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    w.desk().apply(&agent("a-1"), &id, Event::Accept).await.unwrap();
+    let stranger = w
+        .desk()
+        .assign(&agent("a-1"), &id, Some(&user("x-1")))
+        .await
+        .unwrap_err();
+    assert_eq!(stranger, DeskError::NotAMember(user("x-1")));
+    let moved = w.desk().assign(&agent("a-1"), &id, Some(&user("a-2"))).await.unwrap();
+    assert_eq!(
+        (moved.assigned_agent.as_deref(), moved.status),
+        (Some("a-2"), Status::Active)
+    );
+    let back = w
+        .desk()
+        .assign(&agent("a-1"), &id, Some(&user("a-1")))
+        .await
+        .unwrap_err();
+    assert_eq!(back, DeskError::AssignedToOther("a-2".into()));
+    w.sender()
+        .reply(&agent("a-2"), &id, &draft("I have it", None))
+        .await
+        .unwrap();
+    assert_eq!(w.gateway.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn a_supervisor_assigns_any_conversation_of_their_account() {
+    let w = World::new();
+    w.member("s-1", Role::Supervisor);
+    w.member("a-1", Role::Agent);
+    w.member("a-2", Role::Agent);
+    let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    w.desk().apply(&agent("a-1"), &id, Event::Accept).await.unwrap();
+    let moved = w
+        .desk()
+        .assign(&supervisor("s-1"), &id, Some(&user("a-2")))
+        .await
+        .unwrap();
+    assert_eq!(moved.assigned_agent.as_deref(), Some("a-2"));
+    let freed = w.desk().assign(&supervisor("s-1"), &id, None).await.unwrap();
+    assert_eq!(freed.assigned_agent, None);
+    assert_eq!(w.conversation(&id).assigned_agent, None);
+}
+
+#[tokio::test]
+async fn removing_a_member_lets_go_of_their_conversations() {
+    let w = World::new();
+    w.member("a-1", Role::Agent);
+    let first = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    let second = stored(&w.text("48601234568", "hello", "R2").await);
+    for id in [&first, &second] {
+        w.desk().apply(&agent("a-1"), id, Event::Accept).await.unwrap();
+    }
+    let account = w.account.account_id.clone();
+    let released = w
+        .team()
+        .remove_member(&op("o-1"), &account, &user("a-1"))
+        .await
+        .unwrap();
+    assert_eq!(released, 2);
+    assert_eq!(w.conversation(&first).assigned_agent, None);
+    assert_eq!(w.conversation(&second).assigned_agent, None);
+    let gone = w.desk().apply(&agent("a-1"), &first, Event::Accept).await.unwrap_err();
+    assert_eq!(gone, DeskError::NotFound);
+    // Repeating it finds nothing more to do.
+    assert_eq!(
+        w.team()
+            .remove_member(&op("o-1"), &account, &user("a-1"))
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn only_operators_and_supervisors_text_customers_first() {
+    let w = World::new();
+    w.member("a-1", Role::Agent);
+    w.member("s-1", Role::Supervisor);
+    let thread = w.thread(CUSTOMER);
+    let refused = w
+        .sender()
+        .outreach(&agent("a-1"), &thread, &draft("hi", None))
+        .await
+        .unwrap_err();
+    assert_eq!(refused, SendError::Forbidden);
+    let outsider = w
+        .sender()
+        .outreach(&supervisor("s-9"), &thread, &draft("hi", None))
+        .await;
+    assert_eq!(outsider.unwrap_err(), SendError::AccountNotFound);
+    w.sender()
+        .outreach(&supervisor("s-1"), &thread, &draft("hi", None))
+        .await
+        .unwrap();
+    assert_eq!(w.gateway.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn members_and_the_trail_are_the_supervisors_and_the_operators() {
+    let w = World::new();
+    w.member("a-1", Role::Agent);
+    w.member("s-1", Role::Supervisor);
+    let account = w.account.account_id.clone();
+    let team = w.team();
+    assert_eq!(
+        team.members(&agent("a-1"), &account).await.unwrap_err(),
+        TeamError::Forbidden
+    );
+    assert_eq!(team.members(&supervisor("s-1"), &account).await.unwrap().len(), 2);
+    assert_eq!(
+        team.audit(&agent("a-1"), Some(&account), 10, None).await.unwrap_err(),
+        TeamError::Forbidden
+    );
+    assert_eq!(
+        team.audit(&supervisor("s-1"), None, 10, None).await.unwrap_err(),
+        TeamError::Forbidden
+    );
+    let put = team
+        .put_member(&supervisor("s-1"), &account, user("a-2"), Role::Agent, None)
+        .await;
+    assert_eq!(put.unwrap_err(), TeamError::Forbidden);
+    let operator = team
+        .put_member(&op("o-1"), &account, user("a-2"), Role::Operator, None)
+        .await;
+    assert_eq!(operator.unwrap_err(), TeamError::InvalidRole);
+}
+
+#[tokio::test]
+async fn an_operator_asking_about_an_account_that_does_not_exist_is_told_so() {
+    let w = World::new();
+    let nowhere = crate::ids::AccountId::new();
+    let team = w.team();
+    assert_eq!(
+        team.members(&op("o-1"), &nowhere).await.unwrap_err(),
+        TeamError::AccountNotFound
+    );
+    let removed = team.remove_member(&op("o-1"), &nowhere, &user("a-1")).await;
+    assert_eq!(removed.unwrap_err(), TeamError::AccountNotFound);
+    let put = team
+        .put_member(&op("o-1"), &nowhere, user("a-1"), Role::Agent, None)
+        .await;
+    assert_eq!(put.unwrap_err(), TeamError::AccountNotFound);
+    // A user who was no member of an existing account: nothing to remove, nothing to let go.
+    let account = w.account.account_id.clone();
+    assert_eq!(team.remove_member(&op("o-1"), &account, &user("a-1")).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn me_lists_the_accounts_a_caller_works_in_with_the_role_the_token_allows() {
+    let w = World::new();
+    w.member("a-1", Role::Supervisor);
+    let me = w.team().me(&agent("a-1")).await.unwrap();
+    assert_eq!(me.accounts.len(), 1);
+    assert_eq!(me.accounts[0].role, Role::Agent);
+    assert!(w.team().me(&agent("nobody")).await.unwrap().accounts.is_empty());
+    assert_eq!(w.team().me(&op("o-1")).await.unwrap().accounts[0].role, Role::Operator);
+}
+
+#[tokio::test]
+async fn every_change_leaves_one_entry_naming_its_actor_and_no_text() {
+    let w = World::new();
+    w.member("a-1", Role::Agent);
+    w.member("a-2", Role::Agent);
+    let id = stored(&w.text(CUSTOMER, "secret order 1234", "R1").await);
+    w.desk().apply(&agent("a-1"), &id, Event::Accept).await.unwrap();
+    w.sender()
+        .reply(&agent("a-1"), &id, &draft("private words", None))
+        .await
+        .unwrap();
+    w.desk().assign(&agent("a-1"), &id, Some(&user("a-2"))).await.unwrap();
+    w.desk().apply(&agent("a-2"), &id, Event::Close).await.unwrap();
+    w.text(CUSTOMER, "STOP", "R2").await;
+    w.desk().apply(&agent("a-2"), &id, Event::End).await.unwrap();
+    let trail = w.store.read(|s| s.audit.clone());
+    let seen: Vec<(AuditAction, &str)> = trail.iter().map(|e| (e.action, e.actor.as_str())).collect();
+    assert_eq!(
+        seen,
+        vec![
+            (AuditAction::ConversationAccepted, "a-1"),
+            (AuditAction::MessageSent, "a-1"),
+            (AuditAction::ConversationAssigned, "a-1"),
+            (AuditAction::ConversationClosed, "a-2"),
+            (AuditAction::ConsentChanged, "customer"),
+            (AuditAction::ConversationEnded, "a-2"),
+        ]
+    );
+    let text = serde_json::to_string(&trail).unwrap();
+    for secret in ["secret order", "private words", KEY, CUSTOMER] {
+        assert!(!text.contains(secret), "{secret} in the trail");
+    }
+    let page = w
+        .team()
+        .audit(&op("o-1"), Some(&w.account.account_id), 2, None)
+        .await
+        .unwrap();
+    assert_eq!(page.items[0].action, AuditAction::ConversationEnded);
+    assert!(page.next_cursor.is_some());
+}

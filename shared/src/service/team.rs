@@ -1,0 +1,250 @@
+//! The people of the desk: who the caller is (`GET /me`), the members of an account, and the
+//! audit trail.
+
+use serde::Serialize;
+
+use crate::access::{Action, Caller, Role, UserId};
+use crate::audit::{Actor, AuditAction, AuditEntry};
+use crate::ids::{AccountId, Timestamp};
+use crate::service::access::{admit, Refusal};
+use crate::service::desk::plan_assignment;
+use crate::service::ports::{
+    AccountStore, AuditLog, BadCursor, Committed, ConversationMoves, Member, Members, Page, ReadError, StoreError,
+};
+
+/// How often an unassignment that lost a race is tried again.
+const UNASSIGN_ATTEMPTS: usize = 5;
+
+/// The longest display name.
+pub const MAX_DISPLAY_NAME: usize = 100;
+
+/// Why a request about members or the audit trail was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TeamError {
+    /// No such account (or not one of the caller's).
+    #[error("no messaging account has this id")]
+    AccountNotFound,
+    /// The caller's role does not allow it.
+    #[error("your role does not allow this")]
+    Forbidden,
+    /// A member's role must be agent or supervisor.
+    #[error("a member's role is agent or supervisor")]
+    InvalidRole,
+    /// A display name that is blank or too long.
+    #[error("display_name is 1 to {MAX_DISPLAY_NAME} characters")]
+    InvalidDisplayName,
+    /// A cursor this API did not give out.
+    #[error(transparent)]
+    Cursor(#[from] BadCursor),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<Refusal> for TeamError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Forbidden => Self::Forbidden,
+            Refusal::Hidden | Refusal::HeldBy(_) => Self::AccountNotFound,
+            Refusal::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+impl From<ReadError> for TeamError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Cursor(c) => Self::Cursor(c),
+            ReadError::Store(s) => Self::Store(s),
+        }
+    }
+}
+
+/// One of the caller's accounts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MyAccount {
+    /// The account.
+    pub account_id: AccountId,
+    /// Its name.
+    pub name: String,
+    /// The caller's role there.
+    pub role: Role,
+}
+
+/// The caller as the desk sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Me {
+    /// `sub`.
+    pub user_id: UserId,
+    /// The token's name, else the display name a membership gives, else the user id.
+    pub name: String,
+    /// The token's roles.
+    pub roles: Vec<Role>,
+    /// The accounts the caller works in.
+    pub accounts: Vec<MyAccount>,
+}
+
+/// The team service.
+#[derive(Debug)]
+pub struct Team<S> {
+    /// Members, accounts, conversations and the trail.
+    pub store: S,
+}
+
+impl<S: Members + AuditLog + AccountStore + ConversationMoves> Team<S> {
+    /// The caller: an operator works in every account; anyone else in their memberships.
+    pub async fn me(&self, caller: &Caller) -> Result<Me, TeamError> {
+        let mut accounts = Vec::new();
+        let mut member_name = None;
+        if caller.is_operator() {
+            for a in self.store.accounts().await? {
+                accounts.push(MyAccount {
+                    account_id: a.account_id,
+                    name: a.name,
+                    role: Role::Operator,
+                });
+            }
+        } else if let Some(ceiling) = caller.highest() {
+            for m in self.store.memberships(&caller.user_id).await? {
+                // The index may lag a removal: the account itself must still be there.
+                let Some(a) = self.store.account(&m.account_id).await? else {
+                    continue;
+                };
+                member_name = member_name.or(m.display_name.clone());
+                accounts.push(MyAccount {
+                    account_id: a.account_id,
+                    name: a.name,
+                    role: m.role.min(ceiling).min(Role::Supervisor),
+                });
+            }
+        }
+        Ok(Me {
+            user_id: caller.user_id.clone(),
+            name: caller
+                .name
+                .clone()
+                .or(member_name)
+                .unwrap_or_else(|| caller.user_id.to_string()),
+            roles: caller.roles.clone(),
+            accounts,
+        })
+    }
+
+    /// An account's members.
+    pub async fn members(&self, caller: &Caller, account_id: &AccountId) -> Result<Vec<Member>, TeamError> {
+        admit(&self.store, caller, account_id, Action::ReadMembers).await?;
+        self.store.members(account_id).await?.ok_or(TeamError::AccountNotFound)
+    }
+
+    /// Adds a member, or changes their role or name.
+    pub async fn put_member(
+        &self,
+        caller: &Caller,
+        account_id: &AccountId,
+        user_id: UserId,
+        role: Role,
+        display_name: Option<String>,
+    ) -> Result<Member, TeamError> {
+        admit(&self.store, caller, account_id, Action::ConfigureAccount).await?;
+        if role == Role::Operator {
+            return Err(TeamError::InvalidRole);
+        }
+        let display_name = display_name.map(|n| n.trim().to_owned());
+        if display_name
+            .as_ref()
+            .is_some_and(|n| n.is_empty() || n.chars().count() > MAX_DISPLAY_NAME)
+        {
+            return Err(TeamError::InvalidDisplayName);
+        }
+        let member = Member {
+            account_id: account_id.clone(),
+            user_id,
+            role,
+            display_name,
+            added_at: Timestamp::now(),
+        };
+        let audit = AuditEntry::new(
+            &Actor::of(caller),
+            AuditAction::MemberChanged,
+            account_id,
+            member.user_id.as_str(),
+        )
+        .with("role", role.as_str());
+        match self.store.put_member(&member, &audit).await? {
+            Committed::Done => {
+                tracing::info!(account_id = %account_id, user_id = %member.user_id, role = role.as_str(), "member set");
+                Ok(member)
+            }
+            Committed::Lost => Err(TeamError::AccountNotFound),
+        }
+    }
+
+    /// Removes a member (if they are one) and lets go of every conversation they hold there;
+    /// the number let go. Safe to repeat: a repeat finishes what an interrupted one left.
+    pub async fn remove_member(
+        &self,
+        caller: &Caller,
+        account_id: &AccountId,
+        user_id: &UserId,
+    ) -> Result<usize, TeamError> {
+        admit(&self.store, caller, account_id, Action::ConfigureAccount).await?;
+        let audit = AuditEntry::new(
+            &Actor::of(caller),
+            AuditAction::MemberRemoved,
+            account_id,
+            user_id.as_str(),
+        );
+        if self.store.remove_member(account_id, user_id, &audit).await? {
+            tracing::info!(account_id = %account_id, user_id = %user_id, "member removed");
+        } else if self.store.account(account_id).await?.is_none() {
+            return Err(TeamError::AccountNotFound);
+        }
+        let mut released = 0;
+        for held in self.store.held_by(account_id, user_id).await? {
+            released += usize::from(self.release(caller, held.conversation_id, user_id).await?);
+        }
+        Ok(released)
+    }
+
+    /// Unassigns one conversation while `user_id` still holds it.
+    async fn release(
+        &self,
+        caller: &Caller,
+        id: crate::ids::ConversationId,
+        user_id: &UserId,
+    ) -> Result<bool, TeamError> {
+        for _ in 0..UNASSIGN_ATTEMPTS {
+            let Some(current) = self.store.conversation(&id).await? else {
+                return Ok(false);
+            };
+            if current.assigned_agent.as_deref() != Some(user_id.as_str())
+                || current.status == crate::conversation::Status::Closed
+            {
+                return Ok(false);
+            }
+            if self.store.apply_move(&plan_assignment(&current, caller, None)).await? == Committed::Done {
+                return Ok(true);
+            }
+        }
+        Err(StoreError::Unavailable("the conversation kept changing while it was let go".into()).into())
+    }
+
+    /// The audit trail, newest first: of one account (operators and its supervisors), or of
+    /// every account (operators).
+    pub async fn audit(
+        &self,
+        caller: &Caller,
+        account_id: Option<&AccountId>,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<AuditEntry>, TeamError> {
+        match account_id {
+            Some(a) => {
+                admit(&self.store, caller, a, Action::ReadAudit).await?;
+            }
+            None if caller.is_operator() => {}
+            None => return Err(TeamError::Forbidden),
+        }
+        Ok(self.store.audit(account_id, limit, cursor).await?)
+    }
+}

@@ -1,0 +1,208 @@
+//! Members of accounts, the conversations they hold, and the audit trail.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::conversations::{decode_cursor, encode_cursor};
+use super::items::{from_item, index_partition, to_item, AuditItem, ConversationItem, MemberItem, INDEX_KEYS};
+use super::{key, s, sdk_error, Dynamo, Item, Part, StoreError, TxnOutcome};
+use crate::access::UserId;
+use crate::audit::AuditEntry;
+use crate::conversation::{Conversation, Status};
+use crate::ids::AccountId;
+use crate::service::ports::{AuditLog, BadCursor, Committed, Member, Members, Page, ReadError};
+use crate::table::{self, GSI1};
+
+impl Dynamo {
+    /// Every item of one query (all its pages).
+    async fn query_all(
+        &self,
+        index: Option<&str>,
+        condition: &str,
+        values: HashMap<String, AttributeValue>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_owned))
+                .key_condition_expression(condition)
+                .set_expression_attribute_values(Some(values.clone()))
+                .set_consistent_read(index.is_none().then_some(true))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            out.extend(page.items().iter().cloned());
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+}
+
+fn members_of(items: Vec<Item>) -> Result<Vec<Member>, StoreError> {
+    items
+        .into_iter()
+        .map(|i| Ok(from_item::<MemberItem>(i)?.into_member()))
+        .collect()
+}
+
+impl Members for Dynamo {
+    /// 1 GetItem.
+    async fn member(&self, account_id: &AccountId, user_id: &UserId) -> Result<Option<Member>, StoreError> {
+        let found = self
+            .get(table::member_key(account_id.as_str(), user_id.as_str()))
+            .await?;
+        found.map(|i| Ok(from_item::<MemberItem>(i)?.into_member())).transpose()
+    }
+
+    /// 1 Query of the account's partition (the account item and its members) per 1 MB.
+    async fn members(&self, account_id: &AccountId) -> Result<Option<Vec<Member>>, StoreError> {
+        let (pk, account_sk) = table::account_key(account_id.as_str());
+        let vals = HashMap::from([(":pk".to_owned(), s(pk))]);
+        let items = self.query_all(None, "pk = :pk", vals).await?;
+        let sk = |i: &Item| {
+            i.get(table::SK)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+        if !items.iter().any(|i| sk(i) == account_sk) {
+            return Ok(None);
+        }
+        let members = items
+            .into_iter()
+            .filter(|i| sk(i).starts_with(table::MEMBER_PREFIX))
+            .collect();
+        members_of(members).map(Some)
+    }
+
+    /// 1 Query on the index.
+    async fn memberships(&self, user_id: &UserId) -> Result<Vec<Member>, StoreError> {
+        let vals = HashMap::from([(":p".to_owned(), s(table::memberships_partition(user_id.as_str())))]);
+        members_of(self.query_all(Some(GSI1), "gsi1pk = :p", vals).await?)
+    }
+
+    /// 1 TransactWriteItems: the member (the account must exist) and the entry.
+    async fn put_member(&self, m: &Member, audit: &AuditEntry) -> Result<Committed, StoreError> {
+        let mut txn = self.txn();
+        txn.check(
+            Part::Account,
+            key(table::account_key(m.account_id.as_str())),
+            "attribute_exists(pk)",
+            HashMap::new(),
+        )?;
+        txn.put(Part::Member, to_item(&MemberItem::of(m))?, None)?;
+        txn.audit(audit)?;
+        Ok(match txn.commit().await? {
+            TxnOutcome::Done => Committed::Done,
+            TxnOutcome::Cancelled(_) => Committed::Lost,
+        })
+    }
+
+    /// 1 TransactWriteItems: the member deleted and the entry.
+    async fn remove_member(
+        &self,
+        account_id: &AccountId,
+        user_id: &UserId,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        let mut txn = self.txn();
+        let at = key(table::member_key(account_id.as_str(), user_id.as_str()));
+        txn.delete(Part::Member, at, Some("attribute_exists(pk)"), HashMap::new())?;
+        txn.audit(audit)?;
+        Ok(matches!(txn.commit().await?, TxnOutcome::Done))
+    }
+
+    /// 1 Query on the index per 1 MB of the account's live conversations (filtered by holder).
+    async fn held_by(&self, account_id: &AccountId, user_id: &UserId) -> Result<Vec<Conversation>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1)
+                .key_condition_expression("gsi1pk = :p")
+                .filter_expression("assigned_agent = :u")
+                .expression_attribute_values(":p", s(index_partition(account_id, Status::Open)))
+                .expression_attribute_values(":u", s(user_id.as_str()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            for item in page.items().iter().cloned() {
+                out.push(from_item::<ConversationItem>(item)?.into_conversation());
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+}
+
+impl AuditLog for Dynamo {
+    /// 1 Query: the account's trail, or the index of every trail.
+    async fn audit(
+        &self,
+        account_id: Option<&AccountId>,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<AuditEntry>, ReadError> {
+        let (index, condition, partition, keys): (_, _, _, &[&str]) = match account_id {
+            Some(a) => (
+                None,
+                "pk = :p",
+                table::audit_key(a.as_str(), "", "").0,
+                &[table::PK, table::SK],
+            ),
+            None => (
+                Some(GSI1),
+                "gsi1pk = :p",
+                table::AUDIT_PARTITION.to_owned(),
+                &INDEX_KEYS,
+            ),
+        };
+        let start = cursor
+            .map(|c| decode_cursor(c, keys, |_, v| v.len() <= 256))
+            .transpose()?;
+        let partition_key = if index.is_some() { table::GSI1_PK } else { table::PK };
+        if start
+            .as_ref()
+            .is_some_and(|k| k.get(partition_key).and_then(|v| v.as_s().ok()) != Some(&partition))
+        {
+            return Err(BadCursor.into());
+        }
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(index.map(str::to_owned))
+            .key_condition_expression(condition)
+            .expression_attribute_values(":p", s(partition))
+            .scan_index_forward(false)
+            .limit(limit as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let items = out
+            .items()
+            .iter()
+            .cloned()
+            .map(|i| Ok(from_item::<AuditItem>(i)?.into_entry()))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Page {
+            items,
+            next_cursor: out.last_evaluated_key().map(encode_cursor),
+        })
+    }
+}
