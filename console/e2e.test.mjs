@@ -56,11 +56,12 @@ test("an agent answers a customer from the console", { timeout: 120_000 }, async
     const page = await browser.newPage({ viewport: { width: 1366, height: 800 } });
     await signIn(page, agent, "agent");
     await page.getByLabel("Account", { exact: true }).selectOption(account.account_id);
+    const row = page.getByRole("button", { name: new RegExp(`\\+${person}`) });
+    await row.waitFor();
+    // The page shows these unless the role hides them (the operator's half below sees them).
     for (const hidden of ["#team", "#outreach-box", "#member-form"]) {
       assert.equal(await page.locator(hidden).isVisible(), false, `an agent does not see ${hidden}`);
     }
-    const row = page.getByRole("button", { name: new RegExp(`\\+${person}`) });
-    await row.waitFor();
     await row.click();
     await page.getByRole("button", { name: "Accept" }).click();
     await page.locator("#pane-meta", { hasText: "active" }).waitFor();

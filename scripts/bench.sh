@@ -4,7 +4,8 @@
 # local stack (its own ports), with request counts and the cost per million messages; then the
 # cold-start matrix: every function (and a Python peer of inbound-callback) over plain HTTP and
 # over TLS (the bench's own CA in front of the emulators), at full CPU and at Lambda's CPU share of
-# each memory size (a cgroup v1 CPU quota; BENCH_MEMORY="" skips the quotas).
+# each memory size (a cgroup v1 CPU quota; BENCH_MEMORY="" skips the quotas); last, the memory
+# sizes: each function's cold start and warm invocations at each size, and their cost.
 set -euo pipefail
 DDB_PORT=${BENCH_DDB_PORT:-28000}
 MOTO_PORT=${BENCH_MOTO_PORT:-25000}
@@ -48,3 +49,12 @@ fi
 "$TARGET_DIR/release/channel-bench" warm "$ITERATIONS"
 "$TARGET_DIR/release/channel-bench" cold-matrix "$TARGET_DIR/lambda" --runs "$COLD_RUNS" --memory "$MEMORY" \
   --tls-ports "$TLS_PORTS" --state "$STATE_DIR/tls" --python "$ROOT/.venv/bin/python" "$ROOT/tools/bench/peer/inbound_callback.py"
+if [ -n "${BENCH_BEFORE:-}" ]; then
+  echo "== the same matrix, bootstraps of $BENCH_BEFORE"
+  "$TARGET_DIR/release/channel-bench" cold-matrix "$BENCH_BEFORE" --runs "$COLD_RUNS" --memory "$MEMORY" \
+    --tls-ports "$TLS_PORTS" --state "$STATE_DIR/tls"
+fi
+# The memory size of each function: over TLS at Lambda's CPU share of each size, a cold start and
+# warm invocations per process, with the cost per million invocations (README: Memory sizes).
+"$TARGET_DIR/release/channel-bench" sizes "$TARGET_DIR/lambda" --runs "${BENCH_SIZE_RUNS:-3}" --warm "${BENCH_WARM:-10}" \
+  --tls-ports "$TLS_PORTS" --state "$STATE_DIR/tls"

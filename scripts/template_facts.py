@@ -1,6 +1,6 @@
 """Prints what template.yaml declares, as JSON, for the tests that keep it and the code in step:
-the routes (method, path, function binary, whether the authorizer is off), the table and the IAM
-actions of each function."""
+the routes (method, path, function binary, whether the authorizer is off), the table, the IAM
+actions of each function, and the resources and parameters as declared (log groups, alarms)."""
 import json
 import sys
 
@@ -49,7 +49,23 @@ def main(path):
                         granted.add(f"{act} {resource_name(r)}")
         actions[binary] = sorted(granted)
     table = next(r for r in resources.values() if r.get("Type") == "AWS::DynamoDB::Table")["Properties"]
-    print(json.dumps({"routes": routes, "actions": actions, "table": table}, default=str))
+    functions = {
+        res["Metadata"]["BuildProperties"]["Binary"]: name
+        for name, res in resources.items()
+        if res.get("Type") == "AWS::Serverless::Function"
+    }
+    facts = {
+        "routes": routes,
+        "actions": actions,
+        "table": table,
+        # For the operations checks: every resource and parameter as declared, and each binary's
+        # logical id.
+        "functions": functions,
+        "resources": resources,
+        "parameters": template.get("Parameters", {}),
+        "globals": template.get("Globals", {}),
+    }
+    print(json.dumps(facts, default=str))
 
 
 if __name__ == "__main__":

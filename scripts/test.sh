@@ -38,6 +38,9 @@ build_stack
 claim_stack
 rm -rf "$STATE_DIR/dynamodb-data" && mkdir -p "$STATE_DIR/dynamodb-data"
 DDB_STORAGE="-dbPath $STATE_DIR/dynamodb-data"
+# The stack logs at the most verbose level production allows (the template's LogLevel: DEBUG), so
+# that the leak scan at the end reads every line a deployed function could write.
+export RUST_LOG=${TEST_LOG_LEVEL:-debug}
 # Delivery reports come quickly in tests, and a TeleSign request times out after 2 s.
 SIM_REPORT_DELAY_MS=${SIM_REPORT_DELAY_MS:-50}
 export TELESIGN_TIMEOUT_MS=${TELESIGN_TIMEOUT_MS:-2000}
@@ -57,7 +60,7 @@ echo "== the README's cargo lambda watch + invoke path against the stack"
 bash tests/cargo_lambda_watch.sh
 echo "== the agent console in headless Chromium"
 node --test console/e2e.test.mjs
-echo "== no API key in the table or the logs"
+echo "== no API key in the table or the logs; no token or message text in the channel's logs"
 .venv/bin/python scripts/leak_scan.py "$STATE_DIR"
 echo "== two stacks side by side in this checkout, each stopped on its own"
 bash tests/two_stacks.sh

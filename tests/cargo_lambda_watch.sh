@@ -40,7 +40,9 @@ conversation=$(printf '%s' "$ids" | python3 -c 'import json,sys; print(json.load
 
 # cargo lambda watch with the stack's environment, in a process group of its own to stop it whole,
 # offline: it needs no download (its file watcher is built in; cargo builds from the lock file).
-CARGO_NET_OFFLINE=true setsid "$CL" lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" \
+# cargo-lambda's own logs stay at its default (RUST_LOG is the stack's level, for the functions:
+# the env file passes it to them); the invoke's answer is read from its standard output.
+CARGO_NET_OFFLINE=true setsid env -u RUST_LOG "$CL" lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" \
   --env-file "$STACK_STATE_DIR/env" >"$STACK_STATE_DIR/cargo-lambda-watch.log" 2>&1 </dev/null &
 watch=$!
 trap 'kill -- -$watch 2>/dev/null' EXIT
@@ -50,7 +52,7 @@ for _ in $(seq 600); do
 done
 
 invoke() { # event function
-  timeout 600 "$CL" lambda invoke --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" \
+  timeout 600 env -u RUST_LOG "$CL" lambda invoke --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" \
     --data-file "$OUT/events/$1" "$2" 2>>"$STACK_STATE_DIR/cargo-lambda-invoke.log"
 }
 answer=$(invoke accounts-read.json accounts)

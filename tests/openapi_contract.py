@@ -242,6 +242,7 @@ def team(account_id, conversation, live):
     answer("POST", "/accounts", "/accounts", 403, {"name": "x"}, headers={"authorization": f"Bearer {agent}"})
     answer("GET", "/audit", f"/audit?account_id={account_id}&limit=5", 200)
     answer("GET", "/audit", "/audit?account_id=nobody", 404)
+    answer("GET", "/audit", "/audit", 400)
     answer("GET", "/audit", f"/audit?account_id={account_id}", 403, headers={"authorization": f"Bearer {agent}"})
     answer("DELETE", "/accounts/{account_id}/members/{user_id}", members + "/contract-agent", 204)
     answer("DELETE", "/accounts/{account_id}/members/{user_id}", f"/accounts/{NOBODY}/members/contract-agent", 404)

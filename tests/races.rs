@@ -99,7 +99,7 @@ impl Members for StopFirst {
         self.table.remove_member(a, u, e).await
     }
 
-    async fn held_by(&self, a: &AccountId, u: &UserId) -> Result<Vec<Conversation>, StoreError> {
+    async fn held_by(&self, a: &AccountId, u: &UserId) -> Result<Vec<ConversationId>, StoreError> {
         self.table.held_by(a, u).await
     }
 }

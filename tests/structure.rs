@@ -9,8 +9,9 @@ use syn::visit::Visit;
 
 /// The longest a function may be, in lines.
 const MAX_LINES: usize = 60;
-/// The modules of `shared` that form the HTTP edge (and the wiring above it: the Lambda loop, logging).
-const EDGE: &[&str] = &["http", "error", "runtime", "logging", "lib"];
+/// The modules of `shared` that form the HTTP edge (and the wiring above it: the Lambda loop,
+/// logging, each invocation's span and metrics).
+const EDGE: &[&str] = &["http", "error", "runtime", "logging", "observe", "lib"];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")

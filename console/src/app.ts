@@ -104,12 +104,13 @@ async function loadAccounts(): Promise<void> {
   me = (await api("GET", "/me")) as Me;
   $("whoami").textContent = `Signed in as ${me.name} (${me.roles.join(", ") || "no role"})`;
   $("signout").hidden = false;
-  $("desk").hidden = false;
   const select = $<HTMLSelectElement>("account");
   select.replaceChildren(...me.accounts.map((a) => el("option", { value: a.account_id, text: a.name })));
   accountId = me.accounts[0]?.account_id ?? "";
   if (!accountId) say("You are not a member of any messaging account yet: ask an operator.");
   await loadAccountTools();
+  // Shown once the role has decided what it holds.
+  $("desk").hidden = false;
 }
 
 /** What the role allows besides the conversations: texting a customer first, the team. */
@@ -118,7 +119,10 @@ async function loadAccountTools(): Promise<void> {
   $("team").hidden = !runsDesk();
   $("member-form").hidden = role() !== "operator";
   if (!accountId || !runsDesk()) return;
-  const account = await api("GET", `/accounts/${accountId}`);
+  const asked = accountId;
+  const account = await api("GET", `/accounts/${asked}`);
+  // Another account was chosen meanwhile: its own load shows it.
+  if (asked !== accountId) return;
   $("outreach-from").replaceChildren(
     ...account.numbers.map((n: { number: string }) => el("option", { value: n.number, text: `+${n.number}` })),
   );
@@ -126,7 +130,9 @@ async function loadAccountTools(): Promise<void> {
 }
 
 async function loadTeam(): Promise<void> {
-  const { members } = await api("GET", `/accounts/${accountId}/members`);
+  const asked = accountId;
+  const { members } = await api("GET", `/accounts/${asked}/members`);
+  if (asked !== accountId) return;
   const name = (m: { user_id: string; display_name: string | null }) => m.display_name ?? m.user_id;
   $("members").replaceChildren(
     ...members.map((m: { user_id: string; role: string; display_name: string | null }) =>
@@ -147,7 +153,9 @@ async function refreshList(): Promise<void> {
     list.replaceChildren(el("li", { class: "empty", text: "Choose at least one status." }));
     return;
   }
-  const data = await api("GET", `/conversations?account_id=${accountId}&status=${statuses.join(",")}&limit=100`);
+  const asked = accountId;
+  const data = await api("GET", `/conversations?account_id=${asked}&status=${statuses.join(",")}&limit=100`);
+  if (asked !== accountId) return;
   const items = (data.conversations as Conversation[]).map((c) => {
     const button = el(
       "button",

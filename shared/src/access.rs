@@ -207,12 +207,28 @@ pub enum Decision {
     HeldBy(String),
 }
 
+/// The least role whose holders may ask for an action at all (in some account).
+pub fn least_role(action: Action<'_>) -> Role {
+    match action {
+        Action::CreateAccount | Action::ConfigureAccount => Role::Operator,
+        Action::ReadMembers | Action::ReadAudit | Action::StartConversation => Role::Supervisor,
+        Action::ReadAccount | Action::ReadConversations | Action::Work { .. } | Action::Assign { .. } => Role::Agent,
+    }
+}
+
 /// The one policy: what `caller`, standing as `standing` in the account concerned, may do.
-/// Deny unless a rule below allows.
+/// Deny unless a rule below allows. A route the caller's roles never allow is forbidden (403)
+/// whatever the account; one they allow is hidden (404) in an account outside theirs.
 pub fn decide(caller: &Caller, standing: Standing, action: Action<'_>) -> Decision {
     use Action as A;
     use Standing as S;
     let me = caller.user_id.as_str();
+    if standing == S::Operator {
+        return Decision::Allow;
+    }
+    if caller.highest().is_none_or(|role| role < least_role(action)) {
+        return Decision::Forbid;
+    }
     match (standing, action) {
         (S::Operator, _) => Decision::Allow,
         // Creating an account concerns no account: only operators, and no one else sees it.
@@ -254,6 +270,44 @@ mod tests {
             name: None,
             roles: roles.to_vec(),
         }
+    }
+
+    /// Every standing × every action, written out: the policy is this table.
+    #[test]
+    fn the_whole_policy_as_a_table() {
+        use Decision::{Allow as A, Forbid as F, Hide as H};
+        let me = caller("me", &[Role::Agent, Role::Supervisor, Role::Operator]);
+        let actions = [
+            Action::CreateAccount,
+            Action::ReadAccount,
+            Action::ConfigureAccount,
+            Action::ReadMembers,
+            Action::ReadAudit,
+            Action::ReadConversations,
+            Action::StartConversation,
+            Action::Work { holder: None },
+            Action::Assign { holder: None, to: None },
+        ];
+        let table = [
+            (Standing::Operator, [A, A, A, A, A, A, A, A, A]),
+            (Standing::Supervisor, [F, A, F, A, A, A, A, A, A]),
+            (Standing::Agent, [F, A, F, F, F, A, F, A, F]),
+            (Standing::Outsider, [F, H, H, H, H, H, H, H, H]),
+        ];
+        for (standing, expected) in table {
+            for (action, want) in actions.iter().zip(expected) {
+                assert_eq!(decide(&me, standing, *action), want, "{standing:?} {action:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_token_with_several_roles_stands_by_its_highest_and_an_operator_needs_no_membership() {
+        let both = caller("b", &[Role::Agent, Role::Supervisor]);
+        assert_eq!(standing(&both, Some(Role::Supervisor)), Standing::Supervisor);
+        assert_eq!(standing(&both, None), Standing::Outsider);
+        let operator_member = caller("o", &[Role::Agent, Role::Operator]);
+        assert_eq!(standing(&operator_member, Some(Role::Agent)), Standing::Operator);
     }
 
     #[test]
@@ -315,9 +369,27 @@ mod tests {
             Decision::Forbid
         );
         assert_eq!(decide(&s, Standing::Outsider, Action::CreateAccount), Decision::Forbid);
-        for action in [Action::ReadAccount, Action::ReadConversations, Action::ConfigureAccount] {
+        for action in [Action::ReadAccount, Action::ReadConversations, Action::ReadAudit] {
             assert_eq!(decide(&s, Standing::Outsider, action), Decision::Hide, "{action:?}");
         }
+        // What the role never allows is forbidden in any account, known or not.
+        assert_eq!(
+            decide(&s, Standing::Outsider, Action::ConfigureAccount),
+            Decision::Forbid
+        );
+        let a = caller("a", &[Role::Agent]);
+        for action in [Action::ReadMembers, Action::ReadAudit, Action::StartConversation] {
+            assert_eq!(decide(&a, Standing::Outsider, action), Decision::Forbid, "{action:?}");
+        }
+        assert_eq!(
+            decide(&a, Standing::Outsider, Action::ReadConversations),
+            Decision::Hide
+        );
+        let nobody = caller("n", &[]);
+        assert_eq!(
+            decide(&nobody, Standing::Outsider, Action::ReadAccount),
+            Decision::Forbid
+        );
     }
 
     #[test]

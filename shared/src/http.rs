@@ -170,12 +170,6 @@ pub fn caller(req: &Request) -> Result<crate::access::Caller, ApiError> {
     })
 }
 
-/// The span every line a function logs while it serves `caller` is in: the actor of each change
-/// (the user id, never a token) on each of its log lines.
-pub fn actor_span(caller: &crate::access::Caller) -> tracing::Span {
-    tracing::info_span!("caller", actor = %caller.user_id)
-}
-
 /// When the work of this invocation must be done: the Lambda deadline less `margin`, or
 /// `fallback` from now where there is no usable Lambda deadline.
 ///

@@ -91,6 +91,14 @@ impl MessageId {
         let text = format!("{next:0width$x}");
         Self(text[text.len() - width..].to_owned())
     }
+
+    /// When the message was recorded, in epoch milliseconds: a new id is a UUID v7, whose first
+    /// 48 bits are its time. `None` for an id that is not one.
+    pub fn epoch_millis(&self) -> Option<u64> {
+        let id = uuid::Uuid::parse_str(&self.0).ok()?;
+        let (seconds, nanos) = id.get_timestamp()?.to_unix();
+        Some(seconds * 1000 + u64::from(nanos) / 1_000_000)
+    }
 }
 
 /// An `Idempotency-Key` header: 1 to 255 visible ASCII characters.
@@ -201,6 +209,14 @@ pub fn epoch_seconds() -> i64 {
     Timestamp::now().epoch_seconds()
 }
 
+/// Milliseconds since the epoch (metric timestamps, lags).
+pub fn epoch_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +231,18 @@ mod tests {
         assert!(next > a && next < b && next.as_str().len() == 32);
         let old = MessageId::parse("0000000000ff00000000000f").unwrap();
         assert_eq!(old.successor().as_str(), "0000000000ff000000000010");
+    }
+
+    #[test]
+    fn a_message_id_tells_when_it_was_made() {
+        let before = epoch_millis();
+        let id = MessageId::new();
+        let at = id.epoch_millis().expect("a v7 id has a time");
+        assert!(at >= before && at <= epoch_millis(), "{at}");
+        assert_eq!(
+            MessageId::parse("0123456789abcdef01234567").unwrap().epoch_millis(),
+            None
+        );
     }
 
     #[test]

@@ -6,8 +6,10 @@
 //! - the services (`service`): receive a callback, send a message, move a conversation, manage
 //!   accounts, over the capability traits of `service::ports`;
 //! - the adapters: `store` (DynamoDB), `secrets` (Secrets Manager), `queue` (SQS), `gateway`
-//!   (TeleSign), with `table`, `meter`, `aws` and `backoff` (every retry loop's waits);
-//! - the HTTP edge: `http` and `error`, and `runtime`, which wires a function together.
+//!   (TeleSign), with `table`, `meter`, `aws` and `backoff` (every retry loop's waits); `metrics`
+//!   (CloudWatch embedded metric format);
+//! - the HTTP edge: `http` and `error`, `observe` (each invocation's span and metrics), and
+//!   `runtime`, which wires a function together.
 
 #![deny(missing_docs)]
 
@@ -25,6 +27,8 @@ pub mod http;
 pub mod ids;
 pub mod logging;
 pub mod meter;
+pub mod metrics;
+pub mod observe;
 pub mod phone;
 pub mod queue;
 pub mod runtime;

@@ -83,7 +83,8 @@ impl Clients {
     }
 }
 
-/// Runs the Lambda loop over `handle`, which answers every request (errors included).
+/// Runs the Lambda loop over `handle`, which answers every request (errors included), each
+/// invocation in its span and metrics scope (`observe::invocation`).
 pub async fn run<A, F, Fut>(app: A, handle: F) -> Result<(), lambda_http::Error>
 where
     A: Send + Sync + 'static,
@@ -95,7 +96,10 @@ where
     lambda_http::run(service_fn(move |req| {
         let app = app.clone();
         let handle = handle.clone();
-        async move { Ok::<_, std::convert::Infallible>(handle(app, req).await) }
+        async move {
+            let response = crate::observe::invocation(req, |req| handle(app, req)).await;
+            Ok::<_, std::convert::Infallible>(response)
+        }
     }))
     .await
 }

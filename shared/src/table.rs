@@ -92,14 +92,19 @@ pub fn memberships_partition(user_id: &str) -> String {
     format!("MEMBER#{user_id}")
 }
 
+/// Key of what a user holds in an account: `HOLD#<account>#<user>` / `<conversation_id>`, one
+/// item per live conversation assigned to them, written with the move that assigns it and deleted
+/// with the one that lets it go or ends it (so a member's conversations are one strongly
+/// consistent query).
+pub fn hold_key(account_id: &str, user_id: &str, conversation_id: &str) -> (String, String) {
+    (format!("HOLD#{account_id}#{user_id}"), conversation_id.to_owned())
+}
+
 /// Key of an audit entry: `AUDIT#<account>` / `<at>#<entry id>` (an account's trail is one
 /// query, newest first when read backwards).
 pub fn audit_key(account_id: &str, at: &str, entry_id: &str) -> (String, String) {
     (format!("AUDIT#{account_id}"), format!("{at}#{entry_id}"))
 }
-
-/// Index partition of every account's audit trail (sort key `<at>#<account>#<entry id>`).
-pub const AUDIT_PARTITION: &str = "AUDIT";
 
 /// Partition of the dashboard index for an account's closed conversations.
 pub fn closed_conversations_partition(account_id: &str) -> String {

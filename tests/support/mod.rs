@@ -418,3 +418,17 @@ pub fn inbound_body(account: &Account, customer: &str, text: &str, reference: &s
 pub fn code(answer: &(u16, Value)) -> (u16, Option<&str>) {
     (answer.0, answer.1["error"]["code"].as_str())
 }
+
+/// What `template.yaml` declares, read with cfn-lint's own decoder (`scripts/template_facts.py`):
+/// routes, IAM actions, the table, and every resource, parameter and global as written.
+pub fn template_facts() -> Value {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let python = root.join(".venv/bin/python");
+    let out = std::process::Command::new(&python)
+        .arg(root.join("scripts/template_facts.py"))
+        .arg(root.join("template.yaml"))
+        .output()
+        .unwrap_or_else(|e| panic!("{} must exist (make test installs it): {e}", python.display()));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("facts are JSON")
+}

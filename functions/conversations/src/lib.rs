@@ -14,7 +14,6 @@ use shared::ids::{AccountId, ConversationId};
 use shared::service::desk::{Desk, DeskError};
 use shared::store::Dynamo;
 use shared::ApiError;
-use tracing::Instrument;
 
 /// The default and largest page of the dashboard list.
 const LIST_LIMIT: (u32, u32) = (25, 100);
@@ -39,10 +38,18 @@ struct MoveBody {
     agent_id: Option<String>,
 }
 
+/// `{"agent_id": "<member>" | null}`: the field is required (null lets go), so an empty body
+/// never unassigns by accident.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AssignBody {
+    #[serde(deserialize_with = "present")]
     agent_id: Option<String>,
+}
+
+/// A field that must be present, possibly null.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(d)
 }
 
 impl App {
@@ -69,8 +76,8 @@ impl App {
             Ok(c) => c,
             Err(e) => return e.into_response(),
         };
-        let span = shared::http::actor_span(&caller);
-        self.serve(req, caller).instrument(span).await
+        // Every line logged meanwhile names the actor: the request's span (`shared::observe`).
+        self.serve(req, caller).await
     }
 
     async fn serve(&self, req: Request, c: Caller) -> Response<Body> {

@@ -48,15 +48,14 @@ impl App {
 
     async fn callback(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let account_id = path_param(req, "account_id")?;
-        if !shared::ids::is_id(&account_id) {
-            return Err(CallbackError::UnknownAccount.into());
-        }
         let body = body_bytes(req);
-        if body.len() > MAX_BODY_BYTES {
+        if shared::ids::is_id(&account_id) && body.len() > MAX_BODY_BYTES {
+            shared::metrics::emit(shared::observe::oversized_callback());
             return Err(too_large());
         }
-        let authorization = header_str(req, "authorization").or_else(|| header_str(req, "x-ts-authorization"));
-        let outcome = self.service.receive(&account_id, authorization, body).await?;
+        let outcome = self.receive(&account_id, req, body).await;
+        shared::metrics::emit(shared::observe::callback(&account_id, &outcome));
+        let outcome = outcome?;
         let result = match outcome {
             CallbackOutcome::Stored { .. } => "stored",
             CallbackOutcome::Duplicate | CallbackOutcome::Report(ReportOutcome::Duplicate) => "duplicate",
@@ -65,5 +64,14 @@ impl App {
             CallbackOutcome::Parked => "parked",
         };
         Ok(json_response(StatusCode::OK, &json!({ "result": result })))
+    }
+
+    /// The callback verified and applied; a URL whose id is not an id names no account.
+    async fn receive(&self, account_id: &str, req: &Request, body: &[u8]) -> Result<CallbackOutcome, CallbackError> {
+        if !shared::ids::is_id(account_id) {
+            return Err(CallbackError::UnknownAccount);
+        }
+        let authorization = header_str(req, "authorization").or_else(|| header_str(req, "x-ts-authorization"));
+        self.service.receive(account_id, authorization, body).await
     }
 }

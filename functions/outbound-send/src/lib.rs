@@ -19,7 +19,6 @@ use shared::service::send::{Draft, SendError, Sender, SentMessage, Verdict};
 use shared::store::Dynamo;
 use shared::telesign::TelesignClient;
 use shared::ApiError;
-use tracing::Instrument;
 
 /// The send service over DynamoDB, Secrets Manager and TeleSign.
 pub type Service = Sender<CachedDirectory<Dynamo, Secrets>, Dynamo, TelesignClient>;
@@ -85,8 +84,8 @@ impl App {
             Ok(c) => c,
             Err(e) => return e.into_response(),
         };
-        let span = shared::http::actor_span(&caller);
-        self.serve(req, caller).instrument(span).await
+        // Every line logged meanwhile names the actor: the request's span (`shared::observe`).
+        self.serve(req, caller).await
     }
 
     async fn serve(&self, req: Request, c: Caller) -> Response<Body> {

@@ -15,7 +15,6 @@ use shared::service::accounts::{Accounts, AccountsError};
 use shared::store::Dynamo;
 use shared::telesign::TelesignClient;
 use shared::ApiError;
-use tracing::Instrument;
 
 /// The accounts service (only its validation is used here).
 pub type Service = Accounts<Dynamo, Secrets, TelesignClient>;
@@ -62,8 +61,8 @@ impl App {
             Ok(c) => c,
             Err(e) => return e.into_response(),
         };
-        let span = shared::http::actor_span(&caller);
-        self.serve(req, caller).instrument(span).await
+        // Every line logged meanwhile names the actor: the request's span (`shared::observe`).
+        self.serve(req, caller).await
     }
 
     async fn serve(&self, req: Request, c: Caller) -> Response<Body> {

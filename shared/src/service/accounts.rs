@@ -233,19 +233,8 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
             api_key: key,
         };
         self.require_valid(&creds, account.api_host, deadline).await?;
-        let current = self.directory.secret(account, Freshness::Fresh).await?;
         let now = Timestamp::now();
-        // Whole seconds, as the secret keeps it.
-        let until = Timestamp::from_epoch_seconds(now.epoch_seconds() + grace.as_secs() as i64).unwrap_or(now);
-        let rotated = AccountSecret {
-            customer_id: current.customer_id.clone(),
-            api_key: creds.api_key.expose_literal().to_owned(),
-            previous_api_key: Some(current.api_key.clone()),
-            previous_valid_until: Some(until.epoch_seconds()),
-            next_api_key: None,
-            key_version: Some(now.epoch_millis()),
-        };
-        self.replace_keys(account, &rotated).await?;
+        let until = self.replace_key(account, &creds, now, grace).await?;
         let audit = AuditEntry::new(
             actor,
             AuditAction::KeyRotated,
@@ -297,6 +286,36 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
             }
         }
         Ok(())
+    }
+
+    /// Makes `creds` the account's current key, the current one its previous until `now + grace`
+    /// (a staged next key goes); the time it stays valid. A retry of a rotation whose record
+    /// failed finds the key current already: it keeps the previous key and its time (making the
+    /// new key the "previous" one would end the old key's grace at once).
+    async fn replace_key(
+        &self,
+        account: &Account,
+        creds: &Credentials,
+        now: Timestamp,
+        grace: Duration,
+    ) -> Result<Timestamp, AccountsError> {
+        let current = self.directory.secret(account, Freshness::Fresh).await?;
+        // Whole seconds, as the secret keeps it.
+        let until = Timestamp::from_epoch_seconds(now.epoch_seconds() + grace.as_secs() as i64).unwrap_or(now);
+        if current.api_key == creds.api_key.expose_literal() {
+            let kept = current.previous_valid_until.and_then(Timestamp::from_epoch_seconds);
+            return Ok(kept.unwrap_or(until));
+        }
+        let rotated = AccountSecret {
+            customer_id: current.customer_id.clone(),
+            api_key: creds.api_key.expose_literal().to_owned(),
+            previous_api_key: Some(current.api_key.clone()),
+            previous_valid_until: Some(until.epoch_seconds()),
+            next_api_key: None,
+            key_version: Some(now.epoch_millis()),
+        };
+        self.replace_keys(account, &rotated).await?;
+        Ok(until)
     }
 
     /// Adds a support number.

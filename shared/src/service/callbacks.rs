@@ -18,6 +18,7 @@ use crate::service::ports::{
 };
 use crate::sms::TextInfo;
 use crate::telesign::status::{rank, state_of_code};
+use crate::telesign::MessageState;
 use crate::telesign::{verify_callback, Callback, DeliveryReport, InboundSms, SignatureError};
 
 /// How often an inbound write that lost a race is tried again.
@@ -349,6 +350,9 @@ impl<D: AccountDirectory, L: InboundLog + ReportLog, Q: CallbackQueue> Callbacks
             },
         };
         tracing::info!(account_id = %account_id, reference_id = %report.reference_id, status_code = code, outcome = ?outcome, "delivery report");
+        if outcome == ReportOutcome::Updated {
+            observe_lag(account_id, &at.1, state);
+        }
         Ok(outcome)
     }
 }
@@ -368,6 +372,20 @@ fn refused(account: &Account, verified: Result<(), SignatureError>) -> Result<()
         tracing::warn!(account_id = %account.account_id, reason = %e, "callback refused");
         CallbackError::InvalidSignature(e)
     })
+}
+
+/// The delivery-report lag of a report that made a message final: from the message's record
+/// (its id's time, just before it was sent) to now.
+fn observe_lag(account_id: &AccountId, message_id: &crate::ids::MessageId, state: MessageState) {
+    let status = match state {
+        MessageState::Delivered => "delivered",
+        MessageState::Failed => "failed",
+        _ => return,
+    };
+    if let Some(sent) = message_id.epoch_millis() {
+        let lag = crate::ids::epoch_millis().saturating_sub(sent);
+        crate::metrics::emit(crate::metrics::report_lag(lag, status, account_id));
+    }
 }
 
 /// What an inbound SMS writes, given what was read of its thread: the message, the conversation

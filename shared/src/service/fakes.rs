@@ -585,7 +585,7 @@ impl Members for MemoryStore {
         }))
     }
 
-    async fn held_by(&self, account_id: &AccountId, user_id: &UserId) -> Result<Vec<Conversation>, StoreError> {
+    async fn held_by(&self, account_id: &AccountId, user_id: &UserId) -> Result<Vec<ConversationId>, StoreError> {
         Ok(self.read(|s| {
             s.conversations
                 .values()
@@ -594,7 +594,7 @@ impl Members for MemoryStore {
                         && c.status != Status::Closed
                         && c.assigned_agent.as_deref() == Some(user_id.as_str())
                 })
-                .cloned()
+                .map(|c| c.conversation_id.clone())
                 .collect()
         }))
     }
@@ -603,7 +603,7 @@ impl Members for MemoryStore {
 impl AuditLog for MemoryStore {
     async fn audit(
         &self,
-        account_id: Option<&AccountId>,
+        account_id: &AccountId,
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page<AuditEntry>, ReadError> {
@@ -616,7 +616,7 @@ impl AuditLog for MemoryStore {
                 .audit
                 .iter()
                 .rev()
-                .filter(|e| account_id.is_none_or(|a| &e.account_id == a))
+                .filter(|e| &e.account_id == account_id)
                 .cloned()
                 .collect();
             let end = (skip + limit as usize).min(all.len());

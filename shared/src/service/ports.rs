@@ -497,20 +497,21 @@ pub trait Members: Send + Sync {
         user_id: &UserId,
         audit: &AuditEntry,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// The account's conversations that are not closed and that `user_id` holds.
+    /// The account's conversations that are not closed and that `user_id` holds (read again
+    /// before anything is done to them).
     fn held_by(
         &self,
         account_id: &AccountId,
         user_id: &UserId,
-    ) -> impl Future<Output = Result<Vec<Conversation>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<ConversationId>, StoreError>> + Send;
 }
 
 /// Reading the audit trail.
 pub trait AuditLog: Send + Sync {
-    /// Entries newest first: of one account, or of every account.
+    /// An account's entries, newest first.
     fn audit(
         &self,
-        account_id: Option<&AccountId>,
+        account_id: &AccountId,
         limit: u32,
         cursor: Option<&str>,
     ) -> impl Future<Output = Result<Page<AuditEntry>, ReadError>> + Send;

@@ -297,6 +297,7 @@ where
         self.settle(&sent, scope, draft.deadline).await?;
         tracing::info!(account_id = %a.account.account_id, conversation_id = %sent.conversation_id, message_id = %sent.message.message_id,
             reference_id = sent.message.telesign_reference_id.as_deref().unwrap_or(""), status = sent.message.status.as_str(), "outbound SMS");
+        crate::metrics::emit(send_metric(&a.account.account_id, &sent));
         Ok(Some(sent))
     }
 
@@ -538,6 +539,18 @@ fn settlement_of(sent: &SentMessage, scope: Option<IdempotencyScope>) -> Settlem
         description: sent.message.status_description.clone().unwrap_or_default(),
         idempotency: scope.map(|s| (s, outcome)),
     }
+}
+
+/// The metric of a send that reached TeleSign (or tried to): its verdict and TeleSign's code.
+pub fn send_metric(account_id: &AccountId, sent: &SentMessage) -> crate::metrics::Record {
+    use crate::metrics::SendResult;
+    let result = match sent.verdict {
+        Verdict::Accepted => SendResult::Accepted,
+        Verdict::OutcomeUnknown => SendResult::OutcomeUnknown,
+        Verdict::Rejected { .. } => SendResult::Rejected,
+        Verdict::Unavailable { .. } => SendResult::Unavailable,
+    };
+    crate::metrics::send(result, sent.message.status_code, account_id)
 }
 
 /// A fingerprint of a request's parts, so one key cannot be used for two requests.

@@ -105,8 +105,12 @@ impl<S: Members + AuditLog + AccountStore + ConversationMoves> Team<S> {
                 });
             }
         } else if let Some(ceiling) = caller.highest() {
-            for m in self.store.memberships(&caller.user_id).await? {
-                // The index may lag a removal: the account itself must still be there.
+            for listed in self.store.memberships(&caller.user_id).await? {
+                // The index may lag a change: the membership is read again, strongly consistent,
+                // and the account must still be there.
+                let Some(m) = self.store.member(&listed.account_id, &caller.user_id).await? else {
+                    continue;
+                };
                 let Some(a) = self.store.account(&m.account_id).await? else {
                     continue;
                 };
@@ -201,7 +205,7 @@ impl<S: Members + AuditLog + AccountStore + ConversationMoves> Team<S> {
         }
         let mut released = 0;
         for held in self.store.held_by(account_id, user_id).await? {
-            released += usize::from(self.release(caller, held.conversation_id, user_id).await?);
+            released += usize::from(self.release(caller, held, user_id).await?);
         }
         Ok(released)
     }
@@ -229,22 +233,15 @@ impl<S: Members + AuditLog + AccountStore + ConversationMoves> Team<S> {
         Err(StoreError::Unavailable("the conversation kept changing while it was let go".into()).into())
     }
 
-    /// The audit trail, newest first: of one account (operators and its supervisors), or of
-    /// every account (operators).
+    /// An account's audit trail, newest first (operators and its supervisors).
     pub async fn audit(
         &self,
         caller: &Caller,
-        account_id: Option<&AccountId>,
+        account_id: &AccountId,
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page<AuditEntry>, TeamError> {
-        match account_id {
-            Some(a) => {
-                admit(&self.store, caller, a, Action::ReadAudit).await?;
-            }
-            None if caller.is_operator() => {}
-            None => return Err(TeamError::Forbidden),
-        }
+        admit(&self.store, caller, account_id, Action::ReadAudit).await?;
         Ok(self.store.audit(account_id, limit, cursor).await?)
     }
 }

@@ -177,6 +177,15 @@ impl AccountStore for Dynamo {
             values([(":at", s(audit.at.to_string()))]),
             HashMap::new(),
         )?;
-        Ok(matches!(txn.commit().await?, TxnOutcome::Done))
+        let outcome = txn.commit().await?;
+        if matches!(outcome, TxnOutcome::Done) {
+            Ok(true)
+        } else if outcome.failed(Part::Account) {
+            Ok(false)
+        } else {
+            Err(StoreError::Unavailable(format!(
+                "recording the rotation was cancelled: {outcome:?}"
+            )))
+        }
     }
 }

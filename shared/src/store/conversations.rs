@@ -9,7 +9,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
 use super::items::{
-    activity_sort_key, from_item, index_partition, to_item, ConversationItem, MessageItem, PointerItem, INDEX_KEYS,
+    activity_sort_key, from_item, index_partition, to_item, ConversationItem, HoldItem, MessageItem, PointerItem,
+    INDEX_KEYS,
 };
 use super::{key, s, sdk_error, values, Dynamo, Item, Part, StoreError, Txn, TxnOutcome};
 use crate::conversation::{Conversation, Status};
@@ -41,7 +42,37 @@ pub(crate) fn push_move(txn: &mut Txn<'_>, m: &Move) -> Result<(), StoreError> {
     if let Some(entry) = &m.audit {
         txn.audit(entry)?;
     }
+    push_holds(txn, m)?;
     push_pointer_move(txn, m)
+}
+
+/// The hold items of a move that changes who holds a live conversation (or ends it): the
+/// previous holder's deleted, the new holder's put.
+fn push_holds(txn: &mut Txn<'_>, m: &Move) -> Result<(), StoreError> {
+    let before = m.guard.holder_read.clone().flatten();
+    let after = match &m.holder {
+        _ if m.to == Status::Closed => None,
+        Holder::Keep => before.clone(),
+        Holder::To(u) => Some(u.to_string()),
+        Holder::Nobody => None,
+    };
+    if before == after {
+        return Ok(());
+    }
+    let account = m.thread.account_id.as_str();
+    let conversation = m.conversation_id.as_str();
+    if let Some(user) = before {
+        let at = key(table::hold_key(account, &user, conversation));
+        txn.delete(Part::Hold, at, None, HashMap::new())?;
+    }
+    if let Some(user) = after {
+        txn.put(
+            Part::Hold,
+            to_item(&HoldItem::of(&m.thread.account_id, &user, &m.conversation_id))?,
+            None,
+        )?;
+    }
+    Ok(())
 }
 
 /// The conversation's update of a move: expression, condition and values.
@@ -123,6 +154,13 @@ pub(crate) fn push_conversation(txn: &mut Txn<'_>, w: &ConversationWrite) -> Res
     match w {
         ConversationWrite::Create(c) => {
             txn.put(Part::Conversation, to_item(&ConversationItem::of(c))?, None)?;
+            if let Some(user) = &c.assigned_agent {
+                txn.put(
+                    Part::Hold,
+                    to_item(&HoldItem::of(&c.account_id, user, &c.conversation_id))?,
+                    None,
+                )?;
+            }
             txn.put(
                 Part::Pointer,
                 to_item(&PointerItem::of(c))?,

@@ -491,15 +491,35 @@ impl MemberItem {
     }
 }
 
-/// An audit entry, in its account's trail and in the index of every trail.
+/// A live conversation a user holds.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HoldItem {
+    pk: String,
+    sk: String,
+    /// The conversation.
+    pub conversation_id: ConversationId,
+}
+
+impl HoldItem {
+    /// The hold of `user` on a conversation of an account.
+    pub fn of(account_id: &AccountId, user: &str, conversation_id: &ConversationId) -> Self {
+        let (pk, sk) = table::hold_key(account_id.as_str(), user, conversation_id.as_str());
+        Self {
+            pk,
+            sk,
+            conversation_id: conversation_id.clone(),
+        }
+    }
+}
+
+/// An audit entry, in its account's trail (no index: one partition for every account's entries
+/// would take every change of the deployment).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct AuditItem {
     pk: String,
     sk: String,
     #[serde(flatten)]
     entry: AuditEntry,
-    gsi1pk: String,
-    gsi1sk: String,
 }
 
 impl AuditItem {
@@ -512,8 +532,6 @@ impl AuditItem {
             pk,
             sk,
             entry: e.clone(),
-            gsi1pk: table::AUDIT_PARTITION.into(),
-            gsi1sk: format!("{at}#{}#{id}", e.account_id),
         }
     }
 

@@ -5,12 +5,13 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::conversations::{decode_cursor, encode_cursor};
-use super::items::{from_item, index_partition, to_item, AuditItem, ConversationItem, MemberItem, INDEX_KEYS};
+use super::items::{from_item, index_partition, to_item, AuditItem, ConversationItem, HoldItem, MemberItem};
 use super::{key, s, sdk_error, Dynamo, Item, Part, StoreError, TxnOutcome};
 use crate::access::UserId;
 use crate::audit::AuditEntry;
-use crate::conversation::{Conversation, Status};
+use crate::conversation::Status;
 use crate::ids::AccountId;
+use crate::ids::ConversationId;
 use crate::service::ports::{AuditLog, BadCursor, Committed, Member, Members, Page, ReadError};
 use crate::table::{self, GSI1};
 
@@ -100,10 +101,16 @@ impl Members for Dynamo {
         )?;
         txn.put(Part::Member, to_item(&MemberItem::of(m))?, None)?;
         txn.audit(audit)?;
-        Ok(match txn.commit().await? {
-            TxnOutcome::Done => Committed::Done,
-            TxnOutcome::Cancelled(_) => Committed::Lost,
-        })
+        let outcome = txn.commit().await?;
+        if matches!(outcome, TxnOutcome::Done) {
+            Ok(Committed::Done)
+        } else if outcome.failed(Part::Account) {
+            Ok(Committed::Lost)
+        } else {
+            Err(StoreError::Unavailable(format!(
+                "setting the member was cancelled: {outcome:?}"
+            )))
+        }
     }
 
     /// 1 TransactWriteItems: the member deleted and the entry.
@@ -117,12 +124,31 @@ impl Members for Dynamo {
         let at = key(table::member_key(account_id.as_str(), user_id.as_str()));
         txn.delete(Part::Member, at, Some("attribute_exists(pk)"), HashMap::new())?;
         txn.audit(audit)?;
-        Ok(matches!(txn.commit().await?, TxnOutcome::Done))
+        let outcome = txn.commit().await?;
+        if matches!(outcome, TxnOutcome::Done) {
+            Ok(true)
+        } else if outcome.failed(Part::Member) {
+            Ok(false)
+        } else {
+            Err(StoreError::Unavailable(format!(
+                "removing the member was cancelled: {outcome:?}"
+            )))
+        }
     }
 
-    /// 1 Query on the index per 1 MB of the account's live conversations (filtered by holder).
-    async fn held_by(&self, account_id: &AccountId, user_id: &UserId) -> Result<Vec<Conversation>, StoreError> {
+    /// 1 Query of the user's hold items (strongly consistent: every conversation assigned since
+    /// holds were kept), and 1 Query on the index per 1 MB of the account's live conversations
+    /// filtered by holder (conversations assigned before; the index may lag a just-committed
+    /// assignment, the holds do not).
+    async fn held_by(&self, account_id: &AccountId, user_id: &UserId) -> Result<Vec<ConversationId>, StoreError> {
+        let (pk, _) = table::hold_key(account_id.as_str(), user_id.as_str(), "");
+        let holds = self
+            .query_all(None, "pk = :pk", HashMap::from([(":pk".to_owned(), s(pk))]))
+            .await?;
         let mut out = Vec::new();
+        for item in holds {
+            out.push(from_item::<HoldItem>(item)?.conversation_id);
+        }
         let mut start = None;
         loop {
             let page = self
@@ -139,7 +165,10 @@ impl Members for Dynamo {
                 .await
                 .map_err(sdk_error)?;
             for item in page.items().iter().cloned() {
-                out.push(from_item::<ConversationItem>(item)?.into_conversation());
+                let c = from_item::<ConversationItem>(item)?.into_conversation();
+                if !out.contains(&c.conversation_id) {
+                    out.push(c.conversation_id);
+                }
             }
             start = page.last_evaluated_key().cloned();
             if start.is_none() {
@@ -150,34 +179,20 @@ impl Members for Dynamo {
 }
 
 impl AuditLog for Dynamo {
-    /// 1 Query: the account's trail, or the index of every trail.
+    /// 1 Query of the account's trail.
     async fn audit(
         &self,
-        account_id: Option<&AccountId>,
+        account_id: &AccountId,
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page<AuditEntry>, ReadError> {
-        let (index, condition, partition, keys): (_, _, _, &[&str]) = match account_id {
-            Some(a) => (
-                None,
-                "pk = :p",
-                table::audit_key(a.as_str(), "", "").0,
-                &[table::PK, table::SK],
-            ),
-            None => (
-                Some(GSI1),
-                "gsi1pk = :p",
-                table::AUDIT_PARTITION.to_owned(),
-                &INDEX_KEYS,
-            ),
-        };
+        let (partition, _) = table::audit_key(account_id.as_str(), "", "");
         let start = cursor
-            .map(|c| decode_cursor(c, keys, |_, v| v.len() <= 256))
+            .map(|c| decode_cursor(c, &[table::PK, table::SK], |_, v| v.len() <= 256))
             .transpose()?;
-        let partition_key = if index.is_some() { table::GSI1_PK } else { table::PK };
         if start
             .as_ref()
-            .is_some_and(|k| k.get(partition_key).and_then(|v| v.as_s().ok()) != Some(&partition))
+            .is_some_and(|k| k.get(table::PK).and_then(|v| v.as_s().ok()) != Some(&partition))
         {
             return Err(BadCursor.into());
         }
@@ -185,8 +200,7 @@ impl AuditLog for Dynamo {
             .client
             .query()
             .table_name(&self.table)
-            .set_index_name(index.map(str::to_owned))
-            .key_condition_expression(condition)
+            .key_condition_expression("pk = :p")
             .expression_attribute_values(":p", s(partition))
             .scan_index_forward(false)
             .limit(limit as i32)

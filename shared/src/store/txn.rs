@@ -37,6 +37,8 @@ pub(crate) enum Part {
     Member,
     /// An audit entry.
     Audit,
+    /// What a user holds.
+    Hold,
 }
 
 /// What a transaction came to.
@@ -200,6 +202,19 @@ impl<'a> Txn<'a> {
         };
         match e.into_service_error() {
             TransactWriteItemsError::TransactionCanceledException(c) => {
+                // A cancellation for anything but a condition (a conflict with another
+                // transaction, throttling, capacity) says nothing about the conditions: it is a
+                // store fault to retry, never an answer such as "not a member" or "lost".
+                let other = c
+                    .cancellation_reasons()
+                    .iter()
+                    .filter_map(|r| r.code())
+                    .find(|code| !matches!(*code, "None" | "ConditionalCheckFailed"));
+                if let Some(code) = other {
+                    return Err(StoreError::Unavailable(format!(
+                        "the transaction was cancelled: {code}"
+                    )));
+                }
                 let failed = c
                     .cancellation_reasons()
                     .iter()

@@ -16,8 +16,10 @@ use super::key::ApiKey;
 /// DynamoDB's keys have a size limit: a longer one is the caller's mistake, not an outage).
 pub const MAX_REFERENCE_ID: usize = 128;
 
-/// Why a callback's signature was refused. The text is safe to log; it never holds a key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+/// Why a callback's signature was refused. The text is safe to log; it never holds a key. Its
+/// kind (`missing`, `malformed`, `wrong_customer`, `mismatch`) is the `Reason` of the metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum SignatureError {
     /// No `Authorization` (nor `X-TS-Authorization`) header.
     #[error("no Authorization header")]

@@ -18,18 +18,22 @@ use tokio::sync::Notify;
 
 use crate::setup::{fixture, number, Fixture};
 
-/// What the runtime API saw of one cold start.
+/// What the runtime API saw of one process: its first `next`, and each invocation's delivery and
+/// answer.
 #[derive(Default)]
 struct Observed {
     ready: Option<Instant>,
-    event_sent: Option<Instant>,
-    answered: Option<Instant>,
+    sent: Vec<Instant>,
+    answered: Vec<Instant>,
     answer: Option<Value>,
     error: Option<String>,
 }
 
+/// A Lambda runtime API that hands one process its events in turn (the first one cold, the rest
+/// warm) and notes when each was delivered and answered.
 struct RuntimeApi {
-    event: Mutex<Option<Value>>,
+    events: Mutex<std::collections::VecDeque<Value>>,
+    total: usize,
     observed: Mutex<Observed>,
     done: Notify,
 }
@@ -58,17 +62,17 @@ impl RuntimeApi {
             .map(|b| b.to_bytes())
             .unwrap_or_default();
         if path.ends_with("/runtime/invocation/next") {
-            let event = self.event.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let event = self.events.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
             let Some(event) = event else {
-                // One invocation per process: later polls wait until the process is stopped.
+                // Every event handed out: later polls wait until the process is stopped.
                 std::future::pending::<()>().await;
                 return response(500, String::new(), &[]);
             };
             {
                 let mut o = self.observed.lock().unwrap_or_else(|p| p.into_inner());
                 let now = Instant::now();
-                o.ready = Some(now);
-                o.event_sent = Some(now);
+                o.ready.get_or_insert(now);
+                o.sent.push(now);
             }
             let deadline = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -93,13 +97,18 @@ impl RuntimeApi {
         }
         let mut o = self.observed.lock().unwrap_or_else(|p| p.into_inner());
         if path.ends_with("/response") {
-            o.answered = Some(Instant::now());
-            o.answer = serde_json::from_slice(&body).ok();
+            o.answered.push(Instant::now());
+            if o.answer.is_none() {
+                o.answer = serde_json::from_slice(&body).ok();
+            }
         } else {
             o.error = Some(String::from_utf8_lossy(&body).into_owned());
         }
+        let finished = o.error.is_some() || o.answered.len() == self.total;
         drop(o);
-        self.done.notify_one();
+        if finished {
+            self.done.notify_one();
+        }
         response(202, "{}".into(), &[])
     }
 }
@@ -183,6 +192,8 @@ pub struct Sample {
     pub ready: Duration,
     /// From the event's delivery to the answer (the first invocation).
     pub first: Duration,
+    /// The invocations after the first, in the same process (warm), each delivery to answer.
+    pub warm: Vec<Duration>,
     /// The answer's status code.
     pub status: u64,
     /// Peak RSS of the process.
@@ -208,7 +219,7 @@ pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn bootstrap(lambda_dir: &str, function: &str) -> Result<PathBuf, String> {
+pub fn bootstrap(lambda_dir: &str, function: &str) -> Result<PathBuf, String> {
     let bootstrap = PathBuf::from(lambda_dir).join(function).join("bootstrap");
     if !bootstrap.exists() {
         return Err(format!(
@@ -220,15 +231,17 @@ fn bootstrap(lambda_dir: &str, function: &str) -> Result<PathBuf, String> {
 }
 
 /// Starts `command` (a bootstrap, or the Python peer) under a runtime API of its own that hands
-/// it `event`, in `cap`'s cgroup when given, and times it to its first `next` and its answer.
+/// it `events` one after the other, in `cap`'s cgroup when given, and times it to its first
+/// `next` and each answer.
 pub async fn cold_start(
     mut command: Command,
     function: &str,
-    event: Value,
+    events: Vec<Value>,
     cap: Option<&crate::cpu::CpuCap>,
 ) -> Result<Sample, String> {
     let runtime = Arc::new(RuntimeApi {
-        event: Mutex::new(Some(event)),
+        total: events.len(),
+        events: Mutex::new(events.into()),
         observed: Mutex::default(),
         done: Notify::new(),
     });
@@ -271,10 +284,9 @@ pub async fn cold_start(
         return Err(format!("{function} failed: {e}"));
     }
     let ready = o.ready.map(|r| r.duration_since(started)).unwrap_or_default();
-    let first = match (o.event_sent, o.answered) {
-        (Some(a), Some(b)) => b.duration_since(a),
-        _ => Duration::ZERO,
-    };
+    let mut each = o.sent.iter().zip(&o.answered).map(|(a, b)| b.duration_since(*a));
+    let first = each.next().unwrap_or_default();
+    let warm = each.collect();
     let status = o.answer.as_ref().and_then(|a| a["statusCode"].as_u64()).unwrap_or(0);
     if status >= 500 {
         std::io::stderr().write_all(&output.stderr).ok();
@@ -282,6 +294,7 @@ pub async fn cold_start(
     Ok(Sample {
         ready,
         first,
+        warm,
         status,
         peak_rss_kib: rss.unwrap_or(0),
         cpu,
@@ -299,14 +312,14 @@ const CASES: [(&str, &str); 6] = [
 ];
 
 /// An account with a conversation, made through the local gateway, and the events of each case.
-struct Scenario {
+pub struct Scenario {
     fx: Fixture,
     customer: String,
     conversation: String,
 }
 
 impl Scenario {
-    async fn new() -> Result<Self, String> {
+    pub async fn new() -> Result<Self, String> {
         let api_url = std::env::var("SMS_BASE_URL").map_err(|_| "SMS_BASE_URL is not set: run scripts/bench.sh")?;
         let http = reqwest::Client::new();
         let fx = fixture(&http, &api_url).await?;
@@ -343,7 +356,7 @@ impl Scenario {
     }
 
     /// A fresh event for `function` (a new TeleSign reference for every callback).
-    fn event(&self, function: &str) -> Result<Value, String> {
+    pub fn event(&self, function: &str) -> Result<Value, String> {
         let fx = &self.fx;
         match function {
             "inbound-callback" => {
@@ -357,6 +370,24 @@ impl Scenario {
                 Some(json!({"text": "cold reply"}).to_string().into_bytes()),
                 &[],
             ),
+            // A business-initiated message to a number typed as a person types it: the first
+            // typed number of a sandbox loads the phone number parser's metadata.
+            "outreach" => {
+                let to = format!(
+                    "({}) {}-{}",
+                    &self.customer[1..4],
+                    &self.customer[4..7],
+                    &self.customer[7..]
+                );
+                let body = json!({"account_id": fx.account_id, "from": fx.number, "to": to, "text": "cold outreach"});
+                event_as(
+                    Some((crate::setup::SUPERVISOR, "supervisor")),
+                    "POST",
+                    "/messages",
+                    Some(body.to_string().into_bytes()),
+                    &[],
+                )
+            }
             "conversations" => event_as(
                 Some((crate::setup::SUPERVISOR, "supervisor")),
                 "GET",
@@ -392,7 +423,13 @@ pub async fn run(lambda_dir: &str) -> Result<(), String> {
     println!("|---|---|---|---|---|---|---|");
     for (function, what) in CASES {
         let bootstrap = bootstrap(lambda_dir, function)?;
-        let sample = cold_start(Command::new(&bootstrap), function, scenario.event(function)?, None).await?;
+        let sample = cold_start(
+            Command::new(&bootstrap),
+            function,
+            vec![scenario.event(function)?],
+            None,
+        )
+        .await?;
         println!(
             "| {function} | {what} | {:.1} | {:.1} | {} | {:.1} | {} |",
             ms(sample.ready),
@@ -439,18 +476,18 @@ enum Endpoints {
     Tls,
 }
 
-/// Cold starts of every function (and the Python peer), plain HTTP and TLS, at full CPU and at
-/// Lambda's CPU share of each memory size: median and range of init, first invocation and both.
-pub async fn matrix(m: Matrix) -> Result<(), String> {
-    let scenario = Scenario::new().await?;
+/// The bench's CA and its TLS endpoints in front of DynamoDB Local, moto and the simulator, with
+/// the environment that points a function (or boto3) at them through HTTPS.
+pub async fn tls_endpoints(
+    ports: [u16; 3],
+    state_dir: &Path,
+) -> Result<(crate::tls::BenchCa, Vec<(&'static str, String)>), String> {
     let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set: run scripts/bench.sh"));
-    let ca = crate::tls::BenchCa::generate(&m.state_dir)?;
-    let ddb = ca.proxy(m.tls_ports[0], &var("AWS_ENDPOINT_URL_DYNAMODB")?).await?;
-    let moto = ca
-        .proxy(m.tls_ports[1], &var("AWS_ENDPOINT_URL_SECRETS_MANAGER")?)
-        .await?;
-    let sim = ca.proxy(m.tls_ports[2], &var("TELESIGN_BASE_URL")?).await?;
-    let tls_env: Vec<(&str, String)> = vec![
+    let ca = crate::tls::BenchCa::generate(state_dir)?;
+    let ddb = ca.proxy(ports[0], &var("AWS_ENDPOINT_URL_DYNAMODB")?).await?;
+    let moto = ca.proxy(ports[1], &var("AWS_ENDPOINT_URL_SECRETS_MANAGER")?).await?;
+    let sim = ca.proxy(ports[2], &var("TELESIGN_BASE_URL")?).await?;
+    let env = vec![
         ("AWS_ENDPOINT_URL_DYNAMODB", ddb),
         ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto),
         ("TELESIGN_BASE_URL", sim),
@@ -463,6 +500,14 @@ pub async fn matrix(m: Matrix) -> Result<(), String> {
         ("AWS_CA_BUNDLE", ca.bundle_file.display().to_string()),
         ("REQUESTS_CA_BUNDLE", ca.bundle_file.display().to_string()),
     ];
+    Ok((ca, env))
+}
+
+/// Cold starts of every function (and the Python peer), plain HTTP and TLS, at full CPU and at
+/// Lambda's CPU share of each memory size: median and range of init, first invocation and both.
+pub async fn matrix(m: Matrix) -> Result<(), String> {
+    let scenario = Scenario::new().await?;
+    let (ca, tls_env) = tls_endpoints(m.tls_ports, &m.state_dir).await?;
 
     let mut rows: Vec<Row> = Vec::new();
     let mut levels: Vec<Option<u64>> = vec![None];
@@ -509,7 +554,7 @@ pub async fn matrix(m: Matrix) -> Result<(), String> {
                         }
                     }
                     let before = ca.connections.load(std::sync::atomic::Ordering::Relaxed);
-                    let sample = cold_start(run, case, scenario.event(case)?, cap.as_ref()).await?;
+                    let sample = cold_start(run, case, vec![scenario.event(case)?], cap.as_ref()).await?;
                     connections.push(ca.connections.load(std::sync::atomic::Ordering::Relaxed) - before);
                     if sample.status >= 400 {
                         return Err(format!("{name} answered {}", sample.status));

@@ -8,6 +8,10 @@
 //!   (and the Python peer of inbound-callback), plain HTTP and through TLS endpoints of the bench's
 //!   own CA, at full CPU and under the cgroup CPU quota of Lambda's share at each memory size:
 //!   median and range of init, first invocation and both.
+//! - `channel-bench sizes <lambda dir> [--runs N] [--warm K] [--memory 128,...] [--only f,g]
+//!   [--tls-ports D,M,S] [--state DIR]`: each function over TLS under Lambda's CPU share of each
+//!   memory size, a cold start and K warm invocations per process, with the cost per million
+//!   invocations at each size: the figures the template's `MemorySize` is chosen from.
 //! - `channel-bench warm`: every function in this process behind the local gateway, against the
 //!   local stack (DynamoDB Local, moto, the TeleSign simulator): per operation the AWS requests
 //!   (counted by the SDK interceptor), TeleSign requests, CPU time and p50/p99 latency at 1 and 8
@@ -17,6 +21,7 @@
 
 mod cold;
 mod cpu;
+mod sizes;
 mod tls;
 mod warm;
 
@@ -29,16 +34,46 @@ async fn main() {
             Ok(m) => cold::matrix(m).await,
             Err(e) => Err(e),
         },
+        Some("sizes") => match matrix_options(&args[1..]) {
+            Ok(m) => sizes::run(sizes_of(m)).await,
+            Err(e) => Err(e),
+        },
         Some("warm") => warm::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(200)).await,
         _ => Err(
             "usage: channel-bench cold [target/lambda] | channel-bench cold-matrix [target/lambda] [options] \
-             | channel-bench warm [iterations]"
+             | channel-bench sizes [target/lambda] [options] | channel-bench warm [iterations]"
                 .into(),
         ),
     };
     if let Err(e) = result {
         eprintln!("channel-bench: {e}");
         std::process::exit(1);
+    }
+}
+
+/// The options of `sizes` (those of `cold-matrix`; `--warm K` warm invocations, default 10; the
+/// sizes default to 128, 256, 512, 1024 and 1769 MB, one full vCPU).
+fn sizes_of(m: cold::Matrix) -> sizes::Sizes {
+    let args: Vec<String> = std::env::args().collect();
+    let warm = args
+        .iter()
+        .position(|a| a == "--warm")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let memory = if args.iter().any(|a| a == "--memory") {
+        m.memory_mb
+    } else {
+        vec![128, 256, 512, 1024, 1769]
+    };
+    sizes::Sizes {
+        lambda_dir: m.lambda_dir,
+        runs: m.runs,
+        warm,
+        memory_mb: memory,
+        only: m.only,
+        tls_ports: m.tls_ports,
+        state_dir: m.state_dir,
     }
 }
 
@@ -80,6 +115,10 @@ fn matrix_options(args: &[String]) -> Result<cold::Matrix, String> {
                 m.tls_ports = [d, s, t].map(|p| p as u16);
             }
             "--state" => m.state_dir = it.next().ok_or("--state DIR")?.into(),
+            // `sizes` only (read by `sizes_of`).
+            "--warm" => {
+                it.next().ok_or("--warm K")?;
+            }
             dir if !dir.starts_with("--") => m.lambda_dir = dir.to_owned(),
             other => return Err(format!("{other}: unknown option")),
         }

@@ -22,8 +22,15 @@ mod price {
     pub const READ_UNIT: f64 = 0.125 / 1e6;
 }
 
-/// The memory the template gives every function.
-const MEMORY_GB: f64 = 128.0 / 1024.0;
+/// The memory the template gives a function, in GB (`MemorySize`, chosen by `channel-bench sizes`).
+fn memory_gb(function: &str) -> f64 {
+    let mb = match function {
+        "inbound-callback" => 256.0,
+        "outbound-send" | "accounts" => 512.0,
+        _ => 128.0,
+    };
+    mb / 1024.0
+}
 /// A DynamoDB round trip inside AWS, for the duration estimate.
 const DYNAMODB_ROUND_TRIP_MS: f64 = 7.0;
 /// A TeleSign round trip from AWS, for the duration estimate.
@@ -356,15 +363,16 @@ fn report(results: &[Measure], n: usize) {
             .collect();
         println!("- {}: {}", m.operation, ops.join(", "));
     }
-    println!("\nCost per million, at AWS's public us-east-1 prices (arm64, 128 MB), durations estimated for AWS as");
+    println!("\nCost per million, at AWS's public us-east-1 prices (arm64, each function's MemorySize), durations estimated for AWS as");
     println!("CPU + {DYNAMODB_ROUND_TRIP_MS} ms per DynamoDB round trip + {TELESIGN_ROUND_TRIP_MS} ms per TeleSign request:\n");
     println!("| operation | est. duration ms | Lambda $ | API Gateway $ | DynamoDB WRU | DynamoDB RRU | DynamoDB $ | total $ per million |");
     println!("|---|---|---|---|---|---|---|---|");
     for m in results.iter().filter(|m| m.concurrency == 1) {
         let cpu_ms = m.cpu.as_secs_f64() * 1000.0 / m.latencies.len() as f64;
         let duration = cpu_ms + m.dynamodb() * DYNAMODB_ROUND_TRIP_MS + m.per_op(m.telesign) * TELESIGN_ROUND_TRIP_MS;
-        let lambda =
-            1e6 * (price::LAMBDA_REQUEST + MEMORY_GB * duration.max(1.0) / 1000.0 * price::LAMBDA_GB_SECOND_ARM);
+        let lambda = 1e6
+            * (price::LAMBDA_REQUEST
+                + memory_gb(m.function) * duration.max(1.0) / 1000.0 * price::LAMBDA_GB_SECOND_ARM);
         let gateway = 1e6 * price::HTTP_API_REQUEST;
         let (wru, rru) = m.units();
         let dynamodb = 1e6 * (wru * price::WRITE_UNIT + rru * price::READ_UNIT);

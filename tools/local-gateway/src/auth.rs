@@ -121,8 +121,13 @@ impl Authorizer {
     /// optional): RS256 by this gateway's key, the issuer, the audience, not expired, not before
     /// its time. The claims, as the function receives them.
     pub fn verify(&self, authorization: Option<&str>) -> Result<HashMap<String, String>, Refused> {
-        let header = authorization.ok_or_else(|| Refused("no Authorization header".into()))?;
-        let token = header.strip_prefix("Bearer ").unwrap_or(header).trim();
+        let header = authorization
+            .ok_or_else(|| Refused("no Authorization header".into()))?
+            .trim();
+        let token = match header.split_once(' ') {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+            _ => header,
+        };
         let head = jsonwebtoken::decode_header(token).map_err(|e| Refused(e.to_string()))?;
         if head.kid.as_deref() != Some(self.kid.as_str()) {
             return Err(Refused("unknown key id".into()));
@@ -130,12 +135,32 @@ impl Authorizer {
         let mut rules = Validation::new(Algorithm::RS256);
         rules.leeway = 0;
         rules.set_issuer(&[&self.issuer]);
-        rules.set_audience(&[&self.audience]);
-        rules.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        // The audience is `aud`, or `client_id` for access tokens that carry no `aud` (Cognito's),
+        // as API Gateway accepts either.
+        rules.validate_aud = false;
+        rules.set_required_spec_claims(&["exp", "iss"]);
         rules.validate_nbf = true;
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &self.decoding, &rules)
             .map_err(|e| Refused(e.to_string()))?;
-        Ok(data.claims.into_iter().map(|(k, v)| (k, flatten(v))).collect())
+        let claims = data.claims;
+        if !audience_matches(&claims, &self.audience) {
+            return Err(Refused("another audience".into()));
+        }
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        if claims.get("iat").and_then(Value::as_i64).is_some_and(|iat| iat > now) {
+            return Err(Refused("issued in the future".into()));
+        }
+        Ok(claims.into_iter().map(|(k, v)| (k, flatten(v))).collect())
+    }
+}
+
+/// Whether `aud` (a string or a list) names the audience, or, without `aud`, `client_id` does.
+fn audience_matches(claims: &Map<String, Value>, audience: &str) -> bool {
+    match claims.get("aud") {
+        Some(Value::String(a)) => a == audience,
+        Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(audience)),
+        Some(_) => false,
+        None => claims.get("client_id").and_then(Value::as_str) == Some(audience),
     }
 }
 
@@ -181,6 +206,28 @@ mod tests {
         assert_eq!(claims["cognito:groups"], "[agent supervisor]");
         assert_eq!(claims["name"], "Ada");
         assert!(a.verify(Some(&token)).is_ok(), "Bearer is optional");
+        assert!(
+            a.verify(Some(&format!("bearer {token}"))).is_ok(),
+            "the scheme in any case"
+        );
+    }
+
+    #[test]
+    fn an_access_token_names_its_audience_as_client_id() {
+        let a = authorizer();
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(a.kid.clone());
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let claims = json!({"sub": "u-1", "iss": a.issuer, "client_id": a.audience, "exp": now + 60, "iat": now});
+        let token = jsonwebtoken::encode(&header, &claims, &a.encoding).unwrap();
+        assert!(a.verify(Some(&token)).is_ok());
+        let future = json!({"sub": "u-1", "iss": a.issuer, "aud": a.audience, "exp": now + 600, "iat": now + 300});
+        let token = jsonwebtoken::encode(&header, &future, &a.encoding).unwrap();
+        assert!(a.verify(Some(&token)).is_err(), "issued in the future");
+        let mut no_kid = Header::new(Algorithm::RS256);
+        no_kid.kid = None;
+        let token = jsonwebtoken::encode(&no_kid, &claims, &a.encoding).unwrap();
+        assert!(a.verify(Some(&token)).is_err(), "no key id");
     }
 
     #[test]

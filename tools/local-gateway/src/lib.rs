@@ -28,16 +28,13 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tracing::Instrument;
 
-/// The gateway's logs, for people reading `.local/<stack>/local-gateway.log`: the Lambda runtime's
-/// format (`AWS_LAMBDA_LOG_FORMAT`, `RUST_LOG`) with the time of each line added, and each line a
+/// The gateway's logs, for people reading `.local/<stack>/local-gateway.log`: the deployed
+/// functions' format and filter (`AWS_LAMBDA_LOG_FORMAT`, `RUST_LOG`) with the time of each line added, and each line a
 /// function writes carrying that function's name (the `invoke` span), since every function runs
 /// in this one process.
 pub fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".to_owned());
-    let filter = EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info"));
+    // The deployed functions' filter (`shared::logging`): the same lines at the same level.
+    let filter = shared::logging::filter(&shared::logging::requested_level());
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     let builder = tracing_subscriber::fmt()
         .with_target(false)
@@ -180,18 +177,21 @@ impl Gateway {
             Err(e) => return plain(500, &format!("the event could not be built: {e}")),
         };
         let started = std::time::Instant::now();
-        // Every line a function logs while it handles the request names the function.
+        // Every line a function logs while it handles the request names the function; inside,
+        // the invocation's own span (actor, ids) and metrics, as `shared::runtime::run` deployed.
         let span = tracing::info_span!("invoke", function = route.function);
-        let response = async {
-            match route.function {
-                "inbound-callback" => self.inbound.handle(request).await,
-                "outbound-send" => self.outbound.handle(request).await,
-                "validate-credentials" => self.validate.handle(request).await,
-                "accounts" => self.accounts.handle(request).await,
-                "console" => self.console.handle(request).await,
-                _ => self.conversations.handle(request).await,
-            }
-        }
+        let response = shared::observe::invocation(request, |request| {
+            Box::pin(async move {
+                match route.function {
+                    "inbound-callback" => self.inbound.handle(request).await,
+                    "outbound-send" => self.outbound.handle(request).await,
+                    "validate-credentials" => self.validate.handle(request).await,
+                    "accounts" => self.accounts.handle(request).await,
+                    "console" => self.console.handle(request).await,
+                    _ => self.conversations.handle(request).await,
+                }
+            })
+        })
         .instrument(span)
         .await;
         let status = response.status().as_u16();

@@ -219,12 +219,12 @@ async fn members_and_the_trail_are_the_supervisors_and_the_operators() {
     );
     assert_eq!(team.members(&supervisor("s-1"), &account).await.unwrap().len(), 2);
     assert_eq!(
-        team.audit(&agent("a-1"), Some(&account), 10, None).await.unwrap_err(),
+        team.audit(&agent("a-1"), &account, 10, None).await.unwrap_err(),
         TeamError::Forbidden
     );
     assert_eq!(
-        team.audit(&supervisor("s-1"), None, 10, None).await.unwrap_err(),
-        TeamError::Forbidden
+        team.audit(&supervisor("s-9"), &account, 10, None).await.unwrap_err(),
+        TeamError::AccountNotFound
     );
     let put = team
         .put_member(&supervisor("s-1"), &account, user("a-2"), Role::Agent, None)
@@ -301,7 +301,7 @@ async fn every_change_leaves_one_entry_naming_its_actor_and_no_text() {
     }
     let page = w
         .team()
-        .audit(&op("o-1"), Some(&w.account.account_id), 2, None)
+        .audit(&op("o-1"), &w.account.account_id, 2, None)
         .await
         .unwrap();
     assert_eq!(page.items[0].action, AuditAction::ConversationEnded);

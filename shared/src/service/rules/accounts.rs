@@ -84,6 +84,39 @@ async fn a_key_store_outage_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_retried_rotation_keeps_the_old_key_as_the_previous_one() {
+    let w = World::new();
+    let key = ApiKey::parse(OTHER_KEY).unwrap();
+    let first = w
+        .accounts()
+        .rotate(&actor(), &w.account, key.clone(), Some(600), soon())
+        .await
+        .unwrap();
+    // The client did not see the answer (its record failed, say) and sends the same key again.
+    let again = w
+        .accounts()
+        .rotate(&actor(), &w.account, key, Some(600), soon())
+        .await
+        .unwrap();
+    let stored = w.keys.secrets.lock().unwrap()[&w.account.secret_name].clone();
+    assert_eq!(
+        (stored.api_key.as_str(), stored.previous_api_key.as_deref()),
+        (OTHER_KEY, Some(KEY))
+    );
+    assert_eq!(again.previous_key_valid_until, first.previous_key_valid_until);
+    let rotations = w.store.read(|s| {
+        s.audit
+            .iter()
+            .filter(|e| e.action == crate::audit::AuditAction::KeyRotated)
+            .count()
+    });
+    assert_eq!(
+        rotations, 2,
+        "each request that rotated (or finished rotating) is recorded"
+    );
+}
+
+#[tokio::test]
 async fn a_rotation_keeps_the_previous_key_for_its_grace_period() {
     let w = World::new();
     let key = ApiKey::parse(OTHER_KEY).unwrap();

@@ -5,4 +5,5 @@ mod access;
 mod accounts;
 mod callbacks;
 mod desk;
+mod metrics;
 mod send;

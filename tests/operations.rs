@@ -1,0 +1,293 @@
+//! Operating the channel: the metric lines (CloudWatch embedded metric format) that scenarios
+//! leave in the stack's log, and the template's side of it: every log group with its retention,
+//! no TRACE level, access logs, and alarms that watch what the code emits.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use channel_tests::{random_key, random_number, reference_id, stack, template_facts, Account, Stack};
+use serde_json::{json, Value};
+use shared::metrics::{CallbackResult, Metric, SendResult};
+use shared::telesign::callback::callback_authorization;
+use shared::telesign::ApiKey;
+use strum::IntoEnumIterator;
+
+/// The EMF documents the stack's gateway wrote so far that name `account` (as a dimension or a
+/// property).
+fn metric_lines(account: &Account) -> Vec<Value> {
+    let dir = std::env::var("STACK_STATE_DIR").expect("STACK_STATE_DIR: run by scripts/test.sh");
+    let log = std::fs::read_to_string(format!("{dir}/local-gateway.log")).expect("the gateway's log");
+    log.lines()
+        .filter(|l| l.starts_with('{') && l.contains("\"_aws\""))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|d| d["AccountId"] == account.id.as_str())
+        .collect()
+}
+
+/// The one line of `metric` whose dimensions include `dims`, or a failure listing what is there.
+fn line_of(lines: &[Value], metric: &str, dims: &[(&str, &str)]) -> Value {
+    let found: Vec<&Value> = lines
+        .iter()
+        .filter(|d| !d[metric].is_null() && dims.iter().all(|(k, v)| d[*k] == *v))
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "one {metric} {dims:?} line; the account's lines: {lines:#?}"
+    );
+    found[0].clone()
+}
+
+/// A callback body signed with `key`, as TeleSign posts it.
+fn signed(account: &Account, key: &str, body: Value) -> (Vec<u8>, Vec<(&'static str, String)>) {
+    let body = body.to_string().into_bytes();
+    let auth = callback_authorization(&account.customer.id, &ApiKey::parse(key).expect("key"), &body);
+    (body, vec![("authorization", auth)])
+}
+
+async fn callback(s: &Stack, account: &Account, key: &str, body: Value) -> u16 {
+    let (body, headers) = signed(account, key, body);
+    s.post_raw(&format!("/telesign/{}/callback", account.id), body, &headers)
+        .await
+        .0
+}
+
+#[tokio::test]
+async fn each_callback_and_send_leaves_its_metric_line() {
+    let s = stack();
+    let account = s.account(1).await;
+    let customer = random_number();
+    // A stored SMS, a callback signed with another key, one to a number the account does not have
+    let text = format!("metrics scenario {}", reference_id());
+    assert_eq!(s.text(&account, &customer, &text).await.0, 200);
+    let inbound = |to: &str| {
+        json!({"reference_id": reference_id(), "sub_resource": "mo_sms", "status": {"code": 1500},
+        "user_response": {"phone_number": customer, "sender_id": to, "mo_message": "hello"}})
+    };
+    assert_eq!(
+        callback(&s, &account, &random_key(), inbound(&account.numbers[0])).await,
+        401
+    );
+    assert_eq!(
+        callback(&s, &account, &account.customer.key, inbound(&random_number())).await,
+        404
+    );
+    // A send TeleSign refuses with 11013
+    let id = s.conversations(&account, "open").await[0]["conversation_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    s.fault(&account.customer, json!({"kind": "http", "http_status": 400, "code": 11013, "description": "Invalid value for parameter sender_id."}))
+        .await;
+    let (status, _) = s
+        .post(&format!("/conversations/{id}/messages"), json!({"text": "refused"}))
+        .await;
+    assert_eq!(status, 502);
+
+    let lines = metric_lines(&account);
+    let stored = line_of(&lines, "Callbacks", &[("Outcome", "stored")]);
+    assert_eq!(stored["_aws"]["CloudWatchMetrics"][0]["Namespace"], "SmsChannel");
+    let refused = line_of(&lines, "Callbacks", &[("Outcome", "refused")]);
+    assert_eq!(refused["Reason"], "mismatch");
+    assert_eq!(
+        refused["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        json!([["Outcome"], ["Outcome", "Reason"], ["AccountId", "Outcome"]])
+    );
+    assert!(!refused["request_id"].as_str().unwrap_or("").is_empty(), "{refused}");
+    line_of(&lines, "Callbacks", &[("Outcome", "unknown_number")]);
+    let rejected = line_of(&lines, "Sends", &[("Outcome", "rejected")]);
+    assert_eq!(rejected["TelesignCode"], "11013");
+    for l in &lines {
+        let l = l.to_string();
+        assert!(
+            !l.contains(&customer) && !l.contains(&text),
+            "no number nor text in a metric: {l}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_late_delivery_report_leaves_its_lag() {
+    // Given a reply whose send TeleSign never answered (it never carried it out)
+    let s = stack();
+    let account = s.account(1).await;
+    assert_eq!(s.text(&account, &random_number(), "hi").await.0, 200);
+    let id = s.conversations(&account, "open").await[0]["conversation_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    s.fault(&account.customer, json!({"kind": "hang", "delay_ms": 100}))
+        .await;
+    let (status, m) = s
+        .post(&format!("/conversations/{id}/messages"), json!({"text": "late"}))
+        .await;
+    assert_eq!((status, m["status"].as_str()), (202, Some("unknown")), "{m}");
+    // When its delivery report comes 1.5 s later
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let external = format!("{id}-{}", m["message_id"].as_str().expect("message_id"));
+    let report = json!({"reference_id": reference_id(), "external_id": external, "status": {"code": 200, "description": "Delivered"}});
+    assert_eq!(callback(&s, &account, &account.customer.key, report).await, 200);
+    // Then the lag is on record, at least the wait, with its final status
+    let lines = metric_lines(&account);
+    let lag = line_of(&lines, "DeliveryReportLag", &[("Status", "delivered")]);
+    assert!(lag["DeliveryReportLag"].as_f64().unwrap_or(0.0) >= 1500.0, "{lag}");
+    assert_eq!(
+        lag["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"],
+        "Milliseconds"
+    );
+    line_of(&lines, "Sends", &[("Outcome", "outcome_unknown")]);
+}
+
+/// The logical ids of the template's resources of `kind`.
+fn of_type<'a>(facts: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> {
+    let resources = facts["resources"].as_object().expect("resources");
+    resources.iter().filter(|(_, r)| r["Type"] == kind).collect()
+}
+
+#[test]
+fn every_log_group_keeps_events_for_the_retention_and_every_function_writes_to_one() {
+    let facts = template_facts();
+    let groups: BTreeSet<&String> = of_type(&facts, "AWS::Logs::LogGroup")
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    for (name, group) in of_type(&facts, "AWS::Logs::LogGroup") {
+        assert_eq!(
+            group["Properties"]["RetentionInDays"],
+            json!({"Ref": "LogRetentionDays"}),
+            "{name}"
+        );
+    }
+    assert_eq!(facts["parameters"]["LogRetentionDays"]["Default"], 30);
+    for (name, function) in of_type(&facts, "AWS::Serverless::Function") {
+        let group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"].as_str();
+        assert!(
+            group.is_some_and(|g| groups.contains(&g.to_owned())),
+            "{name} writes to a group of the stack"
+        );
+    }
+    let api = &facts["resources"]["HttpApi"]["Properties"]["AccessLogSettings"];
+    assert_eq!(api["DestinationArn"], json!({"Fn::GetAtt": ["ApiAccessLogs", "Arn"]}));
+    let format = api["Format"].as_str().expect("an access log format");
+    for field in [
+        "$context.requestId",
+        "$context.routeKey",
+        "$context.status",
+        "$context.authorizer.claims.sub",
+    ] {
+        assert!(format.contains(field), "the access log has {field}");
+    }
+    assert!(
+        !format.contains("$context.path"),
+        "a path can hold a phone number: the route key only"
+    );
+}
+
+#[test]
+fn no_deployed_level_logs_raw_events_or_drops_the_metric_lines() {
+    let facts = template_facts();
+    let levels = facts["parameters"]["LogLevel"]["AllowedValues"]
+        .as_array()
+        .expect("levels");
+    // TRACE writes raw events; WARN and ERROR would drop the metric lines (INFO to Lambda).
+    assert_eq!(levels, &vec![json!("DEBUG"), json!("INFO")]);
+    let logging = &facts["globals"]["Function"]["LoggingConfig"];
+    assert_eq!(logging["ApplicationLogLevel"], json!({"Ref": "LogLevel"}));
+    assert_eq!(logging["LogFormat"], "JSON");
+}
+
+/// Every metric (name, outcome) the template's alarms read from the functions' namespace.
+fn watched(alarm: &Value, found: &mut Vec<(String, Option<String>)>) {
+    let p = &alarm["Properties"];
+    let mut stats: Vec<&Value> = vec![p];
+    if let Some(metrics) = p["Metrics"].as_array() {
+        stats.extend(metrics.iter().map(|m| &m["MetricStat"]["Metric"]));
+        for m in metrics {
+            let query = m["Expression"].as_str().or(m["Expression"]["Fn::Sub"].as_str());
+            if let Some(q) = query.filter(|q| q.starts_with("SELECT")) {
+                let name = q.split(['(', ')']).nth(1).unwrap_or_default();
+                let outcome = q.split("Outcome = '").nth(1).and_then(|r| r.split('\'').next());
+                found.push((name.to_owned(), outcome.map(str::to_owned)));
+            }
+        }
+    }
+    for m in stats {
+        if m["Namespace"] == json!({"Fn::Sub": "SmsChannel/${AWS::StackName}"}) {
+            let outcome = m["Dimensions"]
+                .as_array()
+                .and_then(|d| d.iter().find(|d| d["Name"] == "Outcome"))
+                .and_then(|d| d["Value"].as_str());
+            found.push((
+                m["MetricName"].as_str().unwrap_or("").to_owned(),
+                outcome.map(str::to_owned),
+            ));
+        }
+    }
+}
+
+#[test]
+fn the_alarms_watch_what_the_code_emits_and_notify_the_topic() {
+    let facts = template_facts();
+    let env = &facts["globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(
+        env["METRICS_NAMESPACE"],
+        json!({"Fn::Sub": "SmsChannel/${AWS::StackName}"})
+    );
+    let names: Vec<&str> = Metric::iter().map(Metric::name).collect();
+    let callbacks: Vec<&str> = CallbackResult::iter().map(<&str>::from).collect();
+    let sends: Vec<&str> = SendResult::iter().map(<&str>::from).collect();
+    let mut found = Vec::new();
+    let alarms = of_type(&facts, "AWS::CloudWatch::Alarm");
+    for (name, alarm) in &alarms {
+        assert_eq!(
+            alarm["Properties"]["AlarmActions"],
+            json!([{"Ref": "AlarmTopic"}]),
+            "{name}"
+        );
+        watched(alarm, &mut found);
+    }
+    for (metric, outcome) in &found {
+        assert!(
+            names.contains(&metric.as_str()),
+            "{metric} is a metric of shared::metrics"
+        );
+        let outcomes = if metric == "Sends" { &sends } else { &callbacks };
+        if let Some(o) = outcome {
+            assert!(outcomes.contains(&o.as_str()), "{metric} has the outcome {o}");
+        }
+    }
+    for wanted in [
+        "refused",
+        "parked",
+        "failed",
+        "unknown_account",
+        "unknown_number",
+        "rejected",
+    ] {
+        assert!(
+            found.iter().any(|(_, o)| o.as_deref() == Some(wanted)),
+            "an alarm on {wanted}: {found:?}"
+        );
+    }
+    assert!(
+        found.iter().any(|(m, _)| m == "DeliveryReportLag"),
+        "an alarm on the lag"
+    );
+}
+
+#[test]
+fn every_function_is_in_the_throttles_alarm_and_on_the_dashboard() {
+    let facts = template_facts();
+    let throttles = facts["resources"]["ThrottlesAlarm"]["Properties"]["Metrics"].to_string();
+    let dashboard = facts["resources"]["Dashboard"]["Properties"]["DashboardBody"].to_string();
+    for (name, _) in of_type(&facts, "AWS::Serverless::Function") {
+        assert!(
+            throttles.contains(&format!("{{\"Ref\":\"{name}\"}}")),
+            "{name}'s throttles are alarmed"
+        );
+        assert!(
+            dashboard.contains(&format!("${{{name}}}")),
+            "{name} is on the dashboard"
+        );
+    }
+}
