@@ -272,7 +272,12 @@ impl<D: AccountDirectory, L: InboundLog + ReportLog, Q: CallbackQueue> Callbacks
                 return Err(self.number_gone(&thread).await);
             }
             let record = plan_inbound(&thread, &state, sms, &info, consent, raw.clone());
-            match self.log.record_inbound(&record).await? {
+            let written = match self.log.record_inbound(&record).await {
+                // Another writer held an item: read again, as after a lost condition.
+                Err(StoreError::Conflict(_)) => InboundWrite::Lost,
+                other => other?,
+            };
+            match written {
                 InboundWrite::Stored => return Ok(stored(&record, sms)),
                 InboundWrite::Duplicate => {
                     tracing::info!(account_id = %thread.account_id, reference_id = %sms.reference_id, "inbound SMS already stored");

@@ -23,6 +23,10 @@ pub enum StoreError {
     /// An item does not have the shape the code writes.
     #[error("a stored item is malformed: {0}")]
     Corrupt(String),
+    /// Another transaction held one of the items (DynamoDB's `TransactionConflict`): nothing was
+    /// written and no condition was judged; read again and try again.
+    #[error("the transaction conflicted with another: {0}")]
+    Conflict(String),
 }
 
 /// A conditional write: done, or lost to a concurrent change of what was read.

@@ -211,9 +211,11 @@ impl<'a> Txn<'a> {
                     .filter_map(|r| r.code())
                     .find(|code| !matches!(*code, "None" | "ConditionalCheckFailed"));
                 if let Some(code) = other {
-                    return Err(StoreError::Unavailable(format!(
-                        "the transaction was cancelled: {code}"
-                    )));
+                    let why = format!("the transaction was cancelled: {code}");
+                    return Err(match code {
+                        "TransactionConflict" => StoreError::Conflict(why),
+                        _ => StoreError::Unavailable(why),
+                    });
                 }
                 let failed = c
                     .cancellation_reasons()
