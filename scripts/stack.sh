@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The local stack, shared by scripts/dev.sh and scripts/test.sh: installs the local tools into the
-# repository on first use, starts DynamoDB Local, the Secrets Manager emulator (moto), the TeleSign
-# simulator and the local gateway on 127.0.0.1, and stops every process it started.
+# repository on first use, starts DynamoDB Local behind the DynamoDB fault proxy, moto (Secrets
+# Manager and the SQS parking queue), the TeleSign simulator and the local gateway on 127.0.0.1,
+# and stops every process it started.
 # Source it; do not run it.
 
 # Each stack keeps its pid files, logs, data and env file in its own folder, .local/$STACK_NAME
 # (named by its kind and its gateway port unless STACK_NAME is set), so that stacks on other
 # ports run side by side in one checkout and each stops only its own processes.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# The DynamoDB fault proxy listens beside DynamoDB Local (DDB_PROXY_PORT, default DDB_PORT + 50).
+DDB_PROXY_PORT=${DDB_PROXY_PORT:-$((DDB_PORT + 50))}
 STATE_DIR="$ROOT/.local/$STACK_NAME"
 # Where cargo puts what it builds: CARGO_TARGET_DIR when set (relative to the repository), else target/.
 TARGET_DIR=$(cd "$ROOT" && realpath -m "${CARGO_TARGET_DIR:-target}")
@@ -50,7 +53,7 @@ install_tools() {
 build_stack() {
   cd "$ROOT"
   say "building the TeleSign simulator and the local gateway"
-  cargo build --quiet --bin telesign-sim --bin local-gateway
+  cargo build --quiet --bin telesign-sim --bin local-gateway --bin ddb-fault-proxy
 }
 
 # The environment of the stack's functions, as a KEY=VALUE file (.local/$STACK_NAME/env) for
@@ -60,8 +63,9 @@ write_env_file() {
   {
     echo "# The local stack $STACK_NAME: the environment its functions run with."
     for name in AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_EC2_METADATA_DISABLED \
-      AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SECRETS_MANAGER TABLE_NAME PUBLIC_BASE_URL \
-      TELESIGN_BASE_URL TELESIGN_TIMEOUT_MS SECRET_PREFIX CACHE_TTL_SECONDS RUST_LOG; do
+      AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SECRETS_MANAGER AWS_ENDPOINT_URL_SQS TABLE_NAME \
+      PUBLIC_BASE_URL CALLBACK_QUEUE_URL REPLAY_BACKOFF_MAX_SECONDS TELESIGN_BASE_URL TELESIGN_TIMEOUT_MS \
+      SECRET_PREFIX CACHE_TTL_SECONDS RUST_LOG; do
       [ -n "${!name:-}" ] && echo "$name=${!name}"
     done
   } >"$STATE_DIR/env"
@@ -120,14 +124,19 @@ stop_stack() {
 }
 
 # The environment every process of the stack shares: fixed local credentials, the emulators'
-# endpoints, the table.
+# endpoints (DynamoDB through the fault proxy), the table, the parking queue (moto's SQS; a replay
+# backs off at most REPLAY_BACKOFF_MAX_SECONDS, 15 locally, 300 deployed).
 stack_env() {
   export AWS_REGION=${AWS_REGION:-us-east-1}
   export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_EC2_METADATA_DISABLED=true
   unset AWS_PROFILE AWS_SESSION_TOKEN
-  export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
+  export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PROXY_PORT"
+  export DDB_PROXY_URL="$AWS_ENDPOINT_URL_DYNAMODB"
   export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$MOTO_PORT"
+  export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$MOTO_PORT"
   export TABLE_NAME=${TABLE_NAME:-sms-channel-local}
+  export CALLBACK_QUEUE_URL="http://127.0.0.1:$MOTO_PORT/123456789012/sms-channel-callbacks"
+  export REPLAY_BACKOFF_MAX_SECONDS=${REPLAY_BACKOFF_MAX_SECONDS:-15}
   export PUBLIC_BASE_URL="http://127.0.0.1:$SMS_LOCAL_PORT"
   export SMS_LOCAL_PORT
   export AWS_LAMBDA_LOG_FORMAT=${AWS_LAMBDA_LOG_FORMAT:-JSON}
@@ -145,6 +154,8 @@ start_stack() {
   start dynamodb "$DDB_PORT" java -Djava.library.path="$ddb/DynamoDBLocal_lib" \
     -cp "$ddb/DynamoDBLocal.jar:$ddb/DynamoDBLocal_lib/*" "$ROOT/scripts/LoopbackDynamoDb.java" \
     $DDB_STORAGE -sharedDb -disableTelemetry -port "$DDB_PORT"
+  start ddb-fault-proxy "$DDB_PROXY_PORT" "$TARGET_DIR/debug/ddb-fault-proxy" --addr "127.0.0.1:$DDB_PROXY_PORT" \
+    --upstream "http://127.0.0.1:$DDB_PORT"
   start moto "$MOTO_PORT" "$ROOT/.venv/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT"
   if [ -z "${TELESIGN_BASE_URL:-}" ]; then
     start telesign-sim "$SIM_PORT" "$TARGET_DIR/debug/telesign-sim" serve --addr "127.0.0.1:$SIM_PORT" \
@@ -157,6 +168,7 @@ start_stack() {
   fi
   wait_for_port moto "$MOTO_PORT" 60
   wait_for_port dynamodb "$DDB_PORT" 90
+  wait_for_port ddb-fault-proxy "$DDB_PROXY_PORT" 20
   start local-gateway "$SMS_LOCAL_PORT" "$TARGET_DIR/debug/local-gateway"
   wait_for_port local-gateway "$SMS_LOCAL_PORT" 60
   export SMS_BASE_URL="http://127.0.0.1:$SMS_LOCAL_PORT"

@@ -8,7 +8,8 @@ from cfnlint.decode import decode_str
 
 
 def resource_name(resource):
-    """The table, one of its indexes, or the account secrets, as the request meter names them."""
+    """The table, one of its indexes, the account secrets or the parking queue, as the request meter
+    names them."""
     text = json.dumps(resource)
     if '"Table", "Arn"' in text or text.endswith('"${Table.Arn}"}'):
         return "table"
@@ -16,6 +17,8 @@ def resource_name(resource):
         return "index/" + text.split("/index/")[1].split('"')[0]
     if ":secret:${SecretPrefix}*" in text:
         return "secret"
+    if '"CallbackQueue", "Arn"' in text or text.endswith('"${CallbackQueue.Arn}"}'):
+        return "queue"
     return text
 
 

@@ -4,6 +4,7 @@
 # and stops it. A test that needs the stack and cannot reach it fails.
 set -euo pipefail
 DDB_PORT=${TEST_DDB_PORT:-18000}
+DDB_PROXY_PORT=${TEST_DDB_PROXY_PORT:-$((DDB_PORT + 50))}
 MOTO_PORT=${TEST_MOTO_PORT:-15000}
 SIM_PORT=${TEST_SIM_PORT:-18787}
 SMS_LOCAL_PORT=${TEST_SMS_PORT:-19000}

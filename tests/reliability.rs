@@ -261,3 +261,41 @@ async fn with_secrets_manager_down_nothing_is_stored_half() {
     assert_eq!(code(&answer), (503, Some("secrets_unavailable")));
     assert!(!table_dump().await.contains(&number), "no account, no claim");
 }
+
+#[tokio::test]
+async fn malformed_cursors_and_oversized_references_are_the_clients_mistake_not_an_outage() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let s = stack();
+    let account = s.account(1).await;
+    s.text(&account, &random_number(), "hello").await;
+    let conversation = channel_tests::conversation_id_of(&s.conversations(&account, "open").await[0]);
+    let forged = |v: Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    let cursors = [
+        forged(json!({"pk": "CONV#someone-else", "sk": "MSG#1"})),
+        forged(json!({"pk": format!("CONV#{conversation}"), "sk": "x".repeat(2000)})),
+        "A".repeat(20_000),
+    ];
+    for cursor in &cursors {
+        let answer = s.get(&format!("/conversations/{conversation}?cursor={cursor}")).await;
+        assert_eq!(code(&answer), (400, Some("invalid_cursor")), "{}", answer.1);
+    }
+    let listing = forged(json!({"pk": "x".repeat(3000), "sk": "CONV",
+        "gsi1pk": format!("ACCOUNT#{}#LIVE", account.id), "gsi1sk": "y"}));
+    let answer = s
+        .get(&format!("/conversations?account_id={}&cursor={listing}", account.id))
+        .await;
+    assert_eq!(code(&answer), (400, Some("invalid_cursor")), "{}", answer.1);
+
+    let body = json!({"reference_id": "R".repeat(10_000), "sub_resource": "mo_sms", "status": {"code": 1500},
+        "user_response": {"phone_number": random_number(), "sender_id": account.numbers[0], "mo_message": "hi"}});
+    let (bytes, auth) = channel_tests::signed(&account, &body);
+    let answer = s
+        .post_raw(
+            &format!("/telesign/{}/callback", account.id),
+            bytes,
+            &[("authorization", auth)],
+        )
+        .await;
+    assert_eq!(code(&answer), (400, Some("malformed_payload")), "{}", answer.1);
+}

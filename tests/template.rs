@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use channel_tests::{own_gateway, random_key, random_number, stack, Account, Stack};
+use channel_tests::{dynamodb_fault, own_gateway, random_key, random_number, stack, Account, Stack};
 use local_gateway::routes::ROUTES;
 use serde_json::{json, Value};
 
@@ -127,6 +127,7 @@ async fn scenario(s: &Stack, g: &Stack) {
     for text in ["hello", "STOP", "START"] {
         assert_eq!(s.text(&account, &person, text).await.0, 200);
     }
+    parked_and_replayed(s, &account, &person).await;
     let list = expect(
         g,
         200,
@@ -201,6 +202,24 @@ async fn scenario(s: &Stack, g: &Stack) {
     )
     .await;
     expect(g, 200, "GET", "/console", Value::Null, &[]).await;
+}
+
+/// A message of `customer` that DynamoDB cannot take now is parked, its first replay fails and
+/// backs off, a later one stores it in the customer's conversation.
+async fn parked_and_replayed(s: &Stack, account: &Account, customer: &str) {
+    dynamodb_fault(json!({"kind": "unreachable", "operation": "BatchGetItem", "matching": customer, "count": 9})).await;
+    let (status, answer) = s.text(account, customer, "parked").await;
+    assert_eq!((status, answer["result"].as_str()), (200, Some("parked")), "{answer}");
+    for _ in 0..60 {
+        let (_, list) = s
+            .get(&format!("/conversations?account_id={}&limit=100", account.id))
+            .await;
+        if list.to_string().contains("\"parked\"") {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    panic!("the parked callback was never replayed");
 }
 
 /// Members, assignment, the caller and the audit trail, as an operator and as an agent.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Two `make dev` stacks on other ports in this one checkout run side by side, a third on the
 # ports of the first refuses to start without touching it, and `make stop` stops each without
-# stopping the other. Ports: TEST_PAIR_PORT and the next 3 (stack A), +10 to +13 (stack B).
+# stopping the other. Ports: TEST_PAIR_PORT and the next 4 (stack A), +10 to +14 (stack B).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -35,7 +35,7 @@ all_down() { # ports: every one closed within 15 s
   done
   return 1
 }
-ports() { echo "DDB_PORT=$1 MOTO_PORT=$(($1 + 1)) SIM_PORT=$(($1 + 2)) SMS_LOCAL_PORT=$(($1 + 3))"; }
+ports() { echo "DDB_PORT=$1 MOTO_PORT=$(($1 + 1)) SIM_PORT=$(($1 + 2)) SMS_LOCAL_PORT=$(($1 + 3)) DDB_PROXY_PORT=$(($1 + 4))"; }
 A=$BASE
 B=$((BASE + 10))
 LOG="$ROOT/.local/two-stacks"

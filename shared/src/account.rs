@@ -232,6 +232,14 @@ pub struct AccountSecret {
     /// Epoch seconds until which the previous key still verifies callbacks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_valid_until: Option<i64>,
+    /// A key TeleSign may sign callbacks with before it becomes current: it verifies callbacks,
+    /// never signs a send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_api_key: Option<String>,
+    /// The stamp of the last change of the keys (epoch milliseconds); the account record carries
+    /// it too, so a warm function that reads the record knows when its cached keys are stale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_version: Option<i64>,
 }
 
 impl fmt::Debug for AccountSecret {
@@ -244,6 +252,8 @@ impl fmt::Debug for AccountSecret {
                 &self.previous_api_key.as_ref().map(|_| "<redacted>"),
             )
             .field("previous_valid_until", &self.previous_valid_until)
+            .field("next_api_key", &self.next_api_key.as_ref().map(|_| "<redacted>"))
+            .field("key_version", &self.key_version)
             .finish()
     }
 }
@@ -255,6 +265,10 @@ pub struct AccountKeys {
     pub current: Credentials,
     /// The previous key, while its grace period lasts.
     pub previous: Option<ApiKey>,
+    /// The next key, staged before it becomes current (verifies callbacks only).
+    pub next: Option<ApiKey>,
+    /// The secret's stamp.
+    pub version: Option<i64>,
 }
 
 impl AccountSecret {
@@ -265,7 +279,13 @@ impl AccountSecret {
             (Some(key), Some(until)) if until > now_epoch => ApiKey::parse(key).ok(),
             _ => None,
         };
-        Ok(AccountKeys { current, previous })
+        let next = self.next_api_key.as_deref().and_then(|k| ApiKey::parse(k).ok());
+        Ok(AccountKeys {
+            current,
+            previous,
+            next,
+            version: self.key_version,
+        })
     }
 }
 

@@ -379,7 +379,16 @@ pub struct Message {
     /// Set on an inbound text longer than 1600 characters (stored whole).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub too_long: bool,
+    /// Set on an outbound message still "sending" [`UNCONFIRMED_AFTER_SECONDS`] after it was
+    /// sent: the request left, TeleSign never answered and no report came. Nothing resends it;
+    /// the agent may send it again (a new message).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unconfirmed: bool,
 }
+
+/// How long an outbound message of unknown outcome waits for its delivery report before the
+/// agent is shown it as not confirmed (TeleSign's reports come within seconds to minutes).
+pub const UNCONFIRMED_AFTER_SECONDS: i64 = 10 * 60;
 
 /// TeleSign's status code of an inbound SMS, kept on the message.
 pub const INBOUND_STATUS_CODE: u32 = 1500;
@@ -402,7 +411,17 @@ impl Message {
             encoding: info.encoding,
             agent_id: None,
             too_long: false,
+            unconfirmed: false,
         }
+    }
+
+    /// Whether, at `now`, this is an outbound message whose outcome TeleSign never confirmed
+    /// (still our own `unknown`, no code) for [`UNCONFIRMED_AFTER_SECONDS`].
+    pub fn unconfirmed_at(&self, now: Timestamp) -> bool {
+        self.direction == Direction::Outbound
+            && self.status == MessageState::Unknown
+            && self.status_code.is_none()
+            && now.epoch_seconds() - self.created_at.epoch_seconds() >= UNCONFIRMED_AFTER_SECONDS
     }
 
     /// A customer's SMS as received: flagged when longer than the limit, never cut.
@@ -465,4 +484,26 @@ pub fn preview(text: &str) -> String {
         p.push('…');
     }
     p
+}
+
+#[cfg(test)]
+mod unconfirmed {
+    use super::*;
+
+    #[test]
+    fn an_outbound_message_of_unknown_outcome_is_unconfirmed_only_after_its_wait() {
+        let info = crate::sms::analyse("hi");
+        let m = Message::outbound_pending("hi", &info, None);
+        let later = |s| m.created_at.plus_seconds(s);
+        assert!(!m.unconfirmed_at(later(UNCONFIRMED_AFTER_SECONDS - 1)));
+        assert!(m.unconfirmed_at(later(UNCONFIRMED_AFTER_SECONDS)));
+        let mut reported = m.clone();
+        reported.status_code = Some(250);
+        assert!(
+            !reported.unconfirmed_at(later(3600)),
+            "TeleSign's own unknown is an answer"
+        );
+        let inbound = Message::inbound("hi", &info, "R");
+        assert!(!inbound.unconfirmed_at(later(3600)));
+    }
 }

@@ -154,6 +154,11 @@ impl Timestamp {
         self.0.unix_timestamp()
     }
 
+    /// Milliseconds since the epoch (version stamps).
+    pub fn epoch_millis(self) -> i64 {
+        (self.0.unix_timestamp_nanos() / 1_000_000) as i64
+    }
+
     /// This time plus `seconds`.
     pub fn plus_seconds(self, seconds: i64) -> Self {
         Self(self.0 + time::Duration::seconds(seconds))

@@ -5,8 +5,9 @@
 //!   (`telesign`), pure types and rules;
 //! - the services (`service`): receive a callback, send a message, move a conversation, manage
 //!   accounts, over the capability traits of `service::ports`;
-//! - the adapters: `store` (DynamoDB), `secrets` (Secrets Manager), `gateway` (TeleSign), with
-//!   `table`, `meter` and `aws`; `metrics` (CloudWatch embedded metric format);
+//! - the adapters: `store` (DynamoDB), `secrets` (Secrets Manager), `queue` (SQS), `gateway`
+//!   (TeleSign), with `table`, `meter`, `aws` and `backoff` (every retry loop's waits); `metrics`
+//!   (CloudWatch embedded metric format);
 //! - the HTTP edge: `http` and `error`, `observe` (each invocation's span and metrics), and
 //!   `runtime`, which wires a function together.
 
@@ -16,6 +17,7 @@ pub mod access;
 pub mod account;
 pub mod audit;
 pub mod aws;
+pub mod backoff;
 pub mod cache;
 pub mod config;
 pub mod conversation;
@@ -28,6 +30,7 @@ pub mod meter;
 pub mod metrics;
 pub mod observe;
 pub mod phone;
+pub mod queue;
 pub mod runtime;
 pub mod secrets;
 pub mod service;

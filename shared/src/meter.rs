@@ -26,8 +26,8 @@ pub struct Meter {
 pub struct Counts {
     /// Requests by `service:Operation` (one per operation, whatever its retries).
     pub requests: BTreeMap<String, u64>,
-    /// IAM actions the requests needed, with how often: the action, the resource (`table` or
-    /// `index/<name>`), and `transaction` for an item of a transaction (billed twice).
+    /// IAM actions the requests needed, with how often: the action, the resource (`table`,
+    /// `index/<name>`, `secret` or `queue`), and `transaction` for an item of a transaction (billed twice).
     pub actions: BTreeMap<String, u64>,
 }
 
@@ -118,6 +118,10 @@ impl Intercept for Counting {
             actions.push("dynamodb:BatchGetItem table".into());
         } else if self.service == "dynamodb" {
             actions.push(format!("dynamodb:{operation} table"));
+        } else if self.service == "sqs" {
+            // A batch is authorised as its single action, on the parking queue.
+            let action = operation.trim_end_matches("Batch");
+            actions.push(format!("sqs:{action} queue"));
         } else {
             actions.push(format!("{}:{operation} secret", self.service));
         }

@@ -78,6 +78,8 @@ pub fn callback(account_id: &str, result: &Result<CallbackOutcome, CallbackError
         Ok(CallbackOutcome::Report(ReportOutcome::Stale | ReportOutcome::Unknown)) => {
             (CallbackResult::Ignored, None, true)
         }
+        // Verified, so the account exists, even when its record could not be read.
+        Ok(CallbackOutcome::Parked) => (CallbackResult::Parked, None, true),
         Err(CallbackError::InvalidSignature(e)) => (CallbackResult::Refused, Some(<&str>::from(e)), true),
         Err(CallbackError::UnknownAccount) => (CallbackResult::UnknownAccount, None, false),
         Err(CallbackError::UnknownNumber) => (CallbackResult::UnknownNumber, None, true),

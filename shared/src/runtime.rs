@@ -63,6 +63,12 @@ impl Clients {
         ))
     }
 
+    /// The parking queue of callbacks (`CALLBACK_QUEUE_URL`, required).
+    pub fn queue(&self) -> Result<crate::queue::Queue, ConfigError> {
+        let url = config::url("CALLBACK_QUEUE_URL")?.ok_or(ConfigError::Missing("CALLBACK_QUEUE_URL"))?;
+        Ok(crate::queue::Queue::new(&self.aws, url, &self.meter))
+    }
+
     /// The TeleSign client (`TELESIGN_BASE_URL` overrides every account's host).
     pub fn telesign(&self) -> Result<TelesignClient, ConfigError> {
         let timeout = config::parsed("TELESIGN_TIMEOUT_MS", 5_000u64)?;

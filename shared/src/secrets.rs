@@ -87,11 +87,12 @@ impl KeyStore for Secrets {
         Ok(())
     }
 
-    async fn delete_now(&self, name: &str) -> Result<(), KeyStoreError> {
+    /// With Secrets Manager's shortest recovery window, 7 days (a secret can be restored until then).
+    async fn schedule_deletion(&self, name: &str) -> Result<(), KeyStoreError> {
         self.client
             .delete_secret()
             .secret_id(name)
-            .force_delete_without_recovery(true)
+            .recovery_window_in_days(7)
             .send()
             .await
             .map_err(|e| KeyStoreError::Unavailable(e.to_string()))?;
@@ -112,6 +113,8 @@ mod tests {
             api_key: KEY.into(),
             previous_api_key: Some("EXAMPLEAAAA=".into()),
             previous_valid_until: Some(1_000),
+            next_api_key: None,
+            key_version: None,
         };
         assert!(secret.keys(999).unwrap().previous.is_some());
         assert!(secret.keys(1_000).unwrap().previous.is_none());
@@ -124,6 +127,8 @@ mod tests {
             api_key: KEY.into(),
             previous_api_key: Some("EXAMPLEAAAA=".into()),
             previous_valid_until: None,
+            next_api_key: None,
+            key_version: None,
         };
         let shown = format!("{secret:?}");
         assert!(!shown.contains("AAECA") && !shown.contains("EXAMPLE"), "{shown}");

@@ -362,11 +362,56 @@ impl Stack {
 /// built from the environment as the functions would be: the stack to call it, and the gateway
 /// for its meters.
 pub async fn own_gateway() -> (Stack, std::sync::Arc<local_gateway::Gateway>) {
+    own_queue().await;
     let gateway = std::sync::Arc::new(local_gateway::Gateway::from_env().await.expect("gateway"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listen");
     let api = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(gateway.clone().serve(listener));
     (stack().at(&api), gateway)
+}
+
+/// A parking queue of this test process's own (and its dead-letter queue), named in
+/// `CALLBACK_QUEUE_URL`, so that its gateway's pollers take only its own parked callbacks.
+pub async fn own_queue() -> String {
+    let base = env("CALLBACK_QUEUE_URL");
+    let url = format!(
+        "{}/test-{}",
+        base.rsplit_once('/').map_or(base.as_str(), |(b, _)| b),
+        uuid::Uuid::new_v4().simple()
+    );
+    let config = shared::aws::load_config().await;
+    local_gateway::queue::ensure_queue(&aws_sdk_sqs::Client::new(&config), &url, 30)
+        .await
+        .expect("the test's queue");
+    std::env::set_var("CALLBACK_QUEUE_URL", &url);
+    url
+}
+
+/// Queues a fault in the DynamoDB fault proxy (`DDB_PROXY_URL`) in front of the stack's table.
+pub async fn dynamodb_fault(fault: Value) {
+    let answer = reqwest::Client::new()
+        .post(format!("{}/_proxy/faults", env("DDB_PROXY_URL")))
+        .header("content-type", "application/json")
+        .body(fault.to_string())
+        .send()
+        .await
+        .expect("the DynamoDB fault proxy answers");
+    assert_eq!(answer.status().as_u16(), 200, "{fault}");
+}
+
+/// A callback body signed as TeleSign signs it for `account`: the body and its Authorization.
+pub fn signed(account: &Account, body: &Value) -> (Vec<u8>, String) {
+    let bytes = body.to_string().into_bytes();
+    let key = shared::telesign::ApiKey::parse(&account.customer.key).expect("key");
+    let auth = shared::telesign::callback::callback_authorization(&account.customer.id, &key, &bytes);
+    (bytes, auth)
+}
+
+/// An inbound SMS callback body from `customer` to the account's first number.
+pub fn inbound_body(account: &Account, customer: &str, text: &str, reference: &str) -> Value {
+    json!({"reference_id": reference, "sub_resource": "mo_sms", "status": {"code": 1500},
+           "submit_timestamp": "2026-11-26T10:00:00Z",
+           "user_response": {"phone_number": customer, "sender_id": account.numbers[0], "mo_message": text}})
 }
 
 /// An error answer's status and contract code.

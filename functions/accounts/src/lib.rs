@@ -70,6 +70,10 @@ struct NewKey {
     /// How long the previous key keeps verifying callbacks (default: the configured grace).
     #[serde(default)]
     grace_period_seconds: Option<u64>,
+    /// `current` (default): the key becomes current; `next`: it only verifies callbacks until a
+    /// rotation makes it current (TeleSign may sign with it before the operator rotates).
+    #[serde(default)]
+    stage: Option<String>,
 }
 
 impl App {
@@ -247,6 +251,18 @@ impl App {
         let input: NewKey = json_body(req)?;
         let key = ApiKey::parse(input.api_key.trim())
             .map_err(|e| ApiError::bad_request(ErrorCode::InvalidApiKey, format!("api_key: {e}")))?;
+        match input.stage.as_deref() {
+            None | Some("current") => {}
+            Some("next") => {
+                let staged_at = self.service.stage_next(&account, key).await?;
+                let answer = json!({"account_id": account.account_id, "next_key_staged_at": staged_at});
+                return Ok(json_response(StatusCode::OK, &answer));
+            }
+            Some(other) => {
+                let message = format!("stage: {other:?} is neither \"current\" nor \"next\"");
+                return Err(ApiError::bad_request(ErrorCode::InvalidParameter, message));
+            }
+        }
         let rotation = self
             .service
             .rotate(

@@ -5,14 +5,15 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use shared::http::{body_bytes, header_str, json_response, path_param, respond, too_large, MAX_BODY_BYTES};
+use shared::queue::Queue;
 use shared::secrets::Secrets;
 use shared::service::callbacks::{CallbackError, CallbackOutcome, Callbacks, ReportOutcome};
 use shared::service::directory::CachedDirectory;
 use shared::store::Dynamo;
 use shared::ApiError;
 
-/// The callback service over DynamoDB and Secrets Manager.
-pub type Service = Callbacks<CachedDirectory<Dynamo, Secrets>, Dynamo>;
+/// The callback service over DynamoDB, Secrets Manager and the parking queue.
+pub type Service = Callbacks<CachedDirectory<Dynamo, Secrets>, Dynamo, Queue>;
 
 /// The function's dependencies, built once per sandbox.
 #[derive(Debug)]
@@ -21,7 +22,7 @@ pub struct App {
 }
 
 impl App {
-    /// Builds the function from its environment (`TABLE_NAME`, `SECRET_PREFIX`).
+    /// Builds the function from its environment (`TABLE_NAME`, `SECRET_PREFIX`, `CALLBACK_QUEUE_URL`).
     pub async fn from_env() -> Result<Self, shared::config::ConfigError> {
         Self::from_clients(&shared::runtime::Clients::from_env().await?)
     }
@@ -31,6 +32,7 @@ impl App {
         Ok(Self::new(Callbacks {
             directory: clients.directory()?,
             log: clients.dynamo(),
+            queue: clients.queue()?,
         }))
     }
 
@@ -59,6 +61,7 @@ impl App {
             CallbackOutcome::Duplicate | CallbackOutcome::Report(ReportOutcome::Duplicate) => "duplicate",
             CallbackOutcome::Report(ReportOutcome::Updated) => "updated",
             CallbackOutcome::Report(ReportOutcome::Stale | ReportOutcome::Unknown) => "ignored",
+            CallbackOutcome::Parked => "parked",
         };
         Ok(json_response(StatusCode::OK, &json!({ "result": result })))
     }

@@ -15,6 +15,13 @@ use crate::telesign::{ApiHost, ApiKey, Credentials};
 /// The longest grace period a rotation may ask for.
 pub const MAX_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// How often an account's record is written when the outcome stays unknown.
+const CREATE_ATTEMPTS: u32 = 3;
+
+/// The waits between those writes.
+const CREATE_BACKOFF: crate::backoff::Backoff =
+    crate::backoff::Backoff::new(Duration::from_millis(200), Duration::from_secs(1));
+
 /// Why an account change was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AccountsError {
@@ -123,7 +130,10 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
     }
 
     /// Creates an account: credentials validated, the key stored, then the record with its
-    /// number claims (all or nothing); a record that cannot be written takes its secret with it.
+    /// number claims (all or nothing). A write that fails may have committed (a timeout): it is
+    /// tried again, and the account found then counts as created. Only a creation known not to
+    /// have happened (a number in use) takes its secret with it, and then with a recovery window;
+    /// when the outcome stays unknown the secret is kept, so an account that does exist works.
     pub async fn create(&self, actor: &Actor, new: NewAccount, deadline: Instant) -> Result<Account, AccountsError> {
         self.require_valid(&new.credentials, new.host, deadline).await?;
         let account_id = AccountId::new();
@@ -141,6 +151,8 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
             api_key: new.credentials.api_key.expose_literal().to_owned(),
             previous_api_key: None,
             previous_valid_until: None,
+            next_api_key: None,
+            key_version: None,
         };
         self.directory
             .keys
@@ -154,10 +166,10 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
             account.account_id.as_str(),
         )
         .with("numbers", account.numbers.len());
-        let stored = self.directory.store.create_account(&account, &audit).await;
-        if !matches!(stored, Ok(Claim::Done)) {
-            // Neither half is left behind.
-            if let Err(e) = self.directory.keys.delete_now(&account.secret_name).await {
+        let stored = self.store_account(&account, &audit).await;
+        if matches!(stored, Ok(Claim::NumberInUse(_) | Claim::NoAccount)) {
+            // Known not created: the secret goes too (restorable for its recovery window).
+            if let Err(e) = self.directory.keys.schedule_deletion(&account.secret_name).await {
                 tracing::error!(account_id = %account.account_id, error = %e, "the secret of a failed creation could not be deleted");
             }
         }
@@ -168,6 +180,25 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
             }
             Claim::NumberInUse(n) => Err(AccountsError::NumberInUse(n)),
             Claim::NoAccount => Err(AccountsError::NotFound),
+        }
+    }
+
+    /// The account record with its claims, tried again while the outcome is unknown.
+    async fn store_account(&self, account: &Account, audit: &AuditEntry) -> Result<Claim, StoreError> {
+        let mut attempt = 1;
+        loop {
+            match self.directory.store.create_account(account, audit).await {
+                Err(e) if attempt < CREATE_ATTEMPTS => {
+                    tracing::warn!(account_id = %account.account_id, error = %e, attempt, "creating the account failed, maybe after committing; trying again");
+                    CREATE_BACKOFF.sleep(attempt).await;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    tracing::error!(account_id = %account.account_id, error = %e, "the account may or may not exist; its secret is kept");
+                    return Err(e);
+                }
+                done => return done,
+            }
         }
     }
 
@@ -204,7 +235,6 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
         self.require_valid(&creds, account.api_host, deadline).await?;
         let now = Timestamp::now();
         let until = self.replace_key(account, &creds, now, grace).await?;
-        self.directory.forget(account);
         let audit = AuditEntry::new(
             actor,
             AuditAction::KeyRotated,
@@ -228,10 +258,40 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
         })
     }
 
-    /// Makes `creds` the account's current key, the current one its previous until `now + grace`;
-    /// the time it stays valid. A retry of a rotation whose record failed finds the key current
-    /// already: it keeps the previous key and its time (making the new key the "previous" one
-    /// would end the old key's grace at once).
+    /// Stages the key TeleSign will sign with next: it verifies callbacks at once, in every warm
+    /// function, before a rotation makes it current (it is validated then).
+    pub async fn stage_next(&self, account: &Account, key: ApiKey) -> Result<Timestamp, AccountsError> {
+        let mut secret = self.directory.secret(account, Freshness::Fresh).await?;
+        let now = Timestamp::now();
+        secret.next_api_key = Some(key.expose_literal().to_owned());
+        secret.key_version = Some(now.epoch_millis());
+        self.replace_keys(account, &secret).await?;
+        tracing::info!(account_id = %account.account_id, "next API key staged");
+        Ok(now)
+    }
+
+    /// Writes new keys, then their stamp on the account record: a warm function that reads the
+    /// record sees the stamp change and reads the keys again (a revocation takes effect at once).
+    async fn replace_keys(&self, account: &Account, secret: &AccountSecret) -> Result<(), AccountsError> {
+        self.directory
+            .keys
+            .replace(&account.secret_name, secret)
+            .await
+            .map_err(keys_error)?;
+        self.directory.forget(account);
+        if let Some(version) = secret.key_version {
+            if let Err(e) = self.directory.store.stamp_keys(&account.account_id, version).await {
+                // The keys are written; warm functions see them when their cache expires.
+                tracing::error!(account_id = %account.account_id, error = %e, "the keys' stamp could not be written");
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes `creds` the account's current key, the current one its previous until `now + grace`
+    /// (a staged next key goes); the time it stays valid. A retry of a rotation whose record
+    /// failed finds the key current already: it keeps the previous key and its time (making the
+    /// new key the "previous" one would end the old key's grace at once).
     async fn replace_key(
         &self,
         account: &Account,
@@ -251,12 +311,10 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
             api_key: creds.api_key.expose_literal().to_owned(),
             previous_api_key: Some(current.api_key.clone()),
             previous_valid_until: Some(until.epoch_seconds()),
+            next_api_key: None,
+            key_version: Some(now.epoch_millis()),
         };
-        self.directory
-            .keys
-            .replace(&account.secret_name, &rotated)
-            .await
-            .map_err(keys_error)?;
+        self.replace_keys(account, &rotated).await?;
         Ok(until)
     }
 

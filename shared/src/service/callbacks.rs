@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::account::{Account, AccountKeys};
 use crate::audit::{Actor, AuditAction, AuditEntry};
+use crate::backoff::Backoff;
 use crate::conversation::{
     consent_of, next, parse_external_id, preview, Consent, Conversation, Event, Message, Thread,
 };
@@ -12,8 +13,8 @@ use crate::ids::AccountId;
 use crate::phone::PhoneNumber;
 use crate::service::directory::{AccountDirectory, DirectoryError, Freshness};
 use crate::service::ports::{
-    Committed, ConversationWrite, Guard, Holder, InboundLog, InboundRecord, InboundWrite, Move, ReportLog,
-    StatusUpdate, StoreError, ThreadState,
+    CallbackQueue, Committed, ConversationWrite, Guard, Holder, InboundLog, InboundRecord, InboundWrite, Move,
+    ParkedCallback, ReportLog, StatusUpdate, StoreError, ThreadState,
 };
 use crate::sms::TextInfo;
 use crate::telesign::status::{rank, state_of_code};
@@ -21,7 +22,14 @@ use crate::telesign::MessageState;
 use crate::telesign::{verify_callback, Callback, DeliveryReport, InboundSms, SignatureError};
 
 /// How often an inbound write that lost a race is tried again.
-const INBOUND_ATTEMPTS: usize = 6;
+const INBOUND_ATTEMPTS: u32 = 6;
+
+/// The waits between those tries: racing writers spread out (5 ms doubling up to 80 ms).
+const RACE_BACKOFF: Backoff = Backoff::new(Duration::from_millis(5), Duration::from_millis(80));
+
+/// The waits between the replays of a parked callback (the queue's visibility timeout after each
+/// failed replay): 5 s doubling up to 5 minutes, unless `REPLAY_BACKOFF_MAX_SECONDS` says less.
+pub const REPLAY_BACKOFF: Backoff = Backoff::new(Duration::from_secs(5), Duration::from_secs(300));
 
 /// What a callback came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +47,8 @@ pub enum CallbackOutcome {
     Duplicate,
     /// A delivery report.
     Report(ReportOutcome),
+    /// Verified, but not storable now: parked in the queue, to be replayed.
+    Parked,
 }
 
 /// What a delivery report did.
@@ -80,84 +90,202 @@ pub enum CallbackError {
     Store(#[from] StoreError),
 }
 
+impl CallbackError {
+    /// Whether the callback may be stored later: the store failed or stayed busy (a verified
+    /// callback is then parked, not refused).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::Store(_) | Self::Busy | Self::Directory(DirectoryError::Store(_))
+        )
+    }
+}
+
 /// The callback service.
 #[derive(Debug)]
-pub struct Callbacks<D, L> {
+pub struct Callbacks<D, L, Q> {
     /// Accounts and keys.
     pub directory: D,
     /// Inbound messages and delivery reports.
     pub log: L,
+    /// Where verified callbacks wait when they cannot be stored now.
+    pub queue: Q,
 }
 
-impl<D: AccountDirectory, L: InboundLog + ReportLog> Callbacks<D, L> {
-    /// Verifies and applies one callback of `account_id` (the raw body, as signed).
+impl<D: AccountDirectory, L: InboundLog + ReportLog, Q: CallbackQueue> Callbacks<D, L, Q> {
+    /// Verifies and applies one callback of `account_id` (the raw body, as signed). A verified
+    /// callback that cannot be stored now is parked for a replay and answered as taken.
     pub async fn receive(
         &self,
         account_id: &str,
         authorization: Option<&str>,
         body: &[u8],
     ) -> Result<CallbackOutcome, CallbackError> {
-        let account = self.account(account_id).await?;
+        let id = AccountId::parse(account_id).map_err(|_| CallbackError::UnknownAccount)?;
+        let account = match self.account(&id).await {
+            Err(e) if e.is_transient() => {
+                self.verify_by_secret(&id, authorization, body).await?;
+                return self.park(&id, authorization, body, e).await;
+            }
+            other => other?,
+        };
         self.verify(&account, authorization, body).await?;
+        match self.apply(account, authorization, body).await {
+            Err(e) if e.is_transient() => self.park(&id, authorization, body, e).await,
+            other => other,
+        }
+    }
+
+    /// Applies a parked callback through the same idempotent path as a live one (it was verified
+    /// before it was parked). An error that [`CallbackError::is_transient`] asks for another try.
+    pub async fn replay(&self, parked: &ParkedCallback) -> Result<CallbackOutcome, CallbackError> {
+        let body = parked
+            .raw_body()
+            .ok_or_else(|| CallbackError::Malformed("the parked body is not base64".into()))?;
+        let account = self.account(&parked.account_id).await?;
+        let outcome = self.apply(account, None, &body).await?;
+        tracing::info!(account_id = %parked.account_id, parked_at = %parked.parked_at, outcome = ?outcome, "parked callback replayed");
+        Ok(outcome)
+    }
+
+    /// Applies a verified callback; `authorization` (a live callback's) is verified again when the
+    /// account's keys changed meanwhile.
+    async fn apply(
+        &self,
+        account: Account,
+        authorization: Option<&str>,
+        body: &[u8],
+    ) -> Result<CallbackOutcome, CallbackError> {
         let callback = Callback::parse(body)
             .map_err(|e| CallbackError::Malformed(format!("the callback could not be read: {e}")))?;
         match callback {
-            Callback::Inbound(sms) => self.inbound(account, &sms, body).await,
+            Callback::Inbound(sms) => self.inbound(account, &sms, authorization, body).await,
             Callback::Delivery(report) => Ok(CallbackOutcome::Report(
                 self.report(&account.account_id, &report).await?,
             )),
         }
     }
 
-    async fn account(&self, account_id: &str) -> Result<Account, CallbackError> {
-        let id = AccountId::parse(account_id).map_err(|_| CallbackError::UnknownAccount)?;
-        let found = self.directory.account(&id, Freshness::Cached).await?;
+    /// Parks a verified callback; when the queue fails too, the callback is refused with the
+    /// store's error (TeleSign tries again).
+    async fn park(
+        &self,
+        id: &AccountId,
+        authorization: Option<&str>,
+        body: &[u8],
+        why: CallbackError,
+    ) -> Result<CallbackOutcome, CallbackError> {
+        let parked = ParkedCallback::of(id, authorization, body, why.to_string());
+        match self.queue.park(&parked).await {
+            Ok(()) => {
+                tracing::warn!(account_id = %id, reason = %why, "callback parked for a replay");
+                Ok(CallbackOutcome::Parked)
+            }
+            Err(e) => {
+                tracing::error!(account_id = %id, reason = %why, queue = %e, "callback neither stored nor parked");
+                Err(why)
+            }
+        }
+    }
+
+    async fn account(&self, id: &AccountId) -> Result<Account, CallbackError> {
+        let found = self.directory.account(id, Freshness::Cached).await?;
         found.ok_or_else(|| {
             tracing::warn!(account_id = %id, "callback for an account that does not exist");
             CallbackError::UnknownAccount
         })
     }
 
-    /// The current key, then the previous one in its grace period; a mismatch with cached keys
-    /// reads them again once (a rotation takes effect at once).
-    async fn verify(&self, account: &Account, authorization: Option<&str>, body: &[u8]) -> Result<(), CallbackError> {
-        let check = |keys: &AccountKeys| {
-            verify_callback(
-                authorization,
-                body,
-                &keys.current.customer_id,
-                &keys.current.api_key,
-                keys.previous.as_ref(),
-            )
+    /// Verification when the account record cannot be read: the keys straight from the
+    /// account's secret (a missing secret is an unknown account).
+    async fn verify_by_secret(
+        &self,
+        id: &AccountId,
+        authorization: Option<&str>,
+        body: &[u8],
+    ) -> Result<(), CallbackError> {
+        let keys = match self.directory.keys_of(id).await {
+            Err(DirectoryError::KeysUnusable { .. }) => return Err(CallbackError::UnknownAccount),
+            other => other?,
         };
-        let mut verified = check(&self.directory.keys(account, Freshness::Cached).await?);
-        if verified == Err(SignatureError::Mismatch) {
-            verified = check(&self.directory.keys(account, Freshness::Fresh).await?);
-        }
-        verified.map(|_| ()).map_err(|e| {
-            tracing::warn!(account_id = %account.account_id, reason = %e, "callback refused");
+        check_signature(&keys, authorization, body).map_err(|e| {
+            tracing::warn!(account_id = %id, reason = %e, "callback refused");
             CallbackError::InvalidSignature(e)
         })
     }
 
-    async fn inbound(&self, account: Account, sms: &InboundSms, body: &[u8]) -> Result<CallbackOutcome, CallbackError> {
-        let thread = self.thread_of(account, sms).await?;
+    /// The current key, the previous one in its grace period, the next one once staged; a
+    /// mismatch with cached keys reads them again, at most once per account every
+    /// [`crate::service::directory::REREAD_INTERVAL`].
+    async fn verify(&self, account: &Account, authorization: Option<&str>, body: &[u8]) -> Result<(), CallbackError> {
+        let mut verified = check_signature(
+            &self.directory.keys(account, Freshness::Cached).await?,
+            authorization,
+            body,
+        );
+        if verified == Err(SignatureError::Mismatch) && self.directory.reread_allowed(&account.account_id) {
+            let fresh = self.directory.keys(account, Freshness::Fresh).await?;
+            verified = check_signature(&fresh, authorization, body);
+        }
+        refused(account, verified)
+    }
+
+    /// Verifies again with keys read now when the account record's stamp says the cached ones
+    /// are stale (a revocation in another function takes effect at once). A replay, verified
+    /// when it was parked, has no header to verify.
+    async fn confirm_keys(
+        &self,
+        account: &Account,
+        stamp: Option<i64>,
+        authorization: Option<&str>,
+        body: &[u8],
+    ) -> Result<(), CallbackError> {
+        let Some(authorization) = authorization else {
+            return Ok(());
+        };
+        let cached = self.directory.keys(account, Freshness::Cached).await?;
+        if stamp.is_none() || cached.version == stamp {
+            return Ok(());
+        }
+        let fresh = self.directory.keys(account, Freshness::Fresh).await?;
+        refused(account, check_signature(&fresh, Some(authorization), body))
+    }
+
+    async fn inbound(
+        &self,
+        account: Account,
+        sms: &InboundSms,
+        authorization: Option<&str>,
+        body: &[u8],
+    ) -> Result<CallbackOutcome, CallbackError> {
+        let thread = self.thread_of(account.clone(), sms).await?;
         let info = crate::sms::analyse(&sms.text);
         let consent = consent_of(&sms.text, sms.action.as_deref());
         let raw = String::from_utf8_lossy(body).into_owned();
-        for _ in 0..INBOUND_ATTEMPTS {
+        for attempt in 1..=INBOUND_ATTEMPTS {
             let state = self.log.thread_state(&thread).await?;
+            if attempt == 1 {
+                self.confirm_keys(&account, state.key_version, authorization, body)
+                    .await?;
+            }
+            if state.number_owner.as_ref() != Some(&thread.account_id) {
+                return Err(self.number_gone(&thread).await);
+            }
             let record = plan_inbound(&thread, &state, sms, &info, consent, raw.clone());
-            match self.log.record_inbound(&record).await? {
+            let written = match self.log.record_inbound(&record).await {
+                // Another writer held an item: read again, as after a lost condition.
+                Err(StoreError::Conflict(_)) => InboundWrite::Lost,
+                other => other?,
+            };
+            match written {
                 InboundWrite::Stored => return Ok(stored(&record, sms)),
                 InboundWrite::Duplicate => {
                     tracing::info!(account_id = %thread.account_id, reference_id = %sms.reference_id, "inbound SMS already stored");
                     return Ok(CallbackOutcome::Duplicate);
                 }
-                InboundWrite::NumberNotOwned => return Err(self.number_gone(&thread).await),
                 InboundWrite::Lost => {
-                    tracing::info!(conversation_id = %record.conversation.conversation_id(), "inbound write lost a race; reading again");
-                    tokio::time::sleep(race_backoff()).await;
+                    tracing::info!(conversation_id = %record.conversation.conversation_id(), attempt, "inbound write lost a race or conflicted; reading again");
+                    RACE_BACKOFF.sleep(attempt).await;
                 }
             }
         }
@@ -234,6 +362,23 @@ impl<D: AccountDirectory, L: InboundLog + ReportLog> Callbacks<D, L> {
     }
 }
 
+/// The current key, then the previous one in its grace period, then the staged next one.
+fn check_signature(keys: &AccountKeys, authorization: Option<&str>, body: &[u8]) -> Result<(), SignatureError> {
+    let id = &keys.current.customer_id;
+    let verified = verify_callback(authorization, body, id, &keys.current.api_key, keys.previous.as_ref());
+    match (&verified, &keys.next) {
+        (Err(SignatureError::Mismatch), Some(next)) => verify_callback(authorization, body, id, next, None).map(|_| ()),
+        _ => verified.map(|_| ()),
+    }
+}
+
+fn refused(account: &Account, verified: Result<(), SignatureError>) -> Result<(), CallbackError> {
+    verified.map_err(|e| {
+        tracing::warn!(account_id = %account.account_id, reason = %e, "callback refused");
+        CallbackError::InvalidSignature(e)
+    })
+}
+
 /// The delivery-report lag of a report that made a message final: from the message's record
 /// (its id's time, just before it was sent) to now.
 fn observe_lag(account_id: &AccountId, message_id: &crate::ids::MessageId, state: MessageState) {
@@ -246,12 +391,6 @@ fn observe_lag(account_id: &AccountId, message_id: &crate::ids::MessageId, state
         let lag = crate::ids::epoch_millis().saturating_sub(sent);
         crate::metrics::emit(crate::metrics::report_lag(lag, status, account_id));
     }
-}
-
-/// A short random pause before a write that lost a race is tried again, so that racing writers
-/// spread out (5 to 24 ms).
-fn race_backoff() -> Duration {
-    Duration::from_millis(5 + rand::random::<u64>() % 20)
 }
 
 /// What an inbound SMS writes, given what was read of its thread: the message, the conversation

@@ -70,9 +70,30 @@ pub trait AccountDirectory: Send + Sync {
                 })
         }
     }
+    /// The secret of an account whose record cannot be read now, by the name its id gives it.
+    fn secret_of(&self, id: &AccountId) -> impl Future<Output = Result<AccountSecret, DirectoryError>> + Send;
+    /// The decoded keys of an account whose record cannot be read now.
+    fn keys_of(&self, id: &AccountId) -> impl Future<Output = Result<AccountKeys, DirectoryError>> + Send {
+        async move {
+            let secret = self.secret_of(id).await?;
+            secret
+                .keys(crate::ids::epoch_seconds())
+                .map_err(|e| DirectoryError::KeysUnusable {
+                    account_id: id.clone(),
+                    reason: e.to_string(),
+                })
+        }
+    }
     /// Forgets what is cached of an account (after it changed).
     fn forget(&self, account: &Account);
+    /// Whether a signature that failed with cached keys may read them again now: once per
+    /// account every [`REREAD_INTERVAL`], so forged callbacks naming a real account cost no more
+    /// than that (a rotation is known at once through the record's stamp and the `next` key).
+    fn reread_allowed(&self, id: &AccountId) -> bool;
 }
+
+/// How often a signature mismatch may read an account's keys again.
+pub const REREAD_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The cached directory over an account store and a key store.
 #[derive(Debug)]
@@ -85,6 +106,7 @@ pub struct CachedDirectory<S, K> {
     /// so a stream of callbacks to a wrong URL costs one read per sandbox and TTL).
     accounts: TtlCache<AccountId, Option<Account>>,
     secrets: TtlCache<String, AccountSecret>,
+    rereads: TtlCache<AccountId, ()>,
 }
 
 impl<S, K> CachedDirectory<S, K> {
@@ -95,6 +117,33 @@ impl<S, K> CachedDirectory<S, K> {
             keys,
             accounts: TtlCache::new(ttl),
             secrets: TtlCache::new(ttl),
+            rereads: TtlCache::new(REREAD_INTERVAL),
+        }
+    }
+}
+
+impl<S: AccountStore, K: KeyStore> CachedDirectory<S, K> {
+    async fn named_secret(
+        &self,
+        id: &AccountId,
+        name: &str,
+        freshness: Freshness,
+    ) -> Result<AccountSecret, DirectoryError> {
+        if freshness == Freshness::Cached {
+            if let Some(s) = self.secrets.get(&name.to_owned()) {
+                return Ok(s);
+            }
+        }
+        match self.keys.read(name).await {
+            Ok(s) => {
+                self.secrets.put(name.to_owned(), s.clone());
+                Ok(s)
+            }
+            Err(KeyStoreError::Unavailable(detail)) => Err(DirectoryError::KeysUnavailable(detail)),
+            Err(e) => Err(DirectoryError::KeysUnusable {
+                account_id: id.clone(),
+                reason: e.to_string(),
+            }),
         }
     }
 }
@@ -112,22 +161,20 @@ impl<S: AccountStore, K: KeyStore> AccountDirectory for CachedDirectory<S, K> {
     }
 
     async fn secret(&self, account: &Account, freshness: Freshness) -> Result<AccountSecret, DirectoryError> {
-        if freshness == Freshness::Cached {
-            if let Some(s) = self.secrets.get(&account.secret_name) {
-                return Ok(s);
-            }
+        self.named_secret(&account.account_id, &account.secret_name, freshness)
+            .await
+    }
+
+    async fn secret_of(&self, id: &AccountId) -> Result<AccountSecret, DirectoryError> {
+        self.named_secret(id, &self.keys.name_for(id), Freshness::Cached).await
+    }
+
+    fn reread_allowed(&self, id: &AccountId) -> bool {
+        if self.rereads.get(id).is_some() {
+            return false;
         }
-        match self.keys.read(&account.secret_name).await {
-            Ok(s) => {
-                self.secrets.put(account.secret_name.clone(), s.clone());
-                Ok(s)
-            }
-            Err(KeyStoreError::Unavailable(detail)) => Err(DirectoryError::KeysUnavailable(detail)),
-            Err(e) => Err(DirectoryError::KeysUnusable {
-                account_id: account.account_id.clone(),
-                reason: e.to_string(),
-            }),
-        }
+        self.rereads.put(id.clone(), ());
+        true
     }
 
     fn forget(&self, account: &Account) {

@@ -4,6 +4,7 @@
 //! concurrent change happen between a service's read and its write with [`MemoryStore::before_next_write`].
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -51,6 +52,8 @@ pub struct State {
     pub member_reads: usize,
     /// Transactions committed.
     pub writes: usize,
+    /// The stamps of the accounts' keys.
+    pub key_versions: HashMap<AccountId, i64>,
 }
 
 /// The in-memory table.
@@ -59,6 +62,12 @@ pub struct MemoryStore {
     /// Its contents.
     pub state: Arc<Mutex<State>>,
     hooks: Arc<Mutex<Vec<Hook>>>,
+    /// While set, inbound reads and writes fail as an outage would.
+    pub down: Arc<std::sync::atomic::AtomicBool>,
+    /// How many settles fail (as a timeout does: after the write committed) before one is answered.
+    pub failing_settles: Arc<std::sync::atomic::AtomicUsize>,
+    /// How many account creations fail the same way.
+    pub failing_creations: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -68,6 +77,13 @@ impl std::fmt::Debug for MemoryStore {
 }
 
 impl MemoryStore {
+    fn check_up(&self) -> Result<(), StoreError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("the table is down".into()));
+        }
+        Ok(())
+    }
+
     /// Runs `change` right before the next conditional write is checked: a concurrent writer.
     pub fn before_next_write(&self, change: impl FnOnce(&mut State) + Send + 'static) {
         self.hooks
@@ -231,7 +247,10 @@ impl ConversationReads for MemoryStore {
 
 impl InboundLog for MemoryStore {
     async fn thread_state(&self, thread: &Thread) -> Result<ThreadState, StoreError> {
+        self.check_up()?;
         Ok(self.read(|s| ThreadState {
+            number_owner: s.claims.get(&thread.support_number).cloned(),
+            key_version: s.key_versions.get(&thread.account_id).copied(),
             live: s.pointers.get(thread).cloned(),
             opted_out: s
                 .consent
@@ -242,13 +261,11 @@ impl InboundLog for MemoryStore {
     }
 
     async fn record_inbound(&self, r: &InboundRecord) -> Result<InboundWrite, StoreError> {
+        self.check_up()?;
         Ok(self.transact(|s| {
             let reference = (r.thread.account_id.clone(), r.reference_id.clone());
             if s.references.contains(&reference) {
                 return InboundWrite::Duplicate;
-            }
-            if s.claims.get(&r.thread.support_number) != Some(&r.thread.account_id) {
-                return InboundWrite::NumberNotOwned;
             }
             if !s.write_holds(&r.conversation) {
                 return InboundWrite::Lost;
@@ -320,6 +337,20 @@ impl OutboundLog for MemoryStore {
     }
 
     async fn settle(&self, st: &Settlement) -> Result<(), StoreError> {
+        let failing = self
+            .failing_settles
+            .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        let settled = self.settle_now(st);
+        if failing {
+            return Err(StoreError::Unavailable("timed out after committing".into()));
+        }
+        settled
+    }
+}
+
+impl MemoryStore {
+    fn settle_now(&self, st: &Settlement) -> Result<(), StoreError> {
         self.transact(|s| {
             let recorded = s
                 .messages
@@ -425,6 +456,7 @@ impl ReportLog for MemoryStore {
 
 impl AccountStore for MemoryStore {
     async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
+        self.check_up()?;
         Ok(self.read(|s| s.accounts.get(id).cloned()))
     }
 
@@ -435,7 +467,14 @@ impl AccountStore for MemoryStore {
     }
 
     async fn create_account(&self, a: &Account, audit: &AuditEntry) -> Result<Claim, StoreError> {
-        Ok(self.transact(|s| {
+        let failing = self
+            .failing_creations
+            .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        let created = self.transact(|s| {
+            if s.accounts.contains_key(&a.account_id) {
+                return Claim::Done;
+            }
             if let Some(n) = a.numbers.iter().find(|n| s.claims.contains_key(&n.number)) {
                 return Claim::NumberInUse(n.number.clone());
             }
@@ -445,7 +484,16 @@ impl AccountStore for MemoryStore {
             s.accounts.insert(a.account_id.clone(), a.clone());
             s.audit.push(audit.clone());
             Claim::Done
-        }))
+        });
+        if failing {
+            return Err(StoreError::Unavailable("timed out after committing".into()));
+        }
+        Ok(created)
+    }
+
+    async fn stamp_keys(&self, id: &AccountId, version: i64) -> Result<(), StoreError> {
+        self.write(|s| s.key_versions.insert(id.clone(), version));
+        Ok(())
     }
 
     async fn add_number(&self, id: &AccountId, n: &SupportNumber, audit: &AuditEntry) -> Result<Claim, StoreError> {
@@ -582,6 +630,35 @@ impl AuditLog for MemoryStore {
     }
 }
 
+/// The parking queue in memory; `unavailable` makes it refuse as an outage would.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryQueue {
+    /// The callbacks parked, oldest first.
+    pub parked: Arc<Mutex<Vec<ParkedCallback>>>,
+    /// Whether the queue is down.
+    pub unavailable: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl MemoryQueue {
+    /// Takes every parked callback out (a consumer's receive).
+    pub fn drain(&self) -> Vec<ParkedCallback> {
+        std::mem::take(&mut *self.parked.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl CallbackQueue for MemoryQueue {
+    async fn park(&self, callback: &ParkedCallback) -> Result<(), QueueError> {
+        if self.unavailable.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(QueueError("down".into()));
+        }
+        self.parked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(callback.clone());
+        Ok(())
+    }
+}
+
 /// Secrets in memory; `unavailable` makes every call fail as an outage would.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryKeys {
@@ -637,7 +714,7 @@ impl KeyStore for MemoryKeys {
         Ok(())
     }
 
-    async fn delete_now(&self, name: &str) -> Result<(), KeyStoreError> {
+    async fn schedule_deletion(&self, name: &str) -> Result<(), KeyStoreError> {
         self.check()?;
         self.secrets.lock().unwrap_or_else(|p| p.into_inner()).remove(name);
         Ok(())

@@ -9,7 +9,7 @@ use super::accounts::Accounts;
 use super::callbacks::{CallbackOutcome, Callbacks};
 use super::desk::Desk;
 use super::directory::CachedDirectory;
-use super::fakes::{FakeGateway, MemoryKeys, MemoryStore};
+use super::fakes::{FakeGateway, MemoryKeys, MemoryQueue, MemoryStore};
 use super::send::{Draft, Sender};
 use crate::access::{Caller, Role, UserId};
 use crate::account::{Account, AccountSecret, NumberType, SupportNumber};
@@ -31,6 +31,7 @@ pub const CUSTOMER_ID: &str = "C0FFEE00-0000-4000-8000-000000000001";
 pub struct World {
     pub store: MemoryStore,
     pub keys: MemoryKeys,
+    pub queue: MemoryQueue,
     pub gateway: FakeGateway,
     pub account: Account,
     pub support: PhoneNumber,
@@ -67,16 +68,18 @@ impl World {
         Self {
             store,
             keys,
+            queue: MemoryQueue::default(),
             gateway: FakeGateway::accepting(),
             account,
             support,
         }
     }
 
-    pub fn callbacks(&self) -> Callbacks<CachedDirectory<MemoryStore, MemoryKeys>, MemoryStore> {
+    pub fn callbacks(&self) -> Callbacks<CachedDirectory<MemoryStore, MemoryKeys>, MemoryStore, MemoryQueue> {
         Callbacks {
             directory: directory(self),
             log: self.store.clone(),
+            queue: self.queue.clone(),
         }
     }
 
@@ -241,6 +244,8 @@ pub fn secret(key: &str) -> AccountSecret {
         api_key: key.into(),
         previous_api_key: None,
         previous_valid_until: None,
+        next_api_key: None,
+        key_version: None,
     }
 }
 

@@ -23,6 +23,10 @@ pub enum StoreError {
     /// An item does not have the shape the code writes.
     #[error("a stored item is malformed: {0}")]
     Corrupt(String),
+    /// Another transaction held one of the items (DynamoDB's `TransactionConflict`): nothing was
+    /// written and no condition was judged; read again and try again.
+    #[error("the transaction conflicted with another: {0}")]
+    Conflict(String),
 }
 
 /// A conditional write: done, or lost to a concurrent change of what was read.
@@ -186,6 +190,11 @@ pub struct ThreadState {
     pub live: Option<(ConversationId, Status)>,
     /// Whether the customer has opted out of this account.
     pub opted_out: bool,
+    /// The account that owns the support number, as read with the pointer (no transaction
+    /// checks the number's claim: that one item would make every message to the number conflict).
+    pub number_owner: Option<AccountId>,
+    /// The stamp of the account's keys, as read with the pointer.
+    pub key_version: Option<i64>,
 }
 
 /// An inbound message to store, with everything written in its one transaction.
@@ -212,18 +221,15 @@ pub enum InboundWrite {
     Stored,
     /// The reference was stored before.
     Duplicate,
-    /// The account no longer owns the support number.
-    NumberNotOwned,
     /// The conversation changed (or was created) since it was read.
     Lost,
 }
 
 /// Customer messages, stored exactly once.
 pub trait InboundLog: Send + Sync {
-    /// The thread's live conversation and consent (one batched read).
+    /// The thread's live conversation, consent and the number's owner (one batched read).
     fn thread_state(&self, thread: &Thread) -> impl Future<Output = Result<ThreadState, StoreError>> + Send;
-    /// One transaction: the reference seen, the number still the account's, the message, the
-    /// conversation, the consent.
+    /// One transaction: the reference seen, the message, the conversation, the consent.
     fn record_inbound(&self, r: &InboundRecord) -> impl Future<Output = Result<InboundWrite, StoreError>> + Send;
 }
 
@@ -364,6 +370,54 @@ pub trait ReportLog: Send + Sync {
     fn stored_status(&self, at: &MessageRef) -> impl Future<Output = Result<Option<StoredStatus>, StoreError>> + Send;
 }
 
+/// A verified callback that could not be stored at once, as it waits in the parking queue: the
+/// raw body as signed (base64), the header that signed it, the account of its URL.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ParkedCallback {
+    /// The account id of the callback URL.
+    pub account_id: AccountId,
+    /// The `Authorization` header it came with (kept for an audit; the replay does not verify
+    /// again: it was verified before it was parked, and only the callback function may park).
+    pub authorization: Option<String>,
+    /// The raw body, base64.
+    pub body: String,
+    /// Why it was parked.
+    pub reason: String,
+    /// When.
+    pub parked_at: Timestamp,
+}
+
+impl ParkedCallback {
+    /// A callback as received.
+    pub fn of(account_id: &AccountId, authorization: Option<&str>, body: &[u8], reason: String) -> Self {
+        use base64::Engine;
+        Self {
+            account_id: account_id.clone(),
+            authorization: authorization.map(str::to_owned),
+            body: base64::engine::general_purpose::STANDARD.encode(body),
+            reason,
+            parked_at: Timestamp::now(),
+        }
+    }
+
+    /// The raw body, or `None` when the message is not one this channel parked.
+    pub fn raw_body(&self) -> Option<Vec<u8>> {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.decode(&self.body).ok()
+    }
+}
+
+/// The parking queue could not take a callback.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the parking queue is unavailable: {0}")]
+pub struct QueueError(pub String);
+
+/// Where verified callbacks wait when they cannot be stored at once.
+pub trait CallbackQueue: Send + Sync {
+    /// Parks one callback for a replay.
+    fn park(&self, callback: &ParkedCallback) -> impl Future<Output = Result<(), QueueError>> + Send;
+}
+
 /// What claiming numbers came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -381,7 +435,9 @@ pub trait AccountStore: Send + Sync {
     fn account(&self, id: &AccountId) -> impl Future<Output = Result<Option<Account>, StoreError>> + Send;
     /// Every account, oldest first.
     fn accounts(&self) -> impl Future<Output = Result<Vec<Account>, StoreError>> + Send;
-    /// Creates an account and claims its numbers, all or nothing.
+    /// Creates an account and claims its numbers, all or nothing. An account of this id found
+    /// already is `Done`: ids are new, so only an earlier try of the same creation (one that
+    /// timed out after committing) can have written it; a creation can be tried again.
     fn create_account(&self, a: &Account, audit: &AuditEntry)
         -> impl Future<Output = Result<Claim, StoreError>> + Send;
     /// Adds a number: the claim and the account's list together.
@@ -391,6 +447,8 @@ pub trait AccountStore: Send + Sync {
         n: &SupportNumber,
         audit: &AuditEntry,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+    /// Stamps the account record with the version of its keys.
+    fn stamp_keys(&self, id: &AccountId, version: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Removes a number; `false` when the account does not own it.
     fn remove_number(
         &self,
@@ -490,8 +548,9 @@ pub trait KeyStore: Send + Sync {
     fn create(&self, name: &str, s: &AccountSecret) -> impl Future<Output = Result<(), KeyStoreError>> + Send;
     /// Replaces a secret with a new version.
     fn replace(&self, name: &str, s: &AccountSecret) -> impl Future<Output = Result<(), KeyStoreError>> + Send;
-    /// Deletes a secret (undoing a creation that could not be completed).
-    fn delete_now(&self, name: &str) -> impl Future<Output = Result<(), KeyStoreError>> + Send;
+    /// Deletes a secret after a recovery window (undoing a creation known not to have
+    /// happened; within the window it can still be restored).
+    fn schedule_deletion(&self, name: &str) -> impl Future<Output = Result<(), KeyStoreError>> + Send;
 }
 
 /// TeleSign's messaging API.

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::access::{Action, Caller, Standing};
 use crate::account::Account;
 use crate::audit::{Actor, AuditAction, AuditEntry};
+use crate::backoff::Backoff;
 use crate::conversation::{external_id, next, preview, Conversation, Event, Message, Status, Thread};
 use crate::ids::{AccountId, ConversationId, IdempotencyKey};
 use crate::phone::PhoneNumber;
@@ -23,7 +24,20 @@ use crate::telesign::status::state_of_code;
 use crate::telesign::{FailureKind, MessageAnswer, MessageState, SendSms, TelesignError};
 
 /// How often a send whose conversation changed under it is tried again.
-const SEND_ATTEMPTS: usize = 4;
+const SEND_ATTEMPTS: u32 = 4;
+
+/// The waits between those tries.
+const RACE_BACKOFF: Backoff = Backoff::new(Duration::from_millis(10), Duration::from_millis(100));
+
+/// How often a settle is tried: after TeleSign took a message, a failed settle (a timeout that may
+/// have committed, a conflict with its delivery report) is tried again, never answered "not sent".
+const SETTLE_ATTEMPTS: u32 = 4;
+
+/// The waits between settles.
+const SETTLE_BACKOFF: Backoff = Backoff::new(Duration::from_millis(100), Duration::from_millis(1_000));
+
+/// The waits while the first request with a key runs.
+const PENDING_BACKOFF: Backoff = Backoff::new(Duration::from_millis(50), Duration::from_millis(400));
 
 /// What an agent (or the business) sends, checked at the edge.
 #[derive(Debug, Clone)]
@@ -166,13 +180,15 @@ where
         draft: &Draft,
     ) -> Result<SentMessage, SendError> {
         let fingerprint = fingerprint(&["reply", conversation_id.as_str(), &draft.text]);
-        for _ in 0..SEND_ATTEMPTS {
+        for round in 1..=SEND_ATTEMPTS {
             let conversation = self.log_conversation(conversation_id).await?;
             let holder = conversation.assigned_agent.as_deref();
             let standing = admit(&self.log, caller, &conversation.account_id, Action::Work { holder })
                 .await
                 .map_err(|r| SendError::refused(r, SendError::ConversationNotFound))?;
-            let account = self.account(&conversation.account_id).await?;
+            let account = self
+                .owner_of(&conversation.account_id, &conversation.support_number)
+                .await?;
             let attempt = Attempt {
                 account: &account,
                 conversation: &conversation,
@@ -184,8 +200,24 @@ where
             if let Some(sent) = self.send_once(&attempt, draft).await? {
                 return Ok(sent);
             }
+            RACE_BACKOFF.sleep(round).await;
         }
         Err(SendError::Busy)
+    }
+
+    /// The account, which must own `number` (a number removed since the account was cached is
+    /// read again before a reply goes out from it).
+    async fn owner_of(&self, id: &AccountId, number: &PhoneNumber) -> Result<Account, SendError> {
+        let cached = self.account(id).await?;
+        if cached.number(number).is_some() {
+            return Ok(cached);
+        }
+        let fresh = self.directory.account(id, Freshness::Fresh).await?;
+        match fresh {
+            Some(account) if account.number(number).is_some() => Ok(account),
+            Some(_) => Err(SendError::UnknownNumber(number.clone())),
+            None => Err(SendError::AccountNotFound),
+        }
     }
 
     /// A business-initiated message from a support number of the account to a customer: into the
@@ -202,11 +234,8 @@ where
             t.customer_number.as_str(),
             &draft.text,
         ]);
-        let account = self.account(&t.account_id).await?;
-        if account.number(&t.support_number).is_none() {
-            return Err(SendError::UnknownNumber(t.support_number.clone()));
-        }
-        for _ in 0..SEND_ATTEMPTS {
+        let account = self.owner_of(&t.account_id, &t.support_number).await?;
+        for round in 1..=SEND_ATTEMPTS {
             let (existing, opted_out) = self.log.live_conversation(t).await?;
             if opted_out {
                 return Err(SendError::OptedOut);
@@ -224,6 +253,7 @@ where
             if let Some(sent) = self.send_once(&attempt, draft).await? {
                 return Ok(sent);
             }
+            RACE_BACKOFF.sleep(round).await;
         }
         Err(SendError::Busy)
     }
@@ -262,13 +292,65 @@ where
                 return self.replay(&scope, a.fingerprint, true).await;
             }
         }
-        let answer = self.deliver(a, &record, &keys.current, draft).await;
+        let answer = self.deliver_with_fresh_key(a, &record, &keys.current, draft).await?;
         let sent = settle_message(record, answer);
-        self.log.settle(&settlement_of(&sent, scope)).await?;
+        self.settle(&sent, scope, draft.deadline).await?;
         tracing::info!(account_id = %a.account.account_id, conversation_id = %sent.conversation_id, message_id = %sent.message.message_id,
             reference_id = sent.message.telesign_reference_id.as_deref().unwrap_or(""), status = sent.message.status.as_str(), "outbound SMS");
         crate::metrics::emit(send_metric(&a.account.account_id, &sent));
         Ok(Some(sent))
+    }
+
+    /// Settles, tried again while it fails. When it never succeeds and TeleSign took the message
+    /// (or may have), the send is still answered as sent: the message stays "sending" until its
+    /// delivery report settles it, and a retry with the key waits on its pending record instead
+    /// of sending again.
+    async fn settle(
+        &self,
+        sent: &SentMessage,
+        scope: Option<IdempotencyScope>,
+        deadline: Instant,
+    ) -> Result<(), SendError> {
+        let settlement = settlement_of(sent, scope);
+        let mut attempt = 1;
+        loop {
+            let Err(e) = self.log.settle(&settlement).await else {
+                return Ok(());
+            };
+            let went_out = matches!(sent.verdict, Verdict::Accepted | Verdict::OutcomeUnknown);
+            if attempt >= SETTLE_ATTEMPTS || Instant::now() + SETTLE_BACKOFF.ceiling(attempt) >= deadline {
+                tracing::error!(conversation_id = %sent.conversation_id, message_id = %sent.message.message_id, error = %e, went_out,
+                    "the settle failed; the delivery report settles the message");
+                return if went_out { Ok(()) } else { Err(e.into()) };
+            }
+            tracing::warn!(conversation_id = %sent.conversation_id, message_id = %sent.message.message_id, error = %e, attempt, "settle failed; trying again");
+            SETTLE_BACKOFF.sleep(attempt).await;
+            attempt += 1;
+        }
+    }
+
+    /// Sends; when TeleSign refuses the cached key (its invalid-credentials answer: it did
+    /// nothing), reads the key once more and, when it changed (a rotation in another function),
+    /// sends with it.
+    async fn deliver_with_fresh_key(
+        &self,
+        a: &Attempt<'_>,
+        record: &OutboundRecord,
+        cached: &crate::telesign::Credentials,
+        draft: &Draft,
+    ) -> Result<Result<MessageAnswer, TelesignError>, SendError> {
+        let answer = self.deliver(a, record, cached, draft).await;
+        let refused_key =
+            matches!(&answer, Err(TelesignError::Failure(f)) if f.kind == FailureKind::InvalidCredentials);
+        if !refused_key {
+            return Ok(answer);
+        }
+        let fresh = self.directory.keys(a.account, Freshness::Fresh).await?;
+        if fresh.current.api_key.expose_literal() == cached.api_key.expose_literal() {
+            return Ok(answer);
+        }
+        tracing::info!(account_id = %a.account.account_id, "TeleSign refused the cached key; sending with the key read now");
+        Ok(self.deliver(a, record, &fresh.current, draft).await)
     }
 
     async fn deliver(
@@ -300,7 +382,7 @@ where
         fingerprint: &str,
         wait: bool,
     ) -> Result<Option<SentMessage>, SendError> {
-        for _ in 0..if wait { 100 } else { 1 } {
+        for attempt in 1..=if wait { 40 } else { 1 } {
             match self.log.idempotency(scope).await? {
                 None if wait => return Err(SendError::FirstAttemptFailed),
                 None => return Ok(None),
@@ -311,7 +393,7 @@ where
                     let sent = serde_json::from_str(&outcome).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                     return Ok(Some(sent));
                 }
-                Some(IdempotencyRecord::Pending { .. }) if wait => tokio::time::sleep(Duration::from_millis(100)).await,
+                Some(IdempotencyRecord::Pending { .. }) if wait => PENDING_BACKOFF.sleep(attempt).await,
                 Some(IdempotencyRecord::Pending { .. }) => return Ok(None),
             }
         }

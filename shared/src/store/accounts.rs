@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::items::{from_item, number_settings, to_item, AccountItem, NumberItem, ACCOUNTS_PARTITION};
-use super::{key, s, sdk_error, values, Dynamo, Part, StoreError, TxnOutcome};
+use super::{key, n, s, sdk_error, values, Dynamo, Part, StoreError, TxnOutcome};
 use crate::account::{Account, SupportNumber};
 use crate::audit::AuditEntry;
 use crate::ids::AccountId;
@@ -63,6 +63,8 @@ impl AccountStore for Dynamo {
         }
         match txn.commit().await? {
             TxnOutcome::Done => Ok(Claim::Done),
+            // The id is new: an earlier try of this creation committed (its claims with it).
+            outcome if outcome.failed(Part::Account) => Ok(Claim::Done),
             TxnOutcome::Cancelled(failed) => {
                 let claimed = failed.iter().find(|(p, _)| *p == Part::NumberClaim);
                 // Items: the entry, the record, then the numbers in order.
@@ -74,6 +76,21 @@ impl AccountStore for Dynamo {
                 }
             }
         }
+    }
+
+    /// 1 UpdateItem.
+    async fn stamp_keys(&self, id: &AccountId, version: i64) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(table::account_key(id.as_str()))))
+            .update_expression("SET key_version = :v")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":v", n(version))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
     }
 
     /// 1 TransactWriteItems: the claim and the account's list.

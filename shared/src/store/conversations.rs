@@ -179,10 +179,25 @@ pub(crate) fn encode_cursor(key: &HashMap<String, AttributeValue>) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&plain).unwrap_or_default())
 }
 
-pub(crate) fn decode_cursor(cursor: &str, expected: &[&str]) -> Result<Item, BadCursor> {
+/// The longest cursor taken: what this API gives out is far shorter.
+const MAX_CURSOR: usize = 1024;
+
+/// A cursor this API gave out, with the keys `expected`, each value passing `fits`; anything else
+/// is the client's mistake (400), never a request DynamoDB would refuse (503).
+pub(crate) fn decode_cursor(
+    cursor: &str,
+    expected: &[&str],
+    fits: impl Fn(&str, &str) -> bool,
+) -> Result<Item, BadCursor> {
+    if cursor.len() > MAX_CURSOR {
+        return Err(BadCursor);
+    }
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| BadCursor)?;
     let plain: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| BadCursor)?;
     if plain.len() != expected.len() || !expected.iter().all(|k| plain.contains_key(*k)) {
+        return Err(BadCursor);
+    }
+    if !plain.iter().all(|(k, v)| fits(k, v)) {
         return Err(BadCursor);
     }
     Ok(plain.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect())
@@ -221,7 +236,13 @@ impl ConversationReads for Dynamo {
         cursor: Option<&str>,
     ) -> Result<Option<Conversation>, ReadError> {
         let (pk, _) = table::conversation_key(id.as_str());
-        let start = cursor.map(|c| decode_cursor(c, &[table::PK, table::SK])).transpose()?;
+        let fits = |k: &str, v: &str| match k {
+            table::PK => v == pk,
+            _ => v.starts_with("MSG#") && v.len() <= 64,
+        };
+        let start = cursor
+            .map(|c| decode_cursor(c, &[table::PK, table::SK], fits))
+            .transpose()?;
         let mut conversation = match start {
             Some(_) => self.conversation(id).await?,
             None => None,
@@ -263,7 +284,12 @@ impl ConversationReads for Dynamo {
     ) -> Result<Page<Conversation>, ReadError> {
         let closed = statuses.contains(&Status::Closed);
         let partition = index_partition(account_id, if closed { Status::Closed } else { Status::Open });
-        let start = cursor.map(|c| decode_cursor(c, &INDEX_KEYS)).transpose()?;
+        let fits = |k: &str, v: &str| match k {
+            table::PK => v.starts_with("CONV#") && v.len() <= 64,
+            table::SK => v == "CONV",
+            _ => v.len() <= 128,
+        };
+        let start = cursor.map(|c| decode_cursor(c, &INDEX_KEYS, fits)).transpose()?;
         if start
             .as_ref()
             .is_some_and(|k| k.get(table::GSI1_PK).and_then(|v| v.as_s().ok()) != Some(&partition))

@@ -1,14 +1,21 @@
 //! Inbound SMS: into the customer's live conversation or a new one, exactly once.
 
 use super::conversations::push_conversation;
-use super::items::{from_item, to_item, ConsentItem, MessageItem, PointerItem, ReferenceItem};
-use super::{key, s, values, Dynamo, Part, StoreError, TxnOutcome};
+use super::items::{from_item, to_item, ConsentItem, MessageItem, NumberItem, PointerItem, ReferenceItem};
+use super::{Dynamo, Part, StoreError, TxnOutcome};
 use crate::conversation::{Consent, Thread};
 use crate::service::ports::{InboundLog, InboundRecord, InboundWrite, ThreadState};
 use crate::table;
 
 /// How long a seen inbound reference is remembered (TeleSign retries within a minute).
 const REFERENCE_TTL_SECONDS: i64 = 30 * 24 * 3600;
+
+/// The stamp of an account's keys, read from its record.
+#[derive(serde::Deserialize)]
+struct KeyStamp {
+    #[serde(default)]
+    key_version: Option<i64>,
+}
 
 /// The keys of a thread's pointer and its customer's consent.
 pub(crate) fn thread_keys(t: &Thread) -> Vec<(String, String)> {
@@ -22,21 +29,29 @@ pub(crate) fn thread_keys(t: &Thread) -> Vec<(String, String)> {
     ]
 }
 
-/// Reads a pointer and a consent item of [`thread_keys`].
+/// Reads a pointer and a consent item of [`thread_keys`], and the number's claim when it was
+/// read as well.
 pub(crate) fn thread_state(found: Vec<Option<super::Item>>) -> Result<ThreadState, StoreError> {
     let mut found = found.into_iter();
     let live = found.next().flatten().map(from_item::<PointerItem>).transpose()?;
     let consent = found.next().flatten().map(from_item::<ConsentItem>).transpose()?;
+    let claim = found.next().flatten().map(from_item::<NumberItem>).transpose()?;
+    let stamp = found.next().flatten().map(from_item::<KeyStamp>).transpose()?;
     Ok(ThreadState {
         live: live.map(|p| (p.conversation_id, p.status)),
         opted_out: consent.is_some_and(|c| c.opted_out),
+        number_owner: claim.map(NumberItem::into_owner),
+        key_version: stamp.and_then(|s| s.key_version),
     })
 }
 
 impl InboundLog for Dynamo {
-    /// 1 BatchGetItem.
+    /// 1 BatchGetItem: the pointer, the consent, the number's claim and the account's key stamp.
     async fn thread_state(&self, thread: &Thread) -> Result<ThreadState, StoreError> {
-        thread_state(self.get_many(thread_keys(thread)).await?)
+        let mut keys = thread_keys(thread);
+        keys.push(table::number_key(thread.support_number.as_str()));
+        keys.push(table::account_key(thread.account_id.as_str()));
+        thread_state(self.get_many(keys).await?)
     }
 
     /// 1 TransactWriteItems.
@@ -51,13 +66,6 @@ impl InboundLog for Dynamo {
             REFERENCE_TTL_SECONDS,
         );
         txn.put(Part::Reference, to_item(&reference)?, Some("attribute_not_exists(pk)"))?;
-        let number = key(table::number_key(t.support_number.as_str()));
-        txn.check(
-            Part::NumberOwned,
-            number,
-            "account_id = :a",
-            values([(":a", s(t.account_id.as_str()))]),
-        )?;
         let message = MessageItem::of(conversation_id, &t.account_id, &r.message, Some(&r.raw));
         txn.put(Part::Message, to_item(&message)?, None)?;
         push_conversation(&mut txn, &r.conversation)?;
@@ -74,8 +82,6 @@ impl InboundLog for Dynamo {
             InboundWrite::Stored
         } else if outcome.failed(Part::Reference) {
             InboundWrite::Duplicate
-        } else if outcome.failed(Part::NumberOwned) {
-            InboundWrite::NumberNotOwned
         } else {
             tracing::info!(outcome = ?outcome, conversation_id = %conversation_id, "inbound write cancelled");
             InboundWrite::Lost

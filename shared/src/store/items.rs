@@ -176,9 +176,9 @@ impl MessageItem {
         }
     }
 
-    /// The message it holds.
+    /// The message it holds, flagged unconfirmed when TeleSign never confirmed it in time.
     pub fn into_message(self) -> Message {
-        Message {
+        let mut m = Message {
             message_id: self.message_id,
             direction: self.direction,
             text: self.text,
@@ -191,7 +191,10 @@ impl MessageItem {
             encoding: self.encoding,
             agent_id: self.agent_id,
             too_long: self.too_long,
-        }
+            unconfirmed: false,
+        };
+        m.unconfirmed = m.unconfirmed_at(Timestamp::now());
+        m
     }
 
     /// Whose and which way, and its last code (to explain a refused report).
@@ -328,7 +331,8 @@ pub struct IdempotencyItem {
     /// Its answer's body.
     #[serde(default, skip_serializing)]
     pub answer_body: Option<String>,
-    expires_at: i64,
+    /// Epoch seconds after which the record is gone (DynamoDB's TTL deletes it later).
+    pub expires_at: i64,
 }
 
 impl IdempotencyItem {
@@ -348,7 +352,7 @@ impl IdempotencyItem {
 }
 
 /// A number's claim: one account per number.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct NumberItem {
     pk: String,
     sk: String,
@@ -357,6 +361,11 @@ pub struct NumberItem {
 }
 
 impl NumberItem {
+    /// The account that owns the number.
+    pub fn into_owner(self) -> AccountId {
+        self.account_id
+    }
+
     /// The claim of an account on a number.
     pub fn of(account_id: &AccountId, n: &SupportNumber) -> Result<Self, StoreError> {
         let (pk, sk) = table::number_key(n.number.as_str());

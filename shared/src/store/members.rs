@@ -187,7 +187,9 @@ impl AuditLog for Dynamo {
         cursor: Option<&str>,
     ) -> Result<Page<AuditEntry>, ReadError> {
         let (partition, _) = table::audit_key(account_id.as_str(), "", "");
-        let start = cursor.map(|c| decode_cursor(c, &[table::PK, table::SK])).transpose()?;
+        let start = cursor
+            .map(|c| decode_cursor(c, &[table::PK, table::SK], |_, v| v.len() <= 256))
+            .transpose()?;
         if start
             .as_ref()
             .is_some_and(|k| k.get(table::PK).and_then(|v| v.as_s().ok()) != Some(&partition))

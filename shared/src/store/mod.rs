@@ -21,6 +21,13 @@ pub use crate::service::ports::StoreError;
 use crate::table::{PK, SK};
 pub(crate) use txn::{values, Part, Txn, TxnOutcome};
 
+/// The waits before unprocessed keys are asked for again (DynamoDB leaves keys unprocessed when a
+/// partition is throttled: asking again at once only throttles again).
+const UNPROCESSED_BACKOFF: crate::backoff::Backoff = crate::backoff::Backoff::new(
+    std::time::Duration::from_millis(20),
+    std::time::Duration::from_millis(400),
+);
+
 /// Wraps any SDK error as unavailability, keeping its text for the log.
 pub(crate) fn sdk_error<E: std::fmt::Debug>(e: E) -> StoreError {
     StoreError::Unavailable(format!("{e:?}").chars().take(600).collect())
@@ -88,7 +95,7 @@ impl Dynamo {
         Ok(out.item)
     }
 
-    /// Reads several items in one request (retrying what DynamoDB leaves unprocessed), strongly
+    /// Reads several items in one request (retrying what DynamoDB leaves unprocessed, with backoff), strongly
     /// consistent; the answer is in the order of the keys.
     pub(crate) async fn get_many(&self, keys: Vec<(String, String)>) -> Result<Vec<Option<Item>>, StoreError> {
         use aws_sdk_dynamodb::types::KeysAndAttributes;
@@ -99,10 +106,13 @@ impl Dynamo {
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut pending = Some(request);
         let mut found: Vec<Item> = Vec::new();
-        for _ in 0..5 {
+        for attempt in 0..5 {
             let Some(request) = pending.take() else {
                 return Ok(in_key_order(&keys, found));
             };
+            if attempt > 0 {
+                UNPROCESSED_BACKOFF.sleep(attempt).await;
+            }
             let out = self
                 .client
                 .batch_get_item()

@@ -16,8 +16,12 @@ use crate::service::send::{SentMessage, Verdict};
 use crate::table;
 use crate::telesign::status::rank;
 
-/// How long an idempotency key is remembered.
+/// How long an idempotency key is remembered with its outcome.
 const IDEMPOTENCY_TTL_SECONDS: i64 = 24 * 3600;
+
+/// How long a pending record (its first request still running, or dead) holds its key: a request
+/// ends within the function's timeout, so after this the key may be claimed again.
+const PENDING_TTL_SECONDS: i64 = 10 * 60;
 
 fn idempotency_key(scope: &IdempotencyScope) -> (String, String) {
     table::idempotency_key(scope.account_id.as_str(), scope.key.as_str())
@@ -50,8 +54,10 @@ impl OutboundLog for Dynamo {
         let message = MessageItem::of(r.conversation.conversation_id(), &t.account_id, &r.message, None);
         txn.put(Part::Message, to_item(&message)?, None)?;
         if let Some((scope, fingerprint)) = &r.idempotency {
-            let claim = IdempotencyItem::pending(idempotency_key(scope), fingerprint, IDEMPOTENCY_TTL_SECONDS);
-            txn.put(Part::Idempotency, to_item(&claim)?, Some("attribute_not_exists(pk)"))?;
+            let claim = IdempotencyItem::pending(idempotency_key(scope), fingerprint, PENDING_TTL_SECONDS);
+            let free = "attribute_not_exists(pk) OR (idem_state = :pending AND expires_at < :now)";
+            let vals = values([(":pending", s("pending")), (":now", n(crate::ids::epoch_seconds()))]);
+            txn.put_if(Part::Idempotency, to_item(&claim)?, free, vals)?;
         }
         push_conversation(&mut txn, &r.conversation)?;
         txn.audit(&r.audit)?;
@@ -93,11 +99,12 @@ impl OutboundLog for Dynamo {
                 let record = key(idempotency_key(scope));
                 match outcome {
                     Some(outcome) => {
-                        let vals = values([(":done", s("done")), (":o", s(outcome))]);
+                        let expires = crate::ids::epoch_seconds() + IDEMPOTENCY_TTL_SECONDS;
+                        let vals = values([(":done", s("done")), (":o", s(outcome)), (":exp", n(expires))]);
                         txn.update(
                             Part::Idempotency,
                             record,
-                            "SET idem_state = :done, outcome = :o",
+                            "SET idem_state = :done, outcome = :o, expires_at = :exp",
                             None,
                             vals,
                             HashMap::new(),
@@ -159,6 +166,10 @@ impl IdempotencyLog for Dynamo {
             return Ok(None);
         };
         let record: IdempotencyItem = from_item(item)?;
+        if record.idem_state == "pending" && record.expires_at < crate::ids::epoch_seconds() {
+            // Its request is long over: the key is free again (the TTL deletes the item later).
+            return Ok(None);
+        }
         let outcome = record
             .outcome
             .or_else(|| legacy_outcome(record.http_status?, record.answer_body.as_deref()?));

@@ -13,8 +13,6 @@ use super::{sdk_error, Dynamo, Item, StoreError};
 pub(crate) enum Part {
     /// An inbound reference, seen once.
     Reference,
-    /// The support number still the account's.
-    NumberOwned,
     /// A message.
     Message,
     /// A consent notice.
@@ -99,6 +97,24 @@ impl<'a> Txn<'a> {
             .table_name(&self.dynamo.table)
             .set_item(Some(item))
             .set_condition_expression(condition.map(str::to_owned))
+            .build();
+        self.push(part, TransactWriteItem::builder().put(built(put)?).build());
+        Ok(())
+    }
+
+    /// Puts an item, on a condition with values.
+    pub(crate) fn put_if(
+        &mut self,
+        part: Part,
+        item: Item,
+        condition: &str,
+        values: HashMap<String, AttributeValue>,
+    ) -> Result<(), StoreError> {
+        let put = Put::builder()
+            .table_name(&self.dynamo.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(Some(values))
             .build();
         self.push(part, TransactWriteItem::builder().put(built(put)?).build());
         Ok(())
@@ -195,9 +211,11 @@ impl<'a> Txn<'a> {
                     .filter_map(|r| r.code())
                     .find(|code| !matches!(*code, "None" | "ConditionalCheckFailed"));
                 if let Some(code) = other {
-                    return Err(StoreError::Unavailable(format!(
-                        "the transaction was cancelled: {code}"
-                    )));
+                    let why = format!("the transaction was cancelled: {code}");
+                    return Err(match code {
+                        "TransactionConflict" => StoreError::Conflict(why),
+                        _ => StoreError::Unavailable(why),
+                    });
                 }
                 let failed = c
                     .cancellation_reasons()

@@ -12,6 +12,10 @@ use time::OffsetDateTime;
 
 use super::key::ApiKey;
 
+/// The longest reference id taken (TeleSign's are 32 hex digits; it becomes part of a key, and
+/// DynamoDB's keys have a size limit: a longer one is the caller's mistake, not an outage).
+pub const MAX_REFERENCE_ID: usize = 128;
+
 /// Why a callback's signature was refused. The text is safe to log; it never holds a key. Its
 /// kind (`missing`, `malformed`, `wrong_customer`, `mismatch`) is the `Reason` of the metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
@@ -219,6 +223,11 @@ impl Callback {
         if raw.reference_id.trim().is_empty() {
             return Err(CallbackParseError::Shape("reference_id is empty".into()));
         }
+        if raw.reference_id.len() > MAX_REFERENCE_ID || raw.reference_id.chars().any(char::is_control) {
+            return Err(CallbackParseError::Shape(format!(
+                "reference_id is not a reference (at most {MAX_REFERENCE_ID} characters, none a control character)"
+            )));
+        }
         let is_inbound = raw.sub_resource.as_deref() == Some("mo_sms") || raw.user_response.is_some();
         if is_inbound {
             let user = raw
@@ -347,6 +356,11 @@ mod tests {
         assert!(Callback::parse(b"{").is_err());
         assert!(Callback::parse(br#"["x", null, null, {"code": 200}]"#).is_err());
         assert!(Callback::parse(br#"{"reference_id":"x"}"#).is_err());
+        let long = format!(r#"{{"reference_id":"{}","status":{{"code":200}}}}"#, "A".repeat(10_000));
+        assert!(matches!(
+            Callback::parse(long.as_bytes()),
+            Err(CallbackParseError::Shape(_))
+        ));
         assert!(Callback::parse(br#"{"reference_id":"x","status":{"code":-1}}"#).is_err());
     }
 

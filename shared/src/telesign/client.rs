@@ -3,7 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use rand::Rng;
 use serde::Deserialize;
 
 use super::key::Credentials;
@@ -109,10 +108,16 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// Whether TeleSign itself refused the request (the answer carries its own `status.code`),
+    /// so that it provably did nothing. A 429 is a refusal whatever its body.
+    fn refused_by_telesign(&self) -> bool {
+        self.code.is_some() || self.http_status == 429
+    }
+
     fn retryable(&self) -> bool {
         match self.kind {
             FailureKind::RateLimited => self.code != Some(10020),
-            FailureKind::Unavailable => true,
+            FailureKind::Unavailable => self.refused_by_telesign(),
             _ => false,
         }
     }
@@ -236,8 +241,11 @@ impl TelesignClient {
         self.base_url_override.as_deref().unwrap_or(host.base_url())
     }
 
-    /// Sends an SMS. Retries 429 and 5xx answers and connections that never opened, while
-    /// `deadline` allows; a request that left and got no answer is `OutcomeUnknown`, never resent.
+    /// Sends an SMS. Retries only what proves that TeleSign did nothing, while `deadline` allows:
+    /// a 429, a connection that never opened, TeleSign's own refusal (a 5xx with its
+    /// `status.code`). A request that left and got no answer, or a 5xx without TeleSign's body (a
+    /// gateway in front of it may answer 502/504 after the message went out), is
+    /// `OutcomeUnknown`, never resent.
     pub async fn send_sms(
         &self,
         creds: &Credentials,
@@ -332,13 +340,7 @@ impl TelesignClient {
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
-        let ceiling = self
-            .retry
-            .base_delay
-            .saturating_mul(1 << attempt.saturating_sub(1).min(16))
-            .min(self.retry.max_delay);
-        let millis = ceiling.as_millis() as u64;
-        Duration::from_millis(rand::rng().random_range(millis / 2..=millis.max(1)))
+        crate::backoff::Backoff::new(self.retry.base_delay, self.retry.max_delay).delay(attempt)
     }
 
     async fn attempt(
@@ -393,7 +395,13 @@ impl TelesignClient {
             return serde_json::from_slice::<MessageAnswer>(&bytes)
                 .map_err(|e| TelesignError::OutcomeUnknown(format!("TeleSign's answer could not be read: {e}")));
         }
-        Err(TelesignError::Failure(read_failure(status, &bytes)))
+        let failure = read_failure(status, &bytes);
+        if method == "POST" && failure.kind == FailureKind::Unavailable && !failure.refused_by_telesign() {
+            return Err(TelesignError::OutcomeUnknown(format!(
+                "answered {status} without TeleSign's status: the message may have gone"
+            )));
+        }
+        Err(TelesignError::Failure(failure))
     }
 }
 
@@ -489,5 +497,16 @@ mod tests {
         assert!(f(Some(10019)).retryable());
         assert!(f(None).retryable());
         assert!(!f(Some(10020)).retryable());
+    }
+
+    #[test]
+    fn only_telesign_own_5xx_is_retried_a_gateway_error_is_not() {
+        let telesign = read_failure(503, br#"{"status":{"code":10000,"description":"System unavailable"}}"#);
+        assert!(telesign.retryable());
+        let gateway = read_failure(502, b"<html>Bad Gateway</html>");
+        assert!(
+            !gateway.retryable(),
+            "a 502 from a gateway may come after the message went out"
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! handing it to the function's own handler.
 
 pub mod auth;
+pub mod queue;
 pub mod routes;
 
 use std::convert::Infallible;
@@ -64,6 +65,8 @@ pub struct Gateway {
     pub console: console::App,
     /// The stand-in for API Gateway's JWT authorizer.
     pub authorizer: auth::Authorizer,
+    /// `callback-replay` (fed by the parking queue's pollers, `queue.rs`).
+    pub replay: callback_replay::App,
 }
 
 /// The largest body the gateway takes (API Gateway's limit is 10 MB; the functions refuse more
@@ -91,6 +94,7 @@ impl Gateway {
             accounts: accounts::App::from_clients(of("accounts"))?,
             conversations: conversations::App::from_clients(of("conversations"))?,
             console: console::App::from_clients(of("console"))?,
+            replay: callback_replay::App::from_clients(of("callback-replay"))?,
             meters: clients.iter().map(|(f, c)| (*f, c.meter.clone())).collect(),
             authorizer: authorizer_from_env()?,
         })
@@ -101,8 +105,9 @@ impl Gateway {
         self.meters.iter().find(|(f, _)| *f == function).map(|(_, m)| m)
     }
 
-    /// Serves until the process ends.
+    /// Serves until the process ends (and polls the parking queue, as Lambda would).
     pub async fn serve(self: Arc<Self>, listener: TcpListener) {
+        self.start_pollers();
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;

@@ -1,4 +1,4 @@
-//! `local-gateway`: creates the table if it is missing, then serves every function on
+//! `local-gateway`: creates the table and the parking queue if they are missing, then serves every function on
 //! `127.0.0.1:$SMS_LOCAL_PORT` (default 9000).
 
 use std::sync::Arc;
@@ -22,6 +22,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     if shared::table::create_if_missing(&client, &table).await? {
         println!("created table {table}");
     }
+    let queue = shared::config::required("CALLBACK_QUEUE_URL")?;
+    let max_receives = shared::config::parsed("CALLBACK_QUEUE_MAX_RECEIVES", local_gateway::queue::MAX_RECEIVES)?;
+    local_gateway::queue::ensure_queue(&aws_sdk_sqs::Client::new(&aws), &queue, max_receives).await?;
     let gateway = Arc::new(Gateway::from_env().await?);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("local-gateway listening on http://127.0.0.1:{port}");

@@ -9,6 +9,7 @@ pub const FUNCTIONS: &[&str] = &[
     "accounts",
     "conversations",
     "console",
+    "callback-replay",
 ];
 
 /// One route: method, path template (`{name}` for a parameter), function.

@@ -11,7 +11,8 @@
 //! - `POST /_sim/faults` `{kind, count?, http_status?, code?, description?, delay_ms?}`: the next
 //!   `count` API requests fail: `kind` `http` (answer `http_status` with `code`), `slow` (carry the
 //!   request out, answer after `delay_ms`), `drop` (carry it out, close the connection unanswered),
-//!   `hang` (close after `delay_ms` without carrying it out).
+//!   `hang` (close after `delay_ms` without carrying it out), `gateway` (carry it out, then answer
+//!   `http_status`, default 502, without TeleSign's body, as a gateway in front of TeleSign does).
 //! - `POST /_sim/outcomes` `{phone_number, final_code}`: sends to that number end with that code.
 //! - `POST /_sim/inbound` `{callback_url, customer_id, from, to, text, reference_id?, action?, keyword?}`:
 //!   a signed inbound SMS posted to the channel; answers `{status, body, reference_id}`.
@@ -68,7 +69,7 @@ struct Customer {
 /// A fault to play on the next API requests.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Fault {
-    /// `http`, `slow`, `drop` or `hang`.
+    /// `http`, `slow`, `drop`, `hang` or `gateway`.
     pub kind: String,
     /// How many requests it applies to (default 1).
     #[serde(default = "one")]
@@ -365,6 +366,16 @@ impl Simulator {
                 record.answered_status = 0;
                 lock(&self.state).requests.push(record);
                 Answer::Drop
+            }
+            Some("gateway") => {
+                // Carried out, then a gateway in front of TeleSign answers an error of its own.
+                let status = fault.and_then(|f| f.http_status).unwrap_or(502);
+                record.answered_status = status;
+                lock(&self.state).requests.push(record);
+                json_answer(
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+                    json!({"message": "Bad Gateway"}),
+                )
             }
             _ => self.finish(record, status, code, value),
         }

@@ -244,3 +244,40 @@ async fn the_directory_serves_a_cached_account_until_asked_fresh_or_told_to_forg
         "fresh reads the store"
     );
 }
+
+#[tokio::test]
+async fn a_creation_that_times_out_after_committing_is_a_working_account_not_a_half_one() {
+    let w = World::new();
+    w.store.failing_creations.store(1, std::sync::atomic::Ordering::SeqCst);
+    let account = w
+        .accounts()
+        .create(&actor(), new_account("14255550111"), soon())
+        .await
+        .unwrap();
+    assert!(w.keys.secrets.lock().unwrap().contains_key(&account.secret_name));
+    assert_eq!(w.accounts().read(&account.account_id).await.unwrap(), account);
+}
+
+#[tokio::test]
+async fn a_creation_whose_outcome_stays_unknown_keeps_its_secret_and_one_known_refused_drops_it() {
+    let w = World::new();
+    w.store
+        .failing_creations
+        .store(100, std::sync::atomic::Ordering::SeqCst);
+    let unknown = refused_create(&w, "14255550111").await;
+    assert!(matches!(unknown, AccountsError::Store(_)), "{unknown:?}");
+    assert_eq!(
+        w.keys.secrets.lock().unwrap().len(),
+        2,
+        "the secret of a maybe-account stays"
+    );
+
+    w.store.failing_creations.store(0, std::sync::atomic::Ordering::SeqCst);
+    let in_use = refused_create(&w, w.support.as_str()).await;
+    assert!(matches!(in_use, AccountsError::NumberInUse(_)));
+    assert_eq!(
+        w.keys.secrets.lock().unwrap().len(),
+        2,
+        "no secret of a refused creation"
+    );
+}

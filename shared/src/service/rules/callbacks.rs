@@ -2,6 +2,7 @@ use crate::conversation::{Direction, Status};
 use crate::service::callbacks::{CallbackError, CallbackOutcome, ReportOutcome};
 use crate::service::harness::*;
 use crate::telesign::{MessageState, SignatureError};
+use std::sync::atomic::Ordering::SeqCst;
 
 const CUSTOMER: &str = "48601234567";
 
@@ -134,18 +135,63 @@ async fn unknown_accounts_and_numbers_are_refused() {
     );
 }
 
+/// No transaction checks the number's claim (that one item in every transaction made all
+/// messages to a number conflict): ownership is read with the thread. A number removed before
+/// that read stops routing at once; one removed between the read and the write lets that one
+/// message in, as if it had come a moment earlier.
 #[tokio::test]
-async fn a_number_removed_between_the_read_and_the_write_stops_routing() {
+async fn a_number_removed_before_the_read_stops_routing_and_one_removed_after_it_lets_that_message_in() {
     let w = World::new();
     let support = w.support.clone();
     w.store.before_next_write(move |s| {
         s.claims.remove(&support);
     });
-    assert_eq!(
+    assert!(matches!(
         w.text_signed(KEY, CUSTOMER, "hi", "R1").await,
+        Ok(CallbackOutcome::Stored { .. })
+    ));
+    assert_eq!(
+        w.text_signed(KEY, CUSTOMER, "again", "R2").await,
         Err(CallbackError::UnknownNumber)
     );
-    assert_eq!(w.store.read(|s| s.writes), 0);
+    assert_eq!(w.store.read(|s| s.writes), 1);
+}
+
+#[tokio::test]
+async fn a_verified_callback_that_cannot_be_stored_is_parked_and_its_replay_stores_it_once() {
+    let w = World::new();
+    w.store.down.store(true, SeqCst);
+    assert_eq!(
+        w.text_signed(KEY, CUSTOMER, "hi", "R1").await,
+        Ok(CallbackOutcome::Parked)
+    );
+    assert_eq!(
+        w.text_signed(KEY, CUSTOMER, "hi", "R1").await,
+        Ok(CallbackOutcome::Parked)
+    );
+    let parked = w.queue.drain();
+    assert_eq!(parked.len(), 2, "TeleSign's retry is parked too");
+    let replay = w.callbacks().replay(&parked[0]).await;
+    assert!(replay.as_ref().is_err_and(|e| e.is_transient()), "{replay:?}");
+
+    w.store.down.store(false, SeqCst);
+    let first = w.callbacks().replay(&parked[0]).await.unwrap();
+    assert_eq!(w.callbacks().replay(&parked[1]).await, Ok(CallbackOutcome::Duplicate));
+    assert_eq!(w.transcript(&stored(&first)).len(), 1);
+}
+
+#[tokio::test]
+async fn an_unverified_callback_is_never_parked_and_without_a_queue_the_callback_is_refused_for_a_retry() {
+    let w = World::new();
+    w.store.down.store(true, SeqCst);
+    assert!(matches!(
+        w.text_signed(OTHER_KEY, CUSTOMER, "hi", "R1").await,
+        Err(CallbackError::InvalidSignature(_))
+    ));
+    w.queue.unavailable.store(true, SeqCst);
+    let refused = w.text_signed(KEY, CUSTOMER, "hi", "R2").await;
+    assert!(refused.is_err_and(|e| e.is_transient()));
+    assert!(w.queue.drain().is_empty());
 }
 
 #[tokio::test]
@@ -234,4 +280,85 @@ async fn a_text_of_exactly_the_limit_is_not_flagged() {
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, &"a".repeat(1600), "R1").await);
     assert!(!w.transcript(&id)[0].too_long);
+}
+
+/// A customer's text signed with `key`, to a callback service kept warm by the test.
+async fn signed_text<D, L, Q>(
+    callbacks: &crate::service::callbacks::Callbacks<D, L, Q>,
+    w: &World,
+    key: &str,
+    reference: &str,
+) -> Result<CallbackOutcome, CallbackError>
+where
+    D: crate::service::directory::AccountDirectory,
+    L: crate::service::ports::InboundLog + crate::service::ports::ReportLog,
+    Q: crate::service::ports::CallbackQueue,
+{
+    let body = serde_json::json!({"reference_id": reference, "sub_resource": "mo_sms", "status": {"code": 1500},
+        "user_response": {"phone_number": CUSTOMER, "sender_id": w.support.as_str(), "mo_message": "hi"}})
+    .to_string();
+    let key = crate::telesign::ApiKey::parse(key).unwrap();
+    let auth = crate::telesign::callback::callback_authorization(CUSTOMER_ID, &key, body.as_bytes());
+    callbacks
+        .receive(w.account.account_id.as_str(), Some(&auth), body.as_bytes())
+        .await
+}
+
+fn soon() -> std::time::Instant {
+    std::time::Instant::now() + std::time::Duration::from_secs(5)
+}
+
+#[tokio::test]
+async fn a_staged_next_key_verifies_callbacks_before_and_after_it_becomes_current() {
+    let w = World::new();
+    let warm = w.callbacks();
+    assert!(signed_text(&warm, &w, KEY, "R1").await.is_ok());
+    let next = crate::telesign::ApiKey::parse(OTHER_KEY).unwrap();
+    w.accounts().stage_next(&w.account, next.clone()).await.unwrap();
+    assert!(
+        signed_text(&warm, &w, OTHER_KEY, "R2").await.is_ok(),
+        "before the rotation"
+    );
+    assert!(
+        signed_text(&warm, &w, KEY, "R3").await.is_ok(),
+        "the current key still verifies"
+    );
+    w.accounts()
+        .rotate(&actor(), &w.account, next, Some(3600), soon())
+        .await
+        .unwrap();
+    assert!(
+        signed_text(&warm, &w, OTHER_KEY, "R4").await.is_ok(),
+        "after the rotation"
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_key_stops_verifying_at_once_in_a_warm_function() {
+    let w = World::new();
+    let warm = w.callbacks();
+    assert!(signed_text(&warm, &w, KEY, "R1").await.is_ok());
+    let new = crate::telesign::ApiKey::parse(OTHER_KEY).unwrap();
+    w.accounts()
+        .rotate(&actor(), &w.account, new, Some(0), soon())
+        .await
+        .unwrap();
+    assert!(matches!(
+        signed_text(&warm, &w, KEY, "R2").await,
+        Err(CallbackError::InvalidSignature(_))
+    ));
+    assert!(signed_text(&warm, &w, OTHER_KEY, "R3").await.is_ok());
+}
+
+#[tokio::test]
+async fn forged_callbacks_read_the_key_again_at_most_once_per_interval() {
+    let w = World::new();
+    let warm = w.callbacks();
+    assert!(signed_text(&warm, &w, KEY, "R0").await.is_ok());
+    let before = *w.keys.reads.lock().unwrap();
+    for i in 0..200 {
+        let forged = signed_text(&warm, &w, OTHER_KEY, &format!("F{i}")).await;
+        assert!(matches!(forged, Err(CallbackError::InvalidSignature(_))));
+    }
+    assert_eq!(*w.keys.reads.lock().unwrap() - before, 1, "one read for 200 forgeries");
 }

@@ -376,3 +376,63 @@ async fn a_request_while_the_first_with_its_key_is_running_waits_for_its_outcome
     assert_eq!(first, second);
     assert_eq!(w.gateway.sent().len(), 1);
 }
+
+#[tokio::test]
+async fn a_settle_that_fails_after_telesign_accepted_is_tried_again_and_never_answered_not_sent() {
+    let w = World::new();
+    let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    w.store.failing_settles.store(2, std::sync::atomic::Ordering::SeqCst);
+    let sent = w
+        .sender()
+        .reply(&op("a-1"), &id, &draft("On its way", Some("k1")))
+        .await
+        .unwrap();
+    assert_eq!(sent.verdict, Verdict::Accepted);
+    assert_eq!(w.gateway.sent().len(), 1);
+    assert_eq!(
+        w.transcript(&id)[1].status,
+        MessageState::Queued,
+        "the third settle landed"
+    );
+
+    w.store.failing_settles.store(100, std::sync::atomic::Ordering::SeqCst);
+    let sent = w
+        .sender()
+        .reply(&op("a-1"), &id, &draft("Still there?", Some("k2")))
+        .await
+        .unwrap();
+    assert_eq!(sent.verdict, Verdict::Accepted, "sent, though never settled");
+    assert_eq!(w.gateway.sent().len(), 2);
+}
+
+#[tokio::test]
+async fn nothing_is_sent_from_a_number_the_account_no_longer_owns() {
+    let w = World::new();
+    let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    w.store
+        .write(|s| s.accounts.get_mut(&w.account.account_id).unwrap().numbers.clear());
+    let refused = w.sender().reply(&op("a-1"), &id, &draft("hello?", None)).await;
+    assert!(matches!(refused, Err(SendError::UnknownNumber(_))), "{refused:?}");
+    assert!(w.gateway.sent().is_empty());
+}
+
+#[tokio::test]
+async fn after_a_rotation_elsewhere_the_next_reply_is_sent_with_the_key_read_again() {
+    let w = World::new();
+    let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    let warm = w.sender();
+    warm.reply(&op("a-1"), &id, &draft("first", None)).await.unwrap();
+    // The operator rotates in another function; TeleSign refuses the old key (10008).
+    let mut rotated = secret(OTHER_KEY);
+    rotated.previous_api_key = Some(KEY.into());
+    w.keys
+        .secrets
+        .lock()
+        .unwrap()
+        .insert(w.account.secret_name.clone(), rotated);
+    w.gateway
+        .answer_next(Err(failure(FailureKind::InvalidCredentials, 10008)));
+    let sent = warm.reply(&op("a-1"), &id, &draft("second", None)).await.unwrap();
+    assert_eq!(sent.verdict, Verdict::Accepted, "sent again with the key read now");
+    assert_eq!(sent.message.status, MessageState::Queued);
+}

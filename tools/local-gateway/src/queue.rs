@@ -1,0 +1,158 @@
+//! Lambda's SQS event source mapping, locally: pollers receive parked callbacks from the parking
+//! queue with `callback-replay`'s own client (as the mapping does with the function's role), hand
+//! each batch to the function as an SQS event, and delete what it did not report as failed. The
+//! gateway also creates the queue and its dead-letter queue when they are missing, as it creates
+//! the table.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName};
+use serde_json::{json, Value};
+use tracing::Instrument;
+
+use crate::Gateway;
+
+/// Concurrent batches, as the event source mapping starts with.
+pub const POLLERS: usize = 5;
+
+/// How many receives before a parked callback moves to the dead-letter queue locally
+/// (`CALLBACK_QUEUE_MAX_RECEIVES`): with the local stack's backoff of at most 15 s, at least
+/// 3.5 minutes of retries, so the two-minute outage test ends before any message would move.
+/// The template's queue has 20 with backoffs of up to 5 minutes: at least 45 minutes.
+pub const MAX_RECEIVES: u32 = 30;
+
+/// Creates the queue of `url` (its name is the URL's last segment) and its dead-letter queue
+/// `<name>-dlq`, redriven after `max_receives` receives, unless they exist.
+pub async fn ensure_queue(client: &aws_sdk_sqs::Client, url: &str, max_receives: u32) -> Result<(), String> {
+    let name = url.rsplit('/').next().unwrap_or("callbacks");
+    let text = |e: &dyn std::fmt::Debug| format!("{e:?}").chars().take(300).collect::<String>();
+    let dlq = client
+        .create_queue()
+        .queue_name(format!("{name}-dlq"))
+        .attributes(QueueAttributeName::MessageRetentionPeriod, "1209600")
+        .send()
+        .await
+        .map_err(|e| text(&e))?;
+    let dlq_arn = client
+        .get_queue_attributes()
+        .queue_url(dlq.queue_url().unwrap_or_default())
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| text(&e))?
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .unwrap_or_default();
+    let redrive = json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives}).to_string();
+    client
+        .create_queue()
+        .queue_name(name)
+        .attributes(QueueAttributeName::RedrivePolicy, redrive)
+        .attributes(QueueAttributeName::VisibilityTimeout, "60")
+        .send()
+        .await
+        .map_err(|e| text(&e))?;
+    Ok(())
+}
+
+impl Gateway {
+    /// Runs the pollers until the process ends.
+    pub fn start_pollers(self: &Arc<Self>) {
+        for _ in 0..POLLERS {
+            let gateway = self.clone();
+            tokio::spawn(async move {
+                let arn = gateway.queue_arn().await;
+                loop {
+                    if let Err(e) = gateway.poll_once(&arn).await {
+                        tracing::warn!(error = %e, "the parking queue could not be polled");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            });
+        }
+    }
+
+    /// The queue's ARN, for the events' `eventSourceARN` (the mapping reads it as well).
+    async fn queue_arn(&self) -> String {
+        let queue = self.replay.queue();
+        let attributes = queue
+            .client()
+            .get_queue_attributes()
+            .queue_url(queue.url())
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await;
+        attributes
+            .ok()
+            .and_then(|a| {
+                a.attributes()
+                    .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+            })
+            .unwrap_or_default()
+    }
+
+    /// One receive, one invocation, one delete of the messages that went.
+    async fn poll_once(&self, arn: &str) -> Result<(), String> {
+        let queue = self.replay.queue();
+        let received = queue
+            .client()
+            .receive_message()
+            .queue_url(queue.url())
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        let messages = received.messages();
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let records: Vec<Value> = messages
+            .iter()
+            .map(|m| {
+                let attributes: serde_json::Map<String, Value> = m
+                    .attributes()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.as_str().to_owned(), json!(v)))
+                    .collect();
+                json!({"messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(),
+                       "attributes": attributes, "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": "local"})
+            })
+            .collect();
+        let event = serde_json::from_value(json!({"Records": records})).map_err(|e| e.to_string())?;
+        let span = tracing::info_span!("invoke", function = "callback-replay");
+        let response = self.replay.handle(event).instrument(span).await;
+        let failed: HashSet<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        let done: Vec<DeleteMessageBatchRequestEntry> = messages
+            .iter()
+            .filter(|m| !failed.contains(m.message_id().unwrap_or_default()))
+            .filter_map(|m| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(m.message_id().unwrap_or_default())
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .build()
+                    .ok()
+            })
+            .collect();
+        if done.is_empty() {
+            return Ok(());
+        }
+        queue
+            .client()
+            .delete_message_batch()
+            .queue_url(queue.url())
+            .set_entries(Some(done))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{e:?}"))
+    }
+}
