@@ -28,6 +28,7 @@ async function signIn(page, user, role) {
   await page.getByLabel("Role", { exact: true }).selectOption(role);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.locator("#whoami", { hasText: `Signed in as ${user}` }).waitFor();
+  await page.locator("#desk").waitFor();
 }
 
 // A valid US number (area code 425, an exchange from 200 up), as TeleSign writes numbers.

@@ -273,6 +273,13 @@ fn the_alarms_watch_what_the_code_emits_and_notify_the_topic() {
         found.iter().any(|(m, _)| m == "DeliveryReportLag"),
         "an alarm on the lag"
     );
+    let dead_letters = alarms.iter().any(|(_, a)| {
+        a["Properties"]["Namespace"] == "AWS/SQS"
+            && a["Properties"]["Dimensions"]
+                .to_string()
+                .contains("CallbackDeadLetterQueue")
+    });
+    assert!(dead_letters, "an alarm on the dead-letter queue of parked callbacks");
 }
 
 #[test]

@@ -31,6 +31,8 @@ interface Message {
   status_description: string | null;
   segments: number;
   encoding: string;
+  /** Sent, and no delivery report came within the wait: the agent chooses whether to send again. */
+  unconfirmed?: boolean;
 }
 
 interface Me {
@@ -109,8 +111,9 @@ async function loadAccounts(): Promise<void> {
   accountId = me.accounts[0]?.account_id ?? "";
   if (!accountId) say("You are not a member of any messaging account yet: ask an operator.");
   await loadAccountTools();
-  // Shown once the role has decided what it holds.
+  // Shown, and the account chosen, once the role has decided what the page holds.
   $("desk").hidden = false;
+  select.disabled = false;
 }
 
 /** What the role allows besides the conversations: texting a customer first, the team. */
@@ -175,6 +178,7 @@ async function refreshList(): Promise<void> {
 function statusText(m: Message): string {
   if (m.direction === "inbound") return "received";
   if (m.direction === "system") return "";
+  if (m.unconfirmed) return "not confirmed: TeleSign never said whether it was delivered";
   const why = m.status === "failed" && m.status_description ? `: ${m.status_description}` : "";
   return `${m.status}${why}`;
 }
@@ -199,12 +203,34 @@ function renderConversation(c: Conversation): void {
         "li",
         { class: `message ${m.direction}`, "data-id": m.message_id },
         el("p", { class: "text", text: m.text }),
-        el("p", { class: "meta" }, `${new Date(m.created_at).toLocaleTimeString()} `, el("span", { class: `delivery ${m.status}`, text: statusText(m) })),
+        el(
+          "p",
+          { class: "meta" },
+          `${new Date(m.created_at).toLocaleTimeString()} `,
+          el("span", { class: `delivery ${m.unconfirmed ? "unconfirmed" : m.status}`, text: statusText(m) }),
+          ...(m.unconfirmed ? [resendButton(m)] : []),
+        ),
       ),
     ),
   );
   if (atBottom) transcript.scrollTop = transcript.scrollHeight;
   updateComposer();
+}
+
+/** Sends the text of an unconfirmed message again, as a new message (the agent's choice). */
+function resendButton(m: Message): HTMLButtonElement {
+  const button = el("button", { type: "button", class: "resend", text: "Send again" });
+  button.addEventListener("click", async () => {
+    if (!current) return;
+    try {
+      await api("POST", `/conversations/${current.conversation_id}/messages`, { text: m.text }, { "idempotency-key": crypto.randomUUID() });
+      say("Sent again.");
+    } catch (e) {
+      say((e as Error).message, "error");
+    }
+    await open(current.conversation_id);
+  });
+  return button;
 }
 
 /** An agent works only what is unassigned or theirs. */
@@ -324,7 +350,6 @@ async function tick(): Promise<void> {
 
 async function main(): Promise<void> {
   bearer = await token(config.auth);
-  await loadAccounts();
   $("account").addEventListener("change", async (e) => {
     accountId = (e.target as HTMLSelectElement).value;
     openId = null;
@@ -347,6 +372,7 @@ async function main(): Promise<void> {
   $("accept").addEventListener("click", () => move("accept"));
   $("close").addEventListener("click", () => move("close"));
   $("end").addEventListener("click", () => move("end"));
+  await loadAccounts();
   await refreshList();
   setInterval(tick, 2000);
 }

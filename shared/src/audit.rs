@@ -23,6 +23,10 @@ pub enum AuditAction {
     #[serde(rename = "key.rotated")]
     #[strum(serialize = "key.rotated")]
     KeyRotated,
+    /// A next key was staged (it verifies callbacks before it becomes current).
+    #[serde(rename = "key.staged")]
+    #[strum(serialize = "key.staged")]
+    KeyStaged,
     /// A support number was added.
     #[serde(rename = "number.added")]
     #[strum(serialize = "number.added")]

@@ -254,7 +254,7 @@ impl App {
         match input.stage.as_deref() {
             None | Some("current") => {}
             Some("next") => {
-                let staged_at = self.service.stage_next(&account, key).await?;
+                let staged_at = self.service.stage_next(&Actor::of(c), &account, key).await?;
                 let answer = json!({"account_id": account.account_id, "next_key_staged_at": staged_at});
                 return Ok(json_response(StatusCode::OK, &answer));
             }

@@ -260,12 +260,26 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
 
     /// Stages the key TeleSign will sign with next: it verifies callbacks at once, in every warm
     /// function, before a rotation makes it current (it is validated then).
-    pub async fn stage_next(&self, account: &Account, key: ApiKey) -> Result<Timestamp, AccountsError> {
+    pub async fn stage_next(&self, actor: &Actor, account: &Account, key: ApiKey) -> Result<Timestamp, AccountsError> {
         let mut secret = self.directory.secret(account, Freshness::Fresh).await?;
         let now = Timestamp::now();
         secret.next_api_key = Some(key.expose_literal().to_owned());
         secret.key_version = Some(now.epoch_millis());
         self.replace_keys(account, &secret).await?;
+        let audit = AuditEntry::new(
+            actor,
+            AuditAction::KeyStaged,
+            &account.account_id,
+            account.account_id.as_str(),
+        );
+        if !self
+            .directory
+            .store
+            .record_rotation(&account.account_id, &audit)
+            .await?
+        {
+            return Err(AccountsError::NotFound);
+        }
         tracing::info!(account_id = %account.account_id, "next API key staged");
         Ok(now)
     }

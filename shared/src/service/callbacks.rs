@@ -160,9 +160,17 @@ impl<D: AccountDirectory, L: InboundLog + ReportLog, Q: CallbackQueue> Callbacks
             .map_err(|e| CallbackError::Malformed(format!("the callback could not be read: {e}")))?;
         match callback {
             Callback::Inbound(sms) => self.inbound(account, &sms, authorization, body).await,
-            Callback::Delivery(report) => Ok(CallbackOutcome::Report(
-                self.report(&account.account_id, &report).await?,
-            )),
+            Callback::Delivery(report) => {
+                // A live report is verified again when the keys changed since they were cached
+                // (a revoked key stops at once); a replay was verified when it was parked.
+                if authorization.is_some() {
+                    let stamp = self.log.key_stamp(&account.account_id).await?;
+                    self.confirm_keys(&account, stamp, authorization, body).await?;
+                }
+                Ok(CallbackOutcome::Report(
+                    self.report(&account.account_id, &report).await?,
+                ))
+            }
         }
     }
 

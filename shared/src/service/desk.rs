@@ -1,7 +1,10 @@
 //! The agents' desk: the dashboard list, a transcript, and the moves of the state machine.
 
+use std::time::Duration;
+
 use crate::access::{Action, Caller, Standing, UserId};
 use crate::audit::{Actor, AuditAction, AuditEntry};
+use crate::backoff::Backoff;
 use crate::conversation::{listable, next, Conversation, Event, Status};
 use crate::ids::{AccountId, ConversationId, Timestamp};
 use crate::service::access::{admit, check, standing_in, Refusal};
@@ -11,7 +14,23 @@ use crate::service::ports::{
 };
 
 /// How often a move that lost a race is tried again.
-const MOVE_ATTEMPTS: usize = 5;
+const MOVE_ATTEMPTS: u32 = 5;
+
+/// The pause before a move that lost a race or met a conflicting transaction reads again.
+const MOVE_BACKOFF: Backoff = Backoff::new(Duration::from_millis(10), Duration::from_millis(100));
+
+/// Applies a move: `true` when it is done; `false` when it lost its condition or met another
+/// transaction on its items (after a pause: read again and decide again).
+pub(crate) async fn moved<C: ConversationMoves>(store: &C, m: &Move, attempt: u32) -> Result<bool, StoreError> {
+    match store.apply_move(m).await {
+        Ok(Committed::Done) => Ok(true),
+        Ok(Committed::Lost) | Err(StoreError::Conflict(_)) => {
+            MOVE_BACKOFF.sleep(attempt).await;
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
 
 /// Why a desk request was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -130,14 +149,14 @@ impl<C: ConversationMoves + ConversationReads + Members> Desk<C> {
     /// A move (accept, close, end): the policy and the state machine decide, one conditional
     /// write applies it with its audit entry; a lost race reads again.
     pub async fn apply(&self, caller: &Caller, id: &ConversationId, event: Event) -> Result<Conversation, DeskError> {
-        for _ in 0..MOVE_ATTEMPTS {
+        for attempt in 1..=MOVE_ATTEMPTS {
             let current = self.store.conversation(id).await?.ok_or(DeskError::NotFound)?;
             let holder = current.assigned_agent.as_deref();
             let standing = admit(&self.store, caller, &current.account_id, Action::Work { holder })
                 .await
                 .map_err(DeskError::on_conversation)?;
             let m = plan_move(&current, event, caller, standing)?;
-            if self.store.apply_move(&m).await? == Committed::Done {
+            if moved(&self.store, &m, attempt).await? {
                 tracing::info!(conversation_id = %id, status = m.to.as_str(), event = event.as_str(), "conversation moved");
                 return Ok(m.applied_to(current));
             }
@@ -152,7 +171,7 @@ impl<C: ConversationMoves + ConversationReads + Members> Desk<C> {
         id: &ConversationId,
         to: Option<&UserId>,
     ) -> Result<Conversation, DeskError> {
-        for _ in 0..MOVE_ATTEMPTS {
+        for attempt in 1..=MOVE_ATTEMPTS {
             let current = self.store.conversation(id).await?.ok_or(DeskError::NotFound)?;
             let holder = current.assigned_agent.as_deref();
             let standing = standing_in(&self.store, caller, &current.account_id).await?;
@@ -170,7 +189,7 @@ impl<C: ConversationMoves + ConversationReads + Members> Desk<C> {
                 }
             }
             let m = plan_assignment(&current, caller, to);
-            if self.store.apply_move(&m).await? == Committed::Done {
+            if moved(&self.store, &m, attempt).await? {
                 tracing::info!(conversation_id = %id, to = to.map(UserId::as_str).unwrap_or(""), "conversation assigned");
                 return Ok(m.applied_to(current));
             }

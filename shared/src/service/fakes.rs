@@ -417,6 +417,10 @@ impl IdempotencyLog for MemoryStore {
 }
 
 impl ReportLog for MemoryStore {
+    async fn key_stamp(&self, account_id: &AccountId) -> Result<Option<i64>, StoreError> {
+        Ok(self.read(|s| s.key_versions.get(account_id).copied()))
+    }
+
     async fn locate(&self, reference_id: &str) -> Result<Option<MessageRef>, StoreError> {
         Ok(self.read(|s| s.outrefs.get(reference_id).cloned()))
     }

@@ -368,6 +368,8 @@ pub trait ReportLog: Send + Sync {
     fn advance(&self, at: &MessageRef, u: &StatusUpdate) -> impl Future<Output = Result<Committed, StoreError>> + Send;
     /// The stored status of a message.
     fn stored_status(&self, at: &MessageRef) -> impl Future<Output = Result<Option<StoredStatus>, StoreError>> + Send;
+    /// The stamp of the account's keys as its record has it (changed by every key change).
+    fn key_stamp(&self, account_id: &AccountId) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
 }
 
 /// A verified callback that could not be stored at once, as it waits in the parking queue: the

@@ -13,7 +13,7 @@ use crate::service::ports::{
 };
 
 /// How often an unassignment that lost a race is tried again.
-const UNASSIGN_ATTEMPTS: usize = 5;
+const UNASSIGN_ATTEMPTS: u32 = 5;
 
 /// The longest display name.
 pub const MAX_DISPLAY_NAME: usize = 100;
@@ -217,7 +217,7 @@ impl<S: Members + AuditLog + AccountStore + ConversationMoves> Team<S> {
         id: crate::ids::ConversationId,
         user_id: &UserId,
     ) -> Result<bool, TeamError> {
-        for _ in 0..UNASSIGN_ATTEMPTS {
+        for attempt in 1..=UNASSIGN_ATTEMPTS {
             let Some(current) = self.store.conversation(&id).await? else {
                 return Ok(false);
             };
@@ -226,7 +226,7 @@ impl<S: Members + AuditLog + AccountStore + ConversationMoves> Team<S> {
             {
                 return Ok(false);
             }
-            if self.store.apply_move(&plan_assignment(&current, caller, None)).await? == Committed::Done {
+            if crate::service::desk::moved(&self.store, &plan_assignment(&current, caller, None), attempt).await? {
                 return Ok(true);
             }
         }

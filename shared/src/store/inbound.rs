@@ -12,9 +12,9 @@ const REFERENCE_TTL_SECONDS: i64 = 30 * 24 * 3600;
 
 /// The stamp of an account's keys, read from its record.
 #[derive(serde::Deserialize)]
-struct KeyStamp {
+pub(crate) struct KeyStamp {
     #[serde(default)]
-    key_version: Option<i64>,
+    pub(crate) key_version: Option<i64>,
 }
 
 /// The keys of a thread's pointer and its customer's consent.

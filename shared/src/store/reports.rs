@@ -6,6 +6,24 @@ use crate::service::ports::{Committed, MessageRef, ReportLog, StatusUpdate, Stor
 use crate::table;
 
 impl ReportLog for Dynamo {
+    /// 1 GetItem of the account record (its stamp only).
+    async fn key_stamp(&self, account_id: &crate::ids::AccountId) -> Result<Option<i64>, StoreError> {
+        let (pk, sk) = table::account_key(account_id.as_str());
+        let found = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(table::PK, s(pk))
+            .key(table::SK, s(sk))
+            .projection_expression("key_version")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let stamp = found.item.map(from_item::<super::inbound::KeyStamp>).transpose()?;
+        Ok(stamp.and_then(|s| s.key_version))
+    }
+
     /// 1 GetItem of the reference's pointer.
     async fn locate(&self, reference_id: &str) -> Result<Option<MessageRef>, StoreError> {
         let found = self.get(table::outbound_ref_key(reference_id)).await?;

@@ -314,7 +314,17 @@ async fn a_staged_next_key_verifies_callbacks_before_and_after_it_becomes_curren
     let warm = w.callbacks();
     assert!(signed_text(&warm, &w, KEY, "R1").await.is_ok());
     let next = crate::telesign::ApiKey::parse(OTHER_KEY).unwrap();
-    w.accounts().stage_next(&w.account, next.clone()).await.unwrap();
+    w.accounts()
+        .stage_next(&actor(), &w.account, next.clone())
+        .await
+        .unwrap();
+    let staged = w.store.read(|s| {
+        s.audit
+            .iter()
+            .filter(|e| e.action == crate::audit::AuditAction::KeyStaged && e.actor == "o-1")
+            .count()
+    });
+    assert_eq!(staged, 1, "staging a key is audited");
     assert!(
         signed_text(&warm, &w, OTHER_KEY, "R2").await.is_ok(),
         "before the rotation"
@@ -348,6 +358,39 @@ async fn a_revoked_key_stops_verifying_at_once_in_a_warm_function() {
         Err(CallbackError::InvalidSignature(_))
     ));
     assert!(signed_text(&warm, &w, OTHER_KEY, "R3").await.is_ok());
+}
+
+#[tokio::test]
+async fn a_revoked_key_stops_verifying_delivery_reports_at_once_too() {
+    let w = World::new();
+    let warm = w.callbacks();
+    let report = |key: &str| {
+        let body = serde_json::json!({"reference_id": "NOT-OURS", "status": {"code": 200, "description": "Delivered"}})
+            .to_string();
+        let key = crate::telesign::ApiKey::parse(key).unwrap();
+        let auth = crate::telesign::callback::callback_authorization(CUSTOMER_ID, &key, body.as_bytes());
+        (body, auth)
+    };
+    let (body, auth) = report(KEY);
+    let before = warm
+        .receive(w.account.account_id.as_str(), Some(&auth), body.as_bytes())
+        .await;
+    assert!(before.is_ok(), "{before:?}");
+    let new = crate::telesign::ApiKey::parse(OTHER_KEY).unwrap();
+    w.accounts()
+        .rotate(&actor(), &w.account, new, Some(0), soon())
+        .await
+        .unwrap();
+    let (body, auth) = report(KEY);
+    let after = warm
+        .receive(w.account.account_id.as_str(), Some(&auth), body.as_bytes())
+        .await;
+    assert!(matches!(after, Err(CallbackError::InvalidSignature(_))), "{after:?}");
+    let (body, auth) = report(OTHER_KEY);
+    assert!(warm
+        .receive(w.account.account_id.as_str(), Some(&auth), body.as_bytes())
+        .await
+        .is_ok());
 }
 
 #[tokio::test]
