@@ -299,12 +299,20 @@ async fn an_account_creation_that_times_out_after_committing_is_a_working_accoun
 async fn a_rotation_closes_both_gaps_and_a_revocation_takes_effect_at_once() {
     let s = stack();
     let account = s.account(1).await;
-    let (_, reply) = conversation_of_new_customer(&s, &account).await;
+    let (conversation, reply) = conversation_of_new_customer(&s, &account).await;
     assert_eq!(
         s.post(&reply, json!({"text": "warm"})).await.0,
         202,
         "the functions are warm"
     );
+    // The simulator's delivery reports of that reply (signed with the key of their time) are in
+    // before the keys change: the texts below are the only callbacks of the rotation.
+    s.eventually(&conversation, "the warm reply delivered", |c| {
+        channel_tests::messages(c)
+            .iter()
+            .any(|m| m["direction"] == "outbound" && m["status"] == "delivered")
+    })
+    .await;
     let key_path = format!("/accounts/{}/api-key", account.id);
     let new_key = channel_tests::random_key();
     let with_new = Account {
