@@ -142,6 +142,18 @@ pub enum Standing {
     Operator,
 }
 
+impl Standing {
+    /// The role the standing works as; none for an outsider.
+    pub fn role(self) -> Option<Role> {
+        match self {
+            Self::Outsider => None,
+            Self::Agent => Some(Role::Agent),
+            Self::Supervisor => Some(Role::Supervisor),
+            Self::Operator => Some(Role::Operator),
+        }
+    }
+}
+
 /// The caller's standing in an account: an operator token stands as operator everywhere;
 /// otherwise the member's role, never above the highest role the token holds (a member record
 /// cannot lift a token), and an outsider without a membership or without any role.
@@ -211,6 +223,12 @@ pub fn least_role(action: Action<'_>) -> Role {
     }
 }
 
+/// Whether the caller's roles allow an action in some account (else it is forbidden wherever
+/// it is asked).
+pub fn role_allows(caller: &Caller, action: Action<'_>) -> bool {
+    caller.highest().is_some_and(|role| role >= least_role(action))
+}
+
 /// The one policy: what `caller`, standing as `standing` in the account concerned, may do.
 /// Deny unless a rule below allows. A route the caller's roles never allow is forbidden (403)
 /// whatever the account; one they allow is hidden (404) in an account outside theirs.
@@ -221,7 +239,7 @@ pub fn decide(caller: &Caller, standing: Standing, action: Action<'_>) -> Decisi
     if standing == S::Operator {
         return Decision::Allow;
     }
-    if caller.highest().is_none_or(|role| role < least_role(action)) {
+    if !role_allows(caller, action) {
         return Decision::Forbid;
     }
     match (standing, action) {

@@ -21,7 +21,7 @@ use shared::http::{
 use shared::ids::AccountId;
 use shared::phone::PhoneNumber;
 use shared::secrets::Secrets;
-use shared::service::access::{admit, admit_global, Refusal};
+use shared::service::access::{admit, admit_global, admit_route, Refusal};
 use shared::service::accounts::{Accounts, AccountsError, NewAccount};
 use shared::service::ports::Member;
 use shared::service::team::Team;
@@ -107,26 +107,21 @@ impl App {
 
     /// Answers one request.
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        let caller = match caller(&req) {
-            Ok(c) => c,
-            Err(e) => return e.into_response(),
-        };
-        // Every line logged meanwhile names the actor: the request's span (`shared::observe`).
-        self.serve(req, caller).await
+        respond(self.route(&req).await)
     }
 
-    async fn serve(&self, req: Request, caller: Caller) -> Response<Body> {
-        let req = &req;
-        let c = &caller;
-        let result = match route_key(req) {
+    /// The route of a verified caller (the request's span names them on every log line:
+    /// `shared::observe`).
+    async fn route(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        let c = &caller(req)?;
+        match route_key(req) {
             "GET /me" => self.me(c).await,
             "GET /accounts/{account_id}/members" => self.members(req, c).await,
             "PUT /accounts/{account_id}/members/{user_id}" => self.put_member(req, c).await,
             "DELETE /accounts/{account_id}/members/{user_id}" => self.remove_member(req, c).await,
             "GET /audit" => self.audit(req, c).await,
             _ => self.account_route(req, c).await,
-        };
-        respond(result)
+        }
     }
 
     async fn account_route(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
@@ -181,9 +176,7 @@ impl App {
 
     async fn audit(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
         // A role that may read no trail is told so before it is told what to ask.
-        if c.highest() < Some(shared::access::least_role(Action::ReadAudit)) {
-            return Err(ApiError::forbidden());
-        }
+        admit_route(c, Action::ReadAudit).map_err(ApiError::refused_on_account)?;
         let account = query_param(req, "account_id")
             .ok_or_else(|| ApiError::bad_request(ErrorCode::MissingParameter, "account_id is required"))?;
         let account = AccountId::parse(&account).map_err(|_| ApiError::refused_on_account(Refusal::Hidden))?;
@@ -230,12 +223,8 @@ impl App {
 
     /// Every account for an operator; the caller's accounts for anyone else.
     async fn list(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
-        let mut accounts = self.service.list().await?;
-        if !c.is_operator() {
-            let mine = self.team.me(c).await?.accounts;
-            accounts.retain(|a| mine.iter().any(|m| m.account_id == a.account_id));
-        }
-        let views: Vec<Value> = accounts.iter().map(|a| self.view(req, c, a)).collect();
+        let seats = self.team.seats(c).await?;
+        let views: Vec<Value> = seats.iter().map(|s| self.view(req, c, &s.account)).collect();
         Ok(json_response(StatusCode::OK, &json!({ "accounts": views })))
     }
 

@@ -80,21 +80,18 @@ impl App {
 
     /// Answers one request.
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        let caller = match caller(&req) {
-            Ok(c) => c,
-            Err(e) => return e.into_response(),
-        };
-        // Every line logged meanwhile names the actor: the request's span (`shared::observe`).
-        self.serve(req, caller).await
+        respond(self.route(&req).await)
     }
 
-    async fn serve(&self, req: Request, c: Caller) -> Response<Body> {
-        let result = match route_key(&req) {
-            "POST /conversations/{conversation_id}/messages" => self.reply(&req, &c).await,
-            "POST /messages" => self.outreach(&req, &c).await,
+    /// The route of a verified caller (the request's span names them on every log line:
+    /// `shared::observe`).
+    async fn route(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        let c = &caller(req)?;
+        match route_key(req) {
+            "POST /conversations/{conversation_id}/messages" => self.reply(req, c).await,
+            "POST /messages" => self.outreach(req, c).await,
             _ => Err(no_route()),
-        };
-        respond(result)
+        }
     }
 
     async fn reply(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {

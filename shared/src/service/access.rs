@@ -58,6 +58,16 @@ pub fn check(caller: &Caller, standing: Standing, action: Action<'_>) -> Result<
     }
 }
 
+/// Asks whether the caller's roles allow an action at all, before the account it concerns is
+/// known (a route their roles never allow is forbidden before it is asked anything else).
+pub fn admit_route(caller: &Caller, action: Action<'_>) -> Result<(), Refusal> {
+    if crate::access::role_allows(caller, action) {
+        Ok(())
+    } else {
+        Err(Refusal::Forbidden)
+    }
+}
+
 /// Asks the policy about an action that concerns no account (creating one).
 pub fn admit_global(caller: &Caller, action: Action<'_>) -> Result<(), Refusal> {
     let standing = if caller.is_operator() {
@@ -79,6 +89,14 @@ mod tests {
             user_id: UserId::parse("u-1").unwrap(),
             name: None,
             roles: roles.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_route_the_roles_never_allow_is_forbidden_before_the_account_is_known() {
+        assert_eq!(admit_route(&caller(&[Role::Supervisor]), Action::ReadAudit), Ok(()));
+        for roles in [&[Role::Agent][..], &[]] {
+            assert_eq!(admit_route(&caller(roles), Action::ReadAudit), Err(Refusal::Forbidden));
         }
     }
 

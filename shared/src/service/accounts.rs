@@ -202,11 +202,6 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
         }
     }
 
-    /// Every account.
-    pub async fn list(&self) -> Result<Vec<Account>, AccountsError> {
-        Ok(self.directory.store.accounts().await?)
-    }
-
     /// One account, read fresh.
     pub async fn read(&self, id: &AccountId) -> Result<Account, AccountsError> {
         let found = self.directory.account(id, Freshness::Fresh).await?;

@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use crate::access::{Action, Caller, Role, UserId};
+use crate::access::{standing, Action, Caller, Role, UserId};
+use crate::account::Account;
 use crate::audit::{Actor, AuditAction, AuditEntry};
 use crate::ids::{AccountId, Timestamp};
 use crate::service::access::{admit, Refusal};
@@ -84,6 +85,17 @@ pub struct Me {
     pub accounts: Vec<MyAccount>,
 }
 
+/// An account the caller works in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seat {
+    /// The account.
+    pub account: Account,
+    /// The role the caller works as there.
+    pub role: Role,
+    /// The name their membership gives them, if any.
+    pub display_name: Option<String>,
+}
+
 /// The team service.
 #[derive(Debug)]
 pub struct Team<S> {
@@ -92,36 +104,47 @@ pub struct Team<S> {
 }
 
 impl<S: Members + AuditLog + AccountStore + ConversationMoves> Team<S> {
-    /// The caller: an operator works in every account; anyone else in their memberships.
-    pub async fn me(&self, caller: &Caller) -> Result<Me, TeamError> {
-        let mut accounts = Vec::new();
-        let mut member_name = None;
+    /// The accounts a caller works in, with the role they work as there: every account for an
+    /// operator (1 Query); otherwise their memberships (1 Query of the index, which may lag a
+    /// change, so each is read again strongly consistent, with its account: 2 GetItem each).
+    pub async fn seats(&self, caller: &Caller) -> Result<Vec<Seat>, TeamError> {
         if caller.is_operator() {
-            for a in self.store.accounts().await? {
-                accounts.push(MyAccount {
-                    account_id: a.account_id,
-                    name: a.name,
+            let all = self.store.accounts().await?;
+            return Ok(all
+                .into_iter()
+                .map(|account| Seat {
+                    account,
                     role: Role::Operator,
-                });
-            }
-        } else if let Some(ceiling) = caller.highest() {
-            for listed in self.store.memberships(&caller.user_id).await? {
-                // The index may lag a change: the membership is read again, strongly consistent,
-                // and the account must still be there.
-                let Some(m) = self.store.member(&listed.account_id, &caller.user_id).await? else {
-                    continue;
-                };
-                let Some(a) = self.store.account(&m.account_id).await? else {
-                    continue;
-                };
-                member_name = member_name.or(m.display_name.clone());
-                accounts.push(MyAccount {
-                    account_id: a.account_id,
-                    name: a.name,
-                    role: m.role.min(ceiling).min(Role::Supervisor),
+                    display_name: None,
+                })
+                .collect());
+        }
+        let mut seats = Vec::new();
+        if caller.highest().is_none() {
+            return Ok(seats);
+        }
+        for listed in self.store.memberships(&caller.user_id).await? {
+            let Some(m) = self.store.member(&listed.account_id, &caller.user_id).await? else {
+                continue;
+            };
+            let Some(role) = standing(caller, Some(m.role)).role() else {
+                continue;
+            };
+            if let Some(account) = self.store.account(&m.account_id).await? {
+                seats.push(Seat {
+                    account,
+                    role,
+                    display_name: m.display_name,
                 });
             }
         }
+        Ok(seats)
+    }
+
+    /// The caller: who they are and the accounts they work in.
+    pub async fn me(&self, caller: &Caller) -> Result<Me, TeamError> {
+        let seats = self.seats(caller).await?;
+        let member_name = seats.iter().find_map(|s| s.display_name.clone());
         Ok(Me {
             user_id: caller.user_id.clone(),
             name: caller
@@ -130,7 +153,14 @@ impl<S: Members + AuditLog + AccountStore + ConversationMoves> Team<S> {
                 .or(member_name)
                 .unwrap_or_else(|| caller.user_id.to_string()),
             roles: caller.roles.clone(),
-            accounts,
+            accounts: seats
+                .into_iter()
+                .map(|s| MyAccount {
+                    account_id: s.account.account_id,
+                    name: s.account.name,
+                    role: s.role,
+                })
+                .collect(),
         })
     }
 

@@ -18,31 +18,14 @@ impl AccountStore for Dynamo {
         found.map(|i| from_item::<AccountItem>(i)?.into_account()).transpose()
     }
 
-    /// 1 Query on the index per 100 accounts.
+    /// 1 Query on the index per 1 MB of accounts.
     async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI1)
-                .key_condition_expression("gsi1pk = :p")
-                .expression_attribute_values(":p", s(ACCOUNTS_PARTITION))
-                .set_exclusive_start_key(start)
-                .limit(100)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in page.items().iter().cloned() {
-                out.push(from_item::<AccountItem>(item)?.into_account()?);
-            }
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(out);
-            }
-        }
+        let vals = HashMap::from([(":p".to_owned(), s(ACCOUNTS_PARTITION))]);
+        let items = self.query_all(Some(GSI1), "gsi1pk = :p", None, vals).await?;
+        items
+            .into_iter()
+            .map(|item| from_item::<AccountItem>(item)?.into_account())
+            .collect()
     }
 
     /// 1 TransactWriteItems: the record and every number's claim.
@@ -153,16 +136,9 @@ impl AccountStore for Dynamo {
             HashMap::new(),
             names,
         )?;
-        let outcome = txn.commit().await?;
-        if matches!(outcome, TxnOutcome::Done) {
-            Ok(true)
-        } else if outcome.failed(Part::NumberClaim) || outcome.failed(Part::Account) {
-            Ok(false)
-        } else {
-            Err(StoreError::Unavailable(format!(
-                "removing the number was cancelled: {outcome:?}"
-            )))
-        }
+        txn.commit()
+            .await?
+            .done_unless(&[Part::NumberClaim, Part::Account], "removing the number")
     }
 
     /// 1 TransactWriteItems: the rotation's time on the record, and the entry.
@@ -177,15 +153,8 @@ impl AccountStore for Dynamo {
             values([(":at", s(audit.at.to_string()))]),
             HashMap::new(),
         )?;
-        let outcome = txn.commit().await?;
-        if matches!(outcome, TxnOutcome::Done) {
-            Ok(true)
-        } else if outcome.failed(Part::Account) {
-            Ok(false)
-        } else {
-            Err(StoreError::Unavailable(format!(
-                "recording the rotation was cancelled: {outcome:?}"
-            )))
-        }
+        txn.commit()
+            .await?
+            .done_unless(&[Part::Account], "recording the rotation")
     }
 }

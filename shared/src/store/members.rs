@@ -2,11 +2,9 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::AttributeValue;
-
 use super::conversations::{decode_cursor, encode_cursor};
 use super::items::{from_item, index_partition, to_item, AuditItem, ConversationItem, HoldItem, MemberItem};
-use super::{key, s, sdk_error, Dynamo, Item, Part, StoreError, TxnOutcome};
+use super::{key, s, sdk_error, Dynamo, Item, Part, StoreError};
 use crate::access::UserId;
 use crate::audit::AuditEntry;
 use crate::conversation::Status;
@@ -14,38 +12,6 @@ use crate::ids::AccountId;
 use crate::ids::ConversationId;
 use crate::service::ports::{AuditLog, BadCursor, Committed, Member, Members, Page, ReadError};
 use crate::table::{self, GSI1};
-
-impl Dynamo {
-    /// Every item of one query (all its pages).
-    async fn query_all(
-        &self,
-        index: Option<&str>,
-        condition: &str,
-        values: HashMap<String, AttributeValue>,
-    ) -> Result<Vec<Item>, StoreError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .set_index_name(index.map(str::to_owned))
-                .key_condition_expression(condition)
-                .set_expression_attribute_values(Some(values.clone()))
-                .set_consistent_read(index.is_none().then_some(true))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            out.extend(page.items().iter().cloned());
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(out);
-            }
-        }
-    }
-}
 
 fn members_of(items: Vec<Item>) -> Result<Vec<Member>, StoreError> {
     items
@@ -67,7 +33,7 @@ impl Members for Dynamo {
     async fn members(&self, account_id: &AccountId) -> Result<Option<Vec<Member>>, StoreError> {
         let (pk, account_sk) = table::account_key(account_id.as_str());
         let vals = HashMap::from([(":pk".to_owned(), s(pk))]);
-        let items = self.query_all(None, "pk = :pk", vals).await?;
+        let items = self.query_all(None, "pk = :pk", None, vals).await?;
         let sk = |i: &Item| {
             i.get(table::SK)
                 .and_then(|v| v.as_s().ok())
@@ -87,7 +53,7 @@ impl Members for Dynamo {
     /// 1 Query on the index.
     async fn memberships(&self, user_id: &UserId) -> Result<Vec<Member>, StoreError> {
         let vals = HashMap::from([(":p".to_owned(), s(table::memberships_partition(user_id.as_str())))]);
-        members_of(self.query_all(Some(GSI1), "gsi1pk = :p", vals).await?)
+        members_of(self.query_all(Some(GSI1), "gsi1pk = :p", None, vals).await?)
     }
 
     /// 1 TransactWriteItems: the member (the account must exist) and the entry.
@@ -101,16 +67,17 @@ impl Members for Dynamo {
         )?;
         txn.put(Part::Member, to_item(&MemberItem::of(m))?, None)?;
         txn.audit(audit)?;
-        let outcome = txn.commit().await?;
-        if matches!(outcome, TxnOutcome::Done) {
-            Ok(Committed::Done)
-        } else if outcome.failed(Part::Account) {
-            Ok(Committed::Lost)
-        } else {
-            Err(StoreError::Unavailable(format!(
-                "setting the member was cancelled: {outcome:?}"
-            )))
-        }
+        Ok(
+            if txn
+                .commit()
+                .await?
+                .done_unless(&[Part::Account], "setting the member")?
+            {
+                Committed::Done
+            } else {
+                Committed::Lost
+            },
+        )
     }
 
     /// 1 TransactWriteItems: the member deleted and the entry.
@@ -124,16 +91,7 @@ impl Members for Dynamo {
         let at = key(table::member_key(account_id.as_str(), user_id.as_str()));
         txn.delete(Part::Member, at, Some("attribute_exists(pk)"), HashMap::new())?;
         txn.audit(audit)?;
-        let outcome = txn.commit().await?;
-        if matches!(outcome, TxnOutcome::Done) {
-            Ok(true)
-        } else if outcome.failed(Part::Member) {
-            Ok(false)
-        } else {
-            Err(StoreError::Unavailable(format!(
-                "removing the member was cancelled: {outcome:?}"
-            )))
-        }
+        txn.commit().await?.done_unless(&[Part::Member], "removing the member")
     }
 
     /// 1 Query of the user's hold items (strongly consistent: every conversation assigned since
@@ -143,38 +101,26 @@ impl Members for Dynamo {
     async fn held_by(&self, account_id: &AccountId, user_id: &UserId) -> Result<Vec<ConversationId>, StoreError> {
         let (pk, _) = table::hold_key(account_id.as_str(), user_id.as_str(), "");
         let holds = self
-            .query_all(None, "pk = :pk", HashMap::from([(":pk".to_owned(), s(pk))]))
+            .query_all(None, "pk = :pk", None, HashMap::from([(":pk".to_owned(), s(pk))]))
             .await?;
         let mut out = Vec::new();
         for item in holds {
             out.push(from_item::<HoldItem>(item)?.conversation_id);
         }
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI1)
-                .key_condition_expression("gsi1pk = :p")
-                .filter_expression("assigned_agent = :u")
-                .expression_attribute_values(":p", s(index_partition(account_id, Status::Open)))
-                .expression_attribute_values(":u", s(user_id.as_str()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in page.items().iter().cloned() {
-                let c = from_item::<ConversationItem>(item)?.into_conversation();
-                if !out.contains(&c.conversation_id) {
-                    out.push(c.conversation_id);
-                }
-            }
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(out);
+        let vals = HashMap::from([
+            (":p".to_owned(), s(index_partition(account_id, Status::Open))),
+            (":u".to_owned(), s(user_id.as_str())),
+        ]);
+        let assigned = self
+            .query_all(Some(GSI1), "gsi1pk = :p", Some("assigned_agent = :u"), vals)
+            .await?;
+        for item in assigned {
+            let id = from_item::<ConversationItem>(item)?.into_conversation().conversation_id;
+            if !out.contains(&id) {
+                out.push(id);
             }
         }
+        Ok(out)
     }
 }
 

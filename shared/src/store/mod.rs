@@ -95,6 +95,39 @@ impl Dynamo {
         Ok(out.item)
     }
 
+    /// Every item of one query (all its pages), strongly consistent on the table; `filter` keeps
+    /// only the items it holds for.
+    pub(crate) async fn query_all(
+        &self,
+        index: Option<&str>,
+        condition: &str,
+        filter: Option<&str>,
+        values: HashMap<String, AttributeValue>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_owned))
+                .key_condition_expression(condition)
+                .set_filter_expression(filter.map(str::to_owned))
+                .set_expression_attribute_values(Some(values.clone()))
+                .set_consistent_read(index.is_none().then_some(true))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            out.extend(page.items().iter().cloned());
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
     /// Reads several items in one request (retrying what DynamoDB leaves unprocessed, with backoff), strongly
     /// consistent; the answer is in the order of the keys.
     pub(crate) async fn get_many(&self, keys: Vec<(String, String)>) -> Result<Vec<Option<Item>>, StoreError> {

@@ -55,6 +55,18 @@ impl TxnOutcome {
     pub(crate) fn failed(&self, part: Part) -> bool {
         matches!(self, Self::Cancelled(parts) if parts.iter().any(|(p, _)| *p == part))
     }
+
+    /// `true` when every write is durable, `false` when one of `parts` failed its condition; a
+    /// cancellation for any other condition is a store fault naming `what` was being done.
+    pub(crate) fn done_unless(self, parts: &[Part], what: &str) -> Result<bool, StoreError> {
+        if matches!(self, Self::Done) {
+            Ok(true)
+        } else if parts.iter().any(|p| self.failed(*p)) {
+            Ok(false)
+        } else {
+            Err(StoreError::Unavailable(format!("{what} was cancelled: {self:?}")))
+        }
+    }
 }
 
 /// A transaction being built.

@@ -43,12 +43,12 @@ async fn an_account_is_created_with_its_key_in_the_key_store_only() {
     assert_eq!(w.store.read(|s| s.claims.len()), 2);
     assert_eq!(w.accounts().read(&account.account_id).await.unwrap(), account);
     let listed: Vec<_> = w
-        .accounts()
-        .list()
+        .team()
+        .seats(&op("o-1"))
         .await
         .unwrap()
         .into_iter()
-        .map(|a| a.account_id)
+        .map(|s| s.account.account_id)
         .collect();
     assert!(listed.contains(&account.account_id) && listed.contains(&w.account.account_id));
 }
