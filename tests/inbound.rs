@@ -257,7 +257,12 @@ async fn stop_then_start_flip_consent_and_replies_follow_it() {
         (refused.0, refused.1["error"]["code"].as_str()),
         (422, Some("recipient_opted_out"))
     );
-    assert!(s.sim_messages(&account.customer).await.is_empty(), "nothing sent");
+    let sent = s.sim_messages(&account.customer).await;
+    assert_eq!(sent.len(), 1, "nothing sent but the stop confirmation: {sent:?}");
+    assert!(
+        sent[0]["message"].as_str().unwrap_or_default().contains("START"),
+        "{sent:?}"
+    );
     assert_eq!(
         s.text_with(&account, json!({"from": customer, "text": "ok", "action": "start"}))
             .await

@@ -11,6 +11,7 @@ Prints one line per failure and `openapi contract: N passed, M failed`.
 """
 
 import base64
+import datetime
 import hashlib
 import hmac
 import json
@@ -149,10 +150,12 @@ def us_number():
 
 
 def signed_inbound(customer, key, support, from_number, text):
+    # TeleSign's time of the message: now (one older than the deduplication window is ignored).
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     body = json.dumps({
         "reference_id": uuid.uuid4().hex.upper(), "sub_resource": "mo_sms",
-        "status": {"code": 1500, "description": "Message received", "updated_on": "2026-11-25T10:00:00Z"},
-        "submit_timestamp": "2026-11-25T10:00:00Z", "errors": [],
+        "status": {"code": 1500, "description": "Message received", "updated_on": now},
+        "submit_timestamp": now, "errors": [],
         "user_response": {"phone_number": from_number, "sender_id": support, "mo_message": text},
     }).encode()
     mac = hmac.new(base64.b64decode(key), body, hashlib.sha256).digest()
@@ -187,6 +190,12 @@ def scenario():
            {"number": "+1 " + extra[1:], "type": "long_code"})
     answer("POST", "/accounts/{account_id}/numbers", f"/accounts/{account_id}/numbers", 400,
            {"number": "call-me", "type": "long_code"})
+    number_path = "/accounts/{account_id}/numbers/{number}"
+    answer("PATCH", number_path, f"/accounts/{account_id}/numbers/{extra}", 200,
+           {"timezone": "Europe/Warsaw", "business_hours": {"mon": [["09:00", "17:00"]]},
+            "auto_close": {"waiting_after_seconds": 86400}, "messages": {"greeting": "Hello", "help": None}})
+    answer("PATCH", number_path, f"/accounts/{account_id}/numbers/{extra}", 400, {"timezone": "Nowhere/Else"})
+    answer("PATCH", number_path, f"/accounts/{account_id}/numbers/{us_number()}", 404, {"description": "x"})
     answer("DELETE", "/accounts/{account_id}/numbers/{number}", f"/accounts/{account_id}/numbers/{extra}", 200)
     answer("DELETE", "/accounts/{account_id}/numbers/{number}", f"/accounts/{account_id}/numbers/{extra}", 404)
 

@@ -5,17 +5,24 @@ use channel_tests::{code, messages, random_number, stack, Account, Stack};
 use futures::future::join_all;
 use serde_json::json;
 
+/// A customer's first message and its conversation. A callback the table could not take at once
+/// (a loaded machine's DynamoDB Local timing out) is answered `parked` and stored by its replay:
+/// the conversation is waited for.
 async fn open_conversation(s: &Stack, account: &Account) -> (String, String) {
     let customer = random_number();
     assert_eq!(s.text(account, &customer, "hello").await.0, 200);
-    let list = s.conversations(account, "open").await;
-    let id = list
-        .iter()
-        .find(|c| c["customer_number"] == customer.as_str())
-        .and_then(|c| c["conversation_id"].as_str())
-        .expect("conversation")
-        .to_owned();
-    (id, customer)
+    for _ in 0..300 {
+        let list = s.conversations(account, "open").await;
+        let found = list
+            .iter()
+            .find(|c| c["customer_number"] == customer.as_str())
+            .and_then(|c| c["conversation_id"].as_str());
+        if let Some(id) = found {
+            return (id.to_owned(), customer);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the conversation of {customer} never appeared");
 }
 
 #[tokio::test]

@@ -124,6 +124,7 @@ async fn scenario(s: &Stack, g: &Stack) {
         callback_url,
     };
     let person = random_number();
+    // A STOP and a START each get their confirmation: the callback function sends and settles.
     for text in ["hello", "STOP", "START"] {
         assert_eq!(s.text(&account, &person, text).await.0, 200);
     }
@@ -201,20 +202,33 @@ async fn scenario(s: &Stack, g: &Stack) {
         &[],
     )
     .await;
+    // A number's settings changed in place; a conversation the sweep will find idle.
+    let settings = json!({"timezone": "Europe/Warsaw", "auto_close": {"open_after_seconds": 3600},
+                          "messages": {"closing": "Closed for now."}});
+    expect(
+        g,
+        200,
+        "PATCH",
+        &format!("/accounts/{id}/numbers/{number}"),
+        settings,
+        &[],
+    )
+    .await;
+    assert_eq!(s.text(&account, &random_number(), "idle soon").await.0, 200);
     expect(g, 200, "GET", "/console", Value::Null, &[]).await;
 }
 
 /// A message of `customer` that DynamoDB cannot take now is parked, its first replay fails and
-/// backs off, a later one stores it in the customer's conversation.
+/// backs off, a later one stores it in the customer's conversation (and sends its help reply).
 async fn parked_and_replayed(s: &Stack, account: &Account, customer: &str) {
     dynamodb_fault(json!({"kind": "unreachable", "operation": "BatchGetItem", "matching": customer, "count": 9})).await;
-    let (status, answer) = s.text(account, customer, "parked").await;
+    let (status, answer) = s.text(account, customer, "help").await;
     assert_eq!((status, answer["result"].as_str()), (200, Some("parked")), "{answer}");
     for _ in 0..60 {
         let (_, list) = s
             .get(&format!("/conversations?account_id={}&limit=100", account.id))
             .await;
-        if list.to_string().contains("\"parked\"") {
+        if list.to_string().contains("\"help\"") {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
@@ -248,11 +262,33 @@ async fn team(g: &Stack, id: &str, conversation: &str) {
     expect(g, 200, "POST", &assign, json!({"agent_id": null}), &[]).await;
 }
 
+/// Sweeps the accounts this test made ("IAM"), as the schedule would an hour from now.
+async fn sweep_later(gateway: &local_gateway::Gateway) {
+    use shared::service::ports::AccountStore;
+    let service = gateway.sweeper.service();
+    let mine: Vec<_> = service
+        .log
+        .accounts()
+        .await
+        .expect("accounts")
+        .into_iter()
+        .filter(|a| a.name == "IAM" && shared::service::sweeper::shortest_timeout(a).is_some())
+        .filter(|a| a.created_at.epoch_seconds() > shared::ids::epoch_seconds() - 600)
+        .collect();
+    let later = shared::ids::Timestamp::now().plus_seconds(7200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let report = service.sweep_accounts(mine, later, deadline).await.expect("sweep");
+    assert!(report.ended >= 1 && report.closings >= 1, "{report:?}");
+}
+
 #[tokio::test]
 async fn each_function_is_granted_exactly_the_actions_its_code_uses() {
     let s = stack();
     let (g, gateway) = own_gateway().await;
     scenario(&s, &g).await;
+    // The sweep, an hour on, of the scenario's accounts: it ends the idle conversation and sends
+    // its closing message.
+    sweep_later(&gateway).await;
 
     let facts = facts();
     let mut problems = Vec::new();

@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::automation::{Settings, SettingsChange, SettingsError};
 use crate::ids::{AccountId, Timestamp};
 use crate::phone::{PhoneError, PhoneNumber};
 use crate::telesign::{ApiHost, ApiKey, Credentials, KeyError};
@@ -46,6 +47,9 @@ pub enum AccountError {
     /// Not a host this channel knows.
     #[error("api_host is \"standard\" or \"enterprise\"")]
     InvalidApiHost,
+    /// A number's automation settings.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
     /// A grace period over seven days.
     #[error("grace_period_seconds is at most 604800 (7 days)")]
     InvalidGracePeriod,
@@ -132,6 +136,9 @@ pub struct SupportNumberOf<N> {
     /// Whether agents may send attachments (SMS carries none: always false).
     #[serde(default)]
     pub agents_can_send_attachments: bool,
+    /// Time zone, business hours, idle timeouts and automated messages.
+    #[serde(flatten)]
+    pub settings: Settings,
 }
 
 /// A support number as the channel keeps it: digits only.
@@ -161,12 +168,7 @@ impl SupportNumberOf<String> {
         if self.description.chars().count() > 200 {
             return Err(AccountError::DescriptionTooLong);
         }
-        let lang_ok = !self.language.is_empty()
-            && self.language.len() <= 35
-            && self.language.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        if !lang_ok {
-            return Err(AccountError::InvalidLanguage(self.language));
-        }
+        check_language(&self.language)?;
         Ok(SupportNumber {
             number,
             kind: self.kind,
@@ -174,6 +176,104 @@ impl SupportNumberOf<String> {
             language: self.language,
             customers_can_send_attachments: false,
             agents_can_send_attachments: false,
+            settings: self.settings.validated()?,
+        })
+    }
+}
+
+/// The primary language subtags of ISO 639-1: a number's language must be one of them.
+const LANGUAGES: &str = "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy \
+da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii ik io \
+is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na \
+nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss \
+st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu";
+
+/// Checks a language tag (BCP 47): a known ISO 639-1 language, then subtags of letters and
+/// digits (`en-US`, `pl-PL`, `zh-Hant-TW`).
+pub fn check_language(tag: &str) -> Result<(), AccountError> {
+    let mut parts = tag.split('-');
+    let primary = parts.next().unwrap_or_default().to_ascii_lowercase();
+    let known = primary.len() == 2 && LANGUAGES.split_ascii_whitespace().any(|l| l == primary);
+    let rest_ok = parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
+    if !known || !rest_ok || tag.len() > 35 {
+        return Err(AccountError::InvalidLanguage(tag.to_owned()));
+    }
+    Ok(())
+}
+
+/// A `PATCH` of a support number: its description, language and automation settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NumberChange {
+    /// The new description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The new language.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// The zone (`null`: UTC).
+    #[serde(default, deserialize_with = "crate::automation::present")]
+    pub timezone: Option<Option<String>>,
+    /// The hours (`null`: always open).
+    #[serde(default, deserialize_with = "crate::automation::present")]
+    pub business_hours: Option<Option<crate::automation::BusinessHours>>,
+    /// Timeouts, each present one replaced.
+    #[serde(default)]
+    pub auto_close: Option<crate::automation::AutoCloseChange>,
+    /// Messages, each present one replaced (`null`: off).
+    #[serde(default)]
+    pub messages: Option<std::collections::BTreeMap<crate::automation::Kind, Option<String>>>,
+}
+
+impl NumberChange {
+    /// The change of the automation settings it holds.
+    pub fn settings(&self) -> SettingsChange {
+        SettingsChange {
+            timezone: self.timezone.clone(),
+            business_hours: self.business_hours.clone(),
+            auto_close: self.auto_close,
+            messages: self.messages.clone(),
+        }
+    }
+}
+
+impl SupportNumber {
+    /// The number as the API answers it: every setting spelled out (the zone, `null` hours for
+    /// always open, each timeout, each message's text in effect or `null` when off).
+    pub fn view(&self, account_name: &str) -> serde_json::Value {
+        let s = &self.settings;
+        let messages: serde_json::Map<String, serde_json::Value> = s
+            .messages
+            .each()
+            .iter()
+            .map(|(kind, _)| {
+                (
+                    kind.as_str().to_owned(),
+                    s.text(*kind, &self.language, account_name).into(),
+                )
+            })
+            .collect();
+        serde_json::json!({
+            "number": self.number, "type": self.kind, "description": self.description, "language": self.language,
+            "customers_can_send_attachments": false, "agents_can_send_attachments": false,
+            "timezone": s.timezone.as_deref().unwrap_or("UTC"), "business_hours": s.business_hours,
+            "auto_close": s.auto_close, "messages": messages,
+        })
+    }
+
+    /// The number after a change, checked as a new one would be.
+    pub fn patched(&self, change: &NumberChange) -> Result<SupportNumber, AccountError> {
+        let description = change.description.clone().unwrap_or_else(|| self.description.clone());
+        if description.chars().count() > 200 {
+            return Err(AccountError::DescriptionTooLong);
+        }
+        let language = change.language.clone().unwrap_or_else(|| self.language.clone());
+        check_language(&language)?;
+        Ok(SupportNumber {
+            description,
+            language,
+            settings: self.settings.clone().patched(&change.settings()).validated()?,
+            ..self.clone()
         })
     }
 }
@@ -301,6 +401,7 @@ mod tests {
             language: "en-US".into(),
             customers_can_send_attachments: false,
             agents_can_send_attachments: false,
+            settings: Default::default(),
         }
     }
 
@@ -350,8 +451,9 @@ mod tests {
             ("pl-PL", true),
             ("", false),
             ("en_US", false),
-            (&"a".repeat(35), true),
-            (&"a".repeat(36), false),
+            ("zh-Hant-TW", true),
+            ("xx-YY", false),
+            (&format!("en-{}", "a".repeat(33)), false),
         ] {
             let mut n = number("14252306549", NumberType::LongCode);
             n.language = language.to_owned();

@@ -137,14 +137,7 @@ pub fn consent_of(text: &str, action: Option<&str>) -> Option<Consent> {
         Some("start") => return Some(Consent::OptIn),
         _ => {}
     }
-    let word: String = text
-        .trim_matches(|c: char| c.is_whitespace() || c.is_ascii_punctuation())
-        .chars()
-        .map(|c| match c {
-            'ê' | 'Ê' => 'E',
-            c => c.to_ascii_uppercase(),
-        })
-        .collect();
+    let word = keyword(text);
     if STOP_WORDS.contains(&word.as_str()) {
         Some(Consent::OptOut)
     } else if START_WORDS.contains(&word.as_str()) {
@@ -154,9 +147,40 @@ pub fn consent_of(text: &str, action: Option<&str>) -> Option<Consent> {
     }
 }
 
+/// A message as a keyword: trimmed of space and punctuation, upper case.
+fn keyword(text: &str) -> String {
+    text.trim_matches(|c: char| c.is_whitespace() || c.is_ascii_punctuation())
+        .chars()
+        .map(|c| match c {
+            'ê' | 'Ê' => 'E',
+            c => c.to_ascii_uppercase(),
+        })
+        .collect()
+}
+
+/// Whether a message asks for the number's help reply: HELP or INFO alone (as consent keywords
+/// are read), or TeleSign's `action: help`.
+pub fn asks_for_help(text: &str, action: Option<&str>) -> bool {
+    action.is_some_and(|a| a.eq_ignore_ascii_case("help")) || matches!(keyword(text).as_str(), "HELP" | "INFO")
+}
+
+/// How long an inbound reference is remembered, and so how old a callback may be: an older one
+/// could not be told from a new message, so it is ignored (a replayed old START never opts a
+/// customer in again). TeleSign retries within a minute.
+pub const DEDUPLICATION_WINDOW_SECONDS: i64 = 30 * 24 * 3600;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn help_and_info_ask_for_the_help_reply() {
+        assert!(asks_for_help(" help! ", None));
+        assert!(asks_for_help("Info", None));
+        assert!(asks_for_help("anything", Some("HELP")));
+        assert!(!asks_for_help("help me please", None));
+        assert!(!asks_for_help("STOP", Some("stop")));
+    }
 
     #[test]
     fn closed_is_final() {
@@ -330,6 +354,44 @@ impl Conversation {
     }
 }
 
+/// Which automated message a message is (`kind` in the contract).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Kind {
+    /// The first customer message of a new conversation.
+    Greeting,
+    /// A customer message outside business hours (once per conversation per closed period).
+    Away,
+    /// The goodbye of an auto-closed conversation.
+    Closing,
+    /// The answer to HELP or INFO.
+    Help,
+    /// The confirmation of an opt-out: the one message an opted-out customer still gets.
+    Stop,
+    /// The confirmation of an opt-in.
+    Start,
+}
+
+impl Kind {
+    /// The contract's name.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+impl PartialOrd for Kind {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Kind {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
@@ -384,6 +446,12 @@ pub struct Message {
     /// the agent may send it again (a new message).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unconfirmed: bool,
+    /// Set on a message the channel sent by itself (greeting, away, closing, help, stop, start).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub automated: bool,
+    /// Which automated message it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
 }
 
 /// How long an outbound message of unknown outcome waits for its delivery report before the
@@ -412,6 +480,8 @@ impl Message {
             agent_id: None,
             too_long: false,
             unconfirmed: false,
+            automated: false,
+            kind: None,
         }
     }
 
@@ -441,6 +511,26 @@ impl Message {
         m
     }
 
+    /// An automated message recorded before it is sent, sorting right after `after` (the
+    /// customer message or the move that made it due).
+    pub fn automated(kind: Kind, text: &str, after: &MessageId) -> Self {
+        let mut m = Self::outbound_pending(text, &crate::sms::analyse(text), None);
+        m.message_id = after.successor();
+        m.automated = true;
+        m.kind = Some(kind);
+        m
+    }
+
+    /// The channel's note that a conversation idle in `status` for `idle_seconds` was ended.
+    pub fn auto_close_notice(status: Status, idle_seconds: u64) -> Self {
+        let text = format!(
+            "Closed automatically: {} for {} without a message.",
+            status.as_str(),
+            spell_duration(idle_seconds)
+        );
+        Self::new(Direction::System, &text, &TextInfo::none(), MessageState::Received)
+    }
+
     /// The channel's note of a consent change, sorting right after the customer's keyword.
     pub fn consent_notice(consent: Consent, keyword: &str, after: &MessageId) -> Self {
         let text = match consent {
@@ -456,6 +546,18 @@ impl Message {
         let mut m = Self::new(Direction::System, &text, &TextInfo::none(), MessageState::Received);
         m.message_id = after.successor();
         m
+    }
+}
+
+/// A duration as a person says it: `90 seconds`, `5 minutes`, `2 hours 30 minutes`, `3 days`.
+pub fn spell_duration(seconds: u64) -> String {
+    let unit = |n: u64, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    match seconds {
+        s if s < 120 => unit(s, "second"),
+        s if s < 7200 => unit(s / 60, "minute"),
+        s if s < 172_800 && s % 3600 != 0 => format!("{} {}", unit(s / 3600, "hour"), unit(s % 3600 / 60, "minute")),
+        s if s < 172_800 => unit(s / 3600, "hour"),
+        s => unit(s / 86_400, "day"),
     }
 }
 

@@ -6,6 +6,7 @@ use lambda_http::{Body, Response};
 use serde_json::{json, Map, Value};
 
 use crate::account::AccountError;
+use crate::automation::SettingsError;
 use crate::service::access::Refusal;
 use crate::service::accounts::AccountsError;
 use crate::service::callbacks::CallbackError;
@@ -35,6 +36,9 @@ pub enum ErrorCode {
     InvalidAgentId,
     InvalidApiHost,
     InvalidApiKey,
+    InvalidAutoClose,
+    InvalidAutomatedMessage,
+    InvalidBusinessHours,
     InvalidCredentials,
     InvalidCursor,
     InvalidCustomerId,
@@ -49,6 +53,7 @@ pub enum ErrorCode {
     InvalidPhoneNumber,
     InvalidRole,
     InvalidSignature,
+    InvalidTimezone,
     InvalidTransition,
     InvalidUserId,
     MalformedPayload,
@@ -333,6 +338,10 @@ impl From<AccountError> for ApiError {
             AccountError::InvalidApiKey(_) => ErrorCode::InvalidApiKey,
             AccountError::InvalidApiHost => ErrorCode::InvalidApiHost,
             AccountError::InvalidGracePeriod => ErrorCode::InvalidGracePeriod,
+            AccountError::Settings(SettingsError::UnknownTimezone(_)) => ErrorCode::InvalidTimezone,
+            AccountError::Settings(SettingsError::BusinessHours(_)) => ErrorCode::InvalidBusinessHours,
+            AccountError::Settings(SettingsError::Timeout(_)) => ErrorCode::InvalidAutoClose,
+            AccountError::Settings(SettingsError::Message { .. }) => ErrorCode::InvalidAutomatedMessage,
         };
         Self::bad_request(code, e.to_string())
     }

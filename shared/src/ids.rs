@@ -142,6 +142,13 @@ impl Timestamp {
         OffsetDateTime::from_unix_timestamp(seconds).ok().map(Self)
     }
 
+    /// From milliseconds since the epoch.
+    pub fn from_epoch_millis(millis: i64) -> Option<Self> {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+            .ok()
+            .map(Self)
+    }
+
     /// Parses RFC 3339.
     pub fn parse(text: &str) -> Option<Self> {
         OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)

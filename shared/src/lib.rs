@@ -16,6 +16,7 @@
 pub mod access;
 pub mod account;
 pub mod audit;
+pub mod automation;
 pub mod aws;
 pub mod backoff;
 pub mod cache;

@@ -12,8 +12,8 @@
 //! | `Callbacks` | Count | `Outcome`; `Outcome, Reason` (refused); `AccountId, Outcome` (known account) | inbound-callback |
 //! | `Sends` | Count | `Outcome`; `Outcome, TelesignCode`; `AccountId, Outcome` | outbound-send (the send service) |
 //! | `DeliveryReportLag` | Milliseconds | none; `Status` (the account a property) | inbound-callback (a report that makes a message final) |
-//! | `AutomatedMessages` | Count | `Kind` | the automated messages (not built yet) |
-//! | `Sweeps` | Count | `Outcome` | the auto-close sweep (not built yet) |
+//! | `AutomatedMessages` | Count | `Kind` | inbound-callback, callback-replay (greeting, away, help, stop, start), sweeper (closing) |
+//! | `Sweeps` | Count | `Outcome` (`done`, `failed`) | sweeper |
 //! | `EventsDelivered` | Count | `Outcome` | the events function (not built yet) |
 //!
 //! A new metric is a variant of [`Metric`] and one call of [`emit`] where it happens, e.g.
@@ -104,7 +104,8 @@ pub enum CallbackResult {
     Duplicate,
     /// A delivery report applied.
     Updated,
-    /// A delivery report left out (older than the stored status, or not ours).
+    /// A delivery report left out (older than the stored status, or not ours), or an inbound
+    /// SMS older than the deduplication window.
     Ignored,
     /// The signature was refused (401): the account's key and TeleSign's differ, or a forgery.
     Refused,
@@ -210,6 +211,20 @@ pub fn send(result: SendResult, telesign_code: Option<u32>, account: &AccountId)
             .set(&[Dim::Outcome, Dim::TelesignCode]);
     }
     r
+}
+
+/// A run of the auto-close sweep (`done` or `failed`).
+pub fn sweep(result: &str) -> Record {
+    Record::count(Metric::Sweeps)
+        .dim(Dim::Outcome, result)
+        .set(&[Dim::Outcome])
+}
+
+/// An automated message handed to TeleSign, by kind.
+pub fn automated(kind: Option<crate::automation::Kind>) -> Record {
+    Record::count(Metric::AutomatedMessages)
+        .dim(Dim::Kind, kind.map_or("unknown", |k| k.as_str()))
+        .set(&[Dim::Kind])
 }
 
 /// The lag of a delivery report that made a message final (`status`: `delivered` or `failed`);

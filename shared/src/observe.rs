@@ -75,7 +75,7 @@ pub fn callback(account_id: &str, result: &Result<CallbackOutcome, CallbackError
             (CallbackResult::Duplicate, None, true)
         }
         Ok(CallbackOutcome::Report(ReportOutcome::Updated)) => (CallbackResult::Updated, None, true),
-        Ok(CallbackOutcome::Report(ReportOutcome::Stale | ReportOutcome::Unknown)) => {
+        Ok(CallbackOutcome::Report(ReportOutcome::Stale | ReportOutcome::Unknown) | CallbackOutcome::Ignored) => {
             (CallbackResult::Ignored, None, true)
         }
         // Verified, so the account exists, even when its record could not be read.

@@ -68,6 +68,11 @@ pub fn consent_key(account_id: &str, customer: &str) -> (String, String) {
     (format!("CONSENT#{account_id}#{customer}"), "CONSENT".into())
 }
 
+/// A consent keyword in the customer's ledger: in the consent item's partition, in order.
+pub fn consent_change_key(account_id: &str, customer: &str, order: &str) -> (String, String) {
+    (consent_key(account_id, customer).0, format!("CHANGE#{order}"))
+}
+
 /// Key of an idempotency record of a send: `IDEM#<scope>#<key>` / `IDEM`.
 pub fn idempotency_key(scope: &str, key: &str) -> (String, String) {
     (format!("IDEM#{scope}#{key}"), "IDEM".into())

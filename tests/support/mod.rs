@@ -410,7 +410,7 @@ pub fn signed(account: &Account, body: &Value) -> (Vec<u8>, String) {
 /// An inbound SMS callback body from `customer` to the account's first number.
 pub fn inbound_body(account: &Account, customer: &str, text: &str, reference: &str) -> Value {
     json!({"reference_id": reference, "sub_resource": "mo_sms", "status": {"code": 1500},
-           "submit_timestamp": "2026-11-26T10:00:00Z",
+           "submit_timestamp": shared::ids::now(),
            "user_response": {"phone_number": customer, "sender_id": account.numbers[0], "mo_message": text}})
 }
 

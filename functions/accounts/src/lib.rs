@@ -1,6 +1,6 @@
 //! The operators' account routes, the HTTP edge of the accounts service: `POST /accounts`,
 //! `GET /accounts`, `GET /accounts/{id}`, `PUT /accounts/{id}/api-key`,
-//! `POST /accounts/{id}/numbers`, `DELETE /accounts/{id}/numbers/{number}`; and the team's:
+//! `POST /accounts/{id}/numbers`, `DELETE /accounts/{id}/numbers/{number}`, `PATCH /accounts/{id}/numbers/{number}`; and the team's:
 //! `GET /me`, the members of an account, `GET /audit`. API keys go to Secrets Manager and
 //! nowhere else. Every route asks the policy first (`shared::access`).
 
@@ -11,7 +11,7 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use shared::access::{Action, Caller, Role, UserId};
-use shared::account::{parse_credentials, parse_name, validated_numbers, Account, NewSupportNumber};
+use shared::account::{parse_credentials, parse_name, validated_numbers, Account, NewSupportNumber, NumberChange};
 use shared::audit::Actor;
 use shared::error::ErrorCode;
 use shared::http::{
@@ -132,6 +132,7 @@ impl App {
             "PUT /accounts/{account_id}/api-key" => self.rotate(req, c).await,
             "POST /accounts/{account_id}/numbers" => self.add_number(req, c).await,
             "DELETE /accounts/{account_id}/numbers/{number}" => self.remove_number(req, c).await,
+            "PATCH /accounts/{account_id}/numbers/{number}" => self.change_number(req, c).await,
             _ => Err(no_route()),
         }
     }
@@ -193,11 +194,11 @@ impl App {
     /// what the desk needs (id, name, numbers), not the TeleSign customer id, host or callback.
     fn view(&self, req: &Request, c: &Caller, a: &Account) -> Value {
         if !c.is_operator() {
-            return json!({"account_id": a.account_id, "name": a.name, "numbers": a.numbers, "created_at": a.created_at});
+            return json!({"account_id": a.account_id, "name": a.name, "numbers": numbers_view(a), "created_at": a.created_at});
         }
         json!({
             "account_id": a.account_id, "name": a.name, "customer_id": a.customer_id,
-            "api_host": a.api_host, "numbers": a.numbers,
+            "api_host": a.api_host, "numbers": numbers_view(a),
             "callback_url": public_base_url(req, self.public_base_url.as_deref()).map(|b| a.callback_url(&b)),
             "created_at": a.created_at,
         })
@@ -274,7 +275,17 @@ impl App {
         let account = self.service.read(&id).await?;
         let number: NewSupportNumber = json_body(req)?;
         let added = self.service.add_number(&Actor::of(c), &account, number).await?;
-        Ok(json_response(StatusCode::CREATED, &added))
+        Ok(json_response(StatusCode::CREATED, &added.view(&account.name)))
+    }
+
+    async fn change_number(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        let id = self.admitted(req, c, Action::ConfigureAccount).await?;
+        let number = PhoneNumber::parse_any(&path_param(req, "number")?)
+            .map_err(|e| ApiError::bad_request(ErrorCode::InvalidPhoneNumber, e.to_string()))?;
+        let change: NumberChange = json_body(req)?;
+        let changed = self.service.change_number(&Actor::of(c), &id, &number, &change).await?;
+        let account = self.service.read(&id).await?;
+        Ok(json_response(StatusCode::OK, &changed.view(&account.name)))
     }
 
     async fn remove_number(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
@@ -285,6 +296,10 @@ impl App {
         self.service.remove_number(&Actor::of(c), &account, &number).await?;
         Ok(json_response(StatusCode::OK, &json!({"removed": number})))
     }
+}
+
+fn numbers_view(a: &Account) -> Vec<Value> {
+    a.numbers.iter().map(|n| n.view(&a.name)).collect()
 }
 
 fn member_view(m: &Member) -> Value {

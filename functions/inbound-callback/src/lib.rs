@@ -10,10 +10,11 @@ use shared::secrets::Secrets;
 use shared::service::callbacks::{CallbackError, CallbackOutcome, Callbacks, ReportOutcome};
 use shared::service::directory::CachedDirectory;
 use shared::store::Dynamo;
+use shared::telesign::TelesignClient;
 use shared::ApiError;
 
 /// The callback service over DynamoDB, Secrets Manager and the parking queue.
-pub type Service = Callbacks<CachedDirectory<Dynamo, Secrets>, Dynamo, Queue>;
+pub type Service = Callbacks<CachedDirectory<Dynamo, Secrets>, Dynamo, Queue, TelesignClient>;
 
 /// The function's dependencies, built once per sandbox.
 #[derive(Debug)]
@@ -33,6 +34,8 @@ impl App {
             directory: clients.directory()?,
             log: clients.dynamo(),
             queue: clients.queue()?,
+            gateway: clients.telesign()?,
+            callback_base: shared::config::url("PUBLIC_BASE_URL")?,
         }))
     }
 
@@ -60,7 +63,9 @@ impl App {
             CallbackOutcome::Stored { .. } => "stored",
             CallbackOutcome::Duplicate | CallbackOutcome::Report(ReportOutcome::Duplicate) => "duplicate",
             CallbackOutcome::Report(ReportOutcome::Updated) => "updated",
-            CallbackOutcome::Report(ReportOutcome::Stale | ReportOutcome::Unknown) => "ignored",
+            CallbackOutcome::Report(ReportOutcome::Stale | ReportOutcome::Unknown) | CallbackOutcome::Ignored => {
+                "ignored"
+            }
             CallbackOutcome::Parked => "parked",
         };
         Ok(json_response(StatusCode::OK, &json!({ "result": result })))

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::account::{Account, AccountError, AccountSecret, NewSupportNumber, SupportNumber};
+use crate::account::{Account, AccountError, AccountSecret, NewSupportNumber, NumberChange, SupportNumber};
 use crate::audit::{Actor, AuditAction, AuditEntry};
 use crate::ids::{AccountId, Timestamp};
 use crate::phone::PhoneNumber;
@@ -358,6 +358,36 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
         }
     }
 
+    /// Changes a support number's description, language and automation settings in place (its
+    /// claim untouched, so routing never stops). Settings changed by another request meanwhile
+    /// are read again and the change applied to them.
+    pub async fn change_number(
+        &self,
+        actor: &Actor,
+        account_id: &AccountId,
+        number: &PhoneNumber,
+        change: &NumberChange,
+    ) -> Result<SupportNumber, AccountsError> {
+        for _ in 0..CHANGE_ATTEMPTS {
+            let account = self.read(account_id).await?;
+            let before = account.number(number).ok_or(AccountsError::NumberNotFound)?;
+            let after = before.patched(change)?;
+            let audit = AuditEntry::new(actor, AuditAction::NumberChanged, account_id, number.as_str())
+                .with("changed", changed_fields(change));
+            if self
+                .directory
+                .store
+                .change_number(account_id, before, &after, &audit)
+                .await?
+            {
+                self.directory.forget(&account);
+                tracing::info!(account_id = %account_id, number = %number, "support number changed");
+                return Ok(after);
+            }
+        }
+        Err(StoreError::Unavailable("the number's settings kept changing".into()).into())
+    }
+
     /// Removes a support number: its inbound stops at once.
     pub async fn remove_number(
         &self,
@@ -378,6 +408,40 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
         tracing::info!(account_id = %account.account_id, number = %number, "support number removed");
         Ok(())
     }
+}
+
+/// How often a number change is read and tried again when its settings changed meanwhile.
+const CHANGE_ATTEMPTS: u32 = 3;
+
+/// The names of the settings a change touches (for the audit entry: never a text).
+fn changed_fields(c: &NumberChange) -> Vec<String> {
+    let mut out: Vec<String> = [
+        ("description", c.description.is_some()),
+        ("language", c.language.is_some()),
+        ("timezone", c.timezone.is_some()),
+        ("business_hours", c.business_hours.is_some()),
+    ]
+    .into_iter()
+    .filter(|(_, set)| *set)
+    .map(|(name, _)| name.to_owned())
+    .collect();
+    if let Some(a) = &c.auto_close {
+        let timeouts = [
+            ("open_after_seconds", a.open_after_seconds.is_some()),
+            ("active_after_seconds", a.active_after_seconds.is_some()),
+            ("waiting_after_seconds", a.waiting_after_seconds.is_some()),
+        ];
+        out.extend(
+            timeouts
+                .iter()
+                .filter(|(_, s)| *s)
+                .map(|(n, _)| format!("auto_close.{n}")),
+        );
+    }
+    if let Some(m) = &c.messages {
+        out.extend(m.keys().map(|k| format!("messages.{}", k.as_str())));
+    }
+    out
 }
 
 fn keys_error(e: KeyStoreError) -> AccountsError {

@@ -5,16 +5,18 @@ use std::time::Duration;
 
 use crate::account::{Account, AccountKeys};
 use crate::audit::{Actor, AuditAction, AuditEntry};
+use crate::automation::{due_on_inbound, ConsentEffect, InboundFacts, Kind};
 use crate::backoff::Backoff;
 use crate::conversation::{
-    consent_of, next, parse_external_id, preview, Consent, Conversation, Event, Message, Thread,
+    asks_for_help, consent_of, next, parse_external_id, preview, Consent, Conversation, Event, Message, Thread,
+    DEDUPLICATION_WINDOW_SECONDS,
 };
 use crate::ids::AccountId;
 use crate::phone::PhoneNumber;
 use crate::service::directory::{AccountDirectory, DirectoryError, Freshness};
 use crate::service::ports::{
-    CallbackQueue, Committed, ConversationWrite, Guard, Holder, InboundLog, InboundRecord, InboundWrite, Move,
-    ParkedCallback, ReportLog, StatusUpdate, StoreError, ThreadState,
+    CallbackQueue, Committed, ConsentWrite, ConversationWrite, Guard, Holder, InboundLog, InboundRecord, InboundWrite,
+    Move, OutboundLog, ParkedCallback, ReportLog, SmsGateway, StatusUpdate, StoreError, ThreadState,
 };
 use crate::sms::TextInfo;
 use crate::telesign::status::{rank, state_of_code};
@@ -49,6 +51,9 @@ pub enum CallbackOutcome {
     Report(ReportOutcome),
     /// Verified, but not storable now: parked in the queue, to be replayed.
     Parked,
+    /// An inbound SMS older than the deduplication window: left out (a replay of it could not
+    /// be told from a new message).
+    Ignored,
 }
 
 /// What a delivery report did.
@@ -101,18 +106,32 @@ impl CallbackError {
     }
 }
 
+/// How long the automated messages of a stored SMS may take to go out: the callback is answered
+/// after them, within TeleSign's 5 s (a retry meanwhile is a duplicate and sends nothing).
+const AUTOMATED_BUDGET: Duration = Duration::from_secs(3);
+
 /// The callback service.
 #[derive(Debug)]
-pub struct Callbacks<D, L, Q> {
+pub struct Callbacks<D, L, Q, G> {
     /// Accounts and keys.
     pub directory: D,
-    /// Inbound messages and delivery reports.
+    /// Inbound messages and delivery reports (and the settles of automated messages).
     pub log: L,
     /// Where verified callbacks wait when they cannot be stored now.
     pub queue: Q,
+    /// TeleSign, for the automated messages.
+    pub gateway: G,
+    /// The public base URL the automated messages' delivery reports come back to.
+    pub callback_base: Option<String>,
 }
 
-impl<D: AccountDirectory, L: InboundLog + ReportLog, Q: CallbackQueue> Callbacks<D, L, Q> {
+impl<D, L, Q, G> Callbacks<D, L, Q, G>
+where
+    D: AccountDirectory,
+    L: InboundLog + ReportLog + OutboundLog,
+    Q: CallbackQueue,
+    G: SmsGateway,
+{
     /// Verifies and applies one callback of `account_id` (the raw body, as signed). A verified
     /// callback that cannot be stored now is parked for a replay and answered as taken.
     pub async fn receive(
@@ -266,9 +285,13 @@ impl<D: AccountDirectory, L: InboundLog + ReportLog, Q: CallbackQueue> Callbacks
         authorization: Option<&str>,
         body: &[u8],
     ) -> Result<CallbackOutcome, CallbackError> {
+        if too_old(sms) {
+            tracing::warn!(account_id = %account.account_id, reference_id = %sms.reference_id, submitted_at = ?sms.submitted_at,
+                "inbound SMS older than the deduplication window ignored");
+            return Ok(CallbackOutcome::Ignored);
+        }
         let thread = self.thread_of(account.clone(), sms).await?;
         let info = crate::sms::analyse(&sms.text);
-        let consent = consent_of(&sms.text, sms.action.as_deref());
         let raw = String::from_utf8_lossy(body).into_owned();
         for attempt in 1..=INBOUND_ATTEMPTS {
             let state = self.log.thread_state(&thread).await?;
@@ -279,14 +302,17 @@ impl<D: AccountDirectory, L: InboundLog + ReportLog, Q: CallbackQueue> Callbacks
             if state.number_owner.as_ref() != Some(&thread.account_id) {
                 return Err(self.number_gone(&thread).await);
             }
-            let record = plan_inbound(&thread, &state, sms, &info, consent, raw.clone());
+            let record = plan_inbound(&thread, &state, sms, &info, raw.clone());
             let written = match self.log.record_inbound(&record).await {
                 // Another writer held an item: read again, as after a lost condition.
                 Err(StoreError::Conflict(_)) => InboundWrite::Lost,
                 other => other?,
             };
             match written {
-                InboundWrite::Stored => return Ok(stored(&record, sms)),
+                InboundWrite::Stored => {
+                    self.send_automated(&account, &record).await;
+                    return Ok(stored(&record, sms));
+                }
                 InboundWrite::Duplicate => {
                     tracing::info!(account_id = %thread.account_id, reference_id = %sms.reference_id, "inbound SMS already stored");
                     return Ok(CallbackOutcome::Duplicate);
@@ -298,6 +324,29 @@ impl<D: AccountDirectory, L: InboundLog + ReportLog, Q: CallbackQueue> Callbacks
             }
         }
         Err(CallbackError::Busy)
+    }
+
+    /// Sends the automated messages recorded with a stored SMS, one after another. A failure is
+    /// logged: the message stays recorded as "sending" (or failed) for the agent to see, and is
+    /// never sent twice (a retried callback is a duplicate).
+    async fn send_automated(&self, account: &Account, record: &InboundRecord) {
+        let deadline = std::time::Instant::now() + AUTOMATED_BUDGET;
+        for message in &record.automated {
+            let out = crate::service::send::Outgoing {
+                account,
+                thread: &record.thread,
+                conversation_id: record.conversation.conversation_id(),
+                message,
+                callback_base: self.callback_base.as_deref(),
+                deadline,
+            };
+            match crate::service::send::dispatch(&self.directory, &self.log, &self.gateway, &out).await {
+                Ok(_) => crate::metrics::emit(crate::metrics::automated(message.kind)),
+                Err(e) => {
+                    tracing::error!(account_id = %account.account_id, message_id = %message.message_id, error = %e, "automated SMS not sent")
+                }
+            }
+        }
     }
 
     /// The thread an SMS belongs to: numbers as TeleSign wrote them, the support number owned by
@@ -370,6 +419,12 @@ impl<D: AccountDirectory, L: InboundLog + ReportLog, Q: CallbackQueue> Callbacks
     }
 }
 
+/// Whether TeleSign's signed time of an SMS is older than the deduplication window.
+fn too_old(sms: &InboundSms) -> bool {
+    sms.submitted_at
+        .is_some_and(|t| crate::ids::epoch_seconds() - t.unix_timestamp() > DEDUPLICATION_WINDOW_SECONDS)
+}
+
 /// The current key, then the previous one in its grace period, then the staged next one.
 fn check_signature(keys: &AccountKeys, authorization: Option<&str>, body: &[u8]) -> Result<(), SignatureError> {
     let id = &keys.current.customer_id;
@@ -402,22 +457,137 @@ fn observe_lag(account_id: &AccountId, message_id: &crate::ids::MessageId, state
 }
 
 /// What an inbound SMS writes, given what was read of its thread: the message, the conversation
-/// created (first contact) or moved (a `waiting` one reopens), the consent change and its notice.
+/// created (first contact) or moved (a `waiting` one reopens), the consent keyword in the
+/// customer's order, and the automated messages it is due.
 pub fn plan_inbound(
     thread: &Thread,
     state: &ThreadState,
     sms: &InboundSms,
     info: &TextInfo,
-    consent: Option<Consent>,
     raw: String,
 ) -> InboundRecord {
     let message = Message::inbound(&sms.text, info, &sms.reference_id);
-    let opted_out = match consent {
-        Some(Consent::OptOut) => true,
-        Some(Consent::OptIn) => false,
-        None => state.opted_out,
+    let keyword = consent_of(&sms.text, sms.action.as_deref());
+    let order = consent_order(sms, message.created_at);
+    let effect = keyword.map_or(ConsentEffect::None, |c| consent_effect(c, &order, state));
+    let opted_out = match effect {
+        ConsentEffect::Changed(c) => c == Consent::OptOut,
+        _ => state.opted_out,
     };
-    let conversation = match &state.live {
+    // The hours as the customer met them: when they sent it, not when a retry arrived.
+    let closed_period = state
+        .number
+        .as_ref()
+        .and_then(|(_, n)| n.settings.closed_period(sent_at(sms, message.created_at)));
+    let facts = InboundFacts {
+        new_conversation: state.live.is_none(),
+        help: asks_for_help(&sms.text, sms.action.as_deref()),
+        consent: effect,
+        opted_out,
+        closed_period: closed_period.clone(),
+        away_sent_for: state.away_sent_for.clone(),
+    };
+    let due = texts_of(state, &due_on_inbound(&facts));
+    let away_for = closed_period.filter(|_| due.iter().any(|(k, _)| *k == Kind::Away));
+    let conversation = conversation_write(thread, state, sms, &message, opted_out, away_for.clone());
+    let consent = keyword.map(|c| ConsentWrite {
+        consent: c,
+        order,
+        effect,
+        read: state.consent_read.clone(),
+        was_opted_out: state.opted_out,
+        change: matches!(effect, ConsentEffect::Changed(_))
+            .then(|| consent_change(thread, &conversation, c, sms, &message)),
+    });
+    let last = consent
+        .as_ref()
+        .and_then(|w| w.change.as_ref())
+        .map_or(&message.message_id, |(notice, _)| &notice.message_id);
+    let automated = automated_messages(&due, last);
+    InboundRecord {
+        thread: thread.clone(),
+        reference_id: sms.reference_id.clone(),
+        message,
+        raw,
+        conversation,
+        consent,
+        automated,
+        away_for,
+    }
+}
+
+/// When the customer sent an SMS: TeleSign's signed `submit_timestamp`, never later than it was
+/// received (the receive time when it is missing).
+pub fn sent_at(sms: &InboundSms, received: crate::ids::Timestamp) -> crate::ids::Timestamp {
+    let received_ms = received.epoch_millis();
+    let submitted = sms
+        .submitted_at
+        .map_or(received_ms, |t| (t.unix_timestamp_nanos() / 1_000_000) as i64);
+    if submitted >= received_ms {
+        return received;
+    }
+    crate::ids::Timestamp::from_epoch_millis(submitted.max(0)).unwrap_or(received)
+}
+
+/// A keyword's place in the customer's order: when it was sent ([`sent_at`], in epoch
+/// milliseconds), then the reference, so two keywords always compare.
+pub fn consent_order(sms: &InboundSms, received: crate::ids::Timestamp) -> String {
+    format!("{:013}#{}", sent_at(sms, received).epoch_millis(), sms.reference_id)
+}
+
+/// What a keyword of this order does against the consent read: older than the last change, it
+/// is superseded; otherwise it changes the state, or leaves it as it is.
+pub fn consent_effect(c: Consent, order: &str, state: &ThreadState) -> ConsentEffect {
+    let newer = match &state.consent_read {
+        Some(Some(last)) => order > last.as_str(),
+        _ => true,
+    };
+    if !newer {
+        ConsentEffect::Superseded(c)
+    } else if (c == Consent::OptOut) == state.opted_out {
+        ConsentEffect::Unchanged(c)
+    } else {
+        ConsentEffect::Changed(c)
+    }
+}
+
+/// The texts of the kinds due that are on for the number (none without its settings).
+fn texts_of(state: &ThreadState, kinds: &[Kind]) -> Vec<(Kind, String)> {
+    let Some((account_name, number)) = &state.number else {
+        return Vec::new();
+    };
+    kinds
+        .iter()
+        .filter_map(|k| {
+            number
+                .settings
+                .text(*k, &number.language, account_name)
+                .map(|t| (*k, t))
+        })
+        .collect()
+}
+
+/// Automated messages recorded to go out, sorting after `after`, one after another.
+pub fn automated_messages(due: &[(Kind, String)], after: &crate::ids::MessageId) -> Vec<Message> {
+    let mut last = after.clone();
+    due.iter()
+        .map(|(kind, text)| {
+            let m = Message::automated(*kind, text, &last);
+            last = m.message_id.clone();
+            m
+        })
+        .collect()
+}
+
+fn conversation_write(
+    thread: &Thread,
+    state: &ThreadState,
+    sms: &InboundSms,
+    message: &Message,
+    opted_out: bool,
+    away_for: Option<String>,
+) -> ConversationWrite {
+    match &state.live {
         None => {
             let mut c = Conversation::first_contact(thread);
             c.created_at = message.created_at;
@@ -437,27 +607,27 @@ pub fn plan_inbound(
             holder: Holder::Keep,
             guard: Guard::default(),
             audit: None,
+            away_for,
         }),
-    };
-    let consent = consent.map(|c| {
-        let entry = AuditEntry::new(
-            &Actor::Customer,
-            AuditAction::ConsentChanged,
-            &thread.account_id,
-            conversation.conversation_id().as_str(),
-        )
-        .with("consent", c.as_str())
-        .with("message_id", message.message_id.as_str());
-        (c, Message::consent_notice(c, &sms.text, &message.message_id), entry)
-    });
-    InboundRecord {
-        thread: thread.clone(),
-        reference_id: sms.reference_id.clone(),
-        message,
-        raw,
-        conversation,
-        consent,
     }
+}
+
+fn consent_change(
+    thread: &Thread,
+    conversation: &ConversationWrite,
+    c: Consent,
+    sms: &InboundSms,
+    message: &Message,
+) -> (Message, AuditEntry) {
+    let entry = AuditEntry::new(
+        &Actor::Customer,
+        AuditAction::ConsentChanged,
+        &thread.account_id,
+        conversation.conversation_id().as_str(),
+    )
+    .with("consent", c.as_str())
+    .with("message_id", message.message_id.as_str());
+    (Message::consent_notice(c, &sms.text, &message.message_id), entry)
 }
 
 fn stored(record: &InboundRecord, sms: &InboundSms) -> CallbackOutcome {

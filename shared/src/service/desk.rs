@@ -236,8 +236,10 @@ pub fn plan_move(current: &Conversation, event: Event, caller: &Caller, standing
         guard: Guard {
             holder_read: Some(current.assigned_agent.clone()),
             member: (takes && standing != Standing::Operator).then(|| caller.user_id.clone()),
+            activity_read: None,
         },
         audit: Some(audit),
+        away_for: None,
     })
 }
 
@@ -264,7 +266,9 @@ pub fn plan_assignment(current: &Conversation, caller: &Caller, to: Option<&User
         guard: Guard {
             holder_read: Some(current.assigned_agent.clone()),
             member: to.cloned(),
+            activity_read: None,
         },
         audit: Some(audit),
+        away_for: None,
     }
 }

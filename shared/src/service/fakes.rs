@@ -12,7 +12,7 @@ use crate::access::UserId;
 use crate::account::{Account, AccountSecret, SupportNumber};
 use crate::audit::AuditEntry;
 use crate::conversation::{Consent, Conversation, Message, Status, Thread};
-use crate::ids::{AccountId, ConversationId, MessageId};
+use crate::ids::{AccountId, ConversationId, MessageId, Timestamp};
 use crate::phone::PhoneNumber;
 use crate::service::ports::*;
 use crate::telesign::validate::{Validation, Verdict};
@@ -54,6 +54,12 @@ pub struct State {
     pub writes: usize,
     /// The stamps of the accounts' keys.
     pub key_versions: HashMap<AccountId, i64>,
+    /// The order of the keyword that set each consent (absent: written before keywords were ordered).
+    pub consent_orders: HashMap<(AccountId, PhoneNumber), String>,
+    /// The consent ledger: (account, customer, order, effect), in the order written.
+    pub ledger: Vec<(AccountId, PhoneNumber, String, crate::automation::ConsentEffect)>,
+    /// The closed period each live pointer last got an away message for.
+    pub away: HashMap<Thread, String>,
 }
 
 /// The in-memory table.
@@ -138,7 +144,11 @@ impl State {
             .member
             .as_ref()
             .is_none_or(|u| self.members.contains_key(&(m.thread.account_id.clone(), u.clone())));
-        status_ok && holder_ok && member_ok && (pointer_ok || (m.to == m.from))
+        let activity_ok = m
+            .guard
+            .activity_read
+            .is_none_or(|seen| conversation.is_some_and(|c| c.last_activity_at == seen));
+        status_ok && holder_ok && member_ok && activity_ok && (pointer_ok || (m.to == m.from))
     }
 
     fn apply_move(&mut self, m: &Move) {
@@ -148,6 +158,7 @@ impl State {
         }
         if m.to == Status::Closed {
             self.pointers.remove(&m.thread);
+            self.away.remove(&m.thread);
         } else if let Some(p) = self.pointers.get_mut(&m.thread) {
             p.1 = m.to;
         }
@@ -170,12 +181,84 @@ impl State {
         }
     }
 
+    /// The pointer's condition of an away message: none went out for the period yet.
+    fn away_holds(&self, r: &InboundRecord) -> bool {
+        r.away_for.as_ref().is_none_or(|p| self.away.get(&r.thread) != Some(p))
+    }
+
+    /// The consent item's condition: still as read.
+    fn consent_holds(&self, r: &InboundRecord) -> bool {
+        use crate::automation::ConsentEffect;
+        let Some(w) = &r.consent else { return true };
+        if matches!(w.effect, ConsentEffect::Superseded(_) | ConsentEffect::None) {
+            return true;
+        }
+        let customer = (r.thread.account_id.clone(), r.thread.customer_number.clone());
+        let stored = self.consent.get(&customer);
+        match &w.read {
+            None => stored.is_none(),
+            Some(None) => !self.consent_orders.contains_key(&customer) && stored == Some(&w.was_opted_out),
+            Some(Some(o)) => self.consent_orders.get(&customer) == Some(o),
+        }
+    }
+
+    fn apply_consent(&mut self, r: &InboundRecord, w: &ConsentWrite) {
+        use crate::automation::ConsentEffect;
+        let customer = (r.thread.account_id.clone(), r.thread.customer_number.clone());
+        self.ledger
+            .push((customer.0.clone(), customer.1.clone(), w.order.clone(), w.effect));
+        if let ConsentEffect::Changed(c) | ConsentEffect::Unchanged(c) = w.effect {
+            self.consent.insert(customer.clone(), c == Consent::OptOut);
+            self.consent_orders.insert(customer, w.order.clone());
+        }
+        if let Some((notice, entry)) = &w.change {
+            self.append(r.conversation.conversation_id(), notice, None);
+            self.audit.push(entry.clone());
+        }
+    }
+
     fn append(&mut self, conversation: &ConversationId, m: &Message, raw: Option<String>) {
         let rank = crate::telesign::status::rank(m.status, m.status_code);
         self.messages
             .entry(conversation.clone())
             .or_default()
             .insert(m.message_id.clone(), (m.clone(), rank, raw));
+    }
+}
+
+impl IdleConversations for MemoryStore {
+    async fn idle(
+        &self,
+        account_id: &AccountId,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        Ok(self.read(|s| {
+            let mut idle: Vec<Conversation> = s
+                .conversations
+                .values()
+                .filter(|c| &c.account_id == account_id && c.status != Status::Closed && c.last_activity_at < before)
+                .cloned()
+                .collect();
+            idle.sort_by_key(|c| c.last_activity_at);
+            idle.truncate(limit as usize);
+            idle
+        }))
+    }
+
+    async fn end_idle(&self, e: &IdleEnd) -> Result<Committed, StoreError> {
+        Ok(self.transact(|s| {
+            if !s.move_holds(&e.end) {
+                return Committed::Lost;
+            }
+            s.apply_move(&e.end);
+            s.append(&e.end.conversation_id, &e.notice, None);
+            if let Some(closing) = &e.closing {
+                s.append(&e.end.conversation_id, closing, None);
+            }
+            s.writes += 1;
+            Committed::Done
+        }))
     }
 }
 
@@ -248,15 +331,23 @@ impl ConversationReads for MemoryStore {
 impl InboundLog for MemoryStore {
     async fn thread_state(&self, thread: &Thread) -> Result<ThreadState, StoreError> {
         self.check_up()?;
-        Ok(self.read(|s| ThreadState {
-            number_owner: s.claims.get(&thread.support_number).cloned(),
-            key_version: s.key_versions.get(&thread.account_id).copied(),
-            live: s.pointers.get(thread).cloned(),
-            opted_out: s
-                .consent
-                .get(&(thread.account_id.clone(), thread.customer_number.clone()))
-                .copied()
-                .unwrap_or(false),
+        Ok(self.read(|s| {
+            let customer = (thread.account_id.clone(), thread.customer_number.clone());
+            ThreadState {
+                number_owner: s.claims.get(&thread.support_number).cloned(),
+                key_version: s.key_versions.get(&thread.account_id).copied(),
+                live: s.pointers.get(thread).cloned(),
+                opted_out: s.consent.get(&customer).copied().unwrap_or(false),
+                consent_read: s
+                    .consent
+                    .contains_key(&customer)
+                    .then(|| s.consent_orders.get(&customer).cloned()),
+                away_sent_for: s.away.get(thread).cloned(),
+                number: s
+                    .accounts
+                    .get(&thread.account_id)
+                    .and_then(|a| a.number(&thread.support_number).map(|n| (a.name.clone(), n.clone()))),
+            }
         }))
     }
 
@@ -267,20 +358,21 @@ impl InboundLog for MemoryStore {
             if s.references.contains(&reference) {
                 return InboundWrite::Duplicate;
             }
-            if !s.write_holds(&r.conversation) {
+            if !s.write_holds(&r.conversation) || !s.away_holds(r) || !s.consent_holds(r) {
                 return InboundWrite::Lost;
             }
             s.references.push(reference);
             s.apply_write(&r.conversation);
+            if let Some(period) = &r.away_for {
+                s.away.insert(r.thread.clone(), period.clone());
+            }
             let id = r.conversation.conversation_id().clone();
             s.append(&id, &r.message, Some(r.raw.clone()));
-            if let Some((consent, notice, entry)) = &r.consent {
-                s.consent.insert(
-                    (r.thread.account_id.clone(), r.thread.customer_number.clone()),
-                    *consent == Consent::OptOut,
-                );
-                s.append(&id, notice, None);
-                s.audit.push(entry.clone());
+            if let Some(w) = &r.consent {
+                s.apply_consent(r, w);
+            }
+            for m in &r.automated {
+                s.append(&id, m, None);
             }
             s.writes += 1;
             InboundWrite::Stored
@@ -516,6 +608,30 @@ impl AccountStore for MemoryStore {
             s.claims.insert(n.number.clone(), id.clone());
             s.audit.push(audit.clone());
             Claim::Done
+        }))
+    }
+
+    async fn change_number(
+        &self,
+        id: &AccountId,
+        before: &SupportNumber,
+        after: &SupportNumber,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        Ok(self.transact(|s| {
+            let Some(slot) = s
+                .accounts
+                .get_mut(id)
+                .and_then(|a| a.numbers.iter_mut().find(|x| x.number == before.number))
+            else {
+                return false;
+            };
+            if slot != before {
+                return false;
+            }
+            *slot = after.clone();
+            s.audit.push(audit.clone());
+            true
         }))
     }
 

@@ -75,11 +75,15 @@ impl World {
         }
     }
 
-    pub fn callbacks(&self) -> Callbacks<CachedDirectory<MemoryStore, MemoryKeys>, MemoryStore, MemoryQueue> {
+    pub fn callbacks(
+        &self,
+    ) -> Callbacks<CachedDirectory<MemoryStore, MemoryKeys>, MemoryStore, MemoryQueue, FakeGateway> {
         Callbacks {
             directory: directory(self),
             log: self.store.clone(),
             queue: self.queue.clone(),
+            gateway: self.gateway.clone(),
+            callback_base: Some("https://desk.example".into()),
         }
     }
 
@@ -88,6 +92,17 @@ impl World {
             directory: directory(self),
             log: self.store.clone(),
             gateway: self.gateway.clone(),
+        }
+    }
+
+    pub fn sweeper(
+        &self,
+    ) -> super::sweeper::Sweeper<CachedDirectory<MemoryStore, MemoryKeys>, MemoryStore, FakeGateway> {
+        super::sweeper::Sweeper {
+            directory: directory(self),
+            log: self.store.clone(),
+            gateway: self.gateway.clone(),
+            callback_base: Some("https://desk.example".into()),
         }
     }
 
@@ -134,6 +149,30 @@ impl World {
     /// A customer texts the support number.
     pub async fn text(&self, customer: &str, text: &str, reference: &str) -> CallbackOutcome {
         self.text_signed(KEY, customer, text, reference).await.unwrap()
+    }
+
+    /// A customer's text that TeleSign received at `submitted` (RFC 3339), signed with the key.
+    pub async fn text_at(&self, customer: &str, text: &str, reference: &str, submitted: &str) -> CallbackOutcome {
+        let body = json!({"reference_id": reference, "sub_resource": "mo_sms", "status": {"code": 1500},
+            "submit_timestamp": submitted,
+            "user_response": {"phone_number": customer, "sender_id": self.support.as_str(), "mo_message": text}})
+        .to_string();
+        let auth = callback_authorization(CUSTOMER_ID, &ApiKey::parse(KEY).unwrap(), body.as_bytes());
+        self.callbacks()
+            .receive(self.account.account_id.as_str(), Some(&auth), body.as_bytes())
+            .await
+            .unwrap()
+    }
+
+    /// Sets the support number's automation settings (as a `PATCH` would, read by the next message).
+    pub fn set_settings(&self, settings: serde_json::Value) {
+        let settings: crate::automation::Settings = serde_json::from_value(settings).unwrap();
+        let settings = settings.validated().unwrap();
+        self.store.write(|s| {
+            if let Some(a) = s.accounts.get_mut(&self.account.account_id) {
+                a.numbers[0].settings = settings;
+            }
+        });
     }
 
     /// A delivery report, signed with the account's key.
@@ -234,6 +273,7 @@ pub fn number(n: &PhoneNumber) -> SupportNumber {
         language: "en-US".into(),
         customers_can_send_attachments: false,
         agents_can_send_attachments: false,
+        settings: Default::default(),
     }
 }
 

@@ -15,4 +15,5 @@ pub mod ports;
 #[cfg(test)]
 mod rules;
 pub mod send;
+pub mod sweeper;
 pub mod team;

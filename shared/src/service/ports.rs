@@ -88,6 +88,9 @@ pub struct Move {
     pub guard: Guard,
     /// The audit entry written with it.
     pub audit: Option<AuditEntry>,
+    /// The closed period an away message goes out for with this move: recorded on the live
+    /// pointer, on the condition that no away message went out for it yet.
+    pub away_for: Option<String>,
 }
 
 /// Who holds a conversation after a move.
@@ -110,6 +113,9 @@ pub struct Guard {
     pub holder_read: Option<Option<String>>,
     /// A user who must still be a member of the conversation's account (the new holder).
     pub member: Option<UserId>,
+    /// The last activity as read: a move that must not apply to a conversation that just got a
+    /// message (the sweep's end of an idle one) applies only while it is still so.
+    pub activity_read: Option<Timestamp>,
 }
 
 impl Move {
@@ -195,6 +201,14 @@ pub struct ThreadState {
     pub number_owner: Option<AccountId>,
     /// The stamp of the account's keys, as read with the pointer.
     pub key_version: Option<i64>,
+    /// The customer's consent item as read: absent, or its order (see [`ConsentWrite::order`];
+    /// `None` for an item written before changes were ordered).
+    pub consent_read: Option<Option<String>>,
+    /// The closed period the live conversation last got an away message for.
+    pub away_sent_for: Option<String>,
+    /// The account's name and the support number with its settings, read with the pointer (a
+    /// settings change applies to the next message).
+    pub number: Option<(String, crate::account::SupportNumber)>,
 }
 
 /// An inbound message to store, with everything written in its one transaction.
@@ -210,8 +224,33 @@ pub struct InboundRecord {
     pub raw: String,
     /// The conversation created or moved.
     pub conversation: ConversationWrite,
-    /// A consent change, the notice that shows it, and its audit entry.
-    pub consent: Option<(Consent, Message, AuditEntry)>,
+    /// A consent keyword: its ledger entry, and the change it makes.
+    pub consent: Option<ConsentWrite>,
+    /// The automated messages it is due, recorded with it and sent once it is stored.
+    pub automated: Vec<Message>,
+    /// The closed period an away message goes out for (on the live pointer, on the condition
+    /// that none went out for it yet).
+    pub away_for: Option<String>,
+}
+
+/// A consent keyword as stored: always a ledger entry; the customer's consent item when the
+/// keyword is newer than the last change (on the condition that the item is still as read);
+/// a notice and an audit entry when it changes the customer's state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsentWrite {
+    /// What the customer asked.
+    pub consent: Consent,
+    /// Its place in the customer's order: TeleSign's `submit_timestamp` (epoch milliseconds,
+    /// zero-padded; the receive time when missing, and never later than it) and the reference.
+    pub order: String,
+    /// What it did.
+    pub effect: crate::automation::ConsentEffect,
+    /// The consent item as read (see [`ThreadState::consent_read`]): the write's condition.
+    pub read: Option<Option<String>>,
+    /// Whether the customer was opted out as read.
+    pub was_opted_out: bool,
+    /// The notice in the conversation and the audit entry, when the state changes.
+    pub change: Option<(Message, AuditEntry)>,
 }
 
 /// What became of an inbound write.
@@ -223,6 +262,32 @@ pub enum InboundWrite {
     Duplicate,
     /// The conversation changed (or was created) since it was read.
     Lost,
+}
+
+/// An idle conversation ended by the sweep, with what is written with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdleEnd {
+    /// The end, conditioned on the status, holder and activity read (and its audit entry).
+    pub end: Move,
+    /// The system message that says why.
+    pub notice: Message,
+    /// The closing message, recorded to go out.
+    pub closing: Option<Message>,
+}
+
+/// Idle conversations, for the auto-close sweep.
+pub trait IdleConversations: Send + Sync {
+    /// Live conversations of an account whose last activity is before `before`, oldest first,
+    /// at most `limit` (the activity index: eventually consistent, so each end is conditioned
+    /// on what it read).
+    fn idle(
+        &self,
+        account_id: &AccountId,
+        before: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Conversation>, StoreError>> + Send;
+    /// One transaction: the end, the notice, the closing message, the entry.
+    fn end_idle(&self, e: &IdleEnd) -> impl Future<Output = Result<Committed, StoreError>> + Send;
 }
 
 /// Customer messages, stored exactly once.
@@ -451,6 +516,15 @@ pub trait AccountStore: Send + Sync {
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
     /// Stamps the account record with the version of its keys.
     fn stamp_keys(&self, id: &AccountId, version: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Replaces a number's settings, on the condition that they are still `before` (as read);
+    /// `false` when the account does not own the number or its settings changed meanwhile.
+    fn change_number(
+        &self,
+        id: &AccountId,
+        before: &SupportNumber,
+        after: &SupportNumber,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Removes a number; `false` when the account does not own it.
     fn remove_number(
         &self,

@@ -294,44 +294,14 @@ where
         }
         let answer = self.deliver_with_fresh_key(a, &record, &keys.current, draft).await?;
         let sent = settle_message(record, answer);
-        self.settle(&sent, scope, draft.deadline).await?;
+        settle(&self.log, &sent, scope, draft.deadline).await?;
         tracing::info!(account_id = %a.account.account_id, conversation_id = %sent.conversation_id, message_id = %sent.message.message_id,
             reference_id = sent.message.telesign_reference_id.as_deref().unwrap_or(""), status = sent.message.status.as_str(), "outbound SMS");
         crate::metrics::emit(send_metric(&a.account.account_id, &sent));
         Ok(Some(sent))
     }
 
-    /// Settles, tried again while it fails. When it never succeeds and TeleSign took the message
-    /// (or may have), the send is still answered as sent: the message stays "sending" until its
-    /// delivery report settles it, and a retry with the key waits on its pending record instead
-    /// of sending again.
-    async fn settle(
-        &self,
-        sent: &SentMessage,
-        scope: Option<IdempotencyScope>,
-        deadline: Instant,
-    ) -> Result<(), SendError> {
-        let settlement = settlement_of(sent, scope);
-        let mut attempt = 1;
-        loop {
-            let Err(e) = self.log.settle(&settlement).await else {
-                return Ok(());
-            };
-            let went_out = matches!(sent.verdict, Verdict::Accepted | Verdict::OutcomeUnknown);
-            if attempt >= SETTLE_ATTEMPTS || Instant::now() + SETTLE_BACKOFF.ceiling(attempt) >= deadline {
-                tracing::error!(conversation_id = %sent.conversation_id, message_id = %sent.message.message_id, error = %e, went_out,
-                    "the settle failed; the delivery report settles the message");
-                return if went_out { Ok(()) } else { Err(e.into()) };
-            }
-            tracing::warn!(conversation_id = %sent.conversation_id, message_id = %sent.message.message_id, error = %e, attempt, "settle failed; trying again");
-            SETTLE_BACKOFF.sleep(attempt).await;
-            attempt += 1;
-        }
-    }
-
-    /// Sends; when TeleSign refuses the cached key (its invalid-credentials answer: it did
-    /// nothing), reads the key once more and, when it changed (a rotation in another function),
-    /// sends with it.
+    /// Sends one recorded message; when TeleSign refuses the cached key, reads it again once.
     async fn deliver_with_fresh_key(
         &self,
         a: &Attempt<'_>,
@@ -339,40 +309,15 @@ where
         cached: &crate::telesign::Credentials,
         draft: &Draft,
     ) -> Result<Result<MessageAnswer, TelesignError>, SendError> {
-        let answer = self.deliver(a, record, cached, draft).await;
-        let refused_key =
-            matches!(&answer, Err(TelesignError::Failure(f)) if f.kind == FailureKind::InvalidCredentials);
-        if !refused_key {
-            return Ok(answer);
-        }
-        let fresh = self.directory.keys(a.account, Freshness::Fresh).await?;
-        if fresh.current.api_key.expose_literal() == cached.api_key.expose_literal() {
-            return Ok(answer);
-        }
-        tracing::info!(account_id = %a.account.account_id, "TeleSign refused the cached key; sending with the key read now");
-        Ok(self.deliver(a, record, &fresh.current, draft).await)
-    }
-
-    async fn deliver(
-        &self,
-        a: &Attempt<'_>,
-        record: &OutboundRecord,
-        creds: &crate::telesign::Credentials,
-        draft: &Draft,
-    ) -> Result<MessageAnswer, TelesignError> {
-        let external = external_id(record.conversation.conversation_id(), &record.message.message_id);
-        let callback_url = draft.callback_base.as_deref().map(|b| a.account.callback_url(b));
-        let sms = SendSms {
-            phone_number: a.conversation.customer_number.as_str(),
-            message: &draft.text,
-            message_type: "ARN",
-            sender_id: Some(a.conversation.support_number.as_str()),
-            external_id: Some(&external),
-            callback_url: callback_url.as_deref(),
+        let out = Outgoing {
+            account: a.account,
+            thread: &record.thread,
+            conversation_id: record.conversation.conversation_id(),
+            message: &record.message,
+            callback_base: draft.callback_base.as_deref(),
+            deadline: draft.deadline,
         };
-        self.gateway
-            .send_sms(creds, a.account.api_host, &sms, draft.deadline)
-            .await
+        Ok(transmit(&self.directory, &self.gateway, &out, cached).await?)
     }
 
     /// The first outcome of an idempotency key. With `wait`, waits while the first request runs.
@@ -398,6 +343,110 @@ where
             }
         }
         Err(SendError::InProgress)
+    }
+}
+
+/// A message recorded before it is sent, on its way to TeleSign.
+#[derive(Debug, Clone, Copy)]
+pub struct Outgoing<'a> {
+    /// The account it goes out for.
+    pub account: &'a Account,
+    /// The customer and the support number it goes out from.
+    pub thread: &'a Thread,
+    /// Its conversation.
+    pub conversation_id: &'a ConversationId,
+    /// The message as recorded (its text, its id for the `external_id`).
+    pub message: &'a Message,
+    /// The public base URL delivery reports come back to.
+    pub callback_base: Option<&'a str>,
+    /// When TeleSign must have answered.
+    pub deadline: Instant,
+}
+
+/// Sends a message recorded by another path (an automated message recorded with the customer
+/// message or the move that made it due) and settles it, exactly as a reply is sent and
+/// settled: one TeleSign request, the refused-key read once, the settle tried again.
+pub async fn dispatch<D: AccountDirectory, O: OutboundLog, G: SmsGateway>(
+    directory: &D,
+    log: &O,
+    gateway: &G,
+    out: &Outgoing<'_>,
+) -> Result<SentMessage, SendError> {
+    let keys = directory.keys(out.account, Freshness::Cached).await?;
+    let answer = transmit(directory, gateway, out, &keys.current).await?;
+    let sent = settled(out.conversation_id, out.message.clone(), answer);
+    settle(log, &sent, None, out.deadline).await?;
+    tracing::info!(account_id = %out.account.account_id, conversation_id = %sent.conversation_id, message_id = %sent.message.message_id,
+        kind = sent.message.kind.map_or("", |k| k.as_str()), status = sent.message.status.as_str(), "automated SMS");
+    crate::metrics::emit(send_metric(&out.account.account_id, &sent));
+    Ok(sent)
+}
+
+/// Sends; when TeleSign refuses the cached key (its invalid-credentials answer: it did
+/// nothing), reads the key once more and, when it changed (a rotation in another function),
+/// sends with it.
+async fn transmit<D: AccountDirectory, G: SmsGateway>(
+    directory: &D,
+    gateway: &G,
+    out: &Outgoing<'_>,
+    cached: &crate::telesign::Credentials,
+) -> Result<Result<MessageAnswer, TelesignError>, DirectoryError> {
+    let answer = send_sms(gateway, out, cached).await;
+    let refused_key = matches!(&answer, Err(TelesignError::Failure(f)) if f.kind == FailureKind::InvalidCredentials);
+    if !refused_key {
+        return Ok(answer);
+    }
+    let fresh = directory.keys(out.account, Freshness::Fresh).await?;
+    if fresh.current.api_key.expose_literal() == cached.api_key.expose_literal() {
+        return Ok(answer);
+    }
+    tracing::info!(account_id = %out.account.account_id, "TeleSign refused the cached key; sending with the key read now");
+    Ok(send_sms(gateway, out, &fresh.current).await)
+}
+
+async fn send_sms<G: SmsGateway>(
+    gateway: &G,
+    out: &Outgoing<'_>,
+    creds: &crate::telesign::Credentials,
+) -> Result<MessageAnswer, TelesignError> {
+    let external = external_id(out.conversation_id, &out.message.message_id);
+    let callback_url = out.callback_base.map(|b| out.account.callback_url(b));
+    let sms = SendSms {
+        phone_number: out.thread.customer_number.as_str(),
+        message: &out.message.text,
+        message_type: "ARN",
+        sender_id: Some(out.thread.support_number.as_str()),
+        external_id: Some(&external),
+        callback_url: callback_url.as_deref(),
+    };
+    gateway.send_sms(creds, out.account.api_host, &sms, out.deadline).await
+}
+
+/// Settles, tried again while it fails. When it never succeeds and TeleSign took the message
+/// (or may have), the send is still answered as sent: the message stays "sending" until its
+/// delivery report settles it, and a retry with the key waits on its pending record instead
+/// of sending again.
+async fn settle<O: OutboundLog>(
+    log: &O,
+    sent: &SentMessage,
+    scope: Option<IdempotencyScope>,
+    deadline: Instant,
+) -> Result<(), SendError> {
+    let settlement = settlement_of(sent, scope);
+    let mut attempt = 1;
+    loop {
+        let Err(e) = log.settle(&settlement).await else {
+            return Ok(());
+        };
+        let went_out = matches!(sent.verdict, Verdict::Accepted | Verdict::OutcomeUnknown);
+        if attempt >= SETTLE_ATTEMPTS || Instant::now() + SETTLE_BACKOFF.ceiling(attempt) >= deadline {
+            tracing::error!(conversation_id = %sent.conversation_id, message_id = %sent.message.message_id, error = %e, went_out,
+                "the settle failed; the delivery report settles the message");
+            return if went_out { Ok(()) } else { Err(e.into()) };
+        }
+        tracing::warn!(conversation_id = %sent.conversation_id, message_id = %sent.message.message_id, error = %e, attempt, "settle failed; trying again");
+        SETTLE_BACKOFF.sleep(attempt).await;
+        attempt += 1;
     }
 }
 
@@ -443,8 +492,10 @@ fn plan_outbound(a: &Attempt<'_>, draft: &Draft, scope: Option<IdempotencyScope>
             guard: Guard {
                 holder_read: Some(c.assigned_agent.clone()),
                 member: (takes && a.standing != Standing::Operator).then(|| me.clone()),
+                activity_read: None,
             },
             audit: None,
+            away_for: None,
         })
     } else {
         let mut created = c.clone();
@@ -473,7 +524,14 @@ fn plan_outbound(a: &Attempt<'_>, draft: &Draft, scope: Option<IdempotencyScope>
 
 /// The message as TeleSign's answer leaves it, and the verdict.
 pub fn settle_message(record: OutboundRecord, answer: Result<MessageAnswer, TelesignError>) -> SentMessage {
-    let mut message = record.message;
+    settled(record.conversation.conversation_id(), record.message, answer)
+}
+
+fn settled(
+    conversation_id: &ConversationId,
+    mut message: Message,
+    answer: Result<MessageAnswer, TelesignError>,
+) -> SentMessage {
     let (state, reference, code, description, verdict) = match answer {
         Ok(a) => (
             state_of_code(a.status.code),
@@ -519,7 +577,7 @@ pub fn settle_message(record: OutboundRecord, answer: Result<MessageAnswer, Tele
     message.status_code = code;
     message.status_description = Some(description);
     SentMessage {
-        conversation_id: record.conversation.conversation_id().clone(),
+        conversation_id: conversation_id.clone(),
         message,
         verdict,
     }

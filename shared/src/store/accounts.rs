@@ -110,6 +110,33 @@ impl AccountStore for Dynamo {
         }
     }
 
+    /// 1 TransactWriteItems: the number's settings on the account (on the condition that they
+    /// are as read), and the entry. The claim is not touched: routing never stops.
+    async fn change_number(
+        &self,
+        id: &AccountId,
+        before: &SupportNumber,
+        after: &SupportNumber,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        let mut txn = self.txn();
+        txn.audit(audit)?;
+        let names = HashMap::from([("#n".to_owned(), after.number.to_string())]);
+        let vals = values([
+            (":v", s(number_settings(after)?)),
+            (":was", s(number_settings(before)?)),
+        ]);
+        txn.update(
+            Part::Account,
+            key(table::account_key(id.as_str())),
+            "SET numbers.#n = :v",
+            Some("numbers.#n = :was"),
+            vals,
+            names,
+        )?;
+        txn.commit().await?.done_unless(&[Part::Account], "changing the number")
+    }
+
     /// 1 TransactWriteItems: the claim and the account's list.
     async fn remove_number(
         &self,

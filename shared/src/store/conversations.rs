@@ -14,9 +14,10 @@ use super::items::{
 };
 use super::{key, s, sdk_error, values, Dynamo, Item, Part, StoreError, Txn, TxnOutcome};
 use crate::conversation::{Conversation, Status};
-use crate::ids::{AccountId, ConversationId};
+use crate::ids::{AccountId, ConversationId, Timestamp};
 use crate::service::ports::{
-    BadCursor, Committed, ConversationMoves, ConversationReads, ConversationWrite, Holder, Move, Page, ReadError,
+    BadCursor, Committed, ConversationMoves, ConversationReads, ConversationWrite, Holder, IdleConversations, IdleEnd,
+    Move, Page, ReadError,
 };
 use crate::table::{self, GSI1};
 
@@ -110,6 +111,10 @@ fn move_update(m: &Move) -> (String, String, HashMap<String, AttributeValue>) {
         expression.push_str(" REMOVE assigned_agent");
     }
     let mut condition = "#status = :from".to_owned();
+    if let Some(seen) = &m.guard.activity_read {
+        condition.push_str(" AND last_activity_at = :seen");
+        vals.insert(":seen".into(), s(seen.to_string()));
+    }
     match &m.guard.holder_read {
         None => {}
         Some(None) => condition.push_str(" AND attribute_not_exists(assigned_agent)"),
@@ -132,25 +137,32 @@ fn push_pointer_move(txn: &mut Txn<'_>, m: &Move) -> Result<(), StoreError> {
     ));
     let this = values([(":c", s(m.conversation_id.as_str()))]);
     if m.to == Status::Closed {
-        txn.delete(Part::Pointer, pointer, Some("conversation_id = :c"), this)?;
-    } else if m.to != m.from {
-        let mut vals = this;
-        vals.insert(":to".into(), s(m.to.as_str()));
-        txn.update(
-            Part::Pointer,
-            pointer,
-            "SET #status = :to",
-            Some("conversation_id = :c"),
-            vals,
-            HashMap::new(),
-        )?;
+        return txn.delete(Part::Pointer, pointer, Some("conversation_id = :c"), this);
     }
-    Ok(())
+    if m.to == m.from && m.away_for.is_none() {
+        return Ok(());
+    }
+    let mut vals = this;
+    vals.insert(":to".into(), s(m.to.as_str()));
+    let mut set = "SET #status = :to".to_owned();
+    let mut condition = "conversation_id = :c".to_owned();
+    if let Some(period) = &m.away_for {
+        // One away message per closed period: of two messages racing, one records it.
+        set.push_str(", away_for = :away");
+        condition.push_str(" AND (attribute_not_exists(away_for) OR away_for <> :away)");
+        vals.insert(":away".into(), s(period));
+    }
+    txn.update(Part::Pointer, pointer, &set, Some(&condition), vals, HashMap::new())
 }
 
 /// Adds the writes of a message's conversation: created with its pointer (on the condition that
-/// the thread has no live conversation), or moved.
-pub(crate) fn push_conversation(txn: &mut Txn<'_>, w: &ConversationWrite) -> Result<(), StoreError> {
+/// the thread has no live conversation; `away_for` the closed period an away message goes out
+/// for with it), or moved.
+pub(crate) fn push_conversation(
+    txn: &mut Txn<'_>,
+    w: &ConversationWrite,
+    away_for: Option<&str>,
+) -> Result<(), StoreError> {
     match w {
         ConversationWrite::Create(c) => {
             txn.put(Part::Conversation, to_item(&ConversationItem::of(c))?, None)?;
@@ -161,11 +173,9 @@ pub(crate) fn push_conversation(txn: &mut Txn<'_>, w: &ConversationWrite) -> Res
                     None,
                 )?;
             }
-            txn.put(
-                Part::Pointer,
-                to_item(&PointerItem::of(c))?,
-                Some("attribute_not_exists(pk)"),
-            )
+            let mut pointer = PointerItem::of(c);
+            pointer.away_for = away_for.map(str::to_owned);
+            txn.put(Part::Pointer, to_item(&pointer)?, Some("attribute_not_exists(pk)"))
         }
         ConversationWrite::Move(m) => push_move(txn, m),
     }
@@ -220,6 +230,48 @@ impl ConversationMoves for Dynamo {
     async fn apply_move(&self, m: &Move) -> Result<Committed, StoreError> {
         let mut txn = self.txn();
         push_move(&mut txn, m)?;
+        Ok(match txn.commit().await? {
+            TxnOutcome::Done => Committed::Done,
+            TxnOutcome::Cancelled(_) => Committed::Lost,
+        })
+    }
+}
+
+impl IdleConversations for Dynamo {
+    /// 1 Query on the index (the account's live partition, by last activity, oldest first).
+    async fn idle(
+        &self,
+        account_id: &AccountId,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression("gsi1pk = :p AND gsi1sk < :cutoff")
+            .expression_attribute_values(":p", s(index_partition(account_id, Status::Open)))
+            .expression_attribute_values(":cutoff", s(before.to_string()))
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        out.items().iter().cloned().map(conversation_of).collect()
+    }
+
+    /// 1 TransactWriteItems: the end and its pointer, holds and entry; the notice; the closing
+    /// message recorded to go out.
+    async fn end_idle(&self, e: &IdleEnd) -> Result<Committed, StoreError> {
+        let mut txn = self.txn();
+        push_move(&mut txn, &e.end)?;
+        let account = &e.end.thread.account_id;
+        let notice = MessageItem::of(&e.end.conversation_id, account, &e.notice, None);
+        txn.put(Part::Message, to_item(&notice)?, None)?;
+        if let Some(closing) = &e.closing {
+            let item = MessageItem::of(&e.end.conversation_id, account, closing, None);
+            txn.put(Part::Automated, to_item(&item)?, None)?;
+        }
         Ok(match txn.commit().await? {
             TxnOutcome::Done => Committed::Done,
             TxnOutcome::Cancelled(_) => Committed::Lost,

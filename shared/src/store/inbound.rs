@@ -1,20 +1,43 @@
 //! Inbound SMS: into the customer's live conversation or a new one, exactly once.
 
 use super::conversations::push_conversation;
-use super::items::{from_item, to_item, ConsentItem, MessageItem, NumberItem, PointerItem, ReferenceItem};
-use super::{Dynamo, Part, StoreError, TxnOutcome};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::items::{
+    from_item, to_item, ConsentChangeItem, ConsentItem, MessageItem, NumberItem, PointerItem, ReferenceItem,
+};
+use super::{s, values, Dynamo, Part, StoreError, TxnOutcome};
+use crate::account::SupportNumber;
+use crate::automation::ConsentEffect;
 use crate::conversation::{Consent, Thread};
-use crate::service::ports::{InboundLog, InboundRecord, InboundWrite, ThreadState};
+use crate::service::ports::{ConsentWrite, InboundLog, InboundRecord, InboundWrite, ThreadState};
 use crate::table;
 
-/// How long a seen inbound reference is remembered (TeleSign retries within a minute).
-const REFERENCE_TTL_SECONDS: i64 = 30 * 24 * 3600;
+/// How long a seen inbound reference is remembered.
+const REFERENCE_TTL_SECONDS: i64 = crate::conversation::DEDUPLICATION_WINDOW_SECONDS;
 
-/// The stamp of an account's keys, read from its record.
+/// What the inbound path reads of an account's record with the thread: the stamp of its keys,
+/// its name and its numbers' settings (each number's JSON, as the account item keeps it).
 #[derive(serde::Deserialize)]
 pub(crate) struct KeyStamp {
     #[serde(default)]
     pub(crate) key_version: Option<i64>,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    numbers: std::collections::HashMap<String, String>,
+}
+
+impl KeyStamp {
+    /// The account's name and one of its numbers with its settings (`None` when the account
+    /// no longer has it, or its settings cannot be read: then nothing automated goes out).
+    fn number(&self, number: &str) -> Option<(String, SupportNumber)> {
+        let json = self.numbers.get(number)?;
+        let parsed = serde_json::from_str(json)
+            .inspect_err(|e| tracing::error!(support_number = number, error = %e, "a number's settings cannot be read"))
+            .ok()?;
+        Some((self.name.clone(), parsed))
+    }
 }
 
 /// The keys of a thread's pointer and its customer's consent.
@@ -29,20 +52,65 @@ pub(crate) fn thread_keys(t: &Thread) -> Vec<(String, String)> {
     ]
 }
 
-/// Reads a pointer and a consent item of [`thread_keys`], and the number's claim when it was
-/// read as well.
-pub(crate) fn thread_state(found: Vec<Option<super::Item>>) -> Result<ThreadState, StoreError> {
+/// Reads a pointer and a consent item of [`thread_keys`], and the number's claim and the
+/// account's record when they were read as well.
+pub(crate) fn thread_state(found: Vec<Option<super::Item>>, support_number: &str) -> Result<ThreadState, StoreError> {
     let mut found = found.into_iter();
     let live = found.next().flatten().map(from_item::<PointerItem>).transpose()?;
     let consent = found.next().flatten().map(from_item::<ConsentItem>).transpose()?;
     let claim = found.next().flatten().map(from_item::<NumberItem>).transpose()?;
     let stamp = found.next().flatten().map(from_item::<KeyStamp>).transpose()?;
     Ok(ThreadState {
+        away_sent_for: live.as_ref().and_then(|p| p.away_for.clone()),
         live: live.map(|p| (p.conversation_id, p.status)),
-        opted_out: consent.is_some_and(|c| c.opted_out),
+        opted_out: consent.as_ref().is_some_and(|c| c.opted_out),
+        consent_read: consent.map(|c| c.consent_order),
         number_owner: claim.map(NumberItem::into_owner),
+        number: stamp.as_ref().and_then(|s| s.number(support_number)),
         key_version: stamp.and_then(|s| s.key_version),
     })
+}
+
+/// A consent keyword's writes: its ledger entry; the consent item when it is newer than the
+/// last change, on the condition that the item is still as read; the notice and the entry when
+/// it changes the customer's state.
+fn push_consent(txn: &mut super::Txn<'_>, r: &InboundRecord, w: &ConsentWrite) -> Result<(), StoreError> {
+    let t = &r.thread;
+    let conversation_id = r.conversation.conversation_id();
+    let ledger = ConsentChangeItem::of(
+        &t.account_id,
+        &t.customer_number,
+        w,
+        (conversation_id, &r.message.message_id),
+    );
+    txn.put(Part::ConsentLedger, to_item(&ledger)?, None)?;
+    let opted_out = match w.effect {
+        ConsentEffect::Changed(c) | ConsentEffect::Unchanged(c) => c == Consent::OptOut,
+        ConsentEffect::Superseded(_) | ConsentEffect::None => return Ok(()),
+    };
+    let record = ConsentItem::of(&t.account_id, &t.customer_number, opted_out, conversation_id, &w.order);
+    let item = to_item(&record)?;
+    match &w.read {
+        None => txn.put(Part::Consent, item, Some("attribute_not_exists(pk)"))?,
+        Some(None) => txn.put_if(
+            Part::Consent,
+            item,
+            "attribute_not_exists(consent_order) AND opted_out = :was",
+            values([(":was", AttributeValue::Bool(w.was_opted_out))]),
+        )?,
+        Some(Some(order)) => txn.put_if(
+            Part::Consent,
+            item,
+            "consent_order = :read",
+            values([(":read", s(order))]),
+        )?,
+    }
+    if let Some((notice, entry)) = &w.change {
+        let notice = MessageItem::of(conversation_id, &t.account_id, notice, None);
+        txn.put(Part::ConsentNotice, to_item(&notice)?, None)?;
+        txn.audit(entry)?;
+    }
+    Ok(())
 }
 
 impl InboundLog for Dynamo {
@@ -51,7 +119,7 @@ impl InboundLog for Dynamo {
         let mut keys = thread_keys(thread);
         keys.push(table::number_key(thread.support_number.as_str()));
         keys.push(table::account_key(thread.account_id.as_str()));
-        thread_state(self.get_many(keys).await?)
+        thread_state(self.get_many(keys).await?, thread.support_number.as_str())
     }
 
     /// 1 TransactWriteItems.
@@ -68,14 +136,13 @@ impl InboundLog for Dynamo {
         txn.put(Part::Reference, to_item(&reference)?, Some("attribute_not_exists(pk)"))?;
         let message = MessageItem::of(conversation_id, &t.account_id, &r.message, Some(&r.raw));
         txn.put(Part::Message, to_item(&message)?, None)?;
-        push_conversation(&mut txn, &r.conversation)?;
-        if let Some((consent, notice, entry)) = &r.consent {
-            let opted_out = *consent == Consent::OptOut;
-            let record = ConsentItem::of(&t.account_id, &t.customer_number, opted_out, conversation_id);
-            txn.put(Part::Consent, to_item(&record)?, None)?;
-            let notice = MessageItem::of(conversation_id, &t.account_id, notice, None);
-            txn.put(Part::ConsentNotice, to_item(&notice)?, None)?;
-            txn.audit(entry)?;
+        push_conversation(&mut txn, &r.conversation, r.away_for.as_deref())?;
+        if let Some(w) = &r.consent {
+            push_consent(&mut txn, r, w)?;
+        }
+        for m in &r.automated {
+            let item = MessageItem::of(conversation_id, &t.account_id, m, None);
+            txn.put(Part::Automated, to_item(&item)?, None)?;
         }
         let outcome = txn.commit().await?;
         Ok(if matches!(outcome, TxnOutcome::Done) {

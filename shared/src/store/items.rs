@@ -1,6 +1,7 @@
 //! The items of the table as serde structs (mapped by `serde_dynamo`), and the attribute names
 //! that expressions use: the one place that knows what an item holds.
 
+use crate::automation::Kind;
 use serde::{Deserialize, Serialize};
 
 use crate::access::{Role, UserId};
@@ -143,6 +144,8 @@ pub struct MessageItem {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     too_long: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    kind: Option<Kind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     raw: Option<String>,
 }
 
@@ -172,6 +175,7 @@ impl MessageItem {
             encoding: m.encoding,
             agent_id: m.agent_id.clone(),
             too_long: m.too_long,
+            kind: m.kind,
             raw: raw.map(str::to_owned),
         }
     }
@@ -192,6 +196,8 @@ impl MessageItem {
             agent_id: self.agent_id,
             too_long: self.too_long,
             unconfirmed: false,
+            automated: self.kind.is_some(),
+            kind: self.kind,
         };
         m.unconfirmed = m.unconfirmed_at(Timestamp::now());
         m
@@ -216,6 +222,9 @@ pub struct PointerItem {
     pub conversation_id: ConversationId,
     /// Its status.
     pub status: Status,
+    /// The closed period it last got an away message for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub away_for: Option<String>,
 }
 
 impl PointerItem {
@@ -231,6 +240,7 @@ impl PointerItem {
             sk,
             conversation_id: c.conversation_id.clone(),
             status: c.status,
+            away_for: None,
         }
     }
 }
@@ -292,15 +302,20 @@ pub struct ConsentItem {
     pub opted_out: bool,
     updated_at: Timestamp,
     conversation_id: ConversationId,
+    /// The order of the keyword that set it (absent on items written before keywords were
+    /// ordered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_order: Option<String>,
 }
 
 impl ConsentItem {
-    /// The consent recorded from a message in a conversation.
+    /// The consent recorded from a message in a conversation, with the keyword's order.
     pub fn of(
         account_id: &AccountId,
         customer: &PhoneNumber,
         opted_out: bool,
         conversation_id: &ConversationId,
+        order: &str,
     ) -> Self {
         let (pk, sk) = table::consent_key(account_id.as_str(), customer.as_str());
         Self {
@@ -309,6 +324,49 @@ impl ConsentItem {
             opted_out,
             updated_at: Timestamp::now(),
             conversation_id: conversation_id.clone(),
+            consent_order: Some(order.to_owned()),
+        }
+    }
+}
+
+/// A consent keyword in the customer's ledger (kept for disputes): what was asked, in which
+/// order, what it did; the message and conversation it came in, never its text.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ConsentChangeItem {
+    pk: String,
+    sk: String,
+    consent: String,
+    effect: String,
+    order: String,
+    conversation_id: ConversationId,
+    message_id: MessageId,
+    recorded_at: Timestamp,
+}
+
+impl ConsentChangeItem {
+    /// The ledger entry of a keyword.
+    pub fn of(
+        account_id: &AccountId,
+        customer: &PhoneNumber,
+        w: &crate::service::ports::ConsentWrite,
+        at: (&ConversationId, &MessageId),
+    ) -> Self {
+        use crate::automation::ConsentEffect;
+        let (pk, sk) = table::consent_change_key(account_id.as_str(), customer.as_str(), &w.order);
+        let effect = match w.effect {
+            ConsentEffect::Changed(_) => "changed",
+            ConsentEffect::Unchanged(_) => "unchanged",
+            ConsentEffect::Superseded(_) | ConsentEffect::None => "superseded",
+        };
+        Self {
+            pk,
+            sk,
+            consent: w.consent.as_str().to_owned(),
+            effect: effect.to_owned(),
+            order: w.order.clone(),
+            conversation_id: at.0.clone(),
+            message_id: at.1.clone(),
+            recorded_at: Timestamp::now(),
         }
     }
 }

@@ -30,7 +30,10 @@ fn idempotency_key(scope: &IdempotencyScope) -> (String, String) {
 impl OutboundLog for Dynamo {
     /// 1 BatchGetItem (pointer and consent), then 1 GetItem when there is a live conversation.
     async fn live_conversation(&self, thread: &Thread) -> Result<(Option<Conversation>, bool), StoreError> {
-        let state = thread_state(self.get_many(thread_keys(thread)).await?)?;
+        let state = thread_state(
+            self.get_many(thread_keys(thread)).await?,
+            thread.support_number.as_str(),
+        )?;
         let conversation = match state.live {
             Some((id, _)) => self.conversation(&id).await?,
             None => None,
@@ -59,7 +62,7 @@ impl OutboundLog for Dynamo {
             let vals = values([(":pending", s("pending")), (":now", n(crate::ids::epoch_seconds()))]);
             txn.put_if(Part::Idempotency, to_item(&claim)?, free, vals)?;
         }
-        push_conversation(&mut txn, &r.conversation)?;
+        push_conversation(&mut txn, &r.conversation, None)?;
         txn.audit(&r.audit)?;
         let outcome = txn.commit().await?;
         Ok(if matches!(outcome, TxnOutcome::Done) {

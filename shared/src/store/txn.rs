@@ -23,6 +23,10 @@ pub(crate) enum Part {
     Pointer,
     /// A consent record.
     Consent,
+    /// A consent keyword's ledger entry.
+    ConsentLedger,
+    /// An automated message, recorded to go out.
+    Automated,
     /// The customer has not opted out.
     ConsentCheck,
     /// An idempotency key.

@@ -67,6 +67,8 @@ pub struct Gateway {
     pub authorizer: auth::Authorizer,
     /// `callback-replay` (fed by the parking queue's pollers, `queue.rs`).
     pub replay: callback_replay::App,
+    /// `sweeper` (run every `SWEEP_INTERVAL_SECONDS`, as the schedule runs it every minute).
+    pub sweeper: sweeper::App,
 }
 
 /// The largest body the gateway takes (API Gateway's limit is 10 MB; the functions refuse more
@@ -95,9 +97,35 @@ impl Gateway {
             conversations: conversations::App::from_clients(of("conversations"))?,
             console: console::App::from_clients(of("console"))?,
             replay: callback_replay::App::from_clients(of("callback-replay"))?,
+            sweeper: sweeper::App::from_clients(of("sweeper"))?,
             meters: clients.iter().map(|(f, c)| (*f, c.meter.clone())).collect(),
             authorizer: authorizer_from_env()?,
         })
+    }
+
+    /// Runs the sweep every `SWEEP_INTERVAL_SECONDS` (default 5), each run inside the
+    /// function's invocation span and metrics scope, as the schedule's invocations are.
+    fn start_sweeps(self: &Arc<Self>) {
+        let every = shared::config::parsed("SWEEP_INTERVAL_SECONDS", 5u64)
+            .unwrap_or(5)
+            .max(1);
+        let gateway = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(every));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let span = tracing::info_span!("invoke", function = "sweeper");
+                let run = async {
+                    let (outcome, records) = shared::metrics::scope(gateway.sweeper.handle()).await;
+                    shared::metrics::write(&records, &[]);
+                    if let Err(e) = outcome {
+                        tracing::warn!(error = %e, "sweep failed; the next one tries again");
+                    }
+                };
+                tracing::Instrument::instrument(run, span).await;
+            }
+        });
     }
 
     /// The meter of one function.
@@ -105,9 +133,11 @@ impl Gateway {
         self.meters.iter().find(|(f, _)| *f == function).map(|(_, m)| m)
     }
 
-    /// Serves until the process ends (and polls the parking queue, as Lambda would).
+    /// Serves until the process ends (and polls the parking queue and runs the sweep, as Lambda
+    /// and the schedule would).
     pub async fn serve(self: Arc<Self>, listener: TcpListener) {
         self.start_pollers();
+        self.start_sweeps();
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;

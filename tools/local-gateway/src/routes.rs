@@ -10,6 +10,7 @@ pub const FUNCTIONS: &[&str] = &[
     "conversations",
     "console",
     "callback-replay",
+    "sweeper",
 ];
 
 /// One route: method, path template (`{name}` for a parameter), function.
@@ -45,6 +46,7 @@ pub const ROUTES: &[Route] = &[
     route("PUT", "/accounts/{account_id}/api-key", "accounts", false),
     route("POST", "/accounts/{account_id}/numbers", "accounts", false),
     route("DELETE", "/accounts/{account_id}/numbers/{number}", "accounts", false),
+    route("PATCH", "/accounts/{account_id}/numbers/{number}", "accounts", false),
     route("GET", "/conversations", "conversations", false),
     route("GET", "/conversations/{conversation_id}", "conversations", false),
     route(

@@ -156,6 +156,7 @@ async fn numbers_are_added_once_and_removed_by_their_owner() {
         language: "en-US".into(),
         customers_can_send_attachments: false,
         agents_can_send_attachments: false,
+        settings: Default::default(),
     };
     let added = w
         .accounts()

@@ -74,13 +74,16 @@ async fn stop_opts_out_with_a_notice_after_the_keyword_and_start_opts_back_in() 
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "Stop!", "R1").await);
     let transcript = w.transcript(&id);
-    assert_eq!(transcript.len(), 2);
+    assert_eq!(transcript.len(), 3, "keyword, notice, confirmation");
     assert_eq!(transcript[1].direction, Direction::System);
     assert!(transcript[1].text.contains("opted out (Stop!)"));
+    assert_eq!(transcript[2].kind, Some(crate::automation::Kind::Stop));
     assert!(w.conversation(&id).opted_out);
     w.text(CUSTOMER, "start", "R2").await;
     assert!(!w.conversation(&id).opted_out);
-    assert!(w.transcript(&id)[3].text.contains("opted in"));
+    let transcript = w.transcript(&id);
+    assert!(transcript[4].text.contains("opted in"));
+    assert_eq!(transcript[5].kind, Some(crate::automation::Kind::Start));
 }
 
 #[tokio::test]
@@ -283,16 +286,17 @@ async fn a_text_of_exactly_the_limit_is_not_flagged() {
 }
 
 /// A customer's text signed with `key`, to a callback service kept warm by the test.
-async fn signed_text<D, L, Q>(
-    callbacks: &crate::service::callbacks::Callbacks<D, L, Q>,
+async fn signed_text<D, L, Q, G>(
+    callbacks: &crate::service::callbacks::Callbacks<D, L, Q, G>,
     w: &World,
     key: &str,
     reference: &str,
 ) -> Result<CallbackOutcome, CallbackError>
 where
     D: crate::service::directory::AccountDirectory,
-    L: crate::service::ports::InboundLog + crate::service::ports::ReportLog,
+    L: crate::service::ports::InboundLog + crate::service::ports::ReportLog + crate::service::ports::OutboundLog,
     Q: crate::service::ports::CallbackQueue,
+    G: crate::service::ports::SmsGateway,
 {
     let body = serde_json::json!({"reference_id": reference, "sub_resource": "mo_sms", "status": {"code": 1500},
         "user_response": {"phone_number": CUSTOMER, "sender_id": w.support.as_str(), "mo_message": "hi"}})

@@ -3,6 +3,7 @@
 
 mod access;
 mod accounts;
+mod automation;
 mod callbacks;
 mod desk;
 mod metrics;

@@ -64,7 +64,9 @@ async fn nothing_is_sent_to_a_closed_conversation_or_an_opted_out_customer() {
             .unwrap_err(),
         SendError::ConversationClosed
     );
-    assert!(w.gateway.sent().is_empty());
+    let sent = w.gateway.sent();
+    assert_eq!(sent.len(), 1, "only the stop confirmation went out");
+    assert!(sent[0].message.contains("START"), "{}", sent[0].message);
 }
 
 #[tokio::test]

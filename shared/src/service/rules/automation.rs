@@ -1,0 +1,208 @@
+use crate::automation::{ConsentEffect, Kind};
+use crate::conversation::{Consent, Direction};
+use crate::service::callbacks::CallbackOutcome;
+use crate::service::harness::*;
+
+const CUSTOMER: &str = "48601234567";
+
+fn kinds(w: &World, id: &crate::ids::ConversationId) -> Vec<Kind> {
+    w.transcript(id).iter().filter_map(|m| m.kind).collect()
+}
+
+fn minutes_ago(m: i64) -> String {
+    crate::ids::Timestamp::now().plus_seconds(-60 * m).to_string()
+}
+
+#[tokio::test]
+async fn a_start_retried_after_a_later_stop_leaves_the_customer_opted_out() {
+    // Given a customer who texted START, then STOP a minute later; START's callback failed and
+    // TeleSign retries it after STOP's was stored.
+    let w = World::new();
+    let id = stored(&w.text_at(CUSTOMER, "STOP", "R-stop", &minutes_ago(1)).await);
+    // When the START (sent earlier) lands now.
+    w.text_at(CUSTOMER, "START", "R-start", &minutes_ago(2)).await;
+    // Then the customer stays opted out, the START is in the ledger as superseded, and only
+    // the stop confirmation went out.
+    assert!(w.conversation(&id).opted_out);
+    let ledger = w.store.read(|s| s.ledger.clone());
+    let effects: Vec<_> = ledger.iter().map(|(.., e)| *e).collect();
+    assert_eq!(
+        effects,
+        [
+            ConsentEffect::Changed(Consent::OptOut),
+            ConsentEffect::Superseded(Consent::OptIn)
+        ]
+    );
+    assert_eq!(kinds(&w, &id), [Kind::Stop]);
+    assert_eq!(w.gateway.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn a_stop_that_lands_between_the_read_and_the_write_makes_a_start_read_again() {
+    // Given a START whose thread was read while the customer was opted in.
+    let w = World::new();
+    stored(&w.text_at(CUSTOMER, "hello", "R0", &minutes_ago(5)).await);
+    let account = w.account.account_id.clone();
+    // When a newer STOP commits right before the START's write.
+    w.store.before_next_write(move |s| {
+        let customer = (account, crate::phone::PhoneNumber::parse(CUSTOMER).unwrap());
+        s.consent.insert(customer.clone(), true);
+        s.consent_orders
+            .insert(customer, format!("{:013}#R-stop", crate::ids::epoch_millis()));
+    });
+    let id = stored(&w.text_at(CUSTOMER, "START", "R-start", &minutes_ago(1)).await);
+    // Then the START lost its condition, read again and is superseded.
+    assert!(w.store.read(|s| s.consent.values().all(|o| *o)));
+    assert!(!kinds(&w, &id).contains(&Kind::Start));
+}
+
+#[tokio::test]
+async fn a_callback_older_than_the_deduplication_window_is_ignored() {
+    let w = World::new();
+    let old = crate::ids::Timestamp::now().plus_seconds(-31 * 24 * 3600).to_string();
+    assert_eq!(
+        w.text_at(CUSTOMER, "START", "R-old", &old).await,
+        CallbackOutcome::Ignored
+    );
+    assert_eq!(w.store.read(|s| s.writes), 0);
+}
+
+#[tokio::test]
+async fn the_greeting_goes_out_once_on_a_new_conversation_never_on_later_messages() {
+    let w = World::new();
+    w.set_settings(serde_json::json!({"messages": {"greeting": "Hi, we will answer shortly."}}));
+    let id = stored(&w.text(CUSTOMER, "hello", "R1").await);
+    assert_eq!(w.text(CUSTOMER, "hello", "R1").await, CallbackOutcome::Duplicate);
+    w.text(CUSTOMER, "anyone?", "R2").await;
+    assert_eq!(kinds(&w, &id), [Kind::Greeting]);
+    let greeting = w.transcript(&id)[1].clone();
+    assert!(greeting.automated && greeting.direction == Direction::Outbound);
+    assert_eq!(w.gateway.sent().len(), 1);
+    assert_eq!(w.gateway.sent()[0].message, "Hi, we will answer shortly.");
+}
+
+#[tokio::test]
+async fn the_away_message_goes_out_once_per_closed_period() {
+    // Given a number that is never open (hours only on a day that has none left this week is
+    // not needed: an empty week is closed all the time).
+    let w = World::new();
+    w.set_settings(serde_json::json!({"timezone": "Europe/Warsaw", "business_hours": {},
+        "messages": {"away": "We are closed; we answer from 9:00."}}));
+    let id = stored(&w.text(CUSTOMER, "hello", "R1").await);
+    w.text(CUSTOMER, "hello again", "R2").await;
+    assert_eq!(kinds(&w, &id), [Kind::Away]);
+    // While open (no hours: always), none.
+    w.set_settings(serde_json::json!({"messages": {"away": "We are closed."}}));
+    w.text(CUSTOMER, "third", "R3").await;
+    assert_eq!(kinds(&w, &id), [Kind::Away]);
+}
+
+#[tokio::test]
+async fn help_gets_the_default_help_reply_naming_the_account() {
+    let w = World::new();
+    let id = stored(&w.text(CUSTOMER, "HELP", "R1").await);
+    assert_eq!(kinds(&w, &id), [Kind::Help]);
+    assert!(w.gateway.sent()[0].message.starts_with("Support:"));
+}
+
+#[tokio::test]
+async fn a_message_turned_off_is_not_sent() {
+    let w = World::new();
+    w.set_settings(serde_json::json!({"messages": {"stop": null}}));
+    let id = stored(&w.text(CUSTOMER, "STOP", "R1").await);
+    assert!(kinds(&w, &id).is_empty());
+    assert!(w.gateway.sent().is_empty());
+}
+
+#[tokio::test]
+async fn a_stop_from_an_opted_out_customer_changes_nothing_and_confirms_nothing() {
+    let w = World::new();
+    let id = stored(&w.text(CUSTOMER, "STOP", "R1").await);
+    w.text(CUSTOMER, "STOP", "R2").await;
+    w.text(CUSTOMER, "HELP", "R3").await;
+    assert_eq!(kinds(&w, &id), [Kind::Stop], "nothing but the first confirmation");
+    let notices = w
+        .transcript(&id)
+        .iter()
+        .filter(|m| m.direction == Direction::System)
+        .count();
+    assert_eq!(notices, 1);
+}
+
+fn soon() -> std::time::Instant {
+    std::time::Instant::now() + std::time::Duration::from_secs(5)
+}
+
+#[tokio::test]
+async fn an_idle_waiting_conversation_is_ended_with_a_notice_and_the_closing_message() {
+    // Given a waiting conversation idle for 61 s on a number that ends waiting ones after 60 s.
+    let w = World::new();
+    w.set_settings(serde_json::json!({"auto_close": {"waiting_after_seconds": 60},
+        "messages": {"closing": "Closed for now; text us any time."}}));
+    let id = stored(&w.text(CUSTOMER, "hello", "R1").await);
+    w.desk()
+        .apply(&op("a-1"), &id, crate::conversation::Event::Close)
+        .await
+        .unwrap();
+    let now = w.conversation(&id).last_activity_at.plus_seconds(61);
+    // When the sweep runs.
+    let report = w.sweeper().sweep(now, soon()).await.unwrap();
+    // Then it is closed, says why, and the closing message went out once.
+    assert_eq!((report.ended, report.closings), (1, 1));
+    assert_eq!(w.conversation(&id).status, crate::conversation::Status::Closed);
+    let transcript = w.transcript(&id);
+    assert!(transcript
+        .iter()
+        .any(|m| m.direction == Direction::System && m.text.contains("waiting for 60 seconds")));
+    assert_eq!(kinds(&w, &id), [Kind::Closing]);
+    assert_eq!(w.gateway.sent()[0].message, "Closed for now; text us any time.");
+    let entry = w.store.read(|s| s.audit.last().cloned()).unwrap();
+    assert_eq!(entry.action, crate::audit::AuditAction::ConversationAutoClosed);
+    // A second sweep finds nothing.
+    assert_eq!(w.sweeper().sweep(now, soon()).await.unwrap().ended, 0);
+}
+
+#[tokio::test]
+async fn a_conversation_that_got_a_message_after_the_sweep_read_it_is_left_alone() {
+    let w = World::new();
+    w.set_settings(serde_json::json!({"auto_close": {"open_after_seconds": 60}}));
+    let id = stored(&w.text(CUSTOMER, "hello", "R1").await);
+    let now = w.conversation(&id).last_activity_at.plus_seconds(120);
+    // A customer message lands between the sweep's read and its write.
+    let moved = id.clone();
+    w.store.before_next_write(move |s| {
+        if let Some(c) = s.conversations.get_mut(&moved) {
+            c.last_activity_at = c.last_activity_at.plus_seconds(100);
+        }
+    });
+    let report = w.sweeper().sweep(now, soon()).await.unwrap();
+    assert_eq!((report.ended, report.lost), (0, 1));
+    assert_eq!(w.conversation(&id).status, crate::conversation::Status::Open);
+}
+
+#[tokio::test]
+async fn only_conversations_past_their_own_states_timeout_are_ended() {
+    let w = World::new();
+    w.set_settings(serde_json::json!({"auto_close": {"open_after_seconds": 60, "waiting_after_seconds": 3600}}));
+    let open = stored(&w.text(CUSTOMER, "hello", "R1").await);
+    let waiting = stored(&w.text("48601234568", "hello", "R2").await);
+    w.desk()
+        .apply(&op("a-1"), &waiting, crate::conversation::Event::Close)
+        .await
+        .unwrap();
+    let now = w.conversation(&waiting).last_activity_at.plus_seconds(120);
+    let report = w.sweeper().sweep(now, soon()).await.unwrap();
+    assert_eq!((report.read, report.ended), (2, 1));
+    assert_eq!(w.conversation(&open).status, crate::conversation::Status::Closed);
+    assert_eq!(w.conversation(&waiting).status, crate::conversation::Status::Waiting);
+    // Without any timeout, an account is not read at all.
+    w.set_settings(serde_json::json!({}));
+    assert_eq!(
+        w.sweeper()
+            .sweep(now.plus_seconds(9999), soon())
+            .await
+            .unwrap()
+            .accounts,
+        0
+    );
+}
