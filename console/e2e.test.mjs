@@ -60,7 +60,7 @@ test("an agent answers a customer from the console", { timeout: 120_000 }, async
     const row = page.getByRole("button", { name: new RegExp(`\\+${person}`) });
     await row.waitFor();
     // The page shows these unless the role hides them (the operator's half below sees them).
-    for (const hidden of ["#team", "#outreach-box", "#member-form"]) {
+    for (const hidden of ["#team", "#outreach-box", "#member-form", "#numbers-box"]) {
       assert.equal(await page.locator(hidden).isVisible(), false, `an agent does not see ${hidden}`);
     }
     await row.click();
@@ -82,6 +82,8 @@ test("an agent answers a customer from the console", { timeout: 120_000 }, async
     await page.locator("#opted-out").waitFor({ state: "visible" });
     assert.equal(await page.getByLabel("Reply").isDisabled(), true, "the composer is locked after STOP");
     assert.match(await page.locator("#composer-note").textContent(), /opted out/);
+    // The stop confirmation went out by itself, and reads as automated.
+    await page.locator("#transcript .automated .kind", { hasText: "Automated · stop" }).waitFor();
     assert.ok(await page.locator(".row .badge", { hasText: "Opted out" }).count() >= 1, "the dashboard shows the badge");
     assert.equal(await page.locator("#assign-box").isVisible(), false, "an agent assigns nothing");
 
@@ -90,7 +92,7 @@ test("an agent answers a customer from the console", { timeout: 120_000 }, async
     await signIn(page, "console-operator", "operator");
     await page.getByLabel("Account", { exact: true }).selectOption(account.account_id);
     await page.locator("#members li", { hasText: agent }).waitFor();
-    for (const shown of ["#team", "#outreach-box", "#member-form"]) {
+    for (const shown of ["#team", "#outreach-box", "#member-form", "#numbers-box"]) {
       assert.equal(await page.locator(shown).isVisible(), true, `an operator sees ${shown}`);
     }
     await row.click();
@@ -98,6 +100,19 @@ test("an agent answers a customer from the console", { timeout: 120_000 }, async
     await page.getByLabel("Assign to").selectOption("");
     await page.getByRole("button", { name: "Assign", exact: true }).click();
     await page.locator("#notice", { hasText: "Unassigned." }).waitFor();
+
+    // The operator sets a greeting; a new customer gets it, shown as automated.
+    await page.getByLabel("Greeting (a new conversation)").fill("Welcome! An agent answers shortly.");
+    await page.getByLabel("Time zone (IANA, e.g. Europe/Warsaw)").fill("Europe/Warsaw");
+    await page.getByRole("button", { name: "Save settings" }).click();
+    await page.locator("#notice", { hasText: `Settings of +${support} saved.` }).waitFor();
+    await page.getByLabel("Time zone (IANA, e.g. Europe/Warsaw)").fill("Mars/Olympus");
+    await page.getByRole("button", { name: "Save settings" }).click();
+    await page.locator("#error", { hasText: "invalid_timezone" }).waitFor();
+    const newcomer = number();
+    await call(`${sim}/_sim/inbound`, { callback_url: account.callback_url, customer_id: customer.customer_id, from: newcomer, to: support, text: "Hello?" });
+    await page.getByRole("button", { name: new RegExp(`\\+${newcomer}`) }).click();
+    await page.locator("#transcript .automated", { hasText: "Welcome! An agent answers shortly." }).waitFor();
   } finally {
     await browser.close();
   }

@@ -33,7 +33,26 @@ interface Message {
   encoding: string;
   /** Sent, and no delivery report came within the wait: the agent chooses whether to send again. */
   unconfirmed?: boolean;
+  /** Sent by the channel itself (greeting, away, closing, help, stop, start). */
+  automated?: boolean;
+  kind?: string;
 }
+
+/** A support number with its settings, as the API answers it. */
+interface SupportNumber {
+  number: string;
+  description: string;
+  language: string;
+  timezone: string;
+  business_hours: Record<string, [string, string][]> | null;
+  auto_close: Record<string, number | null>;
+  messages: Record<string, string | null>;
+}
+
+const KINDS = ["greeting", "away", "closing", "help", "stop", "start"];
+const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+const TIMEOUTS = ["open_after_seconds", "active_after_seconds", "waiting_after_seconds"];
+let numbers: SupportNumber[] = [];
 
 interface Me {
   user_id: string;
@@ -121,15 +140,85 @@ async function loadAccountTools(): Promise<void> {
   $("outreach-box").hidden = !runsDesk();
   $("team").hidden = !runsDesk();
   $("member-form").hidden = role() !== "operator";
+  $("numbers-box").hidden = role() !== "operator";
   if (!accountId || !runsDesk()) return;
   const asked = accountId;
   const account = await api("GET", `/accounts/${asked}`);
   // Another account was chosen meanwhile: its own load shows it.
   if (asked !== accountId) return;
-  $("outreach-from").replaceChildren(
-    ...account.numbers.map((n: { number: string }) => el("option", { value: n.number, text: `+${n.number}` })),
-  );
+  numbers = account.numbers as SupportNumber[];
+  const options = () => numbers.map((n) => el("option", { value: n.number, text: `+${n.number}` }));
+  $("outreach-from").replaceChildren(...options());
+  $("settings-number").replaceChildren(...options());
+  showSettings();
   await loadTeam();
+}
+
+/** Business hours as an operator types them: one day a line, `mon 09:00-12:00, 13:00-17:00`. */
+function hoursText(hours: SupportNumber["business_hours"]): string {
+  if (!hours) return "";
+  return DAYS.filter((d) => hours[d])
+    .map((d) => `${d} ${hours[d].map(([a, b]) => `${a}-${b}`).join(", ")}`)
+    .join("\n");
+}
+
+function parseHours(text: string): Record<string, [string, string][]> | null {
+  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
+  if (!lines.length) return null;
+  const hours: Record<string, [string, string][]> = {};
+  for (const line of lines) {
+    const [day, ...rest] = line.split(/\s+/);
+    hours[day.toLowerCase()] = rest
+      .join(" ")
+      .split(",")
+      .map((i) => i.trim())
+      .filter(Boolean)
+      .map((i) => i.split("-").map((t) => t.trim()) as [string, string]);
+  }
+  return hours;
+}
+
+/** The chosen number's settings in the form. */
+function showSettings(): void {
+  const n = numbers.find((x) => x.number === $<HTMLSelectElement>("settings-number").value) ?? numbers[0];
+  if (!n) return;
+  $<HTMLInputElement>("settings-timezone").value = n.timezone;
+  $<HTMLInputElement>("settings-language").value = n.language;
+  $<HTMLTextAreaElement>("settings-hours").value = hoursText(n.business_hours);
+  for (const t of TIMEOUTS) {
+    const v = n.auto_close[t];
+    $<HTMLInputElement>(`settings-${t}`).value = v === null ? "" : String(Math.round(v / 60));
+  }
+  for (const k of KINDS) $<HTMLTextAreaElement>(`settings-${k}`).value = n.messages[k] ?? "";
+}
+
+/** Saves what changed: an empty message turns it off; an empty timeout never ends. */
+async function saveSettings(event: Event): Promise<void> {
+  event.preventDefault();
+  const n = numbers.find((x) => x.number === $<HTMLSelectElement>("settings-number").value);
+  if (!n) return;
+  const change: Record<string, unknown> = {
+    timezone: $<HTMLInputElement>("settings-timezone").value.trim() || null,
+    language: $<HTMLInputElement>("settings-language").value.trim(),
+    business_hours: parseHours($<HTMLTextAreaElement>("settings-hours").value),
+  };
+  const minutes = (t: string) => $<HTMLInputElement>(`settings-${t}`).value.trim();
+  change.auto_close = Object.fromEntries(TIMEOUTS.map((t) => [t, minutes(t) === "" ? null : Math.round(Number(minutes(t)) * 60)]));
+  const messages: Record<string, string | null> = {};
+  for (const k of KINDS) {
+    const text = $<HTMLTextAreaElement>(`settings-${k}`).value;
+    // Untouched texts stay as they are (a default keeps following the number's language).
+    if (text !== (n.messages[k] ?? "")) messages[k] = text.trim() === "" ? null : text;
+  }
+  change.messages = messages;
+  try {
+    const saved = (await api("PATCH", `/accounts/${accountId}/numbers/${n.number}`, change)) as SupportNumber;
+    numbers = numbers.map((x) => (x.number === saved.number ? saved : x));
+    showSettings();
+    say(`Settings of +${saved.number} saved.`);
+  } catch (e) {
+    say((e as Error).message, "error");
+  }
 }
 
 async function loadTeam(): Promise<void> {
@@ -201,7 +290,8 @@ function renderConversation(c: Conversation): void {
     ...(c.messages ?? []).map((m) =>
       el(
         "li",
-        { class: `message ${m.direction}`, "data-id": m.message_id },
+        { class: `message ${m.direction}${m.automated ? " automated" : ""}`, "data-id": m.message_id },
+        ...(m.automated ? [el("p", { class: "kind", text: `Automated · ${m.kind ?? "message"}` })] : []),
         el("p", { class: "text", text: m.text }),
         el(
           "p",
@@ -366,6 +456,8 @@ async function main(): Promise<void> {
   $("assign").addEventListener("click", () => assign($<HTMLSelectElement>("assignee").value || null));
   $("outreach").addEventListener("submit", textCustomer);
   $("member-form").addEventListener("submit", addMember);
+  $("settings-number").addEventListener("change", showSettings);
+  $("settings").addEventListener("submit", saveSettings);
   document.querySelectorAll("input[name=status]").forEach((i) => i.addEventListener("change", () => refreshList()));
   $("reply").addEventListener("input", updateComposer);
   $("composer").addEventListener("submit", sendReply);
