@@ -161,6 +161,50 @@ async fn an_account_is_created_end_to_end_and_never_shows_its_key() {
 }
 
 #[tokio::test]
+async fn the_legacy_host_is_validated_and_kept_like_the_others() {
+    let s = stack();
+    let c = s.customer("active").await;
+    let (status, body) = s
+        .post(
+            "/accounts/validate",
+            json!({"customer_id": c.id, "api_key": c.key, "api_host": "legacy"}),
+        )
+        .await;
+    assert_eq!((status, body["result"].as_str()), (200, Some("valid")), "{body}");
+    assert_eq!(s.sim_requests(&c).await.len(), 1, "one signed probe reached TeleSign");
+    let (status, created) = s
+        .post(
+            "/accounts",
+            json!({"name": "Legacy line", "customer_id": c.id, "api_key": c.key, "api_host": "legacy"}),
+        )
+        .await;
+    assert_eq!((status, created["api_host"].as_str()), (201, Some("legacy")), "{created}");
+    let id = created["account_id"].as_str().expect("id");
+    let (_, read) = s.get(&format!("/accounts/{id}")).await;
+    assert_eq!(read["api_host"], "legacy");
+    let (_, again) = s.post(&format!("/accounts/{id}/validate"), json!({})).await;
+    assert_eq!(again["result"], "valid", "the stored host is asked again: {again}");
+    let wrong = s.customer("wrong_host").await;
+    let (_, body) = s
+        .post(
+            "/accounts/validate",
+            json!({"customer_id": wrong.id, "api_key": wrong.key, "api_host": "legacy"}),
+        )
+        .await;
+    assert_eq!(body["result"], "wrong_host");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(message.contains("\"enterprise\"") && message.contains("\"standard\""), "{message}");
+    let answer = s
+        .post(
+            "/accounts/validate",
+            json!({"customer_id": c.id, "api_key": c.key, "api_host": "rest"}),
+        )
+        .await;
+    assert_eq!(code(&answer), (400, Some("invalid_api_host")));
+    assert!(answer.1["error"]["message"].as_str().is_some_and(|m| m.contains("legacy")));
+}
+
+#[tokio::test]
 async fn invalid_credentials_are_422_and_nothing_is_stored() {
     let s = stack();
     let c = s.customer("active").await;

@@ -44,7 +44,7 @@ pub enum AccountError {
     #[error("api_key: {0}")]
     InvalidApiKey(KeyError),
     /// Not a host this channel knows.
-    #[error("api_host is \"standard\" or \"enterprise\"")]
+    #[error("api_host is \"standard\", \"enterprise\" or \"legacy\"")]
     InvalidApiHost,
     /// A grace period over seven days.
     #[error("grace_period_seconds is at most 604800 (7 days)")]
