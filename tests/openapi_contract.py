@@ -251,6 +251,24 @@ def team(account_id, conversation, live):
     answer("POST", "/conversations/{conversation_id}/assign", f"/conversations/{NOBODY}/assign", 404, {"agent_id": None})
 
 
+def lifecycle():
+    """An account renamed, given a retention, then deleted."""
+    customer = "CONTRACT-" + uuid.uuid4().hex[:12].upper()
+    key = base64.b64encode(os.urandom(32)).decode()
+    sim("customers", {"customer_id": customer, "api_key": key})
+    new = {"name": "Short lived", "customer_id": customer, "api_key": key,
+           "numbers": [{"number": us_number(), "type": "long_code"}]}
+    account_id = answer("POST", "/accounts", "/accounts", 201, new)["account_id"]
+    answer("POST", "/accounts", "/accounts", 409, {**new, "numbers": []})
+    path = f"/accounts/{account_id}"
+    answer("PATCH", "/accounts/{account_id}", path, 200, {"name": "Renamed", "retention_days": 30})
+    answer("PATCH", "/accounts/{account_id}", path, 200, {"retention_days": None})
+    answer("PATCH", "/accounts/{account_id}", path, 400, {"retention_days": 0})
+    answer("PATCH", "/accounts/{account_id}", f"/accounts/{NOBODY}", 404, {"name": "x"})
+    answer("DELETE", "/accounts/{account_id}", path, 204)
+    answer("DELETE", "/accounts/{account_id}", path, 404)
+
+
 def main():
     try:
         validate_openapi(DOC)
@@ -265,6 +283,7 @@ def main():
         check(False, f"{route[0]} {route[1]} is in docs/openapi.yaml but not in the route table")
 
     scenario()
+    lifecycle()
 
     for route in sorted(document):
         statuses = answered.get(route, set())

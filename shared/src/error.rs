@@ -27,6 +27,7 @@ pub enum ErrorCode {
     ConversationBusy,
     ConversationClosed,
     ConversationNotFound,
+    CustomerIdInUse,
     DuplicateNumber,
     EmptyMessage,
     Forbidden,
@@ -333,6 +334,7 @@ impl From<AccountError> for ApiError {
             AccountError::InvalidApiKey(_) => ErrorCode::InvalidApiKey,
             AccountError::InvalidApiHost => ErrorCode::InvalidApiHost,
             AccountError::InvalidGracePeriod => ErrorCode::InvalidGracePeriod,
+            AccountError::InvalidRetention => ErrorCode::InvalidParameter,
         };
         Self::bad_request(code, e.to_string())
     }
@@ -351,6 +353,7 @@ impl From<AccountsError> for ApiError {
                     .with("telesign_code", json!(validation.telesign_code))
             }
             AccountsError::NumberInUse(_) => Self::new(StatusCode::CONFLICT, ErrorCode::NumberInUse, message),
+            AccountsError::CustomerIdInUse(_) => Self::new(StatusCode::CONFLICT, ErrorCode::CustomerIdInUse, message),
             AccountsError::TelesignUnavailable => Self::unavailable(ErrorCode::TelesignUnavailable, message),
             AccountsError::KeysUnavailable => Self::unavailable(ErrorCode::SecretsUnavailable, message),
             AccountsError::Directory(d) => d.into(),

@@ -88,15 +88,26 @@ impl KeyStore for Secrets {
     }
 
     /// With Secrets Manager's shortest recovery window, 7 days (a secret can be restored until then).
+    /// A secret scheduled already (Secrets Manager refuses a second deletion as an invalid
+    /// request) or gone counts as scheduled, so a repeated deletion finishes.
     async fn schedule_deletion(&self, name: &str) -> Result<(), KeyStoreError> {
-        self.client
+        let deleted = self
+            .client
             .delete_secret()
             .secret_id(name)
             .recovery_window_in_days(7)
             .send()
-            .await
-            .map_err(|e| KeyStoreError::Unavailable(e.to_string()))?;
-        Ok(())
+            .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_invalid_request_exception() || s.is_resource_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(KeyStoreError::Unavailable(e.to_string())),
+        }
     }
 }
 

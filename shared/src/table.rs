@@ -30,6 +30,12 @@ pub fn number_key(number: &str) -> (String, String) {
     (format!("NUMBER#{number}"), "NUMBER".into())
 }
 
+/// Key of a TeleSign customer id's claim: `CUSTOMER#<customer_id>` / `CUSTOMER` (one account per
+/// customer id: TeleSign posts every callback of a customer id to one URL).
+pub fn customer_key(customer_id: &str) -> (String, String) {
+    (format!("CUSTOMER#{customer_id}"), "CUSTOMER".into())
+}
+
 /// Key of a conversation: `CONV#<id>` / `CONV`; its messages share the partition.
 pub fn conversation_key(conversation_id: &str) -> (String, String) {
     (format!("CONV#{conversation_id}"), "CONV".into())

@@ -482,6 +482,9 @@ impl AccountStore for MemoryStore {
             if let Some(n) = a.numbers.iter().find(|n| s.claims.contains_key(&n.number)) {
                 return Claim::NumberInUse(n.number.clone());
             }
+            if s.accounts.values().any(|x| x.customer_id == a.customer_id) {
+                return Claim::CustomerIdInUse(a.customer_id.clone());
+            }
             for n in &a.numbers {
                 s.claims.insert(n.number.clone(), a.account_id.clone());
             }
@@ -538,6 +541,30 @@ impl AccountStore for MemoryStore {
             if !s.accounts.contains_key(id) {
                 return false;
             }
+            s.audit.push(audit.clone());
+            true
+        }))
+    }
+
+    async fn change_account(&self, change: &AccountChange, audit: &AuditEntry) -> Result<bool, StoreError> {
+        Ok(self.transact(|s| {
+            let Some(a) = s.accounts.get_mut(&change.account_id) else {
+                return false;
+            };
+            a.name = change.name.clone();
+            a.retention_days = change.retention_days;
+            s.audit.push(audit.clone());
+            true
+        }))
+    }
+
+    async fn delete_account(&self, a: &Account, audit: &AuditEntry) -> Result<bool, StoreError> {
+        Ok(self.transact(|s| {
+            s.members.retain(|(account, _), _| account != &a.account_id);
+            if s.accounts.remove(&a.account_id).is_none() {
+                return false;
+            }
+            s.claims.retain(|_, owner| owner != &a.account_id);
             s.audit.push(audit.clone());
             true
         }))

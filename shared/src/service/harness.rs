@@ -56,6 +56,7 @@ impl World {
             api_host: ApiHost::Standard,
             numbers: vec![number(&support)],
             created_at: Timestamp::now(),
+            retention_days: None,
         };
         store.write(|s| {
             s.accounts.insert(account.account_id.clone(), account.clone());

@@ -427,6 +427,9 @@ pub enum Claim {
     Done,
     /// This number belongs to an account already.
     NumberInUse(PhoneNumber),
+    /// This TeleSign customer id belongs to an account already (TeleSign posts every callback of
+    /// a customer id to one URL).
+    CustomerIdInUse(String),
     /// The account does not exist.
     NoAccount,
 }
@@ -465,6 +468,27 @@ pub trait AccountStore: Send + Sync {
         id: &AccountId,
         audit: &AuditEntry,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Changes an account's name and retention with the entry; `false` when the account is gone.
+    fn change_account(
+        &self,
+        change: &AccountChange,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Deletes an account: its members, then the record with every claim (its numbers', its
+    /// customer id's) and the entry in one transaction; `false` when the account is gone. Safe to
+    /// repeat: members already deleted are deleted again as nothing.
+    fn delete_account(&self, a: &Account, audit: &AuditEntry) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// What an operator changes of an account (`PATCH /accounts/{id}`): its new name and retention.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountChange {
+    /// The account.
+    pub account_id: AccountId,
+    /// Its name after the change.
+    pub name: String,
+    /// Its retention after the change.
+    pub retention_days: Option<u32>,
 }
 
 /// A member of an account.

@@ -396,8 +396,30 @@ pub struct AccountItem {
     #[serde(default)]
     numbers: std::collections::HashMap<String, String>,
     created_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    retention_days: Option<u32>,
     gsi1pk: String,
     gsi1sk: String,
+}
+
+/// A TeleSign customer id's claim: one account per customer id.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CustomerItem {
+    pk: String,
+    sk: String,
+    account_id: AccountId,
+}
+
+impl CustomerItem {
+    /// The claim of an account on its customer id.
+    pub fn of(a: &Account) -> Self {
+        let (pk, sk) = table::customer_key(&a.customer_id);
+        Self {
+            pk,
+            sk,
+            account_id: a.account_id.clone(),
+        }
+    }
 }
 
 /// The index partition that lists every account.
@@ -422,6 +444,7 @@ impl AccountItem {
             secret_name: a.secret_name.clone(),
             numbers,
             created_at: a.created_at,
+            retention_days: a.retention_days,
             gsi1pk: ACCOUNTS_PARTITION.into(),
             gsi1sk: format!("{}#{}", a.created_at, a.account_id),
         })
@@ -443,6 +466,7 @@ impl AccountItem {
             secret_name: self.secret_name,
             numbers,
             created_at: self.created_at,
+            retention_days: self.retention_days,
         })
     }
 }

@@ -33,6 +33,8 @@ pub(crate) enum Part {
     Account,
     /// A number's claim.
     NumberClaim,
+    /// A TeleSign customer id's claim.
+    CustomerClaim,
     /// A member of an account.
     Member,
     /// An audit entry.

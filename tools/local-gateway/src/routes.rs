@@ -42,6 +42,8 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/accounts", "accounts", false),
     route("GET", "/accounts", "accounts", false),
     route("GET", "/accounts/{account_id}", "accounts", false),
+    route("PATCH", "/accounts/{account_id}", "accounts", false),
+    route("DELETE", "/accounts/{account_id}", "accounts", false),
     route("PUT", "/accounts/{account_id}/api-key", "accounts", false),
     route("POST", "/accounts/{account_id}/numbers", "accounts", false),
     route("DELETE", "/accounts/{account_id}/numbers/{number}", "accounts", false),
