@@ -47,10 +47,12 @@ impl Clients {
         Dynamo::new(&self.aws, self.table.clone(), &self.meter)
     }
 
-    /// The account secrets (`SECRET_PREFIX`).
+    /// The account secrets (`SECRET_PREFIX`) and the key of opt-out tags (`OPT_OUT_KEY_SECRET`).
     pub fn secrets(&self) -> Secrets {
         let prefix = config::optional("SECRET_PREFIX").unwrap_or_else(|| crate::secrets::DEFAULT_PREFIX.to_owned());
-        Secrets::new(&self.aws, prefix, &self.meter)
+        let opt_out_key = config::optional("OPT_OUT_KEY_SECRET")
+            .unwrap_or_else(|| crate::secrets::DEFAULT_OPT_OUT_KEY_SECRET.to_owned());
+        Secrets::new(&self.aws, prefix, &self.meter).with_opt_out_key(opt_out_key)
     }
 
     /// The cached account directory (`SECRET_PREFIX`, `CACHE_TTL_SECONDS`).

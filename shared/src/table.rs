@@ -74,6 +74,12 @@ pub fn consent_key(account_id: &str, customer: &str) -> (String, String) {
     (format!("CONSENT#{account_id}#{customer}"), "CONSENT".into())
 }
 
+/// Key of an opt-out kept after an erasure: `OPTOUT#<account>#<tag>` / `OPTOUT`, where the tag is
+/// the keyed hash of the customer's number (`privacy::OptOutKey`): the number is not in it.
+pub fn opt_out_key(account_id: &str, tag: &str) -> (String, String) {
+    (format!("OPTOUT#{account_id}#{tag}"), "OPTOUT".into())
+}
+
 /// Key of an idempotency record of a send: `IDEM#<scope>#<key>` / `IDEM`.
 pub fn idempotency_key(scope: &str, key: &str) -> (String, String) {
     (format!("IDEM#{scope}#{key}"), "IDEM".into())

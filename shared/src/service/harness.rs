@@ -188,6 +188,17 @@ impl World {
         }
     }
 
+    pub fn privacy(&self) -> super::privacy::Privacy<MemoryStore> {
+        super::privacy::Privacy {
+            store: self.store.clone(),
+        }
+    }
+
+    /// The deployment's key of opt-out tags, as the fake key store holds it.
+    pub fn opt_out_key(&self) -> crate::privacy::OptOutKey {
+        crate::privacy::OptOutKey::new(super::fakes::FAKE_OPT_OUT_KEY).unwrap()
+    }
+
     /// The customer opts out behind the services' back.
     pub fn opt_out(&self, customer: &str) {
         let key = (self.account.account_id.clone(), PhoneNumber::parse(customer).unwrap());

@@ -246,6 +246,9 @@ pub struct OutboundRecord {
     pub idempotency: Option<(IdempotencyScope, String)>,
     /// The audit entry of the send.
     pub audit: AuditEntry,
+    /// The customer's opt-out tag (`privacy::OptOutKey::tag`): an opt-out kept after an
+    /// erasure refuses the send in the same transaction as the consent.
+    pub opt_out_tag: Option<String>,
 }
 
 /// An idempotency key in its account.
@@ -574,6 +577,8 @@ pub trait KeyStore: Send + Sync {
     fn create(&self, name: &str, s: &AccountSecret) -> impl Future<Output = Result<(), KeyStoreError>> + Send;
     /// Replaces a secret with a new version.
     fn replace(&self, name: &str, s: &AccountSecret) -> impl Future<Output = Result<(), KeyStoreError>> + Send;
+    /// The deployment's key of opt-out tags (its own secret, not an account's).
+    fn opt_out_key(&self) -> impl Future<Output = Result<crate::privacy::OptOutKey, KeyStoreError>> + Send;
     /// Deletes a secret after a recovery window (undoing a creation known not to have
     /// happened; within the window it can still be restored).
     fn schedule_deletion(&self, name: &str) -> impl Future<Output = Result<(), KeyStoreError>> + Send;
@@ -596,4 +601,86 @@ pub trait SmsGateway: Send + Sync {
         host: ApiHost,
         deadline: Instant,
     ) -> impl Future<Output = Result<Validation, TelesignError>> + Send;
+}
+
+/// One conversation of a customer as an export holds it: the conversation with every message,
+/// and the raw callback bodies of the inbound ones still kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationFile {
+    /// The conversation, `messages` filled, oldest first.
+    pub conversation: Conversation,
+    /// `(message id, raw callback body)` of inbound messages.
+    pub raw_payloads: Vec<(MessageId, String)>,
+}
+
+/// What erasing one conversation deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Erased {
+    /// Conversations.
+    pub conversations: usize,
+    /// Messages (with their raw bodies).
+    pub messages: usize,
+    /// Inbound and outbound references, live pointers and holds.
+    pub references: usize,
+    /// Idempotency records holding a send's answer.
+    pub idempotency_records: usize,
+    /// Items of the consent partition (the state and its ledger).
+    pub consent_records: usize,
+}
+
+impl std::ops::AddAssign for Erased {
+    fn add_assign(&mut self, o: Self) {
+        self.conversations += o.conversations;
+        self.messages += o.messages;
+        self.references += o.references;
+        self.idempotency_records += o.idempotency_records;
+        self.consent_records += o.consent_records;
+    }
+}
+
+/// What the table holds of one customer with an account, for the operators' export and erasure.
+pub trait CustomerRecords: Send + Sync {
+    /// The ids of the customer's conversations with the account (closed, live, and the live one
+    /// of each support number read strongly consistent).
+    fn conversations_of(
+        &self,
+        account: &Account,
+        customer: &PhoneNumber,
+    ) -> impl Future<Output = Result<Vec<ConversationId>, StoreError>> + Send;
+    /// A conversation with all its messages and raw bodies; `None` when it is gone.
+    fn conversation_file(
+        &self,
+        id: &ConversationId,
+    ) -> impl Future<Output = Result<Option<ConversationFile>, StoreError>> + Send;
+    /// Every item of the customer's consent partition (the state and the ledger of changes), as JSON.
+    fn consent_records(
+        &self,
+        account_id: &AccountId,
+        customer: &PhoneNumber,
+    ) -> impl Future<Output = Result<Vec<serde_json::Value>, StoreError>> + Send;
+    /// The account's audit entries whose target is one of `targets`.
+    fn entries_about(
+        &self,
+        account_id: &AccountId,
+        targets: &[String],
+    ) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send;
+    /// Deletes a conversation: its live pointer and hold first, then its messages with the
+    /// references and idempotency records they name, in pages, the conversation item last (so
+    /// an interrupted erasure is found again and finished). Nothing found: nothing counted.
+    fn erase_conversation(
+        &self,
+        account_id: &AccountId,
+        id: &ConversationId,
+    ) -> impl Future<Output = Result<Erased, StoreError>> + Send;
+    /// Deletes the customer's consent partition; when they had opted out (or an earlier erasure
+    /// kept their opt-out), the opt-out `tag` is written first and kept. Answers the items
+    /// deleted and whether an opt-out is kept.
+    fn erase_consent(
+        &self,
+        account_id: &AccountId,
+        customer: &PhoneNumber,
+        tag: &str,
+    ) -> impl Future<Output = Result<(usize, bool), StoreError>> + Send;
+    /// Writes an entry alone (an export's, an erasure's: their work is many requests).
+    fn record(&self, audit: &AuditEntry) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

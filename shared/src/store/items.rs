@@ -144,6 +144,10 @@ pub struct MessageItem {
     too_long: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     raw: Option<String>,
+    /// The partition key of the idempotency record of its send (an erasure deletes it: it holds
+    /// the send's answer with the text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    idempotency_pk: Option<String>,
 }
 
 fn one() -> u32 {
@@ -173,7 +177,40 @@ impl MessageItem {
             agent_id: m.agent_id.clone(),
             too_long: m.too_long,
             raw: raw.map(str::to_owned),
+            idempotency_pk: None,
         }
+    }
+
+    /// The message, naming the idempotency record of its send.
+    pub fn with_idempotency(mut self, record: &(String, String)) -> Self {
+        self.idempotency_pk = Some(record.0.clone());
+        self
+    }
+
+    /// The raw callback body kept with an inbound message.
+    pub fn raw(&self) -> Option<&str> {
+        self.raw.as_deref()
+    }
+
+    /// The keys of the items that name this message: its inbound reference (`INREF#`) or its
+    /// outbound one (`OUTREF#`), and the idempotency record of its send.
+    pub fn linked_keys(&self) -> Vec<(String, String)> {
+        let mut keys = Vec::new();
+        if let Some(reference) = &self.telesign_reference_id {
+            keys.push(match self.direction {
+                Direction::Inbound => table::inbound_ref_key(self.account_id.as_str(), reference),
+                _ => table::outbound_ref_key(reference),
+            });
+        }
+        if let Some(pk) = &self.idempotency_pk {
+            keys.push((pk.clone(), "IDEM".into()));
+        }
+        keys
+    }
+
+    /// Its id.
+    pub fn id(&self) -> &MessageId {
+        &self.message_id
     }
 
     /// The message it holds, flagged unconfirmed when TeleSign never confirmed it in time.
@@ -309,6 +346,26 @@ impl ConsentItem {
             opted_out,
             updated_at: Timestamp::now(),
             conversation_id: conversation_id.clone(),
+        }
+    }
+}
+
+/// An opt-out kept after the customer's erasure: only its keyed hash.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct OptOutItem {
+    pk: String,
+    sk: String,
+    since: Timestamp,
+}
+
+impl OptOutItem {
+    /// The opt-out of a customer by their tag.
+    pub fn of(account_id: &AccountId, tag: &str) -> Self {
+        let (pk, sk) = table::opt_out_key(account_id.as_str(), tag);
+        Self {
+            pk,
+            sk,
+            since: Timestamp::now(),
         }
     }
 }

@@ -6,4 +6,5 @@ mod accounts;
 mod callbacks;
 mod desk;
 mod metrics;
+mod privacy;
 mod send;
