@@ -185,6 +185,9 @@ async fn scenario(s: &Stack, g: &Stack) {
     expect(g, 202, "POST", "/messages", outreach, &[]).await;
     expect(g, 200, "POST", &at("close"), json!({}), &[]).await;
     expect(g, 200, "POST", &at("end"), json!({}), &[]).await;
+    let customer_path = format!("/accounts/{id}/customers/{person}");
+    expect(g, 200, "GET", &format!("{customer_path}/export"), Value::Null, &[]).await;
+    expect(g, 200, "DELETE", &customer_path, Value::Null, &[]).await;
     let new_key = random_key();
     s.sim(
         "POST",

@@ -340,6 +340,14 @@ impl From<AccountError> for ApiError {
     }
 }
 
+impl From<crate::service::privacy::PrivacyError> for ApiError {
+    fn from(e: crate::service::privacy::PrivacyError) -> Self {
+        match e {
+            crate::service::privacy::PrivacyError::Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<AccountsError> for ApiError {
     fn from(e: AccountsError) -> Self {
         let message = e.to_string();

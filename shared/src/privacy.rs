@@ -51,11 +51,7 @@ impl OptOutKey {
         mac.update(account_id.as_str().as_bytes());
         mac.update(b"#");
         mac.update(customer.as_str().as_bytes());
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
     }
 }
 

@@ -1,7 +1,8 @@
 //! The operators' account routes, the HTTP edge of the accounts service: `POST /accounts`,
 //! `GET /accounts`, `GET /accounts/{id}`, `PUT /accounts/{id}/api-key`,
 //! `POST /accounts/{id}/numbers`, `DELETE /accounts/{id}/numbers/{number}`,
-//! `PATCH /accounts/{id}`, `DELETE /accounts/{id}`; and the team's:
+//! `PATCH /accounts/{id}`, `DELETE /accounts/{id}`, a customer's export and erasure
+//! (`/accounts/{id}/customers/{number}`); and the team's:
 //! `GET /me`, the members of an account, `GET /audit`. API keys go to Secrets Manager and
 //! nowhere else. Every route asks the policy first (`shared::access`).
 
@@ -26,7 +27,9 @@ use shared::phone::PhoneNumber;
 use shared::secrets::Secrets;
 use shared::service::access::{admit, admit_global, admit_route, Refusal};
 use shared::service::accounts::{Accounts, AccountsError, NewAccount};
+use shared::service::directory::AccountDirectory;
 use shared::service::ports::Member;
+use shared::service::privacy::Privacy;
 use shared::service::team::Team;
 use shared::store::Dynamo;
 use shared::telesign::{ApiKey, TelesignClient};
@@ -40,6 +43,7 @@ pub type Service = Accounts<Dynamo, Secrets, TelesignClient>;
 pub struct App {
     service: Service,
     team: Team<Dynamo>,
+    privacy: Privacy<Dynamo>,
     public_base_url: Option<String>,
 }
 
@@ -116,9 +120,13 @@ impl App {
 
     /// Builds the function from its services.
     pub fn new(service: Service, team: Team<Dynamo>, public_base_url: Option<String>) -> Self {
+        let privacy = Privacy {
+            store: team.store.clone(),
+        };
         Self {
             service,
             team,
+            privacy,
             public_base_url,
         }
     }
@@ -149,6 +157,8 @@ impl App {
             "GET /accounts/{account_id}" => self.read(req, c).await,
             "PATCH /accounts/{account_id}" => self.change(req, c).await,
             "DELETE /accounts/{account_id}" => self.delete(req, c).await,
+            "GET /accounts/{account_id}/customers/{number}/export" => self.export(req, c).await,
+            "DELETE /accounts/{account_id}/customers/{number}" => self.erase(req, c).await,
             "PUT /accounts/{account_id}/api-key" => self.rotate(req, c).await,
             "POST /accounts/{account_id}/numbers" => self.add_number(req, c).await,
             "DELETE /accounts/{account_id}/numbers/{number}" => self.remove_number(req, c).await,
@@ -272,6 +282,28 @@ impl App {
             .status(StatusCode::NO_CONTENT)
             .body(Body::Empty)
             .unwrap_or_default())
+    }
+
+    /// The account and the customer of the path, once the policy allows the operator's duty.
+    async fn customer_of(&self, req: &Request, c: &Caller) -> Result<(Account, PhoneNumber), ApiError> {
+        let id = self.admitted(req, c, Action::CustomerData).await?;
+        let customer = PhoneNumber::parse_any(&path_param(req, "number")?)
+            .map_err(|e| ApiError::bad_request(ErrorCode::InvalidPhoneNumber, e.to_string()))?;
+        Ok((self.service.read(&id).await?, customer))
+    }
+
+    async fn export(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        let (account, customer) = self.customer_of(req, c).await?;
+        let key = self.service.directory.opt_out_key().await?;
+        let export = self.privacy.export(&Actor::of(c), &account, &customer, &key).await?;
+        Ok(json_response(StatusCode::OK, &export))
+    }
+
+    async fn erase(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        let (account, customer) = self.customer_of(req, c).await?;
+        let key = self.service.directory.opt_out_key().await?;
+        let erasure = self.privacy.erase(&Actor::of(c), &account, &customer, &key).await?;
+        Ok(json_response(StatusCode::OK, &erasure))
     }
 
     async fn rotate(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {

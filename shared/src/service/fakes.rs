@@ -855,7 +855,11 @@ impl SmsGateway for FakeGateway {
 }
 
 impl CustomerRecords for MemoryStore {
-    async fn conversations_of(&self, account: &Account, customer: &PhoneNumber) -> Result<Vec<ConversationId>, StoreError> {
+    async fn conversations_of(
+        &self,
+        account: &Account,
+        customer: &PhoneNumber,
+    ) -> Result<Vec<ConversationId>, StoreError> {
         let mut ids: Vec<ConversationId> = self.read(|s| {
             s.conversations
                 .values()
@@ -889,7 +893,10 @@ impl CustomerRecords for MemoryStore {
         customer: &PhoneNumber,
     ) -> Result<Vec<serde_json::Value>, StoreError> {
         let state = self.read(|s| s.consent.get(&(account_id.clone(), customer.clone())).copied());
-        Ok(state.map(|o| serde_json::json!({ "opted_out": o })).into_iter().collect())
+        Ok(state
+            .map(|o| serde_json::json!({ "opted_out": o }))
+            .into_iter()
+            .collect())
     }
 
     async fn entries_about(&self, account_id: &AccountId, targets: &[String]) -> Result<Vec<AuditEntry>, StoreError> {
@@ -924,15 +931,17 @@ impl CustomerRecords for MemoryStore {
         customer: &PhoneNumber,
         tag: &str,
     ) -> Result<(usize, bool), StoreError> {
-        Ok(self.write(|s| match s.consent.remove(&(account_id.clone(), customer.clone())) {
-            Some(opted_out) => {
-                if opted_out {
-                    s.opt_out_tags.insert(tag.to_owned());
+        Ok(
+            self.write(|s| match s.consent.remove(&(account_id.clone(), customer.clone())) {
+                Some(opted_out) => {
+                    if opted_out {
+                        s.opt_out_tags.insert(tag.to_owned());
+                    }
+                    (1, s.opt_out_tags.contains(tag))
                 }
-                (1, s.opt_out_tags.contains(tag))
-            }
-            None => (0, s.opt_out_tags.contains(tag)),
-        }))
+                None => (0, s.opt_out_tags.contains(tag)),
+            }),
+        )
     }
 
     async fn record(&self, audit: &AuditEntry) -> Result<(), StoreError> {

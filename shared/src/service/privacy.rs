@@ -97,9 +97,10 @@ impl<S: CustomerRecords> Privacy<S> {
         let mut targets: Vec<String> = ids.iter().map(ToString::to_string).collect();
         targets.push(tag.clone());
         export.audit = self.store.entries_about(&account.account_id, &targets).await?;
-        export.opted_out_by_hash = export.audit.iter().any(|e| {
-            e.action == AuditAction::CustomerErased && e.detail.get("opt_out_kept") == Some(&true.into())
-        });
+        export.opted_out_by_hash = export
+            .audit
+            .iter()
+            .any(|e| e.action == AuditAction::CustomerErased && e.detail.get("opt_out_kept") == Some(&true.into()));
         let entry = AuditEntry::new(actor, AuditAction::CustomerExported, &account.account_id, tag)
             .with("conversations", export.conversations.len());
         self.store.record(&entry).await?;

@@ -198,13 +198,21 @@ impl CustomerRecords for Dynamo {
         }
         let keys = Self::erasable(&items, &mut erased)?;
         self.delete_many(keys).await?;
-        if self.delete_if((pk.clone(), sk), "attribute_exists(pk)", HashMap::new()).await? {
+        if self
+            .delete_if((pk.clone(), sk), "attribute_exists(pk)", HashMap::new())
+            .await?
+        {
             erased.conversations += 1;
         }
         let late = self.partition(&pk).await?;
         let keys = Self::erasable(&late, &mut erased)?;
-        let conversation_again: Vec<_> = late.iter().filter_map(key_of).filter(|k| k.1 == CONVERSATION_SK).collect();
-        self.delete_many(keys.into_iter().chain(conversation_again).collect()).await?;
+        let conversation_again: Vec<_> = late
+            .iter()
+            .filter_map(key_of)
+            .filter(|k| k.1 == CONVERSATION_SK)
+            .collect();
+        self.delete_many(keys.into_iter().chain(conversation_again).collect())
+            .await?;
         Ok(erased)
     }
 

@@ -44,6 +44,13 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/accounts/{account_id}", "accounts", false),
     route("PATCH", "/accounts/{account_id}", "accounts", false),
     route("DELETE", "/accounts/{account_id}", "accounts", false),
+    route(
+        "GET",
+        "/accounts/{account_id}/customers/{number}/export",
+        "accounts",
+        false,
+    ),
+    route("DELETE", "/accounts/{account_id}/customers/{number}", "accounts", false),
     route("PUT", "/accounts/{account_id}/api-key", "accounts", false),
     route("POST", "/accounts/{account_id}/numbers", "accounts", false),
     route("DELETE", "/accounts/{account_id}/numbers/{number}", "accounts", false),

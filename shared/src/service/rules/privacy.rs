@@ -30,7 +30,10 @@ async fn an_export_holds_everything_of_one_customer_and_nothing_of_another() {
     assert!(export.audit.iter().any(|e| e.action == AuditAction::ConsentChanged));
     let entry = w.store.read(|s| s.audit.last().cloned()).unwrap();
     assert_eq!(entry.action, AuditAction::CustomerExported);
-    assert!(!serde_json::to_string(&entry).unwrap().contains(CUSTOMER), "entries never hold the number");
+    assert!(
+        !serde_json::to_string(&entry).unwrap().contains(CUSTOMER),
+        "entries never hold the number"
+    );
 }
 
 #[tokio::test]
@@ -51,7 +54,9 @@ async fn an_erasure_leaves_nothing_of_the_customer_and_keeps_an_opt_out_by_its_t
     assert_eq!(erasure.erased.conversations, 1);
     assert!(erasure.erased.messages >= 3, "{erasure:?}");
     assert_eq!((erasure.erased.consent_records, erasure.opt_out_kept), (1, true));
-    let left = w.store.read(|s| format!("{:?} {:?} {:?}", s.conversations, s.messages, s.consent));
+    let left = w
+        .store
+        .read(|s| format!("{:?} {:?} {:?}", s.conversations, s.messages, s.consent));
     assert!(!left.contains(CUSTOMER) && !left.contains("my order is late") && !left.contains("checking now"));
     assert!(left.contains("keep me"), "another customer's conversation stays");
     assert!(w.store.read(|s| s.conversations.contains_key(&kept)));
@@ -62,7 +67,11 @@ async fn an_erasure_leaves_nothing_of_the_customer_and_keeps_an_opt_out_by_its_t
         .unwrap_err();
     assert_eq!(refused, SendError::OptedOut, "the tag still refuses the number");
     let audit = w.store.read(|s| s.audit.clone());
-    let entry = audit.iter().rev().find(|e| e.action == AuditAction::CustomerErased).unwrap();
+    let entry = audit
+        .iter()
+        .rev()
+        .find(|e| e.action == AuditAction::CustomerErased)
+        .unwrap();
     assert!(!serde_json::to_string(entry).unwrap().contains(CUSTOMER));
     assert_eq!(entry.detail["conversations"], 1);
 }
@@ -75,7 +84,10 @@ async fn an_erasure_asked_again_deletes_nothing_more_and_a_fresh_message_starts_
     let again = || privacy.erase(&who, &w.account, &customer, &key);
     assert_eq!(again().await.unwrap().erased.conversations, 1);
     let second = again().await.unwrap();
-    assert_eq!((second.erased.conversations, second.erased.messages, second.opt_out_kept), (0, 0, false));
+    assert_eq!(
+        (second.erased.conversations, second.erased.messages, second.opt_out_kept),
+        (0, 0, false)
+    );
     let next = stored(&w.text(CUSTOMER, "me again", "R2").await);
     assert_ne!(next, first);
     w.sender()
