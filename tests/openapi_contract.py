@@ -265,6 +265,13 @@ def lifecycle():
     answer("PATCH", "/accounts/{account_id}", path, 200, {"retention_days": None})
     answer("PATCH", "/accounts/{account_id}", path, 400, {"retention_days": 0})
     answer("PATCH", "/accounts/{account_id}", f"/accounts/{NOBODY}", 404, {"name": "x"})
+    person = us_number()
+    raw, headers = signed_inbound(customer, key, new["numbers"][0]["number"], person, "Please forget me")
+    answer("POST", "/telesign/{account_id}/callback", f"/telesign/{account_id}/callback", 200, raw=raw, headers=headers)
+    answer("GET", "/accounts/{account_id}/customers/{number}/export", f"{path}/customers/{person}/export", 200)
+    answer("GET", "/accounts/{account_id}/customers/{number}/export", f"{path}/customers/call-me/export", 400)
+    answer("DELETE", "/accounts/{account_id}/customers/{number}", f"{path}/customers/{person}", 200)
+    answer("DELETE", "/accounts/{account_id}/customers/{number}", f"/accounts/{NOBODY}/customers/{person}", 404)
     answer("DELETE", "/accounts/{account_id}", path, 204)
     answer("DELETE", "/accounts/{account_id}", path, 404)
 
