@@ -196,3 +196,57 @@ async fn only_operators_export_or_erase() {
     let nobody = format!("/accounts/{}/customers/{}", "0".repeat(32), random_number());
     assert_eq!(code(&s.call("DELETE", &nobody, None, &[]).await).0, 404);
 }
+
+#[tokio::test]
+async fn a_raw_callback_body_is_its_own_item_and_expires_after_the_raw_payload_retention() {
+    let s = stack();
+    let account = s.account(1).await;
+    let customer = random_number();
+    let said = format!("raw {}", uuid::Uuid::new_v4().simple());
+    let before = shared::ids::epoch_seconds();
+    assert_eq!(s.text(&account, &customer, &said).await.0, 200);
+    let after = shared::ids::epoch_seconds();
+    let conversation = s
+        .conversations(&account, "open")
+        .await
+        .into_iter()
+        .find(|c| c["customer_number"] == customer)
+        .map(|c| conversation_id_of(&c))
+        .expect("the conversation");
+    let table = std::env::var("TABLE_NAME").expect("TABLE_NAME");
+    let items = channel_tests::dynamo()
+        .await
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(
+            ":p",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("CONV#{conversation}")),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("query")
+        .items
+        .unwrap_or_default();
+    let sk = |i: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>| {
+        i["sk"].as_s().cloned().unwrap_or_default()
+    };
+    let message = items.iter().find(|i| sk(i).starts_with("MSG#")).expect("the message");
+    assert!(!message.contains_key("raw"), "the message holds no raw body");
+    assert!(!message.contains_key("expires_at"), "the message itself stays");
+    let raw = items.iter().find(|i| sk(i).starts_with("RAW#")).expect("the raw body");
+    assert!(raw["body"].as_s().is_ok_and(|b| b.contains(&said)));
+    let expires: i64 = raw["expires_at"].as_n().expect("TTL").parse().expect("epoch seconds");
+    let days = i64::from(shared::store::DEFAULT_RAW_PAYLOAD_DAYS) * 86_400;
+    assert!(
+        (before + days..=after + days).contains(&expires),
+        "{expires} is 30 days after {before}"
+    );
+    let transcript = s.conversation(&conversation).await;
+    assert_eq!(
+        channel_tests::messages(&transcript).len(),
+        1,
+        "the raw body is no message: {transcript}"
+    );
+}

@@ -47,6 +47,16 @@ pub fn message_key(conversation_id: &str, message_id: &str) -> (String, String) 
     (format!("CONV#{conversation_id}"), format!("MSG#{message_id}"))
 }
 
+/// Key of an inbound message's raw callback body: in its conversation's partition,
+/// `RAW#<message_id>` (after every `MSG#`, so a transcript's query stops before them), expired by
+/// TTL after the raw payload retention.
+pub fn raw_payload_key(conversation_id: &str, message_id: &str) -> (String, String) {
+    (format!("CONV#{conversation_id}"), format!("RAW#{message_id}"))
+}
+
+/// The sort key just after every message of a conversation's partition.
+pub const AFTER_MESSAGES: &str = "MSG$";
+
 /// Key of the pointer to the one conversation of a customer and a support number that is not
 /// `closed`: `THREAD#<account>#<support>#<customer>` / `LIVE`. Its conditional creation is what
 /// keeps racing first messages in one conversation.

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::ReturnValue;
 
-use super::items::{from_item, to_item, AuditItem, ConversationItem, MessageItem, OptOutItem};
+use super::items::{from_item, to_item, AuditItem, ConversationItem, MessageItem, OptOutItem, RawItem};
 use super::{key, key_of, s, sdk_error, Dynamo, Item, StoreError};
 use crate::account::Account;
 use crate::audit::AuditEntry;
@@ -150,6 +150,13 @@ impl CustomerRecords for Dynamo {
         };
         let mut messages = Vec::new();
         let mut raw_payloads = Vec::new();
+        for item in items
+            .iter()
+            .filter(|i| key_of(i).is_some_and(|(_, sk)| sk.starts_with("RAW#")))
+        {
+            let raw: RawItem = from_item(item.clone())?;
+            raw_payloads.push((raw.message_id, raw.body));
+        }
         for item in items.into_iter().filter(is_message) {
             let message: MessageItem = from_item(item)?;
             if let Some(raw) = message.raw() {

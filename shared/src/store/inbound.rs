@@ -1,7 +1,7 @@
 //! Inbound SMS: into the customer's live conversation or a new one, exactly once.
 
 use super::conversations::push_conversation;
-use super::items::{from_item, to_item, ConsentItem, MessageItem, NumberItem, PointerItem, ReferenceItem};
+use super::items::{from_item, to_item, ConsentItem, MessageItem, NumberItem, PointerItem, RawItem, ReferenceItem};
 use super::{Dynamo, Part, StoreError, TxnOutcome};
 use crate::conversation::{Consent, Thread};
 use crate::service::ports::{InboundLog, InboundRecord, InboundWrite, ThreadState};
@@ -66,8 +66,10 @@ impl InboundLog for Dynamo {
             REFERENCE_TTL_SECONDS,
         );
         txn.put(Part::Reference, to_item(&reference)?, Some("attribute_not_exists(pk)"))?;
-        let message = MessageItem::of(conversation_id, &t.account_id, &r.message, Some(&r.raw));
+        let message = MessageItem::of(conversation_id, &t.account_id, &r.message, None);
         txn.put(Part::Message, to_item(&message)?, None)?;
+        let raw = RawItem::of(conversation_id, &r.message.message_id, &r.raw, self.raw_payload_days);
+        txn.put(Part::RawPayload, to_item(&raw)?, None)?;
         push_conversation(&mut txn, &r.conversation)?;
         if let Some((consent, notice, entry)) = &r.consent {
             let opted_out = *consent == Consent::OptOut;

@@ -244,6 +244,34 @@ impl MessageItem {
     }
 }
 
+/// An inbound message's raw callback body, kept apart from the message so that TTL expires it
+/// after the raw payload retention while the message stays.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RawItem {
+    pk: String,
+    sk: String,
+    /// The message.
+    pub message_id: MessageId,
+    /// The body as TeleSign posted it.
+    pub body: String,
+    /// Epoch seconds after which DynamoDB deletes it.
+    pub expires_at: i64,
+}
+
+impl RawItem {
+    /// The raw body of a message, kept `days`.
+    pub fn of(conversation_id: &ConversationId, message_id: &MessageId, body: &str, days: u32) -> Self {
+        let (pk, sk) = table::raw_payload_key(conversation_id.as_str(), message_id.as_str());
+        Self {
+            pk,
+            sk,
+            message_id: message_id.clone(),
+            body: body.to_owned(),
+            expires_at: crate::ids::epoch_seconds() + i64::from(days) * 86_400,
+        }
+    }
+}
+
 /// The live pointer of a thread.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct PointerItem {

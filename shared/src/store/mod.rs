@@ -41,7 +41,12 @@ pub struct Dynamo {
     pub client: Client,
     /// The table name.
     pub table: String,
+    /// How many days an inbound message's raw callback body is kept (its own item, expired by TTL).
+    pub raw_payload_days: u32,
 }
+
+/// How long raw callback bodies are kept unless `RAW_PAYLOAD_RETENTION_DAYS` says otherwise.
+pub const DEFAULT_RAW_PAYLOAD_DAYS: u32 = 30;
 
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
@@ -74,6 +79,15 @@ impl Dynamo {
         Self {
             client: Client::from_conf(conf),
             table,
+            raw_payload_days: DEFAULT_RAW_PAYLOAD_DAYS,
+        }
+    }
+
+    /// The same table, raw callback bodies kept `days`.
+    pub fn with_raw_payload_days(self, days: u32) -> Self {
+        Self {
+            raw_payload_days: days,
+            ..self
         }
     }
 

@@ -15,6 +15,8 @@ pub(crate) enum Part {
     Reference,
     /// A message.
     Message,
+    /// An inbound message's raw callback body.
+    RawPayload,
     /// A consent notice.
     ConsentNotice,
     /// A conversation.
