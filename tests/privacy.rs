@@ -159,6 +159,10 @@ async fn an_erasure_leaves_no_item_holding_the_number_or_a_text_and_the_opt_out_
         (Some(0), Some(0)),
         "{once_more}"
     );
+    assert_eq!(s.text(&account, &me, "START").await.0, 200);
+    let welcome = json!({"account_id": account.id, "from": account.numbers[0], "to": me, "text": "welcome back"});
+    let (status, sent) = s.post("/messages", welcome).await;
+    assert_eq!(status, 202, "their START lifts the kept opt-out: {sent}");
 }
 
 /// Whether every line of the scan naming `id` is an audit entry (they name conversation ids,

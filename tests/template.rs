@@ -127,7 +127,7 @@ async fn scenario(s: &Stack, g: &Stack) {
     for text in ["hello", "STOP", "START"] {
         assert_eq!(s.text(&account, &person, text).await.0, 200);
     }
-    parked_and_replayed(s, &account, &person).await;
+    parked_and_replayed(s, &account, &person, "parked").await;
     let list = expect(
         g,
         200,
@@ -188,6 +188,26 @@ async fn scenario(s: &Stack, g: &Stack) {
     let customer_path = format!("/accounts/{id}/customers/{person}");
     expect(g, 200, "GET", &format!("{customer_path}/export"), Value::Null, &[]).await;
     expect(g, 200, "DELETE", &customer_path, Value::Null, &[]).await;
+    // Customers erased while opted out text START: live, and parked then replayed (each lifts
+    // the kept opt-out in its transaction).
+    for parked in [false, true] {
+        let gone = random_number();
+        assert_eq!(s.text(&account, &gone, "STOP").await.0, 200);
+        expect(
+            g,
+            200,
+            "DELETE",
+            &format!("/accounts/{id}/customers/{gone}"),
+            Value::Null,
+            &[],
+        )
+        .await;
+        if parked {
+            parked_and_replayed(s, &account, &gone, "START").await;
+        } else {
+            assert_eq!(s.text(&account, &gone, "START").await.0, 200);
+        }
+    }
     let new_key = random_key();
     s.sim(
         "POST",
@@ -209,15 +229,20 @@ async fn scenario(s: &Stack, g: &Stack) {
 
 /// A message of `customer` that DynamoDB cannot take now is parked, its first replay fails and
 /// backs off, a later one stores it in the customer's conversation.
-async fn parked_and_replayed(s: &Stack, account: &Account, customer: &str) {
+async fn parked_and_replayed(s: &Stack, account: &Account, customer: &str, text: &str) {
     dynamodb_fault(json!({"kind": "unreachable", "operation": "BatchGetItem", "matching": customer, "count": 9})).await;
-    let (status, answer) = s.text(account, customer, "parked").await;
+    let (status, answer) = s.text(account, customer, text).await;
     assert_eq!((status, answer["result"].as_str()), (200, Some("parked")), "{answer}");
     for _ in 0..60 {
         let (_, list) = s
             .get(&format!("/conversations?account_id={}&limit=100", account.id))
             .await;
-        if list.to_string().contains("\"parked\"") {
+        let replayed = list["conversations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["customer_number"] == customer && c["last_message_preview"] == text);
+        if replayed {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;

@@ -259,6 +259,17 @@ impl<D: AccountDirectory, L: InboundLog + ReportLog, Q: CallbackQueue> Callbacks
         refused(account, check_signature(&fresh, Some(authorization), body))
     }
 
+    /// The customer's opt-out tag (the key is read once per sandbox; a failure to read it is
+    /// transient: the callback is parked, never let go).
+    async fn opt_out_tag(&self, thread: &Thread) -> Result<String, CallbackError> {
+        let key = self
+            .directory
+            .opt_out_key()
+            .await
+            .map_err(|e| CallbackError::Store(StoreError::Unavailable(format!("the opt-out key: {e}"))))?;
+        Ok(key.tag(&thread.account_id, &thread.customer_number))
+    }
+
     async fn inbound(
         &self,
         account: Account,
@@ -270,8 +281,9 @@ impl<D: AccountDirectory, L: InboundLog + ReportLog, Q: CallbackQueue> Callbacks
         let info = crate::sms::analyse(&sms.text);
         let consent = consent_of(&sms.text, sms.action.as_deref());
         let raw = String::from_utf8_lossy(body).into_owned();
+        let tag = self.opt_out_tag(&thread).await?;
         for attempt in 1..=INBOUND_ATTEMPTS {
-            let state = self.log.thread_state(&thread).await?;
+            let state = self.log.thread_state(&thread, &tag).await?;
             if attempt == 1 {
                 self.confirm_keys(&account, state.key_version, authorization, body)
                     .await?;
@@ -450,6 +462,10 @@ pub fn plan_inbound(
         .with("message_id", message.message_id.as_str());
         (c, Message::consent_notice(c, &sms.text, &message.message_id), entry)
     });
+    let lift_opt_out = match consent {
+        Some((Consent::OptIn, _, _)) => state.kept_opt_out.clone(),
+        _ => None,
+    };
     InboundRecord {
         thread: thread.clone(),
         reference_id: sms.reference_id.clone(),
@@ -457,6 +473,7 @@ pub fn plan_inbound(
         raw,
         conversation,
         consent,
+        lift_opt_out,
     }
 }
 

@@ -248,17 +248,21 @@ impl ConversationReads for MemoryStore {
 }
 
 impl InboundLog for MemoryStore {
-    async fn thread_state(&self, thread: &Thread) -> Result<ThreadState, StoreError> {
+    async fn thread_state(&self, thread: &Thread, opt_out_tag: &str) -> Result<ThreadState, StoreError> {
         self.check_up()?;
-        Ok(self.read(|s| ThreadState {
-            number_owner: s.claims.get(&thread.support_number).cloned(),
-            key_version: s.key_versions.get(&thread.account_id).copied(),
-            live: s.pointers.get(thread).cloned(),
-            opted_out: s
-                .consent
-                .get(&(thread.account_id.clone(), thread.customer_number.clone()))
-                .copied()
-                .unwrap_or(false),
+        Ok(self.read(|s| {
+            let kept = s.opt_out_tags.contains(opt_out_tag);
+            ThreadState {
+                number_owner: s.claims.get(&thread.support_number).cloned(),
+                key_version: s.key_versions.get(&thread.account_id).copied(),
+                live: s.pointers.get(thread).cloned(),
+                opted_out: kept
+                    || s.consent
+                        .get(&(thread.account_id.clone(), thread.customer_number.clone()))
+                        .copied()
+                        .unwrap_or(false),
+                kept_opt_out: kept.then(|| opt_out_tag.to_owned()),
+            }
         }))
     }
 
@@ -283,6 +287,9 @@ impl InboundLog for MemoryStore {
                 );
                 s.append(&id, notice, None);
                 s.audit.push(entry.clone());
+            }
+            if let Some(tag) = &r.lift_opt_out {
+                s.opt_out_tags.remove(tag);
             }
             s.writes += 1;
             InboundWrite::Stored

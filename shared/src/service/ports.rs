@@ -195,6 +195,9 @@ pub struct ThreadState {
     pub number_owner: Option<AccountId>,
     /// The stamp of the account's keys, as read with the pointer.
     pub key_version: Option<i64>,
+    /// The customer's opt-out tag when an opt-out of theirs was kept by an erasure (then
+    /// `opted_out` is true too, and an opt-in lifts it).
+    pub kept_opt_out: Option<String>,
 }
 
 /// An inbound message to store, with everything written in its one transaction.
@@ -212,6 +215,8 @@ pub struct InboundRecord {
     pub conversation: ConversationWrite,
     /// A consent change, the notice that shows it, and its audit entry.
     pub consent: Option<(Consent, Message, AuditEntry)>,
+    /// The tag of an opt-out kept by an erasure that this message's opt-in lifts.
+    pub lift_opt_out: Option<String>,
 }
 
 /// What became of an inbound write.
@@ -227,8 +232,13 @@ pub enum InboundWrite {
 
 /// Customer messages, stored exactly once.
 pub trait InboundLog: Send + Sync {
-    /// The thread's live conversation, consent and the number's owner (one batched read).
-    fn thread_state(&self, thread: &Thread) -> impl Future<Output = Result<ThreadState, StoreError>> + Send;
+    /// The thread's live conversation, consent (with an opt-out kept by `opt_out_tag`) and the
+    /// number's owner (one batched read).
+    fn thread_state(
+        &self,
+        thread: &Thread,
+        opt_out_tag: &str,
+    ) -> impl Future<Output = Result<ThreadState, StoreError>> + Send;
     /// One transaction: the reference seen, the message, the conversation, the consent.
     fn record_inbound(&self, r: &InboundRecord) -> impl Future<Output = Result<InboundWrite, StoreError>> + Send;
 }

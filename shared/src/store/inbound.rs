@@ -42,16 +42,26 @@ pub(crate) fn thread_state(found: Vec<Option<super::Item>>) -> Result<ThreadStat
         opted_out: consent.is_some_and(|c| c.opted_out),
         number_owner: claim.map(NumberItem::into_owner),
         key_version: stamp.and_then(|s| s.key_version),
+        kept_opt_out: None,
     })
 }
 
 impl InboundLog for Dynamo {
-    /// 1 BatchGetItem: the pointer, the consent, the number's claim and the account's key stamp.
-    async fn thread_state(&self, thread: &Thread) -> Result<ThreadState, StoreError> {
+    /// 1 BatchGetItem: the pointer, the consent, the number's claim, the account's key stamp and
+    /// an opt-out kept by an erasure.
+    async fn thread_state(&self, thread: &Thread, opt_out_tag: &str) -> Result<ThreadState, StoreError> {
         let mut keys = thread_keys(thread);
         keys.push(table::number_key(thread.support_number.as_str()));
         keys.push(table::account_key(thread.account_id.as_str()));
-        thread_state(self.get_many(keys).await?)
+        keys.push(table::opt_out_key(thread.account_id.as_str(), opt_out_tag));
+        let mut found = self.get_many(keys).await?;
+        let kept = found.pop().flatten().is_some();
+        let mut state = thread_state(found)?;
+        if kept {
+            state.opted_out = true;
+            state.kept_opt_out = Some(opt_out_tag.to_owned());
+        }
+        Ok(state)
     }
 
     /// 1 TransactWriteItems.
@@ -78,6 +88,10 @@ impl InboundLog for Dynamo {
             let notice = MessageItem::of(conversation_id, &t.account_id, notice, None);
             txn.put(Part::ConsentNotice, to_item(&notice)?, None)?;
             txn.audit(entry)?;
+        }
+        if let Some(tag) = &r.lift_opt_out {
+            let kept = super::key(table::opt_out_key(t.account_id.as_str(), tag));
+            txn.delete(Part::Consent, kept, None, std::collections::HashMap::new())?;
         }
         let outcome = txn.commit().await?;
         Ok(if matches!(outcome, TxnOutcome::Done) {

@@ -95,3 +95,24 @@ async fn an_erasure_asked_again_deletes_nothing_more_and_a_fresh_message_starts_
         .await
         .expect("a customer who never opted out is texted after an erasure");
 }
+
+#[tokio::test]
+async fn an_erased_customer_who_had_opted_out_is_shown_opted_out_until_they_text_start() {
+    let w = World::new();
+    w.text(CUSTOMER, "hello", "R1").await;
+    w.text(CUSTOMER, "STOP", "R2").await;
+    w.privacy()
+        .erase(&actor(), &w.account, &number(CUSTOMER), &w.opt_out_key())
+        .await
+        .unwrap();
+    let back = stored(&w.text(CUSTOMER, "is anyone there", "R3").await);
+    assert!(w.conversation(&back).opted_out, "the kept opt-out reads as one");
+    let reply = w.sender().reply(&op("a-1"), &back, &draft("yes", None)).await;
+    assert_eq!(reply.unwrap_err(), SendError::OptedOut);
+    w.text(CUSTOMER, "START", "R4").await;
+    assert!(w.store.read(|s| s.opt_out_tags.is_empty()), "the opt-in lifts the tag");
+    w.sender()
+        .reply(&op("a-1"), &back, &draft("welcome back", None))
+        .await
+        .expect("texted again after START");
+}
