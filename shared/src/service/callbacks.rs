@@ -462,19 +462,22 @@ pub fn plan_inbound(
         .with("message_id", message.message_id.as_str());
         (c, Message::consent_notice(c, &sms.text, &message.message_id), entry)
     });
-    let lift_opt_out = match consent {
-        Some((Consent::OptIn, _, _)) => state.kept_opt_out.clone(),
-        _ => None,
-    };
     InboundRecord {
         thread: thread.clone(),
         reference_id: sms.reference_id.clone(),
         message,
         raw,
         conversation,
+        lift_opt_out: lifted(state, consent.as_ref().map(|c| c.0)),
         consent,
-        lift_opt_out,
     }
+}
+
+/// The opt-out kept by an erasure that an opt-in lifts.
+fn lifted(state: &ThreadState, consent: Option<Consent>) -> Option<String> {
+    (consent == Some(Consent::OptIn))
+        .then(|| state.kept_opt_out.clone())
+        .flatten()
 }
 
 fn stored(record: &InboundRecord, sms: &InboundSms) -> CallbackOutcome {
