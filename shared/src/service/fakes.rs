@@ -951,6 +951,10 @@ impl CustomerRecords for MemoryStore {
         )
     }
 
+    async fn opt_out_kept(&self, _account_id: &AccountId, tag: &str) -> Result<bool, StoreError> {
+        Ok(self.read(|s| s.opt_out_tags.contains(tag)))
+    }
+
     async fn record(&self, audit: &AuditEntry) -> Result<(), StoreError> {
         self.write(|s| s.audit.push(audit.clone()));
         Ok(())

@@ -691,6 +691,8 @@ pub trait CustomerRecords: Send + Sync {
         customer: &PhoneNumber,
         tag: &str,
     ) -> impl Future<Output = Result<(usize, bool), StoreError>> + Send;
+    /// Whether an opt-out is kept by its tag (an erasure kept it, no START lifted it since).
+    fn opt_out_kept(&self, account_id: &AccountId, tag: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Writes an entry alone (an export's, an erasure's: their work is many requests).
     fn record(&self, audit: &AuditEntry) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -37,7 +37,7 @@ pub struct CustomerExport {
     pub consent: Vec<serde_json::Value>,
     /// The account's audit entries about their conversations or them.
     pub audit: Vec<AuditEntry>,
-    /// Whether an opt-out of theirs is kept as a keyed hash (after an erasure).
+    /// Whether an opt-out of theirs is kept as a keyed hash (an erasure kept it, no START since).
     pub opted_out_by_hash: bool,
 }
 
@@ -97,10 +97,7 @@ impl<S: CustomerRecords> Privacy<S> {
         let mut targets: Vec<String> = ids.iter().map(ToString::to_string).collect();
         targets.push(tag.clone());
         export.audit = self.store.entries_about(&account.account_id, &targets).await?;
-        export.opted_out_by_hash = export
-            .audit
-            .iter()
-            .any(|e| e.action == AuditAction::CustomerErased && e.detail.get("opt_out_kept") == Some(&true.into()));
+        export.opted_out_by_hash = self.store.opt_out_kept(&account.account_id, &tag).await?;
         let entry = AuditEntry::new(actor, AuditAction::CustomerExported, &account.account_id, tag)
             .with("conversations", export.conversations.len());
         self.store.record(&entry).await?;

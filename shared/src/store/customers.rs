@@ -248,8 +248,13 @@ impl CustomerRecords for Dynamo {
         }
         let count = items.len();
         self.delete_many(items.iter().filter_map(key_of).collect()).await?;
-        let kept = opted_out || self.get(table::opt_out_key(account_id.as_str(), tag)).await?.is_some();
+        let kept = opted_out || self.opt_out_kept(account_id, tag).await?;
         Ok((count, kept))
+    }
+
+    /// 1 GetItem.
+    async fn opt_out_kept(&self, account_id: &AccountId, tag: &str) -> Result<bool, StoreError> {
+        Ok(self.get(table::opt_out_key(account_id.as_str(), tag)).await?.is_some())
     }
 
     /// 1 PutItem.

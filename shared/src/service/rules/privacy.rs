@@ -116,3 +116,17 @@ async fn an_erased_customer_who_had_opted_out_is_shown_opted_out_until_they_text
         .await
         .expect("texted again after START");
 }
+
+#[tokio::test]
+async fn an_export_after_an_erasure_tells_whether_the_opt_out_is_kept() {
+    let w = World::new();
+    w.text(CUSTOMER, "STOP", "R1").await;
+    let (privacy, who, customer, key) = (w.privacy(), actor(), number(CUSTOMER), w.opt_out_key());
+    privacy.erase(&who, &w.account, &customer, &key).await.unwrap();
+    let export = privacy.export(&who, &w.account, &customer, &key).await.unwrap();
+    assert!(export.conversations.is_empty() && export.consent.is_empty());
+    assert!(export.opted_out_by_hash);
+    w.text(CUSTOMER, "START", "R2").await;
+    let export = privacy.export(&who, &w.account, &customer, &key).await.unwrap();
+    assert!(!export.opted_out_by_hash, "their START lifted it");
+}
