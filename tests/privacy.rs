@@ -254,3 +254,50 @@ async fn a_raw_callback_body_is_its_own_item_and_expires_after_the_raw_payload_r
         "the raw body is no message: {transcript}"
     );
 }
+
+/// How many messages the paged erasure's conversation has (each inbound one also has its raw
+/// body and its inbound reference: three items).
+const BIG: usize = 120;
+
+#[tokio::test]
+async fn a_big_conversation_is_erased_in_pages_and_its_requests_are_counted() {
+    let s = stack();
+    let account = s.account(1).await;
+    let customer = random_number();
+    for i in 0..BIG {
+        assert_eq!(
+            s.text(&account, &customer, &format!("message {i} of many")).await.0,
+            200
+        );
+    }
+    let (g, gateway) = channel_tests::own_gateway().await;
+    let started = std::time::Instant::now();
+    let (status, counts) = g.call("DELETE", &customer_path(&account, &customer), None, &[]).await;
+    let took = started.elapsed();
+    assert_eq!(status, 200, "{counts}");
+    assert_eq!(
+        (counts["conversations"].as_u64(), counts["messages"].as_u64()),
+        (Some(1), Some(BIG as u64))
+    );
+    let dump = table_dump().await;
+    assert!(
+        !dump.contains(&customer) && !dump.contains("of many"),
+        "every page was deleted"
+    );
+    let requests = gateway
+        .meters
+        .iter()
+        .find(|m| m.0 == "accounts")
+        .map(|m| m.1.snapshot().requests)
+        .expect("the accounts function's meter");
+    let batches = requests.get("dynamodb:BatchWriteItem").copied().unwrap_or(0);
+    assert!(
+        batches >= (3 * BIG as u64).div_ceil(25),
+        "25 deletes a request: {requests:?}"
+    );
+    println!(
+        "FIGURES erasure of one conversation of {BIG} inbound messages ({} items): {} ms, requests {requests:?}",
+        3 * BIG + 1,
+        took.as_millis()
+    );
+}
