@@ -173,8 +173,10 @@ async fn scenario(s: &Stack, g: &Stack) {
             Some(json!({"callback_url": account.callback_url, "customer_id": customer.id, "body": report})),
         )
         .await;
+    // The simulator's own reports of the reply (50 ms after it) may land first on a loaded
+    // machine: then this one is stale and ignored, through the same function and requests.
     assert!(
-        posted["body"]["result"] == "updated" || posted["body"]["result"] == "duplicate",
+        ["updated", "duplicate", "ignored"].contains(&posted["body"]["result"].as_str().unwrap_or_default()),
         "{posted}"
     );
     s.fault(&customer, json!({"kind": "http", "http_status": 503, "count": 10}))
