@@ -17,6 +17,8 @@ def resource_name(resource):
         return "index/" + text.split("/index/")[1].split('"')[0]
     if ":secret:${SecretPrefix}*" in text:
         return "secret"
+    if text == '{"Ref": "OptOutKeySecret"}':
+        return "opt-out-key"
     if '"CallbackQueue", "Arn"' in text or text.endswith('"${CallbackQueue.Arn}"}'):
         return "queue"
     return text

@@ -161,6 +161,59 @@ async fn an_account_is_created_end_to_end_and_never_shows_its_key() {
 }
 
 #[tokio::test]
+async fn the_legacy_host_is_validated_and_kept_like_the_others() {
+    let s = stack();
+    let c = s.customer("active").await;
+    let (status, body) = s
+        .post(
+            "/accounts/validate",
+            json!({"customer_id": c.id, "api_key": c.key, "api_host": "legacy"}),
+        )
+        .await;
+    assert_eq!((status, body["result"].as_str()), (200, Some("valid")), "{body}");
+    assert_eq!(s.sim_requests(&c).await.len(), 1, "one signed probe reached TeleSign");
+    let (status, created) = s
+        .post(
+            "/accounts",
+            json!({"name": "Legacy line", "customer_id": c.id, "api_key": c.key, "api_host": "legacy"}),
+        )
+        .await;
+    assert_eq!(
+        (status, created["api_host"].as_str()),
+        (201, Some("legacy")),
+        "{created}"
+    );
+    let id = created["account_id"].as_str().expect("id");
+    let (_, read) = s.get(&format!("/accounts/{id}")).await;
+    assert_eq!(read["api_host"], "legacy");
+    let (_, again) = s.post(&format!("/accounts/{id}/validate"), json!({})).await;
+    assert_eq!(again["result"], "valid", "the stored host is asked again: {again}");
+    let wrong = s.customer("wrong_host").await;
+    let (_, body) = s
+        .post(
+            "/accounts/validate",
+            json!({"customer_id": wrong.id, "api_key": wrong.key, "api_host": "legacy"}),
+        )
+        .await;
+    assert_eq!(body["result"], "wrong_host");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("\"enterprise\"") && message.contains("\"standard\""),
+        "{message}"
+    );
+    let answer = s
+        .post(
+            "/accounts/validate",
+            json!({"customer_id": c.id, "api_key": c.key, "api_host": "rest"}),
+        )
+        .await;
+    assert_eq!(code(&answer), (400, Some("invalid_api_host")));
+    assert!(answer.1["error"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("legacy")));
+}
+
+#[tokio::test]
 async fn invalid_credentials_are_422_and_nothing_is_stored() {
     let s = stack();
     let c = s.customer("active").await;
@@ -382,5 +435,134 @@ async fn no_api_key_reaches_the_table_the_answers_or_the_logs() {
     assert!(
         !logs.to_ascii_lowercase().contains("authorization\":\"tsa"),
         "no Authorization header is logged"
+    );
+}
+
+/// Whether Secrets Manager holds the secret of an account scheduled for deletion.
+async fn secret_scheduled_for_deletion(account_id: &str) -> bool {
+    let config = shared::aws::load_config().await;
+    let client = aws_sdk_secretsmanager::Client::new(&config);
+    let prefix = std::env::var("SECRET_PREFIX").unwrap_or_else(|_| shared::secrets::DEFAULT_PREFIX.to_owned());
+    let found = client
+        .describe_secret()
+        .secret_id(format!("{prefix}{account_id}"))
+        .send()
+        .await
+        .expect("the secret is still there, restorable");
+    found.deleted_date().is_some()
+}
+
+#[tokio::test]
+async fn an_account_is_renamed_and_given_a_retention() {
+    let s = stack();
+    let account = s.account(1).await;
+    let path = format!("/accounts/{}", account.id);
+    let patch = |body: Value| s.call("PATCH", &path, Some(body), &[]);
+    let (status, body) = patch(json!({"name": "  Renamed line ", "retention_days": 30})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["name"].as_str(), body["retention_days"].as_u64()),
+        (Some("Renamed line"), Some(30))
+    );
+    let (_, read) = s.get(&path).await;
+    assert_eq!(
+        (read["name"].as_str(), read["retention_days"].as_u64()),
+        (Some("Renamed line"), Some(30))
+    );
+    let (_, body) = patch(json!({"retention_days": null})).await;
+    assert_eq!(
+        (body["name"].as_str(), &body["retention_days"]),
+        (Some("Renamed line"), &Value::Null)
+    );
+    assert_eq!(
+        code(&patch(json!({"retention_days": 0})).await),
+        (400, Some("invalid_parameter"))
+    );
+    assert_eq!(code(&patch(json!({"name": ""})).await), (400, Some("invalid_name")));
+    assert_eq!(
+        code(&patch(json!({"colour": "red"})).await),
+        (400, Some("invalid_json"))
+    );
+    let agent = s.as_user("lifecycle-agent", &["agent"]).await;
+    let refused = agent.call("PATCH", &path, Some(json!({"name": "x"})), &[]).await.0;
+    assert!(
+        refused == 403 || refused == 404,
+        "an agent changes no account: {refused}"
+    );
+    assert_eq!(s.get(&path).await.1["name"], "Renamed line");
+    let (_, trail) = s.get(&format!("/audit?account_id={}", account.id)).await;
+    let changes = trail["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["action"] == "account.changed")
+        .count();
+    assert_eq!(changes, 2, "one entry per change: {trail}");
+}
+
+#[tokio::test]
+async fn one_customer_id_is_one_account() {
+    let s = stack();
+    let account = s.account(1).await;
+    let number = random_number();
+    let answer = s
+        .post(
+            "/accounts",
+            json!({"name": "Second team", "customer_id": account.customer.id, "api_key": account.customer.key,
+                   "numbers": [{"number": number, "type": "long_code"}]}),
+        )
+        .await;
+    assert_eq!(code(&answer), (409, Some("customer_id_in_use")), "{}", answer.1);
+    assert!(answer.1["error"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("one URL")));
+    assert!(!table_dump().await.contains(&number), "no account, no claim");
+    let (status, _) = s
+        .text(&account, &random_number(), "still routed to the one account")
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_deleted_account_frees_its_claims_refuses_callbacks_and_schedules_its_key() {
+    let s = stack();
+    let account = s.account(1).await;
+    let customer = random_number();
+    assert_eq!(s.text(&account, &customer, "before the deletion").await.0, 200);
+    let path = format!("/accounts/{}", account.id);
+    let member = format!("{path}/members/lifecycle-member");
+    assert_eq!(s.call("PUT", &member, Some(json!({"role": "agent"})), &[]).await.0, 200);
+    assert!(table_dump().await.contains("MEMBER#lifecycle-member"));
+    let (status, body) = s.call("DELETE", &path, None, &[]).await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(code(&s.get(&path).await), (404, Some("account_not_found")));
+    assert!(secret_scheduled_for_deletion(&account.id).await);
+    let (status, body) = s.text(&account, &customer, "after the deletion").await;
+    assert_eq!(status, 404, "a callback to a deleted account is refused: {body}");
+    assert!(
+        matches!(
+            body["error"]["code"].as_str(),
+            Some("unknown_account" | "unknown_number")
+        ),
+        "{body}"
+    );
+    let dump = table_dump().await;
+    assert!(dump.contains("account.deleted"), "the deletion is audited");
+    assert!(!dump.contains("MEMBER#lifecycle-member"), "its members go with it");
+    assert_eq!(
+        code(&s.call("DELETE", &path, None, &[]).await),
+        (404, Some("account_not_found"))
+    );
+    let again = s
+        .post(
+            "/accounts",
+            json!({"name": "Next owner", "customer_id": account.customer.id, "api_key": account.customer.key,
+                   "numbers": [{"number": account.numbers[0], "type": "long_code"}]}),
+        )
+        .await;
+    assert_eq!(
+        again.0, 201,
+        "the number and the customer id are free at once: {}",
+        again.1
     );
 }

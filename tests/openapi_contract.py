@@ -260,6 +260,31 @@ def team(account_id, conversation, live):
     answer("POST", "/conversations/{conversation_id}/assign", f"/conversations/{NOBODY}/assign", 404, {"agent_id": None})
 
 
+def lifecycle():
+    """An account renamed, given a retention, then deleted."""
+    customer = "CONTRACT-" + uuid.uuid4().hex[:12].upper()
+    key = base64.b64encode(os.urandom(32)).decode()
+    sim("customers", {"customer_id": customer, "api_key": key})
+    new = {"name": "Short lived", "customer_id": customer, "api_key": key,
+           "numbers": [{"number": us_number(), "type": "long_code"}]}
+    account_id = answer("POST", "/accounts", "/accounts", 201, new)["account_id"]
+    answer("POST", "/accounts", "/accounts", 409, {**new, "numbers": []})
+    path = f"/accounts/{account_id}"
+    answer("PATCH", "/accounts/{account_id}", path, 200, {"name": "Renamed", "retention_days": 30})
+    answer("PATCH", "/accounts/{account_id}", path, 200, {"retention_days": None})
+    answer("PATCH", "/accounts/{account_id}", path, 400, {"retention_days": 0})
+    answer("PATCH", "/accounts/{account_id}", f"/accounts/{NOBODY}", 404, {"name": "x"})
+    person = us_number()
+    raw, headers = signed_inbound(customer, key, new["numbers"][0]["number"], person, "Please forget me")
+    answer("POST", "/telesign/{account_id}/callback", f"/telesign/{account_id}/callback", 200, raw=raw, headers=headers)
+    answer("GET", "/accounts/{account_id}/customers/{number}/export", f"{path}/customers/{person}/export", 200)
+    answer("GET", "/accounts/{account_id}/customers/{number}/export", f"{path}/customers/call-me/export", 400)
+    answer("DELETE", "/accounts/{account_id}/customers/{number}", f"{path}/customers/{person}", 200)
+    answer("DELETE", "/accounts/{account_id}/customers/{number}", f"/accounts/{NOBODY}/customers/{person}", 404)
+    answer("DELETE", "/accounts/{account_id}", path, 204)
+    answer("DELETE", "/accounts/{account_id}", path, 404)
+
+
 def main():
     try:
         validate_openapi(DOC)
@@ -274,6 +299,7 @@ def main():
         check(False, f"{route[0]} {route[1]} is in docs/openapi.yaml but not in the route table")
 
     scenario()
+    lifecycle()
 
     for route in sorted(document):
         statuses = answered.get(route, set())

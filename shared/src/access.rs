@@ -179,6 +179,9 @@ pub enum Action<'a> {
     ReadAccount,
     /// Change an account: its key, numbers, settings, members; validate its stored key.
     ConfigureAccount,
+    /// Export or erase what the account holds of one customer (their conversations, messages,
+    /// consent): the operators' duty under the GDPR, never a desk's.
+    CustomerData,
     /// Read an account's members.
     ReadMembers,
     /// Read an account's audit trail.
@@ -217,7 +220,7 @@ pub enum Decision {
 /// The least role whose holders may ask for an action at all (in some account).
 pub fn least_role(action: Action<'_>) -> Role {
     match action {
-        Action::CreateAccount | Action::ConfigureAccount => Role::Operator,
+        Action::CreateAccount | Action::ConfigureAccount | Action::CustomerData => Role::Operator,
         Action::ReadMembers | Action::ReadAudit | Action::StartConversation => Role::Supervisor,
         Action::ReadAccount | Action::ReadConversations | Action::Work { .. } | Action::Assign { .. } => Role::Agent,
     }
@@ -248,7 +251,7 @@ pub fn decide(caller: &Caller, standing: Standing, action: Action<'_>) -> Decisi
         (_, A::CreateAccount) => Decision::Forbid,
         (S::Outsider, _) => Decision::Hide,
         (_, A::ReadAccount | A::ReadConversations) => Decision::Allow,
-        (_, A::ConfigureAccount) => Decision::Forbid,
+        (_, A::ConfigureAccount | A::CustomerData) => Decision::Forbid,
         (S::Supervisor, A::ReadMembers | A::ReadAudit | A::StartConversation | A::Work { .. } | A::Assign { .. }) => {
             Decision::Allow
         }
@@ -300,12 +303,13 @@ mod tests {
             Action::StartConversation,
             Action::Work { holder: None },
             Action::Assign { holder: None, to: None },
+            Action::CustomerData,
         ];
         let table = [
-            (Standing::Operator, [A, A, A, A, A, A, A, A, A]),
-            (Standing::Supervisor, [F, A, F, A, A, A, A, A, A]),
-            (Standing::Agent, [F, A, F, F, F, A, F, A, F]),
-            (Standing::Outsider, [F, H, H, H, H, H, H, H, H]),
+            (Standing::Operator, [A, A, A, A, A, A, A, A, A, A]),
+            (Standing::Supervisor, [F, A, F, A, A, A, A, A, A, F]),
+            (Standing::Agent, [F, A, F, F, F, A, F, A, F, F]),
+            (Standing::Outsider, [F, H, H, H, H, H, H, H, H, H]),
         ];
         for (standing, expected) in table {
             for (action, want) in actions.iter().zip(expected) {

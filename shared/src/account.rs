@@ -45,7 +45,7 @@ pub enum AccountError {
     #[error("api_key: {0}")]
     InvalidApiKey(KeyError),
     /// Not a host this channel knows.
-    #[error("api_host is \"standard\" or \"enterprise\"")]
+    #[error("api_host is \"standard\", \"enterprise\" or \"legacy\"")]
     InvalidApiHost,
     /// A number's automation settings.
     #[error(transparent)]
@@ -53,6 +53,21 @@ pub enum AccountError {
     /// A grace period over seven days.
     #[error("grace_period_seconds is at most 604800 (7 days)")]
     InvalidGracePeriod,
+    /// A retention that is not a whole number of days from 1 to 3650, nor null.
+    #[error("retention_days is a whole number of days from 1 to 3650, or null to keep closed conversations")]
+    InvalidRetention,
+}
+
+/// The longest retention an account may set: ten years.
+pub const MAX_RETENTION_DAYS: u32 = 3650;
+
+/// Checks an account's retention: `None` keeps closed conversations, else 1 to
+/// [`MAX_RETENTION_DAYS`] days.
+pub fn parse_retention_days(days: Option<u32>) -> Result<Option<u32>, AccountError> {
+    match days {
+        Some(d) if d == 0 || d > MAX_RETENTION_DAYS => Err(AccountError::InvalidRetention),
+        kept => Ok(kept),
+    }
 }
 
 /// The most support numbers an account has.
@@ -295,6 +310,10 @@ pub struct Account {
     pub numbers: Vec<SupportNumber>,
     /// When it was created.
     pub created_at: Timestamp,
+    /// How many days a closed conversation and its messages are kept after it ended (`None`:
+    /// kept until erased).
+    #[serde(default)]
+    pub retention_days: Option<u32>,
 }
 
 impl Account {
@@ -481,6 +500,7 @@ mod tests {
             secret_name: "s".into(),
             numbers: vec![],
             created_at: Timestamp::now(),
+            retention_days: None,
         };
         let url = "https://api.example/telesign/0123456789abcdef0123456789abcdef/callback";
         assert_eq!(a.callback_url("https://api.example/"), url);
@@ -507,5 +527,14 @@ mod tests {
             Err(AccountError::InvalidApiKey(_))
         ));
         assert_eq!(parse_name("  "), Err(AccountError::InvalidName));
+    }
+
+    #[test]
+    fn retention_is_one_day_to_ten_years_or_none() {
+        assert_eq!(parse_retention_days(None), Ok(None));
+        assert_eq!(parse_retention_days(Some(1)), Ok(Some(1)));
+        assert_eq!(parse_retention_days(Some(3650)), Ok(Some(3650)));
+        assert_eq!(parse_retention_days(Some(0)), Err(AccountError::InvalidRetention));
+        assert_eq!(parse_retention_days(Some(3651)), Err(AccountError::InvalidRetention));
     }
 }

@@ -15,6 +15,10 @@ pub enum AuditAction {
     #[serde(rename = "account.created")]
     #[strum(serialize = "account.created")]
     AccountCreated,
+    /// An account's name or retention changed.
+    #[serde(rename = "account.changed")]
+    #[strum(serialize = "account.changed")]
+    AccountChanged,
     /// An account was deleted.
     #[serde(rename = "account.deleted")]
     #[strum(serialize = "account.deleted")]

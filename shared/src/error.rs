@@ -28,6 +28,7 @@ pub enum ErrorCode {
     ConversationBusy,
     ConversationClosed,
     ConversationNotFound,
+    CustomerIdInUse,
     DuplicateNumber,
     EmptyMessage,
     Forbidden,
@@ -342,8 +343,17 @@ impl From<AccountError> for ApiError {
             AccountError::Settings(SettingsError::BusinessHours(_)) => ErrorCode::InvalidBusinessHours,
             AccountError::Settings(SettingsError::Timeout(_)) => ErrorCode::InvalidAutoClose,
             AccountError::Settings(SettingsError::Message { .. }) => ErrorCode::InvalidAutomatedMessage,
+            AccountError::InvalidRetention => ErrorCode::InvalidParameter,
         };
         Self::bad_request(code, e.to_string())
+    }
+}
+
+impl From<crate::service::privacy::PrivacyError> for ApiError {
+    fn from(e: crate::service::privacy::PrivacyError) -> Self {
+        match e {
+            crate::service::privacy::PrivacyError::Store(s) => s.into(),
+        }
     }
 }
 
@@ -360,6 +370,7 @@ impl From<AccountsError> for ApiError {
                     .with("telesign_code", json!(validation.telesign_code))
             }
             AccountsError::NumberInUse(_) => Self::new(StatusCode::CONFLICT, ErrorCode::NumberInUse, message),
+            AccountsError::CustomerIdInUse(_) => Self::new(StatusCode::CONFLICT, ErrorCode::CustomerIdInUse, message),
             AccountsError::TelesignUnavailable => Self::unavailable(ErrorCode::TelesignUnavailable, message),
             AccountsError::KeysUnavailable => Self::unavailable(ErrorCode::SecretsUnavailable, message),
             AccountsError::Directory(d) => d.into(),

@@ -31,6 +31,7 @@ pub mod meter;
 pub mod metrics;
 pub mod observe;
 pub mod phone;
+pub mod privacy;
 pub mod queue;
 pub mod runtime;
 pub mod secrets;

@@ -8,12 +8,17 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemInput;
 use aws_sdk_dynamodb::operation::query::QueryInput;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
+use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueInput;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+
+/// How the name of the secret holding the key of opt-out tags ends (`<stack>/opt-out-key`; the
+/// template grants it apart from the account secrets).
+pub const OPT_OUT_KEY_SUFFIX: &str = "opt-out-key";
 
 /// Shared counters: every client built from one [`crate::runtime::Clients`] adds to the same.
 #[derive(Debug, Clone, Default)]
@@ -122,6 +127,12 @@ impl Intercept for Counting {
             // A batch is authorised as its single action, on the parking queue.
             let action = operation.trim_end_matches("Batch");
             actions.push(format!("sqs:{action} queue"));
+        } else if input
+            .downcast_ref::<GetSecretValueInput>()
+            .and_then(|g| g.secret_id())
+            .is_some_and(|id| id.ends_with(OPT_OUT_KEY_SUFFIX))
+        {
+            actions.push(format!("{}:{operation} opt-out-key", self.service));
         } else {
             actions.push(format!("{}:{operation} secret", self.service));
         }

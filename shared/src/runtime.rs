@@ -22,6 +22,8 @@ pub struct Clients {
     pub table: String,
     /// Counts every AWS request of the clients made here.
     pub meter: Meter,
+    /// `RAW_PAYLOAD_RETENTION_DAYS` (default 30): how long raw callback bodies are kept.
+    pub raw_payload_days: u32,
 }
 
 impl Clients {
@@ -31,6 +33,7 @@ impl Clients {
             table: config::table_name()?,
             aws: crate::aws::load_config().await,
             meter: Meter::default(),
+            raw_payload_days: config::parsed("RAW_PAYLOAD_RETENTION_DAYS", crate::store::DEFAULT_RAW_PAYLOAD_DAYS)?,
         })
     }
 
@@ -44,13 +47,15 @@ impl Clients {
 
     /// The table.
     pub fn dynamo(&self) -> Dynamo {
-        Dynamo::new(&self.aws, self.table.clone(), &self.meter)
+        Dynamo::new(&self.aws, self.table.clone(), &self.meter).with_raw_payload_days(self.raw_payload_days)
     }
 
-    /// The account secrets (`SECRET_PREFIX`).
+    /// The account secrets (`SECRET_PREFIX`) and the key of opt-out tags (`OPT_OUT_KEY_SECRET`).
     pub fn secrets(&self) -> Secrets {
         let prefix = config::optional("SECRET_PREFIX").unwrap_or_else(|| crate::secrets::DEFAULT_PREFIX.to_owned());
-        Secrets::new(&self.aws, prefix, &self.meter)
+        let opt_out_key = config::optional("OPT_OUT_KEY_SECRET")
+            .unwrap_or_else(|| crate::secrets::DEFAULT_OPT_OUT_KEY_SECRET.to_owned());
+        Secrets::new(&self.aws, prefix, &self.meter).with_opt_out_key(opt_out_key)
     }
 
     /// The cached account directory (`SECRET_PREFIX`, `CACHE_TTL_SECONDS`).

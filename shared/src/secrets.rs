@@ -9,11 +9,16 @@ use crate::service::ports::{KeyStore, KeyStoreError};
 /// The default prefix of account secrets' names (IAM policies are scoped to it).
 pub const DEFAULT_PREFIX: &str = "sms-channel/accounts/";
 
+/// The default name of the secret holding the key of opt-out tags (`OPT_OUT_KEY_SECRET`; the
+/// template names it `<stack>/opt-out-key` and generates it).
+pub const DEFAULT_OPT_OUT_KEY_SECRET: &str = "sms-channel/opt-out-key";
+
 /// The account secrets in Secrets Manager.
 #[derive(Debug, Clone)]
 pub struct Secrets {
     client: Client,
     prefix: String,
+    opt_out_key: String,
 }
 
 impl Secrets {
@@ -27,6 +32,33 @@ impl Secrets {
         Self {
             client: Client::from_conf(conf),
             prefix,
+            opt_out_key: DEFAULT_OPT_OUT_KEY_SECRET.into(),
+        }
+    }
+
+    /// The same secrets, the key of opt-out tags read from the secret `name`.
+    pub fn with_opt_out_key(self, name: String) -> Self {
+        Self {
+            opt_out_key: name,
+            ..self
+        }
+    }
+
+    /// Creates the secret of opt-out tags with `text` unless it exists (the local stack; the
+    /// template generates it deployed). Whether it created it.
+    pub async fn ensure_opt_out_key(&self, text: &str) -> Result<bool, KeyStoreError> {
+        let created = self
+            .client
+            .create_secret()
+            .name(&self.opt_out_key)
+            .description("Key of the SMS channel's opt-out tags (HMAC-SHA256 of erased customers' numbers)")
+            .secret_string(text)
+            .send()
+            .await;
+        match created {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_exists_exception()) => Ok(false),
+            Err(e) => Err(KeyStoreError::Unavailable(e.to_string())),
         }
     }
 }
@@ -87,16 +119,39 @@ impl KeyStore for Secrets {
         Ok(())
     }
 
+    async fn opt_out_key(&self) -> Result<crate::privacy::OptOutKey, KeyStoreError> {
+        let out = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.opt_out_key)
+            .send()
+            .await
+            .map_err(|e| KeyStoreError::Unavailable(e.to_string()))?;
+        let text = out.secret_string().ok_or(KeyStoreError::Malformed)?;
+        crate::privacy::OptOutKey::new(text).map_err(|_| KeyStoreError::Malformed)
+    }
+
     /// With Secrets Manager's shortest recovery window, 7 days (a secret can be restored until then).
+    /// A secret scheduled already (Secrets Manager refuses a second deletion as an invalid
+    /// request) or gone counts as scheduled, so a repeated deletion finishes.
     async fn schedule_deletion(&self, name: &str) -> Result<(), KeyStoreError> {
-        self.client
+        let deleted = self
+            .client
             .delete_secret()
             .secret_id(name)
             .recovery_window_in_days(7)
             .send()
-            .await
-            .map_err(|e| KeyStoreError::Unavailable(e.to_string()))?;
-        Ok(())
+            .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_invalid_request_exception() || s.is_resource_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(KeyStoreError::Unavailable(e.to_string())),
+        }
     }
 }
 

@@ -30,6 +30,12 @@ pub fn number_key(number: &str) -> (String, String) {
     (format!("NUMBER#{number}"), "NUMBER".into())
 }
 
+/// Key of a TeleSign customer id's claim: `CUSTOMER#<customer_id>` / `CUSTOMER` (one account per
+/// customer id: TeleSign posts every callback of a customer id to one URL).
+pub fn customer_key(customer_id: &str) -> (String, String) {
+    (format!("CUSTOMER#{customer_id}"), "CUSTOMER".into())
+}
+
 /// Key of a conversation: `CONV#<id>` / `CONV`; its messages share the partition.
 pub fn conversation_key(conversation_id: &str) -> (String, String) {
     (format!("CONV#{conversation_id}"), "CONV".into())
@@ -40,6 +46,16 @@ pub fn conversation_key(conversation_id: &str) -> (String, String) {
 pub fn message_key(conversation_id: &str, message_id: &str) -> (String, String) {
     (format!("CONV#{conversation_id}"), format!("MSG#{message_id}"))
 }
+
+/// Key of an inbound message's raw callback body: in its conversation's partition,
+/// `RAW#<message_id>` (after every `MSG#`, so a transcript's query stops before them), expired by
+/// TTL after the raw payload retention.
+pub fn raw_payload_key(conversation_id: &str, message_id: &str) -> (String, String) {
+    (format!("CONV#{conversation_id}"), format!("RAW#{message_id}"))
+}
+
+/// The sort key just after every message of a conversation's partition.
+pub const AFTER_MESSAGES: &str = "MSG$";
 
 /// Key of the pointer to the one conversation of a customer and a support number that is not
 /// `closed`: `THREAD#<account>#<support>#<customer>` / `LIVE`. Its conditional creation is what
@@ -71,6 +87,12 @@ pub fn consent_key(account_id: &str, customer: &str) -> (String, String) {
 /// A consent keyword in the customer's ledger: in the consent item's partition, in order.
 pub fn consent_change_key(account_id: &str, customer: &str, order: &str) -> (String, String) {
     (consent_key(account_id, customer).0, format!("CHANGE#{order}"))
+}
+
+/// Key of an opt-out kept after an erasure: `OPTOUT#<account>#<tag>` / `OPTOUT`, where the tag is
+/// the keyed hash of the customer's number (`privacy::OptOutKey`): the number is not in it.
+pub fn opt_out_key(account_id: &str, tag: &str) -> (String, String) {
+    (format!("OPTOUT#{account_id}#{tag}"), "OPTOUT".into())
 }
 
 /// Key of an idempotency record of a send: `IDEM#<scope>#<key>` / `IDEM`.

@@ -1,6 +1,8 @@
 //! The operators' account routes, the HTTP edge of the accounts service: `POST /accounts`,
 //! `GET /accounts`, `GET /accounts/{id}`, `PUT /accounts/{id}/api-key`,
-//! `POST /accounts/{id}/numbers`, `DELETE /accounts/{id}/numbers/{number}`, `PATCH /accounts/{id}/numbers/{number}`; and the team's:
+//! `POST /accounts/{id}/numbers`, `DELETE /accounts/{id}/numbers/{number}`,
+//! `PATCH /accounts/{id}/numbers/{number}`, `PATCH /accounts/{id}`, `DELETE /accounts/{id}`, a
+//! customer's export and erasure (`/accounts/{id}/customers/{number}`); and the team's:
 //! `GET /me`, the members of an account, `GET /audit`. API keys go to Secrets Manager and
 //! nowhere else. Every route asks the policy first (`shared::access`).
 
@@ -11,7 +13,9 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use shared::access::{Action, Caller, Role, UserId};
-use shared::account::{parse_credentials, parse_name, validated_numbers, Account, NewSupportNumber, NumberChange};
+use shared::account::{
+    parse_credentials, parse_name, parse_retention_days, validated_numbers, Account, NewSupportNumber, NumberChange,
+};
 use shared::audit::Actor;
 use shared::error::ErrorCode;
 use shared::http::{
@@ -23,7 +27,9 @@ use shared::phone::PhoneNumber;
 use shared::secrets::Secrets;
 use shared::service::access::{admit, admit_global, admit_route, Refusal};
 use shared::service::accounts::{Accounts, AccountsError, NewAccount};
+use shared::service::directory::AccountDirectory;
 use shared::service::ports::Member;
+use shared::service::privacy::Privacy;
 use shared::service::team::Team;
 use shared::store::Dynamo;
 use shared::telesign::{ApiKey, TelesignClient};
@@ -37,6 +43,7 @@ pub type Service = Accounts<Dynamo, Secrets, TelesignClient>;
 pub struct App {
     service: Service,
     team: Team<Dynamo>,
+    privacy: Privacy<Dynamo>,
     public_base_url: Option<String>,
 }
 
@@ -61,6 +68,21 @@ struct NewAccountBody {
     api_host: Option<String>,
     #[serde(default)]
     numbers: Vec<NewSupportNumber>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountPatch {
+    #[serde(default)]
+    name: Option<String>,
+    /// Absent: unchanged; `null`: closed conversations are kept; a number: days.
+    #[serde(default, deserialize_with = "present")]
+    retention_days: Option<Option<u32>>,
+}
+
+/// A field that is present, even as `null` (absent stays `None` through `default`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u32>>, D::Error> {
+    Option::<u32>::deserialize(d).map(Some)
 }
 
 #[derive(Deserialize)]
@@ -98,9 +120,13 @@ impl App {
 
     /// Builds the function from its services.
     pub fn new(service: Service, team: Team<Dynamo>, public_base_url: Option<String>) -> Self {
+        let privacy = Privacy {
+            store: team.store.clone(),
+        };
         Self {
             service,
             team,
+            privacy,
             public_base_url,
         }
     }
@@ -129,6 +155,10 @@ impl App {
             "POST /accounts" => self.create(req, c).await,
             "GET /accounts" => self.list(req, c).await,
             "GET /accounts/{account_id}" => self.read(req, c).await,
+            "PATCH /accounts/{account_id}" => self.change(req, c).await,
+            "DELETE /accounts/{account_id}" => self.delete(req, c).await,
+            "GET /accounts/{account_id}/customers/{number}/export" => self.export(req, c).await,
+            "DELETE /accounts/{account_id}/customers/{number}" => self.erase(req, c).await,
             "PUT /accounts/{account_id}/api-key" => self.rotate(req, c).await,
             "POST /accounts/{account_id}/numbers" => self.add_number(req, c).await,
             "DELETE /accounts/{account_id}/numbers/{number}" => self.remove_number(req, c).await,
@@ -198,7 +228,7 @@ impl App {
         }
         json!({
             "account_id": a.account_id, "name": a.name, "customer_id": a.customer_id,
-            "api_host": a.api_host, "numbers": numbers_view(a),
+            "api_host": a.api_host, "numbers": numbers_view(a), "retention_days": a.retention_days,
             "callback_url": public_base_url(req, self.public_base_url.as_deref()).map(|b| a.callback_url(&b)),
             "created_at": a.created_at,
         })
@@ -233,6 +263,48 @@ impl App {
         let id = self.admitted(req, c, Action::ReadAccount).await?;
         let account = self.service.read(&id).await?;
         Ok(json_response(StatusCode::OK, &self.view(req, c, &account)))
+    }
+
+    async fn change(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        let id = self.admitted(req, c, Action::ConfigureAccount).await?;
+        let input: AccountPatch = json_body(req)?;
+        let name = input.name.as_deref().map(parse_name).transpose()?;
+        let retention = input.retention_days.map(parse_retention_days).transpose()?;
+        let account = self.service.read(&id).await?;
+        let changed = self.service.change(&Actor::of(c), &account, name, retention).await?;
+        Ok(json_response(StatusCode::OK, &self.view(req, c, &changed)))
+    }
+
+    async fn delete(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        let id = self.admitted(req, c, Action::ConfigureAccount).await?;
+        let account = self.service.read(&id).await?;
+        self.service.delete(&Actor::of(c), &account).await?;
+        Ok(Response::builder()
+            .status(StatusCode::NO_CONTENT)
+            .body(Body::Empty)
+            .unwrap_or_default())
+    }
+
+    /// The account and the customer of the path, once the policy allows the operator's duty.
+    async fn customer_of(&self, req: &Request, c: &Caller) -> Result<(Account, PhoneNumber), ApiError> {
+        let id = self.admitted(req, c, Action::CustomerData).await?;
+        let customer = PhoneNumber::parse_any(&path_param(req, "number")?)
+            .map_err(|e| ApiError::bad_request(ErrorCode::InvalidPhoneNumber, e.to_string()))?;
+        Ok((self.service.read(&id).await?, customer))
+    }
+
+    async fn export(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        let (account, customer) = self.customer_of(req, c).await?;
+        let key = self.service.directory.opt_out_key().await?;
+        let export = self.privacy.export(&Actor::of(c), &account, &customer, &key).await?;
+        Ok(json_response(StatusCode::OK, &export))
+    }
+
+    async fn erase(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        let (account, customer) = self.customer_of(req, c).await?;
+        let key = self.service.directory.opt_out_key().await?;
+        let erasure = self.privacy.erase(&Actor::of(c), &account, &customer, &key).await?;
+        Ok(json_response(StatusCode::OK, &erasure))
     }
 
     async fn rotate(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {

@@ -8,7 +8,7 @@ use crate::audit::{Actor, AuditAction, AuditEntry};
 use crate::ids::{AccountId, Timestamp};
 use crate::phone::PhoneNumber;
 use crate::service::directory::{AccountDirectory, CachedDirectory, DirectoryError, Freshness};
-use crate::service::ports::{AccountStore, Claim, KeyStore, KeyStoreError, SmsGateway, StoreError};
+use crate::service::ports::{AccountChange, AccountStore, Claim, KeyStore, KeyStoreError, SmsGateway, StoreError};
 use crate::telesign::validate::{Validation, Verdict};
 use crate::telesign::{ApiHost, ApiKey, Credentials};
 
@@ -45,6 +45,9 @@ pub enum AccountsError {
     /// The number belongs to an account already.
     #[error("{0} already belongs to a messaging account")]
     NumberInUse(PhoneNumber),
+    /// The TeleSign customer id belongs to an account already.
+    #[error("TeleSign customer id {0} already belongs to a messaging account: TeleSign posts every callback of a customer id to one URL, so one account per customer id; add this team's numbers and members to that account")]
+    CustomerIdInUse(String),
     /// TeleSign could not be asked: nothing is decided.
     #[error("TeleSign could not be reached to check the credentials; nothing is decided, try again shortly")]
     TelesignUnavailable,
@@ -145,6 +148,7 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
             api_host: new.host,
             numbers: new.numbers,
             created_at: Timestamp::now(),
+            retention_days: None,
         };
         let secret = AccountSecret {
             customer_id: new.credentials.customer_id.clone(),
@@ -167,7 +171,10 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
         )
         .with("numbers", account.numbers.len());
         let stored = self.store_account(&account, &audit).await;
-        if matches!(stored, Ok(Claim::NumberInUse(_) | Claim::NoAccount)) {
+        if matches!(
+            stored,
+            Ok(Claim::NumberInUse(_) | Claim::CustomerIdInUse(_) | Claim::NoAccount)
+        ) {
             // Known not created: the secret goes too (restorable for its recovery window).
             if let Err(e) = self.directory.keys.schedule_deletion(&account.secret_name).await {
                 tracing::error!(account_id = %account.account_id, error = %e, "the secret of a failed creation could not be deleted");
@@ -179,8 +186,67 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
                 Ok(account)
             }
             Claim::NumberInUse(n) => Err(AccountsError::NumberInUse(n)),
+            Claim::CustomerIdInUse(c) => Err(AccountsError::CustomerIdInUse(c)),
             Claim::NoAccount => Err(AccountsError::NotFound),
         }
+    }
+
+    /// Renames an account or changes its retention (each `None` keeps what it was).
+    pub async fn change(
+        &self,
+        actor: &Actor,
+        account: &Account,
+        name: Option<String>,
+        retention_days: Option<Option<u32>>,
+    ) -> Result<Account, AccountsError> {
+        let change = AccountChange {
+            account_id: account.account_id.clone(),
+            name: name.unwrap_or_else(|| account.name.clone()),
+            retention_days: retention_days.unwrap_or(account.retention_days),
+        };
+        let audit = AuditEntry::new(
+            actor,
+            AuditAction::AccountChanged,
+            &account.account_id,
+            account.account_id.as_str(),
+        )
+        .with("retention_days", change.retention_days);
+        if !self.directory.store.change_account(&change, &audit).await? {
+            return Err(AccountsError::NotFound);
+        }
+        self.directory.forget(account);
+        tracing::info!(account_id = %account.account_id, retention_days = ?change.retention_days, "account changed");
+        Ok(Account {
+            name: change.name,
+            retention_days: change.retention_days,
+            ..account.clone()
+        })
+    }
+
+    /// Deletes an account: its key is scheduled for deletion first (restorable for Secrets
+    /// Manager's recovery window), then its members, its record and its claims go with the entry.
+    /// Its numbers and customer id are free for another account at once, and callbacks to it are
+    /// refused as unknown. An interrupted deletion is finished by asking again (a key scheduled
+    /// already counts as scheduled).
+    pub async fn delete(&self, actor: &Actor, account: &Account) -> Result<(), AccountsError> {
+        self.directory
+            .keys
+            .schedule_deletion(&account.secret_name)
+            .await
+            .map_err(keys_error)?;
+        let audit = AuditEntry::new(
+            actor,
+            AuditAction::AccountDeleted,
+            &account.account_id,
+            account.account_id.as_str(),
+        )
+        .with("numbers", account.numbers.len());
+        if !self.directory.store.delete_account(account, &audit).await? {
+            return Err(AccountsError::NotFound);
+        }
+        self.directory.forget(account);
+        tracing::info!(account_id = %account.account_id, "account deleted");
+        Ok(())
     }
 
     /// The account record with its claims, tried again while the outcome is unknown.
@@ -354,6 +420,7 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
                 Ok(number)
             }
             Claim::NumberInUse(n) => Err(AccountsError::NumberInUse(n)),
+            Claim::CustomerIdInUse(c) => Err(AccountsError::CustomerIdInUse(c)),
             Claim::NoAccount => Err(AccountsError::NotFound),
         }
     }

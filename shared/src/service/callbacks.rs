@@ -278,6 +278,17 @@ where
         refused(account, check_signature(&fresh, Some(authorization), body))
     }
 
+    /// The customer's opt-out tag (the key is read once per sandbox; a failure to read it is
+    /// transient: the callback is parked, never let go).
+    async fn opt_out_tag(&self, thread: &Thread) -> Result<String, CallbackError> {
+        let key = self
+            .directory
+            .opt_out_key()
+            .await
+            .map_err(|e| CallbackError::Store(StoreError::Unavailable(format!("the opt-out key: {e}"))))?;
+        Ok(key.tag(&thread.account_id, &thread.customer_number))
+    }
+
     async fn inbound(
         &self,
         account: Account,
@@ -293,8 +304,9 @@ where
         let thread = self.thread_of(account.clone(), sms).await?;
         let info = crate::sms::analyse(&sms.text);
         let raw = String::from_utf8_lossy(body).into_owned();
+        let tag = self.opt_out_tag(&thread).await?;
         for attempt in 1..=INBOUND_ATTEMPTS {
-            let state = self.log.thread_state(&thread).await?;
+            let state = self.log.thread_state(&thread, &tag).await?;
             if attempt == 1 {
                 self.confirm_keys(&account, state.key_version, authorization, body)
                     .await?;
@@ -513,6 +525,7 @@ pub fn plan_inbound(
         consent,
         automated,
         away_for,
+        lift_opt_out: lifted(state, effect),
     }
 }
 
@@ -628,6 +641,13 @@ fn consent_change(
     .with("consent", c.as_str())
     .with("message_id", message.message_id.as_str());
     (Message::consent_notice(c, &sms.text, &message.message_id), entry)
+}
+
+/// The opt-out kept by an erasure that an opt-in (one that changes the state) lifts.
+fn lifted(state: &ThreadState, effect: ConsentEffect) -> Option<String> {
+    (effect == ConsentEffect::Changed(Consent::OptIn))
+        .then(|| state.kept_opt_out.clone())
+        .flatten()
 }
 
 fn stored(record: &InboundRecord, sms: &InboundSms) -> CallbackOutcome {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::account::{Account, AccountKeys, AccountSecret};
 use crate::cache::TtlCache;
 use crate::ids::AccountId;
+use crate::privacy::OptOutKey;
 use crate::service::ports::{AccountStore, KeyStore, KeyStoreError, StoreError};
 
 /// How long a warm function trusts what it read.
@@ -84,6 +85,8 @@ pub trait AccountDirectory: Send + Sync {
                 })
         }
     }
+    /// The deployment's key of opt-out tags, read once per sandbox.
+    fn opt_out_key(&self) -> impl Future<Output = Result<OptOutKey, DirectoryError>> + Send;
     /// Forgets what is cached of an account (after it changed).
     fn forget(&self, account: &Account);
     /// Whether a signature that failed with cached keys may read them again now: once per
@@ -107,6 +110,7 @@ pub struct CachedDirectory<S, K> {
     accounts: TtlCache<AccountId, Option<Account>>,
     secrets: TtlCache<String, AccountSecret>,
     rereads: TtlCache<AccountId, ()>,
+    opt_out: std::sync::OnceLock<OptOutKey>,
 }
 
 impl<S, K> CachedDirectory<S, K> {
@@ -118,6 +122,7 @@ impl<S, K> CachedDirectory<S, K> {
             accounts: TtlCache::new(ttl),
             secrets: TtlCache::new(ttl),
             rereads: TtlCache::new(REREAD_INTERVAL),
+            opt_out: std::sync::OnceLock::new(),
         }
     }
 }
@@ -167,6 +172,17 @@ impl<S: AccountStore, K: KeyStore> AccountDirectory for CachedDirectory<S, K> {
 
     async fn secret_of(&self, id: &AccountId) -> Result<AccountSecret, DirectoryError> {
         self.named_secret(id, &self.keys.name_for(id), Freshness::Cached).await
+    }
+
+    async fn opt_out_key(&self) -> Result<OptOutKey, DirectoryError> {
+        if let Some(key) = self.opt_out.get() {
+            return Ok(key.clone());
+        }
+        let key = self.keys.opt_out_key().await.map_err(|e| match e {
+            KeyStoreError::Unavailable(detail) => DirectoryError::KeysUnavailable(detail),
+            other => DirectoryError::KeysUnavailable(format!("the opt-out key: {other}")),
+        })?;
+        Ok(self.opt_out.get_or_init(|| key).clone())
     }
 
     fn reread_allowed(&self, id: &AccountId) -> bool {

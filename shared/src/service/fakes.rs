@@ -60,6 +60,8 @@ pub struct State {
     pub ledger: Vec<(AccountId, PhoneNumber, String, crate::automation::ConsentEffect)>,
     /// The closed period each live pointer last got an away message for.
     pub away: HashMap<Thread, String>,
+    /// Opt-outs kept by their tag after an erasure.
+    pub opt_out_tags: std::collections::HashSet<String>,
 }
 
 /// The in-memory table.
@@ -329,15 +331,17 @@ impl ConversationReads for MemoryStore {
 }
 
 impl InboundLog for MemoryStore {
-    async fn thread_state(&self, thread: &Thread) -> Result<ThreadState, StoreError> {
+    async fn thread_state(&self, thread: &Thread, opt_out_tag: &str) -> Result<ThreadState, StoreError> {
         self.check_up()?;
         Ok(self.read(|s| {
             let customer = (thread.account_id.clone(), thread.customer_number.clone());
+            let kept = s.opt_out_tags.contains(opt_out_tag);
             ThreadState {
                 number_owner: s.claims.get(&thread.support_number).cloned(),
                 key_version: s.key_versions.get(&thread.account_id).copied(),
                 live: s.pointers.get(thread).cloned(),
-                opted_out: s.consent.get(&customer).copied().unwrap_or(false),
+                opted_out: kept || s.consent.get(&customer).copied().unwrap_or(false),
+                kept_opt_out: kept.then(|| opt_out_tag.to_owned()),
                 consent_read: s
                     .consent
                     .contains_key(&customer)
@@ -374,6 +378,9 @@ impl InboundLog for MemoryStore {
             for m in &r.automated {
                 s.append(&id, m, None);
             }
+            if let Some(tag) = &r.lift_opt_out {
+                s.opt_out_tags.remove(tag);
+            }
             s.writes += 1;
             InboundWrite::Stored
         }))
@@ -402,6 +409,9 @@ impl OutboundLog for MemoryStore {
                 .get(&(r.thread.account_id.clone(), r.thread.customer_number.clone()))
                 == Some(&true)
             {
+                return BeginWrite::OptedOut;
+            }
+            if r.opt_out_tag.as_ref().is_some_and(|t| s.opt_out_tags.contains(t)) {
                 return BeginWrite::OptedOut;
             }
             if let Some((scope, _)) = &r.idempotency {
@@ -574,6 +584,9 @@ impl AccountStore for MemoryStore {
             if let Some(n) = a.numbers.iter().find(|n| s.claims.contains_key(&n.number)) {
                 return Claim::NumberInUse(n.number.clone());
             }
+            if s.accounts.values().any(|x| x.customer_id == a.customer_id) {
+                return Claim::CustomerIdInUse(a.customer_id.clone());
+            }
             for n in &a.numbers {
                 s.claims.insert(n.number.clone(), a.account_id.clone());
             }
@@ -654,6 +667,30 @@ impl AccountStore for MemoryStore {
             if !s.accounts.contains_key(id) {
                 return false;
             }
+            s.audit.push(audit.clone());
+            true
+        }))
+    }
+
+    async fn change_account(&self, change: &AccountChange, audit: &AuditEntry) -> Result<bool, StoreError> {
+        Ok(self.transact(|s| {
+            let Some(a) = s.accounts.get_mut(&change.account_id) else {
+                return false;
+            };
+            a.name = change.name.clone();
+            a.retention_days = change.retention_days;
+            s.audit.push(audit.clone());
+            true
+        }))
+    }
+
+    async fn delete_account(&self, a: &Account, audit: &AuditEntry) -> Result<bool, StoreError> {
+        Ok(self.transact(|s| {
+            s.members.retain(|(account, _), _| account != &a.account_id);
+            if s.accounts.remove(&a.account_id).is_none() {
+                return false;
+            }
+            s.claims.retain(|_, owner| owner != &a.account_id);
             s.audit.push(audit.clone());
             true
         }))
@@ -834,12 +871,20 @@ impl KeyStore for MemoryKeys {
         Ok(())
     }
 
+    async fn opt_out_key(&self) -> Result<crate::privacy::OptOutKey, KeyStoreError> {
+        self.check()?;
+        crate::privacy::OptOutKey::new(FAKE_OPT_OUT_KEY).map_err(|_| KeyStoreError::Malformed)
+    }
+
     async fn schedule_deletion(&self, name: &str) -> Result<(), KeyStoreError> {
         self.check()?;
         self.secrets.lock().unwrap_or_else(|p| p.into_inner()).remove(name);
         Ok(())
     }
 }
+
+/// The key of opt-out tags the fake key store holds.
+pub const FAKE_OPT_OUT_KEY: &str = "fake-opt-out-key-of-the-unit-tests-0123456789";
 
 /// An SMS the fake gateway was asked to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -927,5 +972,105 @@ impl SmsGateway for FakeGateway {
             }),
             None => Err(TelesignError::Unreachable("down".into())),
         }
+    }
+}
+
+impl CustomerRecords for MemoryStore {
+    async fn conversations_of(
+        &self,
+        account: &Account,
+        customer: &PhoneNumber,
+    ) -> Result<Vec<ConversationId>, StoreError> {
+        let mut ids: Vec<ConversationId> = self.read(|s| {
+            s.conversations
+                .values()
+                .filter(|c| c.account_id == account.account_id && &c.customer_number == customer)
+                .map(|c| c.conversation_id.clone())
+                .collect()
+        });
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn conversation_file(&self, id: &ConversationId) -> Result<Option<ConversationFile>, StoreError> {
+        Ok(self.read(|s| {
+            let mut conversation = s.conversations.get(id)?.clone();
+            let stored = s.messages.get(id).cloned().unwrap_or_default();
+            let raw_payloads = stored
+                .iter()
+                .filter_map(|(mid, (_, _, raw))| raw.clone().map(|r| (mid.clone(), r)))
+                .collect();
+            conversation.messages = Some(stored.into_values().map(|(m, _, _)| m).collect());
+            Some(ConversationFile {
+                conversation,
+                raw_payloads,
+            })
+        }))
+    }
+
+    async fn consent_records(
+        &self,
+        account_id: &AccountId,
+        customer: &PhoneNumber,
+    ) -> Result<Vec<serde_json::Value>, StoreError> {
+        let state = self.read(|s| s.consent.get(&(account_id.clone(), customer.clone())).copied());
+        Ok(state
+            .map(|o| serde_json::json!({ "opted_out": o }))
+            .into_iter()
+            .collect())
+    }
+
+    async fn entries_about(&self, account_id: &AccountId, targets: &[String]) -> Result<Vec<AuditEntry>, StoreError> {
+        Ok(self.read(|s| {
+            s.audit
+                .iter()
+                .filter(|e| &e.account_id == account_id && targets.contains(&e.target))
+                .cloned()
+                .collect()
+        }))
+    }
+
+    async fn erase_conversation(&self, _account_id: &AccountId, id: &ConversationId) -> Result<Erased, StoreError> {
+        Ok(self.write(|s| {
+            let mut erased = Erased::default();
+            let before = s.pointers.len();
+            s.pointers.retain(|_, (c, _)| c != id);
+            erased.references += before - s.pointers.len();
+            let messages = s.messages.remove(id).unwrap_or_default();
+            erased.messages = messages.len();
+            let before = s.outrefs.len();
+            s.outrefs.retain(|_, (c, _)| c != id);
+            erased.references += before - s.outrefs.len();
+            erased.conversations = usize::from(s.conversations.remove(id).is_some());
+            erased
+        }))
+    }
+
+    async fn erase_consent(
+        &self,
+        account_id: &AccountId,
+        customer: &PhoneNumber,
+        tag: &str,
+    ) -> Result<(usize, bool), StoreError> {
+        Ok(
+            self.write(|s| match s.consent.remove(&(account_id.clone(), customer.clone())) {
+                Some(opted_out) => {
+                    if opted_out {
+                        s.opt_out_tags.insert(tag.to_owned());
+                    }
+                    (1, s.opt_out_tags.contains(tag))
+                }
+                None => (0, s.opt_out_tags.contains(tag)),
+            }),
+        )
+    }
+
+    async fn opt_out_kept(&self, _account_id: &AccountId, tag: &str) -> Result<bool, StoreError> {
+        Ok(self.read(|s| s.opt_out_tags.contains(tag)))
+    }
+
+    async fn record(&self, audit: &AuditEntry) -> Result<(), StoreError> {
+        self.write(|s| s.audit.push(audit.clone()));
+        Ok(())
     }
 }

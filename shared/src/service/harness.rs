@@ -56,6 +56,7 @@ impl World {
             api_host: ApiHost::Standard,
             numbers: vec![number(&support)],
             created_at: Timestamp::now(),
+            retention_days: None,
         };
         store.write(|s| {
             s.accounts.insert(account.account_id.clone(), account.clone());
@@ -224,6 +225,17 @@ impl World {
         super::team::Team {
             store: self.store.clone(),
         }
+    }
+
+    pub fn privacy(&self) -> super::privacy::Privacy<MemoryStore> {
+        super::privacy::Privacy {
+            store: self.store.clone(),
+        }
+    }
+
+    /// The deployment's key of opt-out tags, as the fake key store holds it.
+    pub fn opt_out_key(&self) -> crate::privacy::OptOutKey {
+        crate::privacy::OptOutKey::new(super::fakes::FAKE_OPT_OUT_KEY).unwrap()
     }
 
     /// The customer opts out behind the services' back.

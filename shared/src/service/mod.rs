@@ -12,6 +12,7 @@ pub mod fakes;
 #[cfg(test)]
 mod harness;
 pub mod ports;
+pub mod privacy;
 #[cfg(test)]
 mod rules;
 pub mod send;

@@ -209,6 +209,9 @@ pub struct ThreadState {
     /// The account's name and the support number with its settings, read with the pointer (a
     /// settings change applies to the next message).
     pub number: Option<(String, crate::account::SupportNumber)>,
+    /// The customer's opt-out tag when an opt-out of theirs was kept by an erasure (then
+    /// `opted_out` is true too, and an opt-in lifts it).
+    pub kept_opt_out: Option<String>,
 }
 
 /// An inbound message to store, with everything written in its one transaction.
@@ -231,6 +234,8 @@ pub struct InboundRecord {
     /// The closed period an away message goes out for (on the live pointer, on the condition
     /// that none went out for it yet).
     pub away_for: Option<String>,
+    /// The tag of an opt-out kept by an erasure that this message's opt-in lifts.
+    pub lift_opt_out: Option<String>,
 }
 
 /// A consent keyword as stored: always a ledger entry; the customer's consent item when the
@@ -292,8 +297,13 @@ pub trait IdleConversations: Send + Sync {
 
 /// Customer messages, stored exactly once.
 pub trait InboundLog: Send + Sync {
-    /// The thread's live conversation, consent and the number's owner (one batched read).
-    fn thread_state(&self, thread: &Thread) -> impl Future<Output = Result<ThreadState, StoreError>> + Send;
+    /// The thread's live conversation, consent (with an opt-out kept by `opt_out_tag`) and the
+    /// number's owner (one batched read).
+    fn thread_state(
+        &self,
+        thread: &Thread,
+        opt_out_tag: &str,
+    ) -> impl Future<Output = Result<ThreadState, StoreError>> + Send;
     /// One transaction: the reference seen, the message, the conversation, the consent.
     fn record_inbound(&self, r: &InboundRecord) -> impl Future<Output = Result<InboundWrite, StoreError>> + Send;
 }
@@ -311,6 +321,9 @@ pub struct OutboundRecord {
     pub idempotency: Option<(IdempotencyScope, String)>,
     /// The audit entry of the send.
     pub audit: AuditEntry,
+    /// The customer's opt-out tag (`privacy::OptOutKey::tag`): an opt-out kept after an
+    /// erasure refuses the send in the same transaction as the consent.
+    pub opt_out_tag: Option<String>,
 }
 
 /// An idempotency key in its account.
@@ -492,6 +505,9 @@ pub enum Claim {
     Done,
     /// This number belongs to an account already.
     NumberInUse(PhoneNumber),
+    /// This TeleSign customer id belongs to an account already (TeleSign posts every callback of
+    /// a customer id to one URL).
+    CustomerIdInUse(String),
     /// The account does not exist.
     NoAccount,
 }
@@ -539,6 +555,27 @@ pub trait AccountStore: Send + Sync {
         id: &AccountId,
         audit: &AuditEntry,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Changes an account's name and retention with the entry; `false` when the account is gone.
+    fn change_account(
+        &self,
+        change: &AccountChange,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Deletes an account: its members, then the record with every claim (its numbers', its
+    /// customer id's) and the entry in one transaction; `false` when the account is gone. Safe to
+    /// repeat: members already deleted are deleted again as nothing.
+    fn delete_account(&self, a: &Account, audit: &AuditEntry) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// What an operator changes of an account (`PATCH /accounts/{id}`): its new name and retention.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountChange {
+    /// The account.
+    pub account_id: AccountId,
+    /// Its name after the change.
+    pub name: String,
+    /// Its retention after the change.
+    pub retention_days: Option<u32>,
 }
 
 /// A member of an account.
@@ -624,6 +661,8 @@ pub trait KeyStore: Send + Sync {
     fn create(&self, name: &str, s: &AccountSecret) -> impl Future<Output = Result<(), KeyStoreError>> + Send;
     /// Replaces a secret with a new version.
     fn replace(&self, name: &str, s: &AccountSecret) -> impl Future<Output = Result<(), KeyStoreError>> + Send;
+    /// The deployment's key of opt-out tags (its own secret, not an account's).
+    fn opt_out_key(&self) -> impl Future<Output = Result<crate::privacy::OptOutKey, KeyStoreError>> + Send;
     /// Deletes a secret after a recovery window (undoing a creation known not to have
     /// happened; within the window it can still be restored).
     fn schedule_deletion(&self, name: &str) -> impl Future<Output = Result<(), KeyStoreError>> + Send;
@@ -646,4 +685,88 @@ pub trait SmsGateway: Send + Sync {
         host: ApiHost,
         deadline: Instant,
     ) -> impl Future<Output = Result<Validation, TelesignError>> + Send;
+}
+
+/// One conversation of a customer as an export holds it: the conversation with every message,
+/// and the raw callback bodies of the inbound ones still kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationFile {
+    /// The conversation, `messages` filled, oldest first.
+    pub conversation: Conversation,
+    /// `(message id, raw callback body)` of inbound messages.
+    pub raw_payloads: Vec<(MessageId, String)>,
+}
+
+/// What erasing one conversation deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Erased {
+    /// Conversations.
+    pub conversations: usize,
+    /// Messages (with their raw bodies).
+    pub messages: usize,
+    /// Inbound and outbound references, live pointers and holds.
+    pub references: usize,
+    /// Idempotency records holding a send's answer.
+    pub idempotency_records: usize,
+    /// Items of the consent partition (the state and its ledger).
+    pub consent_records: usize,
+}
+
+impl std::ops::AddAssign for Erased {
+    fn add_assign(&mut self, o: Self) {
+        self.conversations += o.conversations;
+        self.messages += o.messages;
+        self.references += o.references;
+        self.idempotency_records += o.idempotency_records;
+        self.consent_records += o.consent_records;
+    }
+}
+
+/// What the table holds of one customer with an account, for the operators' export and erasure.
+pub trait CustomerRecords: Send + Sync {
+    /// The ids of the customer's conversations with the account (closed, live, and the live one
+    /// of each support number read strongly consistent).
+    fn conversations_of(
+        &self,
+        account: &Account,
+        customer: &PhoneNumber,
+    ) -> impl Future<Output = Result<Vec<ConversationId>, StoreError>> + Send;
+    /// A conversation with all its messages and raw bodies; `None` when it is gone.
+    fn conversation_file(
+        &self,
+        id: &ConversationId,
+    ) -> impl Future<Output = Result<Option<ConversationFile>, StoreError>> + Send;
+    /// Every item of the customer's consent partition (the state and the ledger of changes), as JSON.
+    fn consent_records(
+        &self,
+        account_id: &AccountId,
+        customer: &PhoneNumber,
+    ) -> impl Future<Output = Result<Vec<serde_json::Value>, StoreError>> + Send;
+    /// The account's audit entries whose target is one of `targets`.
+    fn entries_about(
+        &self,
+        account_id: &AccountId,
+        targets: &[String],
+    ) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send;
+    /// Deletes a conversation: its live pointer and hold first, then its messages with the
+    /// references and idempotency records they name, in pages, the conversation item last (so
+    /// an interrupted erasure is found again and finished). Nothing found: nothing counted.
+    fn erase_conversation(
+        &self,
+        account_id: &AccountId,
+        id: &ConversationId,
+    ) -> impl Future<Output = Result<Erased, StoreError>> + Send;
+    /// Deletes the customer's consent partition; when they had opted out (or an earlier erasure
+    /// kept their opt-out), the opt-out `tag` is written first and kept. Answers the items
+    /// deleted and whether an opt-out is kept.
+    fn erase_consent(
+        &self,
+        account_id: &AccountId,
+        customer: &PhoneNumber,
+        tag: &str,
+    ) -> impl Future<Output = Result<(usize, bool), StoreError>> + Send;
+    /// Whether an opt-out is kept by its tag (an erasure kept it, no START lifted it since).
+    fn opt_out_kept(&self, account_id: &AccountId, tag: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Writes an entry alone (an export's, an erasure's: their work is many requests).
+    fn record(&self, audit: &AuditEntry) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -282,7 +282,9 @@ where
         check_sendable(a.conversation)?;
         // Keys before anything is recorded: without them nothing can be sent.
         let keys = self.directory.keys(a.account, Freshness::Cached).await?;
-        let record = plan_outbound(a, draft, scope.clone());
+        let mut record = plan_outbound(a, draft, scope.clone());
+        let opt_outs = self.directory.opt_out_key().await?;
+        record.opt_out_tag = Some(opt_outs.tag(&a.account.account_id, &a.conversation.customer_number));
         match self.log.begin_outbound(&record).await? {
             BeginWrite::Begun => {}
             BeginWrite::OptedOut => return Err(SendError::OptedOut),
@@ -519,6 +521,7 @@ fn plan_outbound(a: &Attempt<'_>, draft: &Draft, scope: Option<IdempotencyScope>
         conversation,
         idempotency: scope.map(|s| (s, a.fingerprint.to_owned())),
         audit,
+        opt_out_tag: None,
     }
 }
 

@@ -2,14 +2,30 @@
 
 use std::collections::HashMap;
 
-use super::items::{from_item, number_settings, to_item, AccountItem, NumberItem, ACCOUNTS_PARTITION};
+use super::items::{from_item, number_settings, to_item, AccountItem, CustomerItem, NumberItem, ACCOUNTS_PARTITION};
 use super::{key, n, s, sdk_error, values, Dynamo, Part, StoreError, TxnOutcome};
 use crate::account::{Account, SupportNumber};
 use crate::audit::AuditEntry;
 use crate::ids::AccountId;
 use crate::phone::PhoneNumber;
-use crate::service::ports::{AccountStore, Claim};
+use crate::service::ports::{AccountChange, AccountStore, Claim};
 use crate::table::{self, GSI1};
+
+impl Dynamo {
+    /// The keys of an account's members (1 Query of its partition).
+    async fn member_keys(&self, id: &AccountId) -> Result<Vec<(String, String)>, StoreError> {
+        let (pk, _) = table::account_key(id.as_str());
+        let vals = HashMap::from([(":p".to_owned(), s(pk)), (":m".to_owned(), s(table::MEMBER_PREFIX))]);
+        let items = self
+            .query_all(None, "pk = :p AND begins_with(sk, :m)", None, vals)
+            .await?;
+        let text = |i: &super::Item, k: &str| i.get(k).and_then(|v| v.as_s().ok()).cloned();
+        Ok(items
+            .iter()
+            .filter_map(|i| Some((text(i, table::PK)?, text(i, table::SK)?)))
+            .collect())
+    }
+}
 
 impl AccountStore for Dynamo {
     /// 1 GetItem.
@@ -28,7 +44,7 @@ impl AccountStore for Dynamo {
             .collect()
     }
 
-    /// 1 TransactWriteItems: the record and every number's claim.
+    /// 1 TransactWriteItems: the record, every number's claim and the customer id's.
     async fn create_account(&self, a: &Account, audit: &AuditEntry) -> Result<Claim, StoreError> {
         let mut txn = self.txn();
         txn.audit(audit)?;
@@ -44,10 +60,19 @@ impl AccountStore for Dynamo {
                 Some("attribute_not_exists(pk)"),
             )?;
         }
+        // Last, so that a number's failure is found by its position.
+        txn.put(
+            Part::CustomerClaim,
+            to_item(&CustomerItem::of(a))?,
+            Some("attribute_not_exists(pk)"),
+        )?;
         match txn.commit().await? {
             TxnOutcome::Done => Ok(Claim::Done),
             // The id is new: an earlier try of this creation committed (its claims with it).
             outcome if outcome.failed(Part::Account) => Ok(Claim::Done),
+            outcome if outcome.failed(Part::CustomerClaim) && !outcome.failed(Part::NumberClaim) => {
+                Ok(Claim::CustomerIdInUse(a.customer_id.clone()))
+            }
             TxnOutcome::Cancelled(failed) => {
                 let claimed = failed.iter().find(|(p, _)| *p == Part::NumberClaim);
                 // Items: the entry, the record, then the numbers in order.
@@ -166,6 +191,70 @@ impl AccountStore for Dynamo {
         txn.commit()
             .await?
             .done_unless(&[Part::NumberClaim, Part::Account], "removing the number")
+    }
+
+    /// 1 TransactWriteItems: the record's name and retention, and the entry.
+    async fn change_account(&self, change: &AccountChange, audit: &AuditEntry) -> Result<bool, StoreError> {
+        let mut txn = self.txn();
+        txn.audit(audit)?;
+        let (expression, vals) = match change.retention_days {
+            Some(days) => (
+                "SET #name = :n, retention_days = :r",
+                values([(":n", s(&change.name)), (":r", n(days))]),
+            ),
+            None => (
+                "SET #name = :n REMOVE retention_days",
+                values([(":n", s(&change.name))]),
+            ),
+        };
+        txn.update(
+            Part::Account,
+            key(table::account_key(change.account_id.as_str())),
+            expression,
+            Some("attribute_exists(pk)"),
+            vals,
+            HashMap::from([("#name".to_owned(), "name".to_owned())]),
+        )?;
+        txn.commit()
+            .await?
+            .done_unless(&[Part::Account], "changing the account")
+    }
+
+    /// 1 Query (the members) + 1 DeleteItem per member + 1 TransactWriteItems: the record, its
+    /// numbers' claims, its customer id's claim (one made before claims were kept may be missing),
+    /// the entry.
+    async fn delete_account(&self, a: &Account, audit: &AuditEntry) -> Result<bool, StoreError> {
+        for member in self.member_keys(&a.account_id).await? {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(key(member)))
+                .send()
+                .await
+                .map_err(sdk_error)?;
+        }
+        let mut txn = self.txn();
+        txn.audit(audit)?;
+        let ours = || values([(":a", s(a.account_id.as_str()))]);
+        txn.delete(
+            Part::Account,
+            key(table::account_key(a.account_id.as_str())),
+            Some("attribute_exists(pk)"),
+            HashMap::new(),
+        )?;
+        for number in &a.numbers {
+            let claim = key(table::number_key(number.number.as_str()));
+            txn.delete(Part::NumberClaim, claim, Some("account_id = :a"), ours())?;
+        }
+        txn.delete(
+            Part::CustomerClaim,
+            key(table::customer_key(&a.customer_id)),
+            Some("attribute_not_exists(pk) OR account_id = :a"),
+            ours(),
+        )?;
+        txn.commit()
+            .await?
+            .done_unless(&[Part::Account], "deleting the account")
     }
 
     /// 1 TransactWriteItems: the rotation's time on the record, and the entry.

@@ -280,7 +280,8 @@ impl IdleConversations for Dynamo {
 }
 
 impl ConversationReads for Dynamo {
-    /// 1 Query (the conversation item sorts before its messages); a later page adds 1 GetItem.
+    /// 1 Query (the conversation item sorts before its messages, raw bodies after them and out of
+    /// the query); a later page adds 1 GetItem.
     async fn transcript(
         &self,
         id: &ConversationId,
@@ -303,8 +304,9 @@ impl ConversationReads for Dynamo {
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
+            .key_condition_expression("pk = :pk AND sk < :after")
             .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":after", s(table::AFTER_MESSAGES))
             .consistent_read(true)
             .limit(limit as i32 + i32::from(start.is_none()))
             .set_exclusive_start_key(start)

@@ -4,7 +4,7 @@ use super::conversations::push_conversation;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::items::{
-    from_item, to_item, ConsentChangeItem, ConsentItem, MessageItem, NumberItem, PointerItem, ReferenceItem,
+    from_item, to_item, ConsentChangeItem, ConsentItem, MessageItem, NumberItem, PointerItem, RawItem, ReferenceItem,
 };
 use super::{s, values, Dynamo, Part, StoreError, TxnOutcome};
 use crate::account::SupportNumber;
@@ -68,6 +68,7 @@ pub(crate) fn thread_state(found: Vec<Option<super::Item>>, support_number: &str
         number_owner: claim.map(NumberItem::into_owner),
         number: stamp.as_ref().and_then(|s| s.number(support_number)),
         key_version: stamp.and_then(|s| s.key_version),
+        kept_opt_out: None,
     })
 }
 
@@ -114,12 +115,21 @@ fn push_consent(txn: &mut super::Txn<'_>, r: &InboundRecord, w: &ConsentWrite) -
 }
 
 impl InboundLog for Dynamo {
-    /// 1 BatchGetItem: the pointer, the consent, the number's claim and the account's key stamp.
-    async fn thread_state(&self, thread: &Thread) -> Result<ThreadState, StoreError> {
+    /// 1 BatchGetItem: the pointer, the consent, the number's claim, the account's key stamp and
+    /// an opt-out kept by an erasure.
+    async fn thread_state(&self, thread: &Thread, opt_out_tag: &str) -> Result<ThreadState, StoreError> {
         let mut keys = thread_keys(thread);
         keys.push(table::number_key(thread.support_number.as_str()));
         keys.push(table::account_key(thread.account_id.as_str()));
-        thread_state(self.get_many(keys).await?, thread.support_number.as_str())
+        keys.push(table::opt_out_key(thread.account_id.as_str(), opt_out_tag));
+        let mut found = self.get_many(keys).await?;
+        let kept = found.pop().flatten().is_some();
+        let mut state = thread_state(found, thread.support_number.as_str())?;
+        if kept {
+            state.opted_out = true;
+            state.kept_opt_out = Some(opt_out_tag.to_owned());
+        }
+        Ok(state)
     }
 
     /// 1 TransactWriteItems.
@@ -134,8 +144,10 @@ impl InboundLog for Dynamo {
             REFERENCE_TTL_SECONDS,
         );
         txn.put(Part::Reference, to_item(&reference)?, Some("attribute_not_exists(pk)"))?;
-        let message = MessageItem::of(conversation_id, &t.account_id, &r.message, Some(&r.raw));
+        let message = MessageItem::of(conversation_id, &t.account_id, &r.message, None);
         txn.put(Part::Message, to_item(&message)?, None)?;
+        let raw = RawItem::of(conversation_id, &r.message.message_id, &r.raw, self.raw_payload_days);
+        txn.put(Part::RawPayload, to_item(&raw)?, None)?;
         push_conversation(&mut txn, &r.conversation, r.away_for.as_deref())?;
         if let Some(w) = &r.consent {
             push_consent(&mut txn, r, w)?;
@@ -143,6 +155,10 @@ impl InboundLog for Dynamo {
         for m in &r.automated {
             let item = MessageItem::of(conversation_id, &t.account_id, m, None);
             txn.put(Part::Automated, to_item(&item)?, None)?;
+        }
+        if let Some(tag) = &r.lift_opt_out {
+            let kept = super::key(table::opt_out_key(t.account_id.as_str(), tag));
+            txn.delete(Part::Consent, kept, None, std::collections::HashMap::new())?;
         }
         let outcome = txn.commit().await?;
         Ok(if matches!(outcome, TxnOutcome::Done) {

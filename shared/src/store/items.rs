@@ -147,6 +147,10 @@ pub struct MessageItem {
     kind: Option<Kind>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     raw: Option<String>,
+    /// The partition key of the idempotency record of its send (an erasure deletes it: it holds
+    /// the send's answer with the text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    idempotency_pk: Option<String>,
 }
 
 fn one() -> u32 {
@@ -177,7 +181,40 @@ impl MessageItem {
             too_long: m.too_long,
             kind: m.kind,
             raw: raw.map(str::to_owned),
+            idempotency_pk: None,
         }
+    }
+
+    /// The message, naming the idempotency record of its send.
+    pub fn with_idempotency(mut self, record: &(String, String)) -> Self {
+        self.idempotency_pk = Some(record.0.clone());
+        self
+    }
+
+    /// The raw callback body kept with an inbound message.
+    pub fn raw(&self) -> Option<&str> {
+        self.raw.as_deref()
+    }
+
+    /// The keys of the items that name this message: its inbound reference (`INREF#`) or its
+    /// outbound one (`OUTREF#`), and the idempotency record of its send.
+    pub fn linked_keys(&self) -> Vec<(String, String)> {
+        let mut keys = Vec::new();
+        if let Some(reference) = &self.telesign_reference_id {
+            keys.push(match self.direction {
+                Direction::Inbound => table::inbound_ref_key(self.account_id.as_str(), reference),
+                _ => table::outbound_ref_key(reference),
+            });
+        }
+        if let Some(pk) = &self.idempotency_pk {
+            keys.push((pk.clone(), "IDEM".into()));
+        }
+        keys
+    }
+
+    /// Its id.
+    pub fn id(&self) -> &MessageId {
+        &self.message_id
     }
 
     /// The message it holds, flagged unconfirmed when TeleSign never confirmed it in time.
@@ -210,6 +247,34 @@ impl MessageItem {
             self.direction == Direction::Outbound,
             self.status_code,
         )
+    }
+}
+
+/// An inbound message's raw callback body, kept apart from the message so that TTL expires it
+/// after the raw payload retention while the message stays.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RawItem {
+    pk: String,
+    sk: String,
+    /// The message.
+    pub message_id: MessageId,
+    /// The body as TeleSign posted it.
+    pub body: String,
+    /// Epoch seconds after which DynamoDB deletes it.
+    pub expires_at: i64,
+}
+
+impl RawItem {
+    /// The raw body of a message, kept `days`.
+    pub fn of(conversation_id: &ConversationId, message_id: &MessageId, body: &str, days: u32) -> Self {
+        let (pk, sk) = table::raw_payload_key(conversation_id.as_str(), message_id.as_str());
+        Self {
+            pk,
+            sk,
+            message_id: message_id.clone(),
+            body: body.to_owned(),
+            expires_at: crate::ids::epoch_seconds() + i64::from(days) * 86_400,
+        }
     }
 }
 
@@ -371,6 +436,26 @@ impl ConsentChangeItem {
     }
 }
 
+/// An opt-out kept after the customer's erasure: only its keyed hash.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct OptOutItem {
+    pk: String,
+    sk: String,
+    since: Timestamp,
+}
+
+impl OptOutItem {
+    /// The opt-out of a customer by their tag.
+    pub fn of(account_id: &AccountId, tag: &str) -> Self {
+        let (pk, sk) = table::opt_out_key(account_id.as_str(), tag);
+        Self {
+            pk,
+            sk,
+            since: Timestamp::now(),
+        }
+    }
+}
+
 /// An idempotency record: pending while the first request runs, then its outcome.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct IdempotencyItem {
@@ -454,8 +539,30 @@ pub struct AccountItem {
     #[serde(default)]
     numbers: std::collections::HashMap<String, String>,
     created_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    retention_days: Option<u32>,
     gsi1pk: String,
     gsi1sk: String,
+}
+
+/// A TeleSign customer id's claim: one account per customer id.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CustomerItem {
+    pk: String,
+    sk: String,
+    account_id: AccountId,
+}
+
+impl CustomerItem {
+    /// The claim of an account on its customer id.
+    pub fn of(a: &Account) -> Self {
+        let (pk, sk) = table::customer_key(&a.customer_id);
+        Self {
+            pk,
+            sk,
+            account_id: a.account_id.clone(),
+        }
+    }
 }
 
 /// The index partition that lists every account.
@@ -480,6 +587,7 @@ impl AccountItem {
             secret_name: a.secret_name.clone(),
             numbers,
             created_at: a.created_at,
+            retention_days: a.retention_days,
             gsi1pk: ACCOUNTS_PARTITION.into(),
             gsi1sk: format!("{}#{}", a.created_at, a.account_id),
         })
@@ -501,6 +609,7 @@ impl AccountItem {
             secret_name: self.secret_name,
             numbers,
             created_at: self.created_at,
+            retention_days: self.retention_days,
         })
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod conversations;
+pub mod customers;
 pub mod inbound;
 pub mod items;
 pub mod members;
@@ -40,7 +41,12 @@ pub struct Dynamo {
     pub client: Client,
     /// The table name.
     pub table: String,
+    /// How many days an inbound message's raw callback body is kept (its own item, expired by TTL).
+    pub raw_payload_days: u32,
 }
+
+/// How long raw callback bodies are kept unless `RAW_PAYLOAD_RETENTION_DAYS` says otherwise.
+pub const DEFAULT_RAW_PAYLOAD_DAYS: u32 = 30;
 
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
@@ -73,6 +79,15 @@ impl Dynamo {
         Self {
             client: Client::from_conf(conf),
             table,
+            raw_payload_days: DEFAULT_RAW_PAYLOAD_DAYS,
+        }
+    }
+
+    /// The same table, raw callback bodies kept `days`.
+    pub fn with_raw_payload_days(self, days: u32) -> Self {
+        Self {
+            raw_payload_days: days,
+            ..self
         }
     }
 
@@ -168,6 +183,59 @@ impl Dynamo {
             Some(_) => Err(StoreError::Unavailable("BatchGetItem left keys unprocessed".into())),
         }
     }
+}
+
+impl Dynamo {
+    /// Deletes items by key, 25 to a BatchWriteItem, asking again for what DynamoDB leaves
+    /// unprocessed (with backoff). Deleting what is not there is nothing.
+    pub(crate) async fn delete_many(&self, keys: Vec<(String, String)>) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+        for chunk in keys.chunks(25) {
+            let mut pending: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|k| {
+                    let delete = DeleteRequest::builder().set_key(Some(key(k.clone()))).build();
+                    delete.map(|d| WriteRequest::builder().delete_request(d).build())
+                })
+                .collect::<Result<_, _>>()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            for attempt in 0..8 {
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt > 0 {
+                    UNPROCESSED_BACKOFF.sleep(attempt).await;
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, std::mem::take(&mut pending))
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+            }
+            if !pending.is_empty() {
+                return Err(StoreError::Unavailable("BatchWriteItem left items unprocessed".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every item of one partition (all pages), strongly consistent.
+    pub(crate) async fn partition(&self, pk: &str) -> Result<Vec<Item>, StoreError> {
+        let vals = HashMap::from([(":p".to_owned(), s(pk))]);
+        self.query_all(None, "pk = :p", None, vals).await
+    }
+}
+
+/// The `pk`/`sk` of an item.
+pub(crate) fn key_of(item: &Item) -> Option<(String, String)> {
+    let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+    Some((text(PK)?, text(SK)?))
 }
 
 fn in_key_order(keys: &[(String, String)], found: Vec<Item>) -> Vec<Option<Item>> {

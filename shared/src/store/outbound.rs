@@ -41,8 +41,9 @@ impl OutboundLog for Dynamo {
         Ok((conversation, state.opted_out))
     }
 
-    /// 1 TransactWriteItems: consent checked, key claimed, message recorded, conversation written,
-    /// the send audited.
+    /// 1 TransactWriteItems: consent checked (the state, and an opt-out kept by its tag after an
+    /// erasure), key claimed, message recorded (naming its key's record, for an erasure),
+    /// conversation written, the send audited.
     async fn begin_outbound(&self, r: &OutboundRecord) -> Result<BeginWrite, StoreError> {
         let t = &r.thread;
         let mut txn = self.txn();
@@ -54,7 +55,14 @@ impl OutboundLog for Dynamo {
             not_opted_out,
             values([(":f", aws_sdk_dynamodb::types::AttributeValue::Bool(false))]),
         )?;
-        let message = MessageItem::of(r.conversation.conversation_id(), &t.account_id, &r.message, None);
+        if let Some(tag) = &r.opt_out_tag {
+            let kept = key(table::opt_out_key(t.account_id.as_str(), tag));
+            txn.check(Part::ConsentCheck, kept, "attribute_not_exists(pk)", HashMap::new())?;
+        }
+        let mut message = MessageItem::of(r.conversation.conversation_id(), &t.account_id, &r.message, None);
+        if let Some((scope, _)) = &r.idempotency {
+            message = message.with_idempotency(&idempotency_key(scope));
+        }
         txn.put(Part::Message, to_item(&message)?, None)?;
         if let Some((scope, fingerprint)) = &r.idempotency {
             let claim = IdempotencyItem::pending(idempotency_key(scope), fingerprint, PENDING_TTL_SECONDS);

@@ -15,6 +15,8 @@ pub(crate) enum Part {
     Reference,
     /// A message.
     Message,
+    /// An inbound message's raw callback body.
+    RawPayload,
     /// A consent notice.
     ConsentNotice,
     /// A conversation.
@@ -37,6 +39,8 @@ pub(crate) enum Part {
     Account,
     /// A number's claim.
     NumberClaim,
+    /// A TeleSign customer id's claim.
+    CustomerClaim,
     /// A member of an account.
     Member,
     /// An audit entry.

@@ -28,6 +28,8 @@ pub enum ApiHost {
     Standard,
     /// Enterprise accounts: `https://rest-ww.telesign.com`.
     Enterprise,
+    /// Older enterprise accounts still served by TeleSign's first host: `https://rest.telesign.com`.
+    Legacy,
 }
 
 impl ApiHost {
@@ -36,6 +38,7 @@ impl ApiHost {
         match self {
             Self::Standard => "https://rest-api.telesign.com",
             Self::Enterprise => "https://rest-ww.telesign.com",
+            Self::Legacy => "https://rest.telesign.com",
         }
     }
 
@@ -457,6 +460,20 @@ fn describe(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_host_has_its_url_and_spelling() {
+        for (host, spelling, url) in [
+            (ApiHost::Standard, "standard", "https://rest-api.telesign.com"),
+            (ApiHost::Enterprise, "enterprise", "https://rest-ww.telesign.com"),
+            (ApiHost::Legacy, "legacy", "https://rest.telesign.com"),
+        ] {
+            assert_eq!((host.as_str(), host.base_url()), (spelling, url));
+            assert_eq!(ApiHost::parse(spelling), Some(host));
+        }
+        assert_eq!(ApiHost::parse("rest"), None);
+        assert_eq!(ApiHost::parse("Legacy"), None);
+    }
 
     #[test]
     fn failures_are_classified_by_code_before_http_status() {

@@ -45,10 +45,11 @@ impl Verdict {
             }
             Self::AccountSuspended => "TeleSign reports this account as suspended: contact TeleSign support.".into(),
             Self::WrongHost => format!(
-                "The credentials are valid for the other TeleSign host: try api_host \"{}\".",
+                "The credentials are valid for another TeleSign host: try api_host {}.",
                 match host {
-                    ApiHost::Standard => "enterprise",
-                    ApiHost::Enterprise => "standard",
+                    ApiHost::Standard => "\"enterprise\" (or \"legacy\")",
+                    ApiHost::Enterprise => "\"standard\" (or \"legacy\")",
+                    ApiHost::Legacy => "\"enterprise\" (or \"standard\")",
                 }
             ),
             Self::ProductNotEnabled => {

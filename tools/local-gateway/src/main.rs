@@ -1,4 +1,5 @@
-//! `local-gateway`: creates the table and the parking queue if they are missing, then serves every function on
+//! `local-gateway`: creates the table, the parking queue and the key of opt-out tags (a random one,
+//! as the template generates it deployed) if they are missing, then serves every function on
 //! `127.0.0.1:$SMS_LOCAL_PORT` (default 9000).
 
 use std::sync::Arc;
@@ -21,6 +22,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let client = aws_sdk_dynamodb::Client::new(&aws);
     if shared::table::create_if_missing(&client, &table).await? {
         println!("created table {table}");
+    }
+    let clients = shared::runtime::Clients::from_env().await?;
+    let key = format!("{}{}", shared::ids::new_id(), shared::ids::new_id());
+    if clients.secrets().ensure_opt_out_key(&key).await? {
+        println!("created the key of opt-out tags");
     }
     let queue = shared::config::required("CALLBACK_QUEUE_URL")?;
     let max_receives = shared::config::parsed("CALLBACK_QUEUE_MAX_RECEIVES", local_gateway::queue::MAX_RECEIVES)?;

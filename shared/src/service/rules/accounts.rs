@@ -1,6 +1,7 @@
 use std::time::{Duration, Instant};
 
 use crate::account::AccountError;
+use crate::audit::AuditAction;
 use crate::service::accounts::{AccountsError, NewAccount};
 use crate::service::harness::*;
 use crate::telesign::validate::Verdict;
@@ -13,7 +14,7 @@ fn soon() -> Instant {
 fn new_account(number: &str) -> NewAccount {
     NewAccount {
         name: "Second line".into(),
-        credentials: Credentials::new(CUSTOMER_ID, KEY).unwrap(),
+        credentials: Credentials::new("SECOND-CUSTOMER", KEY).unwrap(),
         host: ApiHost::Standard,
         numbers: vec![number_of(number)],
     }
@@ -280,5 +281,70 @@ async fn a_creation_whose_outcome_stays_unknown_keeps_its_secret_and_one_known_r
         w.keys.secrets.lock().unwrap().len(),
         2,
         "no secret of a refused creation"
+    );
+}
+
+#[tokio::test]
+async fn a_second_account_of_one_customer_id_is_refused_and_its_key_goes() {
+    let w = World::new();
+    let mut same = new_account("14255550111");
+    same.credentials = Credentials::new(CUSTOMER_ID, KEY).unwrap();
+    let refused = w.accounts().create(&actor(), same, soon()).await.unwrap_err();
+    assert_eq!(refused, AccountsError::CustomerIdInUse(CUSTOMER_ID.into()));
+    assert_eq!(w.store.read(|s| s.accounts.len()), 1);
+    assert_eq!(w.keys.secrets.lock().unwrap().len(), 1, "only the first account's key");
+}
+
+#[tokio::test]
+async fn an_account_is_renamed_and_given_a_retention_with_its_entry() {
+    let w = World::new();
+    let changed = w
+        .accounts()
+        .change(&actor(), &w.account, Some("Renamed".into()), Some(Some(90)))
+        .await
+        .unwrap();
+    assert_eq!((changed.name.as_str(), changed.retention_days), ("Renamed", Some(90)));
+    let kept = w.accounts().change(&actor(), &changed, None, None).await.unwrap();
+    assert_eq!((kept.name.as_str(), kept.retention_days), ("Renamed", Some(90)));
+    let forever = w.accounts().change(&actor(), &kept, None, Some(None)).await.unwrap();
+    assert_eq!(forever.retention_days, None);
+    assert_eq!(w.accounts().read(&w.account.account_id).await.unwrap(), forever);
+    let entries = w.store.read(|s| s.audit.clone());
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e.action == AuditAction::AccountChanged)
+            .count(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_account_frees_its_numbers_and_customer_id_and_schedules_its_key() {
+    let w = World::new();
+    w.accounts().delete(&actor(), &w.account).await.unwrap();
+    assert_eq!(
+        w.accounts().read(&w.account.account_id).await.unwrap_err(),
+        AccountsError::NotFound
+    );
+    assert!(
+        w.keys.secrets.lock().unwrap().is_empty(),
+        "the key is scheduled for deletion"
+    );
+    let mut again = new_account(w.support.as_str());
+    again.credentials = Credentials::new(CUSTOMER_ID, KEY).unwrap();
+    let created = w.accounts().create(&actor(), again, soon()).await.unwrap();
+    assert_eq!(created.numbers[0].number, w.support, "the number is free at once");
+    let deleted = w.store.read(|s| {
+        s.audit
+            .iter()
+            .filter(|e| e.action == AuditAction::AccountDeleted)
+            .count()
+    });
+    assert_eq!(deleted, 1);
+    assert_eq!(
+        w.accounts().delete(&actor(), &w.account).await.unwrap_err(),
+        AccountsError::NotFound,
+        "a second deletion finds nothing"
     );
 }

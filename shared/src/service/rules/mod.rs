@@ -7,4 +7,5 @@ mod automation;
 mod callbacks;
 mod desk;
 mod metrics;
+mod privacy;
 mod send;

@@ -300,6 +300,7 @@ fn an_accepted_answer_is_queued_with_its_reference() {
             &crate::ids::AccountId::new(),
             "c",
         ),
+        opt_out_tag: None,
     };
     let answer = MessageAnswer {
         reference_id: "REF".into(),
