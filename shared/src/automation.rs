@@ -645,6 +645,77 @@ mod tests {
     }
 
     #[test]
+    fn limits_are_inclusive_and_adjacent_intervals_do_not_overlap() {
+        let check = |v: serde_json::Value| serde_json::from_value::<Settings>(v).expect("shape").validated();
+        assert_eq!(MAX_TIMEOUT_SECONDS, 34_560_000, "400 days");
+        assert!(check(serde_json::json!({"auto_close": {"open_after_seconds": MAX_TIMEOUT_SECONDS}})).is_ok());
+        let over = check(serde_json::json!({"auto_close": {"active_after_seconds": MAX_TIMEOUT_SECONDS + 1}}));
+        assert_eq!(over, Err(SettingsError::Timeout("active_after_seconds")));
+        let eight: Vec<[String; 2]> = (0..8)
+            .map(|h| [format!("{:02}:00", h * 2), format!("{:02}:30", h * 2)])
+            .collect();
+        assert!(check(serde_json::json!({"business_hours": {"fri": eight}})).is_ok());
+        let nine: Vec<[String; 2]> = (0..9)
+            .map(|h| [format!("{:02}:00", h * 2), format!("{:02}:30", h * 2)])
+            .collect();
+        assert!(
+            matches!(check(serde_json::json!({"business_hours": {"fri": nine}})), Err(SettingsError::BusinessHours(w)) if w.contains("more than 8"))
+        );
+        assert!(
+            check(serde_json::json!({"business_hours": {"mon": [["09:00", "12:00"], ["12:00", "17:00"]]}})).is_ok()
+        );
+        let overlap = check(serde_json::json!({"business_hours": {"mon": [["12:00", "17:00"], ["09:00", "12:30"]]}}));
+        assert_eq!(
+            overlap,
+            Err(SettingsError::BusinessHours(
+                "mon: intervals overlap (09:00 and 12:00)".into()
+            ))
+        );
+        assert!(check(serde_json::json!({"messages": {"away": "x".repeat(1600)}})).is_ok());
+        assert!(
+            check(serde_json::json!({"messages": {"away": "  "}})).is_err(),
+            "empty: use null"
+        );
+    }
+
+    #[test]
+    fn an_interval_opens_at_its_start_minute_and_closes_at_its_end() {
+        let s: Settings = serde_json::from_value(serde_json::json!({"business_hours": {"thu": [["09:30", "17:15"]]}}))
+            .expect("settings");
+        // Thursday 2026-11-26, UTC.
+        assert!(!s.is_open(at("2026-11-26T09:29:59Z")));
+        assert!(s.is_open(at("2026-11-26T09:30:00Z")));
+        assert!(s.is_open(at("2026-11-26T17:14:59Z")));
+        assert!(!s.is_open(at("2026-11-26T17:15:00Z")));
+    }
+
+    #[test]
+    fn an_opening_that_falls_in_a_daylight_saving_gap_is_not_an_opening() {
+        // New York skips 02:00 to 03:00 on Sunday 2026-03-08: an interval inside the gap never
+        // opens that day, so the closed period runs on to the next Sunday's 02:30 (EDT, 06:30 UTC).
+        let s: Settings = serde_json::from_value(serde_json::json!({"timezone": "America/New_York",
+            "business_hours": {"sun": [["02:30", "03:00"]]}}))
+        .expect("settings");
+        let just_after_the_gap = at("2026-03-08T07:30:00Z");
+        assert!(!s.is_open(just_after_the_gap));
+        assert_eq!(s.closed_period(just_after_the_gap).as_deref(), Some("1773556200"));
+    }
+
+    #[test]
+    fn default_settings_are_stored_as_nothing() {
+        assert_eq!(
+            serde_json::to_value(Settings::default()).expect("json"),
+            serde_json::json!({})
+        );
+        let off: Settings = serde_json::from_value(serde_json::json!({"messages": {"help": null}})).expect("settings");
+        assert_eq!(
+            serde_json::to_value(&off).expect("json"),
+            serde_json::json!({"messages": {"help": null}}),
+            "off is kept as null, the defaults left out"
+        );
+    }
+
+    #[test]
     fn help_stop_and_start_default_to_the_numbers_language_and_name_the_account() {
         let s = Settings::default();
         let pl = s.text(Kind::Stop, "pl-PL", "Sklep").expect("a default");
@@ -670,10 +741,12 @@ mod tests {
         }))
         .expect("settings");
         let change: SettingsChange = serde_json::from_value(serde_json::json!({
-            "auto_close": {"open_after_seconds": null}, "messages": {"away": "Closed now"}
+            "auto_close": {"open_after_seconds": null}, "messages": {"away": "Closed now"},
+            "timezone": "Europe/Warsaw"
         }))
         .expect("change");
         let after = s.patched(&change);
+        assert_eq!(after.timezone.as_deref(), Some("Europe/Warsaw"));
         assert_eq!(after.auto_close.open_after_seconds, None);
         assert_eq!(after.auto_close.waiting_after_seconds, Some(86400));
         assert_eq!(after.messages.greeting, Text::Custom("Hi".into()));

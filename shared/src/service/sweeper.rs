@@ -143,12 +143,13 @@ pub fn shortest_timeout(account: &Account) -> Option<u64> {
         .min()
 }
 
-/// The end of a conversation that is due at `now` (idle longer than its number's timeout for
-/// its state), conditioned on the status, holder and activity read; `None` when it is not due.
+/// The end of a conversation that is due at `now` (idle for longer than its number's timeout
+/// for its state), conditioned on the status, holder and activity read; `None` when it is not due.
 pub fn plan_idle_end(account: &Account, c: &Conversation, now: Timestamp) -> Option<IdleEnd> {
     let number = account.number(&c.support_number)?;
     let timeout = number.settings.auto_close.after(c.status)?;
-    if c.status == Status::Closed || c.last_activity_at.plus_seconds(timeout as i64) > now {
+    // Due when idle for longer than the timeout (the index's query is strict the same way).
+    if c.status == Status::Closed || c.last_activity_at.plus_seconds(timeout as i64) >= now {
         return None;
     }
     let notice = Message::auto_close_notice(c.status, timeout);

@@ -191,8 +191,15 @@ async fn only_conversations_past_their_own_states_timeout_are_ended() {
         .await
         .unwrap();
     let now = w.conversation(&waiting).last_activity_at.plus_seconds(120);
+    // A third, fresh conversation is not idle past the shortest timeout: it is not even read.
+    let fresh = stored(&w.text("48601234569", "hello", "R3").await);
+    w.store.write(|s| {
+        if let Some(c) = s.conversations.get_mut(&fresh) {
+            c.last_activity_at = now.plus_seconds(-30);
+        }
+    });
     let report = w.sweeper().sweep(now, soon()).await.unwrap();
-    assert_eq!((report.read, report.ended), (2, 1));
+    assert_eq!((report.accounts, report.read, report.ended), (1, 2, 1));
     assert_eq!(w.conversation(&open).status, crate::conversation::Status::Closed);
     assert_eq!(w.conversation(&waiting).status, crate::conversation::Status::Waiting);
     // Without any timeout, an account is not read at all.
@@ -204,5 +211,29 @@ async fn only_conversations_past_their_own_states_timeout_are_ended() {
             .unwrap()
             .accounts,
         0
+    );
+}
+
+#[tokio::test]
+async fn a_conversation_is_due_only_once_idle_for_longer_than_its_timeout() {
+    let w = World::new();
+    w.set_settings(serde_json::json!({"auto_close": {"open_after_seconds": 60}}));
+    let id = stored(&w.text(CUSTOMER, "hello", "R1").await);
+    let c = w.conversation(&id);
+    let account = w.store.read(|s| s.accounts[&w.account.account_id].clone());
+    let plan =
+        |after: i64| crate::service::sweeper::plan_idle_end(&account, &c, c.last_activity_at.plus_seconds(after));
+    assert!(plan(60).is_none(), "exactly the timeout: not yet");
+    let end = plan(61).expect("due a second later");
+    assert_eq!(end.end.guard.activity_read, Some(c.last_activity_at));
+    assert_eq!(end.end.to, crate::conversation::Status::Closed);
+    assert!(end.closing.is_none(), "no closing message set");
+    assert_eq!(
+        w.sweeper()
+            .sweep(c.last_activity_at.plus_seconds(61), soon())
+            .await
+            .unwrap()
+            .ended,
+        1
     );
 }
