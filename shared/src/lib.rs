@@ -22,6 +22,7 @@ pub mod cache;
 pub mod config;
 pub mod conversation;
 pub mod error;
+pub mod events;
 pub mod gateway;
 pub mod http;
 pub mod ids;

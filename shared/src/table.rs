@@ -106,6 +106,19 @@ pub fn audit_key(account_id: &str, at: &str, entry_id: &str) -> (String, String)
     (format!("AUDIT#{account_id}"), format!("{at}#{entry_id}"))
 }
 
+/// Partition of the live connections that receive an account's events: `SOCKETS#<account>`
+/// (sort key: the connection id), or `SOCKETS#OPERATORS` for operators' connections, which
+/// receive every account's. One query finds an account's listeners.
+pub fn listeners_partition(account_id: Option<&str>) -> String {
+    format!("SOCKETS#{}", account_id.unwrap_or("OPERATORS"))
+}
+
+/// Key of a connection's own item: `SOCKET#<connection_id>` / `SOCKET`, naming the partitions
+/// it is listed in (its `$disconnect` unlists it from each).
+pub fn connection_key(connection_id: &str) -> (String, String) {
+    (format!("SOCKET#{connection_id}"), "SOCKET".into())
+}
+
 /// Partition of the dashboard index for an account's closed conversations.
 pub fn closed_conversations_partition(account_id: &str) -> String {
     format!("ACCOUNT#{account_id}#CLOSED")

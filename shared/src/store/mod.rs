@@ -4,12 +4,14 @@
 //! the requests of each operation.
 
 pub mod accounts;
+pub mod connections;
 pub mod conversations;
 pub mod inbound;
 pub mod items;
 pub mod members;
 pub mod outbound;
 pub mod reports;
+pub mod stream;
 mod txn;
 
 use std::collections::HashMap;

@@ -5,5 +5,6 @@ mod access;
 mod accounts;
 mod callbacks;
 mod desk;
+mod events;
 mod metrics;
 mod send;
