@@ -118,6 +118,11 @@ impl Intercept for Counting {
             actions.push("dynamodb:BatchGetItem table".into());
         } else if self.service == "dynamodb" {
             actions.push(format!("dynamodb:{operation} table"));
+        } else if self.service == "execute-api" {
+            // Posts to connections are authorised as one action on the API's connections.
+            actions.push("execute-api:ManageConnections connections".into());
+        } else if self.service == "events" {
+            actions.push(format!("events:{operation} bus"));
         } else if self.service == "sqs" {
             // A batch is authorised as its single action, on the parking queue.
             let action = operation.trim_end_matches("Batch");

@@ -13,6 +13,9 @@ use super::items::{ConversationItem, MessageItem};
 /// of (the template's filter on the stream says the same).
 pub const EVENT_PARTITION_PREFIX: &str = "CONV#";
 
+/// A stream image, as Lambda's DynamoDB event carries it.
+pub type Image = serde_dynamo::Item;
+
 /// The domain value of a stream image, when it is a conversation or a message that decodes.
 pub fn snapshot_of(image: serde_dynamo::Item) -> Option<Snapshot> {
     let text = |name: &str| match image.get(name) {
