@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -124,6 +124,14 @@ pub fn closed_conversations_partition(account_id: &str) -> String {
     format!("ACCOUNT#{account_id}#CLOSED")
 }
 
+/// The table's change stream: new and old images (the events function reads both).
+pub fn stream_specification() -> Result<StreamSpecification, aws_sdk_dynamodb::error::BuildError> {
+    StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(StreamViewType::NewAndOldImages)
+        .build()
+}
+
 /// Creates the table as `template.yaml` declares it, unless it exists. Used by the local stack.
 pub async fn create_if_missing(client: &Client, table: &str) -> Result<bool, aws_sdk_dynamodb::Error> {
     if client.describe_table().table_name(table).send().await.is_ok() {
@@ -140,6 +148,7 @@ pub async fn create_if_missing(client: &Client, table: &str) -> Result<bool, aws
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
+        .stream_specification(stream_specification()?)
         .attribute_definitions(attr(PK)?)
         .attribute_definitions(attr(SK)?)
         .attribute_definitions(attr(GSI1_PK)?)

@@ -10,6 +10,8 @@ pub const FUNCTIONS: &[&str] = &[
     "conversations",
     "console",
     "callback-replay",
+    "events",
+    "sockets",
 ];
 
 /// One route: method, path template (`{name}` for a parameter), function.
