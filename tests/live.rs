@@ -83,6 +83,7 @@ async fn an_inbound_text_reaches_a_members_socket_and_no_other_accounts() {
     assert_eq!(status, 200);
     let events = events_until(&mut ws, |e| e["type"] == "message.received").await;
     let opened = of_type(&events, "conversation.opened");
+    // Opened first (a new conversation and its first message commit together).
     assert_eq!(opened.len(), 1, "{events:?}");
     assert_eq!(opened[0]["account_id"], mine.id.as_str());
     assert_eq!(opened[0]["data"]["customer_number"], customer.as_str());

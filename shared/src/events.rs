@@ -64,7 +64,8 @@ pub struct Event {
     /// What happened.
     #[serde(rename = "type")]
     pub kind: EventType,
-    /// When the change was committed (the stream's time of the record).
+    /// When the change was committed: the stream's time of the record (whole seconds, or
+    /// minutes locally), or the item's own time of the change when that is later.
     pub at: Timestamp,
     /// The account it belongs to (who may receive it).
     pub account_id: AccountId,
@@ -135,7 +136,7 @@ fn conversation_event(change: &Change, old: Option<&Conversation>, new: &Convers
     Some(Event {
         event_id: change.id.clone(),
         kind,
-        at: change.at,
+        at: change.at.max(new.last_activity_at),
         account_id: new.account_id.clone(),
         conversation_id: new.conversation_id.clone(),
         message_id: None,
@@ -161,7 +162,7 @@ fn message_event(change: &Change, old: Option<&Snapshot>) -> Option<Event> {
     Some(Event {
         event_id: change.id.clone(),
         kind,
-        at: change.at,
+        at: change.at.max(message.created_at),
         account_id: account_id.clone(),
         conversation_id: conversation_id.clone(),
         message_id: Some(message.message_id.clone()),

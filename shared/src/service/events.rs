@@ -102,11 +102,13 @@ impl<S: Connections + Members, K: Sockets, B: EventBus> Publisher<S, K, B> {
     /// Delivers the events of a batch of changes, in order: each event to its account's
     /// listeners (before the next event), then every event to the bus.
     pub async fn deliver(&self, changes: &[Change]) -> Result<Delivery, Undelivered> {
-        let events: Vec<(usize, Event)> = changes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| event_of(c).map(|e| (i, e)))
-            .collect();
+        let events = opened_first(
+            changes
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| event_of(c).map(|e| (i, e)))
+                .collect(),
+        );
         let mut delivery = Delivery {
             events: events.len(),
             ..Delivery::default()
@@ -197,6 +199,24 @@ impl<S: Connections + Members, K: Sockets, B: EventBus> Publisher<S, K, B> {
         };
         Ok(standing(&caller, membership))
     }
+}
+
+/// The events of a batch with each `conversation.opened` moved before the other events of its
+/// conversation: a new conversation and its first message commit in one transaction, but the
+/// stream orders records per item, so the message may come first. Everything else keeps the
+/// stream's order.
+fn opened_first(mut events: Vec<(usize, Event)>) -> Vec<(usize, Event)> {
+    for i in 0..events.len() {
+        if events[i].1.kind != crate::events::EventType::ConversationOpened {
+            continue;
+        }
+        let conversation = &events[i].1.conversation_id;
+        if let Some(first) = events[..i].iter().position(|(_, e)| &e.conversation_id == conversation) {
+            let opened = events.remove(i);
+            events.insert(first, opened);
+        }
+    }
+    events
 }
 
 fn caller_of(c: &Connection) -> Caller {

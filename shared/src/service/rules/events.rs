@@ -167,6 +167,17 @@ async fn members_and_operators_receive_an_accounts_events_in_order_and_outsiders
 }
 
 #[tokio::test]
+async fn a_new_conversation_is_opened_before_its_first_message_whatever_order_the_stream_gave() {
+    let d = Desk::new();
+    d.connect("C-op", "op-1", &[Role::Operator]).await;
+    let mut changes = d.texts(1);
+    changes.swap(0, 1);
+    d.publisher().deliver(&changes).await.unwrap();
+    let kinds: Vec<EventType> = d.received("C-op").iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [EventType::ConversationOpened, EventType::MessageReceived]);
+}
+
+#[tokio::test]
 async fn a_member_removed_after_connecting_stops_receiving() {
     let d = Desk::new();
     d.world.member("agent-1", Role::Agent);
