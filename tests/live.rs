@@ -107,7 +107,10 @@ async fn a_reply_is_sent_then_its_status_follows_the_delivery_reports() {
     let mut ws = socket(&s, &op, &["operator"]).await;
     let customer = random_number();
     s.text(&account, &customer, "hi").await;
-    let events = events_until(&mut ws, |e| e["type"] == "message.received" && e["account_id"] == account.id.as_str()).await;
+    let events = events_until(&mut ws, |e| {
+        e["type"] == "message.received" && e["account_id"] == account.id.as_str()
+    })
+    .await;
     let conversation = events.last().unwrap()["conversation_id"].as_str().unwrap().to_owned();
     let (status, reply) = s
         .call(
@@ -121,10 +124,17 @@ async fn a_reply_is_sent_then_its_status_follows_the_delivery_reports() {
     let message = reply["message_id"].as_str().unwrap().to_owned();
     let mine = |e: &Value| e["message_id"] == message.as_str();
     let events = events_until(&mut ws, |e| mine(e) && e["data"]["status"] == "delivered").await;
-    let kinds: Vec<&str> = events.iter().filter(|e| mine(e)).map(|e| e["type"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .filter(|e| mine(e))
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds.first(), Some(&"message.sent"), "{kinds:?}");
     assert!(kinds[1..].iter().all(|k| *k == "message.status"), "{kinds:?}");
-    assert!(kinds.len() >= 3, "queued (TeleSign's answer), then the reports: {kinds:?}");
+    assert!(
+        kinds.len() >= 3,
+        "queued (TeleSign's answer), then the reports: {kinds:?}"
+    );
 }
 
 /// `n` customers each text `per` messages one after the other, all customers at once.
@@ -152,7 +162,10 @@ async fn received(ws: &mut Socket, account: &Account, n: usize) -> BTreeMap<Stri
         }
         if seen.insert(e["message_id"].as_str().unwrap().to_owned()) {
             let conversation = e["conversation_id"].as_str().unwrap().to_owned();
-            texts.entry(conversation).or_default().push(e["data"]["text"].as_str().unwrap().to_owned());
+            texts
+                .entry(conversation)
+                .or_default()
+                .push(e["data"]["text"].as_str().unwrap().to_owned());
         }
     }
     texts
@@ -181,7 +194,9 @@ async fn killing_the_events_function_mid_stream_loses_no_event() {
     let account = s.account(1).await;
     let supervisor = member(&s, &account, "supervisor").await;
     let mut ws = socket(&s, &supervisor, &["supervisor"]).await;
-    let (status, _) = s.call("POST", "/_local/faults/events", Some(json!({"crashes": 3})), &[]).await;
+    let (status, _) = s
+        .call("POST", "/_local/faults/events", Some(json!({"crashes": 3})), &[])
+        .await;
     assert_eq!(status, 200);
     burst(&s, &account, 3, 10).await;
     let texts = received(&mut ws, &account, 30).await;
@@ -195,7 +210,14 @@ async fn bus_queue() -> (aws_sdk_sqs::Client, String) {
     let sqs = aws_sdk_sqs::Client::new(&config);
     let bus = aws_sdk_eventbridge::Client::new(&config);
     let name = format!("events-{}", uuid::Uuid::new_v4().simple());
-    let url = sqs.create_queue().queue_name(&name).send().await.expect("queue").queue_url.unwrap();
+    let url = sqs
+        .create_queue()
+        .queue_name(&name)
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .unwrap();
     let arn = format!("arn:aws:sqs:{}:123456789012:{name}", config.region().unwrap());
     let bus_name = std::env::var("EVENT_BUS_NAME").expect("EVENT_BUS_NAME (make test sets it)");
     bus.put_rule()
@@ -205,8 +227,18 @@ async fn bus_queue() -> (aws_sdk_sqs::Client, String) {
         .send()
         .await
         .expect("rule");
-    let target = aws_sdk_eventbridge::types::Target::builder().id("queue").arn(arn).build().unwrap();
-    bus.put_targets().rule(&name).event_bus_name(&bus_name).targets(target).send().await.expect("target");
+    let target = aws_sdk_eventbridge::types::Target::builder()
+        .id("queue")
+        .arn(arn)
+        .build()
+        .unwrap();
+    bus.put_targets()
+        .rule(&name)
+        .event_bus_name(&bus_name)
+        .targets(target)
+        .send()
+        .await
+        .expect("target");
     (sqs, url)
 }
 
@@ -218,7 +250,10 @@ async fn the_event_bus_receives_the_same_events() {
     let op = format!("op-{}", uuid::Uuid::new_v4().simple());
     let mut ws = socket(&s, &op, &["operator"]).await;
     s.text(&account, &random_number(), "to the bus").await;
-    let on_socket = events_until(&mut ws, |e| e["type"] == "message.received" && e["account_id"] == account.id.as_str()).await;
+    let on_socket = events_until(&mut ws, |e| {
+        e["type"] == "message.received" && e["account_id"] == account.id.as_str()
+    })
+    .await;
     let wanted: HashSet<String> = on_socket
         .iter()
         .filter(|e| e["account_id"] == account.id.as_str())
@@ -228,7 +263,14 @@ async fn the_event_bus_receives_the_same_events() {
     let mut on_bus = HashSet::new();
     while !wanted.is_subset(&on_bus) {
         assert!(started.elapsed() < PATIENCE, "the bus got {on_bus:?} of {wanted:?}");
-        let got = sqs.receive_message().queue_url(&queue).max_number_of_messages(10).wait_time_seconds(1).send().await.expect("receive");
+        let got = sqs
+            .receive_message()
+            .queue_url(&queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("receive");
         for m in got.messages() {
             let envelope: Value = serde_json::from_str(m.body().unwrap_or("{}")).unwrap();
             assert_eq!(envelope["source"], shared::bus::SOURCE);
@@ -247,7 +289,9 @@ async fn a_socket_without_a_valid_token_is_refused() {
         panic!("not an HTTP refusal: {refused:?}")
     };
     assert_eq!(answer.status().as_u16(), 401);
-    let expired = s.mint(json!({"sub": "u-1", "roles": ["agent"], "ttl_seconds": -60})).await;
+    let expired = s
+        .mint(json!({"sub": "u-1", "roles": ["agent"], "ttl_seconds": -60}))
+        .await;
     let url = format!("{}/ws?token={expired}", s.api.replacen("http://", "ws://", 1));
     assert!(tokio_tungstenite::connect_async(url).await.is_err());
 }
@@ -265,7 +309,10 @@ async fn figures_event_latency_from_callback_answered_to_socket_message() {
         let text = format!("latency {i}");
         s.text(&account, &customer, &text).await;
         let answered = Instant::now();
-        events_until(&mut ws, |e| e["type"] == "message.received" && e["data"]["text"] == text.as_str()).await;
+        events_until(&mut ws, |e| {
+            e["type"] == "message.received" && e["data"]["text"] == text.as_str()
+        })
+        .await;
         latencies.push(answered.elapsed().as_secs_f64() * 1000.0);
     }
     latencies.sort_by(f64::total_cmp);
@@ -277,4 +324,28 @@ async fn figures_event_latency_from_callback_answered_to_socket_message() {
         at(0.99),
         at(1.0)
     );
+}
+
+#[tokio::test]
+async fn an_item_with_an_empty_map_does_not_stop_the_stream() {
+    // DynamoDB Local writes an empty map as `{}` in its stream (an audit entry's empty detail);
+    // the stack's mapping reads it as DynamoDB writes it, and the events behind it arrive.
+    let s = stack();
+    let account = s.account(1).await;
+    let op = format!("op-{}", uuid::Uuid::new_v4().simple());
+    let mut ws = socket(&s, &op, &["operator"]).await;
+    let dynamo = channel_tests::dynamo().await;
+    let table = std::env::var("TABLE_NAME").expect("TABLE_NAME");
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    dynamo
+        .put_item()
+        .table_name(table)
+        .item("pk", A::S(format!("TEST#{}", uuid::Uuid::new_v4())))
+        .item("sk", A::S("EMPTY".into()))
+        .item("detail", A::M(Default::default()))
+        .send()
+        .await
+        .expect("put");
+    s.text(&account, &random_number(), "after the empty map").await;
+    events_until(&mut ws, |e| e["data"]["text"] == "after the empty map").await;
 }

@@ -17,8 +17,8 @@ pub struct Connections {
 impl Connections {
     /// A client of the stage at `endpoint`, counting every request into `meter`.
     pub fn new(config: &aws_config::SdkConfig, endpoint: Option<String>, meter: &crate::meter::Meter) -> Self {
-        let mut conf = aws_sdk_apigatewaymanagement::config::Builder::from(config)
-            .interceptor(meter.interceptor("execute-api"));
+        let mut conf =
+            aws_sdk_apigatewaymanagement::config::Builder::from(config).interceptor(meter.interceptor("execute-api"));
         // The SDK's own variable wins, as it does for every other service.
         if std::env::var_os("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI").is_none() {
             conf.set_endpoint_url(endpoint);

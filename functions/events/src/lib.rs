@@ -57,7 +57,14 @@ impl App {
         let mut response = DynamoDbEventResponse::default();
         match self.service.deliver(&changes).await {
             Ok(d) => {
-                tracing::info!(records = changes.len(), events = d.events, posted = d.posted, gone = d.gone, failed = d.failed, "events delivered");
+                tracing::info!(
+                    records = changes.len(),
+                    events = d.events,
+                    posted = d.posted,
+                    gone = d.gone,
+                    failed = d.failed,
+                    "events delivered"
+                );
             }
             Err(e) => {
                 let record = &event.records[e.from().min(event.records.len().saturating_sub(1))];
@@ -75,7 +82,8 @@ impl App {
 /// empty ones, are `None`).
 fn change_of(record: &EventRecord) -> Change {
     let image = |i: &shared::store::stream::Image| (!i.is_empty()).then(|| snapshot_of(i.clone())).flatten();
-    let at = Timestamp::parse(&record.change.approximate_creation_date_time.to_rfc3339()).unwrap_or_else(Timestamp::now);
+    let at =
+        Timestamp::parse(&record.change.approximate_creation_date_time.to_rfc3339()).unwrap_or_else(Timestamp::now);
     Change {
         id: record.event_id.clone(),
         at,

@@ -47,19 +47,28 @@ pub enum Keys {
 pub struct Authorizer {
     keys: Keys,
     issuer: String,
-    audience: String,
+    audiences: Vec<String>,
 }
 
 impl Authorizer {
-    /// An authorizer of tokens from `issuer` for `audience`, with keys from `keys`.
-    pub fn new(keys: Keys, issuer: String, audience: String) -> Self {
-        Self { keys, issuer, audience }
+    /// An authorizer of tokens from `issuer` for any of `audiences`, with keys from `keys`.
+    pub fn new(keys: Keys, issuer: String, audiences: Vec<String>) -> Self {
+        Self {
+            keys,
+            issuer,
+            audiences,
+        }
     }
 
-    /// Builds the authorizer from its environment (`JWT_ISSUER`, `JWT_AUDIENCE`, `JWKS_URL`).
+    /// Builds the authorizer from its environment (`JWT_ISSUER`, `JWT_AUDIENCE`: one or more,
+    /// separated by commas, `JWKS_URL`).
     pub fn from_env() -> Result<Self, shared::config::ConfigError> {
         let issuer = shared::config::required("JWT_ISSUER")?;
-        let audience = shared::config::required("JWT_AUDIENCE")?;
+        let audiences = shared::config::required("JWT_AUDIENCE")?
+            .split(',')
+            .map(|a| a.trim().to_owned())
+            .filter(|a| !a.is_empty())
+            .collect();
         let url = shared::config::optional("JWKS_URL")
             .unwrap_or_else(|| format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/')));
         let http = reqwest::Client::builder()
@@ -75,7 +84,7 @@ impl Authorizer {
             http,
             cache: Mutex::new(None),
         };
-        Ok(Self::new(keys, issuer, audience))
+        Ok(Self::new(keys, issuer, audiences))
     }
 
     /// Answers API Gateway: an Allow policy with the claims as context, or `Unauthorized`
@@ -84,7 +93,11 @@ impl Authorizer {
         &self,
         request: ApiGatewayCustomAuthorizerRequestTypeRequest,
     ) -> Result<ApiGatewayCustomAuthorizerResponse, Refused> {
-        let token = request.query_string_parameters.first("token").unwrap_or_default().to_owned();
+        let token = request
+            .query_string_parameters
+            .first("token")
+            .unwrap_or_default()
+            .to_owned();
         let claims = match self.verify(&token).await {
             Ok(c) => c,
             Err(why) => {
@@ -120,7 +133,7 @@ impl Authorizer {
         let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &rules)
             .map_err(|e| Refused(e.to_string()))?
             .claims;
-        if !audience_matches(&claims, &self.audience) {
+        if !self.audiences.iter().any(|a| audience_matches(&claims, a)) {
             return Err(Refused("another audience".into()));
         }
         Ok(claims.into_iter().map(|(k, v)| (k, flatten(v))).collect())
@@ -136,7 +149,10 @@ impl Authorizer {
         if let Some(key) = cached.as_ref().and_then(|(_, set)| find(set)) {
             return Ok(key);
         }
-        if cached.as_ref().is_some_and(|(at, _)| at.elapsed() < REFRESH_AT_MOST_EVERY) {
+        if cached
+            .as_ref()
+            .is_some_and(|(at, _)| at.elapsed() < REFRESH_AT_MOST_EVERY)
+        {
             return Err(Refused("unknown key id".into()));
         }
         let body = async { http.get(url).send().await?.error_for_status()?.bytes().await }

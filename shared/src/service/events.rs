@@ -124,10 +124,10 @@ impl<S: Connections + Members, K: Sockets, B: EventBus> Publisher<S, K, B> {
         }
         for chunk in events.chunks(BUS_BATCH) {
             let batch: Vec<Event> = chunk.iter().map(|(_, e)| e.clone()).collect();
-            self.bus
-                .publish(&batch)
-                .await
-                .map_err(|error| Undelivered::Bus { from: chunk[0].0, error })?;
+            self.bus.publish(&batch).await.map_err(|error| Undelivered::Bus {
+                from: chunk[0].0,
+                error,
+            })?;
         }
         emit_delivery(&delivery);
         Ok(delivery)
@@ -228,7 +228,12 @@ fn caller_of(c: &Connection) -> Caller {
 }
 
 fn emit_delivery(d: &Delivery) {
-    for (outcome, n) in [("posted", d.posted), ("gone", d.gone), ("failed", d.failed), ("published", d.events)] {
+    for (outcome, n) in [
+        ("posted", d.posted),
+        ("gone", d.gone),
+        ("failed", d.failed),
+        ("published", d.events),
+    ] {
         if n > 0 {
             emit(Record::value(Metric::EventsDelivered, n as f64).dim(Dim::Outcome, outcome));
         }
@@ -246,7 +251,12 @@ impl<S: Connections + Members> Live<S> {
     /// Lists a new connection of a verified caller for the accounts whose events they may see
     /// (every account for an operator; else their memberships, 1 Query of the index), until
     /// `expires_at` (epoch seconds; the token's expiry, at most two hours away).
-    pub async fn connect(&self, caller: &Caller, connection_id: &str, expires_at: i64) -> Result<Connection, StoreError> {
+    pub async fn connect(
+        &self,
+        caller: &Caller,
+        connection_id: &str,
+        expires_at: i64,
+    ) -> Result<Connection, StoreError> {
         let now = crate::ids::Timestamp::now();
         let connection = Connection {
             connection_id: connection_id.to_owned(),

@@ -879,11 +879,20 @@ impl MemorySockets {
 
 impl Sockets for MemorySockets {
     async fn post(&self, connection_id: &str, payload: &[u8]) -> Result<(), PostError> {
-        if self.gone.lock().unwrap_or_else(|p| p.into_inner()).iter().any(|g| g == connection_id) {
+        if self
+            .gone
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .any(|g| g == connection_id)
+        {
             return Err(PostError::Gone);
         }
         let mut received = self.received.lock().unwrap_or_else(|p| p.into_inner());
-        received.entry(connection_id.to_owned()).or_default().push(payload.to_vec());
+        received
+            .entry(connection_id.to_owned())
+            .or_default()
+            .push(payload.to_vec());
         Ok(())
     }
 }
@@ -903,7 +912,10 @@ impl EventBus for MemoryBus {
         if refuse || events.len() > crate::service::events::BUS_BATCH {
             return Err(BusError("refused".into()));
         }
-        self.events.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(events);
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(events);
         Ok(())
     }
 }

@@ -69,7 +69,10 @@ impl Dynamo {
 }
 
 fn put(item: Item) -> Result<WriteRequest, StoreError> {
-    let put = PutRequest::builder().set_item(Some(item)).build().map_err(|e| StoreError::Corrupt(e.to_string()));
+    let put = PutRequest::builder()
+        .set_item(Some(item))
+        .build()
+        .map_err(|e| StoreError::Corrupt(e.to_string()));
     Ok(WriteRequest::builder().put_request(put?).build())
 }
 

@@ -240,13 +240,19 @@ impl Gateway {
         match (method, path) {
             ("GET", "jwks.json") => json_answer(200, &self.authorizer.jwks()),
             ("POST", "faults/events") => {
-                let crashes = serde_json::from_slice::<serde_json::Value>(body).ok().and_then(|b| b["crashes"].as_u64());
+                let crashes = serde_json::from_slice::<serde_json::Value>(body)
+                    .ok()
+                    .and_then(|b| b["crashes"].as_u64());
                 match crashes {
                     Some(n) => {
-                        self.events_crashes.store(n as usize, std::sync::atomic::Ordering::SeqCst);
+                        self.events_crashes
+                            .store(n as usize, std::sync::atomic::Ordering::SeqCst);
                         json_answer(200, &json!({ "crashes": n }))
                     }
-                    None => json_answer(400, &json!({"error": {"code": "invalid_parameter", "message": "crashes is a count"}})),
+                    None => json_answer(
+                        400,
+                        &json!({"error": {"code": "invalid_parameter", "message": "crashes is a count"}}),
+                    ),
                 }
             }
             ("POST", "tokens") => {
@@ -280,7 +286,7 @@ fn socket_authorizer(http: &auth::Authorizer) -> Result<sockets::authorizer::Aut
     Ok(sockets::authorizer::Authorizer::new(
         sockets::authorizer::Keys::Fixed(keys),
         http.issuer.clone(),
-        http.audience.clone(),
+        vec![http.audience.clone()],
     ))
 }
 

@@ -40,7 +40,10 @@ pub type Open = std::sync::Mutex<HashMap<String, UnboundedSender<Push>>>;
 impl Gateway {
     /// `GET /ws?token=`: the authorizer, `$connect`, then the socket.
     pub async fn websocket(self: Arc<Self>, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
-        let key = req.headers().get("sec-websocket-key").map(|k| derive_accept_key(k.as_bytes()));
+        let key = req
+            .headers()
+            .get("sec-websocket-key")
+            .map(|k| derive_accept_key(k.as_bytes()));
         let upgrade = req.headers().get(http::header::UPGRADE).and_then(|v| v.to_str().ok());
         let (Some(accept), Some(true)) = (key, upgrade.map(|u| u.eq_ignore_ascii_case("websocket"))) else {
             return plain(426, "Upgrade Required");
@@ -68,7 +71,9 @@ impl Gateway {
                 pump(ws, rx).await;
             }
             gateway.open_sockets().remove(&connection_id);
-            gateway.socket_event("$disconnect", "DISCONNECT", &connection_id, &claims).await;
+            gateway
+                .socket_event("$disconnect", "DISCONNECT", &connection_id, &claims)
+                .await;
         });
         let mut response = plain(101, "");
         *response.body_mut() = Full::new(Bytes::new());
@@ -87,7 +92,13 @@ impl Gateway {
     }
 
     /// `$connect` or `$disconnect` of the sockets function, as API Gateway invokes it.
-    async fn socket_event(&self, route: &str, kind: &str, connection_id: &str, claims: &HashMap<String, String>) -> i64 {
+    async fn socket_event(
+        &self,
+        route: &str,
+        kind: &str,
+        connection_id: &str,
+        claims: &HashMap<String, String>,
+    ) -> i64 {
         let mut ctx = ApiGatewayWebsocketProxyRequestContext::default();
         ctx.route_key = Some(route.into());
         ctx.event_type = Some(kind.into());
@@ -96,7 +107,10 @@ impl Gateway {
         ctx.apiid = Some("local".into());
         ctx.request_id = Some(uuid::Uuid::new_v4().to_string());
         ctx.connected_at = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
-        ctx.authorizer.fields = claims.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+        ctx.authorizer.fields = claims
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
         let mut event = ApiGatewayWebsocketProxyRequest::default();
         event.request_context = ctx;
         let span = tracing::info_span!("invoke", function = "sockets");
@@ -105,11 +119,14 @@ impl Gateway {
 
     /// The management API: `POST`, `DELETE` or `GET /@connections/{id}`.
     pub fn manage(&self, method: &str, id: &str, body: &[u8]) -> hyper::Response<Full<Bytes>> {
-        let id = percent_encoding::percent_decode_str(id).decode_utf8_lossy().into_owned();
+        let id = percent_encoding::percent_decode_str(id)
+            .decode_utf8_lossy()
+            .into_owned();
         let socket = self.open_sockets().get(&id).cloned();
         let Some(socket) = socket else {
             let mut gone = json_answer(410, &serde_json::json!({"message": null}));
-            gone.headers_mut().insert("x-amzn-errortype", http::HeaderValue::from_static("GoneException"));
+            gone.headers_mut()
+                .insert("x-amzn-errortype", http::HeaderValue::from_static("GoneException"));
             return gone;
         };
         match method {

@@ -61,14 +61,23 @@ fn moves_of_a_conversation_are_ended_assigned_or_updated() {
     let mut taken = c.clone();
     taken.status = Status::Active;
     taken.assigned_agent = Some("a-1".into());
-    assert_eq!(kind(&change(conv(&c), conv(&taken))), Some(EventType::ConversationAssigned));
+    assert_eq!(
+        kind(&change(conv(&c), conv(&taken))),
+        Some(EventType::ConversationAssigned)
+    );
     let mut ended = taken.clone();
     ended.status = Status::Closed;
     ended.assigned_agent = None;
-    assert_eq!(kind(&change(conv(&taken), conv(&ended))), Some(EventType::ConversationEnded));
+    assert_eq!(
+        kind(&change(conv(&taken), conv(&ended))),
+        Some(EventType::ConversationEnded)
+    );
     let mut later = taken.clone();
     later.last_message_preview = Some("more".into());
-    assert_eq!(kind(&change(conv(&taken), conv(&later))), Some(EventType::ConversationUpdated));
+    assert_eq!(
+        kind(&change(conv(&taken), conv(&later))),
+        Some(EventType::ConversationUpdated)
+    );
 }
 
 #[test]
@@ -159,7 +168,12 @@ async fn members_and_operators_receive_an_accounts_events_in_order_and_outsiders
     d.connect("C-other", "agent-9", &[Role::Agent]).await;
     let delivered = d.publisher().deliver(&d.texts(3)).await.unwrap();
     assert_eq!((delivered.events, delivered.posted), (4, 8));
-    let texts: Vec<String> = d.received("C-agent").iter().skip(1).map(|e| e.data["text"].to_string()).collect();
+    let texts: Vec<String> = d
+        .received("C-agent")
+        .iter()
+        .skip(1)
+        .map(|e| e.data["text"].to_string())
+        .collect();
     assert_eq!(texts, ["\"m0\"", "\"m1\"", "\"m2\""]);
     assert_eq!(d.received("C-op").len(), 4);
     assert!(d.received("C-other").is_empty());
