@@ -68,6 +68,19 @@ test("an agent answers a customer from the console", { timeout: 120_000 }, async
     await page.locator("#pane-meta", { hasText: "active" }).waitFor();
     assert.equal(await page.getByRole("button", { name: "Accept" }).isDisabled(), true, "accept follows the state machine");
 
+    // Live: with the socket up, a customer's message appears with no request fetching it, and
+    // a new conversation's row too, counted in the title.
+    await page.locator("#live[data-state=up]").waitFor();
+    const fetched = [];
+    page.on("request", (r) => fetched.push(`${r.method()} ${new URL(r.url()).pathname}`));
+    await text("Is it still coming?");
+    await page.locator("#transcript .inbound", { hasText: "Is it still coming?" }).waitFor({ timeout: 10_000 });
+    const other = number();
+    await call(`${sim}/_sim/inbound`, { callback_url: account.callback_url, customer_id: customer.customer_id, from: other, to: support, text: "Hello?" });
+    await page.getByRole("button", { name: new RegExp(`\\+${other}`) }).waitFor({ timeout: 10_000 });
+    assert.deepEqual(fetched, [], "nothing was polled or fetched: the socket brought both");
+    assert.match(await page.title(), /^\(\d+\) /, "the new customer message is counted in the title");
+
     await page.getByLabel("Reply").fill("On its way! 😀 Arrives tomorrow.");
     const counter = await page.locator("#counter").textContent();
     assert.match(counter, /31 \/ 1600 characters · 1 segment · UCS-2/);
