@@ -349,3 +349,39 @@ async fn an_item_with_an_empty_map_does_not_stop_the_stream() {
     s.text(&account, &random_number(), "after the empty map").await;
     events_until(&mut ws, |e| e["data"]["text"] == "after the empty map").await;
 }
+
+#[tokio::test]
+async fn the_deployed_socket_authorizer_verifies_against_the_issuers_published_keys() {
+    // As deployed: the keys read from the issuer's JWKS URL (here the gateway's own), not given.
+    let s = stack();
+    std::env::set_var("JWT_ISSUER", format!("{}/_local", s.api));
+    std::env::set_var("JWT_AUDIENCE", "another-client, sms-channel-local");
+    std::env::set_var("JWKS_URL", format!("{}/_local/jwks.json", s.api));
+    let authorizer = sockets::authorizer::Authorizer::from_env().expect("authorizer");
+    let token = s
+        .mint(json!({"sub": "u-socket", "roles": ["agent"], "name": "Ada"}))
+        .await;
+    let request = serde_json::from_value(json!({
+        "type": "REQUEST", "methodArn": "arn:aws:execute-api:eu-west-1:1:api/live/$connect",
+        "queryStringParameters": {"token": token}, "requestContext": {}
+    }))
+    .expect("request");
+    let allowed = authorizer.authorize(request).await.expect("allowed");
+    assert_eq!(allowed.principal_id.as_deref(), Some("u-socket"));
+    assert_eq!(allowed.context["cognito:groups"], "[agent]");
+    let policy = serde_json::to_value(&allowed.policy_document).expect("policy");
+    assert_eq!(policy["Statement"][0]["Effect"], "Allow");
+    assert_eq!(
+        policy["Statement"][0]["Resource"][0],
+        "arn:aws:execute-api:eu-west-1:1:api/live/$connect"
+    );
+    for refused in [
+        json!({"sub": "u-socket", "roles": ["agent"], "audience": "someone-else"}),
+        json!({"sub": "u-socket", "roles": ["agent"], "issuer": "https://elsewhere.example"}),
+        json!({"sub": "u-socket", "roles": ["agent"], "ttl_seconds": -5}),
+    ] {
+        let token = s.mint(refused.clone()).await;
+        assert!(authorizer.verify(&token).await.is_err(), "{refused}");
+    }
+    assert!(authorizer.verify("not-a-token").await.is_err());
+}

@@ -53,11 +53,13 @@ impl App {
 
     /// Delivers one batch; answers the first record to deliver again, if any.
     pub async fn handle(&self, event: StreamEvent) -> DynamoDbEventResponse {
+        let started = std::time::Instant::now();
         let changes: Vec<Change> = event.records.iter().map(change_of).collect();
         let mut response = DynamoDbEventResponse::default();
         match self.service.deliver(&changes).await {
             Ok(d) => {
                 tracing::info!(
+                    micros = started.elapsed().as_micros() as u64,
                     records = changes.len(),
                     events = d.events,
                     posted = d.posted,

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use futures_util::future::join_all;
+use futures_util::future::{join, join_all};
 
 use crate::access::{standing, Caller, Standing, UserId};
 use crate::events::{event_of, Change, Event};
@@ -99,8 +99,8 @@ impl Listeners {
 }
 
 impl<S: Connections + Members, K: Sockets, B: EventBus> Publisher<S, K, B> {
-    /// Delivers the events of a batch of changes, in order: each event to its account's
-    /// listeners (before the next event), then every event to the bus.
+    /// Delivers the events of a batch of changes: each event to its account's listeners, in
+    /// order (an event is posted before the next), and, at the same time, every event to the bus.
     pub async fn deliver(&self, changes: &[Change]) -> Result<Delivery, Undelivered> {
         let events = opened_first(
             changes
@@ -109,28 +109,46 @@ impl<S: Connections + Members, K: Sockets, B: EventBus> Publisher<S, K, B> {
                 .filter_map(|(i, c)| event_of(c).map(|e| (i, e)))
                 .collect(),
         );
+        let (posted, published) = join(self.post_all(&events), self.publish_all(&events)).await;
+        match (posted, published) {
+            (Ok(delivery), Ok(())) => {
+                emit_delivery(&delivery);
+                Ok(delivery)
+            }
+            (Err(a), Err(b)) => Err(if a.from() <= b.from() { a } else { b }),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        }
+    }
+
+    async fn post_all(&self, events: &[(usize, Event)]) -> Result<Delivery, Undelivered> {
         let mut delivery = Delivery {
             events: events.len(),
             ..Delivery::default()
         };
         let mut listeners = Listeners::default();
-        for (i, event) in &events {
+        for (at, (_, event)) in events.iter().enumerate() {
             let to = self
                 .listeners(&event.account_id, &mut listeners)
                 .await
-                .map_err(|error| Undelivered::Store { from: *i, error })?;
+                .map_err(|error| Undelivered::Store {
+                    from: resume_from(events, at),
+                    error,
+                })?;
             let gone = self.post(event, &to, &mut delivery).await;
             listeners.drop_gone(&gone);
         }
-        for chunk in events.chunks(BUS_BATCH) {
+        Ok(delivery)
+    }
+
+    async fn publish_all(&self, events: &[(usize, Event)]) -> Result<(), Undelivered> {
+        for (n, chunk) in events.chunks(BUS_BATCH).enumerate() {
             let batch: Vec<Event> = chunk.iter().map(|(_, e)| e.clone()).collect();
             self.bus.publish(&batch).await.map_err(|error| Undelivered::Bus {
-                from: chunk[0].0,
+                from: resume_from(events, n * BUS_BATCH),
                 error,
             })?;
         }
-        emit_delivery(&delivery);
-        Ok(delivery)
+        Ok(())
     }
 
     /// Posts one event to each connection (concurrently); a gone one is forgotten, and answered.
@@ -217,6 +235,12 @@ fn opened_first(mut events: Vec<(usize, Event)>) -> Vec<(usize, Event)> {
         }
     }
     events
+}
+
+/// The first change to deliver again when the events from `at` on were not delivered (the
+/// smallest change behind them: `opened_first` may have moved one event before an earlier one).
+fn resume_from(events: &[(usize, Event)], at: usize) -> usize {
+    events[at..].iter().map(|(i, _)| *i).min().unwrap_or(0)
 }
 
 fn caller_of(c: &Connection) -> Caller {

@@ -225,6 +225,30 @@ async fn a_bus_that_refuses_leaves_the_batch_to_the_streams_retry_from_its_first
 }
 
 #[tokio::test]
+async fn a_refusal_after_a_reordered_opening_resumes_from_the_earliest_change_behind_it() {
+    let d = Desk::new();
+    let mut changes = d.texts(0);
+    let first_message = d.texts(1).remove(1);
+    // The stream gave a message of a conversation before its opening; the bus refuses that batch.
+    let c = match &changes[0].new {
+        Some(Snapshot::Conversation(c)) => c.clone(),
+        _ => unreachable!(),
+    };
+    let mut m = first_message.clone();
+    if let Some(Snapshot::Message { message, .. }) = &first_message.new {
+        m.new = msg(&c, message);
+    }
+    changes.insert(0, m);
+    d.bus.failing.store(1, std::sync::atomic::Ordering::SeqCst);
+    let refused = d.publisher().deliver(&changes).await.unwrap_err();
+    assert_eq!(
+        refused.from(),
+        0,
+        "the message (change 0) is delivered again, not only the opening"
+    );
+}
+
+#[tokio::test]
 async fn a_caller_without_membership_is_listed_nowhere_and_a_disconnect_forgets_a_connection() {
     let d = Desk::new();
     d.connect("C-none", "agent-9", &[Role::Agent]).await;
