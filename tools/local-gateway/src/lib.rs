@@ -239,6 +239,7 @@ impl Gateway {
     fn local(&self, method: &str, path: &str, body: &[u8]) -> hyper::Response<Full<Bytes>> {
         match (method, path) {
             ("GET", "jwks.json") => json_answer(200, &self.authorizer.jwks()),
+            ("GET", "sockets") => json_answer(200, &json!({ "connections": self.open_socket_ids() })),
             ("POST", "faults/events") => {
                 let crashes = serde_json::from_slice::<serde_json::Value>(body)
                     .ok()

@@ -87,6 +87,11 @@ impl Gateway {
         response
     }
 
+    /// The ids of the open sockets (`GET /_local/sockets`, for tests that close them).
+    pub fn open_socket_ids(&self) -> Vec<String> {
+        self.open_sockets().keys().cloned().collect()
+    }
+
     fn open_sockets(&self) -> std::sync::MutexGuard<'_, HashMap<String, UnboundedSender<Push>>> {
         self.sockets_open.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -139,7 +144,9 @@ impl Gateway {
             }
             "DELETE" => {
                 let _ = socket.send(Push::Close);
-                json_answer(204, &serde_json::json!({}))
+                let mut closed = plain(204, "");
+                *closed.body_mut() = Full::new(Bytes::new());
+                closed
             }
             _ => json_answer(200, &serde_json::json!({"connectionId": id})),
         }
