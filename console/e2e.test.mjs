@@ -68,6 +68,31 @@ test("an agent answers a customer from the console", { timeout: 120_000 }, async
     await page.locator("#pane-meta", { hasText: "active" }).waitFor();
     assert.equal(await page.getByRole("button", { name: "Accept" }).isDisabled(), true, "accept follows the state machine");
 
+    // Live: with the socket up, a customer's message appears with no request fetching it, and
+    // a new conversation's row too, counted in the title.
+    await page.locator("#live[data-state=up]").waitFor();
+    // What the clicks above asked for has come back (the socket is no request).
+    await page.waitForLoadState("networkidle");
+    const fetched = [];
+    page.on("request", (r) => fetched.push(`${r.method()} ${new URL(r.url()).pathname}`));
+    await text("Is it still coming?");
+    await page.locator("#transcript .inbound", { hasText: "Is it still coming?" }).waitFor({ timeout: 10_000 });
+    const other = number();
+    await call(`${sim}/_sim/inbound`, { callback_url: account.callback_url, customer_id: customer.customer_id, from: other, to: support, text: "Hello?" });
+    await page.getByRole("button", { name: new RegExp(`\\+${other}`) }).waitFor({ timeout: 10_000 });
+    assert.deepEqual(fetched, [], "nothing was polled or fetched: the socket brought both");
+    assert.match(await page.title(), /^\(\d+\) /, "the new customer message is counted in the title");
+
+    // The socket drops (API Gateway closes idle ones): the page notices, reconnects, and what the
+    // customer wrote meanwhile shows.
+    for (const id of (await call(`${api}/_local/sockets`)).connections) {
+      await fetch(`${api}/@connections/${encodeURIComponent(id)}`, { method: "DELETE" });
+    }
+    await page.locator("#live[data-state=down]").waitFor({ timeout: 10_000 });
+    await text("Are you there?");
+    await page.locator("#transcript .inbound", { hasText: "Are you there?" }).waitFor({ timeout: 15_000 });
+    await page.locator("#live[data-state=up]").waitFor({ timeout: 15_000 });
+
     await page.getByLabel("Reply").fill("On its way! 😀 Arrives tomorrow.");
     const counter = await page.locator("#counter").textContent();
     assert.match(counter, /31 \/ 1600 characters · 1 segment · UCS-2/);

@@ -64,6 +64,7 @@ write_env_file() {
     echo "# The local stack $STACK_NAME: the environment its functions run with."
     for name in AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_EC2_METADATA_DISABLED \
       AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SECRETS_MANAGER AWS_ENDPOINT_URL_SQS TABLE_NAME \
+      AWS_ENDPOINT_URL_EVENTBRIDGE AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI EVENT_BUS_NAME EVENTS_FAILURE_QUEUE_URL \
       PUBLIC_BASE_URL CALLBACK_QUEUE_URL REPLAY_BACKOFF_MAX_SECONDS SWEEP_INTERVAL_SECONDS TELESIGN_BASE_URL TELESIGN_TIMEOUT_MS \
       SECRET_PREFIX CACHE_TTL_SECONDS RUST_LOG; do
       [ -n "${!name:-}" ] && echo "$name=${!name}"
@@ -134,6 +135,13 @@ stack_env() {
   export DDB_PROXY_URL="$AWS_ENDPOINT_URL_DYNAMODB"
   export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$MOTO_PORT"
   export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$MOTO_PORT"
+  # Events: the bus on moto; the table's stream read from DynamoDB Local itself (the stack's
+  # stream poller plays the event source mapping); the WebSocket API's @connections at the gateway.
+  export AWS_ENDPOINT_URL_EVENTBRIDGE="http://127.0.0.1:$MOTO_PORT"
+  export AWS_ENDPOINT_URL_DYNAMODB_STREAMS="http://127.0.0.1:$DDB_PORT"
+  export AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI="http://127.0.0.1:$SMS_LOCAL_PORT"
+  export EVENT_BUS_NAME=${EVENT_BUS_NAME:-sms-channel-events}
+  export EVENTS_FAILURE_QUEUE_URL="http://127.0.0.1:$MOTO_PORT/123456789012/sms-channel-events-failed"
   export TABLE_NAME=${TABLE_NAME:-sms-channel-local}
   export CALLBACK_QUEUE_URL="http://127.0.0.1:$MOTO_PORT/123456789012/sms-channel-callbacks"
   export REPLAY_BACKOFF_MAX_SECONDS=${REPLAY_BACKOFF_MAX_SECONDS:-15}

@@ -21,6 +21,15 @@ def resource_name(resource):
         return "opt-out-key"
     if '"CallbackQueue", "Arn"' in text or text.endswith('"${CallbackQueue.Arn}"}'):
         return "queue"
+    # The events function's own queue: its event source mapping's on-failure destination.
+    if '"EventsFailureQueue", "Arn"' in text:
+        return "queue"
+    if '"Table", "StreamArn"' in text:
+        return "stream"
+    if '"EventBus", "Arn"' in text:
+        return "bus"
+    if "/@connections/" in text:
+        return "connections"
     return text
 
 

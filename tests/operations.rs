@@ -298,3 +298,38 @@ fn every_function_is_in_the_throttles_alarm_and_on_the_dashboard() {
         );
     }
 }
+
+#[test]
+fn the_events_function_is_alarmed_when_it_falls_behind_the_stream_or_gives_up_on_a_batch() {
+    let facts = template_facts();
+    let alarms = of_type(&facts, "AWS::CloudWatch::Alarm");
+    let on = |namespace: &str, metric: &str, dimension: &str| {
+        alarms.iter().any(|(_, a)| {
+            let p = &a["Properties"];
+            p["Namespace"] == namespace && p["MetricName"] == metric && p["Dimensions"].to_string().contains(dimension)
+        })
+    };
+    assert!(
+        on("AWS/Lambda", "IteratorAge", "EventsFunction"),
+        "the events function's iterator age"
+    );
+    assert!(
+        on("AWS/SQS", "ApproximateNumberOfMessagesVisible", "EventsFailureQueue"),
+        "a batch the stream gave up on"
+    );
+    let mapping = &facts["resources"]["EventsStream"]["Properties"];
+    assert_eq!(mapping["BisectBatchOnFunctionError"], true);
+    assert_eq!(mapping["FunctionResponseTypes"], json!(["ReportBatchItemFailures"]));
+    assert_eq!(
+        mapping["DestinationConfig"]["OnFailure"]["Destination"],
+        json!({"Fn::GetAtt": ["EventsFailureQueue", "Arn"]})
+    );
+    assert!(mapping["MaximumRetryAttempts"].as_i64().is_some_and(|n| n > 0));
+    let filter = mapping["FilterCriteria"]["Filters"][0]["Pattern"]
+        .as_str()
+        .expect("a filter");
+    assert!(
+        filter.contains(shared::store::stream::EVENT_PARTITION_PREFIX),
+        "only conversations and messages"
+    );
+}

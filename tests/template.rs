@@ -312,14 +312,103 @@ async fn sweep_later(gateway: &local_gateway::Gateway) {
     assert!(report.ended >= 1 && report.closings >= 1, "{report:?}");
 }
 
+/// Until `done` holds for a function's counted actions (a bound on a hang, not a figure).
+async fn until_used(gateway: &local_gateway::Gateway, function: &str, action: &str) {
+    for _ in 0..300 {
+        let used = gateway
+            .meter(function)
+            .map(|m| m.snapshot().actions)
+            .unwrap_or_default();
+        if used.keys().any(|a| a.starts_with(action)) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let used = gateway.meter(function).map(|m| m.snapshot()).unwrap_or_default();
+    panic!("{function} never used {action}: {used:?}");
+}
+
+/// The live paths, in an account of their own that no other change concerns (so the stack's
+/// own events function never touches its connections): a socket opened and closed through the
+/// gateway (`sockets`), and a batch handed to `events` that finds a member's connection gone
+/// (410) and a former member's listing; then the stream's mapping gives up on a batch and
+/// sends its place to the on-failure queue.
+async fn live_paths(s: &Stack, g: &Stack, gateway: &std::sync::Arc<local_gateway::Gateway>, account: &Account) {
+    use shared::service::ports::{Audience, Connection, Connections, Member};
+    let store = shared::runtime::Clients::from_env().await.expect("clients").dynamo();
+    let room = shared::ids::AccountId::new();
+    let user = format!("iam-live-{}", uuid::Uuid::new_v4().simple());
+    let member = Member {
+        account_id: room.clone(),
+        user_id: shared::access::UserId::parse(&user).expect("user"),
+        role: shared::access::Role::Agent,
+        display_name: None,
+        added_at: shared::ids::Timestamp::now(),
+    };
+    let item = shared::store::items::to_item(&shared::store::items::MemberItem::of(&member)).expect("item");
+    store
+        .client
+        .put_item()
+        .table_name(&store.table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .expect("member");
+    let token = g.mint(json!({"sub": user, "roles": ["agent"]})).await;
+    let url = format!("{}/ws?token={token}", g.api.replacen("http://", "ws://", 1));
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("socket");
+    ws.close(None).await.expect("closed");
+    until_used(gateway, "sockets", "dynamodb:GetItem").await;
+    let listing = |id: &str, user: &str| Connection {
+        connection_id: id.to_owned(),
+        user_id: shared::access::UserId::parse(user).expect("user"),
+        roles: vec![shared::access::Role::Agent],
+        connected_at: shared::ids::Timestamp::now(),
+        expires_at: i64::MAX,
+    };
+    let audience = [Audience::Account(room.clone())];
+    store
+        .open(&listing("iam-gone", &user), &audience)
+        .await
+        .expect("listed");
+    store
+        .open(&listing("iam-former", "iam-not-a-member"), &audience)
+        .await
+        .expect("listed");
+    let thread = shared::conversation::Thread {
+        account_id: room,
+        support_number: shared::phone::PhoneNumber::parse("14255550100").expect("number"),
+        customer_number: shared::phone::PhoneNumber::parse("14255550123").expect("number"),
+    };
+    let c = shared::conversation::Conversation::first_contact(&thread);
+    let image = shared::store::items::to_item(&shared::store::items::ConversationItem::of(&c)).expect("image");
+    let image = serde_json::to_value(serde_dynamo::Item::from(image)).expect("json");
+    let record = json!({"eventID": "iam-1", "eventName": "INSERT", "eventSource": "aws:dynamodb", "awsRegion": "local",
+        "dynamodb": {"ApproximateCreationDateTime": 0, "Keys": {}, "NewImage": image, "SequenceNumber": "1", "SizeBytes": 1}});
+    let event = serde_json::from_value(json!({"Records": [record]})).expect("event");
+    let answer = gateway.events.handle(event).await;
+    assert!(answer.batch_item_failures.is_empty(), "delivered");
+    gateway
+        .events_crashes
+        .store(usize::MAX, std::sync::atomic::Ordering::SeqCst);
+    s.text(account, &random_number(), "given up on").await;
+    until_used(gateway, "events", "sqs:SendMessage").await;
+    gateway.events_crashes.store(0, std::sync::atomic::Ordering::SeqCst);
+}
+
 #[tokio::test]
 async fn each_function_is_granted_exactly_the_actions_its_code_uses() {
     let s = stack();
+    // The stream's mapping of this gateway gives up after one try (the on-failure path).
+    std::env::set_var("EVENTS_MAX_RETRIES", "0");
     let (g, gateway) = own_gateway().await;
+    gateway.follow_stream().await.expect("the table's stream");
     scenario(&s, &g).await;
     // The sweep, an hour on, of the scenario's accounts: it ends the idle conversation and sends
     // its closing message.
     sweep_later(&gateway).await;
+    let account = s.account(1).await;
+    live_paths(&s, &g, &gateway, &account).await;
 
     let facts = facts();
     let mut problems = Vec::new();

@@ -6,6 +6,19 @@ import { AuthConfig, forget, token } from "./auth";
 
 interface Config {
   auth: AuthConfig | null;
+  /** The WebSocket API (deployed: the stack's WebSocketUrl); else this origin's `/ws`. */
+  socket?: string | null;
+}
+
+/** An event of the channel (the contract's "Events and live updates"). */
+interface ChannelEvent {
+  event_id: string;
+  type: string;
+  at: string;
+  account_id: string;
+  conversation_id: string;
+  message_id?: string;
+  data: any;
 }
 
 interface Conversation {
@@ -67,6 +80,8 @@ let me: Me | null = null;
 let accountId = "";
 let openId: string | null = null;
 let current: Conversation | null = null;
+/** The dashboard's conversations, as last fetched and updated by events since. */
+let listed: Conversation[] = [];
 
 function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -239,16 +254,26 @@ async function loadTeam(): Promise<void> {
 
 async function refreshList(): Promise<void> {
   if (!accountId) return;
-  const statuses = Array.from(document.querySelectorAll<HTMLInputElement>("input[name=status]:checked")).map((i) => i.value);
-  const list = $("list");
+  const statuses = shownStatuses();
   if (statuses.length === 0) {
-    list.replaceChildren(el("li", { class: "empty", text: "Choose at least one status." }));
+    $("list").replaceChildren(el("li", { class: "empty", text: "Choose at least one status." }));
     return;
   }
   const asked = accountId;
   const data = await api("GET", `/conversations?account_id=${asked}&status=${statuses.join(",")}&limit=100`);
   if (asked !== accountId) return;
-  const items = (data.conversations as Conversation[]).map((c) => {
+  listed = data.conversations as Conversation[];
+  renderList();
+}
+
+/** The statuses the dashboard shows. */
+function shownStatuses(): string[] {
+  return Array.from(document.querySelectorAll<HTMLInputElement>("input[name=status]:checked")).map((i) => i.value);
+}
+
+function renderList(): void {
+  const list = $("list");
+  const items = listed.map((c) => {
     const button = el(
       "button",
       { type: "button", class: "row", "data-id": c.conversation_id, "aria-current": String(c.conversation_id === openId) },
@@ -429,6 +454,112 @@ async function addMember(event: Event): Promise<void> {
   }
 }
 
+// Live updates: one socket; polling only while it is down; one fetch to catch up when it opens.
+let socketUp = false;
+let retryIn = 1000;
+let polling: ReturnType<typeof setInterval> | null = null;
+const seen = new Set<string>();
+let unseen = 0;
+const baseTitle = document.title;
+
+function socketUrl(): string {
+  const base = config.socket ?? `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+  return `${base}?token=${encodeURIComponent(bearer ?? "")}`;
+}
+
+function setLive(up: boolean): void {
+  socketUp = up;
+  $("live").dataset.state = up ? "up" : "down";
+  $("live").textContent = up ? "Live" : "Reconnecting… (refreshing every 2 s)";
+  if (up && polling !== null) {
+    clearInterval(polling);
+    polling = null;
+  } else if (!up && polling === null) {
+    polling = setInterval(tick, 2000);
+  }
+}
+
+function connect(): void {
+  const ws = new WebSocket(socketUrl());
+  ws.addEventListener("open", () => {
+    retryIn = 1000;
+    setLive(true);
+    // What happened while the socket was down (or before it opened): one fetch.
+    $("live").dataset.state = "catching-up";
+    void tick().finally(() => {
+      if (socketUp) $("live").dataset.state = "up";
+    });
+  });
+  ws.addEventListener("message", (m) => {
+    try {
+      onEvent(JSON.parse(String(m.data)) as ChannelEvent);
+    } catch (e) {
+      say((e as Error).message, "error");
+    }
+  });
+  ws.addEventListener("close", () => {
+    setLive(false);
+    // Backoff with jitter, at most 30 s between tries.
+    setTimeout(connect, retryIn * (0.5 + Math.random() / 2));
+    retryIn = Math.min(retryIn * 2, 30_000);
+  });
+}
+
+function onEvent(e: ChannelEvent): void {
+  if (seen.has(e.event_id) || e.account_id !== accountId) return;
+  seen.add(e.event_id);
+  if (seen.size > 5000) seen.clear();
+  if (e.type.startsWith("conversation.")) {
+    onConversation(e.data as Conversation);
+  } else {
+    onMessage(e.conversation_id, e.data as Message);
+  }
+  if (e.type === "message.received" && e.data.direction === "inbound") notify(e);
+}
+
+function onConversation(c: Conversation): void {
+  listed = listed.filter((l) => l.conversation_id !== c.conversation_id);
+  if (shownStatuses().includes(c.status)) listed.push(c);
+  listed.sort((a, b) => b.last_activity_at.localeCompare(a.last_activity_at));
+  renderList();
+  if (current && c.conversation_id === openId) renderConversation({ ...c, messages: current.messages });
+}
+
+function onMessage(conversationId: string, m: Message): void {
+  if (!current || conversationId !== openId) return;
+  const messages = (current.messages ?? []).filter((x) => x.message_id !== m.message_id);
+  messages.push(m);
+  messages.sort((a, b) => a.message_id.localeCompare(b.message_id));
+  renderConversation({ ...current, messages });
+}
+
+/** A customer wrote: the title counts it until the page is looked at; a sound and the
+ *  browser's notification when the agent asked for them. */
+function notify(e: ChannelEvent): void {
+  if (document.hasFocus() && e.conversation_id === openId) return;
+  unseen += 1;
+  document.title = `(${unseen}) ${baseTitle}`;
+  if ($<HTMLInputElement>("sound").checked) beep();
+  if ("Notification" in window && Notification.permission === "granted") {
+    const who = listed.find((c) => c.conversation_id === e.conversation_id)?.customer_number;
+    new Notification("New customer message", { body: who ? `From +${who}` : "", tag: e.conversation_id });
+  }
+}
+
+function beep(): void {
+  const audio = new AudioContext();
+  const tone = audio.createOscillator();
+  tone.frequency.value = 880;
+  tone.connect(audio.destination);
+  tone.start();
+  tone.stop(audio.currentTime + 0.15);
+}
+
+function seenAll(): void {
+  unseen = 0;
+  document.title = baseTitle;
+}
+
 async function tick(): Promise<void> {
   try {
     await refreshList();
@@ -464,9 +595,23 @@ async function main(): Promise<void> {
   $("accept").addEventListener("click", () => move("accept"));
   $("close").addEventListener("click", () => move("close"));
   $("end").addEventListener("click", () => move("end"));
+  $<HTMLInputElement>("sound").checked = localStorage.getItem("console.sound") === "on";
+  $("sound").addEventListener("change", (e) =>
+    localStorage.setItem("console.sound", (e.target as HTMLInputElement).checked ? "on" : "off"),
+  );
+  if ("Notification" in window && Notification.permission === "default") {
+    $("notify").hidden = false;
+    $("notify").addEventListener("click", async () => {
+      await Notification.requestPermission();
+      $("notify").hidden = true;
+    });
+  }
+  window.addEventListener("focus", seenAll);
+  document.addEventListener("visibilitychange", () => document.hidden || seenAll());
   await loadAccounts();
   await refreshList();
-  setInterval(tick, 2000);
+  setLive(false);
+  connect();
 }
 
 main().catch((e) => say((e as Error).message, "error"));

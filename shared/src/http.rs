@@ -155,12 +155,16 @@ pub fn caller_id(req: &Request) -> Option<String> {
 /// authorizer refuses such a request before the function sees it).
 pub fn caller(req: &Request) -> Result<crate::access::Caller, ApiError> {
     let claims = claims(req).ok_or_else(ApiError::unauthorized)?;
-    let user_id = claims
-        .get("sub")
-        .and_then(|s| crate::access::UserId::parse(s).ok())
-        .ok_or_else(ApiError::unauthorized)?;
+    caller_of_claims(claims).ok_or_else(ApiError::unauthorized)
+}
+
+/// The caller of verified claims as API Gateway passes them (the JWT authorizer's, or the
+/// WebSocket API's authorizer context): `sub`, `name` (else `email`), the roles claim; `None`
+/// without a usable `sub`.
+pub fn caller_of_claims(claims: &std::collections::HashMap<String, String>) -> Option<crate::access::Caller> {
+    let user_id = claims.get("sub").and_then(|s| crate::access::UserId::parse(s).ok())?;
     let text = |k: &str| claims.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    Ok(crate::access::Caller {
+    Some(crate::access::Caller {
         user_id,
         name: text("name").or_else(|| text("email")),
         roles: claims

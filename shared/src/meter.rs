@@ -123,6 +123,14 @@ impl Intercept for Counting {
             actions.push("dynamodb:BatchGetItem table".into());
         } else if self.service == "dynamodb" {
             actions.push(format!("dynamodb:{operation} table"));
+        } else if self.service == "dynamodbstreams" {
+            // The event source mapping reads the table's stream with the function's role.
+            actions.push(format!("dynamodb:{operation} stream"));
+        } else if self.service == "execute-api" {
+            // Posts to connections are authorised as one action on the API's connections.
+            actions.push("execute-api:ManageConnections connections".into());
+        } else if self.service == "events" {
+            actions.push(format!("events:{operation} bus"));
         } else if self.service == "sqs" {
             // A batch is authorised as its single action, on the parking queue.
             let action = operation.trim_end_matches("Batch");

@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -133,9 +133,30 @@ pub fn audit_key(account_id: &str, at: &str, entry_id: &str) -> (String, String)
     (format!("AUDIT#{account_id}"), format!("{at}#{entry_id}"))
 }
 
+/// Partition of the live connections that receive an account's events: `SOCKETS#<account>`
+/// (sort key: the connection id), or `SOCKETS#OPERATORS` for operators' connections, which
+/// receive every account's. One query finds an account's listeners.
+pub fn listeners_partition(account_id: Option<&str>) -> String {
+    format!("SOCKETS#{}", account_id.unwrap_or("OPERATORS"))
+}
+
+/// Key of a connection's own item: `SOCKET#<connection_id>` / `SOCKET`, naming the partitions
+/// it is listed in (its `$disconnect` unlists it from each).
+pub fn connection_key(connection_id: &str) -> (String, String) {
+    (format!("SOCKET#{connection_id}"), "SOCKET".into())
+}
+
 /// Partition of the dashboard index for an account's closed conversations.
 pub fn closed_conversations_partition(account_id: &str) -> String {
     format!("ACCOUNT#{account_id}#CLOSED")
+}
+
+/// The table's change stream: new and old images (the events function reads both).
+pub fn stream_specification() -> Result<StreamSpecification, aws_sdk_dynamodb::error::BuildError> {
+    StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(StreamViewType::NewAndOldImages)
+        .build()
 }
 
 /// Creates the table as `template.yaml` declares it, unless it exists. Used by the local stack.
@@ -154,6 +175,7 @@ pub async fn create_if_missing(client: &Client, table: &str) -> Result<bool, aws
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
+        .stream_specification(stream_specification()?)
         .attribute_definitions(attr(PK)?)
         .attribute_definitions(attr(SK)?)
         .attribute_definitions(attr(GSI1_PK)?)

@@ -1,7 +1,9 @@
 //! `GET /console`: the agent console, one HTML page with its script and style embedded (built
 //! from `console/` by esbuild; `console/dist/console.js` is committed), so the deployed stack needs
 //! nothing but this function. The page calls the API from the same origin; deployed, it signs in
-//! against the API's JWT issuer (`CONSOLE_OIDC_ISSUER`, `CONSOLE_OIDC_CLIENT_ID`).
+//! against the API's JWT issuer (`CONSOLE_OIDC_ISSUER`, `CONSOLE_OIDC_CLIENT_ID`) and takes its
+//! live updates from the WebSocket API (`CONSOLE_SOCKET_URL`; unset, the same origin's `/ws`, as
+//! the local stack serves it).
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -19,6 +21,7 @@ const SCRIPT: &str = include_str!("../../../console/dist/console.js");
 pub struct App {
     html: String,
     policy: String,
+    auth: Option<(String, String)>,
 }
 
 fn csp_hash(text: &str) -> String {
@@ -40,22 +43,41 @@ impl App {
     fn from_settings() -> Result<Self, shared::config::ConfigError> {
         let issuer = shared::config::url("CONSOLE_OIDC_ISSUER")?;
         let client = shared::config::optional("CONSOLE_OIDC_CLIENT_ID");
-        match (issuer, client) {
-            (Some(issuer), Some(client_id)) => Ok(Self::new(Some((&issuer, &client_id)))),
-            (None, None) => Ok(Self::new(None)),
-            _ => Err(shared::config::ConfigError::Invalid {
-                name: "CONSOLE_OIDC_CLIENT_ID",
-                reason: "CONSOLE_OIDC_ISSUER and CONSOLE_OIDC_CLIENT_ID are set together".into(),
-            }),
-        }
+        let socket = shared::config::optional("CONSOLE_SOCKET_URL");
+        let app = match (issuer, client) {
+            (Some(issuer), Some(client_id)) => Self::new(Some((&issuer, &client_id))),
+            (None, None) => Self::new(None),
+            _ => {
+                return Err(shared::config::ConfigError::Invalid {
+                    name: "CONSOLE_OIDC_CLIENT_ID",
+                    reason: "CONSOLE_OIDC_ISSUER and CONSOLE_OIDC_CLIENT_ID are set together".into(),
+                })
+            }
+        };
+        Ok(match socket {
+            Some(url) => app.with_socket(&url),
+            None => app,
+        })
+    }
+
+    /// The page taking its live updates from the WebSocket API at `url` (`wss://…`).
+    pub fn with_socket(self, url: &str) -> Self {
+        let auth = self.auth.clone();
+        let auth = auth.as_ref().map(|(i, c)| (i.as_str(), c.as_str()));
+        Self::build(auth, Some(url))
     }
 
     /// The page with sign-in against `auth` (issuer, client id), or none.
     pub fn new(auth: Option<(&str, &str)>) -> Self {
-        let config = match auth {
+        Self::build(auth, None)
+    }
+
+    fn build(auth: Option<(&str, &str)>, socket: Option<&str>) -> Self {
+        let mut config = match auth {
             Some((issuer, client_id)) => json!({"auth": {"issuer": issuer, "client_id": client_id}}),
             None => json!({"auth": null}),
         };
+        config["socket"] = json!(socket);
         // `<` escaped: the JSON sits in a script element.
         let config = config.to_string().replace('<', "\\u003c");
         let html = PAGE
@@ -64,13 +86,16 @@ impl App {
             .replace("/*SCRIPT*/", SCRIPT);
         // Signed in, the page also talks to the provider's endpoints (their hosts vary: HTTPS only).
         let sign_in = auth.map(|_| " https:").unwrap_or_default();
+        // The live updates: the same origin's socket ('self'), or the WebSocket API's URL.
+        let live = socket.map(|u| format!(" {u}")).unwrap_or_default();
         let policy = format!(
-            "default-src 'none'; script-src {}; style-src {}; connect-src 'self'{sign_in}; img-src 'self'; \
+            "default-src 'none'; script-src {}; style-src {}; connect-src 'self'{sign_in}{live}; img-src 'self'; \
              base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
             csp_hash(SCRIPT),
             csp_hash(STYLE)
         );
-        Self { html, policy }
+        let auth = auth.map(|(i, c)| (i.to_owned(), c.to_owned()));
+        Self { html, policy, auth }
     }
 
     /// Answers `GET /console`.
@@ -100,9 +125,20 @@ mod tests {
     fn the_page_embeds_its_assets_and_allows_only_them() {
         let app = App::new(None);
         assert!(app.html.contains("SMS conversations") && !app.html.contains("/*SCRIPT*/"));
-        assert!(app.html.contains(r#"{"auth":null}"#));
+        assert!(app.html.contains(r#""auth":null"#) && app.html.contains(r#""socket":null"#));
         assert!(app.policy.contains(&csp_hash(SCRIPT)));
         assert!(!app.policy.contains("unsafe-inline"));
+    }
+
+    #[test]
+    fn the_websocket_api_is_in_the_page_and_the_only_other_place_it_connects_to() {
+        let app = App::new(None).with_socket("wss://abc.execute-api.eu-west-1.amazonaws.com/live");
+        assert!(app
+            .html
+            .contains(r#""socket":"wss://abc.execute-api.eu-west-1.amazonaws.com/live""#));
+        assert!(app
+            .policy
+            .contains("connect-src 'self' wss://abc.execute-api.eu-west-1.amazonaws.com/live;"));
     }
 
     #[test]

@@ -62,6 +62,8 @@ pub struct State {
     pub away: HashMap<Thread, String>,
     /// Opt-outs kept by their tag after an erasure.
     pub opt_out_tags: std::collections::HashSet<String>,
+    /// Live connections listed per audience.
+    pub listeners: HashMap<Audience, Vec<Connection>>,
 }
 
 /// The in-memory table.
@@ -1071,6 +1073,110 @@ impl CustomerRecords for MemoryStore {
 
     async fn record(&self, audit: &AuditEntry) -> Result<(), StoreError> {
         self.write(|s| s.audit.push(audit.clone()));
+        Ok(())
+    }
+}
+
+impl Connections for MemoryStore {
+    async fn open(&self, c: &Connection, audiences: &[Audience]) -> Result<(), StoreError> {
+        self.write(|s| {
+            for a in audiences {
+                s.listeners.entry(a.clone()).or_default().push(c.clone());
+            }
+        });
+        Ok(())
+    }
+
+    async fn listening(&self, audience: &Audience) -> Result<Vec<Connection>, StoreError> {
+        let now = crate::ids::epoch_seconds();
+        Ok(self.read(|s| {
+            s.listeners
+                .get(audience)
+                .map(|l| l.iter().filter(|c| c.expires_at > now).cloned().collect())
+                .unwrap_or_default()
+        }))
+    }
+
+    async fn unlist(&self, audience: &Audience, connection_id: &str) -> Result<(), StoreError> {
+        self.write(|s| {
+            if let Some(l) = s.listeners.get_mut(audience) {
+                l.retain(|c| c.connection_id != connection_id);
+            }
+        });
+        Ok(())
+    }
+
+    async fn close(&self, connection_id: &str) -> Result<(), StoreError> {
+        self.write(|s| {
+            for l in s.listeners.values_mut() {
+                l.retain(|c| c.connection_id != connection_id);
+            }
+        });
+        Ok(())
+    }
+}
+
+/// The WebSocket API's connections in memory: what each received, and which are gone.
+#[derive(Debug, Clone, Default)]
+pub struct MemorySockets {
+    /// The payloads each connection received, in order.
+    pub received: Arc<Mutex<HashMap<String, Vec<Vec<u8>>>>>,
+    /// Connections that answer 410.
+    pub gone: Arc<Mutex<Vec<String>>>,
+}
+
+impl MemorySockets {
+    /// The events a connection received, in order.
+    pub fn events_of(&self, connection_id: &str) -> Vec<crate::events::Event> {
+        let received = self.received.lock().unwrap_or_else(|p| p.into_inner());
+        received
+            .get(connection_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| serde_json::from_slice(p).ok())
+            .collect()
+    }
+}
+
+impl Sockets for MemorySockets {
+    async fn post(&self, connection_id: &str, payload: &[u8]) -> Result<(), PostError> {
+        if self
+            .gone
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .any(|g| g == connection_id)
+        {
+            return Err(PostError::Gone);
+        }
+        let mut received = self.received.lock().unwrap_or_else(|p| p.into_inner());
+        received
+            .entry(connection_id.to_owned())
+            .or_default()
+            .push(payload.to_vec());
+        Ok(())
+    }
+}
+
+/// The event bus in memory; `failing` refuses that many requests before taking any.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryBus {
+    /// The events put, in order.
+    pub events: Arc<Mutex<Vec<crate::events::Event>>>,
+    /// Requests still to refuse.
+    pub failing: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl EventBus for MemoryBus {
+    async fn publish(&self, events: &[crate::events::Event]) -> Result<(), BusError> {
+        let refuse = self.failing.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)).is_ok();
+        if refuse || events.len() > crate::service::events::BUS_BATCH {
+            return Err(BusError("refused".into()));
+        }
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(events);
         Ok(())
     }
 }

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod callbacks;
 pub mod desk;
 pub mod directory;
+pub mod events;
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
 #[cfg(test)]

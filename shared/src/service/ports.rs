@@ -770,3 +770,69 @@ pub trait CustomerRecords: Send + Sync {
     /// Writes an entry alone (an export's, an erasure's: their work is many requests).
     fn record(&self, audit: &AuditEntry) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
+
+/// A live connection of the console (an API Gateway WebSocket connection), as its `$connect`
+/// stored it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Connection {
+    /// API Gateway's connection id.
+    pub connection_id: String,
+    /// The token's `sub`.
+    pub user_id: UserId,
+    /// The channel's roles the token held.
+    pub roles: Vec<Role>,
+    /// When it connected.
+    pub connected_at: Timestamp,
+    /// Epoch seconds after which it is gone whatever happened (DynamoDB's TTL deletes it).
+    pub expires_at: i64,
+}
+
+/// Whose events a connection is listed for: one account's, or every account's (operators).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Audience {
+    /// The members of one account.
+    Account(AccountId),
+    /// Operators: every account.
+    Operators,
+}
+
+/// The live connections, listed by the audience whose events they receive.
+pub trait Connections: Send + Sync {
+    /// Lists a connection for each audience (1 BatchWriteItem; with its own item, for the
+    /// disconnect).
+    fn open(&self, c: &Connection, audiences: &[Audience]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The connections of an audience (1 Query; expired ones left out).
+    fn listening(&self, audience: &Audience) -> impl Future<Output = Result<Vec<Connection>, StoreError>> + Send;
+    /// Unlists a connection from one audience (1 DeleteItem).
+    fn unlist(&self, audience: &Audience, connection_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Forgets a connection everywhere (1 GetItem, 1 BatchWriteItem); nothing when unknown.
+    fn close(&self, connection_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Why a post to a connection did not arrive.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PostError {
+    /// The connection is gone (API Gateway's 410): forget it.
+    #[error("the connection is gone")]
+    Gone,
+    /// Anything else (throttled, unreachable).
+    #[error("the post failed: {0}")]
+    Failed(String),
+}
+
+/// The WebSocket API's management API (`@connections`).
+pub trait Sockets: Send + Sync {
+    /// Sends one message to one connection.
+    fn post(&self, connection_id: &str, payload: &[u8]) -> impl Future<Output = Result<(), PostError>> + Send;
+}
+
+/// The event bus refused or did not take some events.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the event bus did not take the events: {0}")]
+pub struct BusError(pub String);
+
+/// The event bus of integrations (EventBridge).
+pub trait EventBus: Send + Sync {
+    /// Puts up to ten events (1 PutEvents); fails unless every one was taken.
+    fn publish(&self, events: &[crate::events::Event]) -> impl Future<Output = Result<(), BusError>> + Send;
+}

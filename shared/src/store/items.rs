@@ -240,6 +240,11 @@ impl MessageItem {
         m
     }
 
+    /// The account and the conversation it belongs to.
+    pub fn owner(&self) -> (AccountId, ConversationId) {
+        (self.account_id.clone(), self.conversation_id.clone())
+    }
+
     /// Whose and which way, and its last code (to explain a refused report).
     pub fn status_facts(&self) -> (AccountId, bool, Option<u32>) {
         (

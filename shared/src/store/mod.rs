@@ -4,6 +4,7 @@
 //! the requests of each operation.
 
 pub mod accounts;
+pub mod connections;
 pub mod conversations;
 pub mod customers;
 pub mod inbound;
@@ -11,6 +12,7 @@ pub mod items;
 pub mod members;
 pub mod outbound;
 pub mod reports;
+pub mod stream;
 mod txn;
 
 use std::collections::HashMap;

@@ -5,6 +5,8 @@
 pub mod auth;
 pub mod queue;
 pub mod routes;
+pub mod stream;
+pub mod ws;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -69,6 +71,16 @@ pub struct Gateway {
     pub replay: callback_replay::App,
     /// `sweeper` (run every `SWEEP_INTERVAL_SECONDS`, as the schedule runs it every minute).
     pub sweeper: sweeper::App,
+    /// `events` (fed by the table's stream, `stream.rs`).
+    pub events: events::App,
+    /// `sockets`: the WebSocket API's `$connect` and `$disconnect` (`ws.rs`).
+    pub sockets: sockets::App,
+    /// The WebSocket API's authorizer, with this gateway's key as the issuer's.
+    pub socket_authorizer: sockets::authorizer::Authorizer,
+    /// The open sockets.
+    pub sockets_open: ws::Open,
+    /// Invocations of `events` still to kill mid-batch (`POST /_local/faults/events`).
+    pub events_crashes: std::sync::atomic::AtomicUsize,
 }
 
 /// The largest body the gateway takes (API Gateway's limit is 10 MB; the functions refuse more
@@ -81,6 +93,7 @@ impl Gateway {
     /// `sms-channel-local`; `ROLES_CLAIM`).
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error>> {
         let base = shared::runtime::Clients::from_env().await?;
+        let authorizer = authorizer_from_env()?;
         let clients: Vec<_> = routes::FUNCTIONS.iter().map(|f| (*f, base.with_new_meter())).collect();
         let of = |name: &str| {
             clients
@@ -98,8 +111,13 @@ impl Gateway {
             console: console::App::from_clients(of("console"))?,
             replay: callback_replay::App::from_clients(of("callback-replay"))?,
             sweeper: sweeper::App::from_clients(of("sweeper"))?,
+            events: events::App::from_clients(of("events"))?,
+            sockets: sockets::App::from_clients(of("sockets"))?,
             meters: clients.iter().map(|(f, c)| (*f, c.meter.clone())).collect(),
-            authorizer: authorizer_from_env()?,
+            socket_authorizer: socket_authorizer(&authorizer)?,
+            authorizer,
+            sockets_open: ws::Open::default(),
+            events_crashes: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -144,12 +162,18 @@ impl Gateway {
             };
             let gateway = self.clone();
             tokio::spawn(async move {
-                let service = service_fn(move |req| {
+                let service = service_fn(move |req: hyper::Request<Incoming>| {
                     let gateway = gateway.clone();
-                    async move { Ok::<_, Infallible>(gateway.route(req).await) }
+                    async move {
+                        if req.uri().path() == "/ws" {
+                            return Ok::<_, Infallible>(gateway.websocket(req).await);
+                        }
+                        Ok::<_, Infallible>(gateway.route(req).await)
+                    }
                 });
                 let _ = http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
+                    .with_upgrades()
                     .await;
             });
         }
@@ -167,6 +191,9 @@ impl Gateway {
         let path = parts.uri.path().to_owned();
         if let Some(local) = path.strip_prefix("/_local/") {
             return self.local(parts.method.as_str(), local, &body);
+        }
+        if let Some(id) = path.strip_prefix("/@connections/") {
+            return self.manage(parts.method.as_str(), id, &body);
         }
         let found = routes::find(parts.method.as_str(), &path);
         let (route, params) = match found {
@@ -242,6 +269,23 @@ impl Gateway {
     fn local(&self, method: &str, path: &str, body: &[u8]) -> hyper::Response<Full<Bytes>> {
         match (method, path) {
             ("GET", "jwks.json") => json_answer(200, &self.authorizer.jwks()),
+            ("GET", "sockets") => json_answer(200, &json!({ "connections": self.open_socket_ids() })),
+            ("POST", "faults/events") => {
+                let crashes = serde_json::from_slice::<serde_json::Value>(body)
+                    .ok()
+                    .and_then(|b| b["crashes"].as_u64());
+                match crashes {
+                    Some(n) => {
+                        self.events_crashes
+                            .store(n as usize, std::sync::atomic::Ordering::SeqCst);
+                        json_answer(200, &json!({ "crashes": n }))
+                    }
+                    None => json_answer(
+                        400,
+                        &json!({"error": {"code": "invalid_parameter", "message": "crashes is a count"}}),
+                    ),
+                }
+            }
             ("POST", "tokens") => {
                 let minted = serde_json::from_slice::<auth::MintRequest>(body)
                     .map_err(|e| auth::Refused(e.to_string()))
@@ -267,6 +311,16 @@ fn authorizer_from_env() -> Result<auth::Authorizer, Box<dyn std::error::Error>>
     auth::Authorizer::generate(issuer, audience, shared::http::roles_claim().to_owned())
 }
 
+/// The WebSocket API's authorizer, trusting this gateway's key as the issuer's published one.
+fn socket_authorizer(http: &auth::Authorizer) -> Result<sockets::authorizer::Authorizer, Box<dyn std::error::Error>> {
+    let keys = serde_json::from_value(http.jwks())?;
+    Ok(sockets::authorizer::Authorizer::new(
+        sockets::authorizer::Keys::Fixed(keys),
+        http.issuer.clone(),
+        vec![http.audience.clone()],
+    ))
+}
+
 /// The authorizer's part of the request context: the verified claims.
 fn authorizer_context(claims: HashMap<String, String>) -> ApiGatewayRequestAuthorizer {
     let mut jwt = ApiGatewayRequestAuthorizerJwtDescription::default();
@@ -277,7 +331,7 @@ fn authorizer_context(claims: HashMap<String, String>) -> ApiGatewayRequestAutho
     authorizer
 }
 
-fn json_answer(status: u16, body: &serde_json::Value) -> hyper::Response<Full<Bytes>> {
+pub(crate) fn json_answer(status: u16, body: &serde_json::Value) -> hyper::Response<Full<Bytes>> {
     let mut response = plain(status, "");
     *response.body_mut() = Full::new(Bytes::from(body.to_string()));
     response
@@ -332,7 +386,7 @@ fn context(parts: &http::request::Parts, route_key: String) -> ApiGatewayV2httpR
 }
 
 /// The query string as API Gateway splits it (`+` and `%XX` decoded; repeated names kept).
-fn query_map(raw: &str) -> QueryMap {
+pub(crate) fn query_map(raw: &str) -> QueryMap {
     let mut map: HashMap<String, Vec<String>> = HashMap::new();
     for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
         map.entry(k.into_owned()).or_default().push(v.into_owned());
@@ -369,7 +423,7 @@ fn to_http(response: Response<Body>) -> hyper::Response<Full<Bytes>> {
     hyper::Response::from_parts(parts, Full::new(bytes))
 }
 
-fn plain(status: u16, message: &str) -> hyper::Response<Full<Bytes>> {
+pub(crate) fn plain(status: u16, message: &str) -> hyper::Response<Full<Bytes>> {
     let mut response = hyper::Response::new(Full::new(Bytes::from(json!({"message": message}).to_string())));
     *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     response.headers_mut().insert(

@@ -32,6 +32,15 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let max_receives = shared::config::parsed("CALLBACK_QUEUE_MAX_RECEIVES", local_gateway::queue::MAX_RECEIVES)?;
     local_gateway::queue::ensure_queue(&aws_sdk_sqs::Client::new(&aws), &queue, max_receives).await?;
     let gateway = Arc::new(Gateway::from_env().await?);
+    gateway.follow_stream().await?;
+    let bus = gateway.events.bus();
+    match bus.client().create_event_bus().name(bus.name()).send().await {
+        Ok(_) => println!("created event bus {}", bus.name()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_already_exists_exception()) => {}
+        Err(e) => return Err(format!("the event bus could not be created: {e:?}").into()),
+    }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("local-gateway listening on http://127.0.0.1:{port}");
     println!(

@@ -11,6 +11,8 @@ pub const FUNCTIONS: &[&str] = &[
     "console",
     "callback-replay",
     "sweeper",
+    "events",
+    "sockets",
 ];
 
 /// One route: method, path template (`{name}` for a parameter), function.

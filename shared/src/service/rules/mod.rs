@@ -6,6 +6,7 @@ mod accounts;
 mod automation;
 mod callbacks;
 mod desk;
+mod events;
 mod metrics;
 mod privacy;
 mod send;
