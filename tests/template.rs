@@ -227,6 +227,16 @@ async fn scenario(s: &Stack, g: &Stack) {
         &[],
     )
     .await;
+    // Closed conversations kept a day (the sweep below expires them).
+    expect(
+        g,
+        200,
+        "PATCH",
+        &format!("/accounts/{id}"),
+        json!({"retention_days": 1}),
+        &[],
+    )
+    .await;
     // A number's settings changed in place; a conversation the sweep will find idle.
     let settings = json!({"timezone": "Europe/Warsaw", "auto_close": {"open_after_seconds": 3600},
                           "messages": {"closing": "Closed for now."}});
@@ -293,7 +303,8 @@ async fn team(g: &Stack, id: &str, conversation: &str) {
     expect(g, 200, "POST", &assign, json!({"agent_id": null}), &[]).await;
 }
 
-/// Sweeps the accounts this test made ("IAM"), as the schedule would an hour from now.
+/// Sweeps the accounts this test made ("IAM") as the schedule would two days on, and as it
+/// would were they deleted.
 async fn sweep_later(gateway: &local_gateway::Gateway) {
     use shared::service::ports::AccountStore;
     let service = gateway.sweeper.service();
@@ -306,10 +317,30 @@ async fn sweep_later(gateway: &local_gateway::Gateway) {
         .filter(|a| a.name == "IAM" && shared::service::sweeper::shortest_timeout(a).is_some())
         .filter(|a| a.created_at.epoch_seconds() > shared::ids::epoch_seconds() - 600)
         .collect();
-    let later = shared::ids::Timestamp::now().plus_seconds(7200);
+    // Two days on: idle ones ended (with their closing message), the closed ones expired.
+    let later = shared::ids::Timestamp::now().plus_seconds(2 * 86_400);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let report = service.sweep_accounts(mine, later, deadline).await.expect("sweep");
+    let retired: Vec<_> = mine
+        .iter()
+        .map(|a| shared::service::ports::Retired {
+            account_id: a.account_id.clone(),
+            name: a.name.clone(),
+            retention_days: 1,
+        })
+        .collect();
+    let mut report = service.sweep_accounts(mine, later, deadline).await.expect("sweep");
     assert!(report.ended >= 1 && report.closings >= 1, "{report:?}");
+    // Were the account deleted: what is left expires, then its record goes.
+    for r in &retired {
+        for days in [4, 5] {
+            let at = later.plus_seconds(days * 86_400);
+            service.sweep_retired(r, at, &mut report).await.expect("retired");
+        }
+    }
+    assert!(
+        report.expired >= report.ended,
+        "what the sweep ended expires: {report:?}"
+    );
 }
 
 /// Until `done` holds for a function's counted actions (a bound on a hang, not a figure).

@@ -30,6 +30,12 @@ pub fn number_key(number: &str) -> (String, String) {
     (format!("NUMBER#{number}"), "NUMBER".into())
 }
 
+/// Key of what is left of a deleted account whose conversations still expire by its retention:
+/// `RETIRED#<account_id>` / `RETIRED` (listed in the index partition `RETIRED`).
+pub fn retired_key(account_id: &str) -> (String, String) {
+    (format!("RETIRED#{account_id}"), "RETIRED".into())
+}
+
 /// Key of a TeleSign customer id's claim: `CUSTOMER#<customer_id>` / `CUSTOMER` (one account per
 /// customer id: TeleSign posts every callback of a customer id to one URL).
 pub fn customer_key(customer_id: &str) -> (String, String) {

@@ -60,6 +60,8 @@ pub struct State {
     pub ledger: Vec<(AccountId, PhoneNumber, String, crate::automation::ConsentEffect)>,
     /// The closed period each live pointer last got an away message for.
     pub away: HashMap<Thread, String>,
+    /// Deleted accounts whose conversations still expire.
+    pub retired: HashMap<AccountId, Retired>,
     /// Opt-outs kept by their tag after an erasure.
     pub opt_out_tags: std::collections::HashSet<String>,
     /// Live connections listed per audience.
@@ -234,6 +236,7 @@ impl IdleConversations for MemoryStore {
     async fn idle(
         &self,
         account_id: &AccountId,
+        closed: bool,
         before: Timestamp,
         limit: u32,
     ) -> Result<Vec<Conversation>, StoreError> {
@@ -241,7 +244,9 @@ impl IdleConversations for MemoryStore {
             let mut idle: Vec<Conversation> = s
                 .conversations
                 .values()
-                .filter(|c| &c.account_id == account_id && c.status != Status::Closed && c.last_activity_at < before)
+                .filter(|c| {
+                    &c.account_id == account_id && (c.status == Status::Closed) == closed && c.last_activity_at < before
+                })
                 .cloned()
                 .collect();
             idle.sort_by_key(|c| c.last_activity_at);
@@ -693,9 +698,28 @@ impl AccountStore for MemoryStore {
                 return false;
             }
             s.claims.retain(|_, owner| owner != &a.account_id);
+            if let Some(days) = a.retention_days {
+                let retired = Retired {
+                    account_id: a.account_id.clone(),
+                    name: a.name.clone(),
+                    retention_days: days,
+                };
+                s.retired.insert(a.account_id.clone(), retired);
+            }
             s.audit.push(audit.clone());
             true
         }))
+    }
+}
+
+impl RetiredAccounts for MemoryStore {
+    async fn retired(&self) -> Result<Vec<Retired>, StoreError> {
+        Ok(self.read(|s| s.retired.values().cloned().collect()))
+    }
+
+    async fn forget_retired(&self, account_id: &AccountId) -> Result<(), StoreError> {
+        self.write(|s| s.retired.remove(account_id));
+        Ok(())
     }
 }
 

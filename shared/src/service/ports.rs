@@ -282,12 +282,13 @@ pub struct IdleEnd {
 
 /// Idle conversations, for the auto-close sweep.
 pub trait IdleConversations: Send + Sync {
-    /// Live conversations of an account whose last activity is before `before`, oldest first,
-    /// at most `limit` (the activity index: eventually consistent, so each end is conditioned
-    /// on what it read).
+    /// Conversations of an account whose last activity is before `before`, oldest first, at most
+    /// `limit`: the live ones, or (`closed`) the ended ones, whose last activity is their end (the
+    /// activity index: eventually consistent, so each change is conditioned on what it read).
     fn idle(
         &self,
         account_id: &AccountId,
+        closed: bool,
         before: Timestamp,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Conversation>, StoreError>> + Send;
@@ -565,6 +566,25 @@ pub trait AccountStore: Send + Sync {
     /// customer id's) and the entry in one transaction; `false` when the account is gone. Safe to
     /// repeat: members already deleted are deleted again as nothing.
     fn delete_account(&self, a: &Account, audit: &AuditEntry) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// A deleted account whose conversations still expire by its retention.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retired {
+    /// The account's id.
+    pub account_id: AccountId,
+    /// Its name when it was deleted.
+    pub name: String,
+    /// Its retention.
+    pub retention_days: u32,
+}
+
+/// Deleted accounts whose conversations still expire by their retention.
+pub trait RetiredAccounts: Send + Sync {
+    /// Every one (1 Query on the index).
+    fn retired(&self) -> impl Future<Output = Result<Vec<Retired>, StoreError>> + Send;
+    /// Forgets one once nothing of it is left (1 DeleteItem).
+    fn forget_retired(&self, account_id: &AccountId) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// What an operator changes of an account (`PATCH /accounts/{id}`): its new name and retention.

@@ -2,7 +2,8 @@
 //! than their number's timeout for their state, with a system message saying why and the
 //! number's closing message, sent as every automated message is. It reads only what may be due:
 //! per account with a timeout, the live conversations idle longer than its shortest timeout,
-//! oldest first, from the activity index.
+//! oldest first, from the activity index. It also applies each account's retention: the closed
+//! conversations that ended longer ago than `retention_days` are erased.
 
 use std::time::Instant;
 
@@ -13,7 +14,8 @@ use crate::conversation::{Conversation, Message, Status};
 use crate::ids::Timestamp;
 use crate::service::directory::AccountDirectory;
 use crate::service::ports::{
-    AccountStore, Committed, Guard, Holder, IdleConversations, IdleEnd, Move, OutboundLog, SmsGateway, StoreError,
+    AccountStore, Committed, CustomerRecords, Guard, Holder, IdleConversations, IdleEnd, Move, OutboundLog, Retired,
+    RetiredAccounts, SmsGateway, StoreError,
 };
 use crate::service::send::{dispatch, Outgoing};
 
@@ -33,6 +35,8 @@ pub struct SweepReport {
     pub lost: usize,
     /// Closing messages handed to TeleSign.
     pub closings: usize,
+    /// Closed conversations erased by their account's retention.
+    pub expired: usize,
 }
 
 /// The sweep.
@@ -51,13 +55,41 @@ pub struct Sweeper<D, L, G> {
 impl<D, L, G> Sweeper<D, L, G>
 where
     D: AccountDirectory,
-    L: IdleConversations + AccountStore + OutboundLog,
+    L: IdleConversations + AccountStore + OutboundLog + CustomerRecords + RetiredAccounts,
     G: SmsGateway,
 {
-    /// Ends what is due at `now` in every account; stops reading new accounts at `deadline`.
+    /// Ends what is due at `now` in every account, and expires the conversations of deleted
+    /// accounts by their retention; stops reading new accounts at `deadline`.
     pub async fn sweep(&self, now: Timestamp, deadline: Instant) -> Result<SweepReport, StoreError> {
         let accounts = self.log.accounts().await?;
-        self.sweep_accounts(accounts, now, deadline).await
+        let mut report = self.sweep_accounts(accounts, now, deadline).await?;
+        for retired in self.log.retired().await? {
+            if Instant::now() >= deadline {
+                break;
+            }
+            self.sweep_retired(&retired, now, &mut report).await?;
+        }
+        Ok(report)
+    }
+
+    /// A deleted account: its closed conversations, and its live ones (nobody can end them any
+    /// more), expire once their last activity is older than its retention; when none is left,
+    /// its record goes.
+    pub async fn sweep_retired(&self, r: &Retired, now: Timestamp, report: &mut SweepReport) -> Result<(), StoreError> {
+        let before = retention_cutoff(now, r.retention_days);
+        let mut found = 0;
+        for closed in [true, false] {
+            let old = self.log.idle(&r.account_id, closed, before, MAX_PER_ACCOUNT).await?;
+            found += old.len();
+            self.erase_all(&r.account_id, &old, report).await?;
+        }
+        let newer = self.log.idle(&r.account_id, true, now, 1).await?.len()
+            + self.log.idle(&r.account_id, false, now, 1).await?.len();
+        if found == 0 && newer == 0 {
+            self.log.forget_retired(&r.account_id).await?;
+            tracing::info!(account_id = %r.account_id, "a deleted account's last conversation has expired");
+        }
+        Ok(())
     }
 
     /// Ends what is due at `now` in these accounts.
@@ -69,21 +101,15 @@ where
     ) -> Result<SweepReport, StoreError> {
         let mut report = SweepReport::default();
         for account in accounts {
-            let Some(shortest) = shortest_timeout(&account) else {
-                continue;
-            };
             if Instant::now() >= deadline {
                 break;
             }
-            report.accounts += 1;
-            let before = now.plus_seconds(-(shortest as i64));
-            let idle = self.log.idle(&account.account_id, before, MAX_PER_ACCOUNT).await?;
-            report.read += idle.len();
-            for c in idle {
-                let Some(end) = plan_idle_end(&account, &c, now) else {
-                    continue;
-                };
-                self.end(&account, &end, deadline, &mut report).await?;
+            if let Some(shortest) = shortest_timeout(&account) {
+                report.accounts += 1;
+                self.end_idle_of(&account, shortest, now, deadline, &mut report).await?;
+            }
+            if let Some(days) = account.retention_days {
+                self.expire(&account, days, now, &mut report).await?;
             }
         }
         tracing::info!(
@@ -91,9 +117,67 @@ where
             read = report.read,
             ended = report.ended,
             lost = report.lost,
+            expired = report.expired,
             "sweep"
         );
         Ok(report)
+    }
+
+    /// Ends the account's conversations idle past their timeout: those idle past the shortest
+    /// are read, oldest first.
+    async fn end_idle_of(
+        &self,
+        account: &Account,
+        shortest: u64,
+        now: Timestamp,
+        deadline: Instant,
+        report: &mut SweepReport,
+    ) -> Result<(), StoreError> {
+        let before = now.plus_seconds(-(shortest as i64));
+        let idle = self
+            .log
+            .idle(&account.account_id, false, before, MAX_PER_ACCOUNT)
+            .await?;
+        report.read += idle.len();
+        for c in idle {
+            if let Some(end) = plan_idle_end(account, &c, now) {
+                self.end(account, &end, deadline, report).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Retention: erases the account's conversations that ended more than `days` ago, oldest
+    /// first (their messages, raw bodies, references and idempotency records, the conversation
+    /// last; an interrupted erasure is found again by the next sweep).
+    async fn expire(
+        &self,
+        account: &Account,
+        days: u32,
+        now: Timestamp,
+        report: &mut SweepReport,
+    ) -> Result<(), StoreError> {
+        let before = retention_cutoff(now, days);
+        let ended = self
+            .log
+            .idle(&account.account_id, true, before, MAX_PER_ACCOUNT)
+            .await?;
+        self.erase_all(&account.account_id, &ended, report).await
+    }
+
+    async fn erase_all(
+        &self,
+        account_id: &crate::ids::AccountId,
+        conversations: &[Conversation],
+        report: &mut SweepReport,
+    ) -> Result<(), StoreError> {
+        for c in conversations {
+            let erased = self.log.erase_conversation(account_id, &c.conversation_id).await?;
+            report.expired += erased.conversations;
+            tracing::info!(account_id = %account_id, conversation_id = %c.conversation_id, last_activity_at = %c.last_activity_at,
+                messages = erased.messages, "conversation expired by retention");
+        }
+        Ok(())
     }
 
     async fn end(
@@ -132,6 +216,12 @@ where
         }
         Ok(())
     }
+}
+
+/// The end time before which a closed conversation has outlived a retention of `days`: a
+/// conversation ended at `t` is kept until `t + days` and erased by the first sweep after it.
+pub fn retention_cutoff(now: Timestamp, days: u32) -> Timestamp {
+    now.plus_seconds(-(i64::from(days) * 86_400))
 }
 
 /// The shortest idle timeout of any number of the account.

@@ -2,13 +2,16 @@
 
 use std::collections::HashMap;
 
-use super::items::{from_item, number_settings, to_item, AccountItem, CustomerItem, NumberItem, ACCOUNTS_PARTITION};
+use super::items::{
+    from_item, number_settings, to_item, AccountItem, CustomerItem, NumberItem, RetiredItem, ACCOUNTS_PARTITION,
+    RETIRED_PARTITION,
+};
 use super::{key, n, s, sdk_error, values, Dynamo, Part, StoreError, TxnOutcome};
 use crate::account::{Account, SupportNumber};
 use crate::audit::AuditEntry;
 use crate::ids::AccountId;
 use crate::phone::PhoneNumber;
-use crate::service::ports::{AccountChange, AccountStore, Claim};
+use crate::service::ports::{AccountChange, AccountStore, Claim, Retired, RetiredAccounts};
 use crate::table::{self, GSI1};
 
 impl Dynamo {
@@ -252,6 +255,10 @@ impl AccountStore for Dynamo {
             Some("attribute_not_exists(pk) OR account_id = :a"),
             ours(),
         )?;
+        // What the sweep needs to go on expiring its conversations by its retention.
+        if let Some(retired) = RetiredItem::of(a) {
+            txn.put(Part::Account, to_item(&retired)?, None)?;
+        }
         txn.commit()
             .await?
             .done_unless(&[Part::Account], "deleting the account")
@@ -272,5 +279,29 @@ impl AccountStore for Dynamo {
         txn.commit()
             .await?
             .done_unless(&[Part::Account], "recording the rotation")
+    }
+}
+
+impl RetiredAccounts for Dynamo {
+    /// 1 Query on `gsi1` (the `RETIRED` partition), every page.
+    async fn retired(&self) -> Result<Vec<Retired>, StoreError> {
+        let vals = HashMap::from([(":p".to_owned(), s(RETIRED_PARTITION))]);
+        let items = self.query_all(Some(GSI1), "gsi1pk = :p", None, vals).await?;
+        items
+            .into_iter()
+            .map(|item| Ok(from_item::<RetiredItem>(item)?.into_retired()))
+            .collect()
+    }
+
+    /// 1 DeleteItem.
+    async fn forget_retired(&self, account_id: &AccountId) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(table::retired_key(account_id.as_str()))))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
     }
 }

@@ -238,20 +238,23 @@ impl ConversationMoves for Dynamo {
 }
 
 impl IdleConversations for Dynamo {
-    /// 1 Query on the index (the account's live partition, by last activity, oldest first).
+    /// 1 Query on the index (the account's live or closed partition, by last activity, oldest
+    /// first).
     async fn idle(
         &self,
         account_id: &AccountId,
+        closed: bool,
         before: Timestamp,
         limit: u32,
     ) -> Result<Vec<Conversation>, StoreError> {
+        let status = if closed { Status::Closed } else { Status::Open };
         let out = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(GSI1)
             .key_condition_expression("gsi1pk = :p AND gsi1sk < :cutoff")
-            .expression_attribute_values(":p", s(index_partition(account_id, Status::Open)))
+            .expression_attribute_values(":p", s(index_partition(account_id, status)))
             .expression_attribute_values(":cutoff", s(before.to_string()))
             .limit(limit as i32)
             .send()

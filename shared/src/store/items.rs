@@ -10,7 +10,7 @@ use crate::audit::AuditEntry;
 use crate::conversation::{Conversation, Direction, Message, Status};
 use crate::ids::{AccountId, ConversationId, MessageId, Timestamp};
 use crate::phone::PhoneNumber;
-use crate::service::ports::{Member, StoreError};
+use crate::service::ports::{Member, Retired, StoreError};
 use crate::sms::Encoding;
 use crate::table::{self, GSI1_PK, GSI1_SK};
 use crate::telesign::{ApiHost, MessageState};
@@ -572,6 +572,51 @@ impl CustomerItem {
 
 /// The index partition that lists every account.
 pub const ACCOUNTS_PARTITION: &str = "ACCOUNTS";
+
+/// The index partition that lists deleted accounts whose conversations still expire.
+pub const RETIRED_PARTITION: &str = "RETIRED";
+
+/// A deleted account with a retention: its id, name and retention, until its last conversation
+/// has expired (no key, no number, no customer id).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RetiredItem {
+    pk: String,
+    sk: String,
+    account_id: AccountId,
+    name: String,
+    retention_days: u32,
+    deleted_at: Timestamp,
+    gsi1pk: String,
+    gsi1sk: String,
+}
+
+impl RetiredItem {
+    /// The record of a deleted account with a retention (`None` without one: nothing expires).
+    pub fn of(a: &Account) -> Option<Self> {
+        let days = a.retention_days?;
+        let (pk, sk) = table::retired_key(a.account_id.as_str());
+        let deleted_at = Timestamp::now();
+        Some(Self {
+            pk,
+            sk,
+            account_id: a.account_id.clone(),
+            name: a.name.clone(),
+            retention_days: days,
+            gsi1pk: RETIRED_PARTITION.into(),
+            gsi1sk: format!("{deleted_at}#{}", a.account_id),
+            deleted_at,
+        })
+    }
+
+    /// The retired account as the sweep sees it: its id, name and retention, no number.
+    pub fn into_retired(self) -> Retired {
+        Retired {
+            account_id: self.account_id,
+            name: self.name,
+            retention_days: self.retention_days,
+        }
+    }
+}
 
 impl AccountItem {
     /// The item of an account.

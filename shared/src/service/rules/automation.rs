@@ -237,3 +237,71 @@ async fn a_conversation_is_due_only_once_idle_for_longer_than_its_timeout() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_closed_conversation_is_erased_once_it_has_outlived_its_accounts_retention() {
+    // Given an account that keeps closed conversations one day, and a conversation ended at T.
+    let w = World::new();
+    w.store.write(|s| {
+        if let Some(a) = s.accounts.get_mut(&w.account.account_id) {
+            a.retention_days = Some(1);
+        }
+    });
+    let id = stored(&w.text(CUSTOMER, "hello", "R1").await);
+    let live = stored(&w.text("48601234568", "still talking", "R2").await);
+    w.desk()
+        .apply(&op("a-1"), &id, crate::conversation::Event::End)
+        .await
+        .unwrap();
+    let ended = w.conversation(&id).last_activity_at;
+    let day = 24 * 3600;
+    // A second before the day is out it is kept; a second after, the sweep erases it.
+    let kept = w.sweeper().sweep(ended.plus_seconds(day - 1), soon()).await.unwrap();
+    assert_eq!(kept.expired, 0);
+    assert!(w.store.read(|s| s.conversations.contains_key(&id)));
+    let report = w.sweeper().sweep(ended.plus_seconds(day + 1), soon()).await.unwrap();
+    assert_eq!(report.expired, 1);
+    assert!(w
+        .store
+        .read(|s| !s.conversations.contains_key(&id) && !s.messages.contains_key(&id)));
+    // A live conversation, however old, is not the retention's.
+    assert!(w.store.read(|s| s.conversations.contains_key(&live)));
+    let later = w.sweeper().sweep(ended.plus_seconds(30 * day), soon()).await.unwrap();
+    assert_eq!(later.expired, 0);
+}
+
+#[tokio::test]
+async fn a_deleted_accounts_conversations_expire_by_its_retention_then_its_record_goes() {
+    use crate::service::ports::AccountStore;
+    // Given an account with a day's retention, a closed and a live conversation, then deleted.
+    let w = World::new();
+    let mut account = w.store.read(|s| s.accounts[&w.account.account_id].clone());
+    account.retention_days = Some(1);
+    let closed = stored(&w.text(CUSTOMER, "hello", "R1").await);
+    w.desk()
+        .apply(&op("a-1"), &closed, crate::conversation::Event::End)
+        .await
+        .unwrap();
+    let live = stored(&w.text("48601234568", "anyone?", "R2").await);
+    let entry = crate::audit::AuditEntry::new(
+        &actor(),
+        crate::audit::AuditAction::AccountDeleted,
+        &account.account_id,
+        "x",
+    );
+    assert!(w.store.delete_account(&account, &entry).await.unwrap());
+    let last = w.conversation(&live).last_activity_at;
+    let day = 24 * 3600;
+    // Within the day nothing goes; after it both go (nobody can end the live one any more).
+    let early = w.sweeper().sweep(last.plus_seconds(day - 5), soon()).await.unwrap();
+    assert_eq!(early.expired, 0);
+    assert_eq!(w.store.read(|s| s.retired.len()), 1);
+    let report = w.sweeper().sweep(last.plus_seconds(day + 1), soon()).await.unwrap();
+    assert_eq!(report.expired, 2);
+    assert!(w
+        .store
+        .read(|s| !s.conversations.contains_key(&closed) && !s.conversations.contains_key(&live)));
+    // The next sweep finds nothing left and forgets the deleted account.
+    w.sweeper().sweep(last.plus_seconds(day + 2), soon()).await.unwrap();
+    assert_eq!(w.store.read(|s| s.retired.len()), 0);
+}
