@@ -108,6 +108,33 @@ impl Caller {
     }
 }
 
+/// Whether a verified token is for `audience`: its `aud` (a string or a list) names it, or,
+/// without `aud`, its `client_id` does (as API Gateway's JWT authorizer reads Cognito's access
+/// tokens).
+pub fn audience_matches(claims: &serde_json::Map<String, serde_json::Value>, audience: &str) -> bool {
+    use serde_json::Value;
+    match claims.get("aud") {
+        Some(Value::String(a)) => a == audience,
+        Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(audience)),
+        Some(_) => false,
+        None => claims.get("client_id").and_then(Value::as_str) == Some(audience),
+    }
+}
+
+/// A claim's value as API Gateway passes it to a function: strings as they are, arrays as
+/// `[a b]`, anything else as its JSON text.
+pub fn claim_text(v: serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => s,
+        Value::Array(items) => {
+            let parts: Vec<String> = items.into_iter().map(claim_text).collect();
+            format!("[{}]", parts.join(" "))
+        }
+        other => other.to_string(),
+    }
+}
+
 /// The roles a groups claim holds, as API Gateway hands claims to a function: a JSON array
 /// (`["agent","x"]`), API Gateway's flattening of an array (`[agent x]`), a comma- or
 /// space-separated list, or one name. Names that are not roles are ignored.

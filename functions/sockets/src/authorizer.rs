@@ -133,10 +133,17 @@ impl Authorizer {
         let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &rules)
             .map_err(|e| Refused(e.to_string()))?
             .claims;
-        if !self.audiences.iter().any(|a| audience_matches(&claims, a)) {
+        if !self
+            .audiences
+            .iter()
+            .any(|a| shared::access::audience_matches(&claims, a))
+        {
             return Err(Refused("another audience".into()));
         }
-        Ok(claims.into_iter().map(|(k, v)| (k, flatten(v))).collect())
+        Ok(claims
+            .into_iter()
+            .map(|(k, v)| (k, shared::access::claim_text(v)))
+            .collect())
     }
 
     async fn key(&self, kid: &str) -> Result<DecodingKey, Refused> {
@@ -168,25 +175,8 @@ impl Authorizer {
 
 /// The authorizer's context as `$connect` receives it, every value as a string.
 pub fn claims_of_context(fields: &HashMap<String, Value>) -> HashMap<String, String> {
-    fields.iter().map(|(k, v)| (k.clone(), flatten(v.clone()))).collect()
-}
-
-fn audience_matches(claims: &Map<String, Value>, audience: &str) -> bool {
-    match claims.get("aud") {
-        Some(Value::String(a)) => a == audience,
-        Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(audience)),
-        Some(_) => false,
-        None => claims.get("client_id").and_then(Value::as_str) == Some(audience),
-    }
-}
-
-fn flatten(v: Value) -> String {
-    match v {
-        Value::String(s) => s,
-        Value::Array(items) => {
-            let parts: Vec<String> = items.into_iter().map(flatten).collect();
-            format!("[{}]", parts.join(" "))
-        }
-        other => other.to_string(),
-    }
+    fields
+        .iter()
+        .map(|(k, v)| (k.clone(), shared::access::claim_text(v.clone())))
+        .collect()
 }

@@ -77,15 +77,15 @@ where
     /// its record goes.
     pub async fn sweep_retired(&self, r: &Retired, now: Timestamp, report: &mut SweepReport) -> Result<(), StoreError> {
         let before = retention_cutoff(now, r.retention_days);
-        let mut found = 0;
         for closed in [true, false] {
             let old = self.log.idle(&r.account_id, closed, before, MAX_PER_ACCOUNT).await?;
-            found += old.len();
             self.erase_all(&r.account_id, &old, report).await?;
         }
-        let newer = self.log.idle(&r.account_id, true, now, 1).await?.len()
+        // What is left, closed or live (the index may still show what was just erased: then the
+        // record goes with a later sweep).
+        let left = self.log.idle(&r.account_id, true, now, 1).await?.len()
             + self.log.idle(&r.account_id, false, now, 1).await?.len();
-        if found == 0 && newer == 0 {
+        if left == 0 {
             self.log.forget_retired(&r.account_id).await?;
             tracing::info!(account_id = %r.account_id, "a deleted account's last conversation has expired");
         }

@@ -143,37 +143,17 @@ impl Authorizer {
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &self.decoding, &rules)
             .map_err(|e| Refused(e.to_string()))?;
         let claims = data.claims;
-        if !audience_matches(&claims, &self.audience) {
+        if !shared::access::audience_matches(&claims, &self.audience) {
             return Err(Refused("another audience".into()));
         }
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         if claims.get("iat").and_then(Value::as_i64).is_some_and(|iat| iat > now) {
             return Err(Refused("issued in the future".into()));
         }
-        Ok(claims.into_iter().map(|(k, v)| (k, flatten(v))).collect())
-    }
-}
-
-/// Whether `aud` (a string or a list) names the audience, or, without `aud`, `client_id` does.
-fn audience_matches(claims: &Map<String, Value>, audience: &str) -> bool {
-    match claims.get("aud") {
-        Some(Value::String(a)) => a == audience,
-        Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(audience)),
-        Some(_) => false,
-        None => claims.get("client_id").and_then(Value::as_str) == Some(audience),
-    }
-}
-
-/// A claim's value as API Gateway passes it to a function: strings as they are, arrays as
-/// `[a b]`, anything else as its JSON text.
-fn flatten(v: Value) -> String {
-    match v {
-        Value::String(s) => s,
-        Value::Array(items) => {
-            let parts: Vec<String> = items.into_iter().map(flatten).collect();
-            format!("[{}]", parts.join(" "))
-        }
-        other => other.to_string(),
+        Ok(claims
+            .into_iter()
+            .map(|(k, v)| (k, shared::access::claim_text(v)))
+            .collect())
     }
 }
 

@@ -301,7 +301,29 @@ async fn a_deleted_accounts_conversations_expire_by_its_retention_then_its_recor
     assert!(w
         .store
         .read(|s| !s.conversations.contains_key(&closed) && !s.conversations.contains_key(&live)));
-    // The next sweep finds nothing left and forgets the deleted account.
-    w.sweeper().sweep(last.plus_seconds(day + 2), soon()).await.unwrap();
+    // Nothing is left: the deleted account is forgotten.
     assert_eq!(w.store.read(|s| s.retired.len()), 0);
+}
+
+#[tokio::test]
+async fn a_deleted_account_is_kept_while_a_live_conversation_of_it_is_within_its_retention() {
+    use crate::service::ports::AccountStore;
+    let w = World::new();
+    let mut account = w.store.read(|s| s.accounts[&w.account.account_id].clone());
+    account.retention_days = Some(1);
+    let live = stored(&w.text(CUSTOMER, "anyone?", "R1").await);
+    let entry = crate::audit::AuditEntry::new(
+        &actor(),
+        crate::audit::AuditAction::AccountDeleted,
+        &account.account_id,
+        "x",
+    );
+    assert!(w.store.delete_account(&account, &entry).await.unwrap());
+    let last = w.conversation(&live).last_activity_at;
+    w.sweeper().sweep(last.plus_seconds(60), soon()).await.unwrap();
+    assert_eq!(
+        w.store.read(|s| s.retired.len()),
+        1,
+        "a live conversation is still within the day"
+    );
 }
