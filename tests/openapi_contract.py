@@ -211,6 +211,8 @@ def scenario():
     c = f"/conversations/{conversation}"
     answer("GET", "/conversations/{conversation_id}", c, 200)
     answer("GET", "/conversations/{conversation_id}", f"/conversations/{NOBODY}", 404)
+    answer("GET", "/conversations/{conversation_id}", c + "?order=desc&limit=1", 200)
+    answer("GET", "/conversations/{conversation_id}", c + "?order=sideways", 400)
     answer("POST", "/conversations/{conversation_id}/accept", c + "/accept", 200, {"agent_id": "agent-7"})
     answer("POST", "/conversations/{conversation_id}/accept", f"/conversations/{NOBODY}/accept", 404)
     answer("POST", "/conversations/{conversation_id}/messages", c + "/messages", 202, {"text": "Checking now"})

@@ -305,7 +305,7 @@ pub struct Conversation {
     /// The beginning of the last message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_message_preview: Option<String>,
-    /// The transcript, oldest first (single read only).
+    /// The transcript, in the order asked for (single read only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<Message>>,
     /// Where the transcript continues, when it is longer than one page (single read only).

@@ -12,6 +12,7 @@ use shared::error::ErrorCode;
 use shared::http::{body_bytes, caller, json_response, limit, no_route, path_param, query_param, respond, route_key};
 use shared::ids::{AccountId, ConversationId};
 use shared::service::desk::{Desk, DeskError};
+use shared::service::ports::Order;
 use shared::store::Dynamo;
 use shared::ApiError;
 
@@ -111,8 +112,13 @@ impl App {
     async fn read(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
         let id = conversation_id(req)?;
         let limit = limit(req, MESSAGES_LIMIT)?;
+        let order = match query_param(req, "order") {
+            None => Order::Oldest,
+            Some(o) => Order::parse(&o)
+                .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidParameter, "order is asc or desc"))?,
+        };
         let cursor = query_param(req, "cursor");
-        let conversation = self.service.transcript(c, &id, limit, cursor.as_deref()).await?;
+        let conversation = self.service.transcript(c, &id, order, limit, cursor.as_deref()).await?;
         Ok(json_response(StatusCode::OK, &conversation))
     }
 

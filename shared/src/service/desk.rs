@@ -9,7 +9,7 @@ use crate::conversation::{listable, next, Conversation, Event, Status};
 use crate::ids::{AccountId, ConversationId, Timestamp};
 use crate::service::access::{admit, check, standing_in, Refusal};
 use crate::service::ports::{
-    BadCursor, Committed, ConversationMoves, ConversationReads, Guard, Holder, Members, Move, Page, ReadError,
+    BadCursor, Committed, ConversationMoves, ConversationReads, Guard, Holder, Members, Move, Order, Page, ReadError,
     StoreError,
 };
 
@@ -130,15 +130,16 @@ impl<C: ConversationMoves + ConversationReads + Members> Desk<C> {
         Ok(self.store.list(account_id, statuses, limit, cursor).await?)
     }
 
-    /// A conversation with a page of its transcript.
+    /// A conversation with a page of its transcript in `order`.
     pub async fn transcript(
         &self,
         caller: &Caller,
         id: &ConversationId,
+        order: Order,
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Conversation, DeskError> {
-        let found = self.store.transcript(id, limit, cursor).await?;
+        let found = self.store.transcript(id, order, limit, cursor).await?;
         let conversation = found.ok_or(DeskError::NotFound)?;
         admit(&self.store, caller, &conversation.account_id, Action::ReadConversations)
             .await

@@ -287,6 +287,7 @@ impl ConversationReads for MemoryStore {
     async fn transcript(
         &self,
         id: &ConversationId,
+        order: Order,
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Option<Conversation>, ReadError> {
@@ -296,7 +297,10 @@ impl ConversationReads for MemoryStore {
         };
         Ok(self.read(|s| {
             let mut c = s.conversations.get(id)?.clone();
-            let all = s.transcript(id);
+            let mut all = s.transcript(id);
+            if order == Order::Newest {
+                all.reverse();
+            }
             let end = (skip + limit as usize).min(all.len());
             c.messages = Some(all[skip.min(end)..end].to_vec());
             c.next_cursor = (end < all.len()).then(|| end.to_string());

@@ -47,6 +47,27 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// The order of a transcript's messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    /// Oldest first (the default).
+    #[default]
+    Oldest,
+    /// Newest first.
+    Newest,
+}
+
+impl Order {
+    /// `asc` or `desc`, as the API names them.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "asc" => Some(Self::Oldest),
+            "desc" => Some(Self::Newest),
+            _ => None,
+        }
+    }
+}
+
 /// A cursor that this API did not give out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the cursor is not one this API gave out")]
@@ -171,10 +192,11 @@ pub trait ConversationMoves: Send + Sync {
 
 /// Reading the dashboard and transcripts.
 pub trait ConversationReads: Send + Sync {
-    /// A conversation with a page of its messages, oldest first.
+    /// A conversation with a page of its messages in `order`.
     fn transcript(
         &self,
         id: &ConversationId,
+        order: Order,
         limit: u32,
         cursor: Option<&str>,
     ) -> impl Future<Output = Result<Option<Conversation>, ReadError>> + Send;

@@ -17,7 +17,7 @@ use crate::conversation::{Conversation, Status};
 use crate::ids::{AccountId, ConversationId, Timestamp};
 use crate::service::ports::{
     BadCursor, Committed, ConversationMoves, ConversationReads, ConversationWrite, Holder, IdleConversations, IdleEnd,
-    Move, Page, ReadError,
+    Move, Order, Page, ReadError,
 };
 use crate::table::{self, GSI1};
 
@@ -280,11 +280,13 @@ impl IdleConversations for Dynamo {
 }
 
 impl ConversationReads for Dynamo {
-    /// 1 Query (the conversation item sorts before its messages, raw bodies after them and out of
-    /// the query); a later page adds 1 GetItem.
+    /// Oldest first: 1 Query (the conversation item sorts before its messages, raw bodies after
+    /// them and out of the query); a later page adds 1 GetItem. Newest first: 1 GetItem and
+    /// 1 Query (the messages alone, backwards).
     async fn transcript(
         &self,
         id: &ConversationId,
+        order: Order,
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Option<Conversation>, ReadError> {
@@ -296,19 +298,25 @@ impl ConversationReads for Dynamo {
         let start = cursor
             .map(|c| decode_cursor(c, &[table::PK, table::SK], fits))
             .transpose()?;
-        let mut conversation = match start {
-            Some(_) => self.conversation(id).await?,
-            None => None,
+        let with_item = start.is_none() && order == Order::Oldest;
+        let mut conversation = match with_item {
+            false => self.conversation(id).await?,
+            true => None,
+        };
+        let (condition, from) = match order {
+            Order::Oldest => ("pk = :pk AND sk < :bound", table::AFTER_MESSAGES),
+            Order::Newest => ("pk = :pk AND begins_with(sk, :bound)", "MSG#"),
         };
         let out = self
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND sk < :after")
+            .key_condition_expression(condition)
             .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":after", s(table::AFTER_MESSAGES))
+            .expression_attribute_values(":bound", s(from))
+            .scan_index_forward(order == Order::Oldest)
             .consistent_read(true)
-            .limit(limit as i32 + i32::from(start.is_none()))
+            .limit(limit as i32 + i32::from(with_item))
             .set_exclusive_start_key(start)
             .send()
             .await

@@ -88,3 +88,34 @@ async fn closed_conversations_are_listed_alone() {
         .unwrap();
     assert_eq!(page.items.len(), 1);
 }
+
+#[tokio::test]
+async fn a_transcript_reads_newest_first_when_asked_and_pages_on() {
+    use crate::service::ports::Order;
+    let w = World::new();
+    let id = stored(&w.text(CUSTOMER, "one", "R1").await);
+    w.text(CUSTOMER, "two", "R2").await;
+    w.text(CUSTOMER, "three", "R3").await;
+    let texts = |c: &crate::conversation::Conversation| -> Vec<String> {
+        c.messages.iter().flatten().map(|m| m.text.clone()).collect()
+    };
+    let newest = w
+        .desk()
+        .transcript(&op("a-1"), &id, Order::Newest, 2, None)
+        .await
+        .unwrap();
+    assert_eq!(texts(&newest), ["three", "two"]);
+    let cursor = newest.next_cursor.clone().unwrap();
+    let rest = w
+        .desk()
+        .transcript(&op("a-1"), &id, Order::Newest, 2, Some(&cursor))
+        .await
+        .unwrap();
+    assert_eq!((texts(&rest), rest.next_cursor), (vec!["one".to_owned()], None));
+    let oldest = w
+        .desk()
+        .transcript(&op("a-1"), &id, Order::Oldest, 2, None)
+        .await
+        .unwrap();
+    assert_eq!(texts(&oldest), ["one", "two"]);
+}
