@@ -1,7 +1,7 @@
-//! The desk over the real local stack: transcripts both ways.
+//! The desk over the real local stack: transcripts both ways, notes.
 
 use channel_tests::{conversation_id_of, random_number, stack};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 fn texts(conversation: &Value) -> Vec<String> {
     conversation["messages"]
@@ -39,4 +39,58 @@ async fn a_transcript_pages_newest_first_and_oldest_first() {
         (status, &wrong["error"]["code"]),
         (400, &Value::from("invalid_parameter"))
     );
+}
+
+#[tokio::test]
+async fn a_note_is_in_the_transcript_never_sent_and_audited_without_its_text() {
+    let s = stack();
+    let account = s.account(1).await;
+    let customer = random_number();
+    assert_eq!(s.text(&account, &customer, "where is my order").await.0, 200);
+    let id = conversation_id_of(&s.conversations(&account, "open").await[0]);
+    let suffix = random_number();
+    let (mine, theirs) = (format!("note-a-{suffix}"), format!("note-b-{suffix}"));
+    for user in [&mine, &theirs] {
+        let path = format!("/accounts/{}/members/{user}", account.id);
+        assert_eq!(s.call("PUT", &path, Some(json!({"role": "agent"})), &[]).await.0, 200);
+    }
+    let agent = s.as_user(&mine, &["agent"]).await;
+    let other = s.as_user(&theirs, &["agent"]).await;
+    assert_eq!(
+        agent.post(&format!("/conversations/{id}/accept"), json!({})).await.0,
+        200
+    );
+
+    let (status, note) = agent
+        .post(
+            &format!("/conversations/{id}/notes"),
+            json!({"text": "promised a refund"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{note}");
+    assert_eq!(
+        (&note["direction"], &note["author"]["user_id"]),
+        (&json!("note"), &json!(mine))
+    );
+    let (status, refused) = other
+        .post(&format!("/conversations/{id}/notes"), json!({"text": "mine now"}))
+        .await;
+    assert_eq!((status, &refused["error"]["code"]), (409, &json!("assigned_to_other")));
+
+    let (_, read) = s.get(&format!("/conversations/{id}?order=desc&limit=1")).await;
+    assert_eq!(read["messages"][0], note);
+    let sent = s.sim_requests(&account.customer).await;
+    assert!(
+        !Value::from(sent.clone()).to_string().contains("promised a refund"),
+        "never sent: {sent:?}"
+    );
+    let (_, trail) = s.get(&format!("/audit?account_id={}", account.id)).await;
+    let entry = trail["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["action"] == "note.written")
+        .expect("a note.written entry");
+    assert_eq!((&entry["actor"], &entry["target"]), (&json!(mine), &json!(id)));
+    assert!(!trail.to_string().contains("promised a refund"));
 }

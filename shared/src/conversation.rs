@@ -248,9 +248,10 @@ mod tests {
             (
                 Direction::Inbound.as_str(),
                 Direction::Outbound.as_str(),
-                Direction::System.as_str()
+                Direction::System.as_str(),
+                Direction::Note.as_str()
             ),
-            ("inbound", "outbound", "system")
+            ("inbound", "outbound", "system", "note")
         );
         let events = [
             Event::Accept,
@@ -401,9 +402,23 @@ pub enum Direction {
     Inbound,
     /// An agent or the business.
     Outbound,
-    /// The channel (consent changes, notes).
+    /// The channel (consent changes, automatic ends).
     System,
+    /// A note of the desk's staff: in the transcript, never sent.
+    Note,
 }
+
+/// Who wrote a note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Author {
+    /// Their user id (the token's `sub`).
+    pub user_id: String,
+    /// Their name as the token gives it, else their user id.
+    pub name: String,
+}
+
+/// The longest note, in characters.
+pub const MAX_NOTE_CHARS: usize = 2000;
 
 impl Direction {
     /// The contract's spelling.
@@ -452,6 +467,9 @@ pub struct Message {
     /// Which automated message it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<Kind>,
+    /// Who wrote a note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<Author>,
 }
 
 /// How long an outbound message of unknown outcome waits for its delivery report before the
@@ -482,6 +500,7 @@ impl Message {
             unconfirmed: false,
             automated: false,
             kind: None,
+            author: None,
         }
     }
 
@@ -518,6 +537,13 @@ impl Message {
         m.message_id = after.successor();
         m.automated = true;
         m.kind = Some(kind);
+        m
+    }
+
+    /// A note by `author`: kept in the transcript, never sent (no segments, no status to follow).
+    pub fn note(text: &str, author: Author) -> Self {
+        let mut m = Self::new(Direction::Note, text, &TextInfo::none(), MessageState::Received);
+        m.author = Some(author);
         m
     }
 

@@ -1,5 +1,5 @@
 //! The agents' conversation routes, the HTTP edge of the desk service: `GET /conversations`,
-//! `GET /conversations/{id}`, the moves `accept`, `close`, `end`, and `assign`. The desk asks the
+//! `GET /conversations/{id}`, the moves `accept`, `close`, `end`, `assign`, and notes. The desk asks the
 //! policy (`shared::access`) with the caller of the verified token.
 
 use lambda_http::http::StatusCode;
@@ -48,6 +48,13 @@ struct AssignBody {
     agent_id: Option<String>,
 }
 
+/// `{"text": "..."}`: a note.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteBody {
+    text: String,
+}
+
 /// A field that must be present, possibly null.
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Option::<String>::deserialize(d)
@@ -87,6 +94,7 @@ impl App {
             "POST /conversations/{conversation_id}/close" => self.move_to(req, c, Event::Close).await,
             "POST /conversations/{conversation_id}/end" => self.move_to(req, c, Event::End).await,
             "POST /conversations/{conversation_id}/assign" => self.assign(req, c).await,
+            "POST /conversations/{conversation_id}/notes" => self.note(req, c).await,
             _ => Err(no_route()),
         }
     }
@@ -141,6 +149,13 @@ impl App {
             .map_err(|e| ApiError::bad_request(ErrorCode::InvalidAgentId, format!("agent_id: {e}")))?;
         let moved = self.service.assign(c, &id, to.as_ref()).await?;
         Ok(json_response(StatusCode::OK, &moved))
+    }
+
+    async fn note(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        let id = conversation_id(req)?;
+        let body: NoteBody = shared::http::json_body(req)?;
+        let note = self.service.note(c, &id, &body.text).await?;
+        Ok(json_response(StatusCode::CREATED, &note))
     }
 }
 

@@ -5,12 +5,12 @@ use std::time::Duration;
 use crate::access::{Action, Caller, Standing, UserId};
 use crate::audit::{Actor, AuditAction, AuditEntry};
 use crate::backoff::Backoff;
-use crate::conversation::{listable, next, Conversation, Event, Status};
+use crate::conversation::{listable, next, Author, Conversation, Event, Message, Status, MAX_NOTE_CHARS};
 use crate::ids::{AccountId, ConversationId, Timestamp};
 use crate::service::access::{admit, check, standing_in, Refusal};
 use crate::service::ports::{
-    BadCursor, Committed, ConversationMoves, ConversationReads, Guard, Holder, Members, Move, Order, Page, ReadError,
-    StoreError,
+    BadCursor, Committed, ConversationMoves, ConversationNotes, ConversationReads, Guard, Holder, Members, Move, Note,
+    Order, Page, ReadError, StoreError,
 };
 
 /// How often a move that lost a race is tried again.
@@ -70,6 +70,12 @@ pub enum DeskError {
     /// The conversation is closed.
     #[error("the conversation is closed")]
     Closed,
+    /// A note with no text.
+    #[error("a note needs text")]
+    EmptyNote,
+    /// A note longer than [`MAX_NOTE_CHARS`].
+    #[error("a note is at most {MAX_NOTE_CHARS} characters")]
+    NoteTooLong,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -111,7 +117,7 @@ pub struct Desk<C> {
     pub store: C,
 }
 
-impl<C: ConversationMoves + ConversationReads + Members> Desk<C> {
+impl<C: ConversationMoves + ConversationReads + ConversationNotes + Members> Desk<C> {
     /// The dashboard: an account's conversations in `statuses`, newest activity first.
     pub async fn list(
         &self,
@@ -196,6 +202,72 @@ impl<C: ConversationMoves + ConversationReads + Members> Desk<C> {
             }
         }
         Err(DeskError::Busy)
+    }
+}
+
+impl<C: ConversationMoves + ConversationNotes + Members> Desk<C> {
+    /// Writes a note on a conversation the caller may work (the policy's Work action), while it
+    /// is not closed; the note and its entry (without the text) in one transaction; a note that
+    /// lost a race with a move reads again and is decided again.
+    pub async fn note(&self, caller: &Caller, id: &ConversationId, text: &str) -> Result<Message, DeskError> {
+        let text = note_text(text)?;
+        for attempt in 1..=MOVE_ATTEMPTS {
+            let current = self.store.conversation(id).await?.ok_or(DeskError::NotFound)?;
+            let holder = current.assigned_agent.as_deref();
+            admit(&self.store, caller, &current.account_id, Action::Work { holder })
+                .await
+                .map_err(DeskError::on_conversation)?;
+            if current.status == Status::Closed {
+                return Err(DeskError::Closed);
+            }
+            let note = plan_note(&current, caller, text);
+            let written = match self.store.write_note(&note).await {
+                Ok(Committed::Done) => true,
+                Ok(Committed::Lost) | Err(StoreError::Conflict(_)) => false,
+                Err(e) => return Err(e.into()),
+            };
+            if written {
+                tracing::info!(conversation_id = %id, message_id = %note.message.message_id, "note written");
+                return Ok(note.message);
+            }
+            MOVE_BACKOFF.sleep(attempt).await;
+        }
+        Err(DeskError::Busy)
+    }
+}
+
+/// A note's text as written: not blank, at most [`MAX_NOTE_CHARS`] characters.
+pub fn note_text(text: &str) -> Result<&str, DeskError> {
+    if text.trim().is_empty() {
+        return Err(DeskError::EmptyNote);
+    }
+    if text.chars().count() > MAX_NOTE_CHARS {
+        return Err(DeskError::NoteTooLong);
+    }
+    Ok(text)
+}
+
+/// A note by the caller (named by the token's name, else their id) on a conversation as read,
+/// on the condition that its holder is still the one read; audited without the text.
+pub fn plan_note(current: &Conversation, caller: &Caller, text: &str) -> Note {
+    let author = Author {
+        user_id: caller.user_id.to_string(),
+        name: caller.name.clone().unwrap_or_else(|| caller.user_id.to_string()),
+    };
+    let message = Message::note(text, author);
+    let audit = AuditEntry::new(
+        &Actor::of(caller),
+        AuditAction::NoteWritten,
+        &current.account_id,
+        current.conversation_id.as_str(),
+    )
+    .with("message_id", message.message_id.to_string());
+    Note {
+        conversation_id: current.conversation_id.clone(),
+        account_id: current.account_id.clone(),
+        message,
+        holder_read: current.assigned_agent.clone(),
+        audit,
     }
 }
 

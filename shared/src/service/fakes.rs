@@ -283,6 +283,24 @@ impl ConversationMoves for MemoryStore {
     }
 }
 
+impl ConversationNotes for MemoryStore {
+    async fn write_note(&self, n: &Note) -> Result<Committed, StoreError> {
+        Ok(self.transact(|s| {
+            let writable = s
+                .conversations
+                .get(&n.conversation_id)
+                .is_some_and(|c| c.status != Status::Closed && c.assigned_agent.as_deref() == n.holder_read.as_deref());
+            if !writable {
+                return Committed::Lost;
+            }
+            s.append(&n.conversation_id, &n.message, None);
+            s.audit.push(n.audit.clone());
+            s.writes += 1;
+            Committed::Done
+        }))
+    }
+}
+
 impl ConversationReads for MemoryStore {
     async fn transcript(
         &self,

@@ -190,6 +190,29 @@ pub trait ConversationMoves: Send + Sync {
     fn apply_move(&self, m: &Move) -> impl Future<Output = Result<Committed, StoreError>> + Send;
 }
 
+/// A note to add to a conversation's transcript, with its audit entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Note {
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// Its account.
+    pub account_id: AccountId,
+    /// The note (`direction: note`).
+    pub message: Message,
+    /// Who held the conversation when the policy allowed the note: it is written only while
+    /// they still do (`None`: nobody) and the conversation is not closed.
+    pub holder_read: Option<String>,
+    /// The entry (no text).
+    pub audit: AuditEntry,
+}
+
+/// Writing notes.
+pub trait ConversationNotes: Send + Sync {
+    /// Writes a note with its entry in one transaction; `Lost` when the conversation is gone,
+    /// closed or held by someone else by now.
+    fn write_note(&self, note: &Note) -> impl Future<Output = Result<Committed, StoreError>> + Send;
+}
+
 /// Reading the dashboard and transcripts.
 pub trait ConversationReads: Send + Sync {
     /// A conversation with a page of its messages in `order`.

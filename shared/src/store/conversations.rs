@@ -16,8 +16,8 @@ use super::{key, s, sdk_error, values, Dynamo, Item, Part, StoreError, Txn, TxnO
 use crate::conversation::{Conversation, Status};
 use crate::ids::{AccountId, ConversationId, Timestamp};
 use crate::service::ports::{
-    BadCursor, Committed, ConversationMoves, ConversationReads, ConversationWrite, Holder, IdleConversations, IdleEnd,
-    Move, Order, Page, ReadError,
+    BadCursor, Committed, ConversationMoves, ConversationNotes, ConversationReads, ConversationWrite, Holder,
+    IdleConversations, IdleEnd, Move, Note, Order, Page, ReadError,
 };
 use crate::table::{self, GSI1};
 
@@ -230,6 +230,32 @@ impl ConversationMoves for Dynamo {
     async fn apply_move(&self, m: &Move) -> Result<Committed, StoreError> {
         let mut txn = self.txn();
         push_move(&mut txn, m)?;
+        Ok(match txn.commit().await? {
+            TxnOutcome::Done => Committed::Done,
+            TxnOutcome::Cancelled(_) => Committed::Lost,
+        })
+    }
+}
+
+impl ConversationNotes for Dynamo {
+    /// 1 TransactWriteItems: the conversation checked (there, not closed, held by the one read),
+    /// the note put, the entry.
+    async fn write_note(&self, n: &Note) -> Result<Committed, StoreError> {
+        let mut txn = self.txn();
+        let mut vals = values([(":closed", s(Status::Closed.as_str()))]);
+        let mut condition = "attribute_exists(pk) AND #status <> :closed AND ".to_owned();
+        match &n.holder_read {
+            None => condition.push_str("attribute_not_exists(assigned_agent)"),
+            Some(h) => {
+                condition.push_str("assigned_agent = :held");
+                vals.insert(":held".into(), s(h.as_str()));
+            }
+        }
+        let conversation = key(table::conversation_key(n.conversation_id.as_str()));
+        txn.check(Part::Conversation, conversation, &condition, vals)?;
+        let item = MessageItem::of(&n.conversation_id, &n.account_id, &n.message, None);
+        txn.put(Part::Message, to_item(&item)?, Some("attribute_not_exists(pk)"))?;
+        txn.audit(&n.audit)?;
         Ok(match txn.commit().await? {
             TxnOutcome::Done => Committed::Done,
             TxnOutcome::Cancelled(_) => Committed::Lost,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::access::{Role, UserId};
 use crate::account::{Account, SupportNumber};
 use crate::audit::AuditEntry;
-use crate::conversation::{Conversation, Direction, Message, Status};
+use crate::conversation::{Author, Conversation, Direction, Message, Status};
 use crate::ids::{AccountId, ConversationId, MessageId, Timestamp};
 use crate::phone::PhoneNumber;
 use crate::service::ports::{Member, StoreError};
@@ -146,6 +146,8 @@ pub struct MessageItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     kind: Option<Kind>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    author: Option<Author>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     raw: Option<String>,
     /// The partition key of the idempotency record of its send (an erasure deletes it: it holds
     /// the send's answer with the text).
@@ -180,6 +182,7 @@ impl MessageItem {
             agent_id: m.agent_id.clone(),
             too_long: m.too_long,
             kind: m.kind,
+            author: m.author.clone(),
             raw: raw.map(str::to_owned),
             idempotency_pk: None,
         }
@@ -235,6 +238,7 @@ impl MessageItem {
             unconfirmed: false,
             automated: self.kind.is_some(),
             kind: self.kind,
+            author: self.author,
         };
         m.unconfirmed = m.unconfirmed_at(Timestamp::now());
         m
