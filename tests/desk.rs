@@ -94,3 +94,47 @@ async fn a_note_is_in_the_transcript_never_sent_and_audited_without_its_text() {
     assert_eq!((&entry["actor"], &entry["target"]), (&json!(mine), &json!(id)));
     assert!(!trail.to_string().contains("promised a refund"));
 }
+
+#[tokio::test]
+async fn the_list_shows_who_holds_it_and_who_waits_for_an_answer() {
+    let s = stack();
+    let account = s.account(1).await;
+    let customer = random_number();
+    assert_eq!(s.text(&account, &customer, "hello?").await.0, 200);
+    assert_eq!(s.text(&account, &customer, "anyone?").await.0, 200);
+    let listed = &s.conversations(&account, "open").await[0];
+    let id = conversation_id_of(listed);
+    let (_, read) = s.get(&format!("/conversations/{id}")).await;
+    let first_at = &read["messages"][0]["created_at"];
+    assert_eq!(
+        (&listed["needs_reply"], &listed["waiting_since"]),
+        (&json!(true), first_at)
+    );
+    assert_eq!(listed["last_customer_message_at"], read["messages"][1]["created_at"]);
+
+    let member = format!("agent-{}", random_number());
+    let path = format!("/accounts/{}/members/{member}", account.id);
+    let body = json!({"role": "agent", "display_name": "Ada Lovelace"});
+    assert_eq!(s.call("PUT", &path, Some(body), &[]).await.0, 200);
+    let (status, assigned) = s
+        .post(&format!("/conversations/{id}/assign"), json!({"agent_id": member}))
+        .await;
+    assert_eq!(
+        (status, &assigned["assigned_agent_name"]),
+        (200, &json!("Ada Lovelace"))
+    );
+    let (status, _) = s
+        .post(&format!("/conversations/{id}/messages"), json!({"text": "On it"}))
+        .await;
+    assert_eq!(status, 202);
+    let listed = s.conversations(&account, "open,active,waiting").await;
+    let after = listed
+        .iter()
+        .find(|c| c["conversation_id"] == id.as_str())
+        .expect("listed");
+    assert_eq!(after["assigned_agent_name"], "Ada Lovelace");
+    assert_eq!(
+        (&after["needs_reply"], &after["waiting_since"]),
+        (&json!(false), &Value::Null)
+    );
+}

@@ -301,6 +301,19 @@ pub struct Conversation {
     pub last_activity_at: Timestamp,
     /// The agent who has it.
     pub assigned_agent: Option<String>,
+    /// The holder's name, kept on the conversation when it is assigned: the member's display
+    /// name (the token's name when they take it themselves), else their id.
+    #[serde(default)]
+    pub assigned_agent_name: Option<String>,
+    /// When the customer last wrote.
+    #[serde(default)]
+    pub last_customer_message_at: Option<Timestamp>,
+    /// The customer wrote last: no person has answered since (automated messages do not answer).
+    #[serde(default)]
+    pub needs_reply: bool,
+    /// The first customer message not answered yet.
+    #[serde(default)]
+    pub waiting_since: Option<Timestamp>,
     /// Whether the customer has opted out of messages from this account.
     pub opted_out: bool,
     /// The beginning of the last message.
@@ -338,11 +351,29 @@ impl Conversation {
             created_at: now,
             last_activity_at: now,
             assigned_agent: None,
+            assigned_agent_name: None,
+            last_customer_message_at: None,
+            needs_reply: false,
+            waiting_since: None,
             opted_out: false,
             last_message_preview: None,
             messages: None,
             next_cursor: None,
         }
+    }
+
+    /// The customer wrote at `at`: it needs a reply, waiting since the first message not
+    /// answered yet.
+    pub fn customer_wrote(&mut self, at: Timestamp) {
+        self.last_customer_message_at = Some(at);
+        self.needs_reply = true;
+        self.waiting_since.get_or_insert(at);
+    }
+
+    /// A person (not the channel) answered.
+    pub fn answered(&mut self) {
+        self.needs_reply = false;
+        self.waiting_since = None;
     }
 
     /// The customer and support number it is between.

@@ -190,14 +190,16 @@ impl<C: ConversationMoves + ConversationReads + ConversationNotes + Members> Des
             if current.status == Status::Closed {
                 return Err(DeskError::Closed);
             }
-            if let Some(user) = to {
-                if self.store.member(&current.account_id, user).await?.is_none() {
-                    return Err(DeskError::NotAMember(user.clone()));
-                }
-            }
-            let m = plan_assignment(&current, caller, to);
+            let to = match to {
+                None => None,
+                Some(user) => match self.store.member(&current.account_id, user).await? {
+                    None => return Err(DeskError::NotAMember(user.clone())),
+                    Some(member) => Some((user, member.display_name.unwrap_or_else(|| user.to_string()))),
+                },
+            };
+            let m = plan_assignment(&current, caller, to.as_ref().map(|(u, n)| (*u, n.as_str())));
             if moved(&self.store, &m, attempt).await? {
-                tracing::info!(conversation_id = %id, to = to.map(UserId::as_str).unwrap_or(""), "conversation assigned");
+                tracing::info!(conversation_id = %id, to = to.as_ref().map_or("", |(u, _)| u.as_str()), "conversation assigned");
                 return Ok(m.applied_to(current));
             }
         }
@@ -302,7 +304,7 @@ pub fn plan_move(current: &Conversation, event: Event, caller: &Caller, standing
         preview: None,
         opted_out: None,
         holder: if takes {
-            Holder::To(caller.user_id.clone())
+            Holder::To(caller.user_id.clone(), own_name(caller))
         } else {
             Holder::Keep
         },
@@ -313,12 +315,20 @@ pub fn plan_move(current: &Conversation, event: Event, caller: &Caller, standing
         },
         audit: Some(audit),
         away_for: None,
+        wrote: None,
     })
 }
 
-/// An assignment: the status kept, the holder changed while it is still the one read, the new
-/// holder still a member; audited.
-pub fn plan_assignment(current: &Conversation, caller: &Caller, to: Option<&UserId>) -> Move {
+/// The name a user who takes a conversation themselves is shown by: the token's, else their id.
+pub fn own_name(caller: &Caller) -> String {
+    caller.name.clone().unwrap_or_else(|| caller.user_id.to_string())
+}
+
+/// An assignment to a member and the name the conversation keeps for them (or to nobody): the
+/// status kept, the holder changed while it is still the one read, the new holder still a
+/// member; audited.
+pub fn plan_assignment(current: &Conversation, caller: &Caller, to: Option<(&UserId, &str)>) -> Move {
+    let user = to.map(|(u, _)| u);
     let audit = AuditEntry::new(
         &Actor::of(caller),
         AuditAction::ConversationAssigned,
@@ -326,7 +336,7 @@ pub fn plan_assignment(current: &Conversation, caller: &Caller, to: Option<&User
         current.conversation_id.as_str(),
     )
     .with("from", current.assigned_agent.clone())
-    .with("to", to.map(UserId::to_string));
+    .with("to", user.map(UserId::to_string));
     Move {
         conversation_id: current.conversation_id.clone(),
         thread: current.thread(),
@@ -335,13 +345,14 @@ pub fn plan_assignment(current: &Conversation, caller: &Caller, to: Option<&User
         at: Timestamp::now(),
         preview: None,
         opted_out: None,
-        holder: to.map_or(Holder::Nobody, |u| Holder::To(u.clone())),
+        holder: to.map_or(Holder::Nobody, |(u, name)| Holder::To(u.clone(), name.to_owned())),
         guard: Guard {
             holder_read: Some(current.assigned_agent.clone()),
-            member: to.cloned(),
+            member: user.cloned(),
             activity_read: None,
         },
         audit: Some(audit),
         away_for: None,
+        wrote: None,
     }
 }

@@ -112,6 +112,17 @@ pub struct Move {
     /// The closed period an away message goes out for with this move: recorded on the live
     /// pointer, on the condition that no away message went out for it yet.
     pub away_for: Option<String>,
+    /// Who wrote the message the move comes with, if one does.
+    pub wrote: Option<Writer>,
+}
+
+/// Who wrote the message a move comes with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writer {
+    /// The customer: the conversation needs a reply.
+    Customer,
+    /// A person of the desk: the conversation is answered.
+    Agent,
 }
 
 /// Who holds a conversation after a move.
@@ -120,8 +131,8 @@ pub enum Holder {
     /// Whoever held it.
     #[default]
     Keep,
-    /// This user.
-    To(UserId),
+    /// This user, with their name as the conversation keeps it.
+    To(UserId, String),
     /// Nobody.
     Nobody,
 }
@@ -152,8 +163,19 @@ impl Move {
         }
         match &self.holder {
             Holder::Keep => {}
-            Holder::To(u) => c.assigned_agent = Some(u.to_string()),
-            Holder::Nobody => c.assigned_agent = None,
+            Holder::To(u, name) => {
+                c.assigned_agent = Some(u.to_string());
+                c.assigned_agent_name = Some(name.clone());
+            }
+            Holder::Nobody => {
+                c.assigned_agent = None;
+                c.assigned_agent_name = None;
+            }
+        }
+        match self.wrote {
+            Some(Writer::Customer) => c.customer_wrote(self.at),
+            Some(Writer::Agent) => c.answered(),
+            None => {}
         }
         c
     }

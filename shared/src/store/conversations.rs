@@ -15,9 +15,10 @@ use super::items::{
 use super::{key, s, sdk_error, values, Dynamo, Item, Part, StoreError, Txn, TxnOutcome};
 use crate::conversation::{Conversation, Status};
 use crate::ids::{AccountId, ConversationId, Timestamp};
+
 use crate::service::ports::{
     BadCursor, Committed, ConversationMoves, ConversationNotes, ConversationReads, ConversationWrite, Holder,
-    IdleConversations, IdleEnd, Move, Note, Order, Page, ReadError,
+    IdleConversations, IdleEnd, Move, Note, Order, Page, ReadError, Writer,
 };
 use crate::table::{self, GSI1};
 
@@ -54,7 +55,7 @@ fn push_holds(txn: &mut Txn<'_>, m: &Move) -> Result<(), StoreError> {
     let after = match &m.holder {
         _ if m.to == Status::Closed => None,
         Holder::Keep => before.clone(),
-        Holder::To(u) => Some(u.to_string()),
+        Holder::To(u, _) => Some(u.to_string()),
         Holder::Nobody => None,
     };
     if before == after {
@@ -84,6 +85,7 @@ fn move_update(m: &Move) -> (String, String, HashMap<String, AttributeValue>) {
         "gsi1pk = :gpk",
         "gsi1sk = :gsk",
     ];
+    let mut remove = Vec::new();
     let mut vals = values([
         (":to", s(m.to.as_str())),
         (":from", s(m.from.as_str())),
@@ -91,14 +93,15 @@ fn move_update(m: &Move) -> (String, String, HashMap<String, AttributeValue>) {
         (":gpk", s(index_partition(&m.thread.account_id, m.to))),
         (":gsk", s(activity_sort_key(&m.at, &m.conversation_id))),
     ]);
-    let holder = match &m.holder {
-        Holder::To(u) => Some(s(u.as_str())),
-        Holder::Keep | Holder::Nobody => None,
+    let (holder, name) = match &m.holder {
+        Holder::To(u, name) => (Some(s(u.as_str())), Some(s(name))),
+        Holder::Keep | Holder::Nobody => (None, None),
     };
     let optional = [
         ("last_message_preview = :p", ":p", m.preview.clone().map(s)),
         ("opted_out = :o", ":o", m.opted_out.map(AttributeValue::Bool)),
         ("assigned_agent = :agent", ":agent", holder),
+        ("assigned_agent_name = :agent_name", ":agent_name", name),
     ];
     for (clause, name, value) in optional {
         if let Some(v) = value {
@@ -106,10 +109,34 @@ fn move_update(m: &Move) -> (String, String, HashMap<String, AttributeValue>) {
             vals.insert(name.to_owned(), v);
         }
     }
-    let mut expression = format!("SET {}", set.join(", "));
     if m.holder == Holder::Nobody {
-        expression.push_str(" REMOVE assigned_agent");
+        remove.extend(["assigned_agent", "assigned_agent_name"]);
     }
+    match m.wrote {
+        Some(Writer::Customer) => {
+            set.extend([
+                "last_customer_message_at = :now",
+                "needs_reply = :yes",
+                "waiting_since = if_not_exists(waiting_since, :now)",
+            ]);
+            vals.insert(":yes".into(), AttributeValue::Bool(true));
+        }
+        Some(Writer::Agent) => {
+            set.push("needs_reply = :no");
+            vals.insert(":no".into(), AttributeValue::Bool(false));
+            remove.push("waiting_since");
+        }
+        None => {}
+    }
+    let mut expression = format!("SET {}", set.join(", "));
+    if !remove.is_empty() {
+        expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+    }
+    (expression, move_condition(m, &mut vals), vals)
+}
+
+/// A move's condition: the status read (and the activity and holder read, when it depends on them).
+fn move_condition(m: &Move, vals: &mut HashMap<String, AttributeValue>) -> String {
     let mut condition = "#status = :from".to_owned();
     if let Some(seen) = &m.guard.activity_read {
         condition.push_str(" AND last_activity_at = :seen");
@@ -123,7 +150,7 @@ fn move_update(m: &Move) -> (String, String, HashMap<String, AttributeValue>) {
             vals.insert(":held".into(), s(h.as_str()));
         }
     }
-    (expression, condition, vals)
+    condition
 }
 
 /// The live pointer's part of a move: its status follows the conversation's; it goes when the

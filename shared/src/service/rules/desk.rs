@@ -226,3 +226,76 @@ mod notes {
         assert_eq!(w.transcript(&id).len(), 1);
     }
 }
+
+mod desk_fields {
+    use super::*;
+    use crate::access::{Role, UserId};
+
+    #[tokio::test]
+    async fn a_customer_message_needs_a_reply_waiting_since_the_first_unanswered_one() {
+        let w = World::new();
+        let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+        let first = w.conversation(&id);
+        assert!(first.needs_reply);
+        assert_eq!(first.waiting_since, Some(first.created_at));
+        w.text(CUSTOMER, "anyone?", "R2").await;
+        let second = w.conversation(&id);
+        assert_eq!(second.waiting_since, first.waiting_since, "still the first one");
+        assert_eq!(second.last_customer_message_at, Some(w.transcript(&id)[1].created_at));
+    }
+
+    #[tokio::test]
+    async fn an_agents_reply_answers_and_the_next_customer_message_waits_anew() {
+        let w = World::new();
+        let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+        w.sender().reply(&op("a-1"), &id, &draft("hello", None)).await.unwrap();
+        let answered = w.conversation(&id);
+        assert_eq!((answered.needs_reply, answered.waiting_since), (false, None));
+        w.text(CUSTOMER, "thanks", "R2").await;
+        let again = w.conversation(&id);
+        assert!(again.needs_reply);
+        assert_eq!(again.waiting_since, again.last_customer_message_at);
+    }
+
+    #[tokio::test]
+    async fn an_automated_message_is_not_an_answer() {
+        let w = World::new();
+        w.set_settings(serde_json::json!({"messages": {"greeting": "We will answer shortly."}}));
+        let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+        assert!(w.transcript(&id)[1].automated);
+        let c = w.conversation(&id);
+        assert_eq!((c.needs_reply, c.waiting_since), (true, Some(c.created_at)));
+    }
+
+    #[tokio::test]
+    async fn the_holders_name_is_kept_on_the_conversation() {
+        let w = World::new();
+        w.member("a-2", Role::Agent);
+        w.store.write(|s| {
+            for ((_, u), m) in s.members.iter_mut() {
+                if u.as_str() == "a-2" {
+                    m.display_name = Some("Ada".into());
+                }
+            }
+        });
+        w.member("a-3", Role::Agent);
+        let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+        let a2 = UserId::parse("a-2").unwrap();
+        let moved = w.desk().assign(&op("o-1"), &id, Some(&a2)).await.unwrap();
+        assert_eq!(moved.assigned_agent_name.as_deref(), Some("Ada"));
+        assert_eq!(w.conversation(&id).assigned_agent_name.as_deref(), Some("Ada"));
+        let a3 = UserId::parse("a-3").unwrap();
+        w.desk().assign(&op("o-1"), &id, Some(&a3)).await.unwrap();
+        assert_eq!(
+            w.conversation(&id).assigned_agent_name.as_deref(),
+            Some("a-3"),
+            "no display name"
+        );
+        w.desk().assign(&op("o-1"), &id, None).await.unwrap();
+        assert_eq!(w.conversation(&id).assigned_agent_name, None);
+        let mut taker = caller("a-2", &[Role::Agent]);
+        taker.name = Some("Ada L.".into());
+        w.desk().apply(&taker, &id, Event::Accept).await.unwrap();
+        assert_eq!(w.conversation(&id).assigned_agent_name.as_deref(), Some("Ada L."));
+    }
+}
