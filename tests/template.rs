@@ -152,7 +152,17 @@ async fn scenario(s: &Stack, g: &Stack) {
         &[],
     )
     .await;
+    expect(
+        g,
+        200,
+        "GET",
+        &format!("/conversations/{conversation}?order=desc"),
+        Value::Null,
+        &[],
+    )
+    .await;
     expect(g, 200, "POST", &at("accept"), json!({}), &[]).await;
+    expect(g, 201, "POST", &at("notes"), json!({"text": "call back after 5"}), &[]).await;
     team(g, &id, &conversation).await;
     let reply = json!({"text": "hello back"});
     let sent = expect(

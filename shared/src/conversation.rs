@@ -248,9 +248,10 @@ mod tests {
             (
                 Direction::Inbound.as_str(),
                 Direction::Outbound.as_str(),
-                Direction::System.as_str()
+                Direction::System.as_str(),
+                Direction::Note.as_str()
             ),
-            ("inbound", "outbound", "system")
+            ("inbound", "outbound", "system", "note")
         );
         let events = [
             Event::Accept,
@@ -300,12 +301,25 @@ pub struct Conversation {
     pub last_activity_at: Timestamp,
     /// The agent who has it.
     pub assigned_agent: Option<String>,
+    /// The holder's name, kept on the conversation when it is assigned: the member's display
+    /// name (the token's name when they take it themselves), else their id.
+    #[serde(default)]
+    pub assigned_agent_name: Option<String>,
+    /// When the customer last wrote.
+    #[serde(default)]
+    pub last_customer_message_at: Option<Timestamp>,
+    /// The customer wrote last: no person has answered since (automated messages do not answer).
+    #[serde(default)]
+    pub needs_reply: bool,
+    /// The first customer message not answered yet.
+    #[serde(default)]
+    pub waiting_since: Option<Timestamp>,
     /// Whether the customer has opted out of messages from this account.
     pub opted_out: bool,
     /// The beginning of the last message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_message_preview: Option<String>,
-    /// The transcript, oldest first (single read only).
+    /// The transcript, in the order asked for (single read only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<Message>>,
     /// Where the transcript continues, when it is longer than one page (single read only).
@@ -337,11 +351,29 @@ impl Conversation {
             created_at: now,
             last_activity_at: now,
             assigned_agent: None,
+            assigned_agent_name: None,
+            last_customer_message_at: None,
+            needs_reply: false,
+            waiting_since: None,
             opted_out: false,
             last_message_preview: None,
             messages: None,
             next_cursor: None,
         }
+    }
+
+    /// The customer wrote at `at`: it needs a reply, waiting since the first message not
+    /// answered yet.
+    pub fn customer_wrote(&mut self, at: Timestamp) {
+        self.last_customer_message_at = Some(at);
+        self.needs_reply = true;
+        self.waiting_since.get_or_insert(at);
+    }
+
+    /// A person (not the channel) answered.
+    pub fn answered(&mut self) {
+        self.needs_reply = false;
+        self.waiting_since = None;
     }
 
     /// The customer and support number it is between.
@@ -401,9 +433,23 @@ pub enum Direction {
     Inbound,
     /// An agent or the business.
     Outbound,
-    /// The channel (consent changes, notes).
+    /// The channel (consent changes, automatic ends).
     System,
+    /// A note of the desk's staff: in the transcript, never sent.
+    Note,
 }
+
+/// Who wrote a note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Author {
+    /// Their user id (the token's `sub`).
+    pub user_id: String,
+    /// Their name as the token gives it, else their user id.
+    pub name: String,
+}
+
+/// The longest note, in characters.
+pub const MAX_NOTE_CHARS: usize = 2000;
 
 impl Direction {
     /// The contract's spelling.
@@ -452,6 +498,9 @@ pub struct Message {
     /// Which automated message it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<Kind>,
+    /// Who wrote a note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<Author>,
 }
 
 /// How long an outbound message of unknown outcome waits for its delivery report before the
@@ -482,6 +531,7 @@ impl Message {
             unconfirmed: false,
             automated: false,
             kind: None,
+            author: None,
         }
     }
 
@@ -518,6 +568,13 @@ impl Message {
         m.message_id = after.successor();
         m.automated = true;
         m.kind = Some(kind);
+        m
+    }
+
+    /// A note by `author`: kept in the transcript, never sent (no segments, no status to follow).
+    pub fn note(text: &str, author: Author) -> Self {
+        let mut m = Self::new(Direction::Note, text, &TextInfo::none(), MessageState::Received);
+        m.author = Some(author);
         m
     }
 

@@ -266,6 +266,8 @@ impl From<DeskError> for ApiError {
             DeskError::AssignedToOther(h) => Self::assigned_to_other(h),
             DeskError::NotAMember(_) => Self::new(status(422), ErrorCode::NotAMember, message),
             DeskError::Closed => Self::new(StatusCode::CONFLICT, ErrorCode::ConversationClosed, message),
+            DeskError::EmptyNote => Self::bad_request(ErrorCode::EmptyMessage, message),
+            DeskError::NoteTooLong => Self::new(status(422), ErrorCode::MessageTooLong, message),
             DeskError::Store(s) => s.into(),
         }
     }

@@ -1,5 +1,5 @@
 //! The agents' conversation routes, the HTTP edge of the desk service: `GET /conversations`,
-//! `GET /conversations/{id}`, the moves `accept`, `close`, `end`, and `assign`. The desk asks the
+//! `GET /conversations/{id}`, the moves `accept`, `close`, `end`, `assign`, and notes. The desk asks the
 //! policy (`shared::access`) with the caller of the verified token.
 
 use lambda_http::http::StatusCode;
@@ -12,6 +12,7 @@ use shared::error::ErrorCode;
 use shared::http::{body_bytes, caller, json_response, limit, no_route, path_param, query_param, respond, route_key};
 use shared::ids::{AccountId, ConversationId};
 use shared::service::desk::{Desk, DeskError};
+use shared::service::ports::Order;
 use shared::store::Dynamo;
 use shared::ApiError;
 
@@ -45,6 +46,13 @@ struct MoveBody {
 struct AssignBody {
     #[serde(deserialize_with = "present")]
     agent_id: Option<String>,
+}
+
+/// `{"text": "..."}`: a note.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteBody {
+    text: String,
 }
 
 /// A field that must be present, possibly null.
@@ -86,6 +94,7 @@ impl App {
             "POST /conversations/{conversation_id}/close" => self.move_to(req, c, Event::Close).await,
             "POST /conversations/{conversation_id}/end" => self.move_to(req, c, Event::End).await,
             "POST /conversations/{conversation_id}/assign" => self.assign(req, c).await,
+            "POST /conversations/{conversation_id}/notes" => self.note(req, c).await,
             _ => Err(no_route()),
         }
     }
@@ -111,8 +120,13 @@ impl App {
     async fn read(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
         let id = conversation_id(req)?;
         let limit = limit(req, MESSAGES_LIMIT)?;
+        let order = match query_param(req, "order") {
+            None => Order::Oldest,
+            Some(o) => Order::parse(&o)
+                .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidParameter, "order is asc or desc"))?,
+        };
         let cursor = query_param(req, "cursor");
-        let conversation = self.service.transcript(c, &id, limit, cursor.as_deref()).await?;
+        let conversation = self.service.transcript(c, &id, order, limit, cursor.as_deref()).await?;
         Ok(json_response(StatusCode::OK, &conversation))
     }
 
@@ -135,6 +149,13 @@ impl App {
             .map_err(|e| ApiError::bad_request(ErrorCode::InvalidAgentId, format!("agent_id: {e}")))?;
         let moved = self.service.assign(c, &id, to.as_ref()).await?;
         Ok(json_response(StatusCode::OK, &moved))
+    }
+
+    async fn note(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        let id = conversation_id(req)?;
+        let body: NoteBody = shared::http::json_body(req)?;
+        let note = self.service.note(c, &id, &body.text).await?;
+        Ok(json_response(StatusCode::CREATED, &note))
     }
 }
 

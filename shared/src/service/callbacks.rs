@@ -16,7 +16,7 @@ use crate::phone::PhoneNumber;
 use crate::service::directory::{AccountDirectory, DirectoryError, Freshness};
 use crate::service::ports::{
     CallbackQueue, Committed, ConsentWrite, ConversationWrite, Guard, Holder, InboundLog, InboundRecord, InboundWrite,
-    Move, OutboundLog, ParkedCallback, ReportLog, SmsGateway, StatusUpdate, StoreError, ThreadState,
+    Move, OutboundLog, ParkedCallback, ReportLog, SmsGateway, StatusUpdate, StoreError, ThreadState, Writer,
 };
 use crate::sms::TextInfo;
 use crate::telesign::status::{rank, state_of_code};
@@ -607,6 +607,7 @@ fn conversation_write(
             c.last_activity_at = message.created_at;
             c.opted_out = opted_out;
             c.last_message_preview = Some(preview(&sms.text));
+            c.customer_wrote(message.created_at);
             ConversationWrite::Create(c)
         }
         Some((id, status)) => ConversationWrite::Move(Move {
@@ -621,6 +622,7 @@ fn conversation_write(
             guard: Guard::default(),
             audit: None,
             away_for,
+            wrote: Some(Writer::Customer),
         }),
     }
 }

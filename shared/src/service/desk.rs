@@ -5,12 +5,12 @@ use std::time::Duration;
 use crate::access::{Action, Caller, Standing, UserId};
 use crate::audit::{Actor, AuditAction, AuditEntry};
 use crate::backoff::Backoff;
-use crate::conversation::{listable, next, Conversation, Event, Status};
+use crate::conversation::{listable, next, Author, Conversation, Event, Message, Status, MAX_NOTE_CHARS};
 use crate::ids::{AccountId, ConversationId, Timestamp};
 use crate::service::access::{admit, check, standing_in, Refusal};
 use crate::service::ports::{
-    BadCursor, Committed, ConversationMoves, ConversationReads, Guard, Holder, Members, Move, Page, ReadError,
-    StoreError,
+    BadCursor, Committed, ConversationMoves, ConversationNotes, ConversationReads, Guard, Holder, Members, Move, Note,
+    Order, Page, ReadError, StoreError,
 };
 
 /// How often a move that lost a race is tried again.
@@ -70,6 +70,12 @@ pub enum DeskError {
     /// The conversation is closed.
     #[error("the conversation is closed")]
     Closed,
+    /// A note with no text.
+    #[error("a note needs text")]
+    EmptyNote,
+    /// A note longer than [`MAX_NOTE_CHARS`].
+    #[error("a note is at most {MAX_NOTE_CHARS} characters")]
+    NoteTooLong,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -111,7 +117,7 @@ pub struct Desk<C> {
     pub store: C,
 }
 
-impl<C: ConversationMoves + ConversationReads + Members> Desk<C> {
+impl<C: ConversationMoves + ConversationReads + ConversationNotes + Members> Desk<C> {
     /// The dashboard: an account's conversations in `statuses`, newest activity first.
     pub async fn list(
         &self,
@@ -130,15 +136,16 @@ impl<C: ConversationMoves + ConversationReads + Members> Desk<C> {
         Ok(self.store.list(account_id, statuses, limit, cursor).await?)
     }
 
-    /// A conversation with a page of its transcript.
+    /// A conversation with a page of its transcript in `order`.
     pub async fn transcript(
         &self,
         caller: &Caller,
         id: &ConversationId,
+        order: Order,
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Conversation, DeskError> {
-        let found = self.store.transcript(id, limit, cursor).await?;
+        let found = self.store.transcript(id, order, limit, cursor).await?;
         let conversation = found.ok_or(DeskError::NotFound)?;
         admit(&self.store, caller, &conversation.account_id, Action::ReadConversations)
             .await
@@ -183,18 +190,86 @@ impl<C: ConversationMoves + ConversationReads + Members> Desk<C> {
             if current.status == Status::Closed {
                 return Err(DeskError::Closed);
             }
-            if let Some(user) = to {
-                if self.store.member(&current.account_id, user).await?.is_none() {
-                    return Err(DeskError::NotAMember(user.clone()));
-                }
-            }
-            let m = plan_assignment(&current, caller, to);
+            let to = match to {
+                None => None,
+                Some(user) => match self.store.member(&current.account_id, user).await? {
+                    None => return Err(DeskError::NotAMember(user.clone())),
+                    Some(member) => Some((user, member.display_name.unwrap_or_else(|| user.to_string()))),
+                },
+            };
+            let m = plan_assignment(&current, caller, to.as_ref().map(|(u, n)| (*u, n.as_str())));
             if moved(&self.store, &m, attempt).await? {
-                tracing::info!(conversation_id = %id, to = to.map(UserId::as_str).unwrap_or(""), "conversation assigned");
+                tracing::info!(conversation_id = %id, to = to.as_ref().map_or("", |(u, _)| u.as_str()), "conversation assigned");
                 return Ok(m.applied_to(current));
             }
         }
         Err(DeskError::Busy)
+    }
+}
+
+impl<C: ConversationMoves + ConversationNotes + Members> Desk<C> {
+    /// Writes a note on a conversation the caller may work (the policy's Work action), while it
+    /// is not closed; the note and its entry (without the text) in one transaction; a note that
+    /// lost a race with a move reads again and is decided again.
+    pub async fn note(&self, caller: &Caller, id: &ConversationId, text: &str) -> Result<Message, DeskError> {
+        let text = note_text(text)?;
+        for attempt in 1..=MOVE_ATTEMPTS {
+            let current = self.store.conversation(id).await?.ok_or(DeskError::NotFound)?;
+            let holder = current.assigned_agent.as_deref();
+            admit(&self.store, caller, &current.account_id, Action::Work { holder })
+                .await
+                .map_err(DeskError::on_conversation)?;
+            if current.status == Status::Closed {
+                return Err(DeskError::Closed);
+            }
+            let note = plan_note(&current, caller, text);
+            let written = match self.store.write_note(&note).await {
+                Ok(Committed::Done) => true,
+                Ok(Committed::Lost) | Err(StoreError::Conflict(_)) => false,
+                Err(e) => return Err(e.into()),
+            };
+            if written {
+                tracing::info!(conversation_id = %id, message_id = %note.message.message_id, "note written");
+                return Ok(note.message);
+            }
+            MOVE_BACKOFF.sleep(attempt).await;
+        }
+        Err(DeskError::Busy)
+    }
+}
+
+/// A note's text as written: not blank, at most [`MAX_NOTE_CHARS`] characters.
+pub fn note_text(text: &str) -> Result<&str, DeskError> {
+    if text.trim().is_empty() {
+        return Err(DeskError::EmptyNote);
+    }
+    if text.chars().count() > MAX_NOTE_CHARS {
+        return Err(DeskError::NoteTooLong);
+    }
+    Ok(text)
+}
+
+/// A note by the caller (named by the token's name, else their id) on a conversation as read,
+/// on the condition that its holder is still the one read; audited without the text.
+pub fn plan_note(current: &Conversation, caller: &Caller, text: &str) -> Note {
+    let author = Author {
+        user_id: caller.user_id.to_string(),
+        name: caller.name.clone().unwrap_or_else(|| caller.user_id.to_string()),
+    };
+    let message = Message::note(text, author);
+    let audit = AuditEntry::new(
+        &Actor::of(caller),
+        AuditAction::NoteWritten,
+        &current.account_id,
+        current.conversation_id.as_str(),
+    )
+    .with("message_id", message.message_id.to_string());
+    Note {
+        conversation_id: current.conversation_id.clone(),
+        account_id: current.account_id.clone(),
+        message,
+        holder_read: current.assigned_agent.clone(),
+        audit,
     }
 }
 
@@ -229,7 +304,7 @@ pub fn plan_move(current: &Conversation, event: Event, caller: &Caller, standing
         preview: None,
         opted_out: None,
         holder: if takes {
-            Holder::To(caller.user_id.clone())
+            Holder::To(caller.user_id.clone(), own_name(caller))
         } else {
             Holder::Keep
         },
@@ -240,12 +315,20 @@ pub fn plan_move(current: &Conversation, event: Event, caller: &Caller, standing
         },
         audit: Some(audit),
         away_for: None,
+        wrote: None,
     })
 }
 
-/// An assignment: the status kept, the holder changed while it is still the one read, the new
-/// holder still a member; audited.
-pub fn plan_assignment(current: &Conversation, caller: &Caller, to: Option<&UserId>) -> Move {
+/// The name a user who takes a conversation themselves is shown by: the token's, else their id.
+pub fn own_name(caller: &Caller) -> String {
+    caller.name.clone().unwrap_or_else(|| caller.user_id.to_string())
+}
+
+/// An assignment to a member and the name the conversation keeps for them (or to nobody): the
+/// status kept, the holder changed while it is still the one read, the new holder still a
+/// member; audited.
+pub fn plan_assignment(current: &Conversation, caller: &Caller, to: Option<(&UserId, &str)>) -> Move {
+    let user = to.map(|(u, _)| u);
     let audit = AuditEntry::new(
         &Actor::of(caller),
         AuditAction::ConversationAssigned,
@@ -253,7 +336,7 @@ pub fn plan_assignment(current: &Conversation, caller: &Caller, to: Option<&User
         current.conversation_id.as_str(),
     )
     .with("from", current.assigned_agent.clone())
-    .with("to", to.map(UserId::to_string));
+    .with("to", user.map(UserId::to_string));
     Move {
         conversation_id: current.conversation_id.clone(),
         thread: current.thread(),
@@ -262,13 +345,14 @@ pub fn plan_assignment(current: &Conversation, caller: &Caller, to: Option<&User
         at: Timestamp::now(),
         preview: None,
         opted_out: None,
-        holder: to.map_or(Holder::Nobody, |u| Holder::To(u.clone())),
+        holder: to.map_or(Holder::Nobody, |(u, name)| Holder::To(u.clone(), name.to_owned())),
         guard: Guard {
             holder_read: Some(current.assigned_agent.clone()),
-            member: to.cloned(),
+            member: user.cloned(),
             activity_read: None,
         },
         audit: Some(audit),
         away_for: None,
+        wrote: None,
     }
 }

@@ -288,10 +288,29 @@ impl ConversationMoves for MemoryStore {
     }
 }
 
+impl ConversationNotes for MemoryStore {
+    async fn write_note(&self, n: &Note) -> Result<Committed, StoreError> {
+        Ok(self.transact(|s| {
+            let writable = s
+                .conversations
+                .get(&n.conversation_id)
+                .is_some_and(|c| c.status != Status::Closed && c.assigned_agent.as_deref() == n.holder_read.as_deref());
+            if !writable {
+                return Committed::Lost;
+            }
+            s.append(&n.conversation_id, &n.message, None);
+            s.audit.push(n.audit.clone());
+            s.writes += 1;
+            Committed::Done
+        }))
+    }
+}
+
 impl ConversationReads for MemoryStore {
     async fn transcript(
         &self,
         id: &ConversationId,
+        order: Order,
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Option<Conversation>, ReadError> {
@@ -301,7 +320,10 @@ impl ConversationReads for MemoryStore {
         };
         Ok(self.read(|s| {
             let mut c = s.conversations.get(id)?.clone();
-            let all = s.transcript(id);
+            let mut all = s.transcript(id);
+            if order == Order::Newest {
+                all.reverse();
+            }
             let end = (skip + limit as usize).min(all.len());
             c.messages = Some(all[skip.min(end)..end].to_vec());
             c.next_cursor = (end < all.len()).then(|| end.to_string());

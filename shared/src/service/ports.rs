@@ -47,6 +47,27 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// The order of a transcript's messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    /// Oldest first (the default).
+    #[default]
+    Oldest,
+    /// Newest first.
+    Newest,
+}
+
+impl Order {
+    /// `asc` or `desc`, as the API names them.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "asc" => Some(Self::Oldest),
+            "desc" => Some(Self::Newest),
+            _ => None,
+        }
+    }
+}
+
 /// A cursor that this API did not give out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the cursor is not one this API gave out")]
@@ -91,6 +112,17 @@ pub struct Move {
     /// The closed period an away message goes out for with this move: recorded on the live
     /// pointer, on the condition that no away message went out for it yet.
     pub away_for: Option<String>,
+    /// Who wrote the message the move comes with, if one does.
+    pub wrote: Option<Writer>,
+}
+
+/// Who wrote the message a move comes with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writer {
+    /// The customer: the conversation needs a reply.
+    Customer,
+    /// A person of the desk: the conversation is answered.
+    Agent,
 }
 
 /// Who holds a conversation after a move.
@@ -99,8 +131,8 @@ pub enum Holder {
     /// Whoever held it.
     #[default]
     Keep,
-    /// This user.
-    To(UserId),
+    /// This user, with their name as the conversation keeps it.
+    To(UserId, String),
     /// Nobody.
     Nobody,
 }
@@ -131,8 +163,19 @@ impl Move {
         }
         match &self.holder {
             Holder::Keep => {}
-            Holder::To(u) => c.assigned_agent = Some(u.to_string()),
-            Holder::Nobody => c.assigned_agent = None,
+            Holder::To(u, name) => {
+                c.assigned_agent = Some(u.to_string());
+                c.assigned_agent_name = Some(name.clone());
+            }
+            Holder::Nobody => {
+                c.assigned_agent = None;
+                c.assigned_agent_name = None;
+            }
+        }
+        match self.wrote {
+            Some(Writer::Customer) => c.customer_wrote(self.at),
+            Some(Writer::Agent) => c.answered(),
+            None => {}
         }
         c
     }
@@ -169,12 +212,36 @@ pub trait ConversationMoves: Send + Sync {
     fn apply_move(&self, m: &Move) -> impl Future<Output = Result<Committed, StoreError>> + Send;
 }
 
+/// A note to add to a conversation's transcript, with its audit entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Note {
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// Its account.
+    pub account_id: AccountId,
+    /// The note (`direction: note`).
+    pub message: Message,
+    /// Who held the conversation when the policy allowed the note: it is written only while
+    /// they still do (`None`: nobody) and the conversation is not closed.
+    pub holder_read: Option<String>,
+    /// The entry (no text).
+    pub audit: AuditEntry,
+}
+
+/// Writing notes.
+pub trait ConversationNotes: Send + Sync {
+    /// Writes a note with its entry in one transaction; `Lost` when the conversation is gone,
+    /// closed or held by someone else by now.
+    fn write_note(&self, note: &Note) -> impl Future<Output = Result<Committed, StoreError>> + Send;
+}
+
 /// Reading the dashboard and transcripts.
 pub trait ConversationReads: Send + Sync {
-    /// A conversation with a page of its messages, oldest first.
+    /// A conversation with a page of its messages in `order`.
     fn transcript(
         &self,
         id: &ConversationId,
+        order: Order,
         limit: u32,
         cursor: Option<&str>,
     ) -> impl Future<Output = Result<Option<Conversation>, ReadError>> + Send;

@@ -17,7 +17,7 @@ use crate::service::access::{admit, Refusal};
 use crate::service::directory::{AccountDirectory, DirectoryError, Freshness};
 use crate::service::ports::{
     BeginWrite, ConversationMoves, ConversationWrite, Guard, Holder, IdempotencyLog, IdempotencyRecord,
-    IdempotencyScope, Members, Move, OutboundLog, OutboundRecord, Settlement, SmsGateway, StoreError,
+    IdempotencyScope, Members, Move, OutboundLog, OutboundRecord, Settlement, SmsGateway, StoreError, Writer,
 };
 use crate::sms::TextInfo;
 use crate::telesign::status::state_of_code;
@@ -490,7 +490,11 @@ fn plan_outbound(a: &Attempt<'_>, draft: &Draft, scope: Option<IdempotencyScope>
             at: message.created_at,
             preview: Some(preview(&draft.text)),
             opted_out: None,
-            holder: if takes { Holder::To(me.clone()) } else { Holder::Keep },
+            holder: if takes {
+                Holder::To(me.clone(), crate::service::desk::own_name(a.caller))
+            } else {
+                Holder::Keep
+            },
             guard: Guard {
                 holder_read: Some(c.assigned_agent.clone()),
                 member: (takes && a.standing != Standing::Operator).then(|| me.clone()),
@@ -498,6 +502,7 @@ fn plan_outbound(a: &Attempt<'_>, draft: &Draft, scope: Option<IdempotencyScope>
             },
             audit: None,
             away_for: None,
+            wrote: draft.agent.is_some().then_some(Writer::Agent),
         })
     } else {
         let mut created = c.clone();
@@ -505,6 +510,7 @@ fn plan_outbound(a: &Attempt<'_>, draft: &Draft, scope: Option<IdempotencyScope>
         created.created_at = message.created_at;
         created.last_activity_at = message.created_at;
         created.assigned_agent = Some(me.to_string());
+        created.assigned_agent_name = Some(crate::service::desk::own_name(a.caller));
         created.last_message_preview = Some(preview(&draft.text));
         ConversationWrite::Create(created)
     };

@@ -273,6 +273,7 @@ pub fn plan_idle_end(account: &Account, c: &Conversation, now: Timestamp) -> Opt
             },
             audit: Some(audit),
             away_for: None,
+            wrote: None,
         },
         notice,
         closing,

@@ -15,9 +15,10 @@ use super::items::{
 use super::{key, s, sdk_error, values, Dynamo, Item, Part, StoreError, Txn, TxnOutcome};
 use crate::conversation::{Conversation, Status};
 use crate::ids::{AccountId, ConversationId, Timestamp};
+
 use crate::service::ports::{
-    BadCursor, Committed, ConversationMoves, ConversationReads, ConversationWrite, Holder, IdleConversations, IdleEnd,
-    Move, Page, ReadError,
+    BadCursor, Committed, ConversationMoves, ConversationNotes, ConversationReads, ConversationWrite, Holder,
+    IdleConversations, IdleEnd, Move, Note, Order, Page, ReadError, Writer,
 };
 use crate::table::{self, GSI1};
 
@@ -54,7 +55,7 @@ fn push_holds(txn: &mut Txn<'_>, m: &Move) -> Result<(), StoreError> {
     let after = match &m.holder {
         _ if m.to == Status::Closed => None,
         Holder::Keep => before.clone(),
-        Holder::To(u) => Some(u.to_string()),
+        Holder::To(u, _) => Some(u.to_string()),
         Holder::Nobody => None,
     };
     if before == after {
@@ -84,6 +85,7 @@ fn move_update(m: &Move) -> (String, String, HashMap<String, AttributeValue>) {
         "gsi1pk = :gpk",
         "gsi1sk = :gsk",
     ];
+    let mut remove = Vec::new();
     let mut vals = values([
         (":to", s(m.to.as_str())),
         (":from", s(m.from.as_str())),
@@ -91,14 +93,15 @@ fn move_update(m: &Move) -> (String, String, HashMap<String, AttributeValue>) {
         (":gpk", s(index_partition(&m.thread.account_id, m.to))),
         (":gsk", s(activity_sort_key(&m.at, &m.conversation_id))),
     ]);
-    let holder = match &m.holder {
-        Holder::To(u) => Some(s(u.as_str())),
-        Holder::Keep | Holder::Nobody => None,
+    let (holder, name) = match &m.holder {
+        Holder::To(u, name) => (Some(s(u.as_str())), Some(s(name))),
+        Holder::Keep | Holder::Nobody => (None, None),
     };
     let optional = [
         ("last_message_preview = :p", ":p", m.preview.clone().map(s)),
         ("opted_out = :o", ":o", m.opted_out.map(AttributeValue::Bool)),
         ("assigned_agent = :agent", ":agent", holder),
+        ("assigned_agent_name = :agent_name", ":agent_name", name),
     ];
     for (clause, name, value) in optional {
         if let Some(v) = value {
@@ -106,10 +109,34 @@ fn move_update(m: &Move) -> (String, String, HashMap<String, AttributeValue>) {
             vals.insert(name.to_owned(), v);
         }
     }
-    let mut expression = format!("SET {}", set.join(", "));
     if m.holder == Holder::Nobody {
-        expression.push_str(" REMOVE assigned_agent");
+        remove.extend(["assigned_agent", "assigned_agent_name"]);
     }
+    match m.wrote {
+        Some(Writer::Customer) => {
+            set.extend([
+                "last_customer_message_at = :now",
+                "needs_reply = :yes",
+                "waiting_since = if_not_exists(waiting_since, :now)",
+            ]);
+            vals.insert(":yes".into(), AttributeValue::Bool(true));
+        }
+        Some(Writer::Agent) => {
+            set.push("needs_reply = :no");
+            vals.insert(":no".into(), AttributeValue::Bool(false));
+            remove.push("waiting_since");
+        }
+        None => {}
+    }
+    let mut expression = format!("SET {}", set.join(", "));
+    if !remove.is_empty() {
+        expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+    }
+    (expression, move_condition(m, &mut vals), vals)
+}
+
+/// A move's condition: the status read (and the activity and holder read, when it depends on them).
+fn move_condition(m: &Move, vals: &mut HashMap<String, AttributeValue>) -> String {
     let mut condition = "#status = :from".to_owned();
     if let Some(seen) = &m.guard.activity_read {
         condition.push_str(" AND last_activity_at = :seen");
@@ -123,7 +150,7 @@ fn move_update(m: &Move) -> (String, String, HashMap<String, AttributeValue>) {
             vals.insert(":held".into(), s(h.as_str()));
         }
     }
-    (expression, condition, vals)
+    condition
 }
 
 /// The live pointer's part of a move: its status follows the conversation's; it goes when the
@@ -237,6 +264,32 @@ impl ConversationMoves for Dynamo {
     }
 }
 
+impl ConversationNotes for Dynamo {
+    /// 1 TransactWriteItems: the conversation checked (there, not closed, held by the one read),
+    /// the note put, the entry.
+    async fn write_note(&self, n: &Note) -> Result<Committed, StoreError> {
+        let mut txn = self.txn();
+        let mut vals = values([(":closed", s(Status::Closed.as_str()))]);
+        let mut condition = "attribute_exists(pk) AND #status <> :closed AND ".to_owned();
+        match &n.holder_read {
+            None => condition.push_str("attribute_not_exists(assigned_agent)"),
+            Some(h) => {
+                condition.push_str("assigned_agent = :held");
+                vals.insert(":held".into(), s(h.as_str()));
+            }
+        }
+        let conversation = key(table::conversation_key(n.conversation_id.as_str()));
+        txn.check(Part::Conversation, conversation, &condition, vals)?;
+        let item = MessageItem::of(&n.conversation_id, &n.account_id, &n.message, None);
+        txn.put(Part::Message, to_item(&item)?, Some("attribute_not_exists(pk)"))?;
+        txn.audit(&n.audit)?;
+        Ok(match txn.commit().await? {
+            TxnOutcome::Done => Committed::Done,
+            TxnOutcome::Cancelled(_) => Committed::Lost,
+        })
+    }
+}
+
 impl IdleConversations for Dynamo {
     /// 1 Query on the index (the account's live or closed partition, by last activity, oldest
     /// first).
@@ -283,11 +336,13 @@ impl IdleConversations for Dynamo {
 }
 
 impl ConversationReads for Dynamo {
-    /// 1 Query (the conversation item sorts before its messages, raw bodies after them and out of
-    /// the query); a later page adds 1 GetItem.
+    /// Oldest first: 1 Query (the conversation item sorts before its messages, raw bodies after
+    /// them and out of the query); a later page adds 1 GetItem. Newest first: 1 GetItem and
+    /// 1 Query (the messages alone, backwards).
     async fn transcript(
         &self,
         id: &ConversationId,
+        order: Order,
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Option<Conversation>, ReadError> {
@@ -299,19 +354,25 @@ impl ConversationReads for Dynamo {
         let start = cursor
             .map(|c| decode_cursor(c, &[table::PK, table::SK], fits))
             .transpose()?;
-        let mut conversation = match start {
-            Some(_) => self.conversation(id).await?,
-            None => None,
+        let with_item = start.is_none() && order == Order::Oldest;
+        let mut conversation = match with_item {
+            false => self.conversation(id).await?,
+            true => None,
+        };
+        let (condition, from) = match order {
+            Order::Oldest => ("pk = :pk AND sk < :bound", table::AFTER_MESSAGES),
+            Order::Newest => ("pk = :pk AND begins_with(sk, :bound)", "MSG#"),
         };
         let out = self
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND sk < :after")
+            .key_condition_expression(condition)
             .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":after", s(table::AFTER_MESSAGES))
+            .expression_attribute_values(":bound", s(from))
+            .scan_index_forward(order == Order::Oldest)
             .consistent_read(true)
-            .limit(limit as i32 + i32::from(start.is_none()))
+            .limit(limit as i32 + i32::from(with_item))
             .set_exclusive_start_key(start)
             .send()
             .await

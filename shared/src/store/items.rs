@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::access::{Role, UserId};
 use crate::account::{Account, SupportNumber};
 use crate::audit::AuditEntry;
-use crate::conversation::{Conversation, Direction, Message, Status};
+use crate::conversation::{Author, Conversation, Direction, Message, Status};
 use crate::ids::{AccountId, ConversationId, MessageId, Timestamp};
 use crate::phone::PhoneNumber;
 use crate::service::ports::{Member, Retired, StoreError};
@@ -55,6 +55,14 @@ pub struct ConversationItem {
     last_activity_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     assigned_agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    assigned_agent_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_customer_message_at: Option<Timestamp>,
+    #[serde(default)]
+    needs_reply: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    waiting_since: Option<Timestamp>,
     #[serde(default)]
     opted_out: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,6 +99,10 @@ impl ConversationItem {
             created_at: c.created_at,
             last_activity_at: c.last_activity_at,
             assigned_agent: c.assigned_agent.clone(),
+            assigned_agent_name: c.assigned_agent_name.clone(),
+            last_customer_message_at: c.last_customer_message_at,
+            needs_reply: c.needs_reply,
+            waiting_since: c.waiting_since,
             opted_out: c.opted_out,
             last_message_preview: c.last_message_preview.clone(),
             gsi1pk: index_partition(&c.account_id, c.status),
@@ -108,7 +120,14 @@ impl ConversationItem {
             status: self.status,
             created_at: self.created_at,
             last_activity_at: self.last_activity_at,
+            assigned_agent_name: self
+                .assigned_agent
+                .as_ref()
+                .map(|a| self.assigned_agent_name.unwrap_or_else(|| a.clone())),
             assigned_agent: self.assigned_agent,
+            last_customer_message_at: self.last_customer_message_at,
+            needs_reply: self.needs_reply,
+            waiting_since: self.waiting_since,
             opted_out: self.opted_out,
             last_message_preview: self.last_message_preview,
             messages: None,
@@ -146,6 +165,8 @@ pub struct MessageItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     kind: Option<Kind>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    author: Option<Author>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     raw: Option<String>,
     /// The partition key of the idempotency record of its send (an erasure deletes it: it holds
     /// the send's answer with the text).
@@ -180,6 +201,7 @@ impl MessageItem {
             agent_id: m.agent_id.clone(),
             too_long: m.too_long,
             kind: m.kind,
+            author: m.author.clone(),
             raw: raw.map(str::to_owned),
             idempotency_pk: None,
         }
@@ -235,6 +257,7 @@ impl MessageItem {
             unconfirmed: false,
             automated: self.kind.is_some(),
             kind: self.kind,
+            author: self.author,
         };
         m.unconfirmed = m.unconfirmed_at(Timestamp::now());
         m
@@ -780,5 +803,32 @@ mod tests {
         assert!(!item.contains_key("assigned_agent"));
         let back: ConversationItem = from_item(item).unwrap();
         assert_eq!(back.into_conversation(), c);
+    }
+
+    #[test]
+    fn an_item_written_before_the_desk_fields_reads_with_them_derived() {
+        let thread = Thread {
+            account_id: AccountId::new(),
+            support_number: PhoneNumber::parse("14255550100").unwrap(),
+            customer_number: PhoneNumber::parse("48601234567").unwrap(),
+        };
+        let mut c = Conversation::first_contact(&thread);
+        c.assigned_agent = Some("a-1".into());
+        c.customer_wrote(c.created_at);
+        let mut item = to_item(&ConversationItem::of(&c)).unwrap();
+        for field in [
+            "assigned_agent_name",
+            "last_customer_message_at",
+            "needs_reply",
+            "waiting_since",
+        ] {
+            item.remove(field);
+        }
+        let old = from_item::<ConversationItem>(item).unwrap().into_conversation();
+        assert_eq!(old.assigned_agent_name.as_deref(), Some("a-1"), "the holder's id");
+        assert_eq!(
+            (old.needs_reply, old.waiting_since, old.last_customer_message_at),
+            (false, None, None)
+        );
     }
 }

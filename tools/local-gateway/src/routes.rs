@@ -80,6 +80,7 @@ pub const ROUTES: &[Route] = &[
         "conversations",
         false,
     ),
+    route("POST", "/conversations/{conversation_id}/notes", "conversations", false),
     route("POST", "/messages", "outbound-send", false),
     route("GET", "/me", "accounts", false),
     route("GET", "/accounts/{account_id}/members", "accounts", false),

@@ -36,7 +36,10 @@ async fn an_agent_who_is_not_a_member_sees_nothing_of_the_account() {
         DeskError::AccountNotFound
     );
     assert_eq!(
-        w.desk().transcript(&outsider, &id, 10, None).await.unwrap_err(),
+        w.desk()
+            .transcript(&outsider, &id, crate::service::ports::Order::Oldest, 10, None)
+            .await
+            .unwrap_err(),
         DeskError::NotFound
     );
     assert_eq!(

@@ -88,3 +88,214 @@ async fn closed_conversations_are_listed_alone() {
         .unwrap();
     assert_eq!(page.items.len(), 1);
 }
+
+#[tokio::test]
+async fn a_transcript_reads_newest_first_when_asked_and_pages_on() {
+    use crate::service::ports::Order;
+    let w = World::new();
+    let id = stored(&w.text(CUSTOMER, "one", "R1").await);
+    w.text(CUSTOMER, "two", "R2").await;
+    w.text(CUSTOMER, "three", "R3").await;
+    let texts = |c: &crate::conversation::Conversation| -> Vec<String> {
+        c.messages.iter().flatten().map(|m| m.text.clone()).collect()
+    };
+    let newest = w
+        .desk()
+        .transcript(&op("a-1"), &id, Order::Newest, 2, None)
+        .await
+        .unwrap();
+    assert_eq!(texts(&newest), ["three", "two"]);
+    let cursor = newest.next_cursor.clone().unwrap();
+    let rest = w
+        .desk()
+        .transcript(&op("a-1"), &id, Order::Newest, 2, Some(&cursor))
+        .await
+        .unwrap();
+    assert_eq!((texts(&rest), rest.next_cursor), (vec!["one".to_owned()], None));
+    let oldest = w
+        .desk()
+        .transcript(&op("a-1"), &id, Order::Oldest, 2, None)
+        .await
+        .unwrap();
+    assert_eq!(texts(&oldest), ["one", "two"]);
+}
+
+mod notes {
+    use super::*;
+    use crate::access::Role;
+    use crate::audit::AuditAction;
+    use crate::conversation::Direction;
+    use crate::telesign::MessageState;
+
+    fn agent(id: &str) -> crate::access::Caller {
+        let mut c = caller(id, &[Role::Agent]);
+        c.name = Some(format!("Agent {id}"));
+        c
+    }
+
+    #[tokio::test]
+    async fn a_note_joins_the_transcript_with_its_author_and_is_never_sent() {
+        let w = World::new();
+        w.member("a-1", Role::Agent);
+        let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+        let note = w.desk().note(&agent("a-1"), &id, "wants a refund").await.unwrap();
+        assert_eq!((note.direction, note.status), (Direction::Note, MessageState::Received));
+        let author = note.author.clone().unwrap();
+        assert_eq!((author.user_id.as_str(), author.name.as_str()), ("a-1", "Agent a-1"));
+        assert_eq!(w.transcript(&id)[1], note);
+        assert!(w.store.read(|s| s.outrefs.is_empty()), "nothing went out");
+        let entry = w.store.read(|s| s.audit.last().cloned()).unwrap();
+        assert_eq!((entry.action, entry.actor.as_str()), (AuditAction::NoteWritten, "a-1"));
+        assert!(
+            !serde_json::to_string(&entry).unwrap().contains("refund"),
+            "no text in the entry"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_operator_without_a_name_in_the_token_is_named_by_id() {
+        let w = World::new();
+        let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+        let note = w.desk().note(&op("o-9"), &id, "x").await.unwrap();
+        assert_eq!(note.author.unwrap().name, "o-9");
+    }
+
+    #[tokio::test]
+    async fn an_agent_writes_notes_only_on_their_own_or_unassigned_conversations() {
+        let w = World::new();
+        w.member("a-1", Role::Agent);
+        w.member("a-2", Role::Agent);
+        let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+        w.desk().apply(&agent("a-1"), &id, Event::Accept).await.unwrap();
+        assert!(w.desk().note(&agent("a-1"), &id, "mine").await.is_ok());
+        assert_eq!(
+            w.desk().note(&agent("a-2"), &id, "theirs").await.unwrap_err(),
+            DeskError::AssignedToOther("a-1".into())
+        );
+        let outsider = caller("a-3", &[Role::Agent]);
+        assert_eq!(
+            w.desk().note(&outsider, &id, "x").await.unwrap_err(),
+            DeskError::NotFound
+        );
+        assert_eq!(w.transcript(&id).len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_note_is_one_to_2000_characters() {
+        let w = World::new();
+        let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+        let desk = w.desk();
+        assert_eq!(
+            desk.note(&op("o-1"), &id, " \n ").await.unwrap_err(),
+            DeskError::EmptyNote
+        );
+        let longest = "ż".repeat(2000);
+        assert_eq!(desk.note(&op("o-1"), &id, &longest).await.unwrap().text, longest);
+        let over = "a".repeat(2001);
+        assert_eq!(
+            desk.note(&op("o-1"), &id, &over).await.unwrap_err(),
+            DeskError::NoteTooLong
+        );
+    }
+
+    #[tokio::test]
+    async fn a_closed_conversation_takes_no_note() {
+        let w = World::new();
+        let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+        w.desk().apply(&op("o-1"), &id, Event::End).await.unwrap();
+        assert_eq!(
+            w.desk().note(&op("o-1"), &id, "late").await.unwrap_err(),
+            DeskError::Closed
+        );
+        assert_eq!(w.transcript(&id).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_note_that_lost_a_race_with_an_assignment_is_decided_again() {
+        let w = World::new();
+        w.member("a-1", Role::Agent);
+        let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+        let other = id.clone();
+        w.store.before_next_write(move |s| {
+            s.conversations.get_mut(&other).unwrap().assigned_agent = Some("a-2".into());
+        });
+        assert_eq!(
+            w.desk().note(&agent("a-1"), &id, "x").await.unwrap_err(),
+            DeskError::AssignedToOther("a-2".into())
+        );
+        assert_eq!(w.transcript(&id).len(), 1);
+    }
+}
+
+mod desk_fields {
+    use super::*;
+    use crate::access::{Role, UserId};
+
+    #[tokio::test]
+    async fn a_customer_message_needs_a_reply_waiting_since_the_first_unanswered_one() {
+        let w = World::new();
+        let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+        let first = w.conversation(&id);
+        assert!(first.needs_reply);
+        assert_eq!(first.waiting_since, Some(first.created_at));
+        w.text(CUSTOMER, "anyone?", "R2").await;
+        let second = w.conversation(&id);
+        assert_eq!(second.waiting_since, first.waiting_since, "still the first one");
+        assert_eq!(second.last_customer_message_at, Some(w.transcript(&id)[1].created_at));
+    }
+
+    #[tokio::test]
+    async fn an_agents_reply_answers_and_the_next_customer_message_waits_anew() {
+        let w = World::new();
+        let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+        w.sender().reply(&op("a-1"), &id, &draft("hello", None)).await.unwrap();
+        let answered = w.conversation(&id);
+        assert_eq!((answered.needs_reply, answered.waiting_since), (false, None));
+        w.text(CUSTOMER, "thanks", "R2").await;
+        let again = w.conversation(&id);
+        assert!(again.needs_reply);
+        assert_eq!(again.waiting_since, again.last_customer_message_at);
+    }
+
+    #[tokio::test]
+    async fn an_automated_message_is_not_an_answer() {
+        let w = World::new();
+        w.set_settings(serde_json::json!({"messages": {"greeting": "We will answer shortly."}}));
+        let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+        assert!(w.transcript(&id)[1].automated);
+        let c = w.conversation(&id);
+        assert_eq!((c.needs_reply, c.waiting_since), (true, Some(c.created_at)));
+    }
+
+    #[tokio::test]
+    async fn the_holders_name_is_kept_on_the_conversation() {
+        let w = World::new();
+        w.member("a-2", Role::Agent);
+        w.store.write(|s| {
+            for ((_, u), m) in s.members.iter_mut() {
+                if u.as_str() == "a-2" {
+                    m.display_name = Some("Ada".into());
+                }
+            }
+        });
+        w.member("a-3", Role::Agent);
+        let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+        let a2 = UserId::parse("a-2").unwrap();
+        let moved = w.desk().assign(&op("o-1"), &id, Some(&a2)).await.unwrap();
+        assert_eq!(moved.assigned_agent_name.as_deref(), Some("Ada"));
+        assert_eq!(w.conversation(&id).assigned_agent_name.as_deref(), Some("Ada"));
+        let a3 = UserId::parse("a-3").unwrap();
+        w.desk().assign(&op("o-1"), &id, Some(&a3)).await.unwrap();
+        assert_eq!(
+            w.conversation(&id).assigned_agent_name.as_deref(),
+            Some("a-3"),
+            "no display name"
+        );
+        w.desk().assign(&op("o-1"), &id, None).await.unwrap();
+        assert_eq!(w.conversation(&id).assigned_agent_name, None);
+        let mut taker = caller("a-2", &[Role::Agent]);
+        taker.name = Some("Ada L.".into());
+        w.desk().apply(&taker, &id, Event::Accept).await.unwrap();
+        assert_eq!(w.conversation(&id).assigned_agent_name.as_deref(), Some("Ada L."));
+    }
+}

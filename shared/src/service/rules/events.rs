@@ -100,6 +100,16 @@ fn a_new_message_is_received_sent_or_a_note_by_its_direction() {
     let mut notice = inbound.clone();
     notice.direction = crate::conversation::Direction::System;
     assert_eq!(kind(&change(None, msg(&c, &notice))), Some(EventType::NoteAdded));
+    let author = crate::conversation::Author {
+        user_id: "a-1".into(),
+        name: "Ada".into(),
+    };
+    let note = Message::note("call back after 5", author);
+    let e = event_of(&change(None, msg(&c, &note))).unwrap();
+    assert_eq!(
+        (e.kind, &e.data["author"]["name"]),
+        (EventType::NoteAdded, &serde_json::json!("Ada"))
+    );
 }
 
 #[test]
