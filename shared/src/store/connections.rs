@@ -37,37 +37,6 @@ fn partition(audience: &Audience) -> String {
     }
 }
 
-impl Dynamo {
-    /// Writes or deletes up to 25 items in one request, asking again for what DynamoDB leaves
-    /// unprocessed.
-    async fn write_batch(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
-        let mut pending = requests;
-        for attempt in 0..5u32 {
-            if pending.is_empty() {
-                return Ok(());
-            }
-            if attempt > 0 {
-                super::UNPROCESSED_BACKOFF.sleep(attempt).await;
-            }
-            let out = self
-                .client
-                .batch_write_item()
-                .request_items(&self.table, pending)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            pending = out
-                .unprocessed_items
-                .and_then(|mut u| u.remove(&self.table))
-                .unwrap_or_default();
-        }
-        match pending.is_empty() {
-            true => Ok(()),
-            false => Err(StoreError::Unavailable("BatchWriteItem left items unprocessed".into())),
-        }
-    }
-}
-
 fn put(item: Item) -> Result<WriteRequest, StoreError> {
     let put = PutRequest::builder()
         .set_item(Some(item))

@@ -188,12 +188,12 @@ impl Dynamo {
 }
 
 impl Dynamo {
-    /// Deletes items by key, 25 to a BatchWriteItem, asking again for what DynamoDB leaves
-    /// unprocessed (with backoff). Deleting what is not there is nothing.
+    /// Deletes items by key, 25 to a BatchWriteItem ([`Dynamo::write_batch`]). Deleting what is
+    /// not there is nothing.
     pub(crate) async fn delete_many(&self, keys: Vec<(String, String)>) -> Result<(), StoreError> {
         use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
         for chunk in keys.chunks(25) {
-            let mut pending: Vec<WriteRequest> = chunk
+            let requests: Vec<WriteRequest> = chunk
                 .iter()
                 .map(|k| {
                     let delete = DeleteRequest::builder().set_key(Some(key(k.clone()))).build();
@@ -201,30 +201,41 @@ impl Dynamo {
                 })
                 .collect::<Result<_, _>>()
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            for attempt in 0..8 {
-                if pending.is_empty() {
-                    break;
-                }
-                if attempt > 0 {
-                    UNPROCESSED_BACKOFF.sleep(attempt).await;
-                }
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, std::mem::take(&mut pending))
-                    .send()
-                    .await
-                    .map_err(sdk_error)?;
-                pending = out
-                    .unprocessed_items
-                    .and_then(|mut u| u.remove(&self.table))
-                    .unwrap_or_default();
-            }
-            if !pending.is_empty() {
-                return Err(StoreError::Unavailable("BatchWriteItem left items unprocessed".into()));
-            }
+            self.write_batch(requests).await?;
         }
         Ok(())
+    }
+
+    /// Writes or deletes up to 25 items in one BatchWriteItem, asking again (with backoff) for
+    /// what DynamoDB leaves unprocessed; still unprocessed after 8 tries: a store fault.
+    pub(crate) async fn write_batch(
+        &self,
+        requests: Vec<aws_sdk_dynamodb::types::WriteRequest>,
+    ) -> Result<(), StoreError> {
+        let mut pending = requests;
+        for attempt in 0..8u32 {
+            if pending.is_empty() {
+                return Ok(());
+            }
+            if attempt > 0 {
+                UNPROCESSED_BACKOFF.sleep(attempt).await;
+            }
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, std::mem::take(&mut pending))
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            pending = out
+                .unprocessed_items
+                .and_then(|mut u| u.remove(&self.table))
+                .unwrap_or_default();
+        }
+        match pending.is_empty() {
+            true => Ok(()),
+            false => Err(StoreError::Unavailable("BatchWriteItem left items unprocessed".into())),
+        }
     }
 
     /// Every item of one partition (all pages), strongly consistent.
