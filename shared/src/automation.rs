@@ -81,13 +81,26 @@ impl Messages {
     /// Every kind with its setting.
     pub fn each(&self) -> [(Kind, &Text); 6] {
         [
-            (Kind::Greeting, &self.greeting),
-            (Kind::Away, &self.away),
-            (Kind::Closing, &self.closing),
-            (Kind::Help, &self.help),
-            (Kind::Stop, &self.stop),
-            (Kind::Start, &self.start),
+            Kind::Greeting,
+            Kind::Away,
+            Kind::Closing,
+            Kind::Help,
+            Kind::Stop,
+            Kind::Start,
         ]
+        .map(|k| (k, self.get(k)))
+    }
+
+    /// The setting of one kind.
+    pub fn get(&self, kind: Kind) -> &Text {
+        match kind {
+            Kind::Greeting => &self.greeting,
+            Kind::Away => &self.away,
+            Kind::Closing => &self.closing,
+            Kind::Help => &self.help,
+            Kind::Stop => &self.stop,
+            Kind::Start => &self.start,
+        }
     }
 
     fn slot(&mut self, kind: Kind) -> &mut Text {
@@ -359,15 +372,7 @@ impl Settings {
     /// The text of an automated message, or `None` when it is off: the operator's, else the
     /// default in the number's language (help, stop and start only) naming the account.
     pub fn text(&self, kind: Kind, language: &str, account_name: &str) -> Option<String> {
-        let set = match kind {
-            Kind::Greeting => &self.messages.greeting,
-            Kind::Away => &self.messages.away,
-            Kind::Closing => &self.messages.closing,
-            Kind::Help => &self.messages.help,
-            Kind::Stop => &self.messages.stop,
-            Kind::Start => &self.messages.start,
-        };
-        match set {
+        match self.messages.get(kind) {
             Text::Custom(t) => Some(t.clone()),
             Text::Off => None,
             Text::Default => default_text(kind, language, account_name),

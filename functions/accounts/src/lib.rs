@@ -355,9 +355,9 @@ impl App {
         let number = PhoneNumber::parse_any(&path_param(req, "number")?)
             .map_err(|e| ApiError::bad_request(ErrorCode::InvalidPhoneNumber, e.to_string()))?;
         let change: NumberChange = json_body(req)?;
-        let changed = self.service.change_number(&Actor::of(c), &id, &number, &change).await?;
-        let account = self.service.read(&id).await?;
-        Ok(json_response(StatusCode::OK, &changed.view(&account.name)))
+        let account = self.service.change_number(&Actor::of(c), &id, &number, &change).await?;
+        let changed = account.number(&number).map(|n| n.view(&account.name));
+        Ok(json_response(StatusCode::OK, &changed))
     }
 
     async fn remove_number(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {

@@ -427,16 +427,16 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
 
     /// Changes a support number's description, language and automation settings in place (its
     /// claim untouched, so routing never stops). Settings changed by another request meanwhile
-    /// are read again and the change applied to them.
+    /// are read again and the change applied to them. Answers the account as changed.
     pub async fn change_number(
         &self,
         actor: &Actor,
         account_id: &AccountId,
         number: &PhoneNumber,
         change: &NumberChange,
-    ) -> Result<SupportNumber, AccountsError> {
+    ) -> Result<Account, AccountsError> {
         for _ in 0..CHANGE_ATTEMPTS {
-            let account = self.read(account_id).await?;
+            let mut account = self.read(account_id).await?;
             let before = account.number(number).ok_or(AccountsError::NumberNotFound)?;
             let after = before.patched(change)?;
             let audit = AuditEntry::new(actor, AuditAction::NumberChanged, account_id, number.as_str())
@@ -449,7 +449,9 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
             {
                 self.directory.forget(&account);
                 tracing::info!(account_id = %account_id, number = %number, "support number changed");
-                return Ok(after);
+                account.numbers.retain(|n| &n.number != number);
+                account.numbers.push(after);
+                return Ok(account);
             }
         }
         Err(StoreError::Unavailable("the number's settings kept changing".into()).into())

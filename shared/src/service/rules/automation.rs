@@ -272,24 +272,15 @@ async fn a_closed_conversation_is_erased_once_it_has_outlived_its_accounts_reten
 
 #[tokio::test]
 async fn a_deleted_accounts_conversations_expire_by_its_retention_then_its_record_goes() {
-    use crate::service::ports::AccountStore;
     // Given an account with a day's retention, a closed and a live conversation, then deleted.
     let w = World::new();
-    let mut account = w.store.read(|s| s.accounts[&w.account.account_id].clone());
-    account.retention_days = Some(1);
     let closed = stored(&w.text(CUSTOMER, "hello", "R1").await);
     w.desk()
         .apply(&op("a-1"), &closed, crate::conversation::Event::End)
         .await
         .unwrap();
     let live = stored(&w.text("48601234568", "anyone?", "R2").await);
-    let entry = crate::audit::AuditEntry::new(
-        &actor(),
-        crate::audit::AuditAction::AccountDeleted,
-        &account.account_id,
-        "x",
-    );
-    assert!(w.store.delete_account(&account, &entry).await.unwrap());
+    delete_with_retention(&w, 1).await;
     let last = w.conversation(&live).last_activity_at;
     let day = 24 * 3600;
     // Within the day nothing goes; after it both go (nobody can end the live one any more).
@@ -307,18 +298,9 @@ async fn a_deleted_accounts_conversations_expire_by_its_retention_then_its_recor
 
 #[tokio::test]
 async fn a_deleted_account_is_kept_while_a_live_conversation_of_it_is_within_its_retention() {
-    use crate::service::ports::AccountStore;
     let w = World::new();
-    let mut account = w.store.read(|s| s.accounts[&w.account.account_id].clone());
-    account.retention_days = Some(1);
     let live = stored(&w.text(CUSTOMER, "anyone?", "R1").await);
-    let entry = crate::audit::AuditEntry::new(
-        &actor(),
-        crate::audit::AuditAction::AccountDeleted,
-        &account.account_id,
-        "x",
-    );
-    assert!(w.store.delete_account(&account, &entry).await.unwrap());
+    delete_with_retention(&w, 1).await;
     let last = w.conversation(&live).last_activity_at;
     w.sweeper().sweep(last.plus_seconds(60), soon()).await.unwrap();
     assert_eq!(
@@ -326,4 +308,18 @@ async fn a_deleted_account_is_kept_while_a_live_conversation_of_it_is_within_its
         1,
         "a live conversation is still within the day"
     );
+}
+
+/// Deletes the world's account as if it kept closed conversations `days`.
+async fn delete_with_retention(w: &World, days: u32) {
+    use crate::service::ports::AccountStore;
+    let mut account = w.store.read(|s| s.accounts[&w.account.account_id].clone());
+    account.retention_days = Some(days);
+    let entry = crate::audit::AuditEntry::new(
+        &actor(),
+        crate::audit::AuditAction::AccountDeleted,
+        &account.account_id,
+        "x",
+    );
+    assert!(w.store.delete_account(&account, &entry).await.unwrap());
 }
