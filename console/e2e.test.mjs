@@ -5,38 +5,15 @@
 // customer first, assigning. Run by `make test` after the Rust tests.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes, randomUUID } from "node:crypto";
-import { chromium } from "playwright-core";
-
-const api = process.env.SMS_BASE_URL;
-const sim = process.env.SIM_URL;
-assert.ok(api && sim, "SMS_BASE_URL and SIM_URL come from the local stack (make test)");
-
-async function call(url, body, { method, token } = {}) {
-  const headers = { "content-type": "application/json" };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const r = await fetch(url, { method: method ?? (body ? "POST" : "GET"), headers, body: body && JSON.stringify(body) });
-  const data = await r.json();
-  assert.ok(r.ok, `${url}: ${r.status} ${JSON.stringify(data)}`);
-  return data;
-}
+import { api, call, inbound, launch, number, screenshotPath, signIn as signInAs, sim, simulatedCustomer } from "./e2e-lib.mjs";
 
 async function signIn(page, user, role) {
-  await page.goto(`${api}/console`);
-  await page.getByLabel("User id", { exact: true }).fill(user);
-  await page.getByLabel("Name", { exact: true }).fill(user);
-  await page.getByLabel("Role", { exact: true }).selectOption(role);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.locator("#whoami", { hasText: `Signed in as ${user}` }).waitFor();
+  await signInAs(page, user, role);
   await page.locator("#desk").waitFor();
 }
 
-// A valid US number (area code 425, an exchange from 200 up), as TeleSign writes numbers.
-const number = () => `1425${2000000 + Math.floor(Math.random() * 8e6)}`;
-
 test("an agent answers a customer from the console", { timeout: 120_000 }, async () => {
-  const customer = { customer_id: randomUUID().toUpperCase(), api_key: randomBytes(32).toString("base64") };
-  await call(`${sim}/_sim/customers`, customer);
+  const customer = await simulatedCustomer();
   const support = number();
   const { token: operator } = await call(`${api}/_local/tokens`, { sub: "console-operator", roles: ["operator"] });
   const account = await call(`${api}/accounts`, {
@@ -45,14 +22,10 @@ test("an agent answers a customer from the console", { timeout: 120_000 }, async
   const agent = `agent-${support}`;
   await call(`${api}/accounts/${account.account_id}/members/${agent}`, { role: "agent", display_name: "Ada Agent" }, { method: "PUT", token: operator });
   const person = number();
-  const text = (t) => call(`${sim}/_sim/inbound`, { callback_url: account.callback_url, customer_id: customer.customer_id, from: person, to: support, text: t });
+  const text = (t) => inbound(account, customer, person, support, t);
   await text("Hi, where is my parcel?");
 
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  const browser = await launch();
   try {
     const page = await browser.newPage({ viewport: { width: 1366, height: 800 } });
     await signIn(page, agent, "agent");
@@ -100,8 +73,7 @@ test("an agent answers a customer from the console", { timeout: 120_000 }, async
     await page.getByRole("button", { name: "Send" }).click();
     await page.locator("#transcript .outbound .delivery.delivered").waitFor({ timeout: 20_000 });
     // docs/console.png (the README's) only when asked: a test run rewrites no tracked file.
-    const shot = process.env.UPDATE_SCREENSHOT === "1" ? "../docs/console.png" : "../.local/console.png";
-    await page.screenshot({ path: new URL(shot, import.meta.url).pathname });
+    await page.screenshot({ path: screenshotPath("console.png") });
 
     await text("STOP");
     await page.locator("#opted-out").waitFor({ state: "visible" });

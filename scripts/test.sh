@@ -59,7 +59,7 @@ echo "== the HTTP contract: docs/openapi.yaml against the route table and the st
 echo "== the README's cargo lambda watch + invoke path against the stack"
 bash tests/cargo_lambda_watch.sh
 echo "== the agent console in headless Chromium"
-node --test console/e2e.test.mjs
+node --test console/*.test.mjs
 echo "== no API key in the table or the logs; no token or message text in the channel's logs"
 .venv/bin/python scripts/leak_scan.py "$STATE_DIR"
 echo "== two stacks side by side in this checkout, each stopped on its own"
