@@ -3,6 +3,7 @@
 
 import { analyse, MAX_CHARACTERS } from "./sms";
 import { AuthConfig, forget, token } from "./auth";
+import { Me, mountAdmin } from "./admin";
 
 interface Config {
   auth: AuthConfig | null;
@@ -66,13 +67,6 @@ const KINDS = ["greeting", "away", "closing", "help", "stop", "start"];
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 const TIMEOUTS = ["open_after_seconds", "active_after_seconds", "waiting_after_seconds"];
 let numbers: SupportNumber[] = [];
-
-interface Me {
-  user_id: string;
-  name: string;
-  roles: string[];
-  accounts: { account_id: string; name: string; role: "operator" | "supervisor" | "agent" }[];
-}
 
 const config: Config = JSON.parse(document.getElementById("console-config")?.textContent ?? '{"auth":null}');
 let bearer: string | null = null;
@@ -144,10 +138,25 @@ async function loadAccounts(): Promise<void> {
   select.replaceChildren(...me.accounts.map((a) => el("option", { value: a.account_id, text: a.name })));
   accountId = me.accounts[0]?.account_id ?? "";
   if (!accountId) say("You are not a member of any messaging account yet: ask an operator.");
+  setUpAdmin(me);
   await loadAccountTools();
   // Shown, and the account chosen, once the role has decided what the page holds.
   $("desk").hidden = false;
   select.disabled = false;
+}
+
+/** The operator's pages: the header's button swaps them with the desk. */
+function setUpAdmin(user: Me): void {
+  const toggle = $<HTMLButtonElement>("admin-toggle");
+  if (!user.roles.includes("operator")) return;
+  mountAdmin($("admin"), { api, me: user });
+  toggle.hidden = false;
+  toggle.addEventListener("click", () => {
+    const showAdmin = $("admin").hidden;
+    $("admin").hidden = !showAdmin;
+    $("desk").hidden = showAdmin;
+    toggle.setAttribute("aria-pressed", String(showAdmin));
+  });
 }
 
 /** What the role allows besides the conversations: texting a customer first, the team. */
