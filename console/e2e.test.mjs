@@ -1,115 +1,284 @@
-// The agent console in headless Chromium (Debian's), against the running local stack: an agent
-// signs in (the local sign-in), sees only the desk; a customer texts, the agent sees it, accepts,
-// replies with an emoji, watches it reach delivered; a STOP shows the badge and locks the
-// composer. Then an operator signs in and sees what an agent does not: the team, texting a
-// customer first, assigning. Run by `make test` after the Rust tests.
+// The agent's day in the console, in headless Chromium (Debian's), against the running local
+// stack. Set up by the API: an account, two agents, a canned response, and a customer with an
+// earlier conversation that was ended. The agent signs in, finds the customer waiting in
+// Unassigned (with the count), takes it, sees the earlier conversation, hears of new messages
+// over the socket (no polling), keeps focus and selected text through a refresh, answers with
+// the canned response (Ctrl+Enter; a retry after a lost answer reuses the draft's key and sends
+// once), writes a note, transfers the conversation, ends another, and finds it among the closed.
+// axe-core checks every page state. Then a supervisor texts a customer first, and a Polish
+// browser reads Polish. Run by `make test` after the Rust tests.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { api, call, inbound, launch, number, screenshotPath, signIn as signInAs, sim, simulatedCustomer } from "./e2e-lib.mjs";
+import { api, assertAccessible, call, inbound, launch, number, screenshotPath, signIn as signInAs, simulatedCustomer, tokenFor } from "./e2e-lib.mjs";
 
-async function signIn(page, user, role) {
-  await signInAs(page, user, role);
+async function signIn(page, user, role, name) {
+  await signInAs(page, user, role, name);
   await page.locator("#desk").waitFor();
 }
 
-test("an agent answers a customer from the console", { timeout: 120_000 }, async () => {
+/** An account with a simulated TeleSign customer, one support number and the given members. */
+async function setUp() {
   const customer = await simulatedCustomer();
   const support = number();
-  const { token: operator } = await call(`${api}/_local/tokens`, { sub: "console-operator", roles: ["operator"] });
+  const operator = await tokenFor("console-operator", ["operator"], "Olga Operator");
   const account = await call(`${api}/accounts`, {
-    name: `Console ${support}`, ...customer, numbers: [{ number: support, type: "long_code" }],
+    name: `Desk ${support}`, ...customer, numbers: [{ number: support, type: "long_code" }],
   }, { token: operator });
+  const member = (user, role, display_name) =>
+    call(`${api}/accounts/${account.account_id}/members/${user}`, { role, display_name }, { method: "PUT", token: operator });
   const agent = `agent-${support}`;
-  await call(`${api}/accounts/${account.account_id}/members/${agent}`, { role: "agent", display_name: "Ada Agent" }, { method: "PUT", token: operator });
+  const colleague = `colleague-${support}`;
+  const supervisor = `supervisor-${support}`;
+  await member(agent, "agent", "Ada Agent");
+  await member(colleague, "agent", "Bob Colleague");
+  await member(supervisor, "supervisor", "Sue Supervisor");
+  return { customer, support, operator, account, agent, colleague, supervisor };
+}
+
+/** The account's live conversations, as the operator reads them. */
+async function conversationsOf(account, token, query = "") {
+  return (await call(`${api}/conversations?account_id=${account.account_id}${query}`, undefined, { token })).conversations;
+}
+
+test("an agent's day at the desk", { timeout: 180_000 }, async () => {
+  const { customer, support, operator, account, agent, colleague, supervisor } = await setUp();
+  const supervisorToken = await tokenFor(supervisor, ["supervisor"], "Sue Supervisor");
+  await call(`${api}/accounts/${account.account_id}/canned-responses`, {
+    title: "Parcel on its way", text: "Your parcel is on its way and arrives tomorrow.",
+  }, { token: supervisorToken });
+  await call(`${api}/accounts/${account.account_id}/canned-responses`, {
+    title: "Opening hours", text: "We answer from 9:00 to 17:00, Monday to Friday.",
+  }, { token: supervisorToken });
   const person = number();
   const text = (t) => inbound(account, customer, person, support, t);
-  await text("Hi, where is my parcel?");
+  // The customer's earlier conversation, ended; then they write again.
+  await text("My order number is 7731. Thanks!");
+  const [earlier] = await conversationsOf(account, operator);
+  await call(`${api}/conversations/${earlier.conversation_id}/end`, {}, { token: operator });
+  await text("Hi, where is my parcel? Order 7731.");
 
   const browser = await launch();
   try {
-    const page = await browser.newPage({ viewport: { width: 1366, height: 800 } });
-    await signIn(page, agent, "agent");
+    // bypassCSP: axe-core is injected as a script the page's policy would refuse.
+    const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: "en-US", bypassCSP: true });
+    const page = await context.newPage();
+    await signIn(page, agent, "agent", "Ada Agent");
     await page.getByLabel("Account", { exact: true }).selectOption(account.account_id);
-    const row = page.getByRole("button", { name: new RegExp(`\\+${person}`) });
-    await row.waitFor();
-    // The page shows these unless the role hides them (the operator's half below sees them).
-    for (const hidden of ["#team", "#outreach-box", "#member-form", "#numbers-box"]) {
+    for (const hidden of ["#team", "#outreach-box", "#admin-toggle"]) {
       assert.equal(await page.locator(hidden).isVisible(), false, `an agent does not see ${hidden}`);
     }
-    await row.click();
-    await page.getByRole("button", { name: "Accept" }).click();
-    await page.locator("#pane-meta", { hasText: "active" }).waitFor();
-    assert.equal(await page.getByRole("button", { name: "Accept" }).isDisabled(), true, "accept follows the state machine");
 
-    // Live: with the socket up, a customer's message appears with no request fetching it, and
-    // a new conversation's row too, counted in the title.
+    // Unassigned, with its count: the customer waits, needs a reply, and says for how long.
+    const unassigned = page.getByRole("tab", { name: /^Unassigned/ });
+    await page.locator("#count-unassigned", { hasText: "1" }).waitFor();
+    await unassigned.click();
+    assert.equal(await unassigned.getAttribute("aria-selected"), "true");
+    const row = page.locator("#list .row", { hasText: `+${person}` });
+    await row.waitFor();
+    await row.locator(".badge", { hasText: "Needs reply" }).waitFor();
+    assert.match(await row.locator(".wait").textContent(), /^waiting \d+ (s|min)$/);
+    await assertAccessible(page, "the desk's list");
+
+    // Open it: the earlier conversation shows; take it (the `a` shortcut).
+    await row.click();
+    await page.locator("#pane-title", { hasText: `+${person}` }).waitFor();
+    const history = page.locator("#history-list button", { hasText: "closed" });
+    await history.waitFor();
+    await assertAccessible(page, "the conversation pane");
+    await page.locator("#transcript").focus();
+    await page.keyboard.press("a");
+    await page.locator("#pane-meta", { hasText: "active" }).waitFor();
+    await page.locator("#pane-meta", { hasText: "assigned to Ada Agent" }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "Accept" }).isDisabled(), true, "accept follows the state machine");
+    await page.getByRole("tab", { name: /^Mine/ }).click();
+    await page.locator("#count-mine", { hasText: "1" }).waitFor();
+    await row.waitFor();
+
+    // Live: with the socket up, a customer's message appears with no request fetching it (and is
+    // announced politely); a new conversation is counted, and counted in the title.
     await page.locator("#live[data-state=up]").waitFor();
-    // What the clicks above asked for has come back (the socket is no request).
     await page.waitForLoadState("networkidle");
     const fetched = [];
-    page.on("request", (r) => fetched.push(`${r.method()} ${new URL(r.url()).pathname}`));
+    const watch = (r) => fetched.push(`${r.method()} ${new URL(r.url()).pathname}`);
+    page.on("request", watch);
     await text("Is it still coming?");
     await page.locator("#transcript .inbound", { hasText: "Is it still coming?" }).waitFor({ timeout: 10_000 });
+    await page.locator("#announcer", { hasText: `New message from +${person}: Is it still coming?` }).waitFor();
     const other = number();
-    await call(`${sim}/_sim/inbound`, { callback_url: account.callback_url, customer_id: customer.customer_id, from: other, to: support, text: "Hello?" });
-    await page.getByRole("button", { name: new RegExp(`\\+${other}`) }).waitFor({ timeout: 10_000 });
+    await inbound(account, customer, other, support, "Hello?");
+    await page.locator("#count-unassigned", { hasText: "1" }).waitFor({ timeout: 10_000 });
+    await page.locator("#count-all", { hasText: "2" }).waitFor();
+    // The new customer message is counted in the title.
+    await page.waitForFunction(() => /^\(1\) /.test(document.title));
+    page.off("request", watch);
     assert.deepEqual(fetched, [], "nothing was polled or fetched: the socket brought both");
-    assert.match(await page.title(), /^\(\d+\) /, "the new customer message is counted in the title");
 
-    // The socket drops (API Gateway closes idle ones): the page notices, reconnects, and what the
-    // customer wrote meanwhile shows.
+    // The character counter is described to the reply, never announced on each keystroke.
+    assert.equal(await page.locator("#counter").getAttribute("aria-live"), null);
+    assert.match(await page.locator("#reply").getAttribute("aria-describedby"), /\bcounter\b/);
+
+    // The socket drops: the page refreshes (polling, then one catch-up) and keeps the keyboard
+    // focus on the row and the order number the agent selected in the transcript.
+    await row.focus();
+    await page.evaluate(() => {
+      const p = [...document.querySelectorAll("#transcript .inbound .text")].find((e) => e.textContent.includes("Order 7731"));
+      const range = document.createRange();
+      range.selectNodeContents(p.firstChild);
+      range.setStart(p.firstChild, p.textContent.indexOf("7731"));
+      range.setEnd(p.firstChild, p.textContent.indexOf("7731") + 4);
+      getSelection().removeAllRanges();
+      getSelection().addRange(range);
+    });
     for (const id of (await call(`${api}/_local/sockets`)).connections) {
       await fetch(`${api}/@connections/${encodeURIComponent(id)}`, { method: "DELETE" });
     }
     await page.locator("#live[data-state=down]").waitFor({ timeout: 10_000 });
+    const refreshed = page.waitForResponse((r) => r.url().includes("order=desc&limit=50"), { timeout: 15_000 });
     await text("Are you there?");
     await page.locator("#transcript .inbound", { hasText: "Are you there?" }).waitFor({ timeout: 15_000 });
+    await refreshed;
     await page.locator("#live[data-state=up]").waitFor({ timeout: 15_000 });
+    assert.equal(await page.evaluate(() => getSelection().toString()), "7731", "the selection survives the refresh");
+    assert.equal(await page.evaluate(() => document.activeElement?.closest(".row")?.textContent.includes("+") ?? false), true, "the focus stays on the row");
 
-    await page.getByLabel("Reply").fill("On its way! 😀 Arrives tomorrow.");
-    const counter = await page.locator("#counter").textContent();
-    assert.match(counter, /31 \/ 1600 characters · 1 segment · UCS-2/);
-    assert.match(await page.locator("#ucs2").textContent(), /😀/);
-    await page.getByRole("button", { name: "Send" }).click();
+    // The canned response: `/` at the start of the reply opens the picker; typing filters it.
+    await page.getByLabel("Reply", { exact: true }).click();
+    await page.keyboard.press("/");
+    const filter = page.getByRole("combobox", { name: "Canned response" });
+    await filter.waitFor();
+    assert.equal(await page.locator("#canned-list [role=option]").count(), 2);
+    await filter.fill("parc");
+    assert.equal(await page.locator("#canned-list [role=option]").count(), 1);
+    await page.keyboard.press("Enter");
+    assert.equal(await page.getByLabel("Reply", { exact: true }).inputValue(), "Your parcel is on its way and arrives tomorrow.");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "reply", "back in the reply");
+    assert.match(await page.locator("#counter").textContent(), /47 \/ 1600 characters · 1 segment\(s\) · GSM-7/);
+
+    // The first send's answer is lost (the request reached the channel): the draft keeps its key,
+    // so sending again answers the first send and the customer gets one message.
+    const keys = [];
+    page.on("request", (r) => r.method() === "POST" && r.url().endsWith("/messages") && keys.push(r.headers()["idempotency-key"]));
+    await page.route("**/conversations/*/messages", async (route) => {
+      await route.fetch();
+      await route.abort("connectionreset");
+    }, { times: 1 });
+    await page.keyboard.press("Control+Enter");
+    await page.locator("#error", { hasText: "Not sent for sure" }).waitFor();
+    await page.getByRole("button", { name: "Send", exact: true }).click();
+    await page.locator("#notice", { hasText: "Reply sent." }).waitFor();
+    assert.equal(keys.length, 2);
+    assert.equal(keys[0], keys[1], "one Idempotency-Key per draft, kept across the retry");
     await page.locator("#transcript .outbound .delivery.delivered").waitFor({ timeout: 20_000 });
-    // docs/console.png (the README's) only when asked: a test run rewrites no tracked file.
-    await page.screenshot({ path: screenshotPath("console.png") });
+    assert.equal(await page.locator("#transcript .outbound", { hasText: "Your parcel is on its way" }).count(), 1, "sent once");
+    assert.equal(await page.getByLabel("Reply", { exact: true }).inputValue(), "");
 
+    // A note (the `n` shortcut), set apart from the messages.
+    await page.locator("#transcript").focus();
+    await page.keyboard.press("n");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "note");
+    await page.keyboard.type("Customer asked twice; parcel 7731 is late.");
+    await page.getByRole("button", { name: "Add note" }).click();
+    const note = page.locator("#transcript .note", { hasText: "parcel 7731 is late" });
+    await note.waitFor();
+    assert.equal(await note.locator(".kind").textContent(), "Note by Ada Agent");
+    await page.screenshot({ path: screenshotPath("desk.png") });
+
+    // The shortcuts, listed under `?`; Esc closes them.
+    await page.locator("#transcript").focus();
+    await page.keyboard.press("?");
+    const dialog = page.getByRole("dialog", { name: "Keyboard shortcuts" });
+    await dialog.waitFor();
+    await assertAccessible(page, "the keyboard shortcuts");
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden" });
+
+    // The earlier conversation opens from the history, read-only.
+    await history.click();
+    await page.locator("#transcript .inbound", { hasText: "My order number is 7731" }).waitFor();
+    assert.match(await page.locator("#composer-note").textContent(), /closed/);
+    await row.click();
+    await page.locator("#transcript .note").waitFor();
+
+    // STOP: the badge, the composer locked, the confirmation automated.
     await text("STOP");
     await page.locator("#opted-out").waitFor({ state: "visible" });
-    assert.equal(await page.getByLabel("Reply").isDisabled(), true, "the composer is locked after STOP");
-    assert.match(await page.locator("#composer-note").textContent(), /opted out/);
-    // The stop confirmation went out by itself, and reads as automated.
+    assert.equal(await page.getByLabel("Reply", { exact: true }).isDisabled(), true, "the composer is locked after STOP");
     await page.locator("#transcript .automated .kind", { hasText: "Automated · stop" }).waitFor();
-    assert.ok(await page.locator(".row .badge", { hasText: "Opted out" }).count() >= 1, "the dashboard shows the badge");
-    assert.equal(await page.locator("#assign-box").isVisible(), false, "an agent assigns nothing");
+    await row.locator(".badge", { hasText: "Opted out" }).waitFor();
 
-    // An operator sees the team, texting a customer first, and assigning.
+    // Transfer to a colleague (the `t` shortcut): it leaves Mine and is theirs.
+    await page.locator("#transcript").focus();
+    await page.keyboard.press("t");
+    await page.keyboard.type(colleague);
+    await page.getByRole("button", { name: "Transfer", exact: true }).click();
+    await page.locator("#notice", { hasText: "Transferred to Bob Colleague." }).waitFor();
+    await row.waitFor({ state: "detached" });
+    await page.locator("#count-mine", { hasText: "0" }).waitFor();
+
+    // The other customer: take it and end it (`e`), then find it among the closed.
+    await page.getByRole("tab", { name: /^Unassigned/ }).click();
+    const second = page.locator("#list .row", { hasText: `+${other}` });
+    await second.click();
+    await page.getByRole("button", { name: "Accept" }).click();
+    await page.locator("#pane-meta", { hasText: "active" }).waitFor();
+    await page.locator("#transcript").focus();
+    await page.keyboard.press("e");
+    await page.locator("#pane-meta", { hasText: "closed" }).waitFor();
+    await page.getByRole("tab", { name: /^Closed/ }).click();
+    await page.getByLabel("Customer number").fill(`+${other}`);
+    await page.getByRole("button", { name: "Find" }).click();
+    // Only that customer's closed conversation (the earlier one of the first customer is closed too).
+    await page.waitForFunction(() => document.querySelectorAll("#list .row").length === 1 && !document.querySelector("#search-clear").hidden);
+    await page.locator("#list .row", { hasText: `+${other}` }).waitFor();
+
+    // A supervisor texts a customer first; the conversation opens in the pane.
     await page.getByRole("button", { name: "Sign out" }).click();
-    await signIn(page, "console-operator", "operator");
+    await signIn(page, supervisor, "supervisor", "Sue Supervisor");
     await page.getByLabel("Account", { exact: true }).selectOption(account.account_id);
-    await page.locator("#members li", { hasText: agent }).waitFor();
-    for (const shown of ["#team", "#outreach-box", "#member-form", "#numbers-box"]) {
-      assert.equal(await page.locator(shown).isVisible(), true, `an operator sees ${shown}`);
-    }
-    await row.click();
-    await page.locator("#assign-box").waitFor({ state: "visible" });
-    await page.getByLabel("Assign to").selectOption("");
-    await page.getByRole("button", { name: "Assign", exact: true }).click();
-    await page.locator("#notice", { hasText: "Unassigned." }).waitFor();
-
-    // The operator sets a greeting; a new customer gets it, shown as automated.
-    await page.getByLabel("Greeting (a new conversation)").fill("Welcome! An agent answers shortly.");
-    await page.getByLabel("Time zone (IANA, e.g. Europe/Warsaw)").fill("Europe/Warsaw");
-    await page.getByRole("button", { name: "Save settings" }).click();
-    await page.locator("#notice", { hasText: `Settings of +${support} saved.` }).waitFor();
-    await page.getByLabel("Time zone (IANA, e.g. Europe/Warsaw)").fill("Mars/Olympus");
-    await page.getByRole("button", { name: "Save settings" }).click();
-    await page.locator("#error", { hasText: "invalid_timezone" }).waitFor();
+    assert.equal(await page.locator("#admin-toggle").isVisible(), false, "a supervisor has no administration");
+    await page.locator("#members li", { hasText: colleague }).waitFor();
     const newcomer = number();
-    await call(`${sim}/_sim/inbound`, { callback_url: account.callback_url, customer_id: customer.customer_id, from: newcomer, to: support, text: "Hello?" });
-    await page.getByRole("button", { name: new RegExp(`\\+${newcomer}`) }).click();
-    await page.locator("#transcript .automated", { hasText: "Welcome! An agent answers shortly." }).waitFor();
+    await page.getByLabel("To", { exact: true }).fill(`+${newcomer}`);
+    await page.getByLabel("Message", { exact: true }).fill("Hello from the support team.");
+    await page.locator("#outreach").getByRole("button", { name: "Send" }).click();
+    await page.locator("#pane-title", { hasText: `+${newcomer}` }).waitFor();
+    await page.locator("#transcript .outbound", { hasText: "Hello from the support team." }).waitFor();
+
+    // An operator reaches the administration and comes back.
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn(page, "console-operator", "operator", "Olga Operator");
+    await page.getByRole("button", { name: "Administration" }).click();
+    await page.locator("#admin").waitFor();
+    assert.equal(await page.locator("#desk").isVisible(), false);
+    await page.getByRole("button", { name: "Administration" }).click();
+    await page.locator("#desk").waitFor();
+    await context.close();
+  } finally {
+    await browser.close();
+  }
+});
+
+test("a Polish browser reads the console in Polish", { timeout: 60_000 }, async () => {
+  const { account, agent } = await setUp();
+  const browser = await launch();
+  try {
+    const context = await browser.newContext({ locale: "pl-PL", bypassCSP: true });
+    const page = await context.newPage();
+    await page.goto(`${api}/console`);
+    await page.getByRole("heading", { name: "Logowanie lokalne" }).waitFor();
+    assert.equal(await page.locator("html").getAttribute("lang"), "pl");
+    await page.getByLabel("Identyfikator użytkownika").fill(agent);
+    await page.getByLabel("Imię i nazwisko").fill("Ada Agent");
+    await page.getByRole("button", { name: "Zaloguj" }).click();
+    await page.locator("#whoami", { hasText: "Zalogowano jako Ada Agent" }).waitFor();
+    await page.getByLabel("Konto").selectOption(account.account_id);
+    for (const tab of ["Moje", "Nieprzypisane", "Wszystkie", "Zamknięte"]) {
+      await page.getByRole("tab", { name: new RegExp(`^${tab}`) }).waitFor();
+    }
+    await page.getByRole("button", { name: "Skróty klawiszowe" }).click();
+    await page.getByRole("dialog", { name: "Skróty klawiszowe" }).getByText("Następna rozmowa").waitFor();
+    await assertAccessible(page, "the Polish desk with its shortcuts");
+    assert.equal(await page.title(), "Rozmowy SMS");
   } finally {
     await browser.close();
   }

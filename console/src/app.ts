@@ -1,9 +1,18 @@
-// The agent console: the dashboard of SMS conversations and the conversation pane, over the
-// channel's own API (same origin). Served by functions/console at GET /console.
+// The agent console: the desk (views of the conversations, the conversation pane, the composer)
+// over the channel's own API (same origin), live from one WebSocket, and the operator's pages
+// (admin.ts). Served by functions/console at GET /console.
 
-import { analyse, MAX_CHARACTERS } from "./sms";
+import { mountAdmin } from "./admin";
+import { api, currentToken, useToken } from "./api";
 import { AuthConfig, forget, token } from "./auth";
-import { Me, mountAdmin } from "./admin";
+import { setUpComposer } from "./composer";
+import { $, el } from "./dom";
+import { strings } from "./i18n";
+import { changed, customerOf, markUnread, refreshCounts, refreshList, reset, setUpList, whenOpened } from "./list";
+import { conversationChanged, mergeMessages, open, refreshOpen, reportTo, setUpPane, showMembers } from "./pane";
+import { setUpShortcuts } from "./shortcuts";
+import { Conversation, Message, runsDesk, state } from "./state";
+import type { Me } from "./admin";
 
 interface Config {
   auth: AuthConfig | null;
@@ -22,122 +31,174 @@ interface ChannelEvent {
   data: any;
 }
 
-interface Conversation {
-  conversation_id: string;
-  account_id: string;
-  support_number: string;
-  customer_number: string;
-  status: "open" | "active" | "waiting" | "closed";
-  last_activity_at: string;
-  assigned_agent: string | null;
-  opted_out: boolean;
-  last_message_preview?: string;
-  messages?: Message[];
-}
+// The page's own words (elements with `data-t`, `data-t-aria-label`).
+const page = strings(
+  {
+    appTitle: "SMS conversations",
+    account: "Account",
+    connecting: "Connecting…",
+    sound: "Sound on new messages",
+    notify: "Notify me of new messages",
+    shortcuts: "Keyboard shortcuts",
+    administration: "Administration",
+    signOut: "Sign out",
+    signinTitle: "Local sign-in",
+    signinHelp: "The local stack signs you in as anyone: pick a user and a role.",
+    userId: "User id",
+    name: "Name",
+    role: "Role",
+    agent: "Agent",
+    supervisor: "Supervisor",
+    operator: "Operator",
+    signIn: "Sign in",
+    conversations: "Conversations",
+    views: "Views",
+    mine: "Mine",
+    unassigned: "Unassigned",
+    all: "All",
+    closed: "Closed",
+    customerNumber: "Customer number",
+    find: "Find",
+    clear: "Clear",
+    listLabel: "Conversations, longest waiting first",
+    more: "Show more",
+    optedOut: "Opted out",
+    accept: "Accept",
+    closeForLater: "Close for later",
+    end: "End",
+    letGo: "Let go",
+    transferTo: "Transfer to (member's user id)",
+    transfer: "Transfer",
+    earlier: "Earlier conversations with this customer",
+    earlierMessages: "Earlier messages",
+    transcript: "Transcript, oldest first",
+    reply: "Reply",
+    composerHelp: "Ctrl+Enter sends; / at the start or Alt+R inserts a canned response.",
+    cannedFilter: "Canned response",
+    cannedResponses: "Canned responses",
+    send: "Send",
+    addNoteLabel: "Note for colleagues (never sent)",
+    addNote: "Add note",
+    textCustomer: "Text a customer",
+    from: "From",
+    to: "To",
+    message: "Message",
+    team: "Team",
+    membersLabel: "Members of the account",
+    close: "Close",
+  },
+  {
+    appTitle: "Rozmowy SMS",
+    account: "Konto",
+    connecting: "Łączenie…",
+    sound: "Dźwięk przy nowych wiadomościach",
+    notify: "Powiadamiaj o nowych wiadomościach",
+    shortcuts: "Skróty klawiszowe",
+    administration: "Administracja",
+    signOut: "Wyloguj",
+    signinTitle: "Logowanie lokalne",
+    signinHelp: "Lokalny stos loguje każdego: wybierz użytkownika i rolę.",
+    userId: "Identyfikator użytkownika",
+    name: "Imię i nazwisko",
+    role: "Rola",
+    agent: "Konsultant",
+    supervisor: "Kierownik",
+    operator: "Operator",
+    signIn: "Zaloguj",
+    conversations: "Rozmowy",
+    views: "Widoki",
+    mine: "Moje",
+    unassigned: "Nieprzypisane",
+    all: "Wszystkie",
+    closed: "Zamknięte",
+    customerNumber: "Numer klienta",
+    find: "Szukaj",
+    clear: "Wyczyść",
+    listLabel: "Rozmowy, najdłużej czekające najpierw",
+    more: "Pokaż więcej",
+    optedOut: "Wypisany",
+    accept: "Przyjmij",
+    closeForLater: "Odłóż na później",
+    end: "Zakończ",
+    letGo: "Zwolnij",
+    transferTo: "Przekaż do (identyfikator członka)",
+    transfer: "Przekaż",
+    earlier: "Wcześniejsze rozmowy z tym klientem",
+    earlierMessages: "Wcześniejsze wiadomości",
+    transcript: "Przebieg rozmowy, od najstarszych",
+    reply: "Odpowiedź",
+    composerHelp: "Ctrl+Enter wysyła; / na początku lub Alt+R wstawia gotową odpowiedź.",
+    cannedFilter: "Gotowa odpowiedź",
+    cannedResponses: "Gotowe odpowiedzi",
+    send: "Wyślij",
+    addNoteLabel: "Notatka dla zespołu (nigdy niewysyłana)",
+    addNote: "Dodaj notatkę",
+    textCustomer: "Napisz do klienta",
+    from: "Od",
+    to: "Do",
+    message: "Wiadomość",
+    team: "Zespół",
+    membersLabel: "Członkowie konta",
+    close: "Zamknij",
+  },
+);
 
-interface Message {
-  message_id: string;
-  direction: "inbound" | "outbound" | "system";
-  text: string;
-  created_at: string;
-  status: string;
-  status_code: number | null;
-  status_description: string | null;
-  segments: number;
-  encoding: string;
-  /** Sent, and no delivery report came within the wait: the agent chooses whether to send again. */
-  unconfirmed?: boolean;
-  /** Sent by the channel itself (greeting, away, closing, help, stop, start). */
-  automated?: boolean;
-  kind?: string;
-}
+const t = strings(
+  {
+    signedIn: "Signed in as {name} ({roles})",
+    noRole: "no role",
+    noAccount: "You are not a member of any messaging account yet: ask an operator.",
+    live: "Live",
+    reconnecting: "Reconnecting… (refreshing every 2 s)",
+    newMessage: "New message from +{number}: {text}",
+    newMessageTitle: "New customer message",
+    from: "From +{number}",
+    messageSent: "Message sent.",
+    memberRow: "{name} ({user}) · {role}",
+  },
+  {
+    signedIn: "Zalogowano jako {name} ({roles})",
+    noRole: "bez roli",
+    noAccount: "Nie należysz jeszcze do żadnego konta: poproś operatora.",
+    live: "Na żywo",
+    reconnecting: "Ponowne łączenie… (odświeżanie co 2 s)",
+    newMessage: "Nowa wiadomość od +{number}: {text}",
+    newMessageTitle: "Nowa wiadomość od klienta",
+    from: "Od +{number}",
+    messageSent: "Wiadomość wysłana.",
+    memberRow: "{name} ({user}) · {role}",
+  },
+);
 
-/** A support number with its settings, as the API answers it. */
-interface SupportNumber {
-  number: string;
-  description: string;
-  language: string;
-  timezone: string;
-  business_hours: Record<string, [string, string][]> | null;
-  auto_close: Record<string, number | null>;
-  messages: Record<string, string | null>;
-}
+type PageKey = Parameters<typeof page>[0];
 
-const KINDS = ["greeting", "away", "closing", "help", "stop", "start"];
-const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-const TIMEOUTS = ["open_after_seconds", "active_after_seconds", "waiting_after_seconds"];
-let numbers: SupportNumber[] = [];
+/** Puts the page's own words in the console's language. */
+function translatePage(): void {
+  document.title = page("appTitle");
+  document.querySelectorAll<HTMLElement>("[data-t]").forEach((e) => (e.textContent = page(e.dataset.t as PageKey)));
+  document.querySelectorAll<HTMLElement>("[data-t-aria-label]").forEach((e) => e.setAttribute("aria-label", page(e.dataset.tAriaLabel as PageKey)));
+}
 
 const config: Config = JSON.parse(document.getElementById("console-config")?.textContent ?? '{"auth":null}');
-let bearer: string | null = null;
-let me: Me | null = null;
-let accountId = "";
-let openId: string | null = null;
-let current: Conversation | null = null;
-/** The dashboard's conversations, as last fetched and updated by events since. */
-let listed: Conversation[] = [];
 
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  props: Record<string, string> = {},
-  ...children: (Node | string)[]
-): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (k === "text") e.textContent = v;
-    else e.setAttribute(k, v);
-  }
-  e.append(...children);
-  return e;
+function say(text: string, error = false): void {
+  $(error ? "error" : "notice").textContent = text;
+  if (!error && text) $("error").textContent = "";
 }
 
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-
-async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<any> {
-  const h: Record<string, string> = { ...headers };
-  if (bearer) h.authorization = `Bearer ${bearer}`;
-  if (body !== undefined) h["content-type"] = "application/json";
-  const r = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (r.status === 401) {
-    // Expired or revoked: sign in again.
-    forget();
-    location.reload();
-  }
-  const data = await r.json().catch(() => ({}));
-  if (!r.ok) {
-    const e = data?.error;
-    throw new Error(e?.message ? `${e.message} (${e.code})` : `the channel answered ${r.status}`);
-  }
-  return data;
+function fail(e: unknown): void {
+  say((e as Error).message, true);
 }
-
-function ago(time: string): string {
-  const s = Math.max(0, Math.round((Date.now() - Date.parse(time)) / 1000));
-  if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
-  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
-  return `${Math.floor(s / 86400)} d ago`;
-}
-
-function say(text: string, where = "notice"): void {
-  $(where).textContent = text;
-}
-
-/** The caller's role in the chosen account: what the page shows follows it. */
-function role(): "operator" | "supervisor" | "agent" | null {
-  return me?.accounts.find((a) => a.account_id === accountId)?.role ?? null;
-}
-
-const runsDesk = () => role() === "operator" || role() === "supervisor";
 
 async function loadAccounts(): Promise<void> {
-  me = (await api("GET", "/me")) as Me;
-  $("whoami").textContent = `Signed in as ${me.name} (${me.roles.join(", ") || "no role"})`;
+  const me = (await api("GET", "/me")) as Me;
+  state.me = me;
+  $("whoami").textContent = t("signedIn", { name: me.name, roles: me.roles.join(", ") || t("noRole") });
   $("signout").hidden = false;
   const select = $<HTMLSelectElement>("account");
   select.replaceChildren(...me.accounts.map((a) => el("option", { value: a.account_id, text: a.name })));
-  accountId = me.accounts[0]?.account_id ?? "";
-  if (!accountId) say("You are not a member of any messaging account yet: ask an operator.");
+  state.accountId = me.accounts[0]?.account_id ?? "";
+  if (!state.accountId) say(t("noAccount"));
   setUpAdmin(me);
   await loadAccountTools();
   // Shown, and the account chosen, once the role has decided what the page holds.
@@ -146,10 +207,10 @@ async function loadAccounts(): Promise<void> {
 }
 
 /** The operator's pages: the header's button swaps them with the desk. */
-function setUpAdmin(user: Me): void {
+function setUpAdmin(me: Me): void {
   const toggle = $<HTMLButtonElement>("admin-toggle");
-  if (!user.roles.includes("operator")) return;
-  mountAdmin($("admin"), { api, me: user });
+  if (!me.roles.includes("operator")) return;
+  mountAdmin($("admin"), { api, me });
   toggle.hidden = false;
   toggle.addEventListener("click", () => {
     const showAdmin = $("admin").hidden;
@@ -159,278 +220,31 @@ function setUpAdmin(user: Me): void {
   });
 }
 
-/** What the role allows besides the conversations: texting a customer first, the team. */
+/** What the account holds besides the conversations: canned responses for everyone; the team
+ *  and the numbers for texting a customer first to supervisors and operators. */
 async function loadAccountTools(): Promise<void> {
   $("outreach-box").hidden = !runsDesk();
   $("team").hidden = !runsDesk();
-  $("member-form").hidden = role() !== "operator";
-  $("numbers-box").hidden = role() !== "operator";
-  if (!accountId || !runsDesk()) return;
-  const asked = accountId;
-  const account = await api("GET", `/accounts/${asked}`);
+  state.members = [];
+  state.canned = [];
+  showMembers();
+  if (!state.accountId) return;
+  const asked = state.accountId;
+  const canned = api("GET", `/accounts/${asked}/canned-responses`).catch(() => ({ canned_responses: [] }));
+  const account = runsDesk() ? api("GET", `/accounts/${asked}`) : null;
+  const members = runsDesk() ? api("GET", `/accounts/${asked}/members`) : null;
+  const [c, a, m] = await Promise.all([canned, account, members]);
   // Another account was chosen meanwhile: its own load shows it.
-  if (asked !== accountId) return;
-  numbers = account.numbers as SupportNumber[];
-  const options = () => numbers.map((n) => el("option", { value: n.number, text: `+${n.number}` }));
-  $("outreach-from").replaceChildren(...options());
-  $("settings-number").replaceChildren(...options());
-  showSettings();
-  await loadTeam();
-}
-
-/** Business hours as an operator types them: one day a line, `mon 09:00-12:00, 13:00-17:00`. */
-function hoursText(hours: SupportNumber["business_hours"]): string {
-  if (!hours) return "";
-  return DAYS.filter((d) => hours[d])
-    .map((d) => `${d} ${hours[d].map(([a, b]) => `${a}-${b}`).join(", ")}`)
-    .join("\n");
-}
-
-function parseHours(text: string): Record<string, [string, string][]> | null {
-  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
-  if (!lines.length) return null;
-  const hours: Record<string, [string, string][]> = {};
-  for (const line of lines) {
-    const [day, ...rest] = line.split(/\s+/);
-    hours[day.toLowerCase()] = rest
-      .join(" ")
-      .split(",")
-      .map((i) => i.trim())
-      .filter(Boolean)
-      .map((i) => i.split("-").map((t) => t.trim()) as [string, string]);
-  }
-  return hours;
-}
-
-/** The chosen number's settings in the form. */
-function showSettings(): void {
-  const n = numbers.find((x) => x.number === $<HTMLSelectElement>("settings-number").value) ?? numbers[0];
-  if (!n) return;
-  $<HTMLInputElement>("settings-timezone").value = n.timezone;
-  $<HTMLInputElement>("settings-language").value = n.language;
-  $<HTMLTextAreaElement>("settings-hours").value = hoursText(n.business_hours);
-  for (const t of TIMEOUTS) {
-    const v = n.auto_close[t];
-    $<HTMLInputElement>(`settings-${t}`).value = v === null ? "" : String(Math.round(v / 60));
-  }
-  for (const k of KINDS) $<HTMLTextAreaElement>(`settings-${k}`).value = n.messages[k] ?? "";
-}
-
-/** Saves what changed: an empty message turns it off; an empty timeout never ends. */
-async function saveSettings(event: Event): Promise<void> {
-  event.preventDefault();
-  const n = numbers.find((x) => x.number === $<HTMLSelectElement>("settings-number").value);
-  if (!n) return;
-  const change: Record<string, unknown> = {
-    timezone: $<HTMLInputElement>("settings-timezone").value.trim() || null,
-    language: $<HTMLInputElement>("settings-language").value.trim(),
-    business_hours: parseHours($<HTMLTextAreaElement>("settings-hours").value),
-  };
-  const minutes = (t: string) => $<HTMLInputElement>(`settings-${t}`).value.trim();
-  change.auto_close = Object.fromEntries(TIMEOUTS.map((t) => [t, minutes(t) === "" ? null : Math.round(Number(minutes(t)) * 60)]));
-  const messages: Record<string, string | null> = {};
-  for (const k of KINDS) {
-    const text = $<HTMLTextAreaElement>(`settings-${k}`).value;
-    // Untouched texts stay as they are (a default keeps following the number's language).
-    if (text !== (n.messages[k] ?? "")) messages[k] = text.trim() === "" ? null : text;
-  }
-  change.messages = messages;
-  try {
-    const saved = (await api("PATCH", `/accounts/${accountId}/numbers/${n.number}`, change)) as SupportNumber;
-    numbers = numbers.map((x) => (x.number === saved.number ? saved : x));
-    showSettings();
-    say(`Settings of +${saved.number} saved.`);
-  } catch (e) {
-    say((e as Error).message, "error");
-  }
-}
-
-async function loadTeam(): Promise<void> {
-  const asked = accountId;
-  const { members } = await api("GET", `/accounts/${asked}/members`);
-  if (asked !== accountId) return;
-  const name = (m: { user_id: string; display_name: string | null }) => m.display_name ?? m.user_id;
-  $("members").replaceChildren(
-    ...members.map((m: { user_id: string; role: string; display_name: string | null }) =>
-      el("li", { text: `${name(m)} (${m.user_id}) · ${m.role}` }),
-    ),
-  );
-  $("assignee").replaceChildren(
-    el("option", { value: "", text: "Nobody" }),
-    ...members.map((m: { user_id: string; display_name: string | null }) => el("option", { value: m.user_id, text: name(m) })),
-  );
-}
-
-async function refreshList(): Promise<void> {
-  if (!accountId) return;
-  const statuses = shownStatuses();
-  if (statuses.length === 0) {
-    $("list").replaceChildren(el("li", { class: "empty", text: "Choose at least one status." }));
-    return;
-  }
-  const asked = accountId;
-  const data = await api("GET", `/conversations?account_id=${asked}&status=${statuses.join(",")}&limit=100`);
-  if (asked !== accountId) return;
-  listed = data.conversations as Conversation[];
-  renderList();
-}
-
-/** The statuses the dashboard shows. */
-function shownStatuses(): string[] {
-  return Array.from(document.querySelectorAll<HTMLInputElement>("input[name=status]:checked")).map((i) => i.value);
-}
-
-function renderList(): void {
-  const list = $("list");
-  const items = listed.map((c) => {
-    const button = el(
-      "button",
-      { type: "button", class: "row", "data-id": c.conversation_id, "aria-current": String(c.conversation_id === openId) },
-      el("span", { class: "who", text: `+${c.customer_number}` }),
-      el("span", { class: `status ${c.status}`, text: c.status }),
-      ...(c.opted_out ? [el("span", { class: "badge", text: "Opted out" })] : []),
-      el("span", { class: "preview", text: c.last_message_preview ?? "" }),
-      el("span", { class: "meta", text: `to +${c.support_number} · ${ago(c.last_activity_at)}` }),
+  if (asked !== state.accountId) return;
+  state.canned = c.canned_responses ?? [];
+  if (a) $("outreach-from").replaceChildren(...a.numbers.map((n: { number: string }) => el("option", { value: n.number, text: `+${n.number}` })));
+  if (m) {
+    state.members = m.members;
+    showMembers();
+    $("members").replaceChildren(
+      ...state.members.map((x) => el("li", { text: t("memberRow", { name: x.display_name ?? x.user_id, user: x.user_id, role: page(x.role as PageKey) ?? x.role }) })),
     );
-    button.addEventListener("click", () => open(c.conversation_id));
-    return el("li", {}, button);
-  });
-  list.replaceChildren(...(items.length ? items : [el("li", { class: "empty", text: "No conversations." })]));
-}
-
-function statusText(m: Message): string {
-  if (m.direction === "inbound") return "received";
-  if (m.direction === "system") return "";
-  if (m.unconfirmed) return "not confirmed: TeleSign never said whether it was delivered";
-  const why = m.status === "failed" && m.status_description ? `: ${m.status_description}` : "";
-  return `${m.status}${why}`;
-}
-
-function renderConversation(c: Conversation): void {
-  current = c;
-  $("pane").hidden = false;
-  $("pane-title").textContent = `+${c.customer_number}`;
-  $("pane-meta").textContent = `to +${c.support_number} · ${c.status}${c.assigned_agent ? ` · ${c.assigned_agent}` : ""}`;
-  $("opted-out").hidden = !c.opted_out;
-  const held = heldByOther(c);
-  $<HTMLButtonElement>("accept").disabled = held || !(c.status === "open" || c.status === "waiting");
-  $<HTMLButtonElement>("close").disabled = held || !(c.status === "open" || c.status === "active");
-  $<HTMLButtonElement>("end").disabled = held || c.status === "closed";
-  $("release").hidden = c.assigned_agent !== me?.user_id || c.status === "closed";
-  $("assign-box").hidden = !runsDesk() || c.status === "closed";
-  const transcript = $("transcript");
-  const atBottom = transcript.scrollTop + transcript.clientHeight >= transcript.scrollHeight - 4;
-  transcript.replaceChildren(
-    ...(c.messages ?? []).map((m) =>
-      el(
-        "li",
-        { class: `message ${m.direction}${m.automated ? " automated" : ""}`, "data-id": m.message_id },
-        ...(m.automated ? [el("p", { class: "kind", text: `Automated · ${m.kind ?? "message"}` })] : []),
-        el("p", { class: "text", text: m.text }),
-        el(
-          "p",
-          { class: "meta" },
-          `${new Date(m.created_at).toLocaleTimeString()} `,
-          el("span", { class: `delivery ${m.unconfirmed ? "unconfirmed" : m.status}`, text: statusText(m) }),
-          ...(m.unconfirmed ? [resendButton(m)] : []),
-        ),
-      ),
-    ),
-  );
-  if (atBottom) transcript.scrollTop = transcript.scrollHeight;
-  updateComposer();
-}
-
-/** Sends the text of an unconfirmed message again, as a new message (the agent's choice). */
-function resendButton(m: Message): HTMLButtonElement {
-  const button = el("button", { type: "button", class: "resend", text: "Send again" });
-  button.addEventListener("click", async () => {
-    if (!current) return;
-    try {
-      await api("POST", `/conversations/${current.conversation_id}/messages`, { text: m.text }, { "idempotency-key": crypto.randomUUID() });
-      say("Sent again.");
-    } catch (e) {
-      say((e as Error).message, "error");
-    }
-    await open(current.conversation_id);
-  });
-  return button;
-}
-
-/** An agent works only what is unassigned or theirs. */
-function heldByOther(c: Conversation): boolean {
-  return role() === "agent" && c.assigned_agent !== null && c.assigned_agent !== me?.user_id;
-}
-
-function updateComposer(): void {
-  const reply = $<HTMLTextAreaElement>("reply");
-  const send = $<HTMLButtonElement>("send");
-  const info = analyse(reply.value);
-  $("counter").textContent =
-    `${info.characters} / ${MAX_CHARACTERS} characters · ${info.segments} segment${info.segments === 1 ? "" : "s"} · ` +
-    (info.encoding === "gsm7" ? "GSM-7" : "UCS-2");
-  $("counter").classList.toggle("over", info.characters > MAX_CHARACTERS);
-  $("ucs2").textContent = info.ucs2Characters.length
-    ? `UCS-2 because of: ${info.ucs2Characters.map((c) => `“${c}”`).join(" ")}`
-    : "";
-  const blocked = !current || current.status === "closed" || current.opted_out || heldByOther(current);
-  reply.disabled = blocked;
-  send.disabled = blocked || reply.value.trim() === "" || info.characters > MAX_CHARACTERS;
-  $("composer-note").textContent = !current
-    ? ""
-    : current.opted_out
-      ? "The customer opted out (STOP): nothing can be sent until they text START."
-      : current.status === "closed"
-        ? "This conversation is closed: it is read-only."
-        : heldByOther(current)
-          ? `Assigned to ${current.assigned_agent}: ask them or a supervisor to transfer it.`
-          : "";
-}
-
-async function open(id: string): Promise<void> {
-  openId = id;
-  const c = await api("GET", `/conversations/${id}?limit=500`);
-  renderConversation(c);
-  await refreshList();
-}
-
-async function move(action: "accept" | "close" | "end"): Promise<void> {
-  if (!current) return;
-  try {
-    renderConversation({ ...(await api("POST", `/conversations/${current.conversation_id}/${action}`, {})), messages: current.messages });
-    await open(current.conversation_id);
-    say(`Conversation ${action === "accept" ? "accepted" : action === "close" ? "set aside (waiting)" : "ended"}.`);
-  } catch (e) {
-    say((e as Error).message, "error");
   }
-}
-
-async function sendReply(event: Event): Promise<void> {
-  event.preventDefault();
-  if (!current) return;
-  const reply = $<HTMLTextAreaElement>("reply");
-  const text = reply.value;
-  $<HTMLButtonElement>("send").disabled = true;
-  say("", "error");
-  try {
-    await api("POST", `/conversations/${current.conversation_id}/messages`, { text }, { "idempotency-key": crypto.randomUUID() });
-    reply.value = "";
-    say("Reply sent.");
-  } catch (e) {
-    say((e as Error).message, "error");
-  }
-  await open(current.conversation_id);
-}
-
-async function assign(agent: string | null): Promise<void> {
-  if (!current) return;
-  try {
-    await api("POST", `/conversations/${current.conversation_id}/assign`, { agent_id: agent });
-    say(agent ? `Assigned to ${agent}.` : "Unassigned.");
-  } catch (e) {
-    say((e as Error).message, "error");
-  }
-  await open(current.conversation_id);
 }
 
 async function textCustomer(event: Event): Promise<void> {
@@ -440,26 +254,14 @@ async function textCustomer(event: Event): Promise<void> {
     const sent = await api(
       "POST",
       "/messages",
-      { account_id: accountId, from: value("outreach-from"), to: value("outreach-to"), text: value("outreach-text") },
+      { account_id: state.accountId, from: value("outreach-from"), to: value("outreach-to"), text: value("outreach-text") },
       { "idempotency-key": crypto.randomUUID() },
     );
     $<HTMLTextAreaElement>("outreach-text").value = "";
-    say("Message sent.");
+    say(t("messageSent"));
     await open(sent.conversation_id);
   } catch (e) {
-    say((e as Error).message, "error");
-  }
-}
-
-async function addMember(event: Event): Promise<void> {
-  event.preventDefault();
-  const user = $<HTMLInputElement>("member-user").value.trim();
-  try {
-    await api("PUT", `/accounts/${accountId}/members/${encodeURIComponent(user)}`, { role: $<HTMLSelectElement>("member-role").value });
-    say(`${user} is a member.`);
-    await loadTeam();
-  } catch (e) {
-    say((e as Error).message, "error");
+    fail(e);
   }
 }
 
@@ -467,19 +269,18 @@ async function addMember(event: Event): Promise<void> {
 let socketUp = false;
 let retryIn = 1000;
 let polling: ReturnType<typeof setInterval> | null = null;
-const seen = new Set<string>();
+const seenEvents = new Set<string>();
 let unseen = 0;
-const baseTitle = document.title;
 
 function socketUrl(): string {
   const base = config.socket ?? `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
-  return `${base}?token=${encodeURIComponent(bearer ?? "")}`;
+  return `${base}?token=${encodeURIComponent(currentToken())}`;
 }
 
 function setLive(up: boolean): void {
   socketUp = up;
   $("live").dataset.state = up ? "up" : "down";
-  $("live").textContent = up ? "Live" : "Reconnecting… (refreshing every 2 s)";
+  $("live").textContent = up ? t("live") : t("reconnecting");
   if (up && polling !== null) {
     clearInterval(polling);
     polling = null;
@@ -503,7 +304,7 @@ function connect(): void {
     try {
       onEvent(JSON.parse(String(m.data)) as ChannelEvent);
     } catch (e) {
-      say((e as Error).message, "error");
+      fail(e);
     }
   });
   ws.addEventListener("close", () => {
@@ -515,43 +316,31 @@ function connect(): void {
 }
 
 function onEvent(e: ChannelEvent): void {
-  if (seen.has(e.event_id) || e.account_id !== accountId) return;
-  seen.add(e.event_id);
-  if (seen.size > 5000) seen.clear();
+  if (seenEvents.has(e.event_id) || e.account_id !== state.accountId) return;
+  seenEvents.add(e.event_id);
+  if (seenEvents.size > 5000) seenEvents.clear();
   if (e.type.startsWith("conversation.")) {
-    onConversation(e.data as Conversation);
-  } else {
-    onMessage(e.conversation_id, e.data as Message);
+    const c = e.data as Conversation;
+    changed(c, e.type === "conversation.opened");
+    conversationChanged(c);
+  } else if (state.current?.conversation_id === e.conversation_id) {
+    mergeMessages([e.data as Message]);
   }
   if (e.type === "message.received" && e.data.direction === "inbound") notify(e);
 }
 
-function onConversation(c: Conversation): void {
-  listed = listed.filter((l) => l.conversation_id !== c.conversation_id);
-  if (shownStatuses().includes(c.status)) listed.push(c);
-  listed.sort((a, b) => b.last_activity_at.localeCompare(a.last_activity_at));
-  renderList();
-  if (current && c.conversation_id === openId) renderConversation({ ...c, messages: current.messages });
-}
-
-function onMessage(conversationId: string, m: Message): void {
-  if (!current || conversationId !== openId) return;
-  const messages = (current.messages ?? []).filter((x) => x.message_id !== m.message_id);
-  messages.push(m);
-  messages.sort((a, b) => a.message_id.localeCompare(b.message_id));
-  renderConversation({ ...current, messages });
-}
-
-/** A customer wrote: the title counts it until the page is looked at; a sound and the
- *  browser's notification when the agent asked for them. */
+/** A customer wrote: announced politely; the row bold and the title counting it until looked at;
+ *  a sound and the browser's notification when the agent asked for them. */
 function notify(e: ChannelEvent): void {
-  if (document.hasFocus() && e.conversation_id === openId) return;
+  const number = customerOf(e.conversation_id) ?? "";
+  $("announcer").textContent = t("newMessage", { number, text: String(e.data.text ?? "").slice(0, 140) });
+  if (document.hasFocus() && e.conversation_id === state.current?.conversation_id) return;
+  if (e.conversation_id !== state.current?.conversation_id) markUnread(e.conversation_id);
   unseen += 1;
-  document.title = `(${unseen}) ${baseTitle}`;
+  document.title = `(${unseen}) ${page("appTitle")}`;
   if ($<HTMLInputElement>("sound").checked) beep();
   if ("Notification" in window && Notification.permission === "granted") {
-    const who = listed.find((c) => c.conversation_id === e.conversation_id)?.customer_number;
-    new Notification("New customer message", { body: who ? `From +${who}` : "", tag: e.conversation_id });
+    new Notification(t("newMessageTitle"), { body: number ? t("from", { number }) : "", tag: e.conversation_id });
   }
 }
 
@@ -566,48 +355,40 @@ function beep(): void {
 
 function seenAll(): void {
   unseen = 0;
-  document.title = baseTitle;
+  document.title = page("appTitle");
 }
 
+/** One catch-up: the list, the counts and the open conversation, each patched in place. */
 async function tick(): Promise<void> {
   try {
-    await refreshList();
-    if (openId) renderConversation(await api("GET", `/conversations/${openId}?limit=500`));
+    await Promise.all([refreshList(), refreshCounts(), refreshOpen()]);
   } catch (e) {
-    say((e as Error).message, "error");
+    fail(e);
   }
 }
 
-async function main(): Promise<void> {
-  bearer = await token(config.auth);
+function wire(): void {
+  reportTo(say);
+  whenOpened((id) => open(id).catch(fail));
+  setUpList(fail);
+  setUpPane();
+  setUpComposer(say);
+  setUpShortcuts(fail);
   $("account").addEventListener("change", async (e) => {
-    accountId = (e.target as HTMLSelectElement).value;
-    openId = null;
-    current = null;
+    state.accountId = (e.target as HTMLSelectElement).value;
+    state.current = null;
     $("pane").hidden = true;
+    reset();
     await loadAccountTools();
-    await refreshList();
+    await Promise.all([refreshList(), refreshCounts()]);
   });
   $("signout").addEventListener("click", () => {
     forget();
     location.reload();
   });
-  $("release").addEventListener("click", () => assign(null));
-  $("assign").addEventListener("click", () => assign($<HTMLSelectElement>("assignee").value || null));
   $("outreach").addEventListener("submit", textCustomer);
-  $("member-form").addEventListener("submit", addMember);
-  $("settings-number").addEventListener("change", showSettings);
-  $("settings").addEventListener("submit", saveSettings);
-  document.querySelectorAll("input[name=status]").forEach((i) => i.addEventListener("change", () => refreshList()));
-  $("reply").addEventListener("input", updateComposer);
-  $("composer").addEventListener("submit", sendReply);
-  $("accept").addEventListener("click", () => move("accept"));
-  $("close").addEventListener("click", () => move("close"));
-  $("end").addEventListener("click", () => move("end"));
   $<HTMLInputElement>("sound").checked = localStorage.getItem("console.sound") === "on";
-  $("sound").addEventListener("change", (e) =>
-    localStorage.setItem("console.sound", (e.target as HTMLInputElement).checked ? "on" : "off"),
-  );
+  $("sound").addEventListener("change", (e) => localStorage.setItem("console.sound", (e.target as HTMLInputElement).checked ? "on" : "off"));
   if ("Notification" in window && Notification.permission === "default") {
     $("notify").hidden = false;
     $("notify").addEventListener("click", async () => {
@@ -617,10 +398,16 @@ async function main(): Promise<void> {
   }
   window.addEventListener("focus", seenAll);
   document.addEventListener("visibilitychange", () => document.hidden || seenAll());
+}
+
+async function main(): Promise<void> {
+  translatePage();
+  useToken(await token(config.auth));
+  wire();
   await loadAccounts();
-  await refreshList();
+  await Promise.all([refreshList(), refreshCounts()]);
   setLive(false);
   connect();
 }
 
-main().catch((e) => say((e as Error).message, "error"));
+main().catch(fail);
