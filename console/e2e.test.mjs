@@ -209,7 +209,8 @@ test("an agent's day at the desk", { timeout: 180_000 }, async () => {
     // Transfer to a colleague (the `t` shortcut): it leaves Mine and is theirs.
     await page.locator("#transcript").focus();
     await page.keyboard.press("t");
-    await page.keyboard.type(colleague);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "assignee");
+    await page.getByLabel("Transfer to").selectOption(colleague);
     await page.getByRole("button", { name: "Transfer", exact: true }).click();
     await page.locator("#notice", { hasText: "Transferred to Bob Colleague." }).waitFor();
     await row.waitFor({ state: "detached" });

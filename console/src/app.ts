@@ -67,7 +67,7 @@ const page = strings(
     closeForLater: "Close for later",
     end: "End",
     letGo: "Let go",
-    transferTo: "Transfer to (member's user id)",
+    transferTo: "Transfer to",
     transfer: "Transfer",
     earlier: "Earlier conversations with this customer",
     earlierMessages: "Earlier messages",
@@ -121,7 +121,7 @@ const page = strings(
     closeForLater: "Odłóż na później",
     end: "Zakończ",
     letGo: "Zwolnij",
-    transferTo: "Przekaż do (identyfikator członka)",
+    transferTo: "Przekaż do",
     transfer: "Przekaż",
     earlier: "Wcześniejsze rozmowy z tym klientem",
     earlierMessages: "Wcześniejsze wiadomości",
@@ -220,8 +220,8 @@ function setUpAdmin(me: Me): void {
   });
 }
 
-/** What the account holds besides the conversations: canned responses for everyone; the team
- *  and the numbers for texting a customer first to supervisors and operators. */
+/** What the account holds besides the conversations: its canned responses and members for
+ *  everyone; its numbers for texting a customer first to supervisors and operators. */
 async function loadAccountTools(): Promise<void> {
   $("outreach-box").hidden = !runsDesk();
   $("team").hidden = !runsDesk();
@@ -232,7 +232,8 @@ async function loadAccountTools(): Promise<void> {
   const asked = state.accountId;
   const canned = api("GET", `/accounts/${asked}/canned-responses`).catch(() => ({ canned_responses: [] }));
   const account = runsDesk() ? api("GET", `/accounts/${asked}`) : null;
-  const members = runsDesk() ? api("GET", `/accounts/${asked}/members`) : null;
+  // Every member reads the others (a transfer names one).
+  const members = api("GET", `/accounts/${asked}/members`).catch(() => null);
   const [c, a, m] = await Promise.all([canned, account, members]);
   // Another account was chosen meanwhile: its own load shows it.
   if (asked !== state.accountId) return;

@@ -114,7 +114,7 @@ async function send(event: Event): Promise<void> {
     const sent = (await api("POST", `/conversations/${c.conversation_id}/messages`, { text: reply.value }, { "idempotency-key": key })) as Message;
     drafts.delete(c.conversation_id);
     if (draftFor === c.conversation_id) reply.value = "";
-    mergeMessages([sent]);
+    if (state.current?.conversation_id === c.conversation_id) mergeMessages([sent], true);
     say(t("sent"));
   } catch (e) {
     // Refused for good: the next try is a new request. Otherwise it may have gone: same key.

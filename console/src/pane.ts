@@ -36,6 +36,7 @@ const t = strings(
     delivered: "delivered",
     failed: "failed",
     unknown: "unknown",
+    choose: "Choose a member",
   },
   {
     meta: "do +{number} · {status}",
@@ -62,6 +63,7 @@ const t = strings(
     delivered: "doręczona",
     failed: "nieudana",
     unknown: "nieznany",
+    choose: "Wybierz osobę",
   },
 );
 
@@ -73,6 +75,7 @@ function stateWord(s: string): string {
 /** The transcript's items by message id (cleared when another conversation opens). */
 const items = new Map<string, HTMLLIElement>();
 let shownId: string | null = null;
+let opening: string | null = null;
 let say: (text: string, error?: boolean) => void = () => {};
 
 /** Where the pane writes what happened. */
@@ -82,7 +85,10 @@ export function reportTo(report: (text: string, error?: boolean) => void): void 
 
 /** Opens a conversation: its newest page of messages (shown oldest first). */
 export async function open(id: string): Promise<void> {
+  opening = id;
   const c = (await api("GET", `/conversations/${id}?order=desc&limit=100`)) as Conversation;
+  // Another conversation was opened meanwhile: that one shows.
+  if (opening !== id) return;
   c.messages = (c.messages ?? []).reverse();
   remember(c);
   state.current = c;
@@ -105,12 +111,15 @@ export async function refreshOpen(): Promise<void> {
   mergeMessages(fresh);
 }
 
-/** Messages (new or changed) of the open conversation. */
-export function mergeMessages(messages: Message[]): void {
+/**
+ * Messages (new or changed) of the open conversation. `added`: a send's own answer, which adds
+ * a message but never overwrites it (its events may already have said it was delivered).
+ */
+export function mergeMessages(messages: Message[], added = false): void {
   const c = state.current;
   if (!c) return;
   const byId = new Map((c.messages ?? []).map((m) => [m.message_id, m]));
-  for (const m of messages) byId.set(m.message_id, m);
+  for (const m of messages) if (!(added && byId.has(m.message_id))) byId.set(m.message_id, m);
   c.messages = Array.from(byId.values()).sort((a, b) => a.message_id.localeCompare(b.message_id));
   renderPane(c);
 }
@@ -147,6 +156,7 @@ function renderPane(c: Conversation): void {
   $("transfer").hidden = c.status === "closed" || !(runsDesk() || mine);
   $("note-form").hidden = c.status === "closed" || other;
   $("transcript-more").hidden = !c.next_cursor;
+  showMembers();
   renderTranscript(c);
   showComposer(c);
 }
@@ -222,7 +232,7 @@ function resendButton(m: Message): HTMLButtonElement {
     if (!c) return;
     try {
       const sent = await api("POST", `/conversations/${c.conversation_id}/messages`, { text: m.text }, { "idempotency-key": crypto.randomUUID() });
-      mergeMessages([sent]);
+      mergeMessages([sent], true);
       say(t("sentAgain"));
     } catch (e) {
       say((e as Error).message, true);
@@ -276,16 +286,18 @@ export async function move(action: "accept" | "close" | "end"): Promise<void> {
 }
 
 /** Assigns the open conversation to a member, or to nobody. */
-export async function assign(agent: string | null): Promise<void> {
+export async function assign(agent: string | null): Promise<boolean> {
   const c = state.current;
-  if (!c) return;
+  if (!c) return false;
   try {
     const after = (await api("POST", `/conversations/${c.conversation_id}/assign`, { agent_id: agent })) as Conversation;
     changed(after, false);
     conversationChanged(after);
     say(agent ? t("transferred", { name: holderName(after) || agent }) : t("unassigned"));
+    return true;
   } catch (e) {
     say((e as Error).message, true);
+    return false;
   }
 }
 
@@ -297,17 +309,24 @@ async function addNote(event: Event): Promise<void> {
   try {
     const note = (await api("POST", `/conversations/${c.conversation_id}/notes`, { text: field.value })) as Message;
     field.value = "";
-    if (state.current?.conversation_id === c.conversation_id) mergeMessages([note]);
+    if (state.current?.conversation_id === c.conversation_id) mergeMessages([note], true);
     say(t("noteAdded"));
   } catch (e) {
     say((e as Error).message, true);
   }
 }
 
-/** The members offered for a transfer (supervisors and operators read them). */
+/** The members a transfer of the open conversation offers: everyone but its holder. */
 export function showMembers(): void {
-  $("member-options").replaceChildren(
-    ...state.members.map((m) => el("option", { value: m.user_id, label: `${m.display_name ?? m.user_id} · ${m.role}` })),
+  const select = $<HTMLSelectElement>("assignee");
+  const holder = state.current?.assigned_agent ?? null;
+  const offered = state.members.filter((m) => m.user_id !== holder);
+  const key = offered.map((m) => m.user_id).join("\n");
+  if (select.dataset.offered === key) return;
+  select.dataset.offered = key;
+  select.replaceChildren(
+    el("option", { value: "", text: t("choose") }),
+    ...offered.map((m) => el("option", { value: m.user_id, text: `${m.display_name ?? m.user_id} (${m.user_id})` })),
   );
 }
 
@@ -319,8 +338,8 @@ export function setUpPane(): void {
   $("release").addEventListener("click", () => assign(null));
   $("transfer").addEventListener("submit", (e) => {
     e.preventDefault();
-    const to = $<HTMLInputElement>("assignee");
-    void assign(to.value.trim() || null).then(() => (to.value = ""));
+    const to = $<HTMLSelectElement>("assignee");
+    void assign(to.value.trim() || null).then((done) => done && (to.value = ""));
   });
   $("transcript-more").addEventListener("click", () => earlier().catch((e) => say((e as Error).message, true)));
   $("note-form").addEventListener("submit", addNote);
