@@ -172,6 +172,15 @@ test("an agent's day at the desk", { timeout: 180_000 }, async () => {
     assert.equal(await page.locator("#transcript .outbound", { hasText: "Your parcel is on its way" }).count(), 1, "sent once");
     assert.equal(await page.getByLabel("Reply", { exact: true }).inputValue(), "");
 
+    // All: the customer still waiting for a reply comes before the one just answered.
+    await page.getByRole("tab", { name: /^All/ }).click();
+    await page.waitForFunction(([a, b]) => {
+      const rows = [...document.querySelectorAll("#list .row .who")].map((e) => e.textContent);
+      return rows.length === 2 && rows[0] === a && rows[1] === b;
+    }, [`+${other}`, `+${person}`]);
+    await page.getByRole("tab", { name: /^Mine/ }).click();
+    await row.waitFor();
+
     // A note (the `n` shortcut), set apart from the messages.
     await page.locator("#transcript").focus();
     await page.keyboard.press("n");

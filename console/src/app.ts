@@ -11,8 +11,7 @@ import { strings } from "./i18n";
 import { changed, customerOf, markUnread, refreshCounts, refreshList, reset, setUpList, whenOpened } from "./list";
 import { conversationChanged, mergeMessages, open, refreshOpen, reportTo, setUpPane, showMembers } from "./pane";
 import { setUpShortcuts } from "./shortcuts";
-import { Conversation, Message, runsDesk, state } from "./state";
-import type { Me } from "./admin";
+import { Conversation, Me, Message, runsDesk, state } from "./state";
 
 interface Config {
   auth: AuthConfig | null;

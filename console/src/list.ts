@@ -121,8 +121,9 @@ async function more(): Promise<void> {
 
 /** Needing a reply first, longest waiting first; then the rest, newest activity first. */
 export function order(a: Conversation, b: Conversation): number {
-  const wa = a.needs_reply ? (a.waiting_since ?? a.last_customer_message_at ?? a.last_activity_at) : null;
-  const wb = b.needs_reply ? (b.waiting_since ?? b.last_customer_message_at ?? b.last_activity_at) : null;
+  const waits = (c: Conversation) => c.needs_reply && c.status !== "closed";
+  const wa = waits(a) ? (a.waiting_since ?? a.last_customer_message_at ?? a.last_activity_at) : null;
+  const wb = waits(b) ? (b.waiting_since ?? b.last_customer_message_at ?? b.last_activity_at) : null;
   if (wa && wb) return wa.localeCompare(wb);
   if (wa || wb) return wa ? -1 : 1;
   return b.last_activity_at.localeCompare(a.last_activity_at);

@@ -1,7 +1,13 @@
 // What the console knows: the signed-in user, the chosen account, the conversations it has seen,
 // the open one. One object, shared by the desk's modules.
 
-import type { Me } from "./admin";
+/** The signed-in user, as `GET /me` answers. */
+export interface Me {
+  user_id: string;
+  name: string;
+  roles: string[];
+  accounts: { account_id: string; name: string; role: Role }[];
+}
 
 /** A conversation as the API answers it (`messages` only on the single read). */
 export interface Conversation {
