@@ -149,6 +149,7 @@ test("an agent's day at the desk", { timeout: 180_000 }, async () => {
     assert.equal(await page.locator("#canned-list [role=option]").count(), 2);
     await filter.fill("parc");
     assert.equal(await page.locator("#canned-list [role=option]").count(), 1);
+    await assertAccessible(page, "the canned responses' picker");
     await page.keyboard.press("Enter");
     assert.equal(await page.getByLabel("Reply", { exact: true }).inputValue(), "Your parcel is on its way and arrives tomorrow.");
     assert.equal(await page.evaluate(() => document.activeElement?.id), "reply", "back in the reply");
