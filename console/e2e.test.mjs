@@ -191,7 +191,12 @@ test("an agent's day at the desk", { timeout: 180_000 }, async () => {
     const note = page.locator("#transcript .note", { hasText: "parcel 7731 is late" });
     await note.waitFor();
     assert.equal(await note.locator(".kind").textContent(), "Note by Ada Agent");
+    // The README's picture: All, the customer still waiting first, this one answered with a note.
+    await page.getByRole("tab", { name: /^All/ }).click();
+    await page.locator("#list .row", { hasText: `+${other}` }).waitFor();
     await page.screenshot({ path: screenshotPath("desk.png") });
+    await page.getByRole("tab", { name: /^Mine/ }).click();
+    await row.waitFor();
 
     // The shortcuts, listed under `?`; Esc closes them.
     await page.locator("#transcript").focus();
