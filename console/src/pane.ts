@@ -192,7 +192,8 @@ function messageItem(m: Message): HTMLLIElement {
     : m.automated
       ? [el("p", { class: "kind", text: t("automated", { kind: m.kind ?? "" }) })]
       : [];
-  const by = m.direction === "outbound" && !m.automated && (m.agent_name || m.agent_id) ? `${m.agent_name ?? m.agent_id} · ` : "";
+  const sender = m.agent_name ?? memberName(m.agent_id);
+  const by = m.direction === "outbound" && !m.automated && sender ? `${sender} · ` : "";
   return el(
     "li",
     { class: `message ${m.direction}${m.automated ? " automated" : ""}`, "data-id": m.message_id },
@@ -200,6 +201,12 @@ function messageItem(m: Message): HTMLLIElement {
     el("p", { class: "text", text: m.text }),
     el("p", { class: "meta" }, `${by}${formatTime(m.created_at)} `, deliveryOf(m)),
   );
+}
+
+/** A member's name by their user id, when the account's members are known. */
+function memberName(id: string | undefined): string | undefined {
+  if (!id) return undefined;
+  return state.members.find((m) => m.user_id === id)?.display_name ?? id;
 }
 
 function deliveryOf(m: Message): HTMLElement {
