@@ -191,6 +191,7 @@ test("an agent's day at the desk", { timeout: 180_000 }, async () => {
     const note = page.locator("#transcript .note", { hasText: "parcel 7731 is late" });
     await note.waitFor();
     assert.equal(await note.locator(".kind").textContent(), "Note by Ada Agent");
+    assert.match(await page.locator("#pane-meta").textContent(), /active/, "typing a, e, t, n in a field fired no shortcut");
     // The README's picture: All, the customer still waiting first, this one answered with a note.
     await page.getByRole("tab", { name: /^All/ }).click();
     await page.locator("#list .row", { hasText: `+${other}` }).waitFor();
