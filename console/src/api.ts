@@ -2,6 +2,7 @@
 
 import { forget } from "./auth";
 import { strings } from "./i18n";
+import { settles } from "./rules";
 
 const t = strings({ answered: "the channel answered {status}" }, { answered: "kanał odpowiedział {status}" });
 
@@ -18,7 +19,7 @@ export class ApiError extends Error {
   /** Whether the answer is final for this request: a 2xx, or a 4xx that is no timeout or
    *  throttle (asking again with the same idempotency key could still send it otherwise). */
   get definitive(): boolean {
-    return this.status >= 400 && this.status < 500 && this.status !== 408 && this.status !== 429;
+    return settles(this.status);
   }
 }
 

@@ -5,6 +5,7 @@
 import { api } from "./api";
 import { $, el, placeInOrder, setText } from "./dom";
 import { formatNumber, strings } from "./i18n";
+import { Counts, order, recount } from "./rules";
 import { Conversation, state } from "./state";
 import { since } from "./when";
 
@@ -60,7 +61,7 @@ let nextCursor: string | null = null;
 const rows = new Map<string, HTMLLIElement>();
 /** Conversations with a customer message not looked at yet. */
 const unread = new Set<string>();
-let counts: { all: number; mine: number; unassigned: number } | null = null;
+let counts: Counts | null = null;
 let countsTimer: ReturnType<typeof setTimeout> | null = null;
 let onOpen: (id: string) => void = () => {};
 
@@ -117,16 +118,6 @@ async function more(): Promise<void> {
   }
   nextCursor = data.next_cursor ?? null;
   render();
-}
-
-/** Needing a reply first, longest waiting first; then the rest, newest activity first. */
-export function order(a: Conversation, b: Conversation): number {
-  const waits = (c: Conversation) => c.needs_reply && c.status !== "closed";
-  const wa = waits(a) ? (a.waiting_since ?? a.last_customer_message_at ?? a.last_activity_at) : null;
-  const wb = waits(b) ? (b.waiting_since ?? b.last_customer_message_at ?? b.last_activity_at) : null;
-  if (wa && wb) return wa.localeCompare(wb);
-  if (wa || wb) return wa ? -1 : 1;
-  return b.last_activity_at.localeCompare(a.last_activity_at);
 }
 
 /** The list as `listed` says, patched in place. */
@@ -206,16 +197,9 @@ export function markRead(id: string): void {
   render();
 }
 
-function contribution(c: Conversation | null): [number, number, number] {
-  if (!c || c.status === "closed") return [0, 0, 0];
-  return [1, c.assigned_agent === state.me?.user_id ? 1 : 0, c.assigned_agent === null ? 1 : 0];
-}
-
 function applyCounts(before: Conversation | null, after: Conversation): void {
   if (!counts) return;
-  const [a0, m0, u0] = contribution(before);
-  const [a1, m1, u1] = contribution(after);
-  counts = { all: counts.all + a1 - a0, mine: counts.mine + m1 - m0, unassigned: counts.unassigned + u1 - u0 };
+  counts = recount(counts, before, after, state.me?.user_id);
   showCounts();
 }
 
