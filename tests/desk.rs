@@ -381,3 +381,139 @@ async fn canned_responses_are_the_supervisors_to_write_and_every_members_to_read
     );
     assert!(!trail.to_string().contains("Refunded today."), "never the text");
 }
+
+#[tokio::test]
+async fn each_list_reads_one_query_per_partition_and_no_more() {
+    let s = stack();
+    let (g, gateway) = channel_tests::own_gateway().await;
+    let customer = s.customer("active").await;
+    let number = random_number();
+    let create = json!({"name": "Figures", "customer_id": customer.id, "api_key": customer.key,
+                        "numbers": [{"number": number, "type": "long_code"}]});
+    let (status, body) = g.post("/accounts", create).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["account_id"].as_str().expect("id").to_owned();
+    let account = channel_tests::Account {
+        id: id.clone(),
+        customer,
+        numbers: vec![number],
+        callback_url: format!("{}/telesign/{id}/callback", g.api),
+    };
+    let person = random_number();
+    for _ in 0..3 {
+        assert_eq!(s.text(&account, &random_number(), "hello").await.0, 200);
+    }
+    assert_eq!(s.text(&account, &person, "hi").await.0, 200);
+    let meter = gateway.meter("conversations").expect("meter");
+    let cost = |path: String| {
+        let g = &g;
+        let meter = &meter;
+        async move {
+            meter.reset();
+            let (status, answer) = g.get(&path).await;
+            assert_eq!(status, 200, "{path}: {answer}");
+            let c = meter.snapshot();
+            println!("FIGURES {path}: {:?}", c.requests);
+            c.requests
+        }
+    };
+    let of =
+        |counts: &std::collections::BTreeMap<String, u64>, op: &str| counts.get(&format!("dynamodb:{op}")).copied();
+    let all = cost(format!("/conversations?account_id={id}&limit=2")).await;
+    assert_eq!(of(&all, "Query"), Some(3), "one per live status: {all:?}");
+    let some = cost(format!("/conversations?account_id={id}&status=open,waiting&limit=2")).await;
+    assert_eq!(of(&some, "Query"), Some(2), "{some:?}");
+    let held = cost(format!("/conversations?account_id={id}&assigned=none&limit=2")).await;
+    assert_eq!(of(&held, "Query"), Some(1), "{held:?}");
+    let history = cost(format!("/accounts/{id}/customers/{person}/conversations")).await;
+    assert_eq!(
+        (
+            of(&history, "GetItem"),
+            of(&history, "BatchGetItem"),
+            of(&history, "Query")
+        ),
+        (Some(1), Some(2), Some(1)),
+        "the account, its pointers, the live ones, the closed ones: {history:?}"
+    );
+    let counts = cost(format!("/accounts/{id}/conversations/counts")).await;
+    assert_eq!(of(&counts, "Query"), Some(5), "{counts:?}");
+}
+
+#[tokio::test]
+async fn the_sweep_moves_live_conversations_kept_before_the_desks_partitions_into_them() {
+    use aws_sdk_dynamodb::types::AttributeValue::{Bool, S};
+    let s = stack();
+    let (g, gateway) = channel_tests::own_gateway().await;
+    let account = s.account(1).await;
+    let a = &account.id;
+    // A live conversation as the table kept it before statuses and holders had partitions.
+    let id = shared::ids::ConversationId::new();
+    let at = shared::ids::Timestamp::now().to_string();
+    let customer = random_number();
+    let item = [
+        ("pk", S(format!("CONV#{id}"))),
+        ("sk", S("CONV".into())),
+        ("conversation_id", S(id.to_string())),
+        ("account_id", S(a.clone())),
+        ("support_number", S(account.numbers[0].clone())),
+        ("customer_number", S(customer.clone())),
+        ("status", S("waiting".into())),
+        ("created_at", S(at.clone())),
+        ("last_activity_at", S(at.clone())),
+        ("assigned_agent", S("keeper".into())),
+        ("opted_out", Bool(false)),
+        ("gsi1pk", S(format!("ACCOUNT#{a}#LIVE"))),
+        ("gsi1sk", S(format!("{at}#{id}"))),
+    ];
+    let mut put = channel_tests::dynamo()
+        .await
+        .put_item()
+        .table_name(std::env::var("TABLE_NAME").expect("table"));
+    for (k, v) in item {
+        put = put.item(k, v);
+    }
+    put.send().await.expect("put");
+    let listed = |path: String| {
+        let g = &g;
+        async move {
+            let (status, page) = g.get(&path).await;
+            assert_eq!(status, 200, "{page}");
+            page["conversations"]
+                .as_array()
+                .expect("conversations")
+                .iter()
+                .map(conversation_id_of)
+                .collect::<Vec<_>>()
+        }
+    };
+    let held = format!("/conversations?account_id={a}&assigned=keeper");
+    assert!(
+        listed(held.clone()).await.is_empty(),
+        "not in the holder's partition yet"
+    );
+
+    let service = gateway.sweeper.service();
+    let mine: Vec<_> = {
+        use shared::service::ports::AccountStore;
+        service.log.accounts().await.expect("accounts")
+    }
+    .into_iter()
+    .filter(|x| x.account_id.as_str() == a.as_str())
+    .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let report = service
+        .sweep_accounts(mine.clone(), shared::ids::Timestamp::now(), deadline)
+        .await
+        .expect("sweep");
+    assert_eq!(report.reindexed, 1, "{report:?}");
+    assert_eq!(listed(held).await, [id.to_string()]);
+    assert_eq!(
+        listed(format!("/conversations?account_id={a}&status=waiting")).await,
+        [id.to_string()]
+    );
+    let again = service
+        .sweep_accounts(mine, shared::ids::Timestamp::now(), deadline)
+        .await
+        .expect("sweep");
+    assert_eq!(again.reindexed, 0, "moved once");
+}

@@ -118,6 +118,7 @@ fn move_update(m: &Move) -> (String, String, HashMap<String, AttributeValue>) {
         ("opted_out = :o", ":o", m.opted_out.map(AttributeValue::Bool)),
         ("assigned_agent = :agent", ":agent", holder),
         ("assigned_agent_name = :agent_name", ":agent_name", name),
+        ("gsi2pk = :g2", ":g2", second_partition_after(m).map(s)),
     ];
     for (clause, name, value) in optional {
         if let Some(v) = value {
@@ -127,10 +128,6 @@ fn move_update(m: &Move) -> (String, String, HashMap<String, AttributeValue>) {
     }
     if m.holder == Holder::Nobody {
         remove.extend(["assigned_agent", "assigned_agent_name"]);
-    }
-    if let Some(partition) = second_partition_after(m) {
-        set.push("gsi2pk = :g2");
-        vals.insert(":g2".into(), s(partition));
     }
     match m.wrote {
         Some(Writer::Customer) => {
@@ -349,6 +346,50 @@ impl IdleConversations for Dynamo {
         found.sort_by_key(|c| c.last_activity_at);
         found.truncate(limit as usize);
         Ok(found)
+    }
+
+    /// 1 Query (the partition live conversations were kept in before statuses had their own)
+    /// and 1 UpdateItem per conversation found, on the condition that it is still there (every
+    /// move writes its partition, so one that moved it since wins).
+    async fn reindex_legacy(&self, account_id: &AccountId, limit: u32) -> Result<usize, StoreError> {
+        let legacy = table::legacy_live_partition(account_id.as_str());
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression("gsi1pk = :p")
+            .expression_attribute_values(":p", s(&legacy))
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let mut moved = 0;
+        for item in out.items().iter().cloned() {
+            let c = conversation_of(item)?;
+            let holder = c.assigned_agent.as_deref();
+            let customer = c.customer_number.as_str();
+            let updated = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(table::conversation_key(c.conversation_id.as_str()))))
+                .update_expression("SET gsi1pk = :status, gsi2pk = :second")
+                .condition_expression("gsi1pk = :legacy")
+                .expression_attribute_values(":status", s(index_partition(account_id, c.status)))
+                .expression_attribute_values(":second", s(second_partition(account_id, c.status, holder, customer)))
+                .expression_attribute_values(":legacy", s(&legacy))
+                .send()
+                .await;
+            match updated {
+                Ok(_) => moved += 1,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                Err(e) => return Err(sdk_error(e)),
+            }
+        }
+        Ok(moved)
     }
 
     /// 1 TransactWriteItems: the end and its pointer, holds and entry; the notice; the closing
