@@ -8,7 +8,7 @@ use crate::backoff::Backoff;
 use crate::conversation::{listable, next, Author, Conversation, Event, Message, Status, MAX_NOTE_CHARS};
 use crate::ids::{AccountId, ConversationId, Timestamp};
 use crate::phone::PhoneNumber;
-use crate::service::access::{admit, check, standing_in, Refusal};
+use crate::service::access::{admit, admit_existing, check, standing_in, Refusal};
 use crate::service::ports::{
     BadCursor, Committed, ConversationMoves, ConversationNotes, ConversationReads, Counts, Guard, Holder, Listing,
     Members, Move, Note, Order, Page, ReadError, StoreError,
@@ -213,7 +213,7 @@ impl<C: ConversationMoves + ConversationReads + ConversationNotes + Members> Des
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page<Conversation>, DeskError> {
-        admit(&self.store, caller, account_id, Action::ReadConversations)
+        admit_existing(&self.store, caller, account_id, Action::ReadConversations)
             .await
             .map_err(DeskError::on_account)?;
         let listing = Listing::Customer {
@@ -226,7 +226,7 @@ impl<C: ConversationMoves + ConversationReads + ConversationNotes + Members> Des
 
     /// The desk's counters of the account's live conversations: all, the caller's, nobody's.
     pub async fn counts(&self, caller: &Caller, account_id: &AccountId) -> Result<Counts, DeskError> {
-        admit(&self.store, caller, account_id, Action::ReadConversations)
+        admit_existing(&self.store, caller, account_id, Action::ReadConversations)
             .await
             .map_err(DeskError::on_account)?;
         Ok(self.store.counts(account_id, &caller.user_id).await?)

@@ -8,7 +8,7 @@ use crate::account::Account;
 use crate::audit::{Actor, AuditAction, AuditEntry};
 use crate::canned::CannedResponse;
 use crate::ids::{AccountId, CannedResponseId, Timestamp};
-use crate::service::access::{admit, Refusal};
+use crate::service::access::{admit, admit_existing, Refusal};
 use crate::service::desk::plan_assignment;
 use crate::service::ports::{
     AccountStore, AuditLog, BadCursor, CannedResponses, Committed, ConversationMoves, Member, Members, Page, ReadError,
@@ -291,7 +291,7 @@ impl<S: CannedResponses + Members> Team<S> {
         caller: &Caller,
         account_id: &AccountId,
     ) -> Result<Vec<CannedResponse>, TeamError> {
-        admit(&self.store, caller, account_id, Action::ReadCannedResponses).await?;
+        admit_existing(&self.store, caller, account_id, Action::ReadCannedResponses).await?;
         Ok(crate::canned::sorted(self.store.canned_responses(account_id).await?))
     }
 
