@@ -232,10 +232,14 @@ test("an agent's day at the desk", { timeout: 180_000 }, async () => {
     await row.waitFor({ state: "detached" });
     await page.locator("#count-mine", { hasText: "0" }).waitFor();
 
-    // The other customer: take it and end it (`e`), then find it among the closed.
+    // The other customer, the only one unassigned: `j` opens it; take it and end it (`e`), then
+    // find it among the closed.
     await page.getByRole("tab", { name: /^Unassigned/ }).click();
     const second = page.locator("#list .row", { hasText: `+${other}` });
-    await second.click();
+    await second.waitFor();
+    await page.keyboard.press("j");
+    await page.locator("#pane-title", { hasText: `+${other}` }).waitFor();
+    assert.equal(await second.evaluate((e) => e === document.activeElement), true, "j moves the focus to the row it opened");
     await page.getByRole("button", { name: "Accept" }).click();
     await page.locator("#pane-meta", { hasText: "active" }).waitFor();
     await page.locator("#transcript").focus();
