@@ -470,22 +470,8 @@ async fn figures_of_automation_requests() {
     use shared::service::ports::AccountStore;
     let s = stack();
     let (g, gateway) = own_gateway().await;
-    let customer = s.customer("active").await;
-    let number = random_number();
-    let create = json!({"name": "Figures", "customer_id": customer.id, "api_key": customer.key,
-                        "numbers": [{"number": number, "type": "long_code"}]});
-    let (status, body) = g.post("/accounts", create).await;
-    assert_eq!(status, 201, "{body}");
-    let account = Account {
-        id: body["account_id"].as_str().expect("id").to_owned(),
-        customer,
-        numbers: vec![number.clone()],
-        callback_url: format!(
-            "{}/telesign/{}/callback",
-            g.api,
-            body["account_id"].as_str().expect("id")
-        ),
-    };
+    let account = s.account_on(&g, "Figures").await;
+    let number = account.numbers[0].clone();
     let inbound = gateway.meter("inbound-callback").expect("meter");
     let person = random_number();
     s.text(&account, &person, "warm up").await;

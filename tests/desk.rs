@@ -386,19 +386,8 @@ async fn canned_responses_are_the_supervisors_to_write_and_every_members_to_read
 async fn each_list_reads_one_query_per_partition_and_no_more() {
     let s = stack();
     let (g, gateway) = channel_tests::own_gateway().await;
-    let customer = s.customer("active").await;
-    let number = random_number();
-    let create = json!({"name": "Figures", "customer_id": customer.id, "api_key": customer.key,
-                        "numbers": [{"number": number, "type": "long_code"}]});
-    let (status, body) = g.post("/accounts", create).await;
-    assert_eq!(status, 201, "{body}");
-    let id = body["account_id"].as_str().expect("id").to_owned();
-    let account = channel_tests::Account {
-        id: id.clone(),
-        customer,
-        numbers: vec![number],
-        callback_url: format!("{}/telesign/{id}/callback", g.api),
-    };
+    let account = s.account_on(&g, "Figures").await;
+    let id = account.id.clone();
     let person = random_number();
     for _ in 0..3 {
         assert_eq!(s.text(&account, &random_number(), "hello").await.0, 200);

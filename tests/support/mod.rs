@@ -229,6 +229,24 @@ impl Stack {
         }
     }
 
+    /// An account with one number made through a test's own gateway `g` (whose functions count
+    /// their requests), its callbacks going to `g`.
+    pub async fn account_on(&self, g: &Stack, name: &str) -> Account {
+        let customer = self.customer("active").await;
+        let number = random_number();
+        let create = json!({"name": name, "customer_id": customer.id, "api_key": customer.key,
+                            "numbers": [{"number": number, "type": "long_code"}]});
+        let (status, body) = g.post("/accounts", create).await;
+        assert_eq!(status, 201, "{body}");
+        let id = body["account_id"].as_str().expect("account_id").to_owned();
+        Account {
+            callback_url: format!("{}/telesign/{id}/callback", g.api),
+            id,
+            customer,
+            numbers: vec![number],
+        }
+    }
+
     /// The simulator texts the account as a customer; the channel's status and body.
     pub async fn text(&self, account: &Account, from: &str, text: &str) -> (u16, Value) {
         self.text_with(account, json!({"from": from, "text": text})).await

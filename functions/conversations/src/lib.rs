@@ -8,13 +8,13 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 use shared::access::{Caller, UserId};
-use shared::conversation::{Event, Status};
+use shared::conversation::{Conversation, Event, Status};
 use shared::error::ErrorCode;
 use shared::http::{body_bytes, caller, json_response, limit, no_route, path_param, query_param, respond, route_key};
 use shared::ids::{AccountId, ConversationId};
 use shared::phone::PhoneNumber;
 use shared::service::desk::{Assigned, Desk, DeskError, Filter};
-use shared::service::ports::Order;
+use shared::service::ports::{Order, Page};
 use shared::store::Dynamo;
 use shared::ApiError;
 
@@ -125,10 +125,7 @@ impl App {
             .service
             .list(c, &account_id, &filter, limit, cursor.as_deref())
             .await?;
-        Ok(json_response(
-            StatusCode::OK,
-            &json!({"conversations": page.items, "next_cursor": page.next_cursor}),
-        ))
+        Ok(page_response(page))
     }
 
     async fn counts(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
@@ -146,10 +143,7 @@ impl App {
             .service
             .history(c, &account_id, &customer, limit, cursor.as_deref())
             .await?;
-        Ok(json_response(
-            StatusCode::OK,
-            &json!({"conversations": page.items, "next_cursor": page.next_cursor}),
-        ))
+        Ok(page_response(page))
     }
 
     async fn read(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
@@ -192,6 +186,14 @@ impl App {
         let note = self.service.note(c, &id, &body.text).await?;
         Ok(json_response(StatusCode::CREATED, &note))
     }
+}
+
+/// A page of conversations: `{"conversations", "next_cursor"}`.
+fn page_response(page: Page<Conversation>) -> Response<Body> {
+    json_response(
+        StatusCode::OK,
+        &json!({"conversations": page.items, "next_cursor": page.next_cursor}),
+    )
 }
 
 /// The `status` filter: a comma-separated list (every live status when absent).

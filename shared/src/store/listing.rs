@@ -389,6 +389,12 @@ mod tests {
             held: Some(Some(me)),
         };
         assert_eq!(values(&live), []);
+        let live_of_anyone = Listing::Customer {
+            number: PhoneNumber::parse("14255550111").unwrap(),
+            statuses: Status::LIVE.to_vec(),
+            held: None,
+        };
+        assert_eq!(values(&live_of_anyone), [], "live ones are read by their pointers");
     }
 
     #[test]

@@ -393,10 +393,13 @@ async fn canned_responses_are_written_by_supervisors_and_read_by_every_member() 
         TeamError::AccountNotFound
     );
     let id = written.canned_response_id.clone();
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     let changed = team
-        .change_canned_response(&op("o-1"), &account, &id, "Parcel", "It ships today.")
+        .change_canned_response(&op("o-1"), &account, &id, "Parcels", "It ships today.")
         .await
         .unwrap();
+    assert_eq!(changed.title, "Parcels");
+    assert!(changed.updated_at > written.updated_at, "the change is dated");
     assert_eq!(
         (changed.text.as_str(), changed.created_at),
         ("It ships today.", written.created_at)
