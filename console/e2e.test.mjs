@@ -179,6 +179,8 @@ test("an agent's day at the desk", { timeout: 180_000 }, async () => {
       const rows = [...document.querySelectorAll("#list .row .who")].map((e) => e.textContent);
       return rows.length === 2 && rows[0] === a && rows[1] === b;
     }, [`+${other}`, `+${person}`]);
+    // Its message not read yet: the row reads bold, and says so in words.
+    await page.locator("#list .row.unread", { hasText: `+${other}` }).locator(".badge", { hasText: "New message" }).waitFor();
     await page.getByRole("tab", { name: /^Mine/ }).click();
     await row.waitFor();
 
