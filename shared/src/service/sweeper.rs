@@ -114,7 +114,11 @@ where
             if let Some(days) = account.retention_days {
                 self.expire(&account, days, now, &mut report).await?;
             }
-            report.reindexed += self.log.reindex_legacy(&account.account_id, MAX_PER_ACCOUNT).await?;
+            // Never in the way of the sweep's own work: a failure is tried again next minute.
+            match self.log.reindex_legacy(&account.account_id, MAX_PER_ACCOUNT).await {
+                Ok(n) => report.reindexed += n,
+                Err(e) => tracing::warn!(account_id = %account.account_id, error = %e, "reindex failed"),
+            }
         }
         tracing::info!(
             accounts = report.accounts,

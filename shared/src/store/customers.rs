@@ -17,6 +17,7 @@ use super::{key, key_of, s, sdk_error, Dynamo, Item, StoreError};
 use crate::account::Account;
 use crate::audit::AuditEntry;
 use crate::conversation::Conversation;
+use crate::conversation::Status;
 use crate::ids::{AccountId, ConversationId};
 use crate::phone::PhoneNumber;
 use crate::service::ports::{ConversationFile, CustomerRecords, Erased};
@@ -106,9 +107,10 @@ impl Dynamo {
 }
 
 impl CustomerRecords for Dynamo {
-    /// 2 Queries on the index filtered by the customer's number (closed conversations, and live
-    /// ones kept before statuses had their own partitions) + 1 BatchGetItem (the live pointer of
-    /// each support number: every live conversation since).
+    /// 5 Queries on `gsi1` filtered by the customer's number (per 1 MB: the live statuses', the
+    /// one live conversations were kept in before statuses had their own, the closed one) + 1
+    /// BatchGetItem (the live pointer of each support number). An erasure must miss nothing: the
+    /// pointers alone would miss a live conversation on a number the account no longer has.
     async fn conversations_of(
         &self,
         account: &Account,
@@ -116,10 +118,15 @@ impl CustomerRecords for Dynamo {
     ) -> Result<Vec<ConversationId>, StoreError> {
         let mut ids: Vec<ConversationId> = Vec::new();
         let id = account.account_id.as_str();
-        for partition in [
+        let mut partitions: Vec<String> = Status::LIVE
+            .iter()
+            .map(|st| table::status_partition(id, st.as_str()))
+            .collect();
+        partitions.extend([
             table::legacy_live_partition(id),
             table::closed_conversations_partition(id),
-        ] {
+        ]);
+        for partition in partitions {
             let vals = HashMap::from([(":p".to_owned(), s(partition)), (":c".to_owned(), s(customer.as_str()))]);
             let found = self
                 .query_all(Some(GSI1), "gsi1pk = :p", Some("customer_number = :c"), vals)

@@ -86,12 +86,12 @@ fn in_listing(c: &Conversation, listing: &Listing) -> bool {
 /// One page out of the partitions' reads (each newest first, each asked for `limit + 1`): merged
 /// newest first, a conversation seen twice (the index lags a move between partitions) kept once
 /// at its newest, `limit` of them; the cursor when more are left.
-pub(crate) fn merge(reads: Vec<Vec<(String, Conversation)>>, limit: usize, cut_short: bool) -> Page<Conversation> {
+pub(crate) fn merge(reads: Vec<Vec<(String, Conversation)>>, limit: usize) -> Page<Conversation> {
     let mut all: Vec<(String, Conversation)> = reads.into_iter().flatten().collect();
     all.sort_by(|a, b| b.0.cmp(&a.0));
     let mut seen = HashSet::new();
     all.retain(|(_, c)| seen.insert(c.conversation_id.clone()));
-    let more = all.len() > limit || cut_short;
+    let more = all.len() > limit;
     all.truncate(limit);
     let next_cursor = match all.last() {
         Some((sort_key, _)) if more => Some(encode_cursor(&HashMap::from([(
@@ -130,11 +130,8 @@ impl Dynamo {
     ) -> Result<Page<Conversation>, ReadError> {
         let start = before(cursor)?;
         let mut reads = Vec::new();
-        let mut cut_short = false;
         for p in partitions(account_id, listing) {
-            let (read, short) = self.newest(&p, start.as_deref(), limit + 1).await?;
-            reads.push(read);
-            cut_short |= short;
+            reads.push(self.newest(&p, start.as_deref(), limit + 1).await?);
         }
         if let Listing::Customer { number, .. } = listing {
             let live = self.live_of_customer(account_id, number.as_str()).await?;
@@ -146,47 +143,54 @@ impl Dynamo {
                     .collect(),
             );
         }
-        Ok(merge(reads, limit as usize, cut_short))
+        Ok(merge(reads, limit as usize))
     }
 
-    /// 1 Query: up to `limit` conversations of a partition, newest first, before a sort key;
-    /// whether DynamoDB stopped short of the limit (its 1 MB page) with more left.
+    /// Up to `limit` conversations of a partition, newest first, before a sort key: 1 Query, and
+    /// another from where it stopped when DynamoDB's 1 MB page cut it short of the limit (a
+    /// page short of what a partition holds would let the merge skip its items).
     async fn newest(
         &self,
         p: &Partition,
         before: Option<&str>,
         limit: u32,
-    ) -> Result<(Vec<(String, Conversation)>, bool), StoreError> {
-        let mut condition = "#pk = :p".to_owned();
-        let mut query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(p.index)
-            .expression_attribute_names("#pk", p.key)
-            .expression_attribute_values(":p", s(&p.value))
-            .scan_index_forward(false)
-            .limit(limit as i32);
-        if let Some(b) = before {
-            condition.push_str(" AND gsi1sk < :before");
-            query = query.expression_attribute_values(":before", s(b));
-        }
-        let out = query
-            .key_condition_expression(condition)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        let short = out.last_evaluated_key().is_some() && out.items().len() < limit as usize;
+    ) -> Result<Vec<(String, Conversation)>, StoreError> {
         let mut read = Vec::new();
-        for item in out.items().iter().cloned() {
-            let sort_key = item
-                .get(GSI1_SK)
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default();
-            read.push((sort_key, from_item::<ConversationItem>(item)?.into_conversation()));
+        let mut start = None;
+        loop {
+            let mut condition = "#pk = :p".to_owned();
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(p.index)
+                .expression_attribute_names("#pk", p.key)
+                .expression_attribute_values(":p", s(&p.value))
+                .scan_index_forward(false)
+                .limit((limit as usize - read.len()) as i32)
+                .set_exclusive_start_key(start.take());
+            if let Some(b) = before {
+                condition.push_str(" AND gsi1sk < :before");
+                query = query.expression_attribute_values(":before", s(b));
+            }
+            let out = query
+                .key_condition_expression(condition)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            for item in out.items().iter().cloned() {
+                let sort_key = item
+                    .get(GSI1_SK)
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                read.push((sort_key, from_item::<ConversationItem>(item)?.into_conversation()));
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() && read.len() < limit as usize => start = Some(k),
+                _ => return Ok(read),
+            }
         }
-        Ok((read, short))
     }
 
     /// A customer's live conversations with an account (at most one per support number), by
@@ -299,7 +303,7 @@ mod tests {
     fn partitions_are_merged_newest_first_into_a_full_page() {
         let waiting = vec![conversation(9), conversation(4), conversation(1)];
         let open = vec![conversation(8), conversation(7), conversation(2)];
-        let page = merge(vec![waiting, open], 4, false);
+        let page = merge(vec![waiting, open], 4);
         assert_eq!(ids(&page), ["9", "8", "7", "4"]);
         let before = super::before(page.next_cursor.as_deref()).unwrap().unwrap();
         assert_eq!(before, conversation(4).0);
@@ -307,15 +311,9 @@ mod tests {
 
     #[test]
     fn the_last_page_has_no_cursor() {
-        let page = merge(vec![vec![conversation(3)], vec![conversation(2)]], 2, false);
+        let page = merge(vec![vec![conversation(3)], vec![conversation(2)]], 2);
         assert_eq!(ids(&page), ["3", "2"]);
         assert_eq!(page.next_cursor, None);
-    }
-
-    #[test]
-    fn a_page_cut_short_by_the_database_still_has_a_cursor() {
-        let page = merge(vec![vec![conversation(3)]], 2, true);
-        assert!(page.next_cursor.is_some());
     }
 
     #[test]
@@ -324,7 +322,7 @@ mod tests {
         let mut moved = c.clone();
         moved.last_activity_at = Timestamp::from_epoch_millis(6_000).unwrap();
         let new_key = activity_sort_key(&moved.last_activity_at, &moved.conversation_id);
-        let page = merge(vec![vec![(old_key, c)], vec![(new_key.clone(), moved)]], 5, false);
+        let page = merge(vec![vec![(old_key, c)], vec![(new_key.clone(), moved)]], 5);
         assert_eq!(page.items.len(), 1);
         assert_eq!(
             page.items[0].last_activity_at,

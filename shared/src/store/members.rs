@@ -94,9 +94,10 @@ impl Members for Dynamo {
     }
 
     /// 1 Query of the user's hold items (strongly consistent: every conversation assigned since
-    /// holds were kept), and 1 Query on the index per 1 MB of the partition live conversations
-    /// were kept in before, filtered by holder (conversations assigned before holds; the index
-    /// may lag a just-committed assignment, the holds do not).
+    /// holds were kept), 1 Query on `gsi1` per 1 MB of the partition live conversations were kept
+    /// in before, filtered by holder, and 1 Query on `gsi2` per 1 MB of the user's partition
+    /// (conversations assigned before holds, where the sweep has moved them; the index may lag a
+    /// just-committed assignment, the holds do not).
     async fn held_by(&self, account_id: &AccountId, user_id: &UserId) -> Result<Vec<ConversationId>, StoreError> {
         let (pk, _) = table::hold_key(account_id.as_str(), user_id.as_str(), "");
         let holds = self
@@ -110,9 +111,12 @@ impl Members for Dynamo {
             (":p".to_owned(), s(table::legacy_live_partition(account_id.as_str()))),
             (":u".to_owned(), s(user_id.as_str())),
         ]);
-        let assigned = self
+        let mut assigned = self
             .query_all(Some(GSI1), "gsi1pk = :p", Some("assigned_agent = :u"), vals)
             .await?;
+        let held = table::held_partition(account_id.as_str(), user_id.as_str());
+        let vals = HashMap::from([(":p".to_owned(), s(held))]);
+        assigned.extend(self.query_all(Some(table::GSI2), "gsi2pk = :p", None, vals).await?);
         for item in assigned {
             let id = from_item::<ConversationItem>(item)?.into_conversation().conversation_id;
             if !out.contains(&id) {
