@@ -93,6 +93,32 @@ fn second_partition_after(m: &Move) -> Option<String> {
     })
 }
 
+/// What the writer of a move's message changes: a customer's needs a reply (waiting since the
+/// first unanswered one); a person's answers it; an automated one changes neither.
+fn who_wrote(
+    m: &Move,
+    set: &mut Vec<&'static str>,
+    remove: &mut Vec<&'static str>,
+    vals: &mut HashMap<String, AttributeValue>,
+) {
+    match m.wrote {
+        Some(Writer::Customer) => {
+            set.extend([
+                "last_customer_message_at = :now",
+                "needs_reply = :yes",
+                "waiting_since = if_not_exists(waiting_since, :now)",
+            ]);
+            vals.insert(":yes".into(), AttributeValue::Bool(true));
+        }
+        Some(Writer::Agent) => {
+            set.push("needs_reply = :no");
+            vals.insert(":no".into(), AttributeValue::Bool(false));
+            remove.push("waiting_since");
+        }
+        None => {}
+    }
+}
+
 /// The conversation's update of a move: expression, condition and values.
 fn move_update(m: &Move) -> (String, String, HashMap<String, AttributeValue>) {
     let mut set = vec![
@@ -137,22 +163,7 @@ fn move_update(m: &Move) -> (String, String, HashMap<String, AttributeValue>) {
             s(table::reindex_partition(m.thread.account_id.as_str())),
         );
     }
-    match m.wrote {
-        Some(Writer::Customer) => {
-            set.extend([
-                "last_customer_message_at = :now",
-                "needs_reply = :yes",
-                "waiting_since = if_not_exists(waiting_since, :now)",
-            ]);
-            vals.insert(":yes".into(), AttributeValue::Bool(true));
-        }
-        Some(Writer::Agent) => {
-            set.push("needs_reply = :no");
-            vals.insert(":no".into(), AttributeValue::Bool(false));
-            remove.push("waiting_since");
-        }
-        None => {}
-    }
+    who_wrote(m, &mut set, &mut remove, &mut vals);
     let mut expression = format!("SET {}", set.join(", "));
     if !remove.is_empty() {
         expression.push_str(&format!(" REMOVE {}", remove.join(", ")));

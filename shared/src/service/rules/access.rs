@@ -388,10 +388,8 @@ async fn canned_responses_are_written_by_supervisors_and_read_by_every_member() 
     assert_eq!(by_agent.unwrap_err(), TeamError::Forbidden);
     let read = team.canned_responses(&agent("a-1"), &account).await.unwrap();
     assert_eq!(read, std::slice::from_ref(&written));
-    assert_eq!(
-        team.canned_responses(&agent("a-9"), &account).await.unwrap_err(),
-        TeamError::AccountNotFound
-    );
+    let outsider = team.canned_responses(&agent("a-9"), &account).await;
+    assert_eq!(outsider.unwrap_err(), TeamError::AccountNotFound);
     let id = written.canned_response_id.clone();
     tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     let changed = team
