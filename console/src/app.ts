@@ -3,6 +3,7 @@
 
 import { analyse, MAX_CHARACTERS } from "./sms";
 import { AuthConfig, forget, token } from "./auth";
+import { mountAdmin } from "./admin";
 
 interface Config {
   auth: AuthConfig | null;
@@ -145,9 +146,28 @@ async function loadAccounts(): Promise<void> {
   accountId = me.accounts[0]?.account_id ?? "";
   if (!accountId) say("You are not a member of any messaging account yet: ask an operator.");
   await loadAccountTools();
+  wireAdmin(me);
   // Shown, and the account chosen, once the role has decided what the page holds.
   $("desk").hidden = false;
   select.disabled = false;
+}
+
+/** Operators switch between the desk and the administration (mounted when first opened). */
+function wireAdmin(who: Me): void {
+  if (!who.roles.includes("operator")) return;
+  const toggle = $<HTMLButtonElement>("admin-toggle");
+  let mounted = false;
+  toggle.hidden = false;
+  toggle.addEventListener("click", () => {
+    const opening = $("admin").hidden;
+    if (opening && !mounted) {
+      mountAdmin($("admin"), { api, me: who });
+      mounted = true;
+    }
+    $("admin").hidden = !opening;
+    $("desk").hidden = opening;
+    toggle.setAttribute("aria-pressed", String(opening));
+  });
 }
 
 /** What the role allows besides the conversations: texting a customer first, the team. */
