@@ -37,6 +37,11 @@ test("an operator sets up an account from the administration", { timeout: 180_00
   const support = number();
   const second = number();
   const name = `Setup ${support}`;
+  // Enough accounts besides it for the list to offer finding one by name.
+  const operatorToken = await tokenFor(OPERATOR, ["operator"]);
+  for (let i = 0; i < 6; i += 1) {
+    await call(`${api}/accounts`, { name: `Other ${support} ${i}`, ...(await simulatedCustomer()) }, { token: operatorToken });
+  }
   const browser = await launch();
   try {
     const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1366, height: 900 }, permissions: ["clipboard-read", "clipboard-write"] });
@@ -79,6 +84,19 @@ test("an operator sets up an account from the administration", { timeout: 180_00
     await admin.getByRole("heading", { name: `Account: ${name}` }).waitFor();
     await assertAccessible(page, "the account created");
 
+    // Many accounts: a name typed narrows the list.
+    await admin.getByLabel("Find an account by name").fill(`Other ${support}`);
+    await admin.locator("#adm-accounts .adm-hint", { hasText: /^6 of \d+ accounts shown\.$/ }).waitFor();
+    assert.equal(await admin.getByRole("button", { name: `Manage ${name}` }).isVisible(), false, "the others are hidden");
+    await admin.getByLabel("Find an account by name").fill(name);
+    assert.equal(await admin.getByRole("button", { name: `Manage ${name}` }).isVisible(), true);
+
+    // Its retention: kept 30 days after ending.
+    const settingsOfAccount = admin.locator("#adm-acct");
+    await settingsOfAccount.getByLabel("Keep closed conversations for (days)").fill("30");
+    await settingsOfAccount.getByRole("button", { name: "Save name and retention" }).click();
+    await admin.locator(".adm-status", { hasText: `Account ${name} saved.` }).waitFor();
+
     // A second number, then its settings: a refused time zone at its field, then saved.
     const numbers = admin.locator("#adm-numbers");
     await numbers.getByLabel("New support number").fill(second);
@@ -100,7 +118,9 @@ test("an operator sets up an account from the administration", { timeout: 180_00
     await settings.getByRole("button", { name: "Save settings" }).click();
     await admin.locator(".adm-status", { hasText: `Settings of +${second} saved.` }).waitFor();
     const operator = await tokenFor(OPERATOR, ["operator"]);
-    const stored = (await call(`${api}/accounts/${accountId}`, undefined, { token: operator })).numbers.find((n) => n.number === second);
+    const saved = await call(`${api}/accounts/${accountId}`, undefined, { token: operator });
+    assert.equal(saved.retention_days, 30);
+    const stored = saved.numbers.find((n) => n.number === second);
     assert.equal(stored.timezone, "Europe/Warsaw");
     assert.equal(stored.auto_close.open_after_seconds, 5400);
     assert.equal(stored.messages.greeting, "Welcome! An agent answers shortly.");
@@ -129,7 +149,7 @@ test("an operator sets up an account from the administration", { timeout: 180_00
     // TeleSign has a new key: the stored one is refused when checked; rotated, it is accepted.
     const rotatedKey = randomBytes(32).toString("base64");
     await call(`${sim}/_sim/customers`, { customer_id: customer.customer_id, api_key: rotatedKey });
-    const account = admin.locator("#adm-acct");
+    const account = settingsOfAccount;
     await account.getByRole("button", { name: "Check the stored key with TeleSign" }).click();
     await admin.locator(".adm-alert", { hasText: "TeleSign refused the credentials" }).waitFor();
     await account.getByLabel("New TeleSign API key").fill(rotatedKey);
@@ -144,14 +164,16 @@ test("an operator sets up an account from the administration", { timeout: 180_00
     await audit.getByRole("button", { name: "Show the newest" }).click();
     await audit.getByRole("rowheader", { name: "API key rotated (key.rotated)" }).waitFor();
     const actions = await audit.locator("tbody th").allTextContents();
-    for (const done of ["key.rotated", "member.changed", "number.changed", "number.added", "account.created"]) {
+    const expected = ["key.rotated", "canned_response.changed", "member.changed", "number.changed", "account.changed", "number.added", "account.created"];
+    for (const done of expected) {
       assert.ok(actions.some((a) => a.includes(`(${done})`)), `the audit shows ${done}: ${actions}`);
     }
     assert.ok(actions.findIndex((a) => a.includes("key.rotated")) < actions.findIndex((a) => a.includes("account.created")), "newest first");
     assert.ok((await audit.locator("tbody td", { hasText: OPERATOR }).count()) > 0, "the actor is named");
     await assertAccessible(page, "the audit trail");
     // docs/admin.png (the README's) only when asked: a test run rewrites no tracked file.
-    await page.screenshot({ path: screenshotPath("admin.png"), fullPage: true });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: screenshotPath("admin.png"), fullPage: true, clip: { x: 0, y: 0, width: 1366, height: 1500 } });
 
     // More changes than a page holds: "Older" reads on from the API's cursor.
     for (let i = 0; i < 25; i += 1) {
@@ -175,6 +197,12 @@ test("an operator sets up an account from the administration", { timeout: 180_00
     await dialog.getByRole("button", { name: "Remove" }).click();
     await admin.locator(".adm-status", { hasText: "Ada Agent removed." }).waitFor();
     assert.equal(await members.getByRole("rowheader", { name: "Ada Agent" }).count(), 0);
+
+    // The account deleted after a confirmation: gone from the list.
+    await account.getByRole("button", { name: "Delete account" }).click();
+    await dialog.getByRole("button", { name: "Delete account" }).click();
+    await admin.locator(".adm-status", { hasText: `Account ${name} deleted.` }).waitFor();
+    assert.equal(await admin.getByRole("button", { name: `Manage ${name}` }).count(), 0, "the account is no longer listed");
   } finally {
     await browser.close();
   }

@@ -31,8 +31,13 @@ interface Validation {
 
 const HOSTS = ["standard", "enterprise", "legacy"];
 
-/** The accounts to choose from, the chosen one marked. */
-export function accountsList(page: Page, accounts: Account[], chosen: string, choose: (id: string) => void): HTMLElement {
+/** What the operator typed to find an account: kept while the list is drawn again. */
+export interface Finder {
+  text: string;
+}
+
+/** The accounts to choose from, the chosen one marked, narrowed by a name typed. */
+export function accountsList(page: Page, accounts: Account[], chosen: string, choose: (id: string) => void, finder: Finder): HTMLElement {
   const part = section(t("accounts"), "adm-accounts", "h3");
   if (!accounts.length) {
     part.append(el("p", { class: "adm-empty", text: t("noAccounts") }));
@@ -42,7 +47,7 @@ export function accountsList(page: Page, accounts: Account[], chosen: string, ch
   const rows = accounts.map((a) => {
     const current = a.account_id === chosen;
     const manage = button(t("manage"), () => choose(a.account_id), { "aria-label": t("manageAccount", { name: a.name }) });
-    return el(
+    const row = el(
       "tr",
       current ? { "aria-current": "true" } : {},
       el("th", { scope: "row", text: a.name }),
@@ -50,8 +55,32 @@ export function accountsList(page: Page, accounts: Account[], chosen: string, ch
       el("td", { text: a.created_at ? formatTime(a.created_at) : "–" }),
       el("td", {}, manage),
     );
+    return { row, name: a.name.toLowerCase(), current };
   });
-  part.append(el("table", { class: "adm-table" }, el("caption", { class: "adm-sr", text: t("accounts") }), el("thead", {}, head), el("tbody", {}, ...rows)));
+  const find = field(t("findAccount"), input({ type: "search", autocomplete: "off" }));
+  const count = el("p", { class: "adm-hint", "aria-live": "polite" });
+  const narrow = () => {
+    finder.text = find.input.value;
+    const wanted = finder.text.trim().toLowerCase();
+    let shown = 0;
+    for (const r of rows) {
+      r.row.hidden = wanted !== "" && !r.name.includes(wanted);
+      if (!r.row.hidden) shown += 1;
+    }
+    count.textContent = wanted ? t("accountsFound", { n: shown, of: rows.length }) : "";
+  };
+  find.input.value = finder.text;
+  find.input.addEventListener("input", narrow);
+  narrow();
+  // A long list scrolls in its own box (reachable by keyboard), the chosen account in sight.
+  const box = el(
+    "div",
+    { class: "adm-scroll", tabindex: "0", role: "region", "aria-label": t("accounts") },
+    el("table", { class: "adm-table" }, el("caption", { class: "adm-sr", text: t("accounts") }), el("thead", {}, head), el("tbody", {}, ...rows.map((r) => r.row))),
+  );
+  part.append(...(rows.length > 5 ? [find.wrap, count] : []), box);
+  const current = rows.find((r) => r.current)?.row;
+  if (current) requestAnimationFrame(() => (box.scrollTop = Math.max(0, current.offsetTop - box.clientHeight / 2)));
   return part;
 }
 
@@ -185,8 +214,8 @@ export function newAccountForm(page: Page): HTMLElement {
       form.reset();
       creds.apiKey.input.type = "password";
       showCreated(account);
-      page.say.status(t("accountCreated", { name: account.name }));
       await page.reload(account.account_id);
+      page.say.status(t("accountCreated", { name: account.name }));
     } catch (e) {
       placeRefusal(e, byCode, page.say);
     }
@@ -254,8 +283,8 @@ function renameForm(page: Page, account: Account): HTMLFormElement {
     const body = { name: name.input.value.trim(), retention_days: days === "" ? null : Number(days) };
     try {
       const saved = (await page.api("PATCH", `/accounts/${account.account_id}`, body)) as Account;
-      page.say.status(t("accountSaved", { name: saved.name }));
       await page.reload(account.account_id);
+      page.say.status(t("accountSaved", { name: saved.name }));
     } catch (e) {
       placeRefusal(e, { invalid_name: name, invalid_parameter: retention }, page.say);
     }
@@ -322,8 +351,8 @@ async function remove(page: Page, account: Account): Promise<void> {
   if (!(await confirmDialog(page.root, t("confirmDeleteAccount", { name: account.name }), t("deleteAccount")))) return;
   try {
     await page.api("DELETE", `/accounts/${account.account_id}`);
-    page.say.status(t("accountDeleted", { name: account.name }));
     await page.reload("");
+    page.say.status(t("accountDeleted", { name: account.name }));
   } catch (e) {
     page.say.alert((e as Error).message);
   }

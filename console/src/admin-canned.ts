@@ -88,8 +88,8 @@ export function cannedSection(page: Page, account: Account): HTMLElement {
     try {
       await page.api("DELETE", `${base}/${c.canned_response_id}`);
       if (editing?.canned_response_id === c.canned_response_id) stopEditing();
-      page.say.status(t("cannedDeleted", { title: c.title }));
       await load();
+      page.say.status(t("cannedDeleted", { title: c.title }));
     } catch (e) {
       page.say.alert((e as Error).message);
     }
@@ -110,13 +110,13 @@ export function cannedSection(page: Page, account: Account): HTMLElement {
         ? await page.api("PUT", `${base}/${editing.canned_response_id}`, body)
         : await page.api("POST", base, body)) as Canned;
       stopEditing();
-      page.say.status(t("cannedSaved", { title: saved.title }));
       await load();
+      page.say.status(t("cannedSaved", { title: saved.title }));
     } catch (e) {
       const r = refusal(e);
       if (r.code === "invalid_canned_response") {
-        // The API's message names the field.
-        const at = /text|treść/i.test(r.message) && !/title/i.test(r.message) ? text : title;
+        // The API's message names the field it refuses ("title is …", "text is …").
+        const at = /^title\b/i.test(r.message) ? title : text;
         at.error(`${r.message} (${r.code})`);
         at.input.focus();
         page.say.alert(t("fixField"));

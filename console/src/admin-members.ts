@@ -86,8 +86,8 @@ export function membersSection(page: Page, account: Account): HTMLElement {
     if (!(await confirmDialog(page.root, t("confirmRemoveMember", { name: shown }), t("remove")))) return;
     try {
       await page.api("DELETE", `/accounts/${account.account_id}/members/${encodeURIComponent(m.user_id)}`);
-      page.say.status(t("memberRemoved", { name: shown }));
       await load();
+      page.say.status(t("memberRemoved", { name: shown }));
       page.refreshAudit();
     } catch (e) {
       page.say.alert((e as Error).message);
@@ -108,8 +108,8 @@ export function membersSection(page: Page, account: Account): HTMLElement {
     try {
       const saved = (await page.api("PUT", `/accounts/${account.account_id}/members/${encodeURIComponent(id)}`, body)) as Member;
       form.reset();
-      page.say.status(t("memberSaved", { name: saved.display_name ?? saved.user_id }));
       await load();
+      page.say.status(t("memberSaved", { name: saved.display_name ?? saved.user_id }));
       page.refreshAudit();
     } catch (e) {
       const r = refusal(e);

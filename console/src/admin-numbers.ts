@@ -78,8 +78,8 @@ async function removeNumber(page: Page, account: Account, number: string): Promi
   if (!(await confirmDialog(page.root, t("confirmRemoveNumber", { number }), t("remove")))) return;
   try {
     await page.api("DELETE", `/accounts/${account.account_id}/numbers/${number}`);
-    page.say.status(t("numberRemoved", { number }));
     await page.refreshAccount();
+    page.say.status(t("numberRemoved", { number }));
   } catch (e) {
     page.say.alert((e as Error).message);
   }
@@ -109,8 +109,8 @@ function addNumberForm(page: Page, account: Account): HTMLFormElement {
     if (language.input.value.trim()) body.language = language.input.value.trim();
     try {
       const added = (await page.api("POST", `/accounts/${account.account_id}/numbers`, body)) as SupportNumber;
-      page.say.status(t("numberAdded", { number: added.number }));
       await page.refreshAccount();
+      page.say.status(t("numberAdded", { number: added.number }));
     } catch (e) {
       const r = refusal(e);
       const at = { invalid_phone_number: number, number_in_use: number, invalid_language: language }[r.code];

@@ -24,6 +24,8 @@ const en = {
   colTarget: "On",
   colDetail: "Detail",
   manage: "Manage",
+  findAccount: "Find an account by name",
+  accountsFound: "{n} of {of} accounts shown.",
   manageAccount: "Manage {name}",
   loading: "Loading…",
   required: "Required.",
@@ -180,6 +182,8 @@ const pl: typeof en = {
   colTarget: "Czego dotyczy",
   colDetail: "Szczegóły",
   manage: "Zarządzaj",
+  findAccount: "Znajdź konto po nazwie",
+  accountsFound: "Pokazano kont: {n} z {of}.",
   manageAccount: "Zarządzaj kontem {name}",
   loading: "Wczytywanie…",
   required: "Pole wymagane.",
@@ -333,8 +337,7 @@ const ACTIONS: Record<string, [string, string]> = {
   "consent.changed": ["Consent changed", "Zmieniono zgodę"],
   "customer.erased": ["Customer erased", "Usunięto dane klienta"],
   "customer.exported": ["Customer exported", "Wyeksportowano dane klienta"],
-  "canned_response.created": ["Canned response created", "Utworzono gotową odpowiedź"],
-  "canned_response.changed": ["Canned response changed", "Zmieniono gotową odpowiedź"],
+  "canned_response.changed": ["Canned response written or changed", "Zapisano gotową odpowiedź"],
   "canned_response.deleted": ["Canned response deleted", "Usunięto gotową odpowiedź"],
 };
 

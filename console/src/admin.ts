@@ -19,6 +19,9 @@ export interface AdminContext {
   me: { user_id: string; name: string; roles: string[]; accounts: { account_id: string; name: string; role: string }[] };
 }
 
+/** The event `root` sends (bubbling) when an account was created, renamed or deleted. */
+export const ACCOUNTS_CHANGED = "admin-accounts-changed";
+
 /** What each part of the page is given: the API, the live regions, and the page's own moves. */
 export interface Page {
   api: Api;
@@ -26,7 +29,7 @@ export interface Page {
   /** Where dialogs go. */
   root: HTMLElement;
   operator: boolean;
-  /** Lists the accounts again and shows `choose` (or the one shown). */
+  /** Lists the accounts again and shows `choose` (or the one shown); `choose` given, after a change. */
   reload: (choose?: string) => Promise<void>;
   /** Reads the shown account again and redraws what depends on it (its numbers). */
   refreshAccount: () => Promise<void>;
@@ -63,6 +66,7 @@ export function mountAdmin(root: HTMLElement, ctx: AdminContext): void {
 
   let accounts: Account[] = [];
   let chosen = "";
+  const finder = { text: "" };
   /** Each showing of an account: an answer for an earlier one is dropped. */
   let generation = 0;
   let audit: { refresh: () => void } | null = null;
@@ -82,6 +86,8 @@ export function mountAdmin(root: HTMLElement, ctx: AdminContext): void {
       if (choose !== undefined) chosen = choose;
       if (!accounts.some((a) => a.account_id === chosen)) chosen = accounts[0]?.account_id ?? "";
       drawList();
+      // An account created, renamed or deleted: the desk may read its accounts again.
+      if (choose !== undefined) root.dispatchEvent(new CustomEvent(ACCOUNTS_CHANGED, { bubbles: true }));
       await show();
     },
     refreshAccount: () => show(),
@@ -99,7 +105,7 @@ export function mountAdmin(root: HTMLElement, ctx: AdminContext): void {
         void show()
           .then(() => document.getElementById("adm-account-title")?.focus())
           .catch((e) => say.alert((e as Error).message));
-      }),
+      }, finder),
     );
   }
 

@@ -131,7 +131,10 @@ mod tests {
         assert!(app.html.contains("SMS conversations") && !app.html.contains("/*SCRIPT*/"));
         assert!(app.html.contains(r#""auth":null"#) && app.html.contains(r#""socket":null"#));
         assert!(app.policy.contains(&csp_hash(SCRIPT)) && app.policy.contains(&csp_hash(STYLE)));
-        assert!(app.html.contains(".adm-field-error"), "the operator's pages' style is in the page");
+        assert!(
+            app.html.contains(".adm-field-error"),
+            "the operator's pages' style is in the page"
+        );
         assert!(!app.policy.contains("unsafe-inline"));
     }
 
