@@ -284,6 +284,7 @@ function renameForm(page: Page, account: Account): HTMLFormElement {
     try {
       const saved = (await page.api("PATCH", `/accounts/${account.account_id}`, body)) as Account;
       await page.reload(account.account_id);
+      document.getElementById("adm-acct-title")?.focus();
       page.say.status(t("accountSaved", { name: saved.name }));
     } catch (e) {
       placeRefusal(e, { invalid_name: name, invalid_parameter: retention }, page.say);
@@ -352,6 +353,7 @@ async function remove(page: Page, account: Account): Promise<void> {
   try {
     await page.api("DELETE", `/accounts/${account.account_id}`);
     await page.reload("");
+    document.getElementById("adm-accounts-title")?.focus();
     page.say.status(t("accountDeleted", { name: account.name }));
   } catch (e) {
     page.say.alert((e as Error).message);

@@ -89,6 +89,8 @@ export function cannedSection(page: Page, account: Account): HTMLElement {
       await page.api("DELETE", `${base}/${c.canned_response_id}`);
       if (editing?.canned_response_id === c.canned_response_id) stopEditing();
       await load();
+      page.refreshAudit();
+      document.getElementById("adm-canned-title")?.focus();
       page.say.status(t("cannedDeleted", { title: c.title }));
     } catch (e) {
       page.say.alert((e as Error).message);
@@ -111,6 +113,7 @@ export function cannedSection(page: Page, account: Account): HTMLElement {
         : await page.api("POST", base, body)) as Canned;
       stopEditing();
       await load();
+      page.refreshAudit();
       page.say.status(t("cannedSaved", { title: saved.title }));
     } catch (e) {
       const r = refusal(e);

@@ -109,7 +109,8 @@ export interface Say {
 
 /** A section with its heading (h3 at the top, h4 inside an account), labelled by it. */
 export function section(title: string, id: string, level: "h3" | "h4" = "h4"): HTMLElement {
-  return el("section", { class: "adm-section", "aria-labelledby": `${id}-title`, id }, el(level, { id: `${id}-title`, text: title }));
+  // The heading takes the focus when what the section showed was redrawn.
+  return el("section", { class: "adm-section", "aria-labelledby": `${id}-title`, id }, el(level, { id: `${id}-title`, tabindex: "-1", text: title }));
 }
 
 /**
@@ -142,16 +143,17 @@ export function confirmDialog(host: HTMLElement, question: string, yes: string):
 }
 
 /**
- * Copies `from`'s value: the clipboard when the browser allows it, else the text selected in the
- * field and the browser's copy command; either way the value stays selected for Ctrl+C.
+ * Copies `from`'s value: the clipboard when the browser allows it (the focus stays where it
+ * is), else the text selected in the field and the browser's copy command, the value left
+ * selected for Ctrl+C when even that fails.
  */
 export async function copy(from: HTMLInputElement, say: Say): Promise<void> {
-  from.focus();
-  from.select();
   try {
     await navigator.clipboard.writeText(from.value);
     say.status(t("copied"));
   } catch {
+    from.focus();
+    from.select();
     const copied = document.execCommand?.("copy") ?? false;
     say.status(copied ? t("copied") : t("copySelected"));
   }

@@ -87,6 +87,7 @@ export function membersSection(page: Page, account: Account): HTMLElement {
     try {
       await page.api("DELETE", `/accounts/${account.account_id}/members/${encodeURIComponent(m.user_id)}`);
       await load();
+      document.getElementById("adm-members-title")?.focus();
       page.say.status(t("memberRemoved", { name: shown }));
       page.refreshAudit();
     } catch (e) {

@@ -78,7 +78,7 @@ async function removeNumber(page: Page, account: Account, number: string): Promi
   if (!(await confirmDialog(page.root, t("confirmRemoveNumber", { number }), t("remove")))) return;
   try {
     await page.api("DELETE", `/accounts/${account.account_id}/numbers/${number}`);
-    await page.refreshAccount();
+    await page.refreshAccount("adm-numbers-title");
     page.say.status(t("numberRemoved", { number }));
   } catch (e) {
     page.say.alert((e as Error).message);
@@ -109,7 +109,7 @@ function addNumberForm(page: Page, account: Account): HTMLFormElement {
     if (language.input.value.trim()) body.language = language.input.value.trim();
     try {
       const added = (await page.api("POST", `/accounts/${account.account_id}/numbers`, body)) as SupportNumber;
-      await page.refreshAccount();
+      await page.refreshAccount("adm-numbers-title");
       page.say.status(t("numberAdded", { number: added.number }));
     } catch (e) {
       const r = refusal(e);

@@ -31,8 +31,8 @@ export interface Page {
   operator: boolean;
   /** Lists the accounts again and shows `choose` (or the one shown); `choose` given, after a change. */
   reload: (choose?: string) => Promise<void>;
-  /** Reads the shown account again and redraws what depends on it (its numbers). */
-  refreshAccount: () => Promise<void>;
+  /** Reads the shown account again and redraws what depends on it, then focuses `focus` (an id). */
+  refreshAccount: (focus?: string) => Promise<void>;
   /** Reads the audit trail again (after a change). */
   refreshAudit: () => void;
 }
@@ -90,7 +90,10 @@ export function mountAdmin(root: HTMLElement, ctx: AdminContext): void {
       if (choose !== undefined) root.dispatchEvent(new CustomEvent(ACCOUNTS_CHANGED, { bubbles: true }));
       await show();
     },
-    refreshAccount: () => show(),
+    refreshAccount: async (focus) => {
+      await show();
+      if (focus) document.getElementById(focus)?.focus();
+    },
     refreshAudit: () => audit?.refresh(),
   };
 
