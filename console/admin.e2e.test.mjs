@@ -72,6 +72,8 @@ test("an operator sets up an account from the administration", { timeout: 180_00
     // Fixed: created; the callback URL shown, copied to the clipboard, the copy announced.
     await key.fill(customer.api_key);
     assert.equal(await key.getAttribute("aria-invalid"), null, "typing clears the error");
+    await form.getByRole("button", { name: "Check the key with TeleSign" }).click();
+    await admin.locator(".adm-status", { hasText: "TeleSign accepted the customer id and API key." }).waitFor();
     await form.getByRole("button", { name: "Create account" }).click();
     const callback = form.getByLabel("Callback URL");
     await callback.waitFor();

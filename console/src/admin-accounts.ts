@@ -132,7 +132,7 @@ export function newAccountForm(page: Page): HTMLElement {
   const number = field(t("firstNumber"), input({ inputmode: "tel", autocomplete: "off" }), t("firstNumberHint"));
   const type = field(t("numberType"), numberTypes());
   const description = field(t("numberDescription"), input({ maxlength: "200" }));
-  const check = button(t("checkKey"), () => validate());
+  const check = button(t("checkKey"), () => validate(false));
   const create = el("button", { type: "submit", text: t("createAccount") });
   const form = el(
     "form",
@@ -162,10 +162,10 @@ export function newAccountForm(page: Page): HTMLElement {
     attachments_not_supported: number,
   };
 
-  /** The fields every request needs, each refused where it is when empty. */
-  function required(): boolean {
+  /** The fields a request needs, each refused where it is when empty (the first focused). */
+  function required(fields: Field[]): boolean {
     let ok = true;
-    for (const f of [name, creds.customerId, creds.apiKey]) {
+    for (const f of fields) {
       if (f.input.value.trim() === "") {
         f.error(t("required"));
         if (ok) f.input.focus();
@@ -175,10 +175,10 @@ export function newAccountForm(page: Page): HTMLElement {
     return ok;
   }
 
-  /** Asks TeleSign about the key; true when it accepted it. */
-  async function validate(): Promise<boolean> {
+  /** Asks TeleSign about the key (`creating`: the name is needed too); true when it accepted it. */
+  async function validate(creating: boolean): Promise<boolean> {
     all.forEach((f) => f.error(null));
-    if (!required()) return false;
+    if (!required([...(creating ? [name] : []), creds.customerId, creds.apiKey])) return false;
     page.say.status(t("checking"));
     try {
       const v = (await page.api("POST", "/accounts/validate", {
@@ -200,7 +200,7 @@ export function newAccountForm(page: Page): HTMLElement {
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    if (!(await validate())) return;
+    if (!(await validate(true))) return;
     const typed = number.input.value.trim();
     const body = {
       name: name.input.value.trim(),
