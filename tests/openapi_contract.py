@@ -207,6 +207,27 @@ def scenario():
 
     listed = answer("GET", "/conversations", f"/conversations?account_id={account_id}", 200)
     answer("GET", "/conversations", "/conversations", 400)
+    answer("GET", "/conversations", f"/conversations?account_id={account_id}&assigned=none&customer=%2B{person}", 200)
+    answer("GET", "/conversations", f"/conversations?account_id={account_id}&assigned=me&status=closed", 400)
+    answer("GET", "/conversations", f"/conversations?account_id={account_id}&customer=12", 400)
+    history = f"/accounts/{account_id}/customers/{person}/conversations"
+    answer("GET", "/accounts/{account_id}/customers/{number}/conversations", history + "?limit=5", 200)
+    answer("GET", "/accounts/{account_id}/customers/{number}/conversations", history + "?cursor=nope", 400)
+    answer("GET", "/accounts/{account_id}/customers/{number}/conversations",
+           f"/accounts/{NOBODY}/customers/{person}/conversations", 404)
+    counts = answer("GET", "/accounts/{account_id}/conversations/counts", f"/accounts/{account_id}/conversations/counts", 200)
+    check(counts is not None and counts["all"] >= 1, f"the counts hold the new conversation: {counts}")
+    answer("GET", "/accounts/{account_id}/conversations/counts", f"/accounts/{NOBODY}/conversations/counts", 404)
+    canned = f"/accounts/{account_id}/canned-responses"
+    made = answer("POST", "/accounts/{account_id}/canned-responses", canned, 201, {"title": "Hours", "text": "9 to 5"})
+    answer("POST", "/accounts/{account_id}/canned-responses", canned, 400, {"title": " ", "text": "x"})
+    answer("GET", "/accounts/{account_id}/canned-responses", canned, 200)
+    answer("GET", "/accounts/{account_id}/canned-responses", f"/accounts/{NOBODY}/canned-responses", 404)
+    one = f"{canned}/{made['canned_response_id']}"
+    answer("PUT", "/accounts/{account_id}/canned-responses/{canned_response_id}", one, 200, {"title": "Hours", "text": "9 to 6"})
+    answer("PUT", "/accounts/{account_id}/canned-responses/{canned_response_id}", one, 400, {"title": "Hours", "text": ""})
+    answer("DELETE", "/accounts/{account_id}/canned-responses/{canned_response_id}", one, 204)
+    answer("DELETE", "/accounts/{account_id}/canned-responses/{canned_response_id}", one, 404)
     conversation = listed["conversations"][0]["conversation_id"]
     c = f"/conversations/{conversation}"
     answer("GET", "/conversations/{conversation_id}", c, 200)
@@ -253,7 +274,7 @@ def team(account_id, conversation, live):
     answer("POST", "/conversations/{conversation_id}/assign", assign, 422, {"agent_id": "not-a-member"})
     answer("GET", "/accounts/{account_id}/members", f"/accounts/{NOBODY}/members", 404)
     agent = mint("contract-agent", ["agent"])
-    answer("GET", "/accounts/{account_id}/members", members, 403, headers={"authorization": f"Bearer {agent}"})
+    answer("GET", "/accounts/{account_id}/members", members, 200, headers={"authorization": f"Bearer {agent}"})
     answer("POST", "/accounts", "/accounts", 403, {"name": "x"}, headers={"authorization": f"Bearer {agent}"})
     answer("GET", "/audit", f"/audit?account_id={account_id}&limit=5", 200)
     answer("GET", "/audit", "/audit?account_id=nobody", 404)

@@ -45,7 +45,7 @@ fn the_template_declares_exactly_the_local_routes() {
 
 #[test]
 fn the_template_declares_the_table_the_code_uses() {
-    use shared::table::{GSI1, GSI1_PK, GSI1_SK, PK, SK, TTL_ATTRIBUTE};
+    use shared::table::{GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, PK, SK, TTL_ATTRIBUTE};
     let t = &facts()["table"];
     let keys: Vec<(&str, &str)> = t["KeySchema"]
         .as_array()
@@ -64,6 +64,12 @@ fn the_template_declares_the_table_the_code_uses() {
     assert_eq!(gsi["KeySchema"][0]["AttributeName"], GSI1_PK);
     assert_eq!(gsi["KeySchema"][1]["AttributeName"], GSI1_SK);
     assert_eq!(gsi["Projection"]["ProjectionType"], "ALL");
+    let second = &t["GlobalSecondaryIndexes"][1];
+    assert_eq!(second["IndexName"], GSI2);
+    assert_eq!(second["KeySchema"][0]["AttributeName"], GSI2_PK);
+    assert_eq!(second["KeySchema"][1]["AttributeName"], GSI1_SK);
+    assert_eq!(second["Projection"]["ProjectionType"], "ALL");
+    assert_eq!(t["GlobalSecondaryIndexes"].as_array().map(Vec::len), Some(2));
     assert_eq!(t["TimeToLiveSpecification"]["AttributeName"], TTL_ATTRIBUTE);
     assert_eq!(t["BillingMode"], "PAY_PER_REQUEST");
     assert_eq!(
@@ -307,10 +313,51 @@ async fn team(g: &Stack, id: &str, conversation: &str) {
     )
     .await;
     expect(&agent, 403, "POST", &format!("/accounts/{id}/validate"), json!({}), &[]).await;
+    desk(g, &agent, id, conversation).await;
     expect(g, 200, "GET", &format!("/audit?account_id={id}"), Value::Null, &[]).await;
     expect(g, 400, "GET", "/audit", Value::Null, &[]).await;
     expect(g, 204, "DELETE", &member, Value::Null, &[]).await;
     expect(g, 200, "POST", &assign, json!({"agent_id": null}), &[]).await;
+}
+
+/// The desk's lists (by holder, by customer, the history, the counts) and canned responses.
+async fn desk(g: &Stack, agent: &Stack, id: &str, conversation: &str) {
+    let read = expect(
+        g,
+        200,
+        "GET",
+        &format!("/conversations/{conversation}"),
+        Value::Null,
+        &[],
+    )
+    .await;
+    let customer = read["customer_number"].as_str().expect("customer").to_owned();
+    let lists = [
+        format!("/conversations?account_id={id}&assigned=me"),
+        format!("/conversations?account_id={id}&assigned=none"),
+        format!("/conversations?account_id={id}&status=open,waiting"),
+        format!("/conversations?account_id={id}&customer={customer}"),
+        format!("/accounts/{id}/customers/{customer}/conversations"),
+        format!("/accounts/{id}/conversations/counts"),
+    ];
+    for list in &lists {
+        expect(agent, 200, "GET", list, Value::Null, &[]).await;
+    }
+    let canned = format!("/accounts/{id}/canned-responses");
+    let made = expect(
+        g,
+        201,
+        "POST",
+        &canned,
+        json!({"title": "Hours", "text": "9 to 5"}),
+        &[],
+    )
+    .await;
+    let one = format!("{canned}/{}", made["canned_response_id"].as_str().expect("id"));
+    expect(g, 200, "PUT", &one, json!({"title": "Hours", "text": "9 to 6"}), &[]).await;
+    expect(agent, 200, "GET", &canned, Value::Null, &[]).await;
+    expect(agent, 403, "DELETE", &one, Value::Null, &[]).await;
+    expect(g, 204, "DELETE", &one, Value::Null, &[]).await;
 }
 
 /// Sweeps the accounts this test made ("IAM") as the schedule would two days on, and as it

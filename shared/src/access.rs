@@ -209,8 +209,12 @@ pub enum Action<'a> {
     /// Export or erase what the account holds of one customer (their conversations, messages,
     /// consent): the operators' duty under the GDPR, never a desk's.
     CustomerData,
-    /// Read an account's members.
+    /// Read an account's members (an agent transfers to one of them).
     ReadMembers,
+    /// Read an account's canned responses.
+    ReadCannedResponses,
+    /// Write, change and delete an account's canned responses.
+    ManageCannedResponses,
     /// Read an account's audit trail.
     ReadAudit,
     /// List and read an account's conversations.
@@ -248,8 +252,13 @@ pub enum Decision {
 pub fn least_role(action: Action<'_>) -> Role {
     match action {
         Action::CreateAccount | Action::ConfigureAccount | Action::CustomerData => Role::Operator,
-        Action::ReadMembers | Action::ReadAudit | Action::StartConversation => Role::Supervisor,
-        Action::ReadAccount | Action::ReadConversations | Action::Work { .. } | Action::Assign { .. } => Role::Agent,
+        Action::ReadAudit | Action::StartConversation | Action::ManageCannedResponses => Role::Supervisor,
+        Action::ReadAccount
+        | Action::ReadConversations
+        | Action::ReadMembers
+        | Action::ReadCannedResponses
+        | Action::Work { .. }
+        | Action::Assign { .. } => Role::Agent,
     }
 }
 
@@ -277,11 +286,12 @@ pub fn decide(caller: &Caller, standing: Standing, action: Action<'_>) -> Decisi
         // Creating an account concerns no account: only operators, and no one else sees it.
         (_, A::CreateAccount) => Decision::Forbid,
         (S::Outsider, _) => Decision::Hide,
-        (_, A::ReadAccount | A::ReadConversations) => Decision::Allow,
+        (_, A::ReadAccount | A::ReadConversations | A::ReadMembers | A::ReadCannedResponses) => Decision::Allow,
         (_, A::ConfigureAccount | A::CustomerData) => Decision::Forbid,
-        (S::Supervisor, A::ReadMembers | A::ReadAudit | A::StartConversation | A::Work { .. } | A::Assign { .. }) => {
-            Decision::Allow
-        }
+        (
+            S::Supervisor,
+            A::ReadAudit | A::StartConversation | A::ManageCannedResponses | A::Work { .. } | A::Assign { .. },
+        ) => Decision::Allow,
         (S::Agent, A::Work { holder }) => agent_on(holder, me),
         (S::Agent, A::Assign { holder, to }) => match (holder, to) {
             (Some(h), _) if h != me => Decision::HeldBy(h.to_owned()),
@@ -291,7 +301,7 @@ pub fn decide(caller: &Caller, standing: Standing, action: Action<'_>) -> Decisi
             (None, Some(t)) if t == me => Decision::Allow,
             (None, _) => Decision::Forbid,
         },
-        (S::Agent, A::ReadMembers | A::ReadAudit | A::StartConversation) => Decision::Forbid,
+        (S::Agent, A::ReadAudit | A::StartConversation | A::ManageCannedResponses) => Decision::Forbid,
     }
 }
 
@@ -331,12 +341,14 @@ mod tests {
             Action::Work { holder: None },
             Action::Assign { holder: None, to: None },
             Action::CustomerData,
+            Action::ReadCannedResponses,
+            Action::ManageCannedResponses,
         ];
         let table = [
-            (Standing::Operator, [A, A, A, A, A, A, A, A, A, A]),
-            (Standing::Supervisor, [F, A, F, A, A, A, A, A, A, F]),
-            (Standing::Agent, [F, A, F, F, F, A, F, A, F, F]),
-            (Standing::Outsider, [F, H, H, H, H, H, H, H, H, H]),
+            (Standing::Operator, [A, A, A, A, A, A, A, A, A, A, A, A]),
+            (Standing::Supervisor, [F, A, F, A, A, A, A, A, A, F, A, A]),
+            (Standing::Agent, [F, A, F, A, F, A, F, A, F, F, A, F]),
+            (Standing::Outsider, [F, H, H, H, H, H, H, H, H, H, H, H]),
         ];
         for (standing, expected) in table {
             for (action, want) in actions.iter().zip(expected) {
@@ -435,13 +447,20 @@ mod tests {
             Decision::Forbid
         );
         let a = caller("a", &[Role::Agent]);
-        for action in [Action::ReadMembers, Action::ReadAudit, Action::StartConversation] {
+        for action in [
+            Action::ManageCannedResponses,
+            Action::ReadAudit,
+            Action::StartConversation,
+        ] {
             assert_eq!(decide(&a, Standing::Outsider, action), Decision::Forbid, "{action:?}");
         }
-        assert_eq!(
-            decide(&a, Standing::Outsider, Action::ReadConversations),
-            Decision::Hide
-        );
+        for action in [
+            Action::ReadConversations,
+            Action::ReadMembers,
+            Action::ReadCannedResponses,
+        ] {
+            assert_eq!(decide(&a, Standing::Outsider, action), Decision::Hide, "{action:?}");
+        }
         let nobody = caller("n", &[]);
         assert_eq!(
             decide(&nobody, Standing::Outsider, Action::ReadAccount),
@@ -456,6 +475,7 @@ mod tests {
             Action::ReadAccount,
             Action::ReadMembers,
             Action::ReadAudit,
+            Action::ManageCannedResponses,
             Action::StartConversation,
             Action::Work { holder: Some("a") },
             Action::Assign {
@@ -479,12 +499,15 @@ mod tests {
         assert_eq!(on(Some("a")), Decision::Allow);
         assert_eq!(on(Some("b")), Decision::HeldBy("b".into()));
         for action in [
-            Action::ReadMembers,
+            Action::ManageCannedResponses,
             Action::ReadAudit,
             Action::StartConversation,
             Action::ConfigureAccount,
         ] {
             assert_eq!(decide(&a, Standing::Agent, action), Decision::Forbid, "{action:?}");
+        }
+        for action in [Action::ReadMembers, Action::ReadCannedResponses] {
+            assert_eq!(decide(&a, Standing::Agent, action), Decision::Allow, "{action:?}");
         }
     }
 

@@ -51,6 +51,14 @@ pub enum AuditAction {
     #[serde(rename = "member.removed")]
     #[strum(serialize = "member.removed")]
     MemberRemoved,
+    /// A canned response was written or changed.
+    #[serde(rename = "canned_response.changed")]
+    #[strum(serialize = "canned_response.changed")]
+    CannedResponseChanged,
+    /// A canned response was deleted.
+    #[serde(rename = "canned_response.deleted")]
+    #[strum(serialize = "canned_response.deleted")]
+    CannedResponseDeleted,
     /// A conversation was accepted.
     #[serde(rename = "conversation.accepted")]
     #[strum(serialize = "conversation.accepted")]

@@ -47,6 +47,9 @@ impl Status {
 
     /// Every status but `closed`: the conversations a customer's next message joins.
     pub const LIVE: [Status; 3] = [Status::Open, Status::Active, Status::Waiting];
+
+    /// Every status: a customer's history lists them all.
+    pub const ALL: [Status; 4] = [Status::Open, Status::Active, Status::Waiting, Status::Closed];
 }
 
 /// What moves a conversation.

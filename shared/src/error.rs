@@ -25,6 +25,7 @@ pub enum ErrorCode {
     AccountNotFound,
     AssignedToOther,
     AttachmentsNotSupported,
+    CannedResponseNotFound,
     ConversationBusy,
     ConversationClosed,
     ConversationNotFound,
@@ -40,6 +41,7 @@ pub enum ErrorCode {
     InvalidAutoClose,
     InvalidAutomatedMessage,
     InvalidBusinessHours,
+    InvalidCannedResponse,
     InvalidCredentials,
     InvalidCursor,
     InvalidCustomerId,
@@ -258,7 +260,9 @@ impl From<DeskError> for ApiError {
         match e {
             DeskError::NotFound => Self::not_found(ErrorCode::ConversationNotFound, message),
             DeskError::Illegal { .. } => Self::new(StatusCode::CONFLICT, ErrorCode::InvalidTransition, message),
-            DeskError::Unlistable => Self::bad_request(ErrorCode::InvalidParameter, message),
+            DeskError::Unlistable | DeskError::AssignedClosed | DeskError::AssignedNarrowed => {
+                Self::bad_request(ErrorCode::InvalidParameter, message)
+            }
             DeskError::Cursor(_) => Self::bad_request(ErrorCode::InvalidCursor, message),
             DeskError::Busy => StoreError::Unavailable(message).into(),
             DeskError::AccountNotFound => Self::not_found(ErrorCode::AccountNotFound, message),
@@ -281,6 +285,8 @@ impl From<TeamError> for ApiError {
             TeamError::Forbidden => Self::forbidden(),
             TeamError::InvalidRole => Self::bad_request(ErrorCode::InvalidRole, message),
             TeamError::InvalidDisplayName => Self::bad_request(ErrorCode::InvalidDisplayName, message),
+            TeamError::InvalidCanned(_) => Self::bad_request(ErrorCode::InvalidCannedResponse, message),
+            TeamError::CannedNotFound => Self::not_found(ErrorCode::CannedResponseNotFound, message),
             TeamError::Cursor(_) => Self::bad_request(ErrorCode::InvalidCursor, message),
             TeamError::Store(s) => s.into(),
         }

@@ -81,6 +81,10 @@ id_type!(
     /// A message's id: ids sort by creation time, so a transcript reads in order.
     MessageId
 );
+id_type!(
+    /// A canned response's id.
+    CannedResponseId
+);
 
 impl MessageId {
     /// An id that sorts right after this one: for a message written together with another one

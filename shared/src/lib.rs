@@ -21,6 +21,7 @@ pub mod aws;
 pub mod backoff;
 pub mod bus;
 pub mod cache;
+pub mod canned;
 pub mod config;
 pub mod conversation;
 pub mod error;

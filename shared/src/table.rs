@@ -2,8 +2,9 @@
 //! every item kind. `template.yaml` declares the same table; the local stack creates it from here.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
+    GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
+    StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -17,6 +18,11 @@ pub const GSI1: &str = "gsi1";
 pub const GSI1_PK: &str = "gsi1pk";
 /// Sort key of [`GSI1`].
 pub const GSI1_SK: &str = "gsi1sk";
+/// The desk's second index over conversations: a live conversation by who holds it (or nobody),
+/// a closed one by its customer; its sort key is [`GSI1_SK`] (last activity).
+pub const GSI2: &str = "gsi2";
+/// Partition key of [`GSI2`].
+pub const GSI2_PK: &str = "gsi2pk";
 /// Epoch seconds after which DynamoDB deletes the item (idempotency records, seen references).
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 
@@ -106,9 +112,35 @@ pub fn idempotency_key(scope: &str, key: &str) -> (String, String) {
     (format!("IDEM#{scope}#{key}"), "IDEM".into())
 }
 
-/// Partition of the dashboard index for an account's conversations that are not closed.
-pub fn live_conversations_partition(account_id: &str) -> String {
+/// Partition of the dashboard index for an account's conversations in one status that is not
+/// `closed`: `ACCOUNT#<id>#OPEN`, `…#ACTIVE` or `…#WAITING` (one partition per status, so a
+/// status filter is a query of its partitions and every page is full).
+pub fn status_partition(account_id: &str, status: &str) -> String {
+    format!("ACCOUNT#{account_id}#{}", status.to_ascii_uppercase())
+}
+
+/// The dashboard index's partition of conversations written before statuses had their own
+/// partitions (the sweep moves them to theirs).
+pub fn legacy_live_partition(account_id: &str) -> String {
     format!("ACCOUNT#{account_id}#LIVE")
+}
+
+/// Partition of [`GSI2`] for an account's live conversations held by a user:
+/// `ACCOUNT#<id>#HELD#<user>`.
+pub fn held_partition(account_id: &str, user_id: &str) -> String {
+    format!("ACCOUNT#{account_id}#HELD#{user_id}")
+}
+
+/// Partition of [`GSI2`] for an account's live conversations nobody holds:
+/// `ACCOUNT#<id>#UNASSIGNED`.
+pub fn unassigned_partition(account_id: &str) -> String {
+    format!("ACCOUNT#{account_id}#UNASSIGNED")
+}
+
+/// Partition of [`GSI2`] for an account's closed conversations with a customer:
+/// `ACCOUNT#<id>#CUSTOMER#<number>` (the customer's live ones are found by their pointers).
+pub fn customer_closed_partition(account_id: &str, customer: &str) -> String {
+    format!("ACCOUNT#{account_id}#CUSTOMER#{customer}")
 }
 
 /// Key of a member of an account: `ACCOUNT#<account>` / `MEMBER#<user>` (in the account's
@@ -116,6 +148,18 @@ pub fn live_conversations_partition(account_id: &str) -> String {
 pub fn member_key(account_id: &str, user_id: &str) -> (String, String) {
     (format!("ACCOUNT#{account_id}"), format!("MEMBER#{user_id}"))
 }
+
+/// Key of a canned response: `ACCOUNT#<account>` / `CANNED#<id>` (in the account's partition, so
+/// an account's are one query).
+pub fn canned_response_key(account_id: &str, canned_response_id: &str) -> (String, String) {
+    (
+        format!("ACCOUNT#{account_id}"),
+        format!("{CANNED_PREFIX}{canned_response_id}"),
+    )
+}
+
+/// Sort key prefix of the canned responses in an account's partition.
+pub const CANNED_PREFIX: &str = "CANNED#";
 
 /// Sort key prefix of the members in an account's partition.
 pub const MEMBER_PREFIX: &str = "MEMBER#";
@@ -165,18 +209,56 @@ pub fn stream_specification() -> Result<StreamSpecification, aws_sdk_dynamodb::e
         .build()
 }
 
+fn attr(name: &str) -> Result<AttributeDefinition, aws_sdk_dynamodb::error::BuildError> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+}
+
+fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, aws_sdk_dynamodb::error::BuildError> {
+    KeySchemaElement::builder().attribute_name(name).key_type(kind).build()
+}
+
+/// [`GSI2`] as `template.yaml` declares it.
+fn second_index() -> Result<GlobalSecondaryIndex, aws_sdk_dynamodb::error::BuildError> {
+    GlobalSecondaryIndex::builder()
+        .index_name(GSI2)
+        .key_schema(key(GSI2_PK, KeyType::Hash)?)
+        .key_schema(key(GSI1_SK, KeyType::Range)?)
+        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .build()
+}
+
+/// Adds [`GSI2`] to a table made before it existed (a local stack's kept data), as a stack update
+/// adds it deployed.
+async fn add_second_index(client: &Client, table: &str) -> Result<(), aws_sdk_dynamodb::Error> {
+    let create = CreateGlobalSecondaryIndexAction::builder()
+        .index_name(GSI2)
+        .key_schema(key(GSI2_PK, KeyType::Hash)?)
+        .key_schema(key(GSI1_SK, KeyType::Range)?)
+        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .build()?;
+    client
+        .update_table()
+        .table_name(table)
+        .attribute_definitions(attr(GSI2_PK)?)
+        .attribute_definitions(attr(GSI1_SK)?)
+        .global_secondary_index_updates(GlobalSecondaryIndexUpdate::builder().create(create).build())
+        .send()
+        .await?;
+    Ok(())
+}
+
 /// Creates the table as `template.yaml` declares it, unless it exists. Used by the local stack.
 pub async fn create_if_missing(client: &Client, table: &str) -> Result<bool, aws_sdk_dynamodb::Error> {
-    if client.describe_table().table_name(table).send().await.is_ok() {
+    if let Ok(found) = client.describe_table().table_name(table).send().await {
+        let indexes = found.table().map(|t| t.global_secondary_indexes()).unwrap_or_default();
+        if !indexes.iter().any(|i| i.index_name() == Some(GSI2)) {
+            add_second_index(client, table).await?;
+        }
         return Ok(false);
     }
-    let attr = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-    };
-    let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
     let created = client
         .create_table()
         .table_name(table)
@@ -186,6 +268,7 @@ pub async fn create_if_missing(client: &Client, table: &str) -> Result<bool, aws
         .attribute_definitions(attr(SK)?)
         .attribute_definitions(attr(GSI1_PK)?)
         .attribute_definitions(attr(GSI1_SK)?)
+        .attribute_definitions(attr(GSI2_PK)?)
         .key_schema(key(PK, KeyType::Hash)?)
         .key_schema(key(SK, KeyType::Range)?)
         .global_secondary_indexes(
@@ -196,6 +279,7 @@ pub async fn create_if_missing(client: &Client, table: &str) -> Result<bool, aws
                 .projection(Projection::builder().projection_type(ProjectionType::All).build())
                 .build()?,
         )
+        .global_secondary_indexes(second_index()?)
         .send()
         .await;
     match created {

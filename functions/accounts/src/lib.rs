@@ -3,7 +3,7 @@
 //! `POST /accounts/{id}/numbers`, `DELETE /accounts/{id}/numbers/{number}`,
 //! `PATCH /accounts/{id}/numbers/{number}`, `PATCH /accounts/{id}`, `DELETE /accounts/{id}`, a
 //! customer's export and erasure (`/accounts/{id}/customers/{number}`); and the team's:
-//! `GET /me`, the members of an account, `GET /audit`. API keys go to Secrets Manager and
+//! `GET /me`, the members of an account, its canned responses, `GET /audit`. API keys go to Secrets Manager and
 //! nowhere else. Every route asks the policy first (`shared::access`).
 
 use std::time::Duration;
@@ -22,7 +22,7 @@ use shared::http::{
     caller, deadline, json_body, json_response, limit, no_route, path_param, public_base_url, query_param, respond,
     route_key,
 };
-use shared::ids::AccountId;
+use shared::ids::{AccountId, CannedResponseId};
 use shared::phone::PhoneNumber;
 use shared::secrets::Secrets;
 use shared::service::access::{admit, admit_global, admit_route, Refusal};
@@ -30,7 +30,7 @@ use shared::service::accounts::{Accounts, AccountsError, NewAccount};
 use shared::service::directory::AccountDirectory;
 use shared::service::ports::Member;
 use shared::service::privacy::Privacy;
-use shared::service::team::Team;
+use shared::service::team::{Team, TeamError};
 use shared::store::Dynamo;
 use shared::telesign::{ApiKey, TelesignClient};
 use shared::ApiError;
@@ -45,6 +45,14 @@ pub struct App {
     team: Team<Dynamo>,
     privacy: Privacy<Dynamo>,
     public_base_url: Option<String>,
+}
+
+/// `{"title", "text"}`: a canned response.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CannedBody {
+    title: String,
+    text: String,
 }
 
 #[derive(Deserialize)]
@@ -146,6 +154,10 @@ impl App {
             "PUT /accounts/{account_id}/members/{user_id}" => self.put_member(req, c).await,
             "DELETE /accounts/{account_id}/members/{user_id}" => self.remove_member(req, c).await,
             "GET /audit" => self.audit(req, c).await,
+            "GET /accounts/{account_id}/canned-responses" => self.canned_responses(req, c).await,
+            "POST /accounts/{account_id}/canned-responses" => self.create_canned(req, c).await,
+            "PUT /accounts/{account_id}/canned-responses/{canned_response_id}" => self.change_canned(req, c).await,
+            "DELETE /accounts/{account_id}/canned-responses/{canned_response_id}" => self.delete_canned(req, c).await,
             _ => self.account_route(req, c).await,
         }
     }
@@ -176,6 +188,39 @@ impl App {
         Ok(id)
     }
 
+    async fn canned_responses(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        let all = self.team.canned_responses(c, &account_id(req)?).await?;
+        Ok(json_response(StatusCode::OK, &json!({ "canned_responses": all })))
+    }
+
+    async fn create_canned(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        let id = account_id(req)?;
+        let input: CannedBody = json_body(req)?;
+        let written = self
+            .team
+            .create_canned_response(c, &id, &input.title, &input.text)
+            .await?;
+        Ok(json_response(StatusCode::CREATED, &written))
+    }
+
+    async fn change_canned(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        let id = account_id(req)?;
+        let canned = canned_response_id(req)?;
+        let input: CannedBody = json_body(req)?;
+        let changed = self
+            .team
+            .change_canned_response(c, &id, &canned, &input.title, &input.text)
+            .await?;
+        Ok(json_response(StatusCode::OK, &changed))
+    }
+
+    async fn delete_canned(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        let id = account_id(req)?;
+        let canned = canned_response_id(req)?;
+        self.team.delete_canned_response(c, &id, &canned).await?;
+        Ok(no_content())
+    }
+
     async fn me(&self, c: &Caller) -> Result<Response<Body>, ApiError> {
         Ok(json_response(StatusCode::OK, &self.team.me(c).await?))
     }
@@ -199,10 +244,7 @@ impl App {
     async fn remove_member(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
         let id = self.admitted(req, c, Action::ConfigureAccount).await?;
         self.team.remove_member(c, &id, &user_id(req)?).await?;
-        Ok(Response::builder()
-            .status(StatusCode::NO_CONTENT)
-            .body(Body::Empty)
-            .unwrap_or_default())
+        Ok(no_content())
     }
 
     async fn audit(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
@@ -279,10 +321,7 @@ impl App {
         let id = self.admitted(req, c, Action::ConfigureAccount).await?;
         let account = self.service.read(&id).await?;
         self.service.delete(&Actor::of(c), &account).await?;
-        Ok(Response::builder()
-            .status(StatusCode::NO_CONTENT)
-            .body(Body::Empty)
-            .unwrap_or_default())
+        Ok(no_content())
     }
 
     /// The account and the customer of the path, once the policy allows the operator's duty.
@@ -390,4 +429,17 @@ fn account_id(req: &Request) -> Result<AccountId, ApiError> {
 
 fn validation_deadline(req: &Request) -> std::time::Instant {
     deadline(req, Duration::from_secs(10), Duration::from_millis(2000))
+}
+
+/// The path's canned response; an id that is none answers as one that does not exist.
+fn canned_response_id(req: &Request) -> Result<CannedResponseId, ApiError> {
+    CannedResponseId::parse(&path_param(req, "canned_response_id")?).map_err(|_| TeamError::CannedNotFound.into())
+}
+
+/// 204 with no body.
+fn no_content() -> Response<Body> {
+    Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .body(Body::Empty)
+        .unwrap_or_default()
 }

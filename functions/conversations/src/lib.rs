@@ -1,5 +1,6 @@
-//! The agents' conversation routes, the HTTP edge of the desk service: `GET /conversations`,
-//! `GET /conversations/{id}`, the moves `accept`, `close`, `end`, `assign`, and notes. The desk asks the
+//! The agents' conversation routes, the HTTP edge of the desk service: `GET /conversations`
+//! (by status, holder, customer), `GET /conversations/{id}`, the moves `accept`, `close`, `end`,
+//! `assign`, notes, the desk's counts and a customer's history. The desk asks the
 //! policy (`shared::access`) with the caller of the verified token.
 
 use lambda_http::http::StatusCode;
@@ -11,7 +12,8 @@ use shared::conversation::{Event, Status};
 use shared::error::ErrorCode;
 use shared::http::{body_bytes, caller, json_response, limit, no_route, path_param, query_param, respond, route_key};
 use shared::ids::{AccountId, ConversationId};
-use shared::service::desk::{Desk, DeskError};
+use shared::phone::PhoneNumber;
+use shared::service::desk::{Assigned, Desk, DeskError, Filter};
 use shared::service::ports::Order;
 use shared::store::Dynamo;
 use shared::ApiError;
@@ -95,6 +97,8 @@ impl App {
             "POST /conversations/{conversation_id}/end" => self.move_to(req, c, Event::End).await,
             "POST /conversations/{conversation_id}/assign" => self.assign(req, c).await,
             "POST /conversations/{conversation_id}/notes" => self.note(req, c).await,
+            "GET /accounts/{account_id}/conversations/counts" => self.counts(req, c).await,
+            "GET /accounts/{account_id}/customers/{number}/conversations" => self.history(req, c).await,
             _ => Err(no_route()),
         }
     }
@@ -104,12 +108,43 @@ impl App {
             .ok_or_else(|| ApiError::bad_request(ErrorCode::MissingParameter, "account_id is required"))?;
         let account_id = AccountId::parse(&account_id)
             .map_err(|_| ApiError::bad_request(ErrorCode::InvalidParameter, "account_id is not an account id"))?;
-        let statuses = statuses(query_param(req, "status").as_deref())?;
+        let filter = Filter {
+            statuses: query_param(req, "status").map(|s| statuses(&s)).transpose()?,
+            assigned: query_param(req, "assigned")
+                .map(|a| {
+                    Assigned::parse(&a).ok_or_else(|| {
+                        ApiError::bad_request(ErrorCode::InvalidParameter, "assigned is me, none or a user id")
+                    })
+                })
+                .transpose()?,
+            customer: query_param(req, "customer").map(|n| customer_number(&n)).transpose()?,
+        };
         let limit = limit(req, LIST_LIMIT)?;
         let cursor = query_param(req, "cursor");
         let page = self
             .service
-            .list(c, &account_id, &statuses, limit, cursor.as_deref())
+            .list(c, &account_id, &filter, limit, cursor.as_deref())
+            .await?;
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({"conversations": page.items, "next_cursor": page.next_cursor}),
+        ))
+    }
+
+    async fn counts(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        let account_id = path_account(req)?;
+        let counts = self.service.counts(c, &account_id).await?;
+        Ok(json_response(StatusCode::OK, &counts))
+    }
+
+    async fn history(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
+        let account_id = path_account(req)?;
+        let customer = customer_number(&path_param(req, "number")?)?;
+        let limit = limit(req, LIST_LIMIT)?;
+        let cursor = query_param(req, "cursor");
+        let page = self
+            .service
+            .history(c, &account_id, &customer, limit, cursor.as_deref())
             .await?;
         Ok(json_response(
             StatusCode::OK,
@@ -159,11 +194,8 @@ impl App {
     }
 }
 
-/// The `status` filter: a comma-separated list, every live status when absent.
-fn statuses(list: Option<&str>) -> Result<Vec<Status>, ApiError> {
-    let Some(list) = list else {
-        return Ok(Status::LIVE.to_vec());
-    };
+/// The `status` filter: a comma-separated list (every live status when absent).
+fn statuses(list: &str) -> Result<Vec<Status>, ApiError> {
     list.split(',')
         .map(|s| {
             Status::parse(s.trim()).ok_or_else(|| {
@@ -174,6 +206,16 @@ fn statuses(list: Option<&str>) -> Result<Vec<Status>, ApiError> {
             })
         })
         .collect()
+}
+
+/// A customer's number as the path or `customer=` writes it (digits, `+`, spaces).
+fn customer_number(text: &str) -> Result<PhoneNumber, ApiError> {
+    PhoneNumber::parse_any(text).map_err(|e| ApiError::bad_request(ErrorCode::InvalidPhoneNumber, e.to_string()))
+}
+
+/// The path's account; an id that is none answers as an account that does not exist.
+fn path_account(req: &Request) -> Result<AccountId, ApiError> {
+    AccountId::parse(&path_param(req, "account_id")?).map_err(|_| DeskError::AccountNotFound.into())
 }
 
 fn conversation_id(req: &Request) -> Result<ConversationId, ApiError> {

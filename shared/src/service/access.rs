@@ -48,6 +48,22 @@ pub async fn admit<M: Members>(
     check(caller, standing, action).map(|()| standing)
 }
 
+/// As [`admit`], for a read that answers nothing when the account does not exist: an operator
+/// (whose standing needs no membership) is told the account is not there (1 Query of its
+/// partition, operators only), as a member's read of a gone account is.
+pub async fn admit_existing<M: Members>(
+    members: &M,
+    caller: &Caller,
+    account_id: &AccountId,
+    action: Action<'_>,
+) -> Result<Standing, Refusal> {
+    let standing = admit(members, caller, account_id, action).await?;
+    if standing == Standing::Operator && members.members(account_id).await?.is_none() {
+        return Err(Refusal::Hidden);
+    }
+    Ok(standing)
+}
+
 /// The policy's answer for a standing already read.
 pub fn check(caller: &Caller, standing: Standing, action: Action<'_>) -> Result<(), Refusal> {
     match decide(caller, standing, action) {

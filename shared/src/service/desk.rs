@@ -7,10 +7,11 @@ use crate::audit::{Actor, AuditAction, AuditEntry};
 use crate::backoff::Backoff;
 use crate::conversation::{listable, next, Author, Conversation, Event, Message, Status, MAX_NOTE_CHARS};
 use crate::ids::{AccountId, ConversationId, Timestamp};
-use crate::service::access::{admit, check, standing_in, Refusal};
+use crate::phone::PhoneNumber;
+use crate::service::access::{admit, admit_existing, check, standing_in, Refusal};
 use crate::service::ports::{
-    BadCursor, Committed, ConversationMoves, ConversationNotes, ConversationReads, Guard, Holder, Members, Move, Note,
-    Order, Page, ReadError, StoreError,
+    BadCursor, Committed, ConversationMoves, ConversationNotes, ConversationReads, Counts, Guard, Holder, Listing,
+    Members, Move, Note, Order, Page, ReadError, StoreError,
 };
 
 /// How often a move that lost a race is tried again.
@@ -49,6 +50,12 @@ pub enum DeskError {
     /// Statuses that cannot be listed together.
     #[error("status lists open, active and waiting, or closed alone")]
     Unlistable,
+    /// `assigned` with `status=closed`.
+    #[error("assigned lists live conversations: who held a closed one no longer counts")]
+    AssignedClosed,
+    /// `assigned` with some of the live statuses.
+    #[error("assigned lists live conversations in every live status: leave status out")]
+    AssignedNarrowed,
     /// A cursor this API did not give out.
     #[error(transparent)]
     Cursor(#[from] BadCursor),
@@ -110,6 +117,67 @@ impl DeskError {
     }
 }
 
+/// Who holds the conversations a list asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assigned {
+    /// The caller.
+    Me,
+    /// Nobody.
+    Nobody,
+    /// This user.
+    User(UserId),
+}
+
+impl Assigned {
+    /// Parses `me`, `none` or a user id.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "me" => Some(Self::Me),
+            "none" => Some(Self::Nobody),
+            user => UserId::parse(user).ok().map(Self::User),
+        }
+    }
+}
+
+/// What a dashboard list asks for: statuses (every live one when absent), who holds them, a
+/// customer.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Filter {
+    /// The statuses asked for.
+    pub statuses: Option<Vec<Status>>,
+    /// Who holds them.
+    pub assigned: Option<Assigned>,
+    /// The customer's number.
+    pub customer: Option<PhoneNumber>,
+}
+
+/// The listing of a filter: some live statuses or `closed` alone; `assigned` lists live
+/// conversations in every live status (who holds a closed one no longer counts).
+pub fn listing_of(caller: &Caller, filter: &Filter) -> Result<Listing, DeskError> {
+    let statuses = filter.statuses.clone().unwrap_or_else(|| Status::LIVE.to_vec());
+    if !listable(&statuses) {
+        return Err(DeskError::Unlistable);
+    }
+    let held = filter.assigned.as_ref().map(|a| match a {
+        Assigned::Me => Some(caller.user_id.clone()),
+        Assigned::Nobody => None,
+        Assigned::User(u) => Some(u.clone()),
+    });
+    if held.is_some() && statuses.contains(&Status::Closed) {
+        return Err(DeskError::AssignedClosed);
+    }
+    Ok(match (&filter.customer, held) {
+        (Some(number), held) => Listing::Customer {
+            number: number.clone(),
+            statuses,
+            held,
+        },
+        (None, Some(held)) if Status::LIVE.iter().all(|s| statuses.contains(s)) => Listing::Held(held),
+        (None, Some(_)) => return Err(DeskError::AssignedNarrowed),
+        (None, None) => Listing::Statuses(statuses),
+    })
+}
+
 /// The desk service.
 #[derive(Debug)]
 pub struct Desk<C> {
@@ -118,22 +186,50 @@ pub struct Desk<C> {
 }
 
 impl<C: ConversationMoves + ConversationReads + ConversationNotes + Members> Desk<C> {
-    /// The dashboard: an account's conversations in `statuses`, newest activity first.
+    /// The dashboard: an account's conversations of a filter, newest activity first, every page
+    /// full unless it is the last.
     pub async fn list(
         &self,
         caller: &Caller,
         account_id: &AccountId,
-        statuses: &[Status],
+        filter: &Filter,
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page<Conversation>, DeskError> {
         admit(&self.store, caller, account_id, Action::ReadConversations)
             .await
             .map_err(DeskError::on_account)?;
-        if !listable(statuses) {
-            return Err(DeskError::Unlistable);
-        }
-        Ok(self.store.list(account_id, statuses, limit, cursor).await?)
+        let listing = listing_of(caller, filter)?;
+        Ok(self.store.list(account_id, &listing, limit, cursor).await?)
+    }
+
+    /// A customer's conversations with the account, closed ones too, newest activity first (the
+    /// customer's history).
+    pub async fn history(
+        &self,
+        caller: &Caller,
+        account_id: &AccountId,
+        customer: &PhoneNumber,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Conversation>, DeskError> {
+        admit_existing(&self.store, caller, account_id, Action::ReadConversations)
+            .await
+            .map_err(DeskError::on_account)?;
+        let listing = Listing::Customer {
+            number: customer.clone(),
+            statuses: Status::ALL.to_vec(),
+            held: None,
+        };
+        Ok(self.store.list(account_id, &listing, limit, cursor).await?)
+    }
+
+    /// The desk's counters of the account's live conversations: all, the caller's, nobody's.
+    pub async fn counts(&self, caller: &Caller, account_id: &AccountId) -> Result<Counts, DeskError> {
+        admit_existing(&self.store, caller, account_id, Action::ReadConversations)
+            .await
+            .map_err(DeskError::on_account)?;
+        Ok(self.store.counts(account_id, &caller.user_id).await?)
     }
 
     /// A conversation with a page of its transcript in `order`.

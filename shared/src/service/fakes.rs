@@ -66,6 +66,8 @@ pub struct State {
     pub opt_out_tags: std::collections::HashSet<String>,
     /// Live connections listed per audience.
     pub listeners: HashMap<Audience, Vec<Connection>>,
+    /// Canned responses by account and id.
+    pub canned: BTreeMap<(AccountId, crate::ids::CannedResponseId), crate::canned::CannedResponse>,
 }
 
 /// The in-memory table.
@@ -255,6 +257,11 @@ impl IdleConversations for MemoryStore {
         }))
     }
 
+    /// Memory keeps no index partitions: nothing was written before them.
+    async fn reindex_legacy(&self, _account_id: &AccountId, _limit: u32) -> Result<usize, StoreError> {
+        Ok(0)
+    }
+
     async fn end_idle(&self, e: &IdleEnd) -> Result<Committed, StoreError> {
         Ok(self.transact(|s| {
             if !s.move_holds(&e.end) {
@@ -334,7 +341,7 @@ impl ConversationReads for MemoryStore {
     async fn list(
         &self,
         account_id: &AccountId,
-        statuses: &[Status],
+        listing: &Listing,
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page<Conversation>, ReadError> {
@@ -346,16 +353,46 @@ impl ConversationReads for MemoryStore {
             let mut all: Vec<Conversation> = s
                 .conversations
                 .values()
-                .filter(|c| &c.account_id == account_id && statuses.contains(&c.status))
+                .filter(|c| &c.account_id == account_id && listed(c, listing))
                 .cloned()
                 .collect();
-            all.sort_by_key(|c| std::cmp::Reverse(c.last_activity_at));
+            all.sort_by_key(|c| std::cmp::Reverse((c.last_activity_at, c.conversation_id.clone())));
             let end = (skip + limit as usize).min(all.len());
             Page {
                 items: all[skip.min(end)..end].to_vec(),
                 next_cursor: (end < all.len()).then(|| end.to_string()),
             }
         }))
+    }
+
+    async fn counts(&self, account_id: &AccountId, user_id: &UserId) -> Result<Counts, StoreError> {
+        Ok(self.read(|s| {
+            let live: Vec<&Conversation> = s
+                .conversations
+                .values()
+                .filter(|c| &c.account_id == account_id && c.status != Status::Closed)
+                .collect();
+            Counts {
+                all: live.len() as u64,
+                mine: live
+                    .iter()
+                    .filter(|c| c.assigned_agent.as_deref() == Some(user_id.as_str()))
+                    .count() as u64,
+                unassigned: live.iter().filter(|c| c.assigned_agent.is_none()).count() as u64,
+            }
+        }))
+    }
+}
+
+/// Whether a conversation belongs to a listing, as the table's keys decide it.
+fn listed(c: &Conversation, listing: &Listing) -> bool {
+    let holder = |held: &Option<UserId>| held.as_ref().map(UserId::as_str) == c.assigned_agent.as_deref();
+    match listing {
+        Listing::Statuses(statuses) => statuses.contains(&c.status),
+        Listing::Held(held) => c.status != Status::Closed && holder(held),
+        Listing::Customer { number, statuses, held } => {
+            &c.customer_number == number && statuses.contains(&c.status) && held.as_ref().is_none_or(holder)
+        }
     }
 }
 
@@ -1224,5 +1261,58 @@ impl EventBus for MemoryBus {
             .unwrap_or_else(|p| p.into_inner())
             .extend_from_slice(events);
         Ok(())
+    }
+}
+
+impl CannedResponses for MemoryStore {
+    async fn canned_responses(&self, account_id: &AccountId) -> Result<Vec<crate::canned::CannedResponse>, StoreError> {
+        Ok(self.read(|s| {
+            s.canned
+                .iter()
+                .filter(|((a, _), _)| a == account_id)
+                .map(|(_, r)| r.clone())
+                .collect()
+        }))
+    }
+
+    async fn canned_response(
+        &self,
+        account_id: &AccountId,
+        id: &crate::ids::CannedResponseId,
+    ) -> Result<Option<crate::canned::CannedResponse>, StoreError> {
+        Ok(self.read(|s| s.canned.get(&(account_id.clone(), id.clone())).cloned()))
+    }
+
+    async fn put_canned_response(
+        &self,
+        r: &crate::canned::CannedResponse,
+        new: bool,
+        audit: &AuditEntry,
+    ) -> Result<Committed, StoreError> {
+        Ok(self.transact(|s| {
+            let at = (r.account_id.clone(), r.canned_response_id.clone());
+            let there = s.canned.contains_key(&at);
+            if (new && (there || !s.accounts.contains_key(&r.account_id))) || (!new && !there) {
+                return Committed::Lost;
+            }
+            s.canned.insert(at, r.clone());
+            s.audit.push(audit.clone());
+            Committed::Done
+        }))
+    }
+
+    async fn delete_canned_response(
+        &self,
+        account_id: &AccountId,
+        id: &crate::ids::CannedResponseId,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        Ok(self.transact(|s| {
+            if s.canned.remove(&(account_id.clone(), id.clone())).is_none() {
+                return false;
+            }
+            s.audit.push(audit.clone());
+            true
+        }))
     }
 }

@@ -245,15 +245,51 @@ pub trait ConversationReads: Send + Sync {
         limit: u32,
         cursor: Option<&str>,
     ) -> impl Future<Output = Result<Option<Conversation>, ReadError>> + Send;
-    /// An account's conversations in `statuses` (all live ones, some, or `closed` alone), newest
-    /// activity first.
+    /// An account's conversations of a listing, newest activity first; every page holds `limit`
+    /// conversations unless it is the last.
     fn list(
         &self,
         account_id: &AccountId,
-        statuses: &[Status],
+        listing: &Listing,
         limit: u32,
         cursor: Option<&str>,
     ) -> impl Future<Output = Result<Page<Conversation>, ReadError>> + Send;
+    /// How many live conversations the account has, the user holds, and nobody holds.
+    fn counts(
+        &self,
+        account_id: &AccountId,
+        user_id: &UserId,
+    ) -> impl Future<Output = Result<Counts, StoreError>> + Send;
+}
+
+/// Which of an account's conversations a list holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listing {
+    /// In these statuses: some live ones, or `closed` alone.
+    Statuses(Vec<Status>),
+    /// Live, held by this user, or by nobody (`None`).
+    Held(Option<UserId>),
+    /// A customer's, in these statuses (any of the four), held by someone (`Some(Some(user))`) or
+    /// nobody (`Some(None)`) when asked.
+    Customer {
+        /// The customer's number.
+        number: PhoneNumber,
+        /// The statuses listed.
+        statuses: Vec<Status>,
+        /// Who holds them, when the list asks.
+        held: Option<Option<UserId>>,
+    },
+}
+
+/// The desk's counters of an account's live conversations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Counts {
+    /// Every live conversation.
+    pub all: u64,
+    /// Those the caller holds.
+    pub mine: u64,
+    /// Those nobody holds.
+    pub unassigned: u64,
 }
 
 /// The live conversation of a thread as its pointer has it, and the customer's consent.
@@ -361,6 +397,14 @@ pub trait IdleConversations: Send + Sync {
     ) -> impl Future<Output = Result<Vec<Conversation>, StoreError>> + Send;
     /// One transaction: the end, the notice, the closing message, the entry.
     fn end_idle(&self, e: &IdleEnd) -> impl Future<Output = Result<Committed, StoreError>> + Send;
+    /// Moves up to `limit` live conversations written before statuses and holders had their own
+    /// index partitions into theirs (each on the condition that nothing moved it meanwhile);
+    /// how many moved.
+    fn reindex_legacy(
+        &self,
+        account_id: &AccountId,
+        limit: u32,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 }
 
 /// Customer messages, stored exactly once.
@@ -708,6 +752,36 @@ pub trait Members: Send + Sync {
         account_id: &AccountId,
         user_id: &UserId,
     ) -> impl Future<Output = Result<Vec<ConversationId>, StoreError>> + Send;
+}
+
+/// An account's canned responses.
+pub trait CannedResponses: Send + Sync {
+    /// Every canned response of an account.
+    fn canned_responses(
+        &self,
+        account_id: &AccountId,
+    ) -> impl Future<Output = Result<Vec<crate::canned::CannedResponse>, StoreError>> + Send;
+    /// One canned response.
+    fn canned_response(
+        &self,
+        account_id: &AccountId,
+        id: &crate::ids::CannedResponseId,
+    ) -> impl Future<Output = Result<Option<crate::canned::CannedResponse>, StoreError>> + Send;
+    /// Writes a canned response with its entry: a new one on the condition that its account
+    /// exists, a change on the condition that it still exists; `Lost` when the condition failed.
+    fn put_canned_response(
+        &self,
+        r: &crate::canned::CannedResponse,
+        new: bool,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = Result<Committed, StoreError>> + Send;
+    /// Deletes a canned response with its entry; `false` when there was none.
+    fn delete_canned_response(
+        &self,
+        account_id: &AccountId,
+        id: &crate::ids::CannedResponseId,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// Reading the audit trail.

@@ -37,6 +37,9 @@ pub struct SweepReport {
     pub closings: usize,
     /// Closed conversations erased by their account's retention.
     pub expired: usize,
+    /// Live conversations moved into their status's and holder's index partitions (written
+    /// before those existed).
+    pub reindexed: usize,
 }
 
 /// The sweep.
@@ -111,6 +114,7 @@ where
             if let Some(days) = account.retention_days {
                 self.expire(&account, days, now, &mut report).await?;
             }
+            report.reindexed += self.log.reindex_legacy(&account.account_id, MAX_PER_ACCOUNT).await?;
         }
         tracing::info!(
             accounts = report.accounts,
@@ -118,6 +122,7 @@ where
             ended = report.ended,
             lost = report.lost,
             expired = report.expired,
+            reindexed = report.reindexed,
             "sweep"
         );
         Ok(report)

@@ -1,16 +1,18 @@
-//! The people of the desk: who the caller is (`GET /me`), the members of an account, and the
-//! audit trail.
+//! The people of the desk: who the caller is (`GET /me`), the members of an account, their
+//! canned responses, and the audit trail.
 
 use serde::Serialize;
 
 use crate::access::{standing, Action, Caller, Role, UserId};
 use crate::account::Account;
 use crate::audit::{Actor, AuditAction, AuditEntry};
-use crate::ids::{AccountId, Timestamp};
-use crate::service::access::{admit, Refusal};
+use crate::canned::CannedResponse;
+use crate::ids::{AccountId, CannedResponseId, Timestamp};
+use crate::service::access::{admit, admit_existing, Refusal};
 use crate::service::desk::plan_assignment;
 use crate::service::ports::{
-    AccountStore, AuditLog, BadCursor, Committed, ConversationMoves, Member, Members, Page, ReadError, StoreError,
+    AccountStore, AuditLog, BadCursor, CannedResponses, Committed, ConversationMoves, Member, Members, Page, ReadError,
+    StoreError,
 };
 
 /// How often an unassignment that lost a race is tried again.
@@ -34,6 +36,12 @@ pub enum TeamError {
     /// A display name that is blank or too long.
     #[error("display_name is 1 to {MAX_DISPLAY_NAME} characters")]
     InvalidDisplayName,
+    /// A canned response's title or text refused.
+    #[error(transparent)]
+    InvalidCanned(#[from] crate::canned::CannedError),
+    /// No such canned response in the account.
+    #[error("no canned response of this account has this id")]
+    CannedNotFound,
     /// A cursor this API did not give out.
     #[error(transparent)]
     Cursor(#[from] BadCursor),
@@ -274,4 +282,98 @@ impl<S: Members + AuditLog + AccountStore + ConversationMoves> Team<S> {
         admit(&self.store, caller, account_id, Action::ReadAudit).await?;
         Ok(self.store.audit(account_id, limit, cursor).await?)
     }
+}
+
+impl<S: CannedResponses + Members> Team<S> {
+    /// An account's canned responses, by title (every member).
+    pub async fn canned_responses(
+        &self,
+        caller: &Caller,
+        account_id: &AccountId,
+    ) -> Result<Vec<CannedResponse>, TeamError> {
+        admit_existing(&self.store, caller, account_id, Action::ReadCannedResponses).await?;
+        Ok(crate::canned::sorted(self.store.canned_responses(account_id).await?))
+    }
+
+    /// Writes a new canned response (supervisors, operators), audited with its title.
+    pub async fn create_canned_response(
+        &self,
+        caller: &Caller,
+        account_id: &AccountId,
+        title: &str,
+        text: &str,
+    ) -> Result<CannedResponse, TeamError> {
+        admit(&self.store, caller, account_id, Action::ManageCannedResponses).await?;
+        let (title, text) = crate::canned::validated(title, text)?;
+        let now = Timestamp::now();
+        let response = CannedResponse {
+            canned_response_id: CannedResponseId::new(),
+            account_id: account_id.clone(),
+            title,
+            text,
+            created_at: now,
+            updated_at: now,
+        };
+        let audit = canned_entry(caller, AuditAction::CannedResponseChanged, &response);
+        match self.store.put_canned_response(&response, true, &audit).await? {
+            Committed::Done => Ok(response),
+            Committed::Lost => Err(TeamError::AccountNotFound),
+        }
+    }
+
+    /// Changes a canned response's title and text (supervisors, operators).
+    pub async fn change_canned_response(
+        &self,
+        caller: &Caller,
+        account_id: &AccountId,
+        id: &CannedResponseId,
+        title: &str,
+        text: &str,
+    ) -> Result<CannedResponse, TeamError> {
+        admit(&self.store, caller, account_id, Action::ManageCannedResponses).await?;
+        let (title, text) = crate::canned::validated(title, text)?;
+        let current = self
+            .store
+            .canned_response(account_id, id)
+            .await?
+            .ok_or(TeamError::CannedNotFound)?;
+        let response = CannedResponse {
+            title,
+            text,
+            updated_at: Timestamp::now(),
+            ..current
+        };
+        let audit = canned_entry(caller, AuditAction::CannedResponseChanged, &response);
+        match self.store.put_canned_response(&response, false, &audit).await? {
+            Committed::Done => Ok(response),
+            Committed::Lost => Err(TeamError::CannedNotFound),
+        }
+    }
+
+    /// Deletes a canned response (supervisors, operators).
+    pub async fn delete_canned_response(
+        &self,
+        caller: &Caller,
+        account_id: &AccountId,
+        id: &CannedResponseId,
+    ) -> Result<(), TeamError> {
+        admit(&self.store, caller, account_id, Action::ManageCannedResponses).await?;
+        let audit = AuditEntry::new(
+            &Actor::of(caller),
+            AuditAction::CannedResponseDeleted,
+            account_id,
+            id.as_str(),
+        );
+        if self.store.delete_canned_response(account_id, id, &audit).await? {
+            Ok(())
+        } else {
+            Err(TeamError::CannedNotFound)
+        }
+    }
+}
+
+/// The entry of a canned response written: its id and title (never its text).
+fn canned_entry(caller: &Caller, action: AuditAction, r: &CannedResponse) -> AuditEntry {
+    AuditEntry::new(&Actor::of(caller), action, &r.account_id, r.canned_response_id.as_str())
+        .with("title", r.title.as_str())
 }

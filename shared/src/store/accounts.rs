@@ -15,10 +15,11 @@ use crate::service::ports::{AccountChange, AccountStore, Claim, Retired, Retired
 use crate::table::{self, GSI1};
 
 impl Dynamo {
-    /// The keys of an account's members (1 Query of its partition).
-    async fn member_keys(&self, id: &AccountId) -> Result<Vec<(String, String)>, StoreError> {
+    /// The keys of an account's items under a sort key prefix: its members, its canned
+    /// responses (1 Query of its partition).
+    async fn keys_under(&self, id: &AccountId, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
         let (pk, _) = table::account_key(id.as_str());
-        let vals = HashMap::from([(":p".to_owned(), s(pk)), (":m".to_owned(), s(table::MEMBER_PREFIX))]);
+        let vals = HashMap::from([(":p".to_owned(), s(pk)), (":m".to_owned(), s(prefix))]);
         let items = self
             .query_all(None, "pk = :p AND begins_with(sk, :m)", None, vals)
             .await?;
@@ -223,11 +224,13 @@ impl AccountStore for Dynamo {
             .done_unless(&[Part::Account], "changing the account")
     }
 
-    /// 1 Query (the members) + 1 DeleteItem per member + 1 TransactWriteItems: the record, its
-    /// numbers' claims, its customer id's claim (one made before claims were kept may be missing),
-    /// the entry.
+    /// 2 Query (the members, the canned responses), 1 DeleteItem per member and canned
+    /// response, and 1 TransactWriteItems: the record, its numbers' claims, its customer id's
+    /// claim (one made before claims were kept may be missing), the entry.
     async fn delete_account(&self, a: &Account, audit: &AuditEntry) -> Result<bool, StoreError> {
-        for member in self.member_keys(&a.account_id).await? {
+        let mut owned = self.keys_under(&a.account_id, table::MEMBER_PREFIX).await?;
+        owned.extend(self.keys_under(&a.account_id, table::CANNED_PREFIX).await?);
+        for member in owned {
             self.client
                 .delete_item()
                 .table_name(&self.table)

@@ -9,16 +9,17 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
 use super::items::{
-    activity_sort_key, from_item, index_partition, to_item, ConversationItem, HoldItem, MessageItem, PointerItem,
-    INDEX_KEYS,
+    activity_sort_key, from_item, index_partition, second_partition, to_item, ConversationItem, HoldItem, MessageItem,
+    PointerItem,
 };
 use super::{key, s, sdk_error, values, Dynamo, Item, Part, StoreError, Txn, TxnOutcome};
+use crate::access::UserId;
 use crate::conversation::{Conversation, Status};
 use crate::ids::{AccountId, ConversationId, Timestamp};
 
 use crate::service::ports::{
-    BadCursor, Committed, ConversationMoves, ConversationNotes, ConversationReads, ConversationWrite, Holder,
-    IdleConversations, IdleEnd, Move, Note, Order, Page, ReadError, Writer,
+    BadCursor, Committed, ConversationMoves, ConversationNotes, ConversationReads, ConversationWrite, Counts, Holder,
+    IdleConversations, IdleEnd, Listing, Move, Note, Order, Page, ReadError, Writer,
 };
 use crate::table::{self, GSI1};
 
@@ -77,6 +78,21 @@ fn push_holds(txn: &mut Txn<'_>, m: &Move) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The second index's partition after a move that changes it: it follows who holds a live
+/// conversation, and the customer of a closed one; a move that keeps the holder of a live one
+/// leaves it as it is (and need not know who that is).
+fn second_partition_after(m: &Move) -> Option<String> {
+    let holder_after = match &m.holder {
+        Holder::To(u, _) => Some(Some(u.as_str())),
+        Holder::Nobody => Some(None),
+        Holder::Keep => None,
+    };
+    (m.to == Status::Closed || holder_after.is_some()).then(|| {
+        let customer = m.thread.customer_number.as_str();
+        second_partition(&m.thread.account_id, m.to, holder_after.flatten(), customer)
+    })
+}
+
 /// The conversation's update of a move: expression, condition and values.
 fn move_update(m: &Move) -> (String, String, HashMap<String, AttributeValue>) {
     let mut set = vec![
@@ -102,6 +118,7 @@ fn move_update(m: &Move) -> (String, String, HashMap<String, AttributeValue>) {
         ("opted_out = :o", ":o", m.opted_out.map(AttributeValue::Bool)),
         ("assigned_agent = :agent", ":agent", holder),
         ("assigned_agent_name = :agent_name", ":agent_name", name),
+        ("gsi2pk = :g2", ":g2", second_partition_after(m).map(s)),
     ];
     for (clause, name, value) in optional {
         if let Some(v) = value {
@@ -291,8 +308,9 @@ impl ConversationNotes for Dynamo {
 }
 
 impl IdleConversations for Dynamo {
-    /// 1 Query on the index (the account's live or closed partition, by last activity, oldest
-    /// first).
+    /// By last activity, oldest first: 1 Query on the index for closed ones; for live ones 1 per
+    /// live status and 1 of the partition conversations were kept in before statuses had their
+    /// own.
     async fn idle(
         &self,
         account_id: &AccountId,
@@ -300,20 +318,78 @@ impl IdleConversations for Dynamo {
         before: Timestamp,
         limit: u32,
     ) -> Result<Vec<Conversation>, StoreError> {
-        let status = if closed { Status::Closed } else { Status::Open };
+        let partitions = if closed {
+            vec![index_partition(account_id, Status::Closed)]
+        } else {
+            let mut live: Vec<String> = Status::LIVE.iter().map(|st| index_partition(account_id, *st)).collect();
+            live.push(table::legacy_live_partition(account_id.as_str()));
+            live
+        };
+        let mut found = Vec::new();
+        for partition in partitions {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1)
+                .key_condition_expression("gsi1pk = :p AND gsi1sk < :cutoff")
+                .expression_attribute_values(":p", s(partition))
+                .expression_attribute_values(":cutoff", s(before.to_string()))
+                .limit(limit as i32)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            for item in out.items().iter().cloned() {
+                found.push(conversation_of(item)?);
+            }
+        }
+        found.sort_by_key(|c| c.last_activity_at);
+        found.truncate(limit as usize);
+        Ok(found)
+    }
+
+    /// 1 Query (the partition live conversations were kept in before statuses had their own)
+    /// and 1 UpdateItem per conversation found, on the condition that it is still there (every
+    /// move writes its partition, so one that moved it since wins).
+    async fn reindex_legacy(&self, account_id: &AccountId, limit: u32) -> Result<usize, StoreError> {
+        let legacy = table::legacy_live_partition(account_id.as_str());
         let out = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(GSI1)
-            .key_condition_expression("gsi1pk = :p AND gsi1sk < :cutoff")
-            .expression_attribute_values(":p", s(index_partition(account_id, status)))
-            .expression_attribute_values(":cutoff", s(before.to_string()))
+            .key_condition_expression("gsi1pk = :p")
+            .expression_attribute_values(":p", s(&legacy))
             .limit(limit as i32)
             .send()
             .await
             .map_err(sdk_error)?;
-        out.items().iter().cloned().map(conversation_of).collect()
+        let mut moved = 0;
+        for item in out.items().iter().cloned() {
+            let c = conversation_of(item)?;
+            let holder = c.assigned_agent.as_deref();
+            let customer = c.customer_number.as_str();
+            let updated = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(table::conversation_key(c.conversation_id.as_str()))))
+                .update_expression("SET gsi1pk = :status, gsi2pk = :second")
+                .condition_expression("gsi1pk = :legacy")
+                .expression_attribute_values(":status", s(index_partition(account_id, c.status)))
+                .expression_attribute_values(":second", s(second_partition(account_id, c.status, holder, customer)))
+                .expression_attribute_values(":legacy", s(&legacy))
+                .send()
+                .await;
+            match updated {
+                Ok(_) => moved += 1,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                Err(e) => return Err(sdk_error(e)),
+            }
+        }
+        Ok(moved)
     }
 
     /// 1 TransactWriteItems: the end and its pointer, holds and entry; the notice; the closing
@@ -392,57 +468,20 @@ impl ConversationReads for Dynamo {
         }))
     }
 
-    /// 1 Query on the index per page (a filter when only some live statuses are asked for).
+    /// [`Dynamo::listing_page`]: 1 Query per partition of the listing (+3 requests for a
+    /// customer's live conversations).
     async fn list(
         &self,
         account_id: &AccountId,
-        statuses: &[Status],
+        listing: &Listing,
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page<Conversation>, ReadError> {
-        let closed = statuses.contains(&Status::Closed);
-        let partition = index_partition(account_id, if closed { Status::Closed } else { Status::Open });
-        let fits = |k: &str, v: &str| match k {
-            table::PK => v.starts_with("CONV#") && v.len() <= 64,
-            table::SK => v == "CONV",
-            _ => v.len() <= 128,
-        };
-        let start = cursor.map(|c| decode_cursor(c, &INDEX_KEYS, fits)).transpose()?;
-        if start
-            .as_ref()
-            .is_some_and(|k| k.get(table::GSI1_PK).and_then(|v| v.as_s().ok()) != Some(&partition))
-        {
-            return Err(BadCursor.into());
-        }
-        let mut query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI1)
-            .key_condition_expression("gsi1pk = :p")
-            .expression_attribute_values(":p", s(partition))
-            .scan_index_forward(false)
-            .limit(limit as i32)
-            .set_exclusive_start_key(start);
-        if !closed && !Status::LIVE.iter().all(|x| statuses.contains(x)) {
-            let placeholders: Vec<String> = (0..statuses.len()).map(|i| format!(":s{i}")).collect();
-            query = query
-                .filter_expression(format!("#status IN ({})", placeholders.join(", ")))
-                .expression_attribute_names("#status", "status");
-            for (i, st) in statuses.iter().enumerate() {
-                query = query.expression_attribute_values(format!(":s{i}"), s(st.as_str()));
-            }
-        }
-        let out = query.send().await.map_err(sdk_error)?;
-        let items = out
-            .items()
-            .iter()
-            .cloned()
-            .map(conversation_of)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page {
-            items,
-            next_cursor: out.last_evaluated_key().map(encode_cursor),
-        })
+        self.listing_page(account_id, listing, limit, cursor).await
+    }
+
+    /// [`Dynamo::count_live`]: 5 Queries (counts).
+    async fn counts(&self, account_id: &AccountId, user_id: &UserId) -> Result<Counts, StoreError> {
+        self.count_live(account_id, user_id).await
     }
 }

@@ -106,8 +106,9 @@ impl Dynamo {
 }
 
 impl CustomerRecords for Dynamo {
-    /// 2 Queries on the index (live and closed, filtered by the customer's number) + 1
-    /// BatchGetItem (the live pointer of each support number).
+    /// 2 Queries on the index filtered by the customer's number (closed conversations, and live
+    /// ones kept before statuses had their own partitions) + 1 BatchGetItem (the live pointer of
+    /// each support number: every live conversation since).
     async fn conversations_of(
         &self,
         account: &Account,
@@ -116,7 +117,7 @@ impl CustomerRecords for Dynamo {
         let mut ids: Vec<ConversationId> = Vec::new();
         let id = account.account_id.as_str();
         for partition in [
-            table::live_conversations_partition(id),
+            table::legacy_live_partition(id),
             table::closed_conversations_partition(id),
         ] {
             let vals = HashMap::from([(":p".to_owned(), s(partition)), (":c".to_owned(), s(customer.as_str()))]);

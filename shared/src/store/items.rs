@@ -12,7 +12,7 @@ use crate::ids::{AccountId, ConversationId, MessageId, Timestamp};
 use crate::phone::PhoneNumber;
 use crate::service::ports::{Member, Retired, StoreError};
 use crate::sms::Encoding;
-use crate::table::{self, GSI1_PK, GSI1_SK};
+use crate::table;
 use crate::telesign::{ApiHost, MessageState};
 
 use super::Item;
@@ -69,6 +69,8 @@ pub struct ConversationItem {
     last_message_preview: Option<String>,
     gsi1pk: String,
     gsi1sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi2pk: Option<String>,
 }
 
 /// The dashboard index's sort key: newest activity sorts last, read backwards.
@@ -76,11 +78,21 @@ pub fn activity_sort_key(at: &Timestamp, conversation_id: &ConversationId) -> St
     format!("{at}#{conversation_id}")
 }
 
-/// The index partition of a conversation in a status.
+/// The dashboard index's partition of a conversation in a status (one per status).
 pub fn index_partition(account_id: &AccountId, status: Status) -> String {
     match status {
         Status::Closed => table::closed_conversations_partition(account_id.as_str()),
-        _ => table::live_conversations_partition(account_id.as_str()),
+        live => table::status_partition(account_id.as_str(), live.as_str()),
+    }
+}
+
+/// The second index's partition of a conversation: while live, who holds it (or nobody); once
+/// closed, its customer.
+pub fn second_partition(account_id: &AccountId, status: Status, holder: Option<&str>, customer: &str) -> String {
+    match (status, holder) {
+        (Status::Closed, _) => table::customer_closed_partition(account_id.as_str(), customer),
+        (_, Some(user)) => table::held_partition(account_id.as_str(), user),
+        (_, None) => table::unassigned_partition(account_id.as_str()),
     }
 }
 
@@ -107,6 +119,12 @@ impl ConversationItem {
             last_message_preview: c.last_message_preview.clone(),
             gsi1pk: index_partition(&c.account_id, c.status),
             gsi1sk: activity_sort_key(&c.last_activity_at, &c.conversation_id),
+            gsi2pk: Some(second_partition(
+                &c.account_id,
+                c.status,
+                c.assigned_agent.as_deref(),
+                c.customer_number.as_str(),
+            )),
         }
     }
 
@@ -780,9 +798,6 @@ impl AuditItem {
         self.entry
     }
 }
-
-/// The names of the index's key attributes, for cursors.
-pub const INDEX_KEYS: [&str; 4] = [table::PK, table::SK, GSI1_PK, GSI1_SK];
 
 #[cfg(test)]
 mod tests {

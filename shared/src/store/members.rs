@@ -3,11 +3,10 @@
 use std::collections::HashMap;
 
 use super::conversations::{decode_cursor, encode_cursor};
-use super::items::{from_item, index_partition, to_item, AuditItem, ConversationItem, HoldItem, MemberItem};
+use super::items::{from_item, to_item, AuditItem, ConversationItem, HoldItem, MemberItem};
 use super::{key, s, sdk_error, Dynamo, Item, Part, StoreError};
 use crate::access::UserId;
 use crate::audit::AuditEntry;
-use crate::conversation::Status;
 use crate::ids::AccountId;
 use crate::ids::ConversationId;
 use crate::service::ports::{AuditLog, BadCursor, Committed, Member, Members, Page, ReadError};
@@ -95,9 +94,9 @@ impl Members for Dynamo {
     }
 
     /// 1 Query of the user's hold items (strongly consistent: every conversation assigned since
-    /// holds were kept), and 1 Query on the index per 1 MB of the account's live conversations
-    /// filtered by holder (conversations assigned before; the index may lag a just-committed
-    /// assignment, the holds do not).
+    /// holds were kept), and 1 Query on the index per 1 MB of the partition live conversations
+    /// were kept in before, filtered by holder (conversations assigned before holds; the index
+    /// may lag a just-committed assignment, the holds do not).
     async fn held_by(&self, account_id: &AccountId, user_id: &UserId) -> Result<Vec<ConversationId>, StoreError> {
         let (pk, _) = table::hold_key(account_id.as_str(), user_id.as_str(), "");
         let holds = self
@@ -108,7 +107,7 @@ impl Members for Dynamo {
             out.push(from_item::<HoldItem>(item)?.conversation_id);
         }
         let vals = HashMap::from([
-            (":p".to_owned(), s(index_partition(account_id, Status::Open))),
+            (":p".to_owned(), s(table::legacy_live_partition(account_id.as_str()))),
             (":u".to_owned(), s(user_id.as_str())),
         ]);
         let assigned = self

@@ -4,11 +4,13 @@
 //! the requests of each operation.
 
 pub mod accounts;
+pub mod canned;
 pub mod connections;
 pub mod conversations;
 pub mod customers;
 pub mod inbound;
 pub mod items;
+mod listing;
 pub mod members;
 pub mod outbound;
 pub mod reports;

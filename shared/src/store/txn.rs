@@ -47,6 +47,8 @@ pub(crate) enum Part {
     Audit,
     /// What a user holds.
     Hold,
+    /// A canned response.
+    Canned,
 }
 
 /// What a transaction came to.

@@ -30,7 +30,7 @@ async fn an_agent_who_is_not_a_member_sees_nothing_of_the_account() {
     let account = w.account.account_id.clone();
     assert_eq!(
         w.desk()
-            .list(&outsider, &account, &Status::LIVE, 10, None)
+            .list(&outsider, &account, &Default::default(), 10, None)
             .await
             .unwrap_err(),
         DeskError::AccountNotFound
@@ -210,15 +210,16 @@ async fn only_operators_and_supervisors_text_customers_first() {
 }
 
 #[tokio::test]
-async fn members_and_the_trail_are_the_supervisors_and_the_operators() {
+async fn the_trail_is_the_supervisors_and_the_operators_and_agents_see_whom_to_transfer_to() {
     let w = World::new();
     w.member("a-1", Role::Agent);
     w.member("s-1", Role::Supervisor);
     let account = w.account.account_id.clone();
     let team = w.team();
+    assert_eq!(team.members(&agent("a-1"), &account).await.unwrap().len(), 2);
     assert_eq!(
-        team.members(&agent("a-1"), &account).await.unwrap_err(),
-        TeamError::Forbidden
+        team.members(&agent("a-9"), &account).await.unwrap_err(),
+        TeamError::AccountNotFound
     );
     assert_eq!(team.members(&supervisor("s-1"), &account).await.unwrap().len(), 2);
     assert_eq!(
@@ -369,4 +370,98 @@ async fn removing_a_member_leaves_an_ended_conversation_as_it_was() {
         "history keeps who ended it"
     );
     assert_eq!(w.conversation(&live).assigned_agent, None);
+}
+
+#[tokio::test]
+async fn canned_responses_are_written_by_supervisors_and_read_by_every_member() {
+    let w = World::new();
+    w.member("a-1", Role::Agent);
+    w.member("s-1", Role::Supervisor);
+    let account = w.account.account_id.clone();
+    let team = w.team();
+    let written = team
+        .create_canned_response(&supervisor("s-1"), &account, " Parcel ", "It ships tomorrow.")
+        .await
+        .unwrap();
+    assert_eq!(written.title, "Parcel");
+    let by_agent = team.create_canned_response(&agent("a-1"), &account, "Mine", "x").await;
+    assert_eq!(by_agent.unwrap_err(), TeamError::Forbidden);
+    let read = team.canned_responses(&agent("a-1"), &account).await.unwrap();
+    assert_eq!(read, std::slice::from_ref(&written));
+    assert_eq!(
+        team.canned_responses(&agent("a-9"), &account).await.unwrap_err(),
+        TeamError::AccountNotFound
+    );
+    let id = written.canned_response_id.clone();
+    let changed = team
+        .change_canned_response(&op("o-1"), &account, &id, "Parcel", "It ships today.")
+        .await
+        .unwrap();
+    assert_eq!(
+        (changed.text.as_str(), changed.created_at),
+        ("It ships today.", written.created_at)
+    );
+    assert_eq!(
+        team.change_canned_response(&agent("a-1"), &account, &id, "t", "x")
+            .await
+            .unwrap_err(),
+        TeamError::Forbidden
+    );
+    assert_eq!(
+        team.change_canned_response(&op("o-1"), &account, &id, "", "x")
+            .await
+            .unwrap_err(),
+        TeamError::InvalidCanned(crate::canned::CannedError::Title)
+    );
+    team.delete_canned_response(&supervisor("s-1"), &account, &id)
+        .await
+        .unwrap();
+    assert_eq!(
+        team.delete_canned_response(&supervisor("s-1"), &account, &id)
+            .await
+            .unwrap_err(),
+        TeamError::CannedNotFound
+    );
+    let other = crate::ids::CannedResponseId::new();
+    assert_eq!(
+        team.change_canned_response(&op("o-1"), &account, &other, "t", "x")
+            .await
+            .unwrap_err(),
+        TeamError::CannedNotFound
+    );
+}
+
+#[tokio::test]
+async fn canned_responses_are_audited_by_title_and_need_their_account() {
+    let w = World::new();
+    let account = w.account.account_id.clone();
+    let team = w.team();
+    let written = team
+        .create_canned_response(&op("o-1"), &account, "Parcel", "It ships tomorrow.")
+        .await
+        .unwrap();
+    let id = written.canned_response_id.clone();
+    team.change_canned_response(&op("o-1"), &account, &id, "Parcel", "Today.")
+        .await
+        .unwrap();
+    team.delete_canned_response(&op("o-1"), &account, &id).await.unwrap();
+    let trail: Vec<String> = w
+        .store
+        .read(|s| s.audit.iter().map(|e| e.action.as_str().to_owned()).collect());
+    let canned: Vec<&String> = trail.iter().filter(|a| a.starts_with("canned_response")).collect();
+    assert_eq!(
+        canned,
+        [
+            "canned_response.changed",
+            "canned_response.changed",
+            "canned_response.deleted"
+        ]
+    );
+    let nowhere = crate::ids::AccountId::new();
+    assert_eq!(
+        team.create_canned_response(&op("o-1"), &nowhere, "t", "x")
+            .await
+            .unwrap_err(),
+        TeamError::AccountNotFound
+    );
 }

@@ -1,6 +1,9 @@
-use crate::conversation::{Event, Status};
-use crate::service::desk::DeskError;
+use crate::access::UserId;
+use crate::conversation::{Conversation, Event, Status};
+use crate::phone::PhoneNumber;
+use crate::service::desk::{listing_of, Assigned, DeskError, Filter};
 use crate::service::harness::*;
+use crate::service::ports::{Listing, Page};
 
 const CUSTOMER: &str = "48601234567";
 
@@ -77,16 +80,141 @@ async fn closed_conversations_are_listed_alone() {
     let account = w.account.account_id.clone();
     let mixed = w
         .desk()
-        .list(&op("a-1"), &account, &[Status::Open, Status::Closed], 10, None)
+        .list(
+            &op("a-1"),
+            &account,
+            &statuses(&[Status::Open, Status::Closed]),
+            10,
+            None,
+        )
         .await;
     assert_eq!(mixed.unwrap_err(), DeskError::Unlistable);
     stored(&w.text(CUSTOMER, "hi", "R1").await);
     let page = w
         .desk()
-        .list(&op("a-1"), &account, &Status::LIVE, 10, None)
+        .list(&op("a-1"), &account, &Filter::default(), 10, None)
         .await
         .unwrap();
     assert_eq!(page.items.len(), 1);
+}
+
+fn statuses(list: &[Status]) -> Filter {
+    Filter {
+        statuses: Some(list.to_vec()),
+        ..Filter::default()
+    }
+}
+
+fn assigned(a: Assigned) -> Filter {
+    Filter {
+        assigned: Some(a),
+        ..Filter::default()
+    }
+}
+
+#[test]
+fn a_filter_names_the_partitions_it_lists() {
+    let me = op("a-1");
+    assert_eq!(
+        listing_of(&me, &Filter::default()),
+        Ok(Listing::Statuses(Status::LIVE.to_vec()))
+    );
+    assert_eq!(
+        listing_of(&me, &statuses(&[Status::Closed])),
+        Ok(Listing::Statuses(vec![Status::Closed]))
+    );
+    assert_eq!(
+        listing_of(&me, &assigned(Assigned::Me)),
+        Ok(Listing::Held(Some(UserId::parse("a-1").unwrap())))
+    );
+    assert_eq!(listing_of(&me, &assigned(Assigned::Nobody)), Ok(Listing::Held(None)));
+    let other = UserId::parse("b-2").unwrap();
+    assert_eq!(
+        listing_of(&me, &assigned(Assigned::User(other.clone()))),
+        Ok(Listing::Held(Some(other.clone())))
+    );
+    let number = PhoneNumber::parse(CUSTOMER).unwrap();
+    let of_customer = Filter {
+        customer: Some(number.clone()),
+        assigned: Some(Assigned::User(other.clone())),
+        ..Filter::default()
+    };
+    assert_eq!(
+        listing_of(&me, &of_customer),
+        Ok(Listing::Customer {
+            number,
+            statuses: Status::LIVE.to_vec(),
+            held: Some(Some(other))
+        })
+    );
+}
+
+#[test]
+fn assigned_lists_every_live_status_and_never_closed_ones() {
+    let me = op("a-1");
+    let closed = Filter {
+        statuses: Some(vec![Status::Closed]),
+        assigned: Some(Assigned::Me),
+        customer: None,
+    };
+    assert_eq!(listing_of(&me, &closed), Err(DeskError::AssignedClosed));
+    let narrowed = Filter {
+        statuses: Some(vec![Status::Waiting]),
+        assigned: Some(Assigned::Nobody),
+        customer: None,
+    };
+    assert_eq!(listing_of(&me, &narrowed), Err(DeskError::AssignedNarrowed));
+    let all_live = Filter {
+        statuses: Some(Status::LIVE.to_vec()),
+        assigned: Some(Assigned::Nobody),
+        customer: None,
+    };
+    assert_eq!(listing_of(&me, &all_live), Ok(Listing::Held(None)));
+    let mixed = statuses(&[Status::Open, Status::Closed]);
+    assert_eq!(listing_of(&me, &mixed), Err(DeskError::Unlistable));
+}
+
+#[test]
+fn assigned_reads_me_none_or_a_user() {
+    assert_eq!(Assigned::parse("me"), Some(Assigned::Me));
+    assert_eq!(Assigned::parse("none"), Some(Assigned::Nobody));
+    assert_eq!(
+        Assigned::parse("u-7"),
+        Some(Assigned::User(UserId::parse("u-7").unwrap()))
+    );
+    assert_eq!(Assigned::parse(""), None);
+}
+
+#[tokio::test]
+async fn the_desk_lists_mine_unassigned_a_customers_and_counts_them() {
+    let w = World::new();
+    let account = w.account.account_id.clone();
+    let first = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    stored(&w.text("48601234568", "hello", "R2").await);
+    w.desk().apply(&op("a-1"), &first, Event::Accept).await.unwrap();
+    let desk = w.desk();
+    let ids = |p: Page<Conversation>| p.items.into_iter().map(|c| c.conversation_id).collect::<Vec<_>>();
+    let mine = desk
+        .list(&op("a-1"), &account, &assigned(Assigned::Me), 10, None)
+        .await
+        .unwrap();
+    assert_eq!(ids(mine), std::slice::from_ref(&first));
+    let nobodys = desk
+        .list(&op("a-1"), &account, &assigned(Assigned::Nobody), 10, None)
+        .await
+        .unwrap();
+    assert_eq!(nobodys.items.len(), 1);
+    assert_ne!(nobodys.items[0].conversation_id, first);
+    let number = PhoneNumber::parse(CUSTOMER).unwrap();
+    let history = desk.history(&op("a-1"), &account, &number, 10, None).await.unwrap();
+    assert_eq!(ids(history), std::slice::from_ref(&first));
+    let counts = desk.counts(&op("a-1"), &account).await.unwrap();
+    assert_eq!((counts.all, counts.mine, counts.unassigned), (2, 1, 1));
+    w.desk().apply(&op("a-1"), &first, Event::End).await.unwrap();
+    let history = desk.history(&op("a-1"), &account, &number, 10, None).await.unwrap();
+    assert_eq!(history.items[0].status, Status::Closed, "the history keeps closed ones");
+    let counts = desk.counts(&op("a-1"), &account).await.unwrap();
+    assert_eq!((counts.all, counts.mine, counts.unassigned), (1, 0, 1));
 }
 
 #[tokio::test]
@@ -298,4 +426,22 @@ mod desk_fields {
         w.desk().apply(&taker, &id, Event::Accept).await.unwrap();
         assert_eq!(w.conversation(&id).assigned_agent_name.as_deref(), Some("Ada L."));
     }
+}
+
+#[tokio::test]
+async fn an_operator_reading_the_desk_of_no_account_is_told_it_is_not_there() {
+    let w = World::new();
+    let nowhere = crate::ids::AccountId::new();
+    let number = PhoneNumber::parse(CUSTOMER).unwrap();
+    let desk = w.desk();
+    assert_eq!(
+        desk.counts(&op("o-1"), &nowhere).await.unwrap_err(),
+        DeskError::AccountNotFound
+    );
+    let history = desk.history(&op("o-1"), &nowhere, &number, 10, None).await;
+    assert_eq!(history.unwrap_err(), DeskError::AccountNotFound);
+    let canned = w.team().canned_responses(&op("o-1"), &nowhere).await;
+    assert_eq!(canned.unwrap_err(), crate::service::team::TeamError::AccountNotFound);
+    let here = w.account.account_id.clone();
+    assert_eq!(desk.counts(&op("o-1"), &here).await.unwrap().all, 0);
 }

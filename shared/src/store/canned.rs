@@ -1,0 +1,112 @@
+//! Canned responses: items in their account's partition, written with their audit entry.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::items::{from_item, to_item};
+use super::{key, s, Dynamo, Part, StoreError};
+use crate::audit::AuditEntry;
+use crate::canned::CannedResponse;
+use crate::ids::{AccountId, CannedResponseId};
+use crate::service::ports::{CannedResponses, Committed};
+use crate::table;
+
+/// A canned response as stored: `ACCOUNT#<account>` / `CANNED#<id>`.
+#[derive(Debug, Serialize, Deserialize)]
+struct CannedItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    response: CannedResponse,
+}
+
+impl CannedItem {
+    fn of(r: &CannedResponse) -> Self {
+        let (pk, sk) = table::canned_response_key(r.account_id.as_str(), r.canned_response_id.as_str());
+        Self {
+            pk,
+            sk,
+            response: r.clone(),
+        }
+    }
+}
+
+impl CannedResponses for Dynamo {
+    /// 1 Query of the account's partition under `CANNED#` per 1 MB.
+    async fn canned_responses(&self, account_id: &AccountId) -> Result<Vec<CannedResponse>, StoreError> {
+        let (pk, _) = table::account_key(account_id.as_str());
+        let vals = HashMap::from([(":p".to_owned(), s(pk)), (":c".to_owned(), s(table::CANNED_PREFIX))]);
+        let items = self
+            .query_all(None, "pk = :p AND begins_with(sk, :c)", None, vals)
+            .await?;
+        items
+            .into_iter()
+            .map(|i| Ok(from_item::<CannedItem>(i)?.response))
+            .collect()
+    }
+
+    /// 1 GetItem.
+    async fn canned_response(
+        &self,
+        account_id: &AccountId,
+        id: &CannedResponseId,
+    ) -> Result<Option<CannedResponse>, StoreError> {
+        let found = self
+            .get(table::canned_response_key(account_id.as_str(), id.as_str()))
+            .await?;
+        found.map(|i| Ok(from_item::<CannedItem>(i)?.response)).transpose()
+    }
+
+    /// 1 TransactWriteItems: a new one with its account checked, or a change of one that still
+    /// exists; the entry.
+    async fn put_canned_response(
+        &self,
+        r: &CannedResponse,
+        new: bool,
+        audit: &AuditEntry,
+    ) -> Result<Committed, StoreError> {
+        let mut txn = self.txn();
+        let watched = if new {
+            let account = key(table::account_key(r.account_id.as_str()));
+            txn.check(Part::Account, account, "attribute_exists(pk)", HashMap::new())?;
+            txn.put(
+                Part::Canned,
+                to_item(&CannedItem::of(r))?,
+                Some("attribute_not_exists(pk)"),
+            )?;
+            [Part::Account, Part::Canned]
+        } else {
+            txn.put(Part::Canned, to_item(&CannedItem::of(r))?, Some("attribute_exists(pk)"))?;
+            [Part::Canned, Part::Canned]
+        };
+        txn.audit(audit)?;
+        Ok(
+            if txn
+                .commit()
+                .await?
+                .done_unless(&watched, "writing the canned response")?
+            {
+                Committed::Done
+            } else {
+                Committed::Lost
+            },
+        )
+    }
+
+    /// 1 TransactWriteItems: the response deleted and the entry.
+    async fn delete_canned_response(
+        &self,
+        account_id: &AccountId,
+        id: &CannedResponseId,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        let mut txn = self.txn();
+        let at = key(table::canned_response_key(account_id.as_str(), id.as_str()));
+        txn.delete(Part::Canned, at, Some("attribute_exists(pk)"), HashMap::new())?;
+        txn.audit(audit)?;
+        txn.commit()
+            .await?
+            .done_unless(&[Part::Canned], "deleting the canned response")
+    }
+}

@@ -1,0 +1,418 @@
+//! The desk's lists of conversations, every page full: a listing is the union of index partitions
+//! that hold exactly its conversations (one per status in `gsi1`; who holds a live one, or the
+//! customer of a closed one, in `gsi2`), plus a customer's live conversations found by their
+//! pointers. Each partition is read newest activity first from where the last page ended, and the
+//! reads are merged: no filter drops what a page was counted on.
+
+use std::collections::{HashMap, HashSet};
+
+use aws_sdk_dynamodb::types::{AttributeValue, Select};
+
+use super::conversations::{decode_cursor, encode_cursor};
+use super::items::{activity_sort_key, from_item, index_partition, AccountItem, ConversationItem, PointerItem};
+use super::{s, sdk_error, Dynamo, StoreError};
+use crate::access::UserId;
+use crate::conversation::{Conversation, Status};
+use crate::ids::AccountId;
+use crate::service::ports::{BadCursor, Counts, Listing, Page, ReadError};
+use crate::table::{self, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK};
+
+/// The cursor's one field: the sort key (`<last activity>#<id>`) the next page starts before.
+const BEFORE: &str = "before";
+
+/// An index partition: the index, its partition key attribute and value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Partition {
+    index: &'static str,
+    key: &'static str,
+    value: String,
+}
+
+impl Partition {
+    fn first(value: String) -> Self {
+        Self {
+            index: GSI1,
+            key: GSI1_PK,
+            value,
+        }
+    }
+
+    fn second(value: String) -> Self {
+        Self {
+            index: GSI2,
+            key: GSI2_PK,
+            value,
+        }
+    }
+}
+
+/// The partitions holding exactly a listing's conversations (a customer's live ones are read by
+/// their pointers instead: [`Dynamo::live_of_customer`]).
+pub(crate) fn partitions(account_id: &AccountId, listing: &Listing) -> Vec<Partition> {
+    let account = account_id.as_str();
+    match listing {
+        Listing::Statuses(statuses) => statuses
+            .iter()
+            .map(|st| Partition::first(index_partition(account_id, *st)))
+            .collect(),
+        Listing::Held(Some(user)) => vec![Partition::second(table::held_partition(account, user.as_str()))],
+        Listing::Held(None) => vec![Partition::second(table::unassigned_partition(account))],
+        Listing::Customer { number, statuses, held } => {
+            if statuses.contains(&Status::Closed) && held.is_none() {
+                vec![Partition::second(table::customer_closed_partition(
+                    account,
+                    number.as_str(),
+                ))]
+            } else {
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// Whether a conversation read by its pointer belongs to a customer listing.
+fn in_listing(c: &Conversation, listing: &Listing) -> bool {
+    match listing {
+        Listing::Customer { statuses, held, .. } => {
+            statuses.contains(&c.status)
+                && held
+                    .as_ref()
+                    .is_none_or(|h| h.as_ref().map(UserId::as_str) == c.assigned_agent.as_deref())
+        }
+        _ => false,
+    }
+}
+
+/// One page out of the partitions' reads (each newest first, each asked for `limit + 1`): merged
+/// newest first, a conversation seen twice (the index lags a move between partitions) kept once
+/// at its newest, `limit` of them; the cursor when more are left.
+pub(crate) fn merge(reads: Vec<Vec<(String, Conversation)>>, limit: usize, cut_short: bool) -> Page<Conversation> {
+    let mut all: Vec<(String, Conversation)> = reads.into_iter().flatten().collect();
+    all.sort_by(|a, b| b.0.cmp(&a.0));
+    let mut seen = HashSet::new();
+    all.retain(|(_, c)| seen.insert(c.conversation_id.clone()));
+    let more = all.len() > limit || cut_short;
+    all.truncate(limit);
+    let next_cursor = match all.last() {
+        Some((sort_key, _)) if more => Some(encode_cursor(&HashMap::from([(
+            BEFORE.to_owned(),
+            AttributeValue::S(sort_key.clone()),
+        )]))),
+        _ => None,
+    };
+    Page {
+        items: all.into_iter().map(|(_, c)| c).collect(),
+        next_cursor,
+    }
+}
+
+/// The sort key a cursor this API gave out starts before.
+fn before(cursor: Option<&str>) -> Result<Option<String>, BadCursor> {
+    let Some(cursor) = cursor else { return Ok(None) };
+    let fits = |_: &str, v: &str| v.len() <= 128 && v.contains('#');
+    let mut key = decode_cursor(cursor, &[BEFORE], fits)?;
+    match key.remove(BEFORE) {
+        Some(AttributeValue::S(v)) => Ok(Some(v)),
+        _ => Err(BadCursor),
+    }
+}
+
+impl Dynamo {
+    /// A page of a listing: 1 Query per partition (a status filter: one per status; `assigned`:
+    /// one; all live: three), plus for a customer 1 GetItem (the account's numbers), 1
+    /// BatchGetItem (their pointers) and 1 BatchGetItem (the live conversations).
+    pub(crate) async fn listing_page(
+        &self,
+        account_id: &AccountId,
+        listing: &Listing,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Conversation>, ReadError> {
+        let start = before(cursor)?;
+        let mut reads = Vec::new();
+        let mut cut_short = false;
+        for p in partitions(account_id, listing) {
+            let (read, short) = self.newest(&p, start.as_deref(), limit + 1).await?;
+            reads.push(read);
+            cut_short |= short;
+        }
+        if let Listing::Customer { number, .. } = listing {
+            let live = self.live_of_customer(account_id, number.as_str()).await?;
+            reads.push(
+                live.into_iter()
+                    .filter(|c| in_listing(c, listing))
+                    .map(|c| (activity_sort_key(&c.last_activity_at, &c.conversation_id), c))
+                    .filter(|(k, _)| start.as_ref().is_none_or(|b| k < b))
+                    .collect(),
+            );
+        }
+        Ok(merge(reads, limit as usize, cut_short))
+    }
+
+    /// 1 Query: up to `limit` conversations of a partition, newest first, before a sort key;
+    /// whether DynamoDB stopped short of the limit (its 1 MB page) with more left.
+    async fn newest(
+        &self,
+        p: &Partition,
+        before: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<(String, Conversation)>, bool), StoreError> {
+        let mut condition = "#pk = :p".to_owned();
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(p.index)
+            .expression_attribute_names("#pk", p.key)
+            .expression_attribute_values(":p", s(&p.value))
+            .scan_index_forward(false)
+            .limit(limit as i32);
+        if let Some(b) = before {
+            condition.push_str(" AND gsi1sk < :before");
+            query = query.expression_attribute_values(":before", s(b));
+        }
+        let out = query
+            .key_condition_expression(condition)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let short = out.last_evaluated_key().is_some() && out.items().len() < limit as usize;
+        let mut read = Vec::new();
+        for item in out.items().iter().cloned() {
+            let sort_key = item
+                .get(GSI1_SK)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default();
+            read.push((sort_key, from_item::<ConversationItem>(item)?.into_conversation()));
+        }
+        Ok((read, short))
+    }
+
+    /// A customer's live conversations with an account (at most one per support number), by
+    /// their pointers: 1 GetItem (the account), 1 BatchGetItem per 100 numbers (the pointers), 1
+    /// BatchGetItem per 100 conversations.
+    pub(crate) async fn live_of_customer(
+        &self,
+        account_id: &AccountId,
+        customer: &str,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let Some(item) = self.get(table::account_key(account_id.as_str())).await? else {
+            return Ok(Vec::new());
+        };
+        let account = from_item::<AccountItem>(item)?.into_account()?;
+        let pointers: Vec<_> = account
+            .numbers
+            .iter()
+            .map(|n| table::thread_key(account_id.as_str(), n.number.as_str(), customer))
+            .collect();
+        let mut ids = Vec::new();
+        for chunk in pointers.chunks(100) {
+            for item in self.get_many(chunk.to_vec()).await?.into_iter().flatten() {
+                ids.push(table::conversation_key(
+                    from_item::<PointerItem>(item)?.conversation_id.as_str(),
+                ));
+            }
+        }
+        let mut live = Vec::new();
+        for chunk in ids.chunks(100) {
+            for item in self.get_many(chunk.to_vec()).await?.into_iter().flatten() {
+                live.push(from_item::<ConversationItem>(item)?.into_conversation());
+            }
+        }
+        Ok(live)
+    }
+
+    /// The desk's counters: 1 Query (count) per live status, 1 for the user's, 1 for nobody's
+    /// (each again per 1 MB counted).
+    pub(crate) async fn count_live(&self, account_id: &AccountId, user_id: &UserId) -> Result<Counts, StoreError> {
+        let mut all = 0;
+        for status in Status::LIVE {
+            all += self
+                .count(&Partition::first(index_partition(account_id, status)))
+                .await?;
+        }
+        let account = account_id.as_str();
+        let mine = self
+            .count(&Partition::second(table::held_partition(account, user_id.as_str())))
+            .await?;
+        let unassigned = self
+            .count(&Partition::second(table::unassigned_partition(account)))
+            .await?;
+        Ok(Counts { all, mine, unassigned })
+    }
+
+    async fn count(&self, p: &Partition) -> Result<u64, StoreError> {
+        let mut total = 0u64;
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(p.index)
+                .key_condition_expression("#pk = :p")
+                .expression_attribute_names("#pk", p.key)
+                .expression_attribute_values(":p", s(&p.value))
+                .select(Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            total += out.count() as u64;
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(total),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{ConversationId, Timestamp};
+    use crate::phone::PhoneNumber;
+
+    const ACCOUNT: &str = "a1a1a1a1a1a1a1a1a1a1a1a1";
+
+    fn conversation(n: u64) -> (String, Conversation) {
+        let id = ConversationId::parse(&format!("{n:032x}")).unwrap();
+        let mut c = Conversation::first_contact(&crate::conversation::Thread {
+            account_id: AccountId::parse(ACCOUNT).unwrap(),
+            support_number: PhoneNumber::parse("14255550100").unwrap(),
+            customer_number: PhoneNumber::parse("14255550111").unwrap(),
+        });
+        c.conversation_id = id;
+        c.last_activity_at = Timestamp::from_epoch_millis(1_000 * n as i64).unwrap();
+        (activity_sort_key(&c.last_activity_at, &c.conversation_id), c)
+    }
+
+    fn ids(page: &Page<Conversation>) -> Vec<String> {
+        page.items
+            .iter()
+            .map(|c| c.conversation_id.as_str().trim_start_matches('0').to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn partitions_are_merged_newest_first_into_a_full_page() {
+        let waiting = vec![conversation(9), conversation(4), conversation(1)];
+        let open = vec![conversation(8), conversation(7), conversation(2)];
+        let page = merge(vec![waiting, open], 4, false);
+        assert_eq!(ids(&page), ["9", "8", "7", "4"]);
+        let before = super::before(page.next_cursor.as_deref()).unwrap().unwrap();
+        assert_eq!(before, conversation(4).0);
+    }
+
+    #[test]
+    fn the_last_page_has_no_cursor() {
+        let page = merge(vec![vec![conversation(3)], vec![conversation(2)]], 2, false);
+        assert_eq!(ids(&page), ["3", "2"]);
+        assert_eq!(page.next_cursor, None);
+    }
+
+    #[test]
+    fn a_page_cut_short_by_the_database_still_has_a_cursor() {
+        let page = merge(vec![vec![conversation(3)]], 2, true);
+        assert!(page.next_cursor.is_some());
+    }
+
+    #[test]
+    fn a_conversation_seen_in_two_partitions_is_listed_once_at_its_newest() {
+        let (old_key, c) = conversation(5);
+        let mut moved = c.clone();
+        moved.last_activity_at = Timestamp::from_epoch_millis(6_000).unwrap();
+        let new_key = activity_sort_key(&moved.last_activity_at, &moved.conversation_id);
+        let page = merge(vec![vec![(old_key, c)], vec![(new_key.clone(), moved)]], 5, false);
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(
+            page.items[0].last_activity_at,
+            Timestamp::from_epoch_millis(6_000).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_cursor_from_elsewhere_is_refused() {
+        assert!(before(Some("not-a-cursor")).is_err());
+        let other = encode_cursor(&HashMap::from([("pk".to_owned(), AttributeValue::S("x#y".into()))]));
+        assert!(before(Some(&other)).is_err());
+        let long = encode_cursor(&HashMap::from([(
+            BEFORE.to_owned(),
+            AttributeValue::S("#".repeat(200)),
+        )]));
+        assert!(before(Some(&long)).is_err());
+    }
+
+    #[test]
+    fn each_listing_reads_exactly_its_partitions() {
+        let a = AccountId::parse(ACCOUNT).unwrap();
+        let values = |l: &Listing| {
+            partitions(&a, l)
+                .into_iter()
+                .map(|p| (p.index, p.value))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            values(&Listing::Statuses(vec![Status::Open, Status::Waiting])),
+            [
+                (GSI1, "ACCOUNT#a1a1a1a1a1a1a1a1a1a1a1a1#OPEN".to_owned()),
+                (GSI1, "ACCOUNT#a1a1a1a1a1a1a1a1a1a1a1a1#WAITING".to_owned())
+            ]
+        );
+        assert_eq!(
+            values(&Listing::Statuses(vec![Status::Closed])),
+            [(GSI1, "ACCOUNT#a1a1a1a1a1a1a1a1a1a1a1a1#CLOSED".to_owned())]
+        );
+        let me = UserId::parse("u-1").unwrap();
+        assert_eq!(
+            values(&Listing::Held(Some(me.clone()))),
+            [(GSI2, "ACCOUNT#a1a1a1a1a1a1a1a1a1a1a1a1#HELD#u-1".to_owned())]
+        );
+        assert_eq!(
+            values(&Listing::Held(None)),
+            [(GSI2, "ACCOUNT#a1a1a1a1a1a1a1a1a1a1a1a1#UNASSIGNED".to_owned())]
+        );
+        let number = PhoneNumber::parse("14255550111").unwrap();
+        let history = Listing::Customer {
+            number: number.clone(),
+            statuses: Status::ALL.to_vec(),
+            held: None,
+        };
+        assert_eq!(
+            values(&history),
+            [(GSI2, "ACCOUNT#a1a1a1a1a1a1a1a1a1a1a1a1#CUSTOMER#14255550111".to_owned())]
+        );
+        let live = Listing::Customer {
+            number,
+            statuses: Status::LIVE.to_vec(),
+            held: Some(Some(me)),
+        };
+        assert_eq!(values(&live), []);
+    }
+
+    #[test]
+    fn a_customer_listing_keeps_the_live_ones_it_asks_for() {
+        let (_, mut c) = conversation(1);
+        let number = c.customer_number.clone();
+        let listing = |statuses: Vec<Status>, held| Listing::Customer {
+            number: number.clone(),
+            statuses,
+            held,
+        };
+        assert!(in_listing(&c, &listing(Status::LIVE.to_vec(), None)));
+        assert!(!in_listing(&c, &listing(vec![Status::Waiting], None)));
+        assert!(in_listing(&c, &listing(Status::LIVE.to_vec(), Some(None))));
+        c.assigned_agent = Some("u-1".into());
+        assert!(!in_listing(&c, &listing(Status::LIVE.to_vec(), Some(None))));
+        assert!(in_listing(
+            &c,
+            &listing(Status::LIVE.to_vec(), Some(Some(UserId::parse("u-1").unwrap())))
+        ));
+        assert!(!in_listing(
+            &c,
+            &listing(Status::LIVE.to_vec(), Some(Some(UserId::parse("u-2").unwrap())))
+        ));
+        assert!(!in_listing(&c, &Listing::Held(None)));
+    }
+}
