@@ -3,7 +3,8 @@
 // and sees why at the key's field (nothing typed lost), fixes it, copies the callback URL, adds a
 // number, changes its settings (a refused time zone shown at its field), adds a member, writes a
 // canned response, finds the stored key refused once TeleSign has a new one, rotates it, and
-// reads the audit trail of all of it, a page at a time. axe-core checks every state. A Polish
+// reads the audit trail of all of it, a page at a time; then removes a member, a number, the
+// canned response and the account, each after a confirmation. axe-core checks every state. A Polish
 // browser reads the pages in Polish. The contexts bypass the page's CSP so that axe-core can be added.
 // Run by `make test` after the Rust tests.
 import { test } from "node:test";
@@ -199,6 +200,16 @@ test("an operator sets up an account from the administration", { timeout: 180_00
     await dialog.getByRole("button", { name: "Remove" }).click();
     await admin.locator(".adm-status", { hasText: "Ada Agent removed." }).waitFor();
     assert.equal(await members.getByRole("rowheader", { name: "Ada Agent" }).count(), 0);
+
+    // A number removed and a canned response deleted, each after a confirmation.
+    await numbers.getByRole("button", { name: `Remove +${second}` }).click();
+    await dialog.getByRole("button", { name: "Remove" }).click();
+    await admin.locator(".adm-status", { hasText: `+${second} removed.` }).waitFor();
+    assert.equal(await numbers.getByRole("rowheader", { name: `+${second}` }).count(), 0);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "adm-numbers-title", "the focus stays with the numbers");
+    await canned.getByRole("button", { name: "Delete “Delivery time”" }).click();
+    await dialog.getByRole("button", { name: "Delete" }).click();
+    await canned.getByText("No canned response yet.").waitFor();
 
     // The account deleted after a confirmation: gone from the list.
     await account.getByRole("button", { name: "Delete account" }).click();
