@@ -2,7 +2,7 @@
 // over the channel's own API (same origin), live from one WebSocket, and the operator's pages
 // (admin.ts). Served by functions/console at GET /console.
 
-import { mountAdmin } from "./admin";
+import { ACCOUNTS_CHANGED, mountAdmin } from "./admin";
 import { api, currentToken, useToken } from "./api";
 import { AuthConfig, forget, token } from "./auth";
 import { setUpComposer } from "./composer";
@@ -205,18 +205,41 @@ async function loadAccounts(): Promise<void> {
   select.disabled = false;
 }
 
-/** The operator's pages: the header's button swaps them with the desk. */
+/** The operator's pages: the header's button swaps them with the desk; they are built (and
+ *  read what they show) when first opened. An account they create, rename or delete is read
+ *  again into the desk's account menu. */
 function setUpAdmin(me: Me): void {
   const toggle = $<HTMLButtonElement>("admin-toggle");
   if (!me.roles.includes("operator")) return;
-  mountAdmin($("admin"), { api, me });
+  let mounted = false;
   toggle.hidden = false;
   toggle.addEventListener("click", () => {
     const showAdmin = $("admin").hidden;
+    if (showAdmin && !mounted) {
+      mountAdmin($("admin"), { api, me });
+      mounted = true;
+    }
     $("admin").hidden = !showAdmin;
     $("desk").hidden = showAdmin;
     toggle.setAttribute("aria-pressed", String(showAdmin));
   });
+  $("admin").addEventListener(ACCOUNTS_CHANGED, () => {
+    rereadAccounts().catch((e) => say((e as Error).message, "error"));
+  });
+}
+
+/** The account menu read again from `/me`, keeping the chosen account while it exists. */
+async function rereadAccounts(): Promise<void> {
+  const me = (await api("GET", "/me")) as Me;
+  state.me = me;
+  const select = $<HTMLSelectElement>("account");
+  select.replaceChildren(...me.accounts.map((a) => el("option", { value: a.account_id, text: a.name })));
+  if (me.accounts.some((a) => a.account_id === state.accountId)) {
+    select.value = state.accountId;
+    return;
+  }
+  select.value = me.accounts[0]?.account_id ?? "";
+  select.dispatchEvent(new Event("change"));
 }
 
 /** What the account holds besides the conversations: its canned responses and members for

@@ -13,7 +13,11 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 const PAGE: &str = include_str!("../../../console/index.html");
-const STYLE: &str = include_str!("../../../console/src/console.css");
+/// The desk's style, then the operator's pages' (`console/src/admin.css`, every rule under `.adm`).
+const STYLE: &str = concat!(
+    include_str!("../../../console/src/console.css"),
+    include_str!("../../../console/src/admin.css")
+);
 const SCRIPT: &str = include_str!("../../../console/dist/console.js");
 
 /// The page, assembled once per sandbox.
@@ -126,7 +130,11 @@ mod tests {
         let app = App::new(None);
         assert!(app.html.contains("SMS conversations") && !app.html.contains("/*SCRIPT*/"));
         assert!(app.html.contains(r#""auth":null"#) && app.html.contains(r#""socket":null"#));
-        assert!(app.policy.contains(&csp_hash(SCRIPT)));
+        assert!(app.policy.contains(&csp_hash(SCRIPT)) && app.policy.contains(&csp_hash(STYLE)));
+        assert!(
+            app.html.contains(".adm-field-error"),
+            "the operator's pages' style is in the page"
+        );
         assert!(!app.policy.contains("unsafe-inline"));
     }
 

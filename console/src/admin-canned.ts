@@ -1,0 +1,132 @@
+// An account's canned responses (operators and the account's supervisors): the list in title
+// order, one written or changed in the form, one deleted after a confirmation.
+
+import { button, confirmDialog, el, field, input, refusal, section, textarea } from "./admin-kit";
+import { t } from "./admin-strings";
+import type { Page } from "./admin";
+import type { Account } from "./admin-accounts";
+
+/** A canned response, as the API answers it. */
+interface Canned {
+  canned_response_id: string;
+  title: string;
+  text: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The canned responses of `account`. */
+export function cannedSection(page: Page, account: Account): HTMLElement {
+  const part = section(t("canned"), "adm-canned");
+  const base = `/accounts/${account.account_id}/canned-responses`;
+  const listHost = el("div", {}, el("p", { class: "adm-empty", text: t("loading") }));
+  const title = field(t("cannedTitle"), input({ maxlength: "100", autocomplete: "off" }));
+  const text = field(t("cannedText"), textarea({ rows: "3", maxlength: "1600" }), t("cannedTextHint"));
+  const legend = el("legend", { text: t("cannedNew") });
+  const save = el("button", { type: "submit", text: t("saveCanned") });
+  const cancel = button(t("cancelEdit"), () => stopEditing(), { hidden: "" });
+  const form = el(
+    "form",
+    { novalidate: "", class: "adm-form" },
+    el("fieldset", {}, legend, title.wrap, text.wrap),
+    el("div", { class: "adm-actions" }, save, cancel),
+  );
+  part.append(listHost, form);
+  /** The response being changed, or null for a new one. */
+  let editing: Canned | null = null;
+
+  const load = async () => {
+    try {
+      const { canned_responses } = (await page.api("GET", base)) as { canned_responses: Canned[] };
+      listHost.replaceChildren(list(canned_responses));
+    } catch (e) {
+      listHost.replaceChildren(el("p", { class: "adm-empty", text: (e as Error).message }));
+    }
+  };
+
+  function list(items: Canned[]): HTMLElement {
+    if (!items.length) return el("p", { class: "adm-empty", text: t("noCanned") });
+    return el(
+      "ul",
+      { class: "adm-canned-list", "aria-label": t("canned") },
+      ...items.map((c) =>
+        el(
+          "li",
+          {},
+          el("p", { class: "adm-canned-title", text: c.title }),
+          el("p", { class: "adm-canned-text", text: c.text }),
+          el(
+            "div",
+            { class: "adm-row-actions" },
+            button(t("edit"), () => startEditing(c), { "aria-label": t("editCanned", { title: c.title }) }),
+            button(t("delete"), () => remove(c), { class: "adm-danger", "aria-label": t("deleteCanned", { title: c.title }) }),
+          ),
+        ),
+      ),
+    );
+  }
+
+  function startEditing(c: Canned): void {
+    editing = c;
+    legend.textContent = t("cannedEdit", { title: c.title });
+    title.input.value = c.title;
+    text.input.value = c.text;
+    cancel.hidden = false;
+    title.input.focus();
+  }
+
+  function stopEditing(): void {
+    editing = null;
+    legend.textContent = t("cannedNew");
+    form.reset();
+    [title, text].forEach((f) => f.error(null));
+    cancel.hidden = true;
+  }
+
+  async function remove(c: Canned): Promise<void> {
+    if (!(await confirmDialog(page.root, t("confirmDeleteCanned", { title: c.title }), t("delete")))) return;
+    try {
+      await page.api("DELETE", `${base}/${c.canned_response_id}`);
+      if (editing?.canned_response_id === c.canned_response_id) stopEditing();
+      await load();
+      page.refreshAudit();
+      document.getElementById("adm-canned-title")?.focus();
+      page.say.status(t("cannedDeleted", { title: c.title }));
+    } catch (e) {
+      page.say.alert((e as Error).message);
+    }
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    [title, text].forEach((f) => f.error(null));
+    const body = { title: title.input.value.trim(), text: text.input.value };
+    const empty = [body.title === "" ? title : null, body.text.trim() === "" ? text : null].filter((f) => f !== null);
+    if (empty.length) {
+      empty.forEach((f) => f!.error(t("required")));
+      empty[0]!.input.focus();
+      return;
+    }
+    try {
+      const saved = (editing
+        ? await page.api("PUT", `${base}/${editing.canned_response_id}`, body)
+        : await page.api("POST", base, body)) as Canned;
+      stopEditing();
+      await load();
+      page.refreshAudit();
+      page.say.status(t("cannedSaved", { title: saved.title }));
+    } catch (e) {
+      const r = refusal(e);
+      if (r.code === "invalid_canned_response") {
+        // The API's message names the field it refuses ("title is …", "text is …").
+        const at = /^title\b/i.test(r.message) ? title : text;
+        at.error(`${r.message} (${r.code})`);
+        at.input.focus();
+        page.say.alert(t("fixField"));
+      } else page.say.alert((e as Error).message);
+    }
+  });
+
+  void load();
+  return part;
+}
