@@ -50,14 +50,14 @@ export function launch() {
   });
 }
 
-/** Signs in with the local sign-in as `user` in `role` (the page's English labels). */
+/** Signs in with the local sign-in as `user` in `role`, in whatever language the page speaks. */
 export async function signIn(page, user, role, name = user) {
   await page.goto(`${api}/console`);
-  await page.getByLabel("User id", { exact: true }).fill(user);
-  await page.getByLabel("Name", { exact: true }).fill(name);
-  await page.getByLabel("Role", { exact: true }).selectOption(role);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.locator("#whoami", { hasText: `Signed in as ${name}` }).waitFor();
+  await page.locator("#signin-user").fill(user);
+  await page.locator("#signin-name").fill(name);
+  await page.locator("#signin-role").selectOption(role);
+  await page.locator("#signin-form button[type=submit]").click();
+  await page.locator("#whoami", { hasText: name }).waitFor();
 }
 
 // Evaluated through the browser's protocol, not added as a script: the page's
