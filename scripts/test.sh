@@ -25,6 +25,8 @@ if ! command -v chromium >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   retry apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
+echo "== the console's TypeScript, type-checked (strict)"
+npx --no-install tsc -p console/tsconfig.json
 echo "== the console's committed bundle is its source's build"
 npx --no-install esbuild console/src/app.ts --bundle --minify --target=es2020 --log-level=warning --outfile="$ROOT/.local/console-check.js"
 cmp -s "$ROOT/.local/console-check.js" console/dist/console.js || {

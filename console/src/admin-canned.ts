@@ -1,7 +1,7 @@
 // An account's canned responses (operators and the account's supervisors): the list in title
 // order, one written or changed in the form, one deleted after a confirmation.
 
-import { button, confirmDialog, el, field, input, refusal, section, textarea } from "./admin-kit";
+import { showRefusal, button, confirmDialog, el, field, input, section, textarea } from "./admin-kit";
 import { t } from "./admin-strings";
 import type { Page } from "./admin";
 import type { Account } from "./admin-accounts";
@@ -116,14 +116,10 @@ export function cannedSection(page: Page, account: Account): HTMLElement {
       page.refreshAudit();
       page.say.status(t("cannedSaved", { title: saved.title }));
     } catch (e) {
-      const r = refusal(e);
-      if (r.code === "invalid_canned_response") {
-        // The API's message names the field it refuses ("title is …", "text is …").
-        const at = /^title\b/i.test(r.message) ? title : text;
-        at.error(`${r.message} (${r.code})`);
-        at.input.focus();
-        page.say.alert(t("fixField"));
-      } else page.say.alert((e as Error).message);
+      // The API's message names the field it refuses ("title is …", "text is …").
+      showRefusal(page.say, e, (r) =>
+        r.code !== "invalid_canned_response" ? undefined : /^title\b/i.test(r.message) ? title : text,
+      );
     }
   });
 

@@ -7,20 +7,9 @@ import { t } from "./admin-strings";
 /** The console's call to the API (see `AdminContext.api`). */
 export type Api = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<any>;
 
-/** An element with attributes (`text` sets its text) and children. */
-export function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  props: Record<string, string> = {},
-  ...children: (Node | string)[]
-): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (k === "text") e.textContent = v;
-    else e.setAttribute(k, v);
-  }
-  e.append(...children);
-  return e;
-}
+/** An element with attributes (`text` sets its text) and children: the desk's own. */
+export { el } from "./dom";
+import { el } from "./dom";
 
 /** A button of type button that runs `action` on a click. */
 export function button(text: string, action: () => unknown, props: Record<string, string> = {}): HTMLButtonElement {
@@ -39,6 +28,20 @@ export function refusal(e: unknown): Refusal {
   const text = e instanceof Error ? e.message : String(e);
   const m = /^([\s\S]*) \(([a-z][a-z_]*)\)$/.exec(text);
   return m ? { code: m[2], message: m[1] } : { code: "", message: text };
+}
+
+/**
+ * Shows a refused request: at the field `at` picks for its refusal (the error tied to it, the
+ * focus there, "fix the field" in the alert), else the whole message in the alert.
+ */
+export function showRefusal(say: Say, e: unknown, at: (r: Refusal) => Field<HTMLElement> | undefined): void {
+  const r = refusal(e);
+  const f = at(r);
+  if (f) {
+    f.error(`${r.message} (${r.code})`);
+    f.input.focus();
+    say.alert(t("fixField"));
+  } else say.alert((e as Error).message);
 }
 
 let fieldCount = 0;

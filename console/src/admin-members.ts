@@ -2,7 +2,7 @@
 // member added or changed (role, display name) and removed after a confirmation (their
 // conversations become unassigned).
 
-import { button, confirmDialog, el, field, input, refusal, section, select } from "./admin-kit";
+import { showRefusal, button, confirmDialog, el, field, input, section, select } from "./admin-kit";
 import { t } from "./admin-strings";
 import { formatTime } from "./i18n";
 import type { Page } from "./admin";
@@ -113,13 +113,7 @@ export function membersSection(page: Page, account: Account): HTMLElement {
       page.say.status(t("memberSaved", { name: saved.display_name ?? saved.user_id }));
       page.refreshAudit();
     } catch (e) {
-      const r = refusal(e);
-      const at = { invalid_display_name: name, invalid_user_id: user, invalid_role: role }[r.code];
-      if (at) {
-        at.error(`${r.message} (${r.code})`);
-        at.input.focus();
-        page.say.alert(t("fixField"));
-      } else page.say.alert((e as Error).message);
+      showRefusal(page.say, e, (r) => ({ invalid_display_name: name, invalid_user_id: user, invalid_role: role })[r.code]);
     }
   });
 

@@ -2,7 +2,7 @@
 // number's settings: description, language, time zone, business hours, the idle timeouts per
 // state and the six automated messages, each refusal shown at the field it concerns.
 
-import { Field, button, confirmDialog, el, field, input, refusal, section, textarea } from "./admin-kit";
+import { Field, showRefusal, button, confirmDialog, el, field, input, refusal, section, textarea } from "./admin-kit";
 import { t } from "./admin-strings";
 import type { Page } from "./admin";
 import { Account, numberTypes } from "./admin-accounts";
@@ -112,13 +112,7 @@ function addNumberForm(page: Page, account: Account): HTMLFormElement {
       await page.refreshAccount("adm-numbers-title");
       page.say.status(t("numberAdded", { number: added.number }));
     } catch (e) {
-      const r = refusal(e);
-      const at = { invalid_phone_number: number, number_in_use: number, invalid_language: language }[r.code];
-      if (at) {
-        at.error(`${r.message} (${r.code})`);
-        at.input.focus();
-        page.say.alert(t("fixField"));
-      } else page.say.alert((e as Error).message);
+      showRefusal(page.say, e, (r) => ({ invalid_phone_number: number, number_in_use: number, invalid_language: language })[r.code]);
     }
   });
   return form;

@@ -224,7 +224,7 @@ function setUpAdmin(me: Me): void {
     toggle.setAttribute("aria-pressed", String(showAdmin));
   });
   $("admin").addEventListener(ACCOUNTS_CHANGED, () => {
-    rereadAccounts().catch((e) => say((e as Error).message, "error"));
+    rereadAccounts().catch(fail);
   });
 }
 
