@@ -30,8 +30,11 @@ async fn a_reply_is_sent_once_recorded_and_activates_the_conversation() {
     let s = stack();
     let account = s.account(1).await;
     let (id, customer) = open_conversation(&s, &account).await;
-    // The sender is the token's `sub`; a body's agent_id is ignored.
-    let agent = s.as_user("agent-9", &["operator"]).await;
+    // The sender is the token's `sub`, named by its `name`; a body's agent_id is ignored.
+    let token = s
+        .mint(json!({"sub": "agent-9", "roles": ["operator"], "name": "Nina Nine"}))
+        .await;
+    let agent = s.with_token(Some(token));
     let (status, m) = agent
         .post(
             &format!("/conversations/{id}/messages"),
@@ -43,6 +46,10 @@ async fn a_reply_is_sent_once_recorded_and_activates_the_conversation() {
     assert_eq!(m["encoding"], "ucs2");
     assert_eq!(m["segments"], 1);
     assert_eq!(m["direction"], "outbound");
+    assert_eq!(
+        (&m["agent_id"], &m["agent_name"]),
+        (&json!("agent-9"), &json!("Nina Nine"))
+    );
     let sent = s.sim_messages(&account.customer).await;
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0]["phone_number"], customer.as_str());

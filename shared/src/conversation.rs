@@ -487,6 +487,9 @@ pub struct Message {
     /// The agent who sent it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<String>,
+    /// Their name as their token gave it (else their id), when they sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_name: Option<String>,
     /// Set on an inbound text longer than 1600 characters (stored whole).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub too_long: bool,
@@ -530,6 +533,7 @@ impl Message {
             segments: info.segments as u32,
             encoding: info.encoding,
             agent_id: None,
+            agent_name: None,
             too_long: false,
             unconfirmed: false,
             automated: false,

@@ -134,6 +134,7 @@ impl App {
             text,
             info,
             agent,
+            agent_name: Some(shared::service::desk::own_name(c)),
             idempotency,
             callback_base: shared::http::public_base_url(req, self.public_base_url.as_deref()),
             deadline: deadline(req, Duration::from_secs(20), Duration::from_millis(1500)),

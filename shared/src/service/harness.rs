@@ -270,6 +270,7 @@ pub fn draft(text: &str, key: Option<&str>) -> Draft {
         text: text.into(),
         info: crate::sms::check_text(text).unwrap(),
         agent: Some("a-1".into()),
+        agent_name: Some("Ada".into()),
         idempotency: key.map(|k| IdempotencyKey::parse(k).unwrap()),
         callback_base: Some("https://api.example".into()),
         deadline: Instant::now() + Duration::from_secs(5),

@@ -48,6 +48,8 @@ pub struct Draft {
     pub info: TextInfo,
     /// The agent sending it.
     pub agent: Option<String>,
+    /// Their name, as the message keeps it.
+    pub agent_name: Option<String>,
     /// The caller's idempotency key.
     pub idempotency: Option<IdempotencyKey>,
     /// The public base URL delivery reports come back to.
@@ -475,7 +477,8 @@ pub fn status_after_send(current: Status, exists: bool, agent: bool) -> Status {
 
 fn plan_outbound(a: &Attempt<'_>, draft: &Draft, scope: Option<IdempotencyScope>) -> OutboundRecord {
     let c = a.conversation;
-    let message = Message::outbound_pending(&draft.text, &draft.info, draft.agent.as_deref());
+    let mut message = Message::outbound_pending(&draft.text, &draft.info, draft.agent.as_deref());
+    message.agent_name = draft.agent.as_ref().and(draft.agent_name.clone());
     let to = status_after_send(c.status, a.exists, draft.agent.is_some());
     // The sender takes an unassigned conversation (a member on the condition that they still
     // are one); one held by someone else stays theirs.

@@ -178,6 +178,8 @@ pub struct MessageItem {
     encoding: Encoding,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     agent_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    agent_name: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     too_long: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -217,6 +219,7 @@ impl MessageItem {
             segments: m.segments,
             encoding: m.encoding,
             agent_id: m.agent_id.clone(),
+            agent_name: m.agent_name.clone(),
             too_long: m.too_long,
             kind: m.kind,
             author: m.author.clone(),
@@ -271,6 +274,7 @@ impl MessageItem {
             segments: self.segments,
             encoding: self.encoding,
             agent_id: self.agent_id,
+            agent_name: self.agent_name,
             too_long: self.too_long,
             unconfirmed: false,
             automated: self.kind.is_some(),
