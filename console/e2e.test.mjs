@@ -280,6 +280,40 @@ test("an agent's day at the desk", { timeout: 180_000 }, async () => {
   }
 });
 
+test("a long-standing customer's earlier conversations page on, the keyboard kept", { timeout: 120_000 }, async () => {
+  const { customer, support, operator, account, agent } = await setUp();
+  const person = number();
+  const text = (t) => inbound(account, customer, person, support, t);
+  // 21 conversations ended one after another, then the customer writes again.
+  for (let i = 1; i <= 21; i++) {
+    await text(`Question number ${i}`);
+    const [live] = await conversationsOf(account, operator, `&customer=${person}`);
+    await call(`${api}/conversations/${live.conversation_id}/end`, {}, { token: operator });
+  }
+  await text("Me again");
+  const browser = await launch();
+  try {
+    const page = await (await browser.newContext({ locale: "en-US" })).newPage();
+    await signIn(page, agent, "agent", "Ada Agent");
+    await page.getByLabel("Account", { exact: true }).selectOption(account.account_id);
+    await page.locator("#list .row", { hasText: `+${person}` }).click();
+    // The first page holds the live conversation and 19 earlier ones: 19 shown, then more.
+    const older = page.getByRole("button", { name: "Older conversations" });
+    await older.waitFor();
+    assert.equal(await page.locator("#history-list li").count(), 20, "19 earlier ones and the button");
+    await older.focus();
+    await page.keyboard.press("Enter");
+    await page.waitForFunction(() => document.querySelectorAll("#history-list li").length === 21);
+    assert.equal(await page.locator("#history-list li").count(), 21, "every earlier conversation, once");
+    assert.equal(await older.count(), 0, "nothing older is left");
+    const focused = await page.evaluate(() => document.activeElement?.closest("#history-list li")?.textContent ?? "");
+    assert.match(focused, /Question number 2\b/, "the keyboard is on the first of the rows read");
+    await assertAccessible(page, "a customer's paged history");
+  } finally {
+    await browser.close();
+  }
+});
+
 test("a Polish browser reads the console in Polish", { timeout: 60_000 }, async () => {
   const { account, agent } = await setUp();
   const browser = await launch();

@@ -22,6 +22,7 @@ const t = strings(
     noteBy: "Note by {name}",
     sentBy: "{name}",
     noHistory: "None.",
+    olderHistory: "Older conversations",
     historyRow: "{status} · started {time}",
     accepted: "Conversation accepted.",
     closedForLater: "Conversation set aside (waiting).",
@@ -49,6 +50,7 @@ const t = strings(
     noteBy: "Notatka: {name}",
     sentBy: "{name}",
     noHistory: "Brak.",
+    olderHistory: "Starsze rozmowy",
     historyRow: "{status} · rozpoczęta {time}",
     accepted: "Rozmowa przyjęta.",
     closedForLater: "Rozmowa odłożona (oczekuje).",
@@ -248,34 +250,53 @@ function resendButton(m: Message): HTMLButtonElement {
   return button;
 }
 
-/** The customer's earlier conversations with the account, each openable. */
-async function loadHistory(c: Conversation): Promise<void> {
+/** The customer's earlier conversations with the account, each openable, 20 at a time
+ *  ("Older conversations" reads the next page after the ones shown). */
+async function loadHistory(c: Conversation, cursor?: string): Promise<void> {
   const list = $("history-list");
-  if (list.dataset.for !== c.conversation_id) list.replaceChildren();
-  list.dataset.for = c.conversation_id;
+  if (!cursor) {
+    if (list.dataset.for !== c.conversation_id) list.replaceChildren();
+    list.dataset.for = c.conversation_id;
+  }
   let found: Conversation[];
+  let next: string | null = null;
   try {
-    const data = await api("GET", `/accounts/${c.account_id}/customers/${c.customer_number}/conversations?limit=20`);
+    const page = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+    const data = await api("GET", `/accounts/${c.account_id}/customers/${c.customer_number}/conversations?limit=20${page}`);
     found = (data.conversations as Conversation[]).filter((h) => h.conversation_id !== c.conversation_id);
+    next = data.next_cursor ?? null;
   } catch {
     found = [];
   }
   if (state.current?.conversation_id !== c.conversation_id) return;
   found.forEach(remember);
-  list.replaceChildren(
-    ...(found.length
-      ? found.map((h) => {
-          const button = el(
-            "button",
-            { type: "button", class: "link" },
-            el("span", { text: t("historyRow", { status: statusWord(h.status), time: formatTime(h.created_at) }) }),
-            ...(h.last_message_preview ? [el("span", { class: "preview", text: ` · ${h.last_message_preview}` })] : []),
-          );
-          button.addEventListener("click", () => open(h.conversation_id).catch((e) => say((e as Error).message, true)));
-          return el("li", {}, button);
-        })
-      : [el("li", { class: "empty", text: t("noHistory") })]),
+  const rows = found.map(historyRow);
+  if (next) {
+    const more = el("button", { type: "button", class: "link", text: t("olderHistory") });
+    const item = el("li", {}, more);
+    more.addEventListener("click", async () => {
+      const before = list.children.length - 1;
+      item.remove();
+      await loadHistory(c, next ?? undefined);
+      // The keyboard goes on where the new rows begin (the button it was on is gone).
+      (list.children[before]?.querySelector("button") as HTMLButtonElement | null)?.focus();
+    });
+    rows.push(item);
+  }
+  if (cursor) list.append(...rows);
+  else list.replaceChildren(...(rows.length ? rows : [el("li", { class: "empty", text: t("noHistory") })]));
+}
+
+/** One earlier conversation: its status, when it started, its last words; a click opens it. */
+function historyRow(h: Conversation): HTMLLIElement {
+  const button = el(
+    "button",
+    { type: "button", class: "link" },
+    el("span", { text: t("historyRow", { status: statusWord(h.status), time: formatTime(h.created_at) }) }),
+    ...(h.last_message_preview ? [el("span", { class: "preview", text: ` · ${h.last_message_preview}` })] : []),
   );
+  button.addEventListener("click", () => open(h.conversation_id).catch((e) => say((e as Error).message, true)));
+  return el("li", {}, button);
 }
 
 /** Accept, close for later or end the open conversation. */
