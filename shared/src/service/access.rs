@@ -4,7 +4,7 @@
 
 use crate::access::{decide, standing, Action, Caller, Decision, Standing};
 use crate::ids::AccountId;
-use crate::service::ports::{Members, StoreError};
+use crate::service::ports::{AccountStore, Members, StoreError};
 
 /// Why the gate refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,16 +49,16 @@ pub async fn admit<M: Members>(
 }
 
 /// As [`admit`], for a read that answers nothing when the account does not exist: an operator
-/// (whose standing needs no membership) is told the account is not there (1 Query of its
-/// partition, operators only), as a member's read of a gone account is.
-pub async fn admit_existing<M: Members>(
+/// (whose standing needs no membership) is told the account is not there (1 GetItem of the
+/// account, operators only), as a member's read of a gone account is.
+pub async fn admit_existing<M: Members + AccountStore>(
     members: &M,
     caller: &Caller,
     account_id: &AccountId,
     action: Action<'_>,
 ) -> Result<Standing, Refusal> {
     let standing = admit(members, caller, account_id, action).await?;
-    if standing == Standing::Operator && members.members(account_id).await?.is_none() {
+    if standing == Standing::Operator && members.account(account_id).await?.is_none() {
         return Err(Refusal::Hidden);
     }
     Ok(standing)

@@ -10,8 +10,8 @@ use crate::ids::{AccountId, ConversationId, Timestamp};
 use crate::phone::PhoneNumber;
 use crate::service::access::{admit, admit_existing, check, standing_in, Refusal};
 use crate::service::ports::{
-    BadCursor, Committed, ConversationMoves, ConversationNotes, ConversationReads, Counts, Guard, Holder, Listing,
-    Members, Move, Note, Order, Page, ReadError, StoreError,
+    AccountStore, BadCursor, Committed, ConversationMoves, ConversationNotes, ConversationReads, Counts, Guard, Holder,
+    Listing, Members, Move, Note, Order, Page, ReadError, StoreError,
 };
 
 /// How often a move that lost a race is tried again.
@@ -169,6 +169,7 @@ pub fn listing_of(caller: &Caller, filter: &Filter) -> Result<Listing, DeskError
     Ok(match (&filter.customer, held) {
         (Some(number), held) => Listing::Customer {
             number: number.clone(),
+            support_numbers: Vec::new(),
             statuses,
             held,
         },
@@ -185,7 +186,7 @@ pub struct Desk<C> {
     pub store: C,
 }
 
-impl<C: ConversationMoves + ConversationReads + ConversationNotes + Members> Desk<C> {
+impl<C: ConversationMoves + ConversationReads + ConversationNotes + Members + AccountStore> Desk<C> {
     /// The dashboard: an account's conversations of a filter, newest activity first, every page
     /// full unless it is the last.
     pub async fn list(
@@ -199,7 +200,8 @@ impl<C: ConversationMoves + ConversationReads + ConversationNotes + Members> Des
         admit(&self.store, caller, account_id, Action::ReadConversations)
             .await
             .map_err(DeskError::on_account)?;
-        let listing = listing_of(caller, filter)?;
+        let mut listing = listing_of(caller, filter)?;
+        self.numbers_into(account_id, &mut listing).await?;
         Ok(self.store.list(account_id, &listing, limit, cursor).await?)
     }
 
@@ -213,15 +215,32 @@ impl<C: ConversationMoves + ConversationReads + ConversationNotes + Members> Des
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page<Conversation>, DeskError> {
-        admit_existing(&self.store, caller, account_id, Action::ReadConversations)
+        admit(&self.store, caller, account_id, Action::ReadConversations)
             .await
             .map_err(DeskError::on_account)?;
-        let listing = Listing::Customer {
+        let mut listing = Listing::Customer {
             number: customer.clone(),
+            support_numbers: Vec::new(),
             statuses: Status::ALL.to_vec(),
             held: None,
         };
+        self.numbers_into(account_id, &mut listing).await?;
         Ok(self.store.list(account_id, &listing, limit, cursor).await?)
+    }
+
+    /// A customer's listing gets the account's support numbers, whose pointers find the
+    /// customer's live conversations: 1 GetItem of the account, which is also what tells an
+    /// operator (whose standing reads no membership) that there is no such account.
+    async fn numbers_into(&self, account_id: &AccountId, listing: &mut Listing) -> Result<(), DeskError> {
+        if let Listing::Customer { support_numbers, .. } = listing {
+            let account = self
+                .store
+                .account(account_id)
+                .await?
+                .ok_or(DeskError::AccountNotFound)?;
+            *support_numbers = account.numbers.into_iter().map(|n| n.number).collect();
+        }
+        Ok(())
     }
 
     /// The desk's counters of the account's live conversations: all, the caller's, nobody's.

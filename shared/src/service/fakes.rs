@@ -390,9 +390,9 @@ fn listed(c: &Conversation, listing: &Listing) -> bool {
     match listing {
         Listing::Statuses(statuses) => statuses.contains(&c.status),
         Listing::Held(held) => c.status != Status::Closed && holder(held),
-        Listing::Customer { number, statuses, held } => {
-            &c.customer_number == number && statuses.contains(&c.status) && held.as_ref().is_none_or(holder)
-        }
+        Listing::Customer {
+            number, statuses, held, ..
+        } => &c.customer_number == number && statuses.contains(&c.status) && held.as_ref().is_none_or(holder),
     }
 }
 

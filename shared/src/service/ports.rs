@@ -274,6 +274,9 @@ pub enum Listing {
     Customer {
         /// The customer's number.
         number: PhoneNumber,
+        /// The account's support numbers: the pointer of each names the customer's live
+        /// conversation with it (the service reads them with the account).
+        support_numbers: Vec<PhoneNumber>,
         /// The statuses listed.
         statuses: Vec<Status>,
         /// Who holds them, when the list asks.

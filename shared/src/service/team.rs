@@ -284,7 +284,7 @@ impl<S: Members + AuditLog + AccountStore + ConversationMoves> Team<S> {
     }
 }
 
-impl<S: CannedResponses + Members> Team<S> {
+impl<S: CannedResponses + Members + AccountStore> Team<S> {
     /// An account's canned responses, by title (every member).
     pub async fn canned_responses(
         &self,

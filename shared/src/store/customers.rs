@@ -135,16 +135,8 @@ impl CustomerRecords for Dynamo {
                 ids.push(from_item::<ConversationItem>(item)?.into_conversation().conversation_id);
             }
         }
-        let pointers: Vec<_> = account
-            .numbers
-            .iter()
-            .map(|n| table::thread_key(id, n.number.as_str(), customer.as_str()))
-            .collect();
-        if !pointers.is_empty() {
-            for item in self.get_many(pointers).await?.into_iter().flatten() {
-                ids.push(from_item::<super::items::PointerItem>(item)?.conversation_id);
-            }
-        }
+        let numbers: Vec<PhoneNumber> = account.numbers.iter().map(|n| n.number.clone()).collect();
+        ids.extend(self.pointed(&account.account_id, &numbers, customer.as_str()).await?);
         ids.sort();
         ids.dedup();
         Ok(ids)

@@ -9,11 +9,12 @@ use std::collections::{HashMap, HashSet};
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
 
 use super::conversations::{decode_cursor, encode_cursor};
-use super::items::{activity_sort_key, from_item, index_partition, AccountItem, ConversationItem, PointerItem};
+use super::items::{activity_sort_key, from_item, index_partition, ConversationItem, PointerItem};
 use super::{s, sdk_error, Dynamo, StoreError};
 use crate::access::UserId;
 use crate::conversation::{Conversation, Status};
-use crate::ids::AccountId;
+use crate::ids::{AccountId, ConversationId};
+use crate::phone::PhoneNumber;
 use crate::service::ports::{BadCursor, Counts, Listing, Page, ReadError};
 use crate::table::{self, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK};
 
@@ -57,7 +58,9 @@ pub(crate) fn partitions(account_id: &AccountId, listing: &Listing) -> Vec<Parti
             .collect(),
         Listing::Held(Some(user)) => vec![Partition::second(table::held_partition(account, user.as_str()))],
         Listing::Held(None) => vec![Partition::second(table::unassigned_partition(account))],
-        Listing::Customer { number, statuses, held } => {
+        Listing::Customer {
+            number, statuses, held, ..
+        } => {
             if statuses.contains(&Status::Closed) && held.is_none() {
                 vec![Partition::second(table::customer_closed_partition(
                     account,
@@ -119,8 +122,8 @@ fn before(cursor: Option<&str>) -> Result<Option<String>, BadCursor> {
 
 impl Dynamo {
     /// A page of a listing: 1 Query per partition (a status filter: one per status; `assigned`:
-    /// one; all live: three), plus for a customer 1 GetItem (the account's numbers), 1
-    /// BatchGetItem (their pointers) and 1 BatchGetItem (the live conversations).
+    /// one; all live: three), plus for a customer 1 BatchGetItem (the pointers of the account's
+    /// numbers) and 1 BatchGetItem (the live conversations).
     pub(crate) async fn listing_page(
         &self,
         account_id: &AccountId,
@@ -133,8 +136,15 @@ impl Dynamo {
         for p in partitions(account_id, listing) {
             reads.push(self.newest(&p, start.as_deref(), limit + 1).await?);
         }
-        if let Listing::Customer { number, .. } = listing {
-            let live = self.live_of_customer(account_id, number.as_str()).await?;
+        if let Listing::Customer {
+            number,
+            support_numbers,
+            ..
+        } = listing
+        {
+            let live = self
+                .live_of_customer(account_id, support_numbers, number.as_str())
+                .await?;
             reads.push(
                 live.into_iter()
                     .filter(|c| in_listing(c, listing))
@@ -193,36 +203,45 @@ impl Dynamo {
         }
     }
 
-    /// A customer's live conversations with an account (at most one per support number), by
-    /// their pointers: 1 GetItem (the account), 1 BatchGetItem per 100 numbers (the pointers), 1
-    /// BatchGetItem per 100 conversations.
-    pub(crate) async fn live_of_customer(
+    /// The conversations a customer's pointers name, one per support number that has one: 1
+    /// BatchGetItem (an account has at most [`crate::account::MAX_NUMBERS`] numbers, within one
+    /// request's 100 keys).
+    pub(crate) async fn pointed(
         &self,
         account_id: &AccountId,
+        support_numbers: &[PhoneNumber],
+        customer: &str,
+    ) -> Result<Vec<ConversationId>, StoreError> {
+        let pointers: Vec<_> = support_numbers
+            .iter()
+            .map(|n| table::thread_key(account_id.as_str(), n.as_str(), customer))
+            .collect();
+        if pointers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut ids = Vec::new();
+        for item in self.get_many(pointers).await?.into_iter().flatten() {
+            ids.push(from_item::<PointerItem>(item)?.conversation_id);
+        }
+        Ok(ids)
+    }
+
+    /// A customer's live conversations with an account (at most one per support number): their
+    /// pointers, then 1 BatchGetItem of the conversations they name.
+    async fn live_of_customer(
+        &self,
+        account_id: &AccountId,
+        support_numbers: &[PhoneNumber],
         customer: &str,
     ) -> Result<Vec<Conversation>, StoreError> {
-        let Some(item) = self.get(table::account_key(account_id.as_str())).await? else {
+        let ids = self.pointed(account_id, support_numbers, customer).await?;
+        if ids.is_empty() {
             return Ok(Vec::new());
-        };
-        let account = from_item::<AccountItem>(item)?.into_account()?;
-        let pointers: Vec<_> = account
-            .numbers
-            .iter()
-            .map(|n| table::thread_key(account_id.as_str(), n.number.as_str(), customer))
-            .collect();
-        let mut ids = Vec::new();
-        for chunk in pointers.chunks(100) {
-            for item in self.get_many(chunk.to_vec()).await?.into_iter().flatten() {
-                ids.push(table::conversation_key(
-                    from_item::<PointerItem>(item)?.conversation_id.as_str(),
-                ));
-            }
         }
+        let keys = ids.iter().map(|id| table::conversation_key(id.as_str())).collect();
         let mut live = Vec::new();
-        for chunk in ids.chunks(100) {
-            for item in self.get_many(chunk.to_vec()).await?.into_iter().flatten() {
-                live.push(from_item::<ConversationItem>(item)?.into_conversation());
-            }
+        for item in self.get_many(keys).await?.into_iter().flatten() {
+            live.push(from_item::<ConversationItem>(item)?.into_conversation());
         }
         Ok(live)
     }
@@ -374,6 +393,7 @@ mod tests {
         let number = PhoneNumber::parse("14255550111").unwrap();
         let history = Listing::Customer {
             number: number.clone(),
+            support_numbers: Vec::new(),
             statuses: Status::ALL.to_vec(),
             held: None,
         };
@@ -383,12 +403,14 @@ mod tests {
         );
         let live = Listing::Customer {
             number,
+            support_numbers: Vec::new(),
             statuses: Status::LIVE.to_vec(),
             held: Some(Some(me)),
         };
         assert_eq!(values(&live), []);
         let live_of_anyone = Listing::Customer {
             number: PhoneNumber::parse("14255550111").unwrap(),
+            support_numbers: Vec::new(),
             statuses: Status::LIVE.to_vec(),
             held: None,
         };
@@ -401,6 +423,7 @@ mod tests {
         let number = c.customer_number.clone();
         let listing = |statuses: Vec<Status>, held| Listing::Customer {
             number: number.clone(),
+            support_numbers: Vec::new(),
             statuses,
             held,
         };

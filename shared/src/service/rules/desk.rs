@@ -143,6 +143,7 @@ fn a_filter_names_the_partitions_it_lists() {
         listing_of(&me, &of_customer),
         Ok(Listing::Customer {
             number,
+            support_numbers: Vec::new(),
             statuses: Status::LIVE.to_vec(),
             held: Some(Some(other))
         })
