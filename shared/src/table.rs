@@ -119,18 +119,6 @@ pub fn status_partition(account_id: &str, status: &str) -> String {
     format!("ACCOUNT#{account_id}#{}", status.to_ascii_uppercase())
 }
 
-/// The dashboard index's partition of conversations written before statuses had their own
-/// partitions (the sweep moves them to theirs).
-pub fn legacy_live_partition(account_id: &str) -> String {
-    format!("ACCOUNT#{account_id}#LIVE")
-}
-
-/// Partition of [`GSI2`] for a live conversation written before `gsi2` whose holder a move that
-/// kept it did not know: `ACCOUNT#<id>#REINDEX` (the sweep puts it in its holder's partition).
-pub fn reindex_partition(account_id: &str) -> String {
-    format!("ACCOUNT#{account_id}#REINDEX")
-}
-
 /// Partition of [`GSI2`] for an account's live conversations held by a user:
 /// `ACCOUNT#<id>#HELD#<user>`.
 pub fn held_partition(account_id: &str, user_id: &str) -> String {

@@ -257,11 +257,6 @@ impl IdleConversations for MemoryStore {
         }))
     }
 
-    /// Memory keeps no index partitions: nothing was written before them.
-    async fn reindex_legacy(&self, _account_id: &AccountId, _limit: u32) -> Result<usize, StoreError> {
-        Ok(0)
-    }
-
     async fn end_idle(&self, e: &IdleEnd) -> Result<Committed, StoreError> {
         Ok(self.transact(|s| {
             if !s.move_holds(&e.end) {

@@ -400,14 +400,6 @@ pub trait IdleConversations: Send + Sync {
     ) -> impl Future<Output = Result<Vec<Conversation>, StoreError>> + Send;
     /// One transaction: the end, the notice, the closing message, the entry.
     fn end_idle(&self, e: &IdleEnd) -> impl Future<Output = Result<Committed, StoreError>> + Send;
-    /// Moves up to `limit` live conversations written before statuses and holders had their own
-    /// index partitions into theirs (each on the condition that nothing moved it meanwhile);
-    /// how many moved.
-    fn reindex_legacy(
-        &self,
-        account_id: &AccountId,
-        limit: u32,
-    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 }
 
 /// Customer messages, stored exactly once.

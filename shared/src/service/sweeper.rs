@@ -37,9 +37,6 @@ pub struct SweepReport {
     pub closings: usize,
     /// Closed conversations erased by their account's retention.
     pub expired: usize,
-    /// Live conversations moved into their status's and holder's index partitions (written
-    /// before those existed).
-    pub reindexed: usize,
 }
 
 /// The sweep.
@@ -114,11 +111,6 @@ where
             if let Some(days) = account.retention_days {
                 self.expire(&account, days, now, &mut report).await?;
             }
-            // Never in the way of the sweep's own work: a failure is tried again next minute.
-            match self.log.reindex_legacy(&account.account_id, MAX_PER_ACCOUNT).await {
-                Ok(n) => report.reindexed += n,
-                Err(e) => tracing::warn!(account_id = %account.account_id, error = %e, "reindex failed"),
-            }
         }
         tracing::info!(
             accounts = report.accounts,
@@ -126,7 +118,6 @@ where
             ended = report.ended,
             lost = report.lost,
             expired = report.expired,
-            reindexed = report.reindexed,
             "sweep"
         );
         Ok(report)

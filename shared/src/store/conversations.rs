@@ -155,14 +155,6 @@ fn move_update(m: &Move) -> (String, String, HashMap<String, AttributeValue>) {
     if m.holder == Holder::Nobody {
         remove.extend(["assigned_agent", "assigned_agent_name"]);
     }
-    if second_partition_after(m).is_none() {
-        // A move that keeps the holder of one written before `gsi2` marks it for the sweep.
-        set.push("gsi2pk = if_not_exists(gsi2pk, :reindex)");
-        vals.insert(
-            ":reindex".into(),
-            s(table::reindex_partition(m.thread.account_id.as_str())),
-        );
-    }
     who_wrote(m, &mut set, &mut remove, &mut vals);
     let mut expression = format!("SET {}", set.join(", "));
     if !remove.is_empty() {
@@ -280,45 +272,6 @@ fn conversation_of(item: Item) -> Result<Conversation, StoreError> {
     Ok(from_item::<ConversationItem>(item)?.into_conversation())
 }
 
-impl Dynamo {
-    /// Puts a conversation read in an old partition (`key_attr` = `partition`) into its status's
-    /// and holder's; `false` when it moved meanwhile.
-    async fn reindex_one(&self, c: &Conversation, key_attr: &str, partition: &str) -> Result<bool, StoreError> {
-        let account = &c.account_id;
-        let second = second_partition(
-            account,
-            c.status,
-            c.assigned_agent.as_deref(),
-            c.customer_number.as_str(),
-        );
-        let updated = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(table::conversation_key(c.conversation_id.as_str()))))
-            .update_expression("SET gsi1pk = :status, gsi2pk = :second")
-            .condition_expression("#k = :old AND #status = :st AND last_activity_at = :seen")
-            .expression_attribute_names("#k", key_attr)
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":status", s(index_partition(account, c.status)))
-            .expression_attribute_values(":second", s(second))
-            .expression_attribute_values(":old", s(partition))
-            .expression_attribute_values(":st", s(c.status.as_str()))
-            .expression_attribute_values(":seen", s(c.last_activity_at.to_string()))
-            .send()
-            .await;
-        match updated {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(sdk_error(e)),
-        }
-    }
-}
 
 impl ConversationMoves for Dynamo {
     /// 1 GetItem.
@@ -368,8 +321,7 @@ impl ConversationNotes for Dynamo {
 
 impl IdleConversations for Dynamo {
     /// By last activity, oldest first: 1 Query on the index for closed ones; for live ones 1 per
-    /// live status and 1 of the partition conversations were kept in before statuses had their
-    /// own.
+    /// live status.
     async fn idle(
         &self,
         account_id: &AccountId,
@@ -380,9 +332,7 @@ impl IdleConversations for Dynamo {
         let partitions = if closed {
             vec![index_partition(account_id, Status::Closed)]
         } else {
-            let mut live: Vec<String> = Status::LIVE.iter().map(|st| index_partition(account_id, *st)).collect();
-            live.push(table::legacy_live_partition(account_id.as_str()));
-            live
+            Status::LIVE.iter().map(|st| index_partition(account_id, *st)).collect()
         };
         let mut found = Vec::new();
         for partition in partitions {
@@ -405,37 +355,6 @@ impl IdleConversations for Dynamo {
         found.sort_by_key(|c| c.last_activity_at);
         found.truncate(limit as usize);
         Ok(found)
-    }
-
-    /// 2 Query (`gsi1`'s partition live conversations were kept in before statuses had their
-    /// own; `gsi2`'s of those a move marked) and 1 UpdateItem per conversation found, on the
-    /// condition that it is still where it was read, in the status and with the activity read
-    /// (the index may lag; a move since wins).
-    async fn reindex_legacy(&self, account_id: &AccountId, limit: u32) -> Result<usize, StoreError> {
-        let account = account_id.as_str();
-        let mut moved = 0;
-        for (index, key_attr, partition) in [
-            (GSI1, table::GSI1_PK, table::legacy_live_partition(account)),
-            (table::GSI2, table::GSI2_PK, table::reindex_partition(account)),
-        ] {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression("#k = :p")
-                .expression_attribute_names("#k", key_attr)
-                .expression_attribute_values(":p", s(&partition))
-                .limit(limit as i32)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in out.items().iter().cloned() {
-                let c = conversation_of(item)?;
-                moved += usize::from(self.reindex_one(&c, key_attr, &partition).await?);
-            }
-        }
-        Ok(moved)
     }
 
     /// 1 TransactWriteItems: the end and its pointer, holds and entry; the notice; the closing

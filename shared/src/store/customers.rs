@@ -107,8 +107,8 @@ impl Dynamo {
 }
 
 impl CustomerRecords for Dynamo {
-    /// 5 Queries on `gsi1` filtered by the customer's number (per 1 MB: the live statuses', the
-    /// one live conversations were kept in before statuses had their own, the closed one) + 1
+    /// 4 Queries on `gsi1` filtered by the customer's number (per 1 MB: the live statuses', the
+    /// closed one) + 1
     /// BatchGetItem (the live pointer of each support number). An erasure must miss nothing: the
     /// pointers alone would miss a live conversation on a number the account no longer has.
     async fn conversations_of(
@@ -122,10 +122,7 @@ impl CustomerRecords for Dynamo {
             .iter()
             .map(|st| table::status_partition(id, st.as_str()))
             .collect();
-        partitions.extend([
-            table::legacy_live_partition(id),
-            table::closed_conversations_partition(id),
-        ]);
+        partitions.push(table::closed_conversations_partition(id));
         for partition in partitions {
             let vals = HashMap::from([(":p".to_owned(), s(partition)), (":c".to_owned(), s(customer.as_str()))]);
             let found = self

@@ -518,12 +518,6 @@ pub struct IdempotencyItem {
     /// The outcome to replay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
-    /// A record written before outcomes were kept (the HTTP answer instead): read, never written.
-    #[serde(default, skip_serializing)]
-    pub http_status: Option<u16>,
-    /// Its answer's body.
-    #[serde(default, skip_serializing)]
-    pub answer_body: Option<String>,
     /// Epoch seconds after which the record is gone (DynamoDB's TTL deletes it later).
     pub expires_at: i64,
 }
@@ -537,8 +531,6 @@ impl IdempotencyItem {
             idem_state: "pending".into(),
             fingerprint: fingerprint.to_owned(),
             outcome: None,
-            http_status: None,
-            answer_body: None,
             expires_at: crate::ids::epoch_seconds() + ttl_seconds,
         }
     }

@@ -93,11 +93,10 @@ impl Members for Dynamo {
         txn.commit().await?.done_unless(&[Part::Member], "removing the member")
     }
 
-    /// 1 Query of the user's hold items (strongly consistent: every conversation assigned since
-    /// holds were kept), 1 Query on `gsi1` per 1 MB of the partition live conversations were kept
-    /// in before, filtered by holder, and 1 Query on `gsi2` per 1 MB of the user's partition
-    /// (conversations assigned before holds, where the sweep has moved them; the index may lag a
-    /// just-committed assignment, the holds do not).
+    /// 1 Query of the user's hold items (strongly consistent: written with every move that
+    /// assigns, lets go or ends) and 1 Query on `gsi2` per 1 MB of the user's partition (the same
+    /// conversations through the index, which may lag a just-committed assignment; the holds do
+    /// not).
     async fn held_by(&self, account_id: &AccountId, user_id: &UserId) -> Result<Vec<ConversationId>, StoreError> {
         let (pk, _) = table::hold_key(account_id.as_str(), user_id.as_str(), "");
         let holds = self
@@ -107,16 +106,9 @@ impl Members for Dynamo {
         for item in holds {
             out.push(from_item::<HoldItem>(item)?.conversation_id);
         }
-        let vals = HashMap::from([
-            (":p".to_owned(), s(table::legacy_live_partition(account_id.as_str()))),
-            (":u".to_owned(), s(user_id.as_str())),
-        ]);
-        let mut assigned = self
-            .query_all(Some(GSI1), "gsi1pk = :p", Some("assigned_agent = :u"), vals)
-            .await?;
         let held = table::held_partition(account_id.as_str(), user_id.as_str());
         let vals = HashMap::from([(":p".to_owned(), s(held))]);
-        assigned.extend(self.query_all(Some(table::GSI2), "gsi2pk = :p", None, vals).await?);
+        let assigned = self.query_all(Some(table::GSI2), "gsi2pk = :p", None, vals).await?;
         for item in assigned {
             let id = from_item::<ConversationItem>(item)?.into_conversation().conversation_id;
             if !out.contains(&id) {

@@ -12,7 +12,6 @@ use crate::service::ports::{
     BeginWrite, ConversationMoves, IdempotencyLog, IdempotencyRecord, IdempotencyScope, OutboundLog, OutboundRecord,
     Settlement,
 };
-use crate::service::send::{SentMessage, Verdict};
 use crate::table;
 use crate::telesign::status::rank;
 
@@ -181,10 +180,7 @@ impl IdempotencyLog for Dynamo {
             // Its request is long over: the key is free again (the TTL deletes the item later).
             return Ok(None);
         }
-        let outcome = record
-            .outcome
-            .or_else(|| legacy_outcome(record.http_status?, record.answer_body.as_deref()?));
-        Ok(Some(match (record.idem_state.as_str(), outcome) {
+        Ok(Some(match (record.idem_state.as_str(), record.outcome) {
             ("done", Some(outcome)) => IdempotencyRecord::Done {
                 fingerprint: record.fingerprint,
                 outcome,
@@ -193,66 +189,5 @@ impl IdempotencyLog for Dynamo {
                 fingerprint: record.fingerprint,
             },
         }))
-    }
-}
-
-/// The outcome of a record written before outcomes were kept: its answer (202 with the message,
-/// or 502 with TeleSign's refusal and the message) read back as the outcome it was. Such records
-/// live a day (their TTL) after a deploy; a 503 was never kept.
-fn legacy_outcome(http_status: u16, body: &str) -> Option<String> {
-    let body: serde_json::Value = serde_json::from_str(body).ok()?;
-    let (message, verdict) = match http_status {
-        202 => {
-            let message: crate::conversation::Message = serde_json::from_value(body.clone()).ok()?;
-            let verdict = match message.status {
-                crate::telesign::MessageState::Unknown => Verdict::OutcomeUnknown,
-                _ => Verdict::Accepted,
-            };
-            (message, verdict)
-        }
-        502 => {
-            let error = &body["error"];
-            let verdict = Verdict::Rejected {
-                telesign_code: error["telesign_code"].as_u64().map(|c| c as u32),
-                description: error["telesign_description"].as_str().unwrap_or_default().to_owned(),
-            };
-            (serde_json::from_value(body["message"].clone()).ok()?, verdict)
-        }
-        _ => return None,
-    };
-    let conversation_id = body["conversation_id"]
-        .as_str()
-        .or(body["message"]["conversation_id"].as_str())?;
-    let sent = SentMessage {
-        conversation_id: crate::ids::ConversationId::parse(conversation_id).ok()?,
-        message,
-        verdict,
-    };
-    serde_json::to_string(&sent).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_answer_kept_before_outcomes_replays_as_the_outcome_it_was() {
-        let message = r#"{"message_id":"0123456789abcdef01234567","direction":"outbound","text":"hi",
-            "created_at":"2026-11-25T10:00:00.000Z","status":"queued","telesign_reference_id":"R",
-            "status_code":290,"status_description":"in progress","segments":1,"encoding":"gsm7",
-            "conversation_id":"0123456789abcdef0123456789abcdef"}"#;
-        let sent: SentMessage = serde_json::from_str(&legacy_outcome(202, message).unwrap()).unwrap();
-        assert_eq!((sent.verdict, sent.message.text.as_str()), (Verdict::Accepted, "hi"));
-        assert_eq!(sent.conversation_id.as_str(), "0123456789abcdef0123456789abcdef");
-        let refused = format!(
-            r#"{{"error":{{"code":"telesign_rejected","telesign_code":11000,"telesign_description":"bad number"}},"message":{message}}}"#
-        );
-        let sent: SentMessage = serde_json::from_str(&legacy_outcome(502, &refused).unwrap()).unwrap();
-        let expected = Verdict::Rejected {
-            telesign_code: Some(11000),
-            description: "bad number".into(),
-        };
-        assert_eq!(sent.verdict, expected);
-        assert_eq!(legacy_outcome(409, "{}"), None);
     }
 }
