@@ -1,5 +1,5 @@
 # The commands of the README. `make help` lists them.
-.PHONY: help dev stop watch test bench fuzz mutants
+.PHONY: help dev stop watch test bench fuzz mutants rehearse
 
 ## help: this list
 help:
@@ -20,6 +20,10 @@ watch:
 ## test: installs and starts what the tests need, then fmt, clippy, template checks and every test
 test:
 	bash scripts/test.sh
+
+## rehearse: the deploy rehearsal: template.yaml as sam deploy translates it, against AWS's limits (no AWS account needed)
+rehearse:
+	bash scripts/rehearse.sh $(ARGS)
 
 ## bench: criterion micro-benchmarks, cold starts and zip sizes of the release functions, warm work
 bench:

@@ -36,6 +36,10 @@ cmp -s "$ROOT/.local/console-check.js" console/dist/console.js || {
 echo "== sam validate --lint, cfn-lint"
 SAM_CLI_TELEMETRY=0 .venv/bin/sam validate --lint --region us-east-1 --template template.yaml
 .venv/bin/cfn-lint template.yaml
+echo "== the deploy rehearsal: the template as sam deploy translates it, held to AWS's limits (and each rule's test)"
+.venv/bin/python deploy/rehearse.py
+rehearsal=$(.venv/bin/python -m unittest tests/rehearsal_test.py 2>&1) || { echo "$rehearsal"; exit 1; }
+echo "$rehearsal" | tail -1
 build_stack
 claim_stack
 rm -rf "$STATE_DIR/dynamodb-data" && mkdir -p "$STATE_DIR/dynamodb-data"
