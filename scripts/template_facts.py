@@ -15,11 +15,14 @@ def resource_name(resource):
         return "table"
     if "${Table.Arn}/index/" in text:
         return "index/" + text.split("/index/")[1].split('"')[0]
-    if ":secret:${SecretPrefix}*" in text:
+    if ":secret:${Prefix}*" in text:
         return "secret"
     if text == '{"Ref": "OptOutKeySecret"}':
         return "opt-out-key"
     if '"CallbackQueue", "Arn"' in text or text.endswith('"${CallbackQueue.Arn}"}'):
+        return "queue"
+    # The worker's queue: jobs, queued by the events function.
+    if '"WorkQueue", "Arn"' in text:
         return "queue"
     # The events function's own queue: its event source mapping's on-failure destination.
     if '"EventsFailureQueue", "Arn"' in text:

@@ -81,14 +81,24 @@ fn kinds(conversation: &Value) -> Vec<String> {
         .collect()
 }
 
-/// What TeleSign was asked to send to one customer.
-async fn sent_to(s: &Stack, account: &Account, customer: &str) -> Vec<String> {
-    s.sim_messages(&account.customer)
-        .await
-        .iter()
-        .filter(|m| m["phone_number"] == customer)
-        .map(|m| m["message"].as_str().unwrap_or_default().to_owned())
-        .collect()
+/// What TeleSign was asked to send to one customer, once there are `n` such messages (the
+/// worker sends automated messages a moment after the callback is answered; 15 s at most).
+async fn sent_to(s: &Stack, account: &Account, customer: &str, n: usize) -> Vec<String> {
+    let mut found = Vec::new();
+    for _ in 0..150 {
+        found = s
+            .sim_messages(&account.customer)
+            .await
+            .iter()
+            .filter(|m| m["phone_number"] == customer)
+            .map(|m| m["message"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        if found.len() >= n {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    found
 }
 
 #[tokio::test]
@@ -105,7 +115,7 @@ async fn a_start_whose_retry_lands_after_a_later_stop_leaves_the_customer_opted_
     let c = conversation_of(&s, &account, &customer).await;
     assert_eq!(c["opted_out"], true, "{c}");
     assert_eq!(kinds(&c), ["stop"], "only the stop confirmation");
-    let sent = sent_to(&s, &account, &customer).await;
+    let sent = sent_to(&s, &account, &customer, 1).await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     let id = c["conversation_id"].as_str().expect("id");
     let reply = s
@@ -115,7 +125,11 @@ async fn a_start_whose_retry_lands_after_a_later_stop_leaves_the_customer_opted_
         )
         .await;
     assert_eq!(code(&reply), (422, Some("recipient_opted_out")));
-    assert_eq!(sent_to(&s, &account, &customer).await.len(), 1, "nothing more was sent");
+    assert_eq!(
+        sent_to(&s, &account, &customer, 1).await.len(),
+        1,
+        "nothing more was sent"
+    );
 }
 
 #[tokio::test]
@@ -150,6 +164,14 @@ async fn twenty_copies_of_a_first_message_greet_once_and_later_messages_never() 
     s.text(&account, &customer, "anyone there?").await;
     let c = conversation_of(&s, &account, &customer).await;
     assert_eq!(kinds(&c), ["greeting"], "{c}");
+    // The worker sends it a moment after the callback was answered.
+    let c = s
+        .eventually(c["conversation_id"].as_str().expect("id"), "the greeting sent", |c| {
+            messages(c)
+                .iter()
+                .any(|m| m["kind"] == "greeting" && m["telesign_reference_id"].is_string())
+        })
+        .await;
     let greeting = messages(&c)
         .into_iter()
         .find(|m| m["kind"] == "greeting")
@@ -160,7 +182,7 @@ async fn twenty_copies_of_a_first_message_greet_once_and_later_messages_never() 
         "sent through TeleSign: {greeting}"
     );
     assert_eq!(
-        sent_to(&s, &account, &customer).await,
+        sent_to(&s, &account, &customer, 1).await,
         ["Hello! An agent will answer shortly."]
     );
     // Delivery-tracked: the simulator's reports settle it.
@@ -287,10 +309,13 @@ async fn help_gets_its_reply_stop_its_confirmation_then_every_send_is_refused_an
     settings(&s, &account, json!({"language": "pl-PL"})).await;
     let customer = random_number();
     s.text(&account, &customer, "HELP").await;
+    // The help reply goes out before the STOP (a STOP first would stop it: nothing but the stop
+    // confirmation goes to an opted-out customer).
+    sent_to(&s, &account, &customer, 1).await;
     s.text(&account, &customer, "STOP").await;
     let c = conversation_of(&s, &account, &customer).await;
     assert_eq!(kinds(&c), ["help", "stop"], "{c}");
-    let sent = sent_to(&s, &account, &customer).await;
+    let sent = sent_to(&s, &account, &customer, 2).await;
     assert!(
         sent[0].starts_with("Test line:") && sent[1].contains("START"),
         "Polish defaults naming the account: {sent:?}"
@@ -307,7 +332,7 @@ async fn help_gets_its_reply_stop_its_confirmation_then_every_send_is_refused_an
     );
     s.text(&account, &customer, "HELP").await;
     assert_eq!(
-        sent_to(&s, &account, &customer).await.len(),
+        sent_to(&s, &account, &customer, 2).await.len(),
         2,
         "nothing after the confirmation"
     );
@@ -362,7 +387,7 @@ async fn an_idle_waiting_conversation_is_auto_closed_and_one_that_got_a_message_
     );
     assert_eq!(kinds(&closed), ["closing"]);
     assert_eq!(
-        sent_to(&s, &account, &idle).await,
+        sent_to(&s, &account, &idle, 1).await,
         ["We close this chat; text us any time."]
     );
     assert_eq!(

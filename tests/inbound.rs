@@ -257,7 +257,7 @@ async fn stop_then_start_flip_consent_and_replies_follow_it() {
         (refused.0, refused.1["error"]["code"].as_str()),
         (422, Some("recipient_opted_out"))
     );
-    let sent = s.sim_messages(&account.customer).await;
+    let sent = s.sim_messages_at_least(&account.customer, 1).await;
     assert_eq!(sent.len(), 1, "nothing sent but the stop confirmation: {sent:?}");
     assert!(
         sent[0]["message"].as_str().unwrap_or_default().contains("START"),

@@ -168,6 +168,7 @@ async fn scenario(s: &Stack, g: &Stack) {
     )
     .await;
     expect(g, 200, "POST", &at("accept"), json!({}), &[]).await;
+    worker_paths(&id, &conversation).await;
     expect(g, 201, "POST", &at("notes"), json!({"text": "call back after 5"}), &[]).await;
     team(g, &id, &conversation).await;
     let reply = json!({"text": "hello back"});
@@ -398,6 +399,78 @@ async fn sweep_later(gateway: &local_gateway::Gateway) {
         report.expired >= report.ended,
         "what the sweep ended expires: {report:?}"
     );
+}
+
+/// The worker's paths, each certain to be this gateway's worker's although the stack's own worker
+/// sees every change of the shared table: an automated message written so that no change of it
+/// makes a job (written sent, then moved back to unsent), its job put in this gateway's work
+/// queue with its reads throttled for a moment (the job fails, is hidden for a backoff and comes
+/// back), then done: read, claimed with the customer's consent checked, sent, settled.
+async fn worker_paths(account_id: &str, conversation_id: &str) {
+    use aws_sdk_dynamodb::types::AttributeValue::{N, S};
+    use shared::ids::{AccountId, ConversationId, MessageId};
+    let store = shared::runtime::Clients::from_env().await.expect("clients").dynamo();
+    let conversation = ConversationId::parse(conversation_id).expect("conversation");
+    let account = AccountId::parse(account_id).expect("account");
+    let mut message =
+        shared::conversation::Message::automated(shared::automation::Kind::Help, "iam help", &MessageId::new());
+    message.status = shared::telesign::MessageState::Sent;
+    let item = shared::store::items::MessageItem::of(&conversation, &account, &message, None);
+    let item = shared::store::items::to_item(&item).expect("item");
+    store
+        .client
+        .put_item()
+        .table_name(&store.table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .expect("put");
+    let (pk, sk) = shared::table::message_key(conversation_id, message.message_id.as_str());
+    store
+        .client
+        .update_item()
+        .table_name(&store.table)
+        .key("pk", S(pk.clone()))
+        .key("sk", S(sk.clone()))
+        .update_expression("SET #s = :u, status_rank = :zero")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":u", S("unknown".into()))
+        .expression_attribute_values(":zero", N("0".into()))
+        .send()
+        .await
+        .expect("unsent");
+    dynamodb_fault(json!({"kind": "throttle", "operation": "BatchGetItem", "matching": message.message_id.as_str(), "seconds": 1.5})).await;
+    let job = shared::jobs::Job::Send {
+        account_id: account,
+        conversation_id: conversation,
+        message_id: message.message_id.clone(),
+    };
+    let config = shared::aws::load_config().await;
+    let queue = shared::queue::Queue::new(
+        &config,
+        std::env::var("WORK_QUEUE_URL").expect("the work queue"),
+        &Default::default(),
+    );
+    shared::service::ports::WorkQueue::enqueue(&queue, &[job])
+        .await
+        .expect("queued");
+    for _ in 0..300 {
+        let got = store
+            .client
+            .get_item()
+            .table_name(&store.table)
+            .key("pk", S(pk.clone()))
+            .key("sk", S(sk.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get");
+        if got.item().is_some_and(|i| i.contains_key("telesign_reference_id")) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the worker never sent the job's message");
 }
 
 /// Until `done` holds for a function's counted actions (a bound on a hang, not a figure).

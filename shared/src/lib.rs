@@ -29,6 +29,7 @@ pub mod events;
 pub mod gateway;
 pub mod http;
 pub mod ids;
+pub mod jobs;
 pub mod logging;
 pub mod meter;
 pub mod metrics;

@@ -1,14 +1,25 @@
-//! The parking queue in SQS: a verified callback that could not be stored at once waits here,
-//! raw, for its replay by the `callback-replay` function (queue URL from `CALLBACK_QUEUE_URL`;
-//! the endpoint from `AWS_ENDPOINT_URL_SQS` when set).
+//! The channel's SQS queues (the endpoint from `AWS_ENDPOINT_URL_SQS` when set): the parking
+//! queue, where a verified callback that could not be stored at once waits, raw, for its replay
+//! by the `callback-replay` function (`CALLBACK_QUEUE_URL`), and the work queue, where jobs wait
+//! for the `worker` function (`WORK_QUEUE_URL`).
 
 use std::time::Duration;
 
 use aws_sdk_sqs::Client;
 
-use crate::service::ports::{CallbackQueue, ParkedCallback, QueueError};
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
-/// The parking queue.
+use crate::jobs::Job;
+use crate::service::ports::{CallbackQueue, ParkedCallback, QueueError, Unqueued, WorkQueue};
+
+/// The most messages of one SendMessageBatch.
+const SQS_BATCH: usize = 10;
+
+fn queue_error(e: impl std::fmt::Debug) -> QueueError {
+    QueueError(format!("{e:?}").chars().take(400).collect())
+}
+
+/// One SQS queue.
 #[derive(Debug, Clone)]
 pub struct Queue {
     client: Client,
@@ -49,7 +60,7 @@ impl Queue {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| QueueError(format!("{e:?}").chars().take(400).collect()))
+            .map_err(queue_error)
     }
 }
 
@@ -64,6 +75,48 @@ impl CallbackQueue for Queue {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| QueueError(format!("{e:?}").chars().take(400).collect()))
+            .map_err(queue_error)
+    }
+}
+
+impl WorkQueue for Queue {
+    /// 1 SendMessageBatch per 10 jobs, in order; a batch with a failed entry stops there (its
+    /// entries before the failed one went, and a job that comes twice is done once).
+    async fn enqueue(&self, jobs: &[Job]) -> Result<(), Unqueued> {
+        for (n, chunk) in jobs.chunks(SQS_BATCH).enumerate() {
+            let before = n * SQS_BATCH;
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, job)| {
+                    let body = serde_json::to_string(job).map_err(queue_error)?;
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(body)
+                        .build()
+                        .map_err(queue_error)
+                })
+                .collect::<Result<Vec<_>, QueueError>>()
+                .map_err(|error| Unqueued { done: before, error })?;
+            let out = self
+                .client
+                .send_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| Unqueued {
+                    done: before,
+                    error: queue_error(e),
+                })?;
+            let first_failed = out.failed().iter().filter_map(|f| f.id().parse::<usize>().ok()).min();
+            if let Some(i) = first_failed {
+                return Err(Unqueued {
+                    done: before + i,
+                    error: QueueError(format!("{} entries refused", out.failed().len())),
+                });
+            }
+        }
+        Ok(())
     }
 }

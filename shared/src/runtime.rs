@@ -74,6 +74,12 @@ impl Clients {
         Ok(crate::queue::Queue::new(&self.aws, url, &self.meter))
     }
 
+    /// The work queue (`WORK_QUEUE_URL`, required).
+    pub fn work_queue(&self) -> Result<crate::queue::Queue, ConfigError> {
+        let url = config::url("WORK_QUEUE_URL")?.ok_or(ConfigError::Missing("WORK_QUEUE_URL"))?;
+        Ok(crate::queue::Queue::new(&self.aws, url, &self.meter))
+    }
+
     /// The TeleSign client (`TELESIGN_BASE_URL` overrides every account's host).
     pub fn telesign(&self) -> Result<TelesignClient, ConfigError> {
         let timeout = config::parsed("TELESIGN_TIMEOUT_MS", 5_000u64)?;

@@ -316,6 +316,21 @@ impl Stack {
         body.as_array().cloned().unwrap_or_default()
     }
 
+    /// The messages the simulator accepted from one customer, once there are `n` of them
+    /// (automated messages go out from the worker, a moment after the callback that made them
+    /// due is answered); fails after 15 s with what there is.
+    pub async fn sim_messages_at_least(&self, customer: &Customer, n: usize) -> Vec<Value> {
+        for _ in 0..150 {
+            let sent = self.sim_messages(customer).await;
+            if sent.len() >= n {
+                return sent;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let sent = self.sim_messages(customer).await;
+        panic!("{n} messages sent, not {}: {sent:?}", sent.len());
+    }
+
     /// Queues a fault for one customer's next requests.
     pub async fn fault(&self, customer: &Customer, mut fault: Value) {
         fault["customer_id"] = json!(customer.id);
@@ -388,21 +403,27 @@ pub async fn own_gateway() -> (Stack, std::sync::Arc<local_gateway::Gateway>) {
     (stack().at(&api), gateway)
 }
 
-/// A parking queue of this test process's own (and its dead-letter queue), named in
-/// `CALLBACK_QUEUE_URL`, so that its gateway's pollers take only its own parked callbacks.
+/// A parking queue and a work queue of this test process's own (each with its dead-letter
+/// queue), named in `CALLBACK_QUEUE_URL` and `WORK_QUEUE_URL`, so that its gateway's pollers take
+/// only its own parked callbacks and jobs. Answers the parking queue's URL.
 pub async fn own_queue() -> String {
-    let base = env("CALLBACK_QUEUE_URL");
-    let url = format!(
-        "{}/test-{}",
-        base.rsplit_once('/').map_or(base.as_str(), |(b, _)| b),
-        uuid::Uuid::new_v4().simple()
-    );
     let config = shared::aws::load_config().await;
-    local_gateway::queue::ensure_queue(&aws_sdk_sqs::Client::new(&config), &url, 30)
-        .await
-        .expect("the test's queue");
-    std::env::set_var("CALLBACK_QUEUE_URL", &url);
-    url
+    let client = aws_sdk_sqs::Client::new(&config);
+    let mut urls = Vec::new();
+    for variable in ["CALLBACK_QUEUE_URL", "WORK_QUEUE_URL"] {
+        let base = env(variable);
+        let url = format!(
+            "{}/test-{}",
+            base.rsplit_once('/').map_or(base.as_str(), |(b, _)| b),
+            uuid::Uuid::new_v4().simple()
+        );
+        local_gateway::queue::ensure_queue(&client, &url, 30)
+            .await
+            .expect("the test's queue");
+        std::env::set_var(variable, &url);
+        urls.push(url);
+    }
+    urls.swap_remove(0)
 }
 
 /// Queues a fault in the DynamoDB fault proxy (`DDB_PROXY_URL`) in front of the stack's table.

@@ -16,10 +16,9 @@ use shared::service::callbacks::{Callbacks, REPLAY_BACKOFF};
 use shared::service::directory::CachedDirectory;
 use shared::service::ports::ParkedCallback;
 use shared::store::Dynamo;
-use shared::telesign::TelesignClient;
 
 /// The callback service over DynamoDB, Secrets Manager and the parking queue.
-pub type Service = Callbacks<CachedDirectory<Dynamo, Secrets>, Dynamo, Queue, TelesignClient>;
+pub type Service = Callbacks<CachedDirectory<Dynamo, Secrets>, Dynamo, Queue>;
 
 /// The function's dependencies, built once per sandbox.
 #[derive(Debug)]
@@ -55,8 +54,6 @@ impl App {
             directory: clients.directory()?,
             log: clients.dynamo(),
             queue: clients.queue()?,
-            gateway: clients.telesign()?,
-            callback_base: shared::config::url("PUBLIC_BASE_URL")?,
         };
         Ok(Self { service, backoff })
     }

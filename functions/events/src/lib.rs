@@ -13,12 +13,13 @@ use shared::bus::Bus;
 use shared::events::Change;
 use shared::ids::Timestamp;
 use shared::push::Connections;
+use shared::queue::Queue;
 use shared::service::events::Publisher;
 use shared::store::stream::snapshot_of;
 use shared::store::Dynamo;
 
-/// The publisher over DynamoDB, the WebSocket API's `@connections` and EventBridge.
-pub type Service = Publisher<Dynamo, Connections, Bus>;
+/// The publisher over DynamoDB, the WebSocket API's `@connections`, EventBridge and the work queue.
+pub type Service = Publisher<Dynamo, Connections, Bus, Queue>;
 
 /// The function's dependencies, built once per sandbox.
 #[derive(Debug)]
@@ -28,7 +29,7 @@ pub struct App {
 
 impl App {
     /// Builds the function from its environment (`TABLE_NAME`, `EVENT_BUS_NAME`,
-    /// `CONNECTIONS_ENDPOINT`).
+    /// `CONNECTIONS_ENDPOINT`, `WORK_QUEUE_URL`).
     pub async fn from_env() -> Result<Self, shared::config::ConfigError> {
         Self::from_clients(&shared::runtime::Clients::from_env().await?)
     }
@@ -42,6 +43,7 @@ impl App {
                 store: clients.dynamo(),
                 sockets: Connections::new(&clients.aws, endpoint, &clients.meter),
                 bus: Bus::new(&clients.aws, bus, &clients.meter),
+                work: clients.work_queue()?,
             },
         })
     }
@@ -63,6 +65,7 @@ impl App {
                     micros = started.elapsed().as_micros() as u64,
                     records = changes.len(),
                     events = d.events,
+                    jobs = d.jobs,
                     posted = d.posted,
                     gone = d.gone,
                     failed = d.failed,

@@ -10,11 +10,10 @@ use shared::secrets::Secrets;
 use shared::service::callbacks::{CallbackError, CallbackOutcome, Callbacks, ReportOutcome};
 use shared::service::directory::CachedDirectory;
 use shared::store::Dynamo;
-use shared::telesign::TelesignClient;
 use shared::ApiError;
 
 /// The callback service over DynamoDB, Secrets Manager and the parking queue.
-pub type Service = Callbacks<CachedDirectory<Dynamo, Secrets>, Dynamo, Queue, TelesignClient>;
+pub type Service = Callbacks<CachedDirectory<Dynamo, Secrets>, Dynamo, Queue>;
 
 /// The function's dependencies, built once per sandbox.
 #[derive(Debug)]
@@ -34,8 +33,6 @@ impl App {
             directory: clients.directory()?,
             log: clients.dynamo(),
             queue: clients.queue()?,
-            gateway: clients.telesign()?,
-            callback_base: shared::config::url("PUBLIC_BASE_URL")?,
         }))
     }
 

@@ -1,18 +1,15 @@
 //! The auto-close sweep, run by an EventBridge schedule (every minute deployed; every
 //! `SWEEP_INTERVAL_SECONDS` in the local stack): ends the conversations idle past their number's
-//! timeout and sends their closing message (`shared::service::sweeper`).
+//! timeout and records their closing message for the worker (`shared::service::sweeper`).
 
 use std::time::{Duration, Instant};
 
 use shared::ids::Timestamp;
-use shared::secrets::Secrets;
-use shared::service::directory::CachedDirectory;
 use shared::service::sweeper::{SweepReport, Sweeper};
 use shared::store::Dynamo;
-use shared::telesign::TelesignClient;
 
-/// The sweep over DynamoDB, Secrets Manager and TeleSign.
-pub type Service = Sweeper<CachedDirectory<Dynamo, Secrets>, Dynamo, TelesignClient>;
+/// The sweep over DynamoDB.
+pub type Service = Sweeper<Dynamo>;
 
 /// How long one sweep may read new accounts (the function's timeout is 60 s; a sweep that has
 /// more to do leaves it to the next one).
@@ -25,8 +22,7 @@ pub struct App {
 }
 
 impl App {
-    /// Builds the function from its environment (`TABLE_NAME`, `SECRET_PREFIX`,
-    /// `TELESIGN_BASE_URL`, `PUBLIC_BASE_URL`).
+    /// Builds the function from its environment (`TABLE_NAME`).
     pub async fn from_env() -> Result<Self, shared::config::ConfigError> {
         Self::from_clients(&shared::runtime::Clients::from_env().await?)
     }
@@ -34,12 +30,7 @@ impl App {
     /// Builds the function from clients made once (the local gateway gives each function its own meter).
     pub fn from_clients(clients: &shared::runtime::Clients) -> Result<Self, shared::config::ConfigError> {
         Ok(Self {
-            service: Sweeper {
-                directory: clients.directory()?,
-                log: clients.dynamo(),
-                gateway: clients.telesign()?,
-                callback_base: shared::config::url("PUBLIC_BASE_URL")?,
-            },
+            service: Sweeper { log: clients.dynamo() },
         })
     }
 
@@ -50,7 +41,7 @@ impl App {
 
     /// One sweep; a store failure fails the invocation (the next schedule sweeps again).
     pub async fn handle(&self) -> Result<SweepReport, shared::service::ports::StoreError> {
-        // Boxed: the sweep's future (accounts, conversations, sends, settles) is deep.
+        // Boxed: the sweep's future (accounts, conversations, erasures) is deep.
         let outcome = Box::pin(self.service.sweep(Timestamp::now(), Instant::now() + SWEEP_BUDGET)).await;
         let result = if outcome.is_ok() { "done" } else { "failed" };
         shared::metrics::emit(shared::metrics::sweep(result));

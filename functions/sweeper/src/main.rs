@@ -5,7 +5,7 @@ use sweeper::App;
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::logging::init();
     let app = std::sync::Arc::new(App::from_env().await?);
-    shared::tls::warm_up(&[shared::tls::Service::DynamoDb, shared::tls::Service::SecretsManager]).await;
+    shared::tls::warm_up(&[shared::tls::Service::DynamoDb]).await;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
         let app = app.clone();
         async move {

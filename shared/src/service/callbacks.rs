@@ -16,7 +16,7 @@ use crate::phone::PhoneNumber;
 use crate::service::directory::{AccountDirectory, DirectoryError, Freshness};
 use crate::service::ports::{
     CallbackQueue, Committed, ConsentWrite, ConversationWrite, Guard, Holder, InboundLog, InboundRecord, InboundWrite,
-    Move, OutboundLog, ParkedCallback, ReportLog, SmsGateway, StatusUpdate, StoreError, ThreadState, Writer,
+    Move, ParkedCallback, ReportLog, StatusUpdate, StoreError, ThreadState, Writer,
 };
 use crate::sms::TextInfo;
 use crate::telesign::status::{rank, state_of_code};
@@ -106,31 +106,24 @@ impl CallbackError {
     }
 }
 
-/// How long the automated messages of a stored SMS may take to go out: the callback is answered
-/// after them, within TeleSign's 5 s (a retry meanwhile is a duplicate and sends nothing).
-const AUTOMATED_BUDGET: Duration = Duration::from_secs(3);
-
-/// The callback service.
+/// The callback service. The automated messages an SMS is due are recorded in its transaction
+/// and sent by the worker (`service::worker`), so a callback is answered without waiting for
+/// TeleSign.
 #[derive(Debug)]
-pub struct Callbacks<D, L, Q, G> {
+pub struct Callbacks<D, L, Q> {
     /// Accounts and keys.
     pub directory: D,
-    /// Inbound messages and delivery reports (and the settles of automated messages).
+    /// Inbound messages and delivery reports.
     pub log: L,
     /// Where verified callbacks wait when they cannot be stored now.
     pub queue: Q,
-    /// TeleSign, for the automated messages.
-    pub gateway: G,
-    /// The public base URL the automated messages' delivery reports come back to.
-    pub callback_base: Option<String>,
 }
 
-impl<D, L, Q, G> Callbacks<D, L, Q, G>
+impl<D, L, Q> Callbacks<D, L, Q>
 where
     D: AccountDirectory,
-    L: InboundLog + ReportLog + OutboundLog,
+    L: InboundLog + ReportLog,
     Q: CallbackQueue,
-    G: SmsGateway,
 {
     /// Verifies and applies one callback of `account_id` (the raw body, as signed). A verified
     /// callback that cannot be stored now is parked for a replay and answered as taken.
@@ -321,10 +314,7 @@ where
                 other => other?,
             };
             match written {
-                InboundWrite::Stored => {
-                    self.send_automated(&account, &record).await;
-                    return Ok(stored(&record, sms));
-                }
+                InboundWrite::Stored => return Ok(stored(&record, sms)),
                 InboundWrite::Duplicate => {
                     tracing::info!(account_id = %thread.account_id, reference_id = %sms.reference_id, "inbound SMS already stored");
                     return Ok(CallbackOutcome::Duplicate);
@@ -336,29 +326,6 @@ where
             }
         }
         Err(CallbackError::Busy)
-    }
-
-    /// Sends the automated messages recorded with a stored SMS, one after another. A failure is
-    /// logged: the message stays recorded as "sending" (or failed) for the agent to see, and is
-    /// never sent twice (a retried callback is a duplicate).
-    async fn send_automated(&self, account: &Account, record: &InboundRecord) {
-        let deadline = std::time::Instant::now() + AUTOMATED_BUDGET;
-        for message in &record.automated {
-            let out = crate::service::send::Outgoing {
-                account,
-                thread: &record.thread,
-                conversation_id: record.conversation.conversation_id(),
-                message,
-                callback_base: self.callback_base.as_deref(),
-                deadline,
-            };
-            match crate::service::send::dispatch(&self.directory, &self.log, &self.gateway, &out).await {
-                Ok(_) => crate::metrics::emit(crate::metrics::automated(message.kind)),
-                Err(e) => {
-                    tracing::error!(account_id = %account.account_id, message_id = %message.message_id, error = %e, "automated SMS not sent")
-                }
-            }
-        }
     }
 
     /// The thread an SMS belongs to: numbers as TeleSign wrote them, the support number owned by

@@ -1,7 +1,8 @@
 //! Events out of the table's changes: [`Publisher`] turns a batch of committed changes (the
 //! stream's, in order) into the contract's events, posts each to the live connections allowed to
-//! see its account and puts them on the event bus; [`Live`] lists a connection at `$connect`
-//! and forgets it at `$disconnect`.
+//! see its account and puts them on the event bus, and queues the jobs the changes make due
+//! (`jobs::job_of`: an automated message recorded to go out) for the worker; [`Live`] lists a
+//! connection at `$connect` and forgets it at `$disconnect`.
 //!
 //! Who receives an account's events is the policy's standing (`access::standing`): an operator
 //! everywhere, a member in their accounts. A connection is listed per account at `$connect`,
@@ -10,14 +11,15 @@
 
 use std::collections::HashMap;
 
-use futures_util::future::{join, join_all};
+use futures_util::future::{join3, join_all};
 
 use crate::access::{standing, Caller, Standing, UserId};
 use crate::events::{event_of, Change, Event};
 use crate::ids::AccountId;
+use crate::jobs::{job_of, Job};
 use crate::metrics::{emit, Dim, Metric, Record};
 use crate::service::ports::{
-    Audience, BusError, Connection, Connections, EventBus, Members, PostError, Sockets, StoreError,
+    Audience, BusError, Connection, Connections, EventBus, Members, PostError, Sockets, StoreError, Unqueued, WorkQueue,
 };
 
 /// The longest a connection lives (API Gateway closes WebSocket connections after two hours).
@@ -37,6 +39,8 @@ pub struct Delivery {
     pub gone: usize,
     /// Posts that failed otherwise (the connection stays; the console catches up on reconnect).
     pub failed: usize,
+    /// Jobs queued for the worker.
+    pub jobs: usize,
 }
 
 /// A batch stopped at a change: the changes from `from` on are to be delivered again (the
@@ -59,26 +63,36 @@ pub enum Undelivered {
         /// Why.
         error: StoreError,
     },
+    /// The work queue did not take the job of the change at `from` or after.
+    #[error("the job of change {from} was not queued: {error}")]
+    Work {
+        /// The first change to deliver again.
+        from: usize,
+        /// Why.
+        error: Unqueued,
+    },
 }
 
 impl Undelivered {
     /// The first change to deliver again.
     pub fn from(&self) -> usize {
         match self {
-            Self::Bus { from, .. } | Self::Store { from, .. } => *from,
+            Self::Bus { from, .. } | Self::Store { from, .. } | Self::Work { from, .. } => *from,
         }
     }
 }
 
-/// Delivers events to the sockets and the bus.
+/// Delivers events to the sockets and the bus, and jobs to the work queue.
 #[derive(Debug, Clone)]
-pub struct Publisher<S, K, B> {
+pub struct Publisher<S, K, B, W> {
     /// The connections and the memberships.
     pub store: S,
     /// The WebSocket API's `@connections`.
     pub sockets: K,
     /// The event bus.
     pub bus: B,
+    /// The work queue.
+    pub work: W,
 }
 
 /// The listeners of the accounts of one batch, read once per batch.
@@ -98,9 +112,10 @@ impl Listeners {
     }
 }
 
-impl<S: Connections + Members, K: Sockets, B: EventBus> Publisher<S, K, B> {
+impl<S: Connections + Members, K: Sockets, B: EventBus, W: WorkQueue> Publisher<S, K, B, W> {
     /// Delivers the events of a batch of changes: each event to its account's listeners, in
-    /// order (an event is posted before the next), and, at the same time, every event to the bus.
+    /// order (an event is posted before the next), and, at the same time, every event to the bus
+    /// and every job the changes make due to the work queue.
     pub async fn deliver(&self, changes: &[Change]) -> Result<Delivery, Undelivered> {
         let events = opened_first(
             changes
@@ -109,15 +124,39 @@ impl<S: Connections + Members, K: Sockets, B: EventBus> Publisher<S, K, B> {
                 .filter_map(|(i, c)| event_of(c).map(|e| (i, e)))
                 .collect(),
         );
-        let (posted, published) = join(self.post_all(&events), self.publish_all(&events)).await;
-        match (posted, published) {
-            (Ok(delivery), Ok(())) => {
+        let jobs: Vec<(usize, Job)> = changes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| job_of(c).map(|j| (i, j)))
+            .collect();
+        let (posted, published, queued) =
+            join3(self.post_all(&events), self.publish_all(&events), self.queue_all(&jobs)).await;
+        // The earliest change something was not delivered for is where the stream resumes.
+        let failed = [posted.as_ref().err(), published.err().as_ref(), queued.err().as_ref()]
+            .into_iter()
+            .flatten()
+            .min_by_key(|e| e.from())
+            .cloned();
+        match (posted, failed) {
+            (Ok(mut delivery), None) => {
+                delivery.jobs = jobs.len();
                 emit_delivery(&delivery);
                 Ok(delivery)
             }
-            (Err(a), Err(b)) => Err(if a.from() <= b.from() { a } else { b }),
-            (Err(e), _) | (_, Err(e)) => Err(e),
+            (_, Some(e)) | (Err(e), None) => Err(e),
         }
+    }
+
+    /// Queues the jobs of the batch, in order.
+    async fn queue_all(&self, jobs: &[(usize, Job)]) -> Result<(), Undelivered> {
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let all: Vec<Job> = jobs.iter().map(|(_, j)| j.clone()).collect();
+        self.work.enqueue(&all).await.map_err(|error| Undelivered::Work {
+            from: jobs.get(error.done).map_or(0, |(i, _)| *i),
+            error,
+        })
     }
 
     async fn post_all(&self, events: &[(usize, Event)]) -> Result<Delivery, Undelivered> {
@@ -257,6 +296,7 @@ fn emit_delivery(d: &Delivery) {
         ("gone", d.gone),
         ("failed", d.failed),
         ("published", d.events),
+        ("queued", d.jobs),
     ] {
         if n > 0 {
             emit(Record::value(Metric::EventsDelivered, n as f64).dim(Dim::Outcome, outcome));

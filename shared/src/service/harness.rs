@@ -11,11 +11,13 @@ use super::desk::Desk;
 use super::directory::CachedDirectory;
 use super::fakes::{FakeGateway, MemoryKeys, MemoryQueue, MemoryStore};
 use super::send::{Draft, Sender};
+use super::worker::{Done, Worker};
 use crate::access::{Caller, Role, UserId};
 use crate::account::{Account, AccountSecret, NumberType, SupportNumber};
 use crate::audit::Actor;
 use crate::conversation::{Conversation, Message, Thread};
 use crate::ids::{AccountId, ConversationId, IdempotencyKey, Timestamp};
+use crate::jobs::Job;
 use crate::phone::PhoneNumber;
 use crate::telesign::callback::callback_authorization;
 use crate::telesign::{ApiHost, ApiKey};
@@ -76,16 +78,53 @@ impl World {
         }
     }
 
-    pub fn callbacks(
-        &self,
-    ) -> Callbacks<CachedDirectory<MemoryStore, MemoryKeys>, MemoryStore, MemoryQueue, FakeGateway> {
+    pub fn callbacks(&self) -> Callbacks<CachedDirectory<MemoryStore, MemoryKeys>, MemoryStore, MemoryQueue> {
         Callbacks {
             directory: directory(self),
             log: self.store.clone(),
             queue: self.queue.clone(),
+        }
+    }
+
+    pub fn worker(&self) -> Worker<CachedDirectory<MemoryStore, MemoryKeys>, MemoryStore, FakeGateway> {
+        Worker {
+            directory: directory(self),
+            log: self.store.clone(),
             gateway: self.gateway.clone(),
             callback_base: Some("https://desk.example".into()),
         }
+    }
+
+    /// The jobs the changes so far made due (what the table's stream hands the events function:
+    /// every automated message recorded and not sent yet), done by the worker, in order.
+    pub async fn work(&self) -> Vec<Done> {
+        let jobs: Vec<Job> = self.store.read(|s| {
+            let mut jobs = Vec::new();
+            for (conversation_id, messages) in &s.messages {
+                let Some(c) = s.conversations.get(conversation_id) else {
+                    continue;
+                };
+                for (m, _, _) in messages.values() {
+                    let unsent =
+                        m.status == crate::telesign::MessageState::Unknown && m.telesign_reference_id.is_none();
+                    if m.automated && unsent && !s.send_claims.contains(&m.message_id) {
+                        jobs.push(Job::Send {
+                            account_id: c.account_id.clone(),
+                            conversation_id: conversation_id.clone(),
+                            message_id: m.message_id.clone(),
+                        });
+                    }
+                }
+            }
+            jobs
+        });
+        let worker = self.worker();
+        let mut done = Vec::new();
+        for job in &jobs {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            done.push(worker.run(job, deadline).await.expect("the job is done"));
+        }
+        done
     }
 
     pub fn sender(&self) -> Sender<CachedDirectory<MemoryStore, MemoryKeys>, MemoryStore, FakeGateway> {
@@ -96,14 +135,9 @@ impl World {
         }
     }
 
-    pub fn sweeper(
-        &self,
-    ) -> super::sweeper::Sweeper<CachedDirectory<MemoryStore, MemoryKeys>, MemoryStore, FakeGateway> {
+    pub fn sweeper(&self) -> super::sweeper::Sweeper<MemoryStore> {
         super::sweeper::Sweeper {
-            directory: directory(self),
             log: self.store.clone(),
-            gateway: self.gateway.clone(),
-            callback_base: Some("https://desk.example".into()),
         }
     }
 

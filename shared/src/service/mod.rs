@@ -19,3 +19,4 @@ mod rules;
 pub mod send;
 pub mod sweeper;
 pub mod team;
+pub mod worker;

@@ -1,6 +1,6 @@
-//! `local-gateway`: creates the table, the parking queue and the key of opt-out tags (a random one,
-//! as the template generates it deployed) if they are missing, then serves every function on
-//! `127.0.0.1:$SMS_LOCAL_PORT` (default 9000).
+//! `local-gateway`: creates the table, the parking queue, the work queue and the key of opt-out
+//! tags (a random one, as the template generates it deployed) if they are missing, then serves
+//! every function on `127.0.0.1:$SMS_LOCAL_PORT` (default 9000).
 
 use std::sync::Arc;
 
@@ -30,7 +30,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     let queue = shared::config::required("CALLBACK_QUEUE_URL")?;
     let max_receives = shared::config::parsed("CALLBACK_QUEUE_MAX_RECEIVES", local_gateway::queue::MAX_RECEIVES)?;
-    local_gateway::queue::ensure_queue(&aws_sdk_sqs::Client::new(&aws), &queue, max_receives).await?;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    local_gateway::queue::ensure_queue(&sqs, &queue, max_receives).await?;
+    let work = shared::config::required("WORK_QUEUE_URL")?;
+    local_gateway::queue::ensure_queue(&sqs, &work, local_gateway::queue::WORK_MAX_RECEIVES).await?;
     let gateway = Arc::new(Gateway::from_env().await?);
     gateway.follow_stream().await?;
     let bus = gateway.events.bus();

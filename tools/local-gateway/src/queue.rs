@@ -1,8 +1,8 @@
-//! Lambda's SQS event source mapping, locally: pollers receive parked callbacks from the parking
-//! queue with `callback-replay`'s own client (as the mapping does with the function's role), hand
-//! each batch to the function as an SQS event, and delete what it did not report as failed. The
-//! gateway also creates the queue and its dead-letter queue when they are missing, as it creates
-//! the table.
+//! Lambda's SQS event source mappings, locally: pollers receive from each queue with its
+//! consumer's own client (as a mapping does with the function's role): parked callbacks for
+//! `callback-replay`, jobs for `worker`; each batch goes to the function as an SQS event, and
+//! what it did not report as failed is deleted. The gateway also creates each queue and its
+//! dead-letter queue when they are missing, as it creates the table.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -22,6 +22,29 @@ pub const POLLERS: usize = 5;
 /// 3.5 minutes of retries, so the two-minute outage test ends before any message would move.
 /// The template's queue has 20 with backoffs of up to 5 minutes: at least 45 minutes.
 pub const MAX_RECEIVES: u32 = 30;
+
+/// How many receives before a job moves to the work queue's dead-letter queue (the template's
+/// too: with backoffs of 2 s doubling to a minute, at least 8 minutes of tries).
+pub const WORK_MAX_RECEIVES: u32 = 12;
+
+/// A queue's consumer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consumer {
+    /// `callback-replay`, on the parking queue.
+    Replay,
+    /// `worker`, on the work queue.
+    Worker,
+}
+
+impl Consumer {
+    /// The function's name.
+    pub fn function(self) -> &'static str {
+        match self {
+            Self::Replay => "callback-replay",
+            Self::Worker => "worker",
+        }
+    }
+}
 
 /// Creates the queue of `url` (its name is the URL's last segment) and its dead-letter queue
 /// `<name>-dlq`, redriven after `max_receives` receives, unless they exist.
@@ -58,25 +81,34 @@ pub async fn ensure_queue(client: &aws_sdk_sqs::Client, url: &str, max_receives:
 }
 
 impl Gateway {
-    /// Runs the pollers until the process ends.
+    /// Runs the pollers of both queues until the process ends.
     pub fn start_pollers(self: &Arc<Self>) {
-        for _ in 0..POLLERS {
-            let gateway = self.clone();
-            tokio::spawn(async move {
-                let arn = gateway.queue_arn().await;
-                loop {
-                    if let Err(e) = gateway.poll_once(&arn).await {
-                        tracing::warn!(error = %e, "the parking queue could not be polled");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
+        for consumer in [Consumer::Replay, Consumer::Worker] {
+            for _ in 0..POLLERS {
+                let gateway = self.clone();
+                tokio::spawn(async move {
+                    let arn = gateway.queue_arn(consumer).await;
+                    loop {
+                        if let Err(e) = gateway.poll_once(consumer, &arn).await {
+                            tracing::warn!(error = %e, function = consumer.function(), "a queue could not be polled");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
                     }
-                }
-            });
+                });
+            }
+        }
+    }
+
+    fn queue_of(&self, consumer: Consumer) -> &shared::queue::Queue {
+        match consumer {
+            Consumer::Replay => self.replay.queue(),
+            Consumer::Worker => self.worker.queue(),
         }
     }
 
     /// The queue's ARN, for the events' `eventSourceARN` (the mapping reads it as well).
-    async fn queue_arn(&self) -> String {
-        let queue = self.replay.queue();
+    async fn queue_arn(&self, consumer: Consumer) -> String {
+        let queue = self.queue_of(consumer);
         let attributes = queue
             .client()
             .get_queue_attributes()
@@ -94,8 +126,8 @@ impl Gateway {
     }
 
     /// One receive, one invocation, one delete of the messages that went.
-    async fn poll_once(&self, arn: &str) -> Result<(), String> {
-        let queue = self.replay.queue();
+    async fn poll_once(&self, consumer: Consumer, arn: &str) -> Result<(), String> {
+        let queue = self.queue_of(consumer);
         let received = queue
             .client()
             .receive_message()
@@ -124,8 +156,16 @@ impl Gateway {
             })
             .collect();
         let event = serde_json::from_value(json!({"Records": records})).map_err(|e| e.to_string())?;
-        let span = tracing::info_span!("invoke", function = "callback-replay");
-        let response = self.replay.handle(event).instrument(span).await;
+        let span = tracing::info_span!("invoke", function = consumer.function());
+        let run = async {
+            match consumer {
+                Consumer::Replay => (self.replay.handle(event).await, Vec::new()),
+                // The worker's metrics, written as its invocation's (automated messages sent).
+                Consumer::Worker => shared::metrics::scope(self.worker.handle(event)).await,
+            }
+        };
+        let (response, records) = run.instrument(span).await;
+        shared::metrics::write(&records, &[]);
         let failed: HashSet<&str> = response
             .batch_item_failures
             .iter()

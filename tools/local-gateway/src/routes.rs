@@ -13,6 +13,7 @@ pub const FUNCTIONS: &[&str] = &[
     "sweeper",
     "events",
     "sockets",
+    "worker",
 ];
 
 /// One route: method, path template (`{name}` for a parameter), function.

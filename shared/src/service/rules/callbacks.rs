@@ -286,17 +286,16 @@ async fn a_text_of_exactly_the_limit_is_not_flagged() {
 }
 
 /// A customer's text signed with `key`, to a callback service kept warm by the test.
-async fn signed_text<D, L, Q, G>(
-    callbacks: &crate::service::callbacks::Callbacks<D, L, Q, G>,
+async fn signed_text<D, L, Q>(
+    callbacks: &crate::service::callbacks::Callbacks<D, L, Q>,
     w: &World,
     key: &str,
     reference: &str,
 ) -> Result<CallbackOutcome, CallbackError>
 where
     D: crate::service::directory::AccountDirectory,
-    L: crate::service::ports::InboundLog + crate::service::ports::ReportLog + crate::service::ports::OutboundLog,
+    L: crate::service::ports::InboundLog + crate::service::ports::ReportLog,
     Q: crate::service::ports::CallbackQueue,
-    G: crate::service::ports::SmsGateway,
 {
     let body = serde_json::json!({"reference_id": reference, "sub_resource": "mo_sms", "status": {"code": 1500},
         "user_response": {"phone_number": CUSTOMER, "sender_id": w.support.as_str(), "mo_message": "hi"}})

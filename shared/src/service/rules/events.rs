@@ -7,7 +7,7 @@ use crate::events::{event_of, Change, Event, EventType, Snapshot};
 use crate::ids::{AccountId, Timestamp};
 use crate::phone::PhoneNumber;
 use crate::service::events::{Live, Publisher, Undelivered};
-use crate::service::fakes::{MemoryBus, MemorySockets, MemoryStore};
+use crate::service::fakes::{MemoryBus, MemorySockets, MemoryStore, MemoryWork};
 use crate::service::harness::*;
 use crate::sms::analyse;
 use crate::telesign::MessageState;
@@ -128,6 +128,7 @@ struct Desk {
     world: World,
     sockets: MemorySockets,
     bus: MemoryBus,
+    work: MemoryWork,
 }
 
 impl Desk {
@@ -136,14 +137,16 @@ impl Desk {
             world: World::new(),
             sockets: MemorySockets::default(),
             bus: MemoryBus::default(),
+            work: MemoryWork::default(),
         }
     }
 
-    fn publisher(&self) -> Publisher<MemoryStore, MemorySockets, MemoryBus> {
+    fn publisher(&self) -> Publisher<MemoryStore, MemorySockets, MemoryBus, MemoryWork> {
         Publisher {
             store: self.world.store.clone(),
             sockets: self.sockets.clone(),
             bus: self.bus.clone(),
+            work: self.work.clone(),
         }
     }
 

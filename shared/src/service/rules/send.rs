@@ -64,6 +64,7 @@ async fn nothing_is_sent_to_a_closed_conversation_or_an_opted_out_customer() {
             .unwrap_err(),
         SendError::ConversationClosed
     );
+    w.work().await;
     let sent = w.gateway.sent();
     assert_eq!(sent.len(), 1, "only the stop confirmation went out");
     assert!(sent[0].message.contains("START"), "{}", sent[0].message);
