@@ -155,6 +155,13 @@ pub fn canned_response_key(account_id: &str, canned_response_id: &str) -> (Strin
 /// Sort key prefix of the canned responses in an account's partition.
 pub const CANNED_PREFIX: &str = "CANNED#";
 
+/// Key of an account's count of canned responses (kept with each creation and deletion, so that
+/// [`crate::canned::MAX_PER_ACCOUNT`] holds whatever the races): `ACCOUNT#<id>` / `CANNEDCOUNT`
+/// (outside the `CANNED#` prefix the list reads).
+pub fn canned_count_key(account_id: &str) -> (String, String) {
+    (format!("ACCOUNT#{account_id}"), "CANNEDCOUNT".into())
+}
+
 /// Sort key prefix of the members in an account's partition.
 pub const MEMBER_PREFIX: &str = "MEMBER#";
 
@@ -182,6 +189,12 @@ pub fn audit_key(account_id: &str, at: &str, entry_id: &str) -> (String, String)
 /// receive every account's. One query finds an account's listeners.
 pub fn listeners_partition(account_id: Option<&str>) -> String {
     format!("SOCKETS#{}", account_id.unwrap_or("OPERATORS"))
+}
+
+/// Key of a lease (one holder at a time of a named piece of work, until it expires):
+/// `LEASE#<name>` / `LEASE`.
+pub fn lease_key(name: &str) -> (String, String) {
+    (format!("LEASE#{name}"), "LEASE".into())
 }
 
 /// Key of a connection's own item: `SOCKET#<connection_id>` / `SOCKET`, naming the partitions

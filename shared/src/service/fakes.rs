@@ -68,6 +68,10 @@ pub struct State {
     pub listeners: HashMap<Audience, Vec<Connection>>,
     /// Canned responses by account and id.
     pub canned: BTreeMap<(AccountId, crate::ids::CannedResponseId), crate::canned::CannedResponse>,
+    /// Automated messages claimed for their send.
+    pub send_claims: std::collections::HashSet<MessageId>,
+    /// Leases: name → (holder, until, epoch seconds).
+    pub leases: HashMap<String, (String, i64)>,
 }
 
 /// The in-memory table.
@@ -512,6 +516,72 @@ impl OutboundLog for MemoryStore {
     }
 }
 
+impl Leases for MemoryStore {
+    async fn acquire(&self, name: &str, holder: &str, until: i64) -> Result<bool, StoreError> {
+        self.check_up()?;
+        let now = crate::ids::epoch_seconds();
+        // Not a transaction's write: a test's hook waits for the work the lease guards.
+        Ok(self.write(|s| match s.leases.get(name) {
+            Some((_, expires)) if *expires >= now => false,
+            _ => {
+                s.leases.insert(name.to_owned(), (holder.to_owned(), until));
+                true
+            }
+        }))
+    }
+
+    async fn release(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        self.check_up()?;
+        self.write(|s| {
+            if s.leases.get(name).is_some_and(|(h, _)| h == holder) {
+                s.leases.remove(name);
+            }
+        });
+        Ok(())
+    }
+}
+
+impl Outbox for MemoryStore {
+    async fn pending_send(
+        &self,
+        conversation_id: &ConversationId,
+        message_id: &MessageId,
+    ) -> Result<Option<PendingSend>, StoreError> {
+        self.check_up()?;
+        Ok(self.read(|s| {
+            let conversation = s.conversations.get(conversation_id)?.clone();
+            let (message, _, _) = s.messages.get(conversation_id)?.get(message_id)?;
+            Some(PendingSend {
+                conversation,
+                message: message.clone(),
+            })
+        }))
+    }
+
+    async fn claim_send(&self, pending: &PendingSend, needs_consent: bool) -> Result<SendClaim, StoreError> {
+        self.check_up()?;
+        let c = &pending.conversation;
+        let id = &pending.message.message_id;
+        Ok(self.transact(|s| {
+            let unsent = s
+                .messages
+                .get(&c.conversation_id)
+                .and_then(|t| t.get(id))
+                .is_some_and(|(_, rank, _)| *rank == 0);
+            if !unsent || s.send_claims.contains(id) {
+                return SendClaim::Taken;
+            }
+            let key = (c.account_id.clone(), c.customer_number.clone());
+            if needs_consent && s.consent.get(&key) == Some(&true) {
+                return SendClaim::OptedOut;
+            }
+            s.send_claims.insert(id.clone());
+            s.writes += 1;
+            SendClaim::Claimed
+        }))
+    }
+}
+
 impl MemoryStore {
     fn settle_now(&self, st: &Settlement) -> Result<(), StoreError> {
         self.transact(|s| {
@@ -892,6 +962,38 @@ impl CallbackQueue for MemoryQueue {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(callback.clone());
+        Ok(())
+    }
+}
+
+/// The work queue in memory.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryWork {
+    /// The jobs queued, oldest first.
+    pub jobs: Arc<Mutex<Vec<crate::jobs::Job>>>,
+    /// Whether the queue is down.
+    pub unavailable: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl MemoryWork {
+    /// Takes every queued job out (the worker's receive).
+    pub fn drain(&self) -> Vec<crate::jobs::Job> {
+        std::mem::take(&mut *self.jobs.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl WorkQueue for MemoryWork {
+    async fn enqueue(&self, jobs: &[crate::jobs::Job]) -> Result<(), Unqueued> {
+        if self.unavailable.load(SeqCst) {
+            return Err(Unqueued {
+                done: 0,
+                error: QueueError("down".into()),
+            });
+        }
+        self.jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(jobs);
         Ok(())
     }
 }
@@ -1283,16 +1385,20 @@ impl CannedResponses for MemoryStore {
         r: &crate::canned::CannedResponse,
         new: bool,
         audit: &AuditEntry,
-    ) -> Result<Committed, StoreError> {
+    ) -> Result<CannedWrite, StoreError> {
         Ok(self.transact(|s| {
             let at = (r.account_id.clone(), r.canned_response_id.clone());
             let there = s.canned.contains_key(&at);
             if (new && (there || !s.accounts.contains_key(&r.account_id))) || (!new && !there) {
-                return Committed::Lost;
+                return CannedWrite::Missing;
+            }
+            let kept = s.canned.keys().filter(|(a, _)| a == &r.account_id).count();
+            if new && kept >= crate::canned::MAX_PER_ACCOUNT {
+                return CannedWrite::Full;
             }
             s.canned.insert(at, r.clone());
             s.audit.push(audit.clone());
-            Committed::Done
+            CannedWrite::Done
         }))
     }
 

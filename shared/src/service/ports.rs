@@ -605,6 +605,61 @@ pub trait CallbackQueue: Send + Sync {
     fn park(&self, callback: &ParkedCallback) -> impl Future<Output = Result<(), QueueError>> + Send;
 }
 
+/// The work queue refused jobs: those from `done` on were not queued (the ones before were).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the work queue took {done} jobs, then failed: {error}")]
+pub struct Unqueued {
+    /// How many of the jobs, in order, were queued.
+    pub done: usize,
+    /// Why the next was not.
+    pub error: QueueError,
+}
+
+/// Where work done off the request path waits for the worker (at least once: a job may come
+/// twice, and is idempotent where it is done).
+pub trait WorkQueue: Send + Sync {
+    /// Queues jobs, in order (batched as the queue allows).
+    fn enqueue(&self, jobs: &[crate::jobs::Job]) -> impl Future<Output = Result<(), Unqueued>> + Send;
+}
+
+/// An automated message recorded to go out, read back to send it: its conversation (the thread
+/// and the account) and the message as recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingSend {
+    /// The conversation.
+    pub conversation: Conversation,
+    /// The message.
+    pub message: Message,
+}
+
+/// What claiming a recorded message for its one send came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendClaim {
+    /// This worker sends it, and nobody else ever will.
+    Claimed,
+    /// Another try claimed it first (a job that came twice), or it went out already.
+    Taken,
+    /// The customer opted out since it was recorded (its kind asks for consent): not sent.
+    OptedOut,
+}
+
+/// Automated messages recorded by other paths, sent once by the worker.
+pub trait Outbox: Send + Sync {
+    /// The message and its conversation (strongly consistent; `None` once erased).
+    fn pending_send(
+        &self,
+        conversation_id: &ConversationId,
+        message_id: &MessageId,
+    ) -> impl Future<Output = Result<Option<PendingSend>, StoreError>> + Send;
+    /// Claims the message for its send: only while it has never been claimed nor sent, and,
+    /// with `needs_consent`, only while the customer has not opted out (one transaction).
+    fn claim_send(
+        &self,
+        pending: &PendingSend,
+        needs_consent: bool,
+    ) -> impl Future<Output = Result<SendClaim, StoreError>> + Send;
+}
+
 /// What claiming numbers came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -693,6 +748,17 @@ pub trait RetiredAccounts: Send + Sync {
     fn forget_retired(&self, account_id: &AccountId) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// Leases: one holder at a time of a named piece of work (the sweep), until the lease expires, so
+/// that a run that overlaps another (a schedule that fires twice, a run longer than its period)
+/// does nothing instead of racing it.
+pub trait Leases: Send + Sync {
+    /// Takes the lease `name` for `holder` until `until` (epoch seconds): `true` when it was free
+    /// or expired, `false` while another holds it (1 conditional PutItem).
+    fn acquire(&self, name: &str, holder: &str, until: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Gives the lease back, if `holder` still holds it (1 conditional DeleteItem).
+    fn release(&self, name: &str, holder: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
 /// What an operator changes of an account (`PATCH /accounts/{id}`): its new name and retention.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountChange {
@@ -749,6 +815,17 @@ pub trait Members: Send + Sync {
     ) -> impl Future<Output = Result<Vec<ConversationId>, StoreError>> + Send;
 }
 
+/// What writing a canned response came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CannedWrite {
+    /// Written.
+    Done,
+    /// A new one's account, or a changed one, is not there.
+    Missing,
+    /// A new one would pass [`crate::canned::MAX_PER_ACCOUNT`].
+    Full,
+}
+
 /// An account's canned responses.
 pub trait CannedResponses: Send + Sync {
     /// Every canned response of an account.
@@ -763,13 +840,14 @@ pub trait CannedResponses: Send + Sync {
         id: &crate::ids::CannedResponseId,
     ) -> impl Future<Output = Result<Option<crate::canned::CannedResponse>, StoreError>> + Send;
     /// Writes a canned response with its entry: a new one on the condition that its account
-    /// exists, a change on the condition that it still exists; `Lost` when the condition failed.
+    /// exists and keeps fewer than [`crate::canned::MAX_PER_ACCOUNT`] (counted with it), a change
+    /// on the condition that it still exists.
     fn put_canned_response(
         &self,
         r: &crate::canned::CannedResponse,
         new: bool,
         audit: &AuditEntry,
-    ) -> impl Future<Output = Result<Committed, StoreError>> + Send;
+    ) -> impl Future<Output = Result<CannedWrite, StoreError>> + Send;
     /// Deletes a canned response with its entry; `false` when there was none.
     fn delete_canned_response(
         &self,

@@ -1,6 +1,7 @@
 //! The auto-close sweep: ends the conversations that stayed idle (no message either way) longer
 //! than their number's timeout for their state, with a system message saying why and the
-//! number's closing message, sent as every automated message is. It reads only what may be due:
+//! number's closing message, recorded in the end's transaction and sent by the worker as every
+//! automated message is. It reads only what may be due:
 //! per account with a timeout, the live conversations idle longer than its shortest timeout,
 //! oldest first, from the activity index. It also applies each account's retention: the closed
 //! conversations that ended longer ago than `retention_days` are erased.
@@ -12,15 +13,22 @@ use crate::audit::{Actor, AuditAction, AuditEntry};
 use crate::automation::Kind;
 use crate::conversation::{Conversation, Message, Status};
 use crate::ids::Timestamp;
-use crate::service::directory::AccountDirectory;
 use crate::service::ports::{
-    AccountStore, Committed, CustomerRecords, Guard, Holder, IdleConversations, IdleEnd, Move, OutboundLog, Retired,
-    RetiredAccounts, SmsGateway, StoreError,
+    AccountStore, Committed, CustomerRecords, Guard, Holder, IdleConversations, IdleEnd, Leases, Move, Retired,
+    RetiredAccounts, StoreError,
 };
-use crate::service::send::{dispatch, Outgoing};
 
 /// The most conversations one sweep reads per account (the rest wait for the next sweep).
 pub const MAX_PER_ACCOUNT: u32 = 100;
+
+/// The lease that keeps sweeps one at a time: a schedule may fire twice (EventBridge invokes
+/// at least once), and a run may outlast its minute. A reservation of one execution would do the
+/// same, at the price of an account concurrency quota a new account does not have.
+pub const SWEEP_LEASE: &str = "sweep";
+
+/// How long a sweep holds its lease: the function's timeout (60 s) and a margin; a sweep that
+/// died holding it delays the next by that at most.
+pub const SWEEP_LEASE_SECONDS: i64 = 90;
 
 /// What a sweep did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -33,34 +41,45 @@ pub struct SweepReport {
     pub ended: usize,
     /// Conversations that got a message (or moved) after they were read: left alone.
     pub lost: usize,
-    /// Closing messages handed to TeleSign.
+    /// Closing messages recorded to go out (the worker sends them).
     pub closings: usize,
     /// Closed conversations erased by their account's retention.
     pub expired: usize,
+    /// Another sweep held the lease: this one did nothing.
+    pub skipped: bool,
 }
 
 /// The sweep.
 #[derive(Debug)]
-pub struct Sweeper<D, L, G> {
-    /// Accounts and keys (for the closing messages).
-    pub directory: D,
-    /// Accounts, idle conversations, the settles of closing messages.
+pub struct Sweeper<L> {
+    /// Accounts, idle conversations, retired accounts, the erasures of retention.
     pub log: L,
-    /// TeleSign.
-    pub gateway: G,
-    /// The public base URL delivery reports come back to.
-    pub callback_base: Option<String>,
 }
 
-impl<D, L, G> Sweeper<D, L, G>
+impl<L> Sweeper<L>
 where
-    D: AccountDirectory,
-    L: IdleConversations + AccountStore + OutboundLog + CustomerRecords + RetiredAccounts,
-    G: SmsGateway,
+    L: IdleConversations + AccountStore + CustomerRecords + RetiredAccounts + Leases,
 {
-    /// Ends what is due at `now` in every account, and expires the conversations of deleted
-    /// accounts by their retention; stops reading new accounts at `deadline`.
+    /// One sweep at a time ([`SWEEP_LEASE`]): ends what is due at `now` in every account, and
+    /// expires the conversations of deleted accounts by their retention; stops at `deadline`.
     pub async fn sweep(&self, now: Timestamp, deadline: Instant) -> Result<SweepReport, StoreError> {
+        let holder = crate::ids::new_id();
+        let until = crate::ids::epoch_seconds() + SWEEP_LEASE_SECONDS;
+        if !self.log.acquire(SWEEP_LEASE, &holder, until).await? {
+            tracing::info!("another sweep holds the lease; this one does nothing");
+            return Ok(SweepReport {
+                skipped: true,
+                ..SweepReport::default()
+            });
+        }
+        let swept = self.sweep_all(now, deadline).await;
+        if let Err(e) = self.log.release(SWEEP_LEASE, &holder).await {
+            tracing::warn!(error = %e, "the sweep's lease could not be given back; it expires by itself");
+        }
+        swept
+    }
+
+    async fn sweep_all(&self, now: Timestamp, deadline: Instant) -> Result<SweepReport, StoreError> {
         let accounts = self.log.accounts().await?;
         let mut report = self.sweep_accounts(accounts, now, deadline).await?;
         for retired in self.log.retired().await? {
@@ -140,8 +159,12 @@ where
             .await?;
         report.read += idle.len();
         for c in idle {
+            // Past the deadline nothing more is ended: the next sweep ends it.
+            if Instant::now() >= deadline {
+                break;
+            }
             if let Some(end) = plan_idle_end(account, &c, now) {
-                self.end(account, &end, deadline, report).await?;
+                self.end(account, &end, report).await?;
             }
         }
         Ok(())
@@ -180,40 +203,16 @@ where
         Ok(())
     }
 
-    async fn end(
-        &self,
-        account: &Account,
-        e: &IdleEnd,
-        deadline: Instant,
-        report: &mut SweepReport,
-    ) -> Result<(), StoreError> {
+    async fn end(&self, account: &Account, e: &IdleEnd, report: &mut SweepReport) -> Result<(), StoreError> {
         if self.log.end_idle(e).await? == Committed::Lost {
             tracing::info!(conversation_id = %e.end.conversation_id, "idle conversation changed since it was read; left alone");
             report.lost += 1;
             return Ok(());
         }
         report.ended += 1;
-        tracing::info!(account_id = %account.account_id, conversation_id = %e.end.conversation_id, status = e.end.from.as_str(), "idle conversation ended");
-        let Some(closing) = &e.closing else {
-            return Ok(());
-        };
-        let out = Outgoing {
-            account,
-            thread: &e.end.thread,
-            conversation_id: &e.end.conversation_id,
-            message: closing,
-            callback_base: self.callback_base.as_deref(),
-            deadline,
-        };
-        match dispatch(&self.directory, &self.log, &self.gateway, &out).await {
-            Ok(_) => {
-                report.closings += 1;
-                crate::metrics::emit(crate::metrics::automated(Some(Kind::Closing)));
-            }
-            Err(e) => {
-                tracing::error!(account_id = %account.account_id, message_id = %closing.message_id, error = %e, "closing SMS not sent")
-            }
-        }
+        report.closings += usize::from(e.closing.is_some());
+        tracing::info!(account_id = %account.account_id, conversation_id = %e.end.conversation_id, status = e.end.from.as_str(),
+            closing = e.closing.is_some(), "idle conversation ended");
         Ok(())
     }
 }

@@ -10,6 +10,7 @@ pub mod conversations;
 pub mod customers;
 pub mod inbound;
 pub mod items;
+pub mod leases;
 mod listing;
 pub mod members;
 pub mod outbound;

@@ -5,12 +5,13 @@ use std::collections::HashMap;
 
 use super::conversations::push_conversation;
 use super::inbound::{thread_keys, thread_state};
-use super::items::{from_item, to_item, IdempotencyItem, MessageItem, OutrefItem};
+use super::items::{from_item, to_item, ConversationItem, IdempotencyItem, MessageItem, OutrefItem};
 use super::{key, n, s, values, Dynamo, Part, StoreError, TxnOutcome};
 use crate::conversation::{Conversation, Thread};
+use crate::ids::{ConversationId, MessageId};
 use crate::service::ports::{
     BeginWrite, ConversationMoves, IdempotencyLog, IdempotencyRecord, IdempotencyScope, OutboundLog, OutboundRecord,
-    Settlement,
+    Outbox, PendingSend, SendClaim, Settlement,
 };
 use crate::table;
 use crate::telesign::status::rank;
@@ -189,5 +190,69 @@ impl IdempotencyLog for Dynamo {
                 fingerprint: record.fingerprint,
             },
         }))
+    }
+}
+
+impl Outbox for Dynamo {
+    /// 1 BatchGetItem (the conversation and the message, strongly consistent).
+    async fn pending_send(
+        &self,
+        conversation_id: &ConversationId,
+        message_id: &MessageId,
+    ) -> Result<Option<PendingSend>, StoreError> {
+        let keys = vec![
+            table::conversation_key(conversation_id.as_str()),
+            table::message_key(conversation_id.as_str(), message_id.as_str()),
+        ];
+        let mut found = self.get_many(keys).await?.into_iter();
+        let (Some(Some(conversation)), Some(Some(message))) = (found.next(), found.next()) else {
+            return Ok(None);
+        };
+        Ok(Some(PendingSend {
+            conversation: from_item::<ConversationItem>(conversation)?.into_conversation(),
+            message: from_item::<MessageItem>(message)?.into_message(),
+        }))
+    }
+
+    /// 1 TransactWriteItems: the message marked claimed while it is neither claimed nor sent
+    /// (`status_rank` 0: recorded, not handed to TeleSign), with the customer's consent checked
+    /// when the message asks for it.
+    async fn claim_send(&self, pending: &PendingSend, needs_consent: bool) -> Result<SendClaim, StoreError> {
+        let c = &pending.conversation;
+        let mut txn = self.txn();
+        let message = key(table::message_key(
+            c.conversation_id.as_str(),
+            pending.message.message_id.as_str(),
+        ));
+        let vals = values([(":now", s(crate::ids::Timestamp::now().to_string())), (":zero", n(0))]);
+        txn.update(
+            Part::Automated,
+            message,
+            "SET claimed_at = :now",
+            Some("attribute_exists(pk) AND attribute_not_exists(claimed_at) AND status_rank = :zero"),
+            vals,
+            HashMap::new(),
+        )?;
+        if needs_consent {
+            let consent = key(table::consent_key(c.account_id.as_str(), c.customer_number.as_str()));
+            txn.check(
+                Part::ConsentCheck,
+                consent,
+                "attribute_not_exists(pk) OR opted_out = :f",
+                values([(":f", aws_sdk_dynamodb::types::AttributeValue::Bool(false))]),
+            )?;
+        }
+        let outcome = txn.commit().await?;
+        Ok(if matches!(outcome, TxnOutcome::Done) {
+            SendClaim::Claimed
+        } else if outcome.failed(Part::Automated) {
+            SendClaim::Taken
+        } else if outcome.failed(Part::ConsentCheck) {
+            SendClaim::OptedOut
+        } else {
+            return Err(StoreError::Unavailable(format!(
+                "claiming the send was cancelled: {outcome:?}"
+            )));
+        })
     }
 }

@@ -49,6 +49,8 @@ pub(crate) enum Part {
     Hold,
     /// A canned response.
     Canned,
+    /// An account's count of canned responses.
+    CannedCount,
 }
 
 /// What a transaction came to.

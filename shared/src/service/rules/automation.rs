@@ -2,6 +2,7 @@ use crate::automation::{ConsentEffect, Kind};
 use crate::conversation::{Consent, Direction};
 use crate::service::callbacks::CallbackOutcome;
 use crate::service::harness::*;
+use crate::service::worker::Done;
 
 const CUSTOMER: &str = "48601234567";
 
@@ -34,6 +35,7 @@ async fn a_start_retried_after_a_later_stop_leaves_the_customer_opted_out() {
         ]
     );
     assert_eq!(kinds(&w, &id), [Kind::Stop]);
+    w.work().await;
     assert_eq!(w.gateway.sent().len(), 1);
 }
 
@@ -77,6 +79,11 @@ async fn the_greeting_goes_out_once_on_a_new_conversation_never_on_later_message
     assert_eq!(kinds(&w, &id), [Kind::Greeting]);
     let greeting = w.transcript(&id)[1].clone();
     assert!(greeting.automated && greeting.direction == Direction::Outbound);
+    assert!(
+        w.gateway.sent().is_empty(),
+        "the callback is answered before TeleSign is called"
+    );
+    w.work().await;
     assert_eq!(w.gateway.sent().len(), 1);
     assert_eq!(w.gateway.sent()[0].message, "Hi, we will answer shortly.");
 }
@@ -102,6 +109,7 @@ async fn help_gets_the_default_help_reply_naming_the_account() {
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "HELP", "R1").await);
     assert_eq!(kinds(&w, &id), [Kind::Help]);
+    w.work().await;
     assert!(w.gateway.sent()[0].message.starts_with("Support:"));
 }
 
@@ -111,6 +119,7 @@ async fn a_message_turned_off_is_not_sent() {
     w.set_settings(serde_json::json!({"messages": {"stop": null}}));
     let id = stored(&w.text(CUSTOMER, "STOP", "R1").await);
     assert!(kinds(&w, &id).is_empty());
+    w.work().await;
     assert!(w.gateway.sent().is_empty());
 }
 
@@ -155,6 +164,11 @@ async fn an_idle_waiting_conversation_is_ended_with_a_notice_and_the_closing_mes
         .iter()
         .any(|m| m.direction == Direction::System && m.text.contains("waiting for 60 seconds")));
     assert_eq!(kinds(&w, &id), [Kind::Closing]);
+    assert!(
+        w.gateway.sent().is_empty(),
+        "the sweep records the closing message; the worker sends it"
+    );
+    w.work().await;
     assert_eq!(w.gateway.sent()[0].message, "Closed for now; text us any time.");
     let entry = w.store.read(|s| s.audit.last().cloned()).unwrap();
     assert_eq!(entry.action, crate::audit::AuditAction::ConversationAutoClosed);
@@ -322,4 +336,86 @@ async fn delete_with_retention(w: &World, days: u32) {
         "x",
     );
     assert!(w.store.delete_account(&account, &entry).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_send_job_that_comes_twice_sends_once() {
+    // Given a greeting recorded with the customer's first message
+    let w = World::new();
+    w.set_settings(serde_json::json!({"messages": {"greeting": "Hi"}}));
+    let id = stored(&w.text(CUSTOMER, "hello", "R1").await);
+    let greeting = w.transcript(&id)[1].message_id.clone();
+    let job = crate::jobs::Job::Send {
+        account_id: w.account.account_id.clone(),
+        conversation_id: id.clone(),
+        message_id: greeting,
+    };
+    // When the queue hands its job to two workers, one after the other and then at once
+    let worker = w.worker();
+    let first = worker.run(&job, soon()).await.unwrap();
+    let (a, b) = futures_util::future::join(worker.run(&job, soon()), worker.run(&job, soon())).await;
+    // Then TeleSign got it once, and the other tries found it taken
+    assert!(matches!(first, Done::Sent(_)), "{first:?}");
+    assert_eq!((a.unwrap(), b.unwrap()), (Done::Taken, Done::Taken));
+    assert_eq!(w.gateway.sent().len(), 1);
+    assert!(
+        w.transcript(&id)[1].telesign_reference_id.is_some(),
+        "settled with TeleSign's reference"
+    );
+}
+
+#[tokio::test]
+async fn a_stop_between_the_greeting_and_its_send_stops_the_greeting_not_the_confirmation() {
+    // Given a greeting recorded but not sent yet
+    let w = World::new();
+    w.set_settings(serde_json::json!({"messages": {"greeting": "Hi"}}));
+    let id = stored(&w.text(CUSTOMER, "hello", "R1").await);
+    // When the customer texts STOP before the worker gets to it
+    w.text(CUSTOMER, "STOP", "R2").await;
+    let done = w.work().await;
+    // Then the greeting is recorded as not sent, and only the stop confirmation went out
+    assert!(done.contains(&Done::OptedOut), "{done:?}");
+    let sent = w.gateway.sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].message.contains("START"), "{}", sent[0].message);
+    let greeting = w
+        .transcript(&id)
+        .into_iter()
+        .find(|m| m.kind == Some(Kind::Greeting))
+        .unwrap();
+    assert_eq!(greeting.status, crate::telesign::MessageState::Failed);
+    assert_eq!(
+        greeting.status_description.as_deref(),
+        Some(crate::service::worker::OPTED_OUT_MEANWHILE)
+    );
+}
+
+#[tokio::test]
+async fn a_send_job_of_an_erased_conversation_is_let_go() {
+    let w = World::new();
+    let job = crate::jobs::Job::Send {
+        account_id: w.account.account_id.clone(),
+        conversation_id: crate::ids::ConversationId::new(),
+        message_id: crate::ids::MessageId::new(),
+    };
+    assert_eq!(w.worker().run(&job, soon()).await.unwrap(), Done::Gone);
+    assert!(w.gateway.sent().is_empty());
+}
+
+#[tokio::test]
+async fn a_sweep_that_overlaps_another_does_nothing_until_the_lease_is_free_or_expired() {
+    use crate::service::sweeper::SWEEP_LEASE;
+    let w = World::new();
+    let now = crate::ids::epoch_seconds();
+    // Given another sweep holding the lease for a minute more
+    w.store
+        .write(|s| s.leases.insert(SWEEP_LEASE.into(), ("another".into(), now + 60)));
+    let report = w.sweeper().sweep(crate::ids::Timestamp::now(), soon()).await.unwrap();
+    assert!(report.skipped, "{report:?}");
+    // When its lease has expired (the sweep died), the next takes it, sweeps and gives it back
+    w.store
+        .write(|s| s.leases.insert(SWEEP_LEASE.into(), ("another".into(), now - 1)));
+    let report = w.sweeper().sweep(crate::ids::Timestamp::now(), soon()).await.unwrap();
+    assert!(!report.skipped, "{report:?}");
+    assert!(w.store.read(|s| s.leases.is_empty()), "given back");
 }
