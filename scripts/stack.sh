@@ -65,7 +65,7 @@ write_env_file() {
     for name in AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_EC2_METADATA_DISABLED \
       AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SECRETS_MANAGER AWS_ENDPOINT_URL_SQS TABLE_NAME \
       AWS_ENDPOINT_URL_EVENTBRIDGE AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI EVENT_BUS_NAME EVENTS_FAILURE_QUEUE_URL \
-      PUBLIC_BASE_URL CALLBACK_QUEUE_URL REPLAY_BACKOFF_MAX_SECONDS SWEEP_INTERVAL_SECONDS TELESIGN_BASE_URL TELESIGN_TIMEOUT_MS \
+      PUBLIC_BASE_URL CALLBACK_QUEUE_URL WORK_QUEUE_URL REPLAY_BACKOFF_MAX_SECONDS SWEEP_INTERVAL_SECONDS TELESIGN_BASE_URL TELESIGN_TIMEOUT_MS \
       SECRET_PREFIX CACHE_TTL_SECONDS RUST_LOG; do
       [ -n "${!name:-}" ] && echo "$name=${!name}"
     done
@@ -140,16 +140,22 @@ stack_env() {
   export AWS_ENDPOINT_URL_EVENTBRIDGE="http://127.0.0.1:$MOTO_PORT"
   export AWS_ENDPOINT_URL_DYNAMODB_STREAMS="http://127.0.0.1:$DDB_PORT"
   export AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI="http://127.0.0.1:$SMS_LOCAL_PORT"
+  # The template's alarms and dashboard, on moto (scripts/local_alarms.py), for the smoke test.
+  export AWS_ENDPOINT_URL_CLOUDWATCH="http://127.0.0.1:$MOTO_PORT"
   export EVENT_BUS_NAME=${EVENT_BUS_NAME:-sms-channel-events}
   export EVENTS_FAILURE_QUEUE_URL="http://127.0.0.1:$MOTO_PORT/123456789012/sms-channel-events-failed"
   export TABLE_NAME=${TABLE_NAME:-sms-channel-local}
   export CALLBACK_QUEUE_URL="http://127.0.0.1:$MOTO_PORT/123456789012/sms-channel-callbacks"
+  # The work queue: jobs off the request path (automated messages to send), for the worker.
+  export WORK_QUEUE_URL="http://127.0.0.1:$MOTO_PORT/123456789012/sms-channel-work"
   export REPLAY_BACKOFF_MAX_SECONDS=${REPLAY_BACKOFF_MAX_SECONDS:-15}
   # The auto-close sweep's schedule (every minute deployed).
   export SWEEP_INTERVAL_SECONDS=${SWEEP_INTERVAL_SECONDS:-5}
   export PUBLIC_BASE_URL="http://127.0.0.1:$SMS_LOCAL_PORT"
   export SMS_LOCAL_PORT
   export AWS_LAMBDA_LOG_FORMAT=${AWS_LAMBDA_LOG_FORMAT:-JSON}
+  # As Lambda sets it for a published version behind an alias (the callback metrics' Version).
+  export AWS_LAMBDA_FUNCTION_VERSION=${AWS_LAMBDA_FUNCTION_VERSION:-1}
   export RUST_LOG=${RUST_LOG:-info}
 }
 
@@ -177,6 +183,7 @@ start_stack() {
     say "TELESIGN_BASE_URL is set: the functions talk to $TELESIGN_BASE_URL, no simulator started"
   fi
   wait_for_port moto "$MOTO_PORT" 60
+  "$ROOT/.venv/bin/python" "$ROOT/scripts/local_alarms.py" "$STACK_NAME" >/dev/null
   wait_for_port dynamodb "$DDB_PORT" 90
   wait_for_port ddb-fault-proxy "$DDB_PROXY_PORT" 20
   start local-gateway "$SMS_LOCAL_PORT" "$TARGET_DIR/debug/local-gateway"

@@ -89,9 +89,17 @@ async fn each_callback_and_send_leaves_its_metric_line() {
     assert_eq!(stored["_aws"]["CloudWatchMetrics"][0]["Namespace"], "SmsChannel");
     let refused = line_of(&lines, "Callbacks", &[("Outcome", "refused")]);
     assert_eq!(refused["Reason"], "mismatch");
+    // The stack runs as a published version (AWS_LAMBDA_FUNCTION_VERSION): its canary counts it.
+    assert_eq!(refused["Version"], "1");
     assert_eq!(
         refused["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-        json!([["Outcome"], ["Outcome", "Reason"], ["AccountId", "Outcome"]])
+        json!([
+            ["Outcome"],
+            ["Outcome", "Reason"],
+            ["AccountId", "Outcome"],
+            ["Outcome", "Version"],
+            ["Version"]
+        ])
     );
     assert!(!refused["request_id"].as_str().unwrap_or("").is_empty(), "{refused}");
     line_of(&lines, "Callbacks", &[("Outcome", "unknown_number")]);
@@ -328,9 +336,7 @@ fn every_function_is_covered_by_a_throttles_alarm_and_on_the_dashboard() {
     // The alarms that read a function's Throttles, and notify (themselves or through a composite).
     let throttles: Vec<String> = of_type(&facts, "AWS::CloudWatch::Alarm")
         .into_iter()
-        .filter(|(name, a)| {
-            parts.contains(*name) || a["Properties"]["AlarmActions"] == json!([{"Ref": "AlarmTopic"}])
-        })
+        .filter(|(name, a)| parts.contains(*name) || a["Properties"]["AlarmActions"] == json!([{"Ref": "AlarmTopic"}]))
         .map(|(_, a)| a["Properties"]["Metrics"].to_string())
         .filter(|m| m.contains("\"Throttles\""))
         .collect();
@@ -375,8 +381,25 @@ fn the_events_function_is_alarmed_when_it_falls_behind_the_stream_or_gives_up_on
     let filter = mapping["FilterCriteria"]["Filters"][0]["Pattern"]
         .as_str()
         .expect("a filter");
-    assert!(
-        filter.contains(shared::store::stream::EVENT_PARTITION_PREFIX),
+    // The local stack's mapping filters as the template's does.
+    assert_eq!(
+        filter,
+        shared::store::stream::EVENT_FILTER,
         "only conversations and messages"
     );
+    let pattern: Value = serde_json::from_str(filter).expect("a JSON pattern");
+    assert_eq!(pattern["eventName"], json!(["INSERT", "MODIFY"]));
+    for (event, pk, sk, passes) in [
+        ("INSERT", "CONV#1", "CONV", true),
+        ("MODIFY", "CONV#1", "MSG#2", true),
+        ("REMOVE", "CONV#1", "MSG#2", false),
+        ("INSERT", "CONV#1", "RAW#2", false),
+        ("INSERT", "THREAD#1", "LIVE", false),
+    ] {
+        assert_eq!(
+            shared::store::stream::passes_filter(event, pk, sk),
+            passes,
+            "{event} {pk} {sk}"
+        );
+    }
 }

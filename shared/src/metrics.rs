@@ -9,7 +9,7 @@
 //!
 //! | metric | unit | dimension sets | emitted by |
 //! |---|---|---|---|
-//! | `Callbacks` | Count | `Outcome`; `Outcome, Reason` (refused); `AccountId, Outcome` (known account) | inbound-callback |
+//! | `Callbacks` | Count | `Outcome`; `Outcome, Reason` (refused); `AccountId, Outcome` (known account); `Outcome, Version` and `Version` (a published version: its canary's alarms) | inbound-callback |
 //! | `Sends` | Count | `Outcome`; `Outcome, TelesignCode`; `AccountId, Outcome` | outbound-send (the send service) |
 //! | `DeliveryReportLag` | Milliseconds | none; `Status` (the account a property) | inbound-callback (a report that makes a message final) |
 //! | `AutomatedMessages` | Count | `Kind` | inbound-callback, callback-replay (greeting, away, help, stop, start), sweeper (closing) |
@@ -85,6 +85,9 @@ pub enum Dim {
     Status,
     /// The kind of an automated message.
     Kind,
+    /// The published version of the function that answered (`AWS_LAMBDA_FUNCTION_VERSION`): a
+    /// canary deployment's alarms watch the new version's own outcomes.
+    Version,
 }
 
 impl Dim {
@@ -182,8 +185,32 @@ impl Record {
     }
 }
 
-/// A callback's record: by outcome; by reason when refused; by account when the account exists.
+/// The published version of the running function (`AWS_LAMBDA_FUNCTION_VERSION`, read once), or
+/// `None` for `$LATEST` and outside Lambda: only a published version is deployed gradually.
+pub fn function_version() -> Option<&'static str> {
+    static VERSION: OnceLock<Option<String>> = OnceLock::new();
+    VERSION
+        .get_or_init(|| published_version(crate::config::optional("AWS_LAMBDA_FUNCTION_VERSION")))
+        .as_deref()
+}
+
+/// A version that a published version's number is (digits), or nothing.
+fn published_version(raw: Option<String>) -> Option<String> {
+    raw.filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// A callback's record: by outcome; by reason when refused; by account when the account exists;
+/// by the function's version, with and without the outcome, when it is a published one.
 pub fn callback(result: CallbackResult, reason: Option<&str>, account: Option<&AccountId>) -> Record {
+    callback_of_version(result, reason, account, function_version())
+}
+
+fn callback_of_version(
+    result: CallbackResult,
+    reason: Option<&str>,
+    account: Option<&AccountId>,
+    version: Option<&str>,
+) -> Record {
     let mut r = Record::count(Metric::Callbacks)
         .dim(Dim::Outcome, <&str>::from(result))
         .set(&[Dim::Outcome]);
@@ -194,6 +221,12 @@ pub fn callback(result: CallbackResult, reason: Option<&str>, account: Option<&A
         r = r
             .dim(Dim::AccountId, account.as_str())
             .set(&[Dim::AccountId, Dim::Outcome]);
+    }
+    if let Some(version) = version {
+        r = r
+            .dim(Dim::Version, version)
+            .set(&[Dim::Outcome, Dim::Version])
+            .set(&[Dim::Version]);
     }
     r
 }
@@ -335,6 +368,19 @@ mod tests {
         );
         assert_eq!(directive["Metrics"], json!([{"Name": "Callbacks", "Unit": "Count"}]));
         assert_eq!(doc["_aws"]["Timestamp"], 1_700_000_000_000u64);
+    }
+
+    #[test]
+    fn a_published_version_counts_its_own_callbacks_by_outcome_and_in_all() {
+        let doc = parsed(&callback_of_version(CallbackResult::Refused, None, None, Some("7")));
+        assert_eq!(doc["Version"], "7");
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Outcome"], ["Outcome", "Version"], ["Version"]])
+        );
+        assert_eq!(published_version(Some("$LATEST".into())), None);
+        assert_eq!(published_version(Some("12".into())).as_deref(), Some("12"));
+        assert_eq!(published_version(None), None);
     }
 
     #[test]
