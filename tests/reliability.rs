@@ -280,6 +280,10 @@ async fn malformed_cursors_and_oversized_references_are_the_clients_mistake_not_
         let answer = s.get(&format!("/conversations/{conversation}?cursor={cursor}")).await;
         assert_eq!(code(&answer), (400, Some("invalid_cursor")), "{}", answer.1);
     }
+    // A key with an empty part: DynamoDB would refuse the request (a 400, never a 503).
+    let empty = forged(json!({"pk": format!("AUDIT#{}", account.id), "sk": ""}));
+    let answer = s.get(&format!("/audit?account_id={}&cursor={empty}", account.id)).await;
+    assert_eq!(code(&answer), (400, Some("invalid_cursor")), "{}", answer.1);
     let listing = forged(json!({"pk": "x".repeat(3000), "sk": "CONV",
         "gsi1pk": format!("ACCOUNT#{}#LIVE", account.id), "gsi1sk": "y"}));
     let answer = s
@@ -298,4 +302,32 @@ async fn malformed_cursors_and_oversized_references_are_the_clients_mistake_not_
         )
         .await;
     assert_eq!(code(&answer), (400, Some("malformed_payload")), "{}", answer.1);
+}
+
+#[tokio::test]
+async fn sixty_concurrent_assigns_of_one_conversation_are_answered_200_or_409_never_503() {
+    // Given a conversation and ten agents of its account
+    let s = stack();
+    let account = s.account(1).await;
+    let agents: Vec<String> = (0..10).map(|i| format!("busy-{i}-{}", reference_id())).collect();
+    for agent in &agents {
+        let path = format!("/accounts/{}/members/{agent}", account.id);
+        let (status, body) = s.call("PUT", &path, Some(json!({"role": "agent"})), &[]).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    s.text(&account, &random_number(), "who takes me?").await;
+    let id = channel_tests::conversation_id_of(&s.conversations(&account, "open").await[0]);
+    // When a supervisor's clicks assign it 60 times at once, to each of them in turn
+    let path = format!("/conversations/{id}/assign");
+    let assigns = (0..60).map(|i| s.post(&path, json!({"agent_id": agents[i % agents.len()]})));
+    let answers = futures::future::join_all(assigns).await;
+    // Then each is done or told the conversation was busy: contention is no outage
+    for answer in &answers {
+        assert!(
+            matches!(code(answer), (200, _) | (409, Some("conversation_busy"))),
+            "{answer:?}"
+        );
+    }
+    let holder = s.conversation(&id).await["assigned_agent"].clone();
+    assert!(agents.iter().any(|a| holder == *a), "held by one of them: {holder}");
 }

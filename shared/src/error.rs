@@ -25,6 +25,7 @@ pub enum ErrorCode {
     AccountNotFound,
     AssignedToOther,
     AttachmentsNotSupported,
+    Busy,
     CannedResponseNotFound,
     ConversationBusy,
     ConversationClosed,
@@ -73,6 +74,7 @@ pub enum ErrorCode {
     StorageUnavailable,
     TelesignRejected,
     TelesignUnavailable,
+    TooManyCannedResponses,
     TooManyNumbers,
     Unauthorized,
     UnknownAccount,
@@ -179,6 +181,16 @@ fn status(code: u16) -> StatusCode {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        if let StoreError::Conflict(why) = &e {
+            // Contention (another transaction on the same items), tried again and still there:
+            // the caller's to retry, not an outage to wake anyone for.
+            tracing::warn!(error = %why, "a write kept meeting another transaction");
+            return Self::new(
+                StatusCode::CONFLICT,
+                ErrorCode::Busy,
+                "another change to the same thing was being made at the same moment; try again",
+            );
+        }
         tracing::error!(error = %e, "storage failed");
         Self::unavailable(
             ErrorCode::StorageUnavailable,
@@ -264,7 +276,10 @@ impl From<DeskError> for ApiError {
                 Self::bad_request(ErrorCode::InvalidParameter, message)
             }
             DeskError::Cursor(_) => Self::bad_request(ErrorCode::InvalidCursor, message),
-            DeskError::Busy => StoreError::Unavailable(message).into(),
+            DeskError::Busy => {
+                tracing::warn!("a move kept losing to other changes of the conversation");
+                Self::new(StatusCode::CONFLICT, ErrorCode::ConversationBusy, message)
+            }
             DeskError::AccountNotFound => Self::not_found(ErrorCode::AccountNotFound, message),
             DeskError::Forbidden => Self::forbidden(),
             DeskError::AssignedToOther(h) => Self::assigned_to_other(h),
@@ -287,6 +302,7 @@ impl From<TeamError> for ApiError {
             TeamError::InvalidDisplayName => Self::bad_request(ErrorCode::InvalidDisplayName, message),
             TeamError::InvalidCanned(_) => Self::bad_request(ErrorCode::InvalidCannedResponse, message),
             TeamError::CannedNotFound => Self::not_found(ErrorCode::CannedResponseNotFound, message),
+            TeamError::TooManyCanned => Self::new(StatusCode::CONFLICT, ErrorCode::TooManyCannedResponses, message),
             TeamError::Cursor(_) => Self::bad_request(ErrorCode::InvalidCursor, message),
             TeamError::Store(s) => s.into(),
         }
