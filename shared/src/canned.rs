@@ -10,6 +10,50 @@ pub const MAX_TITLE_CHARS: usize = 100;
 /// The longest text, in characters: the longest message a reply may send.
 pub const MAX_TEXT_CHARS: usize = 1600;
 
+/// The most canned responses an account keeps: a picker of more is not read by anyone, and the
+/// whole list stays well within one answer (200 of the longest, 1600 emoji each, are about 1.4 MB
+/// against Lambda's 6 MB) and one read of the account's partition.
+pub const MAX_PER_ACCOUNT: usize = 200;
+
+/// The most canned responses of one page of the list (and its default).
+pub const MAX_PAGE: usize = 100;
+
+/// Where a page of the list ends: the title (case aside) and id of its last one, in a cursor.
+pub fn cursor_of(r: &CannedResponse) -> String {
+    use base64::Engine;
+    let key = serde_json::json!([r.title.to_lowercase(), r.canned_response_id.as_str()]);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.to_string())
+}
+
+/// A page of the list sorted by [`sorted`]: the `limit` after `cursor` (one [`cursor_of`] gave),
+/// and the cursor of the next page when there is one; `None` for a cursor that is none of ours.
+pub fn page(
+    sorted: Vec<CannedResponse>,
+    limit: usize,
+    cursor: Option<&str>,
+) -> Option<(Vec<CannedResponse>, Option<String>)> {
+    use base64::Engine;
+    let after: Option<(String, String)> = match cursor {
+        None => None,
+        Some(c) => {
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).ok()?;
+            Some(serde_json::from_slice(&bytes).ok()?)
+        }
+    };
+    let rest: Vec<CannedResponse> = sorted
+        .into_iter()
+        .filter(|r| {
+            after.as_ref().is_none_or(|(t, id)| {
+                (r.title.to_lowercase(), r.canned_response_id.as_str().to_owned()) > (t.clone(), id.clone())
+            })
+        })
+        .collect();
+    let more = rest.len() > limit;
+    let items: Vec<CannedResponse> = rest.into_iter().take(limit).collect();
+    let next = if more { items.last().map(cursor_of) } else { None };
+    Some((items, next))
+}
+
 /// A canned response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CannedResponse {
@@ -63,6 +107,32 @@ pub fn sorted(mut all: Vec<CannedResponse>) -> Vec<CannedResponse> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn response(title: &str) -> CannedResponse {
+        CannedResponse {
+            canned_response_id: CannedResponseId::new(),
+            account_id: AccountId::new(),
+            title: title.into(),
+            text: "t".into(),
+            created_at: Timestamp::now(),
+            updated_at: Timestamp::now(),
+        }
+    }
+
+    #[test]
+    fn pages_follow_the_titles_and_the_last_has_no_cursor() {
+        let all = sorted(["b", "A", "c", "a", "D"].iter().map(|t| response(t)).collect());
+        let (first, next) = page(all.clone(), 2, None).unwrap();
+        assert_eq!(
+            first.iter().map(|r| r.title.to_lowercase()).collect::<Vec<_>>(),
+            ["a", "a"]
+        );
+        let (second, next) = page(all.clone(), 2, next.as_deref()).unwrap();
+        assert_eq!(second.iter().map(|r| r.title.as_str()).collect::<Vec<_>>(), ["b", "c"]);
+        let (last, next) = page(all.clone(), 2, next.as_deref()).unwrap();
+        assert_eq!((last.len(), next), (1, None));
+        assert!(page(all, 2, Some("not-ours")).is_none());
+    }
 
     #[test]
     fn titles_are_one_trimmed_line_and_texts_are_trimmed() {

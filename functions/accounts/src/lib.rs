@@ -66,6 +66,9 @@ struct MemberBody {
 /// The default and largest page of the audit trail.
 const AUDIT_LIMIT: (u32, u32) = (50, 200);
 
+/// A page of canned responses: 100 by default and at most (the most an account keeps is 200).
+const CANNED_LIMIT: (u32, u32) = (shared::canned::MAX_PAGE as u32, shared::canned::MAX_PAGE as u32);
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewAccountBody {
@@ -189,8 +192,16 @@ impl App {
     }
 
     async fn canned_responses(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
-        let all = self.team.canned_responses(c, &account_id(req)?).await?;
-        Ok(json_response(StatusCode::OK, &json!({ "canned_responses": all })))
+        let limit = limit(req, CANNED_LIMIT)? as usize;
+        let cursor = query_param(req, "cursor");
+        let page = self
+            .team
+            .canned_responses(c, &account_id(req)?, limit, cursor.as_deref())
+            .await?;
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({"canned_responses": page.items, "next_cursor": page.next_cursor}),
+        ))
     }
 
     async fn create_canned(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {

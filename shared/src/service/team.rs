@@ -11,8 +11,8 @@ use crate::ids::{AccountId, CannedResponseId, Timestamp};
 use crate::service::access::{admit, admit_existing, Refusal};
 use crate::service::desk::plan_assignment;
 use crate::service::ports::{
-    AccountStore, AuditLog, BadCursor, CannedResponses, Committed, ConversationMoves, Member, Members, Page, ReadError,
-    StoreError,
+    AccountStore, AuditLog, BadCursor, CannedResponses, CannedWrite, Committed, ConversationMoves, Member, Members,
+    Page, ReadError, StoreError,
 };
 
 /// How often an unassignment that lost a race is tried again.
@@ -39,6 +39,12 @@ pub enum TeamError {
     /// A canned response's title or text refused.
     #[error(transparent)]
     InvalidCanned(#[from] crate::canned::CannedError),
+    /// The account keeps the most canned responses it may.
+    #[error(
+        "an account keeps at most {} canned responses: delete one first",
+        crate::canned::MAX_PER_ACCOUNT
+    )]
+    TooManyCanned,
     /// No such canned response in the account.
     #[error("no canned response of this account has this id")]
     CannedNotFound,
@@ -285,14 +291,20 @@ impl<S: Members + AuditLog + AccountStore + ConversationMoves> Team<S> {
 }
 
 impl<S: CannedResponses + Members + AccountStore> Team<S> {
-    /// An account's canned responses, by title (every member).
+    /// A page of an account's canned responses, by title (every member): `limit` (at most
+    /// [`crate::canned::MAX_PAGE`]) after `cursor`.
     pub async fn canned_responses(
         &self,
         caller: &Caller,
         account_id: &AccountId,
-    ) -> Result<Vec<CannedResponse>, TeamError> {
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<CannedResponse>, TeamError> {
         admit_existing(&self.store, caller, account_id, Action::ReadCannedResponses).await?;
-        Ok(crate::canned::sorted(self.store.canned_responses(account_id).await?))
+        let all = crate::canned::sorted(self.store.canned_responses(account_id).await?);
+        let limit = limit.clamp(1, crate::canned::MAX_PAGE);
+        let (items, next_cursor) = crate::canned::page(all, limit, cursor).ok_or(TeamError::Cursor(BadCursor))?;
+        Ok(Page { items, next_cursor })
     }
 
     /// Writes a new canned response (supervisors, operators), audited with its title.
@@ -316,8 +328,9 @@ impl<S: CannedResponses + Members + AccountStore> Team<S> {
         };
         let audit = canned_entry(caller, AuditAction::CannedResponseChanged, &response);
         match self.store.put_canned_response(&response, true, &audit).await? {
-            Committed::Done => Ok(response),
-            Committed::Lost => Err(TeamError::AccountNotFound),
+            CannedWrite::Done => Ok(response),
+            CannedWrite::Missing => Err(TeamError::AccountNotFound),
+            CannedWrite::Full => Err(TeamError::TooManyCanned),
         }
     }
 
@@ -345,8 +358,8 @@ impl<S: CannedResponses + Members + AccountStore> Team<S> {
         };
         let audit = canned_entry(caller, AuditAction::CannedResponseChanged, &response);
         match self.store.put_canned_response(&response, false, &audit).await? {
-            Committed::Done => Ok(response),
-            Committed::Lost => Err(TeamError::CannedNotFound),
+            CannedWrite::Done => Ok(response),
+            CannedWrite::Missing | CannedWrite::Full => Err(TeamError::CannedNotFound),
         }
     }
 

@@ -230,6 +230,7 @@ impl AccountStore for Dynamo {
     async fn delete_account(&self, a: &Account, audit: &AuditEntry) -> Result<bool, StoreError> {
         let mut owned = self.keys_under(&a.account_id, table::MEMBER_PREFIX).await?;
         owned.extend(self.keys_under(&a.account_id, table::CANNED_PREFIX).await?);
+        owned.push(table::canned_count_key(a.account_id.as_str()));
         for member in owned {
             self.client
                 .delete_item()

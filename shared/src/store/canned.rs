@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::items::{from_item, to_item};
-use super::{key, s, Dynamo, Part, StoreError};
+use super::{key, n, s, values, Dynamo, Part, StoreError, TxnOutcome};
 use crate::audit::AuditEntry;
 use crate::canned::CannedResponse;
 use crate::ids::{AccountId, CannedResponseId};
-use crate::service::ports::{CannedResponses, Committed};
+use crate::service::ports::{CannedResponses, CannedWrite};
 use crate::table;
 
 /// A canned response as stored: `ACCOUNT#<account>` / `CANNED#<id>`.
@@ -58,40 +58,53 @@ impl CannedResponses for Dynamo {
         found.map(|i| Ok(from_item::<CannedItem>(i)?.response)).transpose()
     }
 
-    /// 1 TransactWriteItems: a new one with its account checked, or a change of one that still
-    /// exists; the entry.
+    /// 1 TransactWriteItems: a new one with its account checked and its count raised while under
+    /// the most an account keeps, or a change of one that still exists; the entry.
     async fn put_canned_response(
         &self,
         r: &CannedResponse,
         new: bool,
         audit: &AuditEntry,
-    ) -> Result<Committed, StoreError> {
+    ) -> Result<CannedWrite, StoreError> {
         let mut txn = self.txn();
-        let watched = if new {
+        if new {
             let account = key(table::account_key(r.account_id.as_str()));
             txn.check(Part::Account, account, "attribute_exists(pk)", HashMap::new())?;
+            let count = key(table::canned_count_key(r.account_id.as_str()));
+            let vals = values([
+                (":zero", n(0)),
+                (":one", n(1)),
+                (":max", n(crate::canned::MAX_PER_ACCOUNT)),
+            ]);
+            txn.update(
+                Part::CannedCount,
+                count,
+                "SET canned = if_not_exists(canned, :zero) + :one",
+                Some("attribute_not_exists(canned) OR canned < :max"),
+                vals,
+                HashMap::new(),
+            )?;
             txn.put(
                 Part::Canned,
                 to_item(&CannedItem::of(r))?,
                 Some("attribute_not_exists(pk)"),
             )?;
-            [Part::Account, Part::Canned]
         } else {
             txn.put(Part::Canned, to_item(&CannedItem::of(r))?, Some("attribute_exists(pk)"))?;
-            [Part::Canned, Part::Canned]
-        };
+        }
         txn.audit(audit)?;
-        Ok(
-            if txn
-                .commit()
-                .await?
-                .done_unless(&watched, "writing the canned response")?
-            {
-                Committed::Done
-            } else {
-                Committed::Lost
-            },
-        )
+        let outcome = txn.commit().await?;
+        Ok(if matches!(outcome, TxnOutcome::Done) {
+            CannedWrite::Done
+        } else if outcome.failed(Part::CannedCount) {
+            CannedWrite::Full
+        } else if outcome.failed(Part::Account) || outcome.failed(Part::Canned) {
+            CannedWrite::Missing
+        } else {
+            return Err(StoreError::Unavailable(format!(
+                "writing the canned response was cancelled: {outcome:?}"
+            )));
+        })
     }
 
     /// 1 TransactWriteItems: the response deleted and the entry.
@@ -104,6 +117,15 @@ impl CannedResponses for Dynamo {
         let mut txn = self.txn();
         let at = key(table::canned_response_key(account_id.as_str(), id.as_str()));
         txn.delete(Part::Canned, at, Some("attribute_exists(pk)"), HashMap::new())?;
+        let count = key(table::canned_count_key(account_id.as_str()));
+        txn.update(
+            Part::CannedCount,
+            count,
+            "SET canned = if_not_exists(canned, :one) - :one",
+            None,
+            values([(":one", n(1))]),
+            HashMap::new(),
+        )?;
         txn.audit(audit)?;
         txn.commit()
             .await?

@@ -386,9 +386,9 @@ async fn canned_responses_are_written_by_supervisors_and_read_by_every_member() 
     assert_eq!(written.title, "Parcel");
     let by_agent = team.create_canned_response(&agent("a-1"), &account, "Mine", "x").await;
     assert_eq!(by_agent.unwrap_err(), TeamError::Forbidden);
-    let read = team.canned_responses(&agent("a-1"), &account).await.unwrap();
-    assert_eq!(read, std::slice::from_ref(&written));
-    let outsider = team.canned_responses(&agent("a-9"), &account).await;
+    let read = team.canned_responses(&agent("a-1"), &account, 50, None).await.unwrap();
+    assert_eq!(read.items, std::slice::from_ref(&written));
+    let outsider = team.canned_responses(&agent("a-9"), &account, 50, None).await;
     assert_eq!(outsider.unwrap_err(), TeamError::AccountNotFound);
     let id = written.canned_response_id.clone();
     tokio::time::sleep(std::time::Duration::from_millis(2)).await;
@@ -465,4 +465,44 @@ async fn canned_responses_are_audited_by_title_and_need_their_account() {
             .unwrap_err(),
         TeamError::AccountNotFound
     );
+}
+
+#[tokio::test]
+async fn an_account_keeps_at_most_its_canned_responses_and_lists_them_a_page_at_a_time() {
+    // Given an account with as many canned responses as it may keep
+    let w = World::new();
+    let account = w.account.account_id.clone();
+    let team = w.team();
+    for i in 0..crate::canned::MAX_PER_ACCOUNT {
+        team.create_canned_response(&op("o-1"), &account, &format!("Answer {i:03}"), "x")
+            .await
+            .unwrap();
+    }
+    // Then one more is refused, until one is deleted
+    let more = team.create_canned_response(&op("o-1"), &account, "One more", "x").await;
+    assert_eq!(more.unwrap_err(), TeamError::TooManyCanned);
+    // And the list comes a page at a time, by title, each page full but the last
+    let first = team.canned_responses(&op("o-2"), &account, 500, None).await;
+    let first = first.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        first.items.len(),
+        crate::canned::MAX_PAGE,
+        "a page is at most {}",
+        crate::canned::MAX_PAGE
+    );
+    assert_eq!(first.items[0].title, "Answer 000");
+    let second = team
+        .canned_responses(&op("o-2"), &account, 500, first.next_cursor.as_deref())
+        .await
+        .unwrap();
+    assert_eq!(second.items[0].title, "Answer 100");
+    assert_eq!(second.next_cursor, None, "the last page");
+    let bad = team.canned_responses(&op("o-2"), &account, 10, Some("nope")).await;
+    assert!(matches!(bad, Err(TeamError::Cursor(_))));
+    let gone = first.items[0].canned_response_id.clone();
+    team.delete_canned_response(&op("o-1"), &account, &gone).await.unwrap();
+    assert!(team
+        .create_canned_response(&op("o-1"), &account, "One more", "x")
+        .await
+        .is_ok());
 }

@@ -441,7 +441,7 @@ async fn an_operator_reading_the_desk_of_no_account_is_told_it_is_not_there() {
     );
     let history = desk.history(&op("o-1"), &nowhere, &number, 10, None).await;
     assert_eq!(history.unwrap_err(), DeskError::AccountNotFound);
-    let canned = w.team().canned_responses(&op("o-1"), &nowhere).await;
+    let canned = w.team().canned_responses(&op("o-1"), &nowhere, 50, None).await;
     assert_eq!(canned.unwrap_err(), crate::service::team::TeamError::AccountNotFound);
     let here = w.account.account_id.clone();
     assert_eq!(desk.counts(&op("o-1"), &here).await.unwrap().all, 0);
