@@ -244,6 +244,15 @@ pub(crate) fn encode_cursor(key: &HashMap<String, AttributeValue>) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&plain).unwrap_or_default())
 }
 
+/// The most a transcript page's messages take in JSON (the rest of the answer is a few KB):
+/// within Lambda's 6 MB synchronous answer with room to spare.
+const MAX_TRANSCRIPT_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+
+/// The partition of a conversation and its messages.
+fn pk_of(id: &ConversationId) -> String {
+    table::conversation_key(id.as_str()).0
+}
+
 /// The longest cursor taken: what this API gives out is far shorter.
 const MAX_CURSOR: usize = 1024;
 
@@ -262,7 +271,8 @@ pub(crate) fn decode_cursor(
     if plain.len() != expected.len() || !expected.iter().all(|k| plain.contains_key(*k)) {
         return Err(BadCursor);
     }
-    if !plain.iter().all(|(k, v)| fits(k, v)) {
+    // DynamoDB refuses an empty string in a key (a ValidationException, not a client's 400).
+    if !plain.iter().all(|(k, v)| !v.is_empty() && fits(k, v)) {
         return Err(BadCursor);
     }
     Ok(plain.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect())
@@ -271,7 +281,6 @@ pub(crate) fn decode_cursor(
 fn conversation_of(item: Item) -> Result<Conversation, StoreError> {
     Ok(from_item::<ConversationItem>(item)?.into_conversation())
 }
-
 
 impl ConversationMoves for Dynamo {
     /// 1 GetItem.
@@ -419,15 +428,35 @@ impl ConversationReads for Dynamo {
             .await
             .map_err(sdk_error)?;
         let mut messages = Vec::new();
+        let (mut answer_bytes, mut last_kept, mut cut) = (0, None, false);
         for item in out.items().iter().cloned() {
             match item.get(table::SK).and_then(|v| v.as_s().ok()).map(String::as_str) {
                 Some("CONV") => conversation = Some(conversation_of(item)?),
-                Some(sk) if sk.starts_with("MSG#") => messages.push(from_item::<MessageItem>(item)?.into_message()),
+                Some(sk) if sk.starts_with("MSG#") => {
+                    let sk = sk.to_owned();
+                    let message = from_item::<MessageItem>(item)?.into_message();
+                    // DynamoDB's page is 1 MB, but a text of control characters grows sixfold in
+                    // JSON: the page ends early rather than pass Lambda's 6 MB answer.
+                    answer_bytes += serde_json::to_vec(&message).map_or(0, |b| b.len());
+                    if answer_bytes > MAX_TRANSCRIPT_ANSWER_BYTES && !messages.is_empty() {
+                        cut = true;
+                        break;
+                    }
+                    messages.push(message);
+                    last_kept = Some(sk);
+                }
                 _ => {}
             }
         }
+        let next_cursor = match (cut, last_kept) {
+            (true, Some(sk)) => Some(encode_cursor(&HashMap::from([
+                (table::PK.to_owned(), s(pk_of(id))),
+                (table::SK.to_owned(), s(sk)),
+            ]))),
+            _ => out.last_evaluated_key().map(encode_cursor),
+        };
         Ok(conversation.map(|mut c| {
-            c.next_cursor = out.last_evaluated_key().map(encode_cursor);
+            c.next_cursor = next_cursor;
             c.messages = Some(messages);
             c
         }))

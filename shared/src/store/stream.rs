@@ -13,6 +13,23 @@ use super::items::{ConversationItem, MessageItem};
 /// of (the template's filter on the stream says the same).
 pub const EVENT_PARTITION_PREFIX: &str = "CONV#";
 
+/// The sort key of a conversation item, which makes events.
+pub const EVENT_CONVERSATION_SORT_KEY: &str = "CONV";
+
+/// The sort key prefix of message items, which make events (raw bodies, `RAW#`, do not).
+pub const EVENT_MESSAGE_SORT_PREFIX: &str = "MSG#";
+
+/// The event source mapping's filter (`template.yaml`'s `EventsStream`): conversations and their
+/// messages, created or changed (a removal, by TTL or erasure, makes no event).
+pub const EVENT_FILTER: &str = r#"{"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "CONV#"}]}, "sk": {"S": ["CONV", {"prefix": "MSG#"}]}}}}"#;
+
+/// Whether a stream record passes [`EVENT_FILTER`]: its event name and its key.
+pub fn passes_filter(event_name: &str, pk: &str, sk: &str) -> bool {
+    matches!(event_name, "INSERT" | "MODIFY")
+        && pk.starts_with(EVENT_PARTITION_PREFIX)
+        && (sk == EVENT_CONVERSATION_SORT_KEY || sk.starts_with(EVENT_MESSAGE_SORT_PREFIX))
+}
+
 /// A stream image, as Lambda's DynamoDB event carries it.
 pub type Image = serde_dynamo::Item;
 

@@ -38,8 +38,6 @@ pub const POLL_EVERY: Duration = Duration::from_millis(100);
 /// Retries of one batch before its records go to the on-failure destination (the template's
 /// `MaximumRetryAttempts`).
 pub const MAX_RETRIES: u32 = 10;
-/// The mapping's filter: the key prefix of the items events are made of.
-pub const FILTER_PREFIX: &str = shared::store::stream::EVENT_PARTITION_PREFIX;
 
 /// An iterator per open shard.
 type Shards = HashMap<String, Option<String>>;
@@ -248,13 +246,16 @@ async fn discover(client: &Client, arn: &str, shards: &mut Shards, first: bool) 
     Ok(())
 }
 
-/// Whether a record passes the mapping's filter (`dynamodb.Keys.pk.S` prefix `CONV#`).
+/// Whether a record passes the mapping's filter (`shared::store::stream::EVENT_FILTER`, the
+/// template's): its event name and its key.
 fn passes(r: &Record) -> bool {
-    let key = r
-        .dynamodb()
-        .and_then(|d| d.keys())
-        .and_then(|k| k.get(shared::table::PK));
-    matches!(key, Some(AttributeValue::S(pk)) if pk.starts_with(FILTER_PREFIX))
+    let keys = r.dynamodb().and_then(|d| d.keys());
+    let text = |name: &str| match keys.and_then(|k| k.get(name)) {
+        Some(AttributeValue::S(v)) => v.as_str(),
+        _ => "",
+    };
+    let event_name = r.event_name().map_or("", |n| n.as_str());
+    shared::store::stream::passes_filter(event_name, text(shared::table::PK), text(shared::table::SK))
 }
 
 fn sequence_of(record: &Value) -> String {
