@@ -1,5 +1,5 @@
 # The commands of the README. `make help` lists them.
-.PHONY: help dev stop watch test bench fuzz mutants rehearse
+.PHONY: help dev stop watch test bench fuzz mutants rehearse smoke
 
 ## help: this list
 help:
@@ -24,6 +24,10 @@ test:
 ## rehearse: the deploy rehearsal: template.yaml as sam deploy translates it, against AWS's limits (no AWS account needed)
 rehearse:
 	bash scripts/rehearse.sh $(ARGS)
+
+## smoke: checks a deployed stack from outside, changing nothing: make smoke API=<ApiUrl> TOKEN=<operator ID token> [STACK=<name>]
+smoke:
+	bash scripts/smoke.sh
 
 ## bench: criterion micro-benchmarks, cold starts and zip sizes of the release functions, warm work
 bench:

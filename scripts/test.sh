@@ -62,6 +62,10 @@ echo "== cargo nextest (the stack: $SMS_BASE_URL)"
 cargo nextest run --workspace --no-fail-fast "$@"
 echo "== the HTTP contract: docs/openapi.yaml against the route table and the stack's answers"
 .venv/bin/python tests/openapi_contract.py
+echo "== the smoke test of a deployed stack, against this one (and refusing a stack down, a wrong token, a forged callback taken)"
+OPERATOR_TOKEN=$(curl -s -X POST "$SMS_BASE_URL/_local/tokens" -d '{"sub":"smoke-operator","roles":["operator"]}' | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+.venv/bin/python scripts/smoke.py --api "$SMS_BASE_URL" --token "$OPERATOR_TOKEN" --stack "$STACK_NAME"
+SMOKE_API="$SMS_BASE_URL" SMOKE_TOKEN="$OPERATOR_TOKEN" .venv/bin/python -m unittest -q tests/smoke_test.py
 echo "== the README's cargo lambda watch + invoke path against the stack"
 bash tests/cargo_lambda_watch.sh
 echo "== the agent console in headless Chromium"
