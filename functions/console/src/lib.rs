@@ -26,6 +26,7 @@ pub struct App {
     html: String,
     policy: String,
     auth: Option<(String, String)>,
+    socket: Option<String>,
 }
 
 fn csp_hash(text: &str) -> String {
@@ -64,6 +65,12 @@ impl App {
         })
     }
 
+    /// The page signing in against `issuer` as the app client `client_id` (the local stack's
+    /// identity stand-in), its socket kept.
+    pub fn signing_in_with(self, issuer: &str, client_id: &str) -> Self {
+        Self::build(Some((issuer, client_id)), self.socket.as_deref())
+    }
+
     /// The page taking its live updates from the WebSocket API at `url` (`wss://…`).
     pub fn with_socket(self, url: &str) -> Self {
         let auth = self.auth.clone();
@@ -99,7 +106,12 @@ impl App {
             csp_hash(STYLE)
         );
         let auth = auth.map(|(i, c)| (i.to_owned(), c.to_owned()));
-        Self { html, policy, auth }
+        Self {
+            html,
+            policy,
+            auth,
+            socket: socket.map(str::to_owned),
+        }
     }
 
     /// Answers `GET /console`.

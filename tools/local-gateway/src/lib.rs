@@ -3,6 +3,7 @@
 //! handing it to the function's own handler.
 
 pub mod auth;
+pub mod identity;
 pub mod queue;
 pub mod routes;
 pub mod stream;
@@ -67,10 +68,14 @@ pub struct Gateway {
     pub console: console::App,
     /// The stand-in for API Gateway's JWT authorizer.
     pub authorizer: auth::Authorizer,
+    /// The stand-in for the identity provider the console signs in with.
+    pub identities: identity::Identities,
     /// `callback-replay` (fed by the parking queue's pollers, `queue.rs`).
     pub replay: callback_replay::App,
     /// `sweeper` (run every `SWEEP_INTERVAL_SECONDS`, as the schedule runs it every minute).
     pub sweeper: sweeper::App,
+    /// `worker` (fed by the work queue's pollers, `queue.rs`).
+    pub worker: worker::App,
     /// `events` (fed by the table's stream, `stream.rs`).
     pub events: events::App,
     /// `sockets`: the WebSocket API's `$connect` and `$disconnect` (`ws.rs`).
@@ -108,14 +113,18 @@ impl Gateway {
             validate: validate_credentials::App::from_clients(of("validate-credentials"))?,
             accounts: accounts::App::from_clients(of("accounts"))?,
             conversations: conversations::App::from_clients(of("conversations"))?,
-            console: console::App::from_clients(of("console"))?,
+            // The console signs in against this gateway's identity stand-in, as deployed against Cognito.
+            console: console::App::from_clients(of("console"))?
+                .signing_in_with(&authorizer.issuer, &authorizer.audience),
             replay: callback_replay::App::from_clients(of("callback-replay"))?,
             sweeper: sweeper::App::from_clients(of("sweeper"))?,
+            worker: worker::App::from_clients(of("worker"))?,
             events: events::App::from_clients(of("events"))?,
             sockets: sockets::App::from_clients(of("sockets"))?,
             meters: clients.iter().map(|(f, c)| (*f, c.meter.clone())).collect(),
             socket_authorizer: socket_authorizer(&authorizer)?,
             authorizer,
+            identities: identity::Identities::default(),
             sockets_open: ws::Open::default(),
             events_crashes: std::sync::atomic::AtomicUsize::new(0),
         })
@@ -190,6 +199,9 @@ impl Gateway {
         }
         let path = parts.uri.path().to_owned();
         if let Some(local) = path.strip_prefix("/_local/") {
+            if let Some(answer) = self.identity(&parts, local, &body) {
+                return answer;
+            }
             return self.local(parts.method.as_str(), local, &body);
         }
         if let Some(id) = path.strip_prefix("/@connections/") {
@@ -206,6 +218,9 @@ impl Gateway {
         };
         let claims = if route.public {
             None
+        } else if self.identities.refuse_now() {
+            tracing::warn!(method = %parts.method, path = %path, status = 401, "token refused (a test's forced 401)");
+            return plain(401, "Unauthorized");
         } else {
             let header = parts
                 .headers
@@ -265,6 +280,33 @@ impl Gateway {
 }
 
 impl Gateway {
+    /// The identity provider's routes (`identity.rs`), at this gateway's own origin.
+    fn identity(&self, parts: &http::request::Parts, path: &str, body: &[u8]) -> Option<hyper::Response<Full<Bytes>>> {
+        let header =
+            |name: http::header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let base = format!("http://{}", header(http::header::HOST));
+        let language = header(http::header::ACCEPT_LANGUAGE).to_ascii_lowercase();
+        let asked = identity::Asked {
+            method: parts.method.as_str(),
+            path,
+            query: parts.uri.query().unwrap_or(""),
+            body,
+            base: &base,
+            language: &language,
+        };
+        let answer = self.identities.answer(&self.authorizer, &asked)?;
+        let mut response = plain(answer.status, "");
+        *response.body_mut() = Full::new(Bytes::from(answer.body));
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static(answer.content_type),
+        );
+        if let Some(to) = answer.location.and_then(|l| http::HeaderValue::from_str(&l).ok()) {
+            response.headers_mut().insert(http::header::LOCATION, to);
+        }
+        Some(response)
+    }
+
     /// The development routes: `POST /_local/tokens`, `GET /_local/jwks.json`.
     fn local(&self, method: &str, path: &str, body: &[u8]) -> hyper::Response<Full<Bytes>> {
         match (method, path) {
