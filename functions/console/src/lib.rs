@@ -27,6 +27,8 @@ pub struct App {
     policy: String,
     auth: Option<(String, String)>,
     socket: Option<String>,
+    /// The provider's logout and revocation endpoints, when the configuration names them.
+    endpoints: (Option<String>, Option<String>),
 }
 
 fn csp_hash(text: &str) -> String {
@@ -59,23 +61,57 @@ impl App {
                 })
             }
         };
-        Ok(match socket {
+        let app = match socket {
             Some(url) => app.with_socket(&url),
             None => app,
-        })
+        };
+        // Cognito's logout and revocation endpoints (its discovery names neither); another
+        // provider's come from its discovery document.
+        let logout = shared::config::url("CONSOLE_OIDC_LOGOUT_URL")?;
+        let revoke = shared::config::url("CONSOLE_OIDC_REVOKE_URL")?;
+        Ok(app.with_endpoints(logout.as_deref(), revoke.as_deref()))
+    }
+
+    /// The page told where its provider signs out (`logout_url`, Cognito's `/logout`) and revokes
+    /// a refresh token (`revoke_url`).
+    pub fn with_endpoints(mut self, logout: Option<&str>, revoke: Option<&str>) -> Self {
+        self.endpoints = (logout.map(str::to_owned), revoke.map(str::to_owned));
+        let auth = self.auth.clone();
+        let auth = auth.as_ref().map(|(i, c)| (i.as_str(), c.as_str()));
+        let socket = self.socket.clone();
+        let endpoints = self.endpoints.clone();
+        let mut page = Self::build(auth, socket.as_deref());
+        page.endpoints = endpoints;
+        page.rebuilt()
     }
 
     /// The page signing in against `issuer` as the app client `client_id` (the local stack's
     /// identity stand-in), its socket kept.
     pub fn signing_in_with(self, issuer: &str, client_id: &str) -> Self {
-        Self::build(Some((issuer, client_id)), self.socket.as_deref())
+        let mut page = Self::build(Some((issuer, client_id)), self.socket.as_deref());
+        page.endpoints = self.endpoints;
+        page.rebuilt()
     }
 
     /// The page taking its live updates from the WebSocket API at `url` (`wss://…`).
     pub fn with_socket(self, url: &str) -> Self {
         let auth = self.auth.clone();
         let auth = auth.as_ref().map(|(i, c)| (i.as_str(), c.as_str()));
-        Self::build(auth, Some(url))
+        let mut page = Self::build(auth, Some(url));
+        page.endpoints = self.endpoints;
+        page.rebuilt()
+    }
+
+    /// The page again with its provider's endpoints in its configuration.
+    fn rebuilt(self) -> Self {
+        let (logout, revoke) = self.endpoints.clone();
+        if logout.is_none() && revoke.is_none() {
+            return self;
+        }
+        let auth = self.auth.as_ref().map(|(i, c)| (i.as_str(), c.as_str()));
+        let mut page = Self::assemble(auth, self.socket.as_deref(), logout.as_deref(), revoke.as_deref());
+        page.endpoints = (logout, revoke);
+        page
     }
 
     /// The page with sign-in against `auth` (issuer, client id), or none.
@@ -84,10 +120,21 @@ impl App {
     }
 
     fn build(auth: Option<(&str, &str)>, socket: Option<&str>) -> Self {
+        Self::assemble(auth, socket, None, None)
+    }
+
+    fn assemble(auth: Option<(&str, &str)>, socket: Option<&str>, logout: Option<&str>, revoke: Option<&str>) -> Self {
         let mut config = match auth {
             Some((issuer, client_id)) => json!({"auth": {"issuer": issuer, "client_id": client_id}}),
             None => json!({"auth": null}),
         };
+        if auth.is_some() {
+            for (name, url) in [("logout_url", logout), ("revoke_url", revoke)] {
+                if let Some(url) = url {
+                    config["auth"][name] = json!(url);
+                }
+            }
+        }
         config["socket"] = json!(socket);
         // `<` escaped: the JSON sits in a script element.
         let config = config.to_string().replace('<', "\\u003c");
@@ -111,6 +158,7 @@ impl App {
             policy,
             auth,
             socket: socket.map(str::to_owned),
+            endpoints: (None, None),
         }
     }
 
@@ -159,6 +207,16 @@ mod tests {
         assert!(app
             .policy
             .contains("connect-src 'self' wss://abc.execute-api.eu-west-1.amazonaws.com/live;"));
+    }
+
+    #[test]
+    fn the_providers_logout_and_revocation_endpoints_are_in_the_sign_in_config() {
+        let app = App::new(Some(("https://issuer.example", "client")))
+            .with_socket("wss://abc.example/live")
+            .with_endpoints(Some("https://d.auth.example/logout"), Some("https://d.auth.example/oauth2/revoke"));
+        assert!(app.html.contains(r#""logout_url":"https://d.auth.example/logout""#), "{}", app.html);
+        assert!(app.html.contains(r#""revoke_url":"https://d.auth.example/oauth2/revoke""#));
+        assert!(app.html.contains("wss://abc.example/live"), "the socket kept");
     }
 
     #[test]
