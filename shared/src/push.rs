@@ -1,5 +1,5 @@
-//! The WebSocket API's management API (`POST /@connections/{id}`), through which the events
-//! function posts to the console's connections. Deployed, its endpoint is the stage's HTTPS URL
+//! The WebSocket API's management API (`POST` and `DELETE /@connections/{id}`), through which
+//! the events function posts to the console's connections and closes those whose token expired. Deployed, its endpoint is the stage's HTTPS URL
 //! (`CONNECTIONS_ENDPOINT`, from the template); the SDK's `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI`
 //! replaces it when set (the local stack's gateway serves the same API).
 
@@ -43,6 +43,16 @@ impl Sockets for Connections {
             Ok(_) => Ok(()),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_gone_exception()) => Err(PostError::Gone),
             Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 410) => Err(PostError::Gone),
+            Err(e) => Err(PostError::Failed(format!("{e:?}").chars().take(300).collect())),
+        }
+    }
+
+    /// 1 DeleteConnection (a gone connection is closed already).
+    async fn disconnect(&self, connection_id: &str) -> Result<(), PostError> {
+        match self.client.delete_connection().connection_id(connection_id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_gone_exception()) => Ok(()),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 410) => Ok(()),
             Err(e) => Err(PostError::Failed(format!("{e:?}").chars().take(300).collect())),
         }
     }

@@ -223,13 +223,21 @@ impl<S: Connections + Members, K: Sockets, B: EventBus, W: WorkQueue> Publisher<
             return Ok(found.clone());
         }
         if known.operators.is_none() {
-            let operators = self.store.listening(&Audience::Operators).await?;
-            known.operators = Some(operators.into_iter().map(|c| c.connection_id).collect());
+            let mut operators = Vec::new();
+            for c in self.store.listening(&Audience::Operators).await? {
+                if !self.closed_if_expired(&c).await {
+                    operators.push(c.connection_id);
+                }
+            }
+            known.operators = Some(operators);
         }
         let mut found = known.operators.clone().unwrap_or_default();
         let audience = Audience::Account(account.clone());
         let mut standings: HashMap<UserId, Standing> = HashMap::new();
         for c in self.store.listening(&audience).await? {
+            if self.closed_if_expired(&c).await {
+                continue;
+            }
             let standing = match standings.get(&c.user_id) {
                 Some(s) => *s,
                 None => {
@@ -246,6 +254,23 @@ impl<S: Connections + Members, K: Sockets, B: EventBus, W: WorkQueue> Publisher<
         }
         known.accounts.insert(account.clone(), found.clone());
         Ok(found)
+    }
+
+    /// A connection whose token has expired hears nothing more: API Gateway keeps a WebSocket
+    /// open up to two hours whatever its token, so the socket is closed (the console opens another
+    /// with its renewed token) and forgotten. `true` when it was.
+    async fn closed_if_expired(&self, c: &Connection) -> bool {
+        if c.expires_at > crate::ids::epoch_seconds() {
+            return false;
+        }
+        if let Err(e) = self.sockets.disconnect(&c.connection_id).await {
+            tracing::warn!(connection_id = %c.connection_id, error = %e, "an expired connection could not be closed");
+        }
+        if let Err(e) = self.store.close(&c.connection_id).await {
+            tracing::warn!(connection_id = %c.connection_id, error = %e, "an expired connection could not be forgotten");
+        }
+        tracing::info!(connection_id = %c.connection_id, user_id = %c.user_id, "connection of an expired token closed");
+        true
     }
 
     async fn standing_of(&self, account: &AccountId, c: &Connection) -> Result<Standing, StoreError> {

@@ -1268,13 +1268,7 @@ impl Connections for MemoryStore {
     }
 
     async fn listening(&self, audience: &Audience) -> Result<Vec<Connection>, StoreError> {
-        let now = crate::ids::epoch_seconds();
-        Ok(self.read(|s| {
-            s.listeners
-                .get(audience)
-                .map(|l| l.iter().filter(|c| c.expires_at > now).cloned().collect())
-                .unwrap_or_default()
-        }))
+        Ok(self.read(|s| s.listeners.get(audience).cloned().unwrap_or_default()))
     }
 
     async fn unlist(&self, audience: &Audience, connection_id: &str) -> Result<(), StoreError> {
@@ -1303,6 +1297,8 @@ pub struct MemorySockets {
     pub received: Arc<Mutex<HashMap<String, Vec<Vec<u8>>>>>,
     /// Connections that answer 410.
     pub gone: Arc<Mutex<Vec<String>>>,
+    /// Connections closed by the server.
+    pub closed: Arc<Mutex<Vec<String>>>,
 }
 
 impl MemorySockets {
@@ -1334,6 +1330,14 @@ impl Sockets for MemorySockets {
             .entry(connection_id.to_owned())
             .or_default()
             .push(payload.to_vec());
+        Ok(())
+    }
+
+    async fn disconnect(&self, connection_id: &str) -> Result<(), PostError> {
+        self.closed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(connection_id.to_owned());
         Ok(())
     }
 }

@@ -1035,7 +1035,7 @@ pub trait Connections: Send + Sync {
     /// Lists a connection for each audience (1 BatchWriteItem; with its own item, for the
     /// disconnect).
     fn open(&self, c: &Connection, audiences: &[Audience]) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// The connections of an audience (1 Query; expired ones left out).
+    /// The connections listed for an audience, those whose token expired too (1 Query).
     fn listening(&self, audience: &Audience) -> impl Future<Output = Result<Vec<Connection>, StoreError>> + Send;
     /// Unlists a connection from one audience (1 DeleteItem).
     fn unlist(&self, audience: &Audience, connection_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -1058,6 +1058,8 @@ pub enum PostError {
 pub trait Sockets: Send + Sync {
     /// Sends one message to one connection.
     fn post(&self, connection_id: &str, payload: &[u8]) -> impl Future<Output = Result<(), PostError>> + Send;
+    /// Closes a connection (one already gone is closed too).
+    fn disconnect(&self, connection_id: &str) -> impl Future<Output = Result<(), PostError>> + Send;
 }
 
 /// The event bus refused or did not take some events.

@@ -80,17 +80,12 @@ impl Connections for Dynamo {
 
     async fn listening(&self, audience: &Audience) -> Result<Vec<Connection>, StoreError> {
         let values = [(":pk".to_owned(), s(partition(audience)))].into();
-        let now = crate::ids::epoch_seconds();
         let items = self.query_all(None, "pk = :pk", None, values).await?;
         let listeners = items
             .into_iter()
             .map(from_item::<ListenerItem>)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(listeners
-            .into_iter()
-            .map(|l| l.connection)
-            .filter(|c| c.expires_at > now)
-            .collect())
+        Ok(listeners.into_iter().map(|l| l.connection).collect())
     }
 
     async fn unlist(&self, audience: &Audience, connection_id: &str) -> Result<(), StoreError> {

@@ -275,3 +275,46 @@ async fn a_caller_without_membership_is_listed_nowhere_and_a_disconnect_forgets_
     live.disconnect("C-sup").await.unwrap();
     assert_eq!(d.world.store.read(|s| s.listeners.values().flatten().count()), 0);
 }
+
+#[tokio::test]
+async fn a_connection_whose_token_expired_is_closed_and_hears_nothing() {
+    let d = Desk::new();
+    d.world.member("agent-1", Role::Agent);
+    d.connect("C-agent", "agent-1", &[Role::Agent]).await;
+    d.connect("C-op", "op-1", &[Role::Operator]).await;
+    // Their tokens expire (the listings' expiry passes)
+    let past = crate::ids::epoch_seconds() - 1;
+    d.world.store.write(|s| {
+        for listed in s.listeners.values_mut() {
+            for c in listed.iter_mut() {
+                c.expires_at = past;
+            }
+        }
+    });
+    d.publisher().deliver(&d.texts(1)).await.unwrap();
+    assert!(d.received("C-agent").is_empty() && d.received("C-op").is_empty());
+    let mut closed = d.sockets.closed.lock().unwrap().clone();
+    closed.sort();
+    assert_eq!(closed, ["C-agent", "C-op"], "the server closes them: the console reconnects with a renewed token");
+    assert_eq!(d.world.store.read(|s| s.listeners.values().flatten().count()), 0);
+}
+
+#[tokio::test]
+async fn an_automated_message_recorded_to_go_out_is_queued_for_the_worker_once_per_delivery() {
+    use crate::automation::Kind;
+    let d = Desk::new();
+    let c = conversation(&d.world.account.account_id);
+    let greeting = Message::automated(Kind::Greeting, "Hello", &crate::ids::MessageId::new());
+    let changes = vec![change(None, conv(&c)), change(None, msg(&c, &greeting))];
+    let delivered = d.publisher().deliver(&changes).await.unwrap();
+    assert_eq!(delivered.jobs, 1);
+    let jobs = d.work.drain();
+    assert!(
+        matches!(&jobs[..], [crate::jobs::Job::Send { message_id, .. }] if *message_id == greeting.message_id),
+        "{jobs:?}"
+    );
+    // A queue that refuses leaves the batch to the stream's retry from the job's change
+    d.work.unavailable.store(true, std::sync::atomic::Ordering::SeqCst);
+    let refused = d.publisher().deliver(&changes).await.unwrap_err();
+    assert!(matches!(refused, Undelivered::Work { from: 1, .. }), "{refused:?}");
+}
