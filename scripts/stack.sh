@@ -142,6 +142,8 @@ stack_env() {
   export AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI="http://127.0.0.1:$SMS_LOCAL_PORT"
   # The template's alarms and dashboard, on moto (scripts/local_alarms.py), for the smoke test.
   export AWS_ENDPOINT_URL_CLOUDWATCH="http://127.0.0.1:$MOTO_PORT"
+  # A user pool for the setup function's test (the console signs in against the gateway's stand-in).
+  export AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER="http://127.0.0.1:$MOTO_PORT"
   export EVENT_BUS_NAME=${EVENT_BUS_NAME:-sms-channel-events}
   export EVENTS_FAILURE_QUEUE_URL="http://127.0.0.1:$MOTO_PORT/123456789012/sms-channel-events-failed"
   export TABLE_NAME=${TABLE_NAME:-sms-channel-local}

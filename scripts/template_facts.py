@@ -31,6 +31,8 @@ def resource_name(resource):
         return "stream"
     if '"EventBus", "Arn"' in text:
         return "bus"
+    if '"UserPool", "Arn"' in text:
+        return "userpool"
     if "/@connections/" in text:
         return "connections"
     return text

@@ -192,6 +192,32 @@ fn every_log_group_keeps_events_for_the_retention_and_every_function_writes_to_o
 }
 
 #[test]
+fn the_console_sign_in_repeats_the_app_clients_settings_so_a_change_of_them_runs_it_again() {
+    let facts = template_facts();
+    let client = &facts["resources"]["UserPoolClient"]["Properties"];
+    let settings = facts["resources"]["ConsoleSignIn"]["Properties"]["ClientSettings"]
+        .as_object()
+        .expect("ClientSettings");
+    for (name, value) in settings {
+        assert_eq!(&client[name], value, "{name}: the client's and ConsoleSignIn's differ");
+    }
+    for name in client.as_object().expect("the client").keys() {
+        let urls_or_ids = [
+            "CallbackURLs",
+            "LogoutURLs",
+            "UserPoolId",
+            "GenerateSecret",
+            "AllowedOAuthFlowsUserPoolClient",
+            "TokenValidityUnits",
+        ];
+        assert!(
+            settings.contains_key(name) || urls_or_ids.contains(&name.as_str()),
+            "{name} is a setting of the client that ConsoleSignIn does not repeat"
+        );
+    }
+}
+
+#[test]
 fn no_deployed_level_logs_raw_events_or_drops_the_metric_lines() {
     let facts = template_facts();
     let levels = facts["parameters"]["LogLevel"]["AllowedValues"]

@@ -473,6 +473,72 @@ async fn worker_paths(account_id: &str, conversation_id: &str) {
     panic!("the worker never sent the job's message");
 }
 
+/// The setup function's custom resource against a user pool of moto's: CloudFormation's request
+/// (its answer URL a one-shot server of the test), the app client's URLs set, SUCCESS answered.
+async fn setup_path(gateway: &local_gateway::Gateway) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let config = shared::aws::load_config().await;
+    let pools = shared::cognito::UserPools::new(&config, &Default::default());
+    let pool = pools
+        .client()
+        .create_user_pool()
+        .pool_name("iam")
+        .send()
+        .await
+        .expect("a pool");
+    let pool_id = pool.user_pool().and_then(|p| p.id()).expect("id").to_owned();
+    let client = pools
+        .client()
+        .create_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_name("console")
+        .callback_urls("http://localhost:9000/console")
+        .allowed_o_auth_flows(aws_sdk_cognitoidentityprovider::types::OAuthFlowType::Code)
+        .allowed_o_auth_scopes("openid")
+        .allowed_o_auth_flows_user_pool_client(true)
+        .send()
+        .await
+        .expect("a client");
+    let client_id = client
+        .user_pool_client()
+        .and_then(|c| c.client_id())
+        .expect("id")
+        .to_owned();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listen");
+    let answer_url = format!("http://{}/answer?signed=1", listener.local_addr().expect("addr"));
+    let answered = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.expect("the answer");
+        let mut got = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !String::from_utf8_lossy(&got).contains("\"Status\"") {
+            let n = socket.read(&mut chunk).await.expect("read");
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&chunk[..n]);
+        }
+        let _ = socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await;
+        String::from_utf8_lossy(&got).into_owned()
+    });
+    let console = "https://api.example/console";
+    let request = json!({"RequestType": "Create", "ResponseURL": answer_url, "StackId": "arn:stack", "RequestId": "r-1",
+        "LogicalResourceId": "ConsoleSignIn", "ResourceType": "Custom::ConsoleSignIn",
+        "ResourceProperties": {"UserPoolId": pool_id, "ClientId": client_id, "ConsoleUrl": console}});
+    gateway.setup.handle(request).await.expect("answered");
+    let answer = answered.await.expect("the answer");
+    assert!(answer.contains("\"Status\":\"SUCCESS\""), "{answer}");
+    let described = pools
+        .client()
+        .describe_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_id(&client_id)
+        .send()
+        .await
+        .expect("described");
+    let urls = described.user_pool_client().map(|c| c.callback_urls().to_vec());
+    assert_eq!(urls, Some(vec![console.to_owned()]));
+}
+
 /// Until `done` holds for a function's counted actions (a bound on a hang, not a figure).
 async fn until_used(gateway: &local_gateway::Gateway, function: &str, action: &str) {
     for _ in 0..300 {
@@ -570,6 +636,7 @@ async fn each_function_is_granted_exactly_the_actions_its_code_uses() {
     sweep_later(&gateway).await;
     let account = s.account(1).await;
     live_paths(&s, &g, &gateway, &account).await;
+    setup_path(&gateway).await;
 
     let facts = facts();
     let mut problems = Vec::new();

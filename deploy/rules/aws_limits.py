@@ -62,10 +62,13 @@ THROTTLE_SOURCE = "https://docs.aws.amazon.com/apigateway/latest/developerguide/
 #: Lambda: "The total size of all environment variables doesn't exceed 4 KB."
 ENVIRONMENT_BYTES = 4096
 ENVIRONMENT_SOURCE = "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html"
-#: The longest a resolved intrinsic can be, for the size estimate: an ARN, a URL or a name
-#: (CloudFormation caps logical ids at 255 and stack names at 128; ARNs of the services used stay
-#: well under 256).
+#: The longest a resolved intrinsic can be, for the size estimate: an ARN or an attribute (those
+#: of the services used stay under 256), a resource's name or id (CloudFormation's generated names
+#: stay under 128), and the pseudo parameters (a stack name is at most 128 characters).
 INTRINSIC_BYTES = 256
+NAME_BYTES = 128
+PSEUDO_BYTES = {"AWS::Region": 25, "AWS::URLSuffix": 20, "AWS::AccountId": 12, "AWS::Partition": 12,
+                "AWS::StackName": 128, "AWS::StackId": 256, "AWS::NoValue": 0}
 
 #: CloudFormation's quotas per template.
 CFN_QUOTAS = {"Resources": 500, "Parameters": 200, "Outputs": 200, "Mappings": 200}
@@ -170,9 +173,21 @@ def function_of(cfn, value):
     return name if res.get("Type") == "AWS::Lambda::Function" else None
 
 
-def sub_estimate(value):
+def variable_estimate(cfn, name, local):
+    """The longest a `${name}` of a `Fn::Sub` can be: its own value, a pseudo parameter, a
+    parameter's value, a resource's attribute or name."""
+    if name in local:
+        return size_estimate(cfn, local[name])
+    if name in PSEUDO_BYTES:
+        return PSEUDO_BYTES[name]
+    if name in (cfn.template.get("Parameters") or {}):
+        return size_estimate(cfn, {"Ref": name})
+    return INTRINSIC_BYTES if "." in name else NAME_BYTES
+
+
+def sub_estimate(cfn, value):
     """The longest a `Fn::Sub` string can be once resolved."""
-    text, _vars = (value, {}) if isinstance(value, str) else (value[0], value[1] if len(value) > 1 else {})
+    text, local = (value, {}) if isinstance(value, str) else (value[0], value[1] if len(value) > 1 else {})
     literal, i, variables = 0, 0, 0
     while i < len(text):
         j = text.find("${", i)
@@ -184,9 +199,9 @@ def sub_estimate(value):
         if end < 0:
             literal += len(text) - j
             break
-        variables += 1
+        variables += variable_estimate(cfn, text[j + 2:end], local)
         i = end + 1
-    return literal + variables * INTRINSIC_BYTES
+    return literal + variables
 
 
 def size_estimate(cfn, value):
@@ -202,8 +217,10 @@ def size_estimate(cfn, value):
             given = param_value(cfn, arg)
             longest = param.get("MaxLength")
             return int(longest) if longest else len(str(given or ""))
+        if key == "Ref":
+            return PSEUDO_BYTES.get(arg, NAME_BYTES)
         if key == "Fn::Sub":
-            return sub_estimate(arg)
+            return sub_estimate(cfn, arg)
         if key == "Fn::Join" and isinstance(arg, list) and len(arg) == 2:
             parts = arg[1] if isinstance(arg[1], list) else [arg[1]]
             return sum(size_estimate(cfn, p) for p in parts) + len(arg[0]) * max(len(parts) - 1, 0)

@@ -22,6 +22,7 @@ pub mod backoff;
 pub mod bus;
 pub mod cache;
 pub mod canned;
+pub mod cognito;
 pub mod config;
 pub mod conversation;
 pub mod error;

@@ -131,6 +131,9 @@ impl Intercept for Counting {
             actions.push("execute-api:ManageConnections connections".into());
         } else if self.service == "events" {
             actions.push(format!("events:{operation} bus"));
+        } else if self.service == "cognito-idp" {
+            // The stack's user pool (its app client, its users).
+            actions.push(format!("cognito-idp:{operation} userpool"));
         } else if self.service == "sqs" {
             // A batch is authorised as its single action, on the parking queue.
             let action = operation.trim_end_matches("Batch");

@@ -49,7 +49,13 @@ impl Sockets for Connections {
 
     /// 1 DeleteConnection (a gone connection is closed already).
     async fn disconnect(&self, connection_id: &str) -> Result<(), PostError> {
-        match self.client.delete_connection().connection_id(connection_id).send().await {
+        match self
+            .client
+            .delete_connection()
+            .connection_id(connection_id)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_gone_exception()) => Ok(()),
             Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 410) => Ok(()),

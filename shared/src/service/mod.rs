@@ -17,6 +17,7 @@ pub mod privacy;
 #[cfg(test)]
 mod rules;
 pub mod send;
+pub mod setup;
 pub mod sweeper;
 pub mod team;
 pub mod worker;

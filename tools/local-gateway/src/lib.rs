@@ -76,6 +76,8 @@ pub struct Gateway {
     pub sweeper: sweeper::App,
     /// `worker` (fed by the work queue's pollers, `queue.rs`).
     pub worker: worker::App,
+    /// `setup` (deployed, CloudFormation's custom resource; locally a test hands it requests).
+    pub setup: setup::App,
     /// `events` (fed by the table's stream, `stream.rs`).
     pub events: events::App,
     /// `sockets`: the WebSocket API's `$connect` and `$disconnect` (`ws.rs`).
@@ -119,6 +121,7 @@ impl Gateway {
             replay: callback_replay::App::from_clients(of("callback-replay"))?,
             sweeper: sweeper::App::from_clients(of("sweeper"))?,
             worker: worker::App::from_clients(of("worker"))?,
+            setup: setup::App::from_clients(of("setup"))?,
             events: events::App::from_clients(of("events"))?,
             sockets: sockets::App::from_clients(of("sockets"))?,
             meters: clients.iter().map(|(f, c)| (*f, c.meter.clone())).collect(),

@@ -14,6 +14,7 @@ pub const FUNCTIONS: &[&str] = &[
     "events",
     "sockets",
     "worker",
+    "setup",
 ];
 
 /// One route: method, path template (`{name}` for a parameter), function.

@@ -295,7 +295,11 @@ async fn a_connection_whose_token_expired_is_closed_and_hears_nothing() {
     assert!(d.received("C-agent").is_empty() && d.received("C-op").is_empty());
     let mut closed = d.sockets.closed.lock().unwrap().clone();
     closed.sort();
-    assert_eq!(closed, ["C-agent", "C-op"], "the server closes them: the console reconnects with a renewed token");
+    assert_eq!(
+        closed,
+        ["C-agent", "C-op"],
+        "the server closes them: the console reconnects with a renewed token"
+    );
     assert_eq!(d.world.store.read(|s| s.listeners.values().flatten().count()), 0);
 }
 
