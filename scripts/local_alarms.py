@@ -48,7 +48,8 @@ def main(stack):
         sys.exit(f"template.yaml does not decode: {problems}")
     defaults = {k: v.get("Default") for k, v in template.get("Parameters", {}).items()}
     endpoint = os.environ["AWS_ENDPOINT_URL_CLOUDWATCH"]
-    cloudwatch = boto3.client("cloudwatch", endpoint_url=endpoint)
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=endpoint, region_name=region)
     made = 0
     for name, res in template["Resources"].items():
         props = res.get("Properties", {})

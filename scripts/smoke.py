@@ -187,7 +187,8 @@ def check_alarms(_api, ctx):
         import boto3
     except ImportError:
         raise Failed("STACK is set but boto3 is missing: run make smoke (it installs the tools) or pip install boto3") from None
-    cloudwatch = boto3.client("cloudwatch", endpoint_url=os.environ.get("AWS_ENDPOINT_URL_CLOUDWATCH"))
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=os.environ.get("AWS_ENDPOINT_URL_CLOUDWATCH"), region_name=region)
     try:
         found = []
         for page in cloudwatch.get_paginator("describe_alarms").paginate(
