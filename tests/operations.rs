@@ -366,7 +366,21 @@ fn every_function_is_covered_by_a_throttles_alarm_and_on_the_dashboard() {
         .map(|(_, a)| a["Properties"]["Metrics"].to_string())
         .filter(|m| m.contains("\"Throttles\""))
         .collect();
+    // A custom resource's function runs at deploy time: CloudFormation reports its failure.
+    let deploy_time: BTreeSet<String> = facts["resources"]
+        .as_object()
+        .expect("resources")
+        .values()
+        .filter_map(|r| {
+            r["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
     for (name, _) in of_type(&facts, "AWS::Serverless::Function") {
+        if deploy_time.contains(name.as_str()) {
+            continue;
+        }
         assert!(
             throttles.iter().any(|t| t.contains(&format!("{{\"Ref\":\"{name}\"}}"))),
             "{name}'s throttles are alarmed"

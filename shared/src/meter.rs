@@ -99,7 +99,21 @@ impl Intercept for Counting {
             .load::<Metadata>()
             .map(|m| m.name().to_owned())
             .unwrap_or_else(|| "Unknown".into());
-        let input = context.input();
+        let actions = self.actions_of(&operation, context.input());
+        self.meter.add(format!("{}:{operation}", self.service), actions);
+        Ok(())
+    }
+}
+
+impl Counting {
+    /// The IAM actions (with the resource each names) that one request of `operation` is
+    /// authorised as: a transaction's items one by one, a query on its index, a batch as its
+    /// single action.
+    fn actions_of(
+        &self,
+        operation: &str,
+        input: &aws_smithy_runtime_api::client::interceptors::context::Input,
+    ) -> Vec<String> {
         let mut actions = Vec::new();
         if let Some(t) = input.downcast_ref::<TransactWriteItemsInput>() {
             for item in t.transact_items() {
@@ -147,7 +161,6 @@ impl Intercept for Counting {
         } else {
             actions.push(format!("{}:{operation} secret", self.service));
         }
-        self.meter.add(format!("{}:{operation}", self.service), actions);
-        Ok(())
+        actions
     }
 }

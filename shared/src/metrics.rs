@@ -352,7 +352,7 @@ mod tests {
     fn a_refused_callback_is_counted_by_outcome_reason_and_account() {
         // Given a callback of an existing account refused for its signature
         let account = AccountId::new();
-        let r = callback(CallbackResult::Refused, Some("mismatch"), Some(&account));
+        let r = callback_of_version(CallbackResult::Refused, Some("mismatch"), Some(&account), None);
         // Then its line is one EMF document with the three dimension sets
         let doc = parsed(&r);
         assert_eq!(doc["Callbacks"], 1.0);
@@ -385,7 +385,7 @@ mod tests {
 
     #[test]
     fn a_callback_of_an_unknown_account_names_no_account() {
-        let r = callback(CallbackResult::UnknownAccount, None, None);
+        let r = callback_of_version(CallbackResult::UnknownAccount, None, None, None);
         let doc = parsed(&r);
         assert_eq!(doc["Outcome"], "unknown_account");
         assert!(doc.get("AccountId").is_none());
@@ -395,7 +395,7 @@ mod tests {
     #[test]
     fn a_parked_callback_has_its_own_outcome() {
         let account = AccountId::new();
-        let doc = parsed(&callback(CallbackResult::Parked, None, Some(&account)));
+        let doc = parsed(&callback_of_version(CallbackResult::Parked, None, Some(&account), None));
         assert_eq!(doc["Outcome"], "parked");
         assert_eq!(
             doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],

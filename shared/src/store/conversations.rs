@@ -253,6 +253,54 @@ fn pk_of(id: &ConversationId) -> String {
     table::conversation_key(id.as_str()).0
 }
 
+/// A transcript page's conversation (when the page holds it), its messages, and where the next
+/// page starts: DynamoDB's page is 1 MB, but a text of control characters grows sixfold in JSON,
+/// so the page ends early rather than pass Lambda's 6 MB answer.
+fn page_of(
+    id: &ConversationId,
+    items: Vec<Item>,
+    last_evaluated: Option<&HashMap<String, AttributeValue>>,
+) -> Result<TranscriptPage, StoreError> {
+    let (mut conversation, mut messages) = (None, Vec::new());
+    let (mut answer_bytes, mut last_kept, mut cut) = (0, None, false);
+    for item in items {
+        match item.get(table::SK).and_then(|v| v.as_s().ok()).map(String::as_str) {
+            Some("CONV") => conversation = Some(conversation_of(item)?),
+            Some(sk) if sk.starts_with("MSG#") => {
+                let sk = sk.to_owned();
+                let message = from_item::<MessageItem>(item)?.into_message();
+                answer_bytes += serde_json::to_vec(&message).map_or(0, |b| b.len());
+                if answer_bytes > MAX_TRANSCRIPT_ANSWER_BYTES && !messages.is_empty() {
+                    cut = true;
+                    break;
+                }
+                messages.push(message);
+                last_kept = Some(sk);
+            }
+            _ => {}
+        }
+    }
+    let next_cursor = match (cut, last_kept) {
+        (true, Some(sk)) => Some(encode_cursor(&HashMap::from([
+            (table::PK.to_owned(), s(pk_of(id))),
+            (table::SK.to_owned(), s(sk)),
+        ]))),
+        _ => last_evaluated.map(encode_cursor),
+    };
+    Ok(TranscriptPage {
+        conversation,
+        messages,
+        next_cursor,
+    })
+}
+
+/// What one read of a conversation's partition gave.
+struct TranscriptPage {
+    conversation: Option<Conversation>,
+    messages: Vec<crate::conversation::Message>,
+    next_cursor: Option<String>,
+}
+
 /// The longest cursor taken: what this API gives out is far shorter.
 const MAX_CURSOR: usize = 1024;
 
@@ -427,34 +475,12 @@ impl ConversationReads for Dynamo {
             .send()
             .await
             .map_err(sdk_error)?;
-        let mut messages = Vec::new();
-        let (mut answer_bytes, mut last_kept, mut cut) = (0, None, false);
-        for item in out.items().iter().cloned() {
-            match item.get(table::SK).and_then(|v| v.as_s().ok()).map(String::as_str) {
-                Some("CONV") => conversation = Some(conversation_of(item)?),
-                Some(sk) if sk.starts_with("MSG#") => {
-                    let sk = sk.to_owned();
-                    let message = from_item::<MessageItem>(item)?.into_message();
-                    // DynamoDB's page is 1 MB, but a text of control characters grows sixfold in
-                    // JSON: the page ends early rather than pass Lambda's 6 MB answer.
-                    answer_bytes += serde_json::to_vec(&message).map_or(0, |b| b.len());
-                    if answer_bytes > MAX_TRANSCRIPT_ANSWER_BYTES && !messages.is_empty() {
-                        cut = true;
-                        break;
-                    }
-                    messages.push(message);
-                    last_kept = Some(sk);
-                }
-                _ => {}
-            }
+        let items: Vec<Item> = out.items().to_vec();
+        let page = page_of(id, items, out.last_evaluated_key())?;
+        let (messages, next_cursor) = (page.messages, page.next_cursor);
+        if page.conversation.is_some() {
+            conversation = page.conversation;
         }
-        let next_cursor = match (cut, last_kept) {
-            (true, Some(sk)) => Some(encode_cursor(&HashMap::from([
-                (table::PK.to_owned(), s(pk_of(id))),
-                (table::SK.to_owned(), s(sk)),
-            ]))),
-            _ => out.last_evaluated_key().map(encode_cursor),
-        };
         Ok(conversation.map(|mut c| {
             c.next_cursor = next_cursor;
             c.messages = Some(messages);
