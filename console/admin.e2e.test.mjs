@@ -4,9 +4,10 @@
 // number, changes its settings (a refused time zone shown at its field), adds a member, writes a
 // canned response, finds the stored key refused once TeleSign has a new one, rotates it, and
 // reads the audit trail of all of it, a page at a time; then removes a member, a number, the
-// canned response and the account, each after a confirmation. axe-core checks every state. A Polish
-// browser reads the pages in Polish. The contexts bypass the page's CSP so that axe-core can be added.
-// Run by `make test` after the Rust tests.
+// canned response and the account, each after a confirmation. axe-core checks every state. An
+// account's 200 canned responses are read a page at a time, and one more is refused at the form.
+// A Polish browser reads the pages in Polish. The contexts bypass the page's CSP so that axe-core
+// can be added. Run by `make test` after the Rust tests.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -216,6 +217,58 @@ test("an operator sets up an account from the administration", { timeout: 180_00
     await dialog.getByRole("button", { name: "Delete account" }).click();
     await admin.locator(".adm-status", { hasText: `Account ${name} deleted.` }).waitFor();
     assert.equal(await admin.getByRole("button", { name: `Manage ${name}` }).count(), 0, "the account is no longer listed");
+  } finally {
+    await browser.close();
+  }
+});
+
+test("an account's 200 canned responses are read page after page, and one more is refused at the form", { timeout: 180_000 }, async () => {
+  const customer = await simulatedCustomer();
+  const support = number();
+  const name = `Canned ${support}`;
+  const operatorToken = await tokenFor(OPERATOR, ["operator"]);
+  const account = await call(`${api}/accounts`, { name, ...customer, numbers: [{ number: support, type: "long_code" }] }, { token: operatorToken });
+  const base = `${api}/accounts/${account.account_id}/canned-responses`;
+  // As many as an account keeps: more than a page of the list (100) holds.
+  for (let i = 1; i <= 200; i += 1) {
+    await call(base, { title: `Answer ${String(i).padStart(3, "0")}`, text: `Canned answer number ${i}.` }, { token: operatorToken });
+  }
+  const person = number();
+  await call(`${sim}/_sim/inbound`, { callback_url: account.callback_url, customer_id: customer.customer_id, from: person, to: support, text: "Hello?" });
+  const browser = await launch();
+  try {
+    const page = await (await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: "en-US" })).newPage();
+    const admin = await openAdmin(page);
+    const finder = admin.getByLabel("Find an account by name");
+    if (await finder.count()) await finder.fill(name);
+    await admin.getByRole("button", { name: `Manage ${name}` }).click();
+    const canned = admin.locator("#adm-canned");
+    await canned.locator(".adm-canned-title", { hasText: "Answer 200" }).waitFor();
+    assert.equal(await canned.locator(".adm-canned-list li").count(), 200, "every page is listed");
+
+    // One more: refused, said at the form (tied to its button), nothing typed lost.
+    await canned.getByLabel("Title").fill("Answer 201");
+    await canned.getByLabel("Text", { exact: true }).fill("One too many.");
+    const save = canned.getByRole("button", { name: "Save canned response" });
+    await save.click();
+    const refusal = canned.locator("#adm-canned-error");
+    await refusal.waitFor();
+    assert.match(await refusal.textContent(), /at most 200 canned responses.*\(too_many_canned_responses\)/);
+    assert.equal(await save.getAttribute("aria-describedby"), "adm-canned-error");
+    assert.match(await admin.locator(".adm-alert").textContent(), /at most 200 canned responses/);
+    assert.equal(await canned.getByLabel("Title").inputValue(), "Answer 201", "the title typed is kept");
+    await assertAccessible(page, "too many canned responses");
+
+    // The desk's picker offers every one of them.
+    await page.locator("#admin-toggle").click();
+    await page.getByLabel("Account", { exact: true }).selectOption(account.account_id);
+    await page.locator("#list .row", { hasText: `+${person}` }).click();
+    await page.getByLabel("Reply", { exact: true }).click();
+    await page.keyboard.press("/");
+    await page.getByRole("combobox", { name: "Canned response" }).waitFor();
+    assert.equal(await page.locator("#canned-list [role=option]").count(), 200, "the picker holds every page");
+    await page.getByRole("combobox", { name: "Canned response" }).fill("Answer 200");
+    assert.equal(await page.locator("#canned-list [role=option]").count(), 1);
   } finally {
     await browser.close();
   }

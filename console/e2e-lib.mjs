@@ -1,6 +1,7 @@
 // What the console's browser tests share: calls to the local stack, a fresh account with a
-// simulated TeleSign customer, Debian's headless Chromium, the local sign-in, and the
-// accessibility check (axe-core in the page; serious or critical violations fail the test).
+// simulated TeleSign customer, Debian's headless Chromium, the sign-in at the local identity
+// stand-in, and the accessibility check (axe-core in the page; serious or critical violations
+// fail the test).
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -50,12 +51,23 @@ export function launch() {
   });
 }
 
-/** Signs in with the local sign-in as `user` in `role`, in whatever language the page speaks. */
-export async function signIn(page, user, role, name = user) {
-  await page.goto(`${api}/console`);
+/**
+ * Signs in as `user` in `role` the way the console always does (the OpenID Connect code flow;
+ * locally, the gateway's stand-in for the identity provider shows its sign-in page), in whatever
+ * language the page speaks. `ttl`: the tokens' lifetime in seconds (default an hour).
+ */
+export async function signIn(page, user, role, name = user, { ttl } = {}) {
+  // The console sends the browser on to the provider's page before it has loaded for good.
+  await page.goto(`${api}/console`, { waitUntil: "commit" });
+  await signInHere(page, user, role, name, { ttl });
+}
+
+/** Fills and sends the provider's sign-in page the browser is on (or is coming to). */
+export async function signInHere(page, user, role, name = user, { ttl } = {}) {
   await page.locator("#signin-user").fill(user);
   await page.locator("#signin-name").fill(name);
   await page.locator("#signin-role").selectOption(role);
+  if (ttl !== undefined) await page.locator("#signin-ttl").fill(String(ttl));
   await page.locator("#signin-form button[type=submit]").click();
   await page.locator("#whoami", { hasText: name }).waitFor();
 }

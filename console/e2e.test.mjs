@@ -255,6 +255,7 @@ test("an agent's day at the desk", { timeout: 180_000 }, async () => {
 
     // A supervisor texts a customer first; the conversation opens in the pane.
     await page.getByRole("button", { name: "Sign out" }).click();
+    await page.locator("#signin-form").waitFor();
     await signIn(page, supervisor, "supervisor", "Sue Supervisor");
     await page.getByLabel("Account", { exact: true }).selectOption(account.account_id);
     assert.equal(await page.locator("#admin-toggle").isVisible(), false, "a supervisor has no administration");
@@ -268,6 +269,7 @@ test("an agent's day at the desk", { timeout: 180_000 }, async () => {
 
     // An operator reaches the administration and comes back.
     await page.getByRole("button", { name: "Sign out" }).click();
+    await page.locator("#signin-form").waitFor();
     await signIn(page, "console-operator", "operator", "Olga Operator");
     await page.getByRole("button", { name: "Administration" }).click();
     await page.locator("#admin").waitFor();

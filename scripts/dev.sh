@@ -60,7 +60,7 @@ cat <<EOT
   Secrets Manager       $AWS_ENDPOINT_URL_SECRETS_MANAGER   (moto)
   TeleSign              $TELESIGN_BASE_URL
   Channel API           $SMS_BASE_URL   (every route of template.yaml)
-  Agent console         $SMS_BASE_URL/console   (local sign-in: pick a user and a role)
+  Agent console         $SMS_BASE_URL/console   (the local sign-in page: any user, name and role)
   Operator token        .local/$STACK_NAME/operator.token   (valid 24 h; mint others: POST $SMS_BASE_URL/_local/tokens)
   Logs                  .local/$STACK_NAME/*.log   (stop with Ctrl-C, or: make stop SMS_LOCAL_PORT=$SMS_LOCAL_PORT)
   Functions' env        .local/$STACK_NAME/env   (cargo lambda watch --env-file .local/$STACK_NAME/env)

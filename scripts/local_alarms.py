@@ -62,7 +62,10 @@ def main(stack):
             rule = resolve(props["AlarmRule"], stack, defaults)
             form = urllib.parse.urlencode({"Action": "PutMetricAlarm", "Version": "2010-08-01", "AlarmName": alarm,
                                            "AlarmDescription": description, "AlarmRule": rule}).encode()
-            urllib.request.urlopen(urllib.request.Request(endpoint, data=form), timeout=10).read()
+            # moto routes a request by its signature's service (monitoring: CloudWatch).
+            scope = f"Credential=local/20260101/{region}/monitoring/aws4_request, SignedHeaders=host, Signature=0"
+            headers = {"Authorization": f"AWS4-HMAC-SHA256 {scope}", "Content-Type": "application/x-www-form-urlencoded"}
+            urllib.request.urlopen(urllib.request.Request(endpoint, data=form, headers=headers), timeout=10).read()
             made += 1
             continue
         common = dict(AlarmName=alarm, AlarmDescription=description, EvaluationPeriods=int(props.get("EvaluationPeriods", 1)),

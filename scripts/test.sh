@@ -69,7 +69,8 @@ SMOKE_API="$SMS_BASE_URL" SMOKE_TOKEN="$OPERATOR_TOKEN" .venv/bin/python -m unit
 echo "== the README's cargo lambda watch + invoke path against the stack"
 bash tests/cargo_lambda_watch.sh
 echo "== the agent console in headless Chromium"
-node --test console/*.test.mjs
+# One file at a time: a forced 401 (/_local/faults/unauthorized) is the next request of anyone.
+node --test --test-concurrency=1 console/*.test.mjs
 echo "== no API key in the table or the logs; no token or message text in the channel's logs"
 .venv/bin/python scripts/leak_scan.py "$STATE_DIR"
 echo "== two stacks side by side in this checkout, each stopped on its own"

@@ -525,7 +525,11 @@ async fn figures_of_automation_requests() {
         .await;
     assert_eq!(status, 200);
     s.text(&account, &random_number(), "greeted").await;
-    cost("new conversation with a greeting due (+ the greeting's settle)");
+    let greeted = cost("new conversation with a greeting due (the worker sends it)");
+    assert_eq!(
+        greeted, 2,
+        "one read and one transaction, the greeting recorded in it: the callback waits for no TeleSign call"
+    );
     // N due (idle an hour on), M not due (waiting: no timeout for that state).
     let due = 5;
     let not_due = 5;

@@ -1,7 +1,10 @@
 // An account's canned responses (operators and the account's supervisors): the list in title
-// order, one written or changed in the form, one deleted after a confirmation.
+// order (every page of it: at most 200 an account, 100 a page), one written or changed in the
+// form, one deleted after a confirmation. A refusal that names no field (an account that keeps
+// 200 already) is shown at the form, tied to it.
 
-import { showRefusal, button, confirmDialog, el, field, input, section, textarea } from "./admin-kit";
+import { everyPage } from "./api";
+import { refusal, showRefusal, button, confirmDialog, el, field, input, section, textarea } from "./admin-kit";
 import { t } from "./admin-strings";
 import type { Page } from "./admin";
 import type { Account } from "./admin-accounts";
@@ -25,20 +28,28 @@ export function cannedSection(page: Page, account: Account): HTMLElement {
   const legend = el("legend", { text: t("cannedNew") });
   const save = el("button", { type: "submit", text: t("saveCanned") });
   const cancel = button(t("cancelEdit"), () => stopEditing(), { hidden: "" });
+  const formError = el("p", { id: "adm-canned-error", class: "adm-field-error", hidden: "" });
   const form = el(
     "form",
     { novalidate: "", class: "adm-form" },
     el("fieldset", {}, legend, title.wrap, text.wrap),
+    formError,
     el("div", { class: "adm-actions" }, save, cancel),
   );
+  /** Shows `message` as the whole form's error, described to the save button (null clears it). */
+  const showFormError = (message: string | null) => {
+    formError.textContent = message ?? "";
+    formError.hidden = message === null;
+    if (message === null) save.removeAttribute("aria-describedby");
+    else save.setAttribute("aria-describedby", formError.id);
+  };
   part.append(listHost, form);
   /** The response being changed, or null for a new one. */
   let editing: Canned | null = null;
 
   const load = async () => {
     try {
-      const { canned_responses } = (await page.api("GET", base)) as { canned_responses: Canned[] };
-      listHost.replaceChildren(list(canned_responses));
+      listHost.replaceChildren(list(await everyPage<Canned>(base, "canned_responses", 100, page.api)));
     } catch (e) {
       listHost.replaceChildren(el("p", { class: "adm-empty", text: (e as Error).message }));
     }
@@ -80,6 +91,7 @@ export function cannedSection(page: Page, account: Account): HTMLElement {
     legend.textContent = t("cannedNew");
     form.reset();
     [title, text].forEach((f) => f.error(null));
+    showFormError(null);
     cancel.hidden = true;
   }
 
@@ -100,6 +112,7 @@ export function cannedSection(page: Page, account: Account): HTMLElement {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     [title, text].forEach((f) => f.error(null));
+    showFormError(null);
     const body = { title: title.input.value.trim(), text: text.input.value };
     const empty = [body.title === "" ? title : null, body.text.trim() === "" ? text : null].filter((f) => f !== null);
     if (empty.length) {
@@ -116,8 +129,16 @@ export function cannedSection(page: Page, account: Account): HTMLElement {
       page.refreshAudit();
       page.say.status(t("cannedSaved", { title: saved.title }));
     } catch (e) {
+      const r = refusal(e);
+      if (r.code === "too_many_canned_responses") {
+        // The account keeps as many as it may: said at the form, nothing typed lost.
+        showFormError(`${r.message} (${r.code})`);
+        page.say.alert(r.message);
+        save.focus();
+        return;
+      }
       // The API's message names the field it refuses ("title is …", "text is …").
-      showRefusal(page.say, e, (r) =>
+      showRefusal(page.say, e, () =>
         r.code !== "invalid_canned_response" ? undefined : /^title\b/i.test(r.message) ? title : text,
       );
     }

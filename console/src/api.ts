@@ -1,10 +1,21 @@
-// The channel's API from the console: same origin, the bearer token, errors as `ApiError`.
+// The channel's API from the console: same origin, the session's bearer token, errors as
+// `ApiError`. A 401 renews the token once and asks again; refused still, the console signs in
+// again (what `whenRefused` was given keeps the drafts first), and the call never settles.
 
-import { forget } from "./auth";
+import { bearer, renew, signedInHere } from "./auth";
 import { strings } from "./i18n";
 import { settles } from "./rules";
 
-const t = strings({ answered: "the channel answered {status}" }, { answered: "kanał odpowiedział {status}" });
+const t = strings(
+  {
+    answered: "the channel answered {status}",
+    refusedNew: "The channel refused the new sign-in (401): reload the page to try again.",
+  },
+  {
+    answered: "kanał odpowiedział {status}",
+    refusedNew: "Kanał odrzucił nowe logowanie (401): wczytaj stronę ponownie, aby spróbować jeszcze raz.",
+  },
+);
 
 /** A refusal or failure: the HTTP status (0: no answer) and the contract's error code. */
 export class ApiError extends Error {
@@ -23,38 +34,66 @@ export class ApiError extends Error {
   }
 }
 
-let bearer: string | null = null;
+let refused: () => Promise<never> = () => new Promise<never>(() => {});
+let signingInAgain: Promise<never> | null = null;
+/** Whether the channel has taken this page's token once (a refusal before that is no expiry). */
+let accepted = false;
 
-/** The token every call carries from now on. */
-export function useToken(token: string | null): void {
-  bearer = token;
+/** What a refusal that renewing did not cure does: keep the drafts and sign in again. Once. */
+export function whenRefused(handler: () => Promise<never>): void {
+  refused = handler;
 }
 
-/** The token, for the socket's query. */
-export function currentToken(): string {
-  return bearer ?? "";
-}
-
-/** One call: JSON in and out; a 401 signs in again; anything not 2xx throws an `ApiError`. */
-export async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<any> {
+async function attempt(method: string, path: string, body: unknown, headers: Record<string, string>, token: string | null): Promise<Response> {
   const h: Record<string, string> = { ...headers };
-  if (bearer) h.authorization = `Bearer ${bearer}`;
+  if (token) h.authorization = `Bearer ${token}`;
   if (body !== undefined) h["content-type"] = "application/json";
-  let r: Response;
   try {
-    r = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+    return await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (e) {
     throw new ApiError((e as Error).message, 0, null);
   }
+}
+
+/** One call: JSON in and out; a 401 renews and asks once more; anything not 2xx throws an `ApiError`. */
+export async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<any> {
+  let token = bearer();
+  let r = await attempt(method, path, body, headers, token);
   if (r.status === 401) {
-    // Expired or revoked: sign in again.
-    forget();
-    location.reload();
+    // Expired or revoked: renewed (unless another call renewed it meanwhile), then asked again
+    // with the same headers (a send keeps its Idempotency-Key).
+    if (bearer() !== token || (await renew())) {
+      token = bearer();
+      r = await attempt(method, path, body, headers, token);
+    }
   }
+  if (r.status === 401) {
+    // A token fresh from the provider refused: signing in again would only come back here.
+    if (!accepted && signedInHere()) throw new ApiError(t("refusedNew"), 401, "unauthorized");
+    signingInAgain ??= refused();
+    return signingInAgain;
+  }
+  accepted = true;
   const data = r.status === 204 ? {} : await r.json().catch(() => ({}));
   if (!r.ok) {
     const e = data?.error;
     throw new ApiError(e?.message ? `${e.message} (${e.code})` : t("answered", { status: r.status }), r.status, e?.code ?? null);
   }
   return data;
+}
+
+/**
+ * Every item of a list the API answers a page at a time: `field`'s items of each page,
+ * following `next_cursor` (`limit` a page). `call` is the API (the operator's pages hand theirs).
+ */
+export async function everyPage<T>(path: string, field: string, limit = 100, call: typeof api = api): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const q: string = new URLSearchParams({ limit: String(limit), ...(cursor ? { cursor } : {}) }).toString();
+    const page: any = await call("GET", `${path}${path.includes("?") ? "&" : "?"}${q}`);
+    items.push(...((page[field] ?? []) as T[]));
+    cursor = page.next_cursor ?? null;
+  } while (cursor);
+  return items;
 }

@@ -1,17 +1,19 @@
 // The agent console: the desk (views of the conversations, the conversation pane, the composer)
 // over the channel's own API (same origin), live from one WebSocket, and the operator's pages
-// (admin.ts). Served by functions/console at GET /console.
+// (admin.ts). Served by functions/console at GET /console. The session (auth.ts) is renewed in
+// place; a sign-in it forces keeps what was being written (kept.ts) and puts it back after.
 
 import { ACCOUNTS_CHANGED, mountAdmin } from "./admin";
-import { api, currentToken, useToken } from "./api";
-import { AuthConfig, forget, token } from "./auth";
-import { setUpComposer } from "./composer";
-import { $, el } from "./dom";
+import { api, everyPage, whenRefused } from "./api";
+import { AuthConfig, bearer, expired, expiry, goSignIn, onRenewed, renew, renewable, renewIfDue, signIn, signOut } from "./auth";
+import { restoreDrafts, setUpComposer } from "./composer";
+import { $, el, setText } from "./dom";
 import { strings } from "./i18n";
+import { forgetKept, keepDrafts, Kept, takeKept } from "./kept";
 import { changed, customerOf, markUnread, refreshCounts, refreshList, reset, setUpList, whenOpened } from "./list";
 import { conversationChanged, mergeMessages, open, refreshOpen, reportTo, setUpPane, showMembers } from "./pane";
 import { setUpShortcuts } from "./shortcuts";
-import { Conversation, Me, Message, runsDesk, state } from "./state";
+import { Canned, Conversation, Me, Message, runsDesk, state } from "./state";
 
 interface Config {
   auth: AuthConfig | null;
@@ -41,15 +43,10 @@ const page = strings(
     shortcuts: "Keyboard shortcuts",
     administration: "Administration",
     signOut: "Sign out",
-    signinTitle: "Local sign-in",
-    signinHelp: "The local stack signs you in as anyone: pick a user and a role.",
-    userId: "User id",
-    name: "Name",
-    role: "Role",
+    signInAgain: "Sign in again",
     agent: "Agent",
     supervisor: "Supervisor",
     operator: "Operator",
-    signIn: "Sign in",
     conversations: "Conversations",
     views: "Views",
     mine: "Mine",
@@ -95,15 +92,10 @@ const page = strings(
     shortcuts: "Skróty klawiszowe",
     administration: "Administracja",
     signOut: "Wyloguj",
-    signinTitle: "Logowanie lokalne",
-    signinHelp: "Lokalny stos loguje każdego: wybierz użytkownika i rolę.",
-    userId: "Identyfikator użytkownika",
-    name: "Imię i nazwisko",
-    role: "Rola",
+    signInAgain: "Zaloguj ponownie",
     agent: "Konsultant",
     supervisor: "Kierownik",
     operator: "Operator",
-    signIn: "Zaloguj",
     conversations: "Rozmowy",
     views: "Widoki",
     mine: "Moje",
@@ -149,6 +141,11 @@ const t = strings(
     noAccount: "You are not a member of any messaging account yet: ask an operator.",
     live: "Live",
     reconnecting: "Reconnecting… (refreshing every 2 s)",
+    expired: "Not live: the session expired and could not be renewed",
+    signingInAgain: "The session ended: signing in again. What you were writing is kept.",
+    restored: "Signed in again: what you were writing is back.",
+    signInFailed: "Sign-in did not complete ({why}).",
+    noSignIn: "This console has no sign-in configured.",
     newMessage: "New message from +{number}: {text}",
     newMessageTitle: "New customer message",
     from: "From +{number}",
@@ -161,6 +158,11 @@ const t = strings(
     noAccount: "Nie należysz jeszcze do żadnego konta: poproś operatora.",
     live: "Na żywo",
     reconnecting: "Ponowne łączenie… (odświeżanie co 2 s)",
+    expired: "Nie na żywo: sesja wygasła i nie udało się jej odnowić",
+    signingInAgain: "Sesja się skończyła: ponowne logowanie. To, co pisano, zostaje zachowane.",
+    restored: "Zalogowano ponownie: to, co pisano, wróciło na miejsce.",
+    signInFailed: "Logowanie nie powiodło się ({why}).",
+    noSignIn: "Ta konsola nie ma skonfigurowanego logowania.",
     newMessage: "Nowa wiadomość od +{number}: {text}",
     newMessageTitle: "Nowa wiadomość od klienta",
     from: "Od +{number}",
@@ -189,20 +191,41 @@ function fail(e: unknown): void {
   say((e as Error).message, true);
 }
 
-async function loadAccounts(): Promise<void> {
+/** Reads who is signed in and their accounts; answers what they kept before signing in again. */
+async function loadAccounts(): Promise<Kept | null> {
   const me = (await api("GET", "/me")) as Me;
   state.me = me;
+  const kept = takeKept(me.user_id);
   $("whoami").textContent = t("signedIn", { name: me.name, roles: me.roles.join(", ") || t("noRole") });
   $("signout").hidden = false;
   const select = $<HTMLSelectElement>("account");
   select.replaceChildren(...me.accounts.map((a) => el("option", { value: a.account_id, text: a.name })));
-  state.accountId = me.accounts[0]?.account_id ?? "";
+  const keptAccount = me.accounts.some((a) => a.account_id === kept?.account_id) ? kept?.account_id : undefined;
+  state.accountId = keptAccount ?? me.accounts[0]?.account_id ?? "";
+  select.value = state.accountId;
   if (!state.accountId) say(t("noAccount"));
   setUpAdmin(me);
   await loadAccountTools();
   // Shown, and the account chosen, once the role has decided what the page holds.
   $("desk").hidden = false;
   select.disabled = false;
+  return kept;
+}
+
+/** What was being written before the sign-in, back where it was: the open conversation with
+ *  its reply draft (and that draft's key), the other drafts, the note, the outreach form. */
+async function restore(kept: Kept): Promise<void> {
+  restoreDrafts(kept.replies);
+  const field = (id: string, text: string) => {
+    if (text) $<HTMLInputElement>(id).value = text;
+  };
+  field("note", kept.note);
+  field("outreach-to", kept.outreach?.to ?? "");
+  field("outreach-text", kept.outreach?.text ?? "");
+  const from = $<HTMLSelectElement>("outreach-from");
+  if (Array.from(from.options).some((o) => o.value === kept.outreach?.from)) from.value = kept.outreach.from;
+  if (kept.open && kept.account_id === state.accountId) await open(kept.open);
+  say(t("restored"));
 }
 
 /** The operator's pages: the header's button swaps them with the desk; they are built (and
@@ -252,14 +275,15 @@ async function loadAccountTools(): Promise<void> {
   showMembers();
   if (!state.accountId) return;
   const asked = state.accountId;
-  const canned = api("GET", `/accounts/${asked}/canned-responses`).catch(() => ({ canned_responses: [] }));
+  // Every page of them (at most 200 an account, 100 a page).
+  const canned = everyPage<Canned>(`/accounts/${asked}/canned-responses`, "canned_responses").catch(() => [] as Canned[]);
   const account = runsDesk() ? api("GET", `/accounts/${asked}`) : null;
   // Every member reads the others (a transfer names one).
   const members = api("GET", `/accounts/${asked}/members`).catch(() => null);
   const [c, a, m] = await Promise.all([canned, account, members]);
   // Another account was chosen meanwhile: its own load shows it.
   if (asked !== state.accountId) return;
-  state.canned = c.canned_responses ?? [];
+  state.canned = c;
   if (a) $("outreach-from").replaceChildren(...a.numbers.map((n: { number: string }) => el("option", { value: n.number, text: `+${n.number}` })));
   if (m) {
     state.members = m.members;
@@ -288,22 +312,40 @@ async function textCustomer(event: Event): Promise<void> {
   }
 }
 
-// Live updates: one socket; polling only while it is down; one fetch to catch up when it opens.
-let socketUp = false;
+// Live updates: one socket, opened with the session's token and opened again with each renewed
+// one (the new socket opens before the old one closes, so no event falls between them; one that
+// comes on both is dropped the second time by its id); polling only while no socket is live; one
+// fetch to catch up whenever one opens. Live means a socket is open and the token it opened with
+// has not expired: after that the channel may have stopped sending to it (its listing lives as
+// long as the token).
+let socket: WebSocket | null = null;
+/** When the token the socket opened with expires (ms). */
+let socketExpires = 0;
+/** Sockets closed on purpose (replaced, or their token expired): their close changes nothing. */
+const retired = new WeakSet<WebSocket>();
+let live: boolean | null = null;
 let retryIn = 1000;
+let retryTimer: ReturnType<typeof setTimeout> | null = null;
 let polling: ReturnType<typeof setInterval> | null = null;
 const seenEvents = new Set<string>();
 let unseen = 0;
 
-function socketUrl(): string {
+function socketUrl(token: string): string {
   const base = config.socket ?? `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
-  return `${base}?token=${encodeURIComponent(currentToken())}`;
+  return `${base}?token=${encodeURIComponent(token)}`;
 }
 
-function setLive(up: boolean): void {
-  socketUp = up;
+function isLive(): boolean {
+  return socket !== null && socket.readyState === WebSocket.OPEN && Date.now() < socketExpires;
+}
+
+/** The indicator says what is true now, and the page polls while it is not live. */
+function showLive(): void {
+  const up = isLive();
+  setText($("live"), up ? t("live") : expired() && !renewable() ? t("expired") : t("reconnecting"));
+  if (up === live) return;
+  live = up;
   $("live").dataset.state = up ? "up" : "down";
-  $("live").textContent = up ? t("live") : t("reconnecting");
   if (up && polling !== null) {
     clearInterval(polling);
     polling = null;
@@ -312,15 +354,38 @@ function setLive(up: boolean): void {
   }
 }
 
+/** Opens a socket with the current token (renewed first when it has expired). */
 function connect(): void {
-  const ws = new WebSocket(socketUrl());
+  if (retryTimer !== null) clearTimeout(retryTimer);
+  retryTimer = null;
+  const token = bearer();
+  if (!token || expired()) {
+    // A renewal connects again (onRenewed); without one the page is not live.
+    void renew().then((renewed) => {
+      if (renewed) return;
+      showLive();
+      retry();
+    });
+    return;
+  }
+  const expires = expiry();
+  const ws = new WebSocket(socketUrl(token));
   ws.addEventListener("open", () => {
+    const old = socket;
+    socket = ws;
+    socketExpires = expires;
+    if (old && old !== ws) {
+      retired.add(old);
+      old.close();
+    }
     retryIn = 1000;
-    setLive(true);
-    // What happened while the socket was down (or before it opened): one fetch.
+    showLive();
+    // The moment its token expires, the indicator (and the socket) are seen to.
+    setTimeout(checkSession, Math.max(0, expires - Date.now()) + 100);
+    // What happened while no socket was live (or before this one opened): one fetch.
     $("live").dataset.state = "catching-up";
     void tick().finally(() => {
-      if (socketUp) $("live").dataset.state = "up";
+      if (isLive()) $("live").dataset.state = "up";
     });
   });
   ws.addEventListener("message", (m) => {
@@ -331,11 +396,34 @@ function connect(): void {
     }
   });
   ws.addEventListener("close", () => {
-    setLive(false);
-    // Backoff with jitter, at most 30 s between tries.
-    setTimeout(connect, retryIn * (0.5 + Math.random() / 2));
-    retryIn = Math.min(retryIn * 2, 30_000);
+    if (retired.has(ws)) return;
+    if (socket === ws) socket = null;
+    showLive();
+    retry();
   });
+}
+
+/** Connects again later: backoff with jitter, at most 30 s between tries. */
+function retry(): void {
+  if (retryTimer !== null) return;
+  retryTimer = setTimeout(connect, retryIn * (0.5 + Math.random() / 2));
+  retryIn = Math.min(retryIn * 2, 30_000);
+}
+
+/**
+ * The periodic check (and on waking, coming online, coming back to the tab): a renewal a timer
+ * slept through is made now; a socket whose token has expired is closed and opened again with
+ * the current token; the indicator is set from what is true.
+ */
+function checkSession(): void {
+  void renewIfDue();
+  if (socket && Date.now() >= socketExpires) {
+    retired.add(socket);
+    socket.close();
+    socket = null;
+    connect();
+  }
+  showLive();
 }
 
 function onEvent(e: ChannelEvent): void {
@@ -406,8 +494,10 @@ function wire(): void {
     await Promise.all([refreshList(), refreshCounts()]);
   });
   $("signout").addEventListener("click", () => {
-    forget();
-    location.reload();
+    // Nothing of this session stays for the next person at the desk.
+    forgetKept();
+    $<HTMLButtonElement>("signout").disabled = true;
+    void signOut();
   });
   $("outreach").addEventListener("submit", textCustomer);
   $<HTMLInputElement>("sound").checked = localStorage.getItem("console.sound") === "on";
@@ -421,15 +511,46 @@ function wire(): void {
   }
   window.addEventListener("focus", seenAll);
   document.addEventListener("visibilitychange", () => document.hidden || seenAll());
+  // A refusal that renewing did not cure: what is being written is kept, then the provider's
+  // sign-in, which comes back here.
+  whenRefused(() => {
+    keepDrafts();
+    say(t("signingInAgain"));
+    return goSignIn();
+  });
+  onRenewed(connect);
+  setInterval(checkSession, 5000);
+  window.addEventListener("online", checkSession);
+  document.addEventListener("visibilitychange", () => document.hidden || checkSession());
+}
+
+/** Signs in; a sign-in that did not complete is said, with a button to try again. */
+async function session(): Promise<boolean> {
+  if (!config.auth) {
+    say(t("noSignIn"), true);
+    return false;
+  }
+  try {
+    await signIn(config.auth);
+    return true;
+  } catch (e) {
+    say(t("signInFailed", { why: (e as Error).message }), true);
+    const again = $<HTMLButtonElement>("signin-again");
+    again.hidden = false;
+    again.addEventListener("click", () => void goSignIn().catch(fail));
+    again.focus();
+    return false;
+  }
 }
 
 async function main(): Promise<void> {
   translatePage();
-  useToken(await token(config.auth));
+  if (!(await session())) return;
   wire();
-  await loadAccounts();
+  const kept = await loadAccounts();
   await Promise.all([refreshList(), refreshCounts()]);
-  setLive(false);
+  if (kept) await restore(kept).catch(fail);
+  showLive();
   connect();
 }
 

@@ -34,7 +34,7 @@ const t = strings(
   },
 );
 
-interface Draft {
+export interface Draft {
   text: string;
   /** The Idempotency-Key of this draft's send, kept until a definitive answer. */
   key: string | null;
@@ -127,6 +127,20 @@ async function send(event: Event): Promise<void> {
 /** The Idempotency-Key the open conversation's draft would send with (tests read it). */
 export function draftKey(): string | null {
   return draft()?.key ?? null;
+}
+
+/** Every reply being written, by conversation id, each with its Idempotency-Key. */
+export function everyDraft(): [string, Draft][] {
+  return Array.from(drafts.entries()).filter(([, d]) => d.text !== "" || d.key !== null);
+}
+
+/** Drafts kept across a sign-in, back in place (the open conversation's in the field). */
+export function restoreDrafts(kept: [string, Draft][]): void {
+  for (const [id, d] of kept) drafts.set(id, { text: String(d.text ?? ""), key: typeof d.key === "string" ? d.key : null });
+  if (draftFor) {
+    $<HTMLTextAreaElement>("reply").value = draft()?.text ?? "";
+    updateComposer();
+  }
 }
 
 // Canned responses: a combobox over a listbox, filtered as you type.

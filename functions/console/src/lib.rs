@@ -213,9 +213,18 @@ mod tests {
     fn the_providers_logout_and_revocation_endpoints_are_in_the_sign_in_config() {
         let app = App::new(Some(("https://issuer.example", "client")))
             .with_socket("wss://abc.example/live")
-            .with_endpoints(Some("https://d.auth.example/logout"), Some("https://d.auth.example/oauth2/revoke"));
-        assert!(app.html.contains(r#""logout_url":"https://d.auth.example/logout""#), "{}", app.html);
-        assert!(app.html.contains(r#""revoke_url":"https://d.auth.example/oauth2/revoke""#));
+            .with_endpoints(
+                Some("https://d.auth.example/logout"),
+                Some("https://d.auth.example/oauth2/revoke"),
+            );
+        assert!(
+            app.html.contains(r#""logout_url":"https://d.auth.example/logout""#),
+            "{}",
+            app.html
+        );
+        assert!(app
+            .html
+            .contains(r#""revoke_url":"https://d.auth.example/oauth2/revoke""#));
         assert!(app.html.contains("wss://abc.example/live"), "the socket kept");
     }
 
