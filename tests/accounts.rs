@@ -150,12 +150,12 @@ async fn an_account_is_created_end_to_end_and_never_shows_its_key() {
     );
     assert_eq!(of(&short)["type"], "short_code");
     assert!(!read.to_string().contains(&c.key));
-    let (_, all) = s.get("/accounts").await;
-    assert!(all["accounts"]
-        .as_array()
-        .expect("list")
-        .iter()
-        .any(|a| a["account_id"] == id));
+    let all = s.every_page("/accounts", "accounts").await;
+    let listed = all.iter().find(|a| a["account_id"] == id).expect("listed");
+    assert!(
+        listed["numbers"][0].get("messages").is_none(),
+        "a list names the numbers, not their settings: {listed}"
+    );
     let (status, again) = s.post(&format!("/accounts/{id}/validate"), json!({})).await;
     assert_eq!((status, again["result"].as_str()), (200, Some("valid")));
 }

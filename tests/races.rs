@@ -12,7 +12,7 @@ use shared::conversation::{Conversation, Thread};
 use shared::ids::{AccountId, ConversationId};
 use shared::service::ports::{
     BeginWrite, Committed, ConversationMoves, IdempotencyLog, IdempotencyRecord, IdempotencyScope, Member, Members,
-    Move, OutboundLog, OutboundRecord, Settlement, StoreError,
+    Move, OutboundLog, OutboundRecord, Page, ReadError, Settlement, StoreError,
 };
 use shared::service::send::{Draft, SendError, Sender};
 use shared::store::Dynamo;
@@ -83,8 +83,8 @@ impl Members for StopFirst {
         self.table.member(a, u).await
     }
 
-    async fn members(&self, a: &AccountId) -> Result<Option<Vec<Member>>, StoreError> {
-        self.table.members(a).await
+    async fn members(&self, a: &AccountId, limit: u32, cursor: Option<&str>) -> Result<Page<Member>, ReadError> {
+        self.table.members(a, limit, cursor).await
     }
 
     async fn memberships(&self, u: &UserId) -> Result<Vec<Member>, StoreError> {

@@ -439,7 +439,10 @@ async fn worker_paths(account_id: &str, conversation_id: &str) {
         .send()
         .await
         .expect("unsent");
-    dynamodb_fault(json!({"kind": "throttle", "operation": "BatchGetItem", "matching": message.message_id.as_str(), "seconds": 1.5})).await;
+    dynamodb_fault(
+        json!({"kind": "throttle", "operation": "BatchGetItem", "matching": message.message_id.as_str(), "seconds": 6}),
+    )
+    .await;
     let job = shared::jobs::Job::Send {
         account_id: account,
         conversation_id: conversation,

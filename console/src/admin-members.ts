@@ -4,6 +4,7 @@
 
 import { showRefusal, button, confirmDialog, el, field, input, section, select } from "./admin-kit";
 import { t } from "./admin-strings";
+import { everyPage } from "./api";
 import { formatTime } from "./i18n";
 import type { Page } from "./admin";
 import type { Account } from "./admin-accounts";
@@ -33,7 +34,7 @@ export function membersSection(page: Page, account: Account): HTMLElement {
 
   const load = async () => {
     try {
-      const { members } = (await page.api("GET", `/accounts/${account.account_id}/members`)) as { members: Member[] };
+      const members = await everyPage<Member>(`/accounts/${account.account_id}/members`, "members", 100, page.api);
       listHost.replaceChildren(table(members));
     } catch (e) {
       listHost.replaceChildren(el("p", { class: "adm-empty", text: (e as Error).message }));

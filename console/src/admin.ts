@@ -5,6 +5,7 @@
 // allows (members, canned responses, the audit trail of their accounts).
 
 import { Api, Say, el } from "./admin-kit";
+import { everyPage } from "./api";
 import { t } from "./admin-strings";
 import { Account, accountDetails, accountsList, newAccountForm } from "./admin-accounts";
 import { numbersSection } from "./admin-numbers";
@@ -78,7 +79,7 @@ export function mountAdmin(root: HTMLElement, ctx: AdminContext): void {
     operator,
     reload: async (choose) => {
       accounts = operator
-        ? ((await ctx.api("GET", "/accounts")).accounts as Account[])
+        ? await everyPage<Account>("/accounts", "accounts", 100, ctx.api)
         : ctx.me.accounts
             .filter((a) => a.role === "supervisor" || a.role === "operator")
             .map((a) => ({ account_id: a.account_id, name: a.name, numbers: [], created_at: "" }));

@@ -86,7 +86,12 @@ export async function api(method: string, path: string, body?: unknown, headers:
  * Every item of a list the API answers a page at a time: `field`'s items of each page,
  * following `next_cursor` (`limit` a page). `call` is the API (the operator's pages hand theirs).
  */
-export async function everyPage<T>(path: string, field: string, limit = 100, call: typeof api = api): Promise<T[]> {
+export async function everyPage<T>(
+  path: string,
+  field: string,
+  limit = 100,
+  call: (method: string, path: string) => Promise<any> = api,
+): Promise<T[]> {
   const items: T[] = [];
   let cursor: string | null = null;
   do {

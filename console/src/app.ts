@@ -13,7 +13,7 @@ import { forgetKept, keepDrafts, Kept, takeKept } from "./kept";
 import { changed, customerOf, markUnread, refreshCounts, refreshList, reset, setUpList, whenOpened } from "./list";
 import { conversationChanged, mergeMessages, open, refreshOpen, reportTo, setUpPane, showMembers } from "./pane";
 import { setUpShortcuts } from "./shortcuts";
-import { Canned, Conversation, Me, Message, runsDesk, state } from "./state";
+import { Canned, Conversation, Me, Member, Message, runsDesk, state } from "./state";
 
 interface Config {
   auth: AuthConfig | null;
@@ -279,7 +279,9 @@ async function loadAccountTools(): Promise<void> {
   const canned = everyPage<Canned>(`/accounts/${asked}/canned-responses`, "canned_responses").catch(() => [] as Canned[]);
   const account = runsDesk() ? api("GET", `/accounts/${asked}`) : null;
   // Every member reads the others (a transfer names one).
-  const members = api("GET", `/accounts/${asked}/members`).catch(() => null);
+  const members = everyPage<Member>(`/accounts/${asked}/members`, "members")
+    .then((members) => ({ members }))
+    .catch(() => null);
   const [c, a, m] = await Promise.all([canned, account, members]);
   // Another account was chosen meanwhile: its own load shows it.
   if (asked !== state.accountId) return;

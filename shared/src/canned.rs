@@ -18,40 +18,19 @@ pub const MAX_PER_ACCOUNT: usize = 200;
 /// The most canned responses of one page of the list (and its default).
 pub const MAX_PAGE: usize = 100;
 
-/// Where a page of the list ends: the title (case aside) and id of its last one, in a cursor.
-pub fn cursor_of(r: &CannedResponse) -> String {
-    use base64::Engine;
-    let key = serde_json::json!([r.title.to_lowercase(), r.canned_response_id.as_str()]);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.to_string())
+/// A canned response's place in the list: its title (case aside), then its id.
+pub fn sort_key(r: &CannedResponse) -> (String, String) {
+    (r.title.to_lowercase(), r.canned_response_id.as_str().to_owned())
 }
 
-/// A page of the list sorted by [`sorted`]: the `limit` after `cursor` (one [`cursor_of`] gave),
-/// and the cursor of the next page when there is one; `None` for a cursor that is none of ours.
+/// A page of the list sorted by [`sorted`]: the `limit` after `cursor`, and the cursor of the
+/// next page when there is one; `None` for a cursor that is none of ours.
 pub fn page(
     sorted: Vec<CannedResponse>,
     limit: usize,
     cursor: Option<&str>,
 ) -> Option<(Vec<CannedResponse>, Option<String>)> {
-    use base64::Engine;
-    let after: Option<(String, String)> = match cursor {
-        None => None,
-        Some(c) => {
-            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).ok()?;
-            Some(serde_json::from_slice(&bytes).ok()?)
-        }
-    };
-    let rest: Vec<CannedResponse> = sorted
-        .into_iter()
-        .filter(|r| {
-            after.as_ref().is_none_or(|(t, id)| {
-                (r.title.to_lowercase(), r.canned_response_id.as_str().to_owned()) > (t.clone(), id.clone())
-            })
-        })
-        .collect();
-    let more = rest.len() > limit;
-    let items: Vec<CannedResponse> = rest.into_iter().take(limit).collect();
-    let next = if more { items.last().map(cursor_of) } else { None };
-    Some((items, next))
+    crate::paging::page_after(sorted, sort_key, limit, cursor)
 }
 
 /// A canned response.

@@ -35,6 +35,7 @@ pub mod logging;
 pub mod meter;
 pub mod metrics;
 pub mod observe;
+pub mod paging;
 pub mod phone;
 pub mod privacy;
 pub mod push;

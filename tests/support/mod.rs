@@ -316,6 +316,26 @@ impl Stack {
         body.as_array().cloned().unwrap_or_default()
     }
 
+    /// Every item of a paged list (`field` of each page, following `next_cursor`).
+    pub async fn every_page(&self, path: &str, field: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let page_path = match &cursor {
+                Some(c) => format!("{path}{sep}cursor={c}"),
+                None => path.to_owned(),
+            };
+            let (status, page) = self.get(&page_path).await;
+            assert_eq!(status, 200, "{page_path}: {page}");
+            items.extend(page[field].as_array().cloned().unwrap_or_default());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return items,
+            }
+        }
+    }
+
     /// The messages the simulator accepted from one customer, once there are `n` of them
     /// (automated messages go out from the worker, a moment after the callback that made them
     /// due is answered); fails after 15 s with what there is.

@@ -66,6 +66,15 @@ struct MemberBody {
 /// The default and largest page of the audit trail.
 const AUDIT_LIMIT: (u32, u32) = (50, 200);
 
+/// A page of accounts: 100 by default and at most.
+const ACCOUNTS_LIMIT: (u32, u32) = (100, 100);
+
+/// A page of members: 100 by default and at most.
+const MEMBERS_LIMIT: (u32, u32) = (
+    shared::service::team::MAX_MEMBERS_PAGE,
+    shared::service::team::MAX_MEMBERS_PAGE,
+);
+
 /// A page of canned responses: 100 by default and at most (the most an account keeps is 200).
 const CANNED_LIMIT: (u32, u32) = (shared::canned::MAX_PAGE as u32, shared::canned::MAX_PAGE as u32);
 
@@ -237,9 +246,17 @@ impl App {
     }
 
     async fn members(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
-        let members = self.team.members(c, &account_id(req)?).await?;
-        let views: Vec<Value> = members.iter().map(member_view).collect();
-        Ok(json_response(StatusCode::OK, &json!({ "members": views })))
+        let limit = limit(req, MEMBERS_LIMIT)?;
+        let cursor = query_param(req, "cursor");
+        let page = self
+            .team
+            .members(c, &account_id(req)?, limit, cursor.as_deref())
+            .await?;
+        let views: Vec<Value> = page.items.iter().map(member_view).collect();
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({"members": views, "next_cursor": page.next_cursor}),
+        ))
     }
 
     async fn put_member(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
@@ -306,10 +323,33 @@ impl App {
     }
 
     /// Every account for an operator; the caller's accounts for anyone else.
+    /// The caller's accounts a page at a time, by name: each with its numbers named, not their
+    /// settings (`GET /accounts/{id}` has them), so a page stays small whatever the numbers say.
     async fn list(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
-        let seats = self.team.seats(c).await?;
-        let views: Vec<Value> = seats.iter().map(|s| self.view(req, c, &s.account)).collect();
-        Ok(json_response(StatusCode::OK, &json!({ "accounts": views })))
+        let limit = limit(req, ACCOUNTS_LIMIT)? as usize;
+        let cursor = query_param(req, "cursor");
+        let mut seats = self.team.seats(c).await?;
+        let key = |s: &shared::service::team::Seat| (s.account.name.to_lowercase(), s.account.account_id.to_string());
+        seats.sort_by_key(key);
+        let (page, next_cursor) = shared::paging::page_after(seats, key, limit, cursor.as_deref())
+            .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidCursor, "this cursor is none of this API's"))?;
+        let views: Vec<Value> = page.iter().map(|s| self.summary(req, c, &s.account)).collect();
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({"accounts": views, "next_cursor": next_cursor}),
+        ))
+    }
+
+    /// An account in a list: as [`Self::view`] shows it, its numbers without their settings.
+    fn summary(&self, req: &Request, c: &Caller, a: &Account) -> Value {
+        let mut view = self.view(req, c, a);
+        let numbers: Vec<Value> = a
+            .numbers
+            .iter()
+            .map(|n| json!({"number": n.number, "type": n.kind, "description": n.description, "language": n.language}))
+            .collect();
+        view["numbers"] = json!(numbers);
+        view
     }
 
     async fn read(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {

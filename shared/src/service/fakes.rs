@@ -855,16 +855,23 @@ impl Members for MemoryStore {
         }))
     }
 
-    async fn members(&self, account_id: &AccountId) -> Result<Option<Vec<Member>>, StoreError> {
-        Ok(self.read(|s| {
-            s.accounts.contains_key(account_id).then(|| {
-                s.members
-                    .values()
-                    .filter(|m| &m.account_id == account_id)
-                    .cloned()
-                    .collect()
-            })
-        }))
+    async fn members(
+        &self,
+        account_id: &AccountId,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Member>, ReadError> {
+        let all: Vec<Member> = self.read(|s| {
+            s.members
+                .values()
+                .filter(|m| &m.account_id == account_id)
+                .cloned()
+                .collect()
+        });
+        let key = |m: &Member| (m.user_id.as_str().to_owned(), String::new());
+        let (items, next_cursor) =
+            crate::paging::page_after(all, key, limit as usize, cursor).ok_or(ReadError::Cursor(BadCursor))?;
+        Ok(Page { items, next_cursor })
     }
 
     async fn memberships(&self, user_id: &UserId) -> Result<Vec<Member>, StoreError> {

@@ -793,8 +793,14 @@ pub trait Members: Send + Sync {
         account_id: &AccountId,
         user_id: &UserId,
     ) -> impl Future<Output = Result<Option<Member>, StoreError>> + Send;
-    /// An account's members; `None` when the account does not exist.
-    fn members(&self, account_id: &AccountId) -> impl Future<Output = Result<Option<Vec<Member>>, StoreError>> + Send;
+    /// A page of an account's members, by user id: `limit` after `cursor`, and the next page's
+    /// cursor only when more follow.
+    fn members(
+        &self,
+        account_id: &AccountId,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<Page<Member>, ReadError>> + Send;
     /// A user's memberships (from an index: a change shows within a second).
     fn memberships(&self, user_id: &UserId) -> impl Future<Output = Result<Vec<Member>, StoreError>> + Send;
     /// Adds a member or changes their role, with its entry; `Lost` when the account is gone.

@@ -15,6 +15,9 @@ use crate::service::ports::{
     Page, ReadError, StoreError,
 };
 
+/// The most members of one page of an account's members (and its default).
+pub const MAX_MEMBERS_PAGE: u32 = 100;
+
 /// How often an unassignment that lost a race is tried again.
 const UNASSIGN_ATTEMPTS: u32 = 5;
 
@@ -178,10 +181,19 @@ impl<S: Members + AuditLog + AccountStore + ConversationMoves> Team<S> {
         })
     }
 
-    /// An account's members.
-    pub async fn members(&self, caller: &Caller, account_id: &AccountId) -> Result<Vec<Member>, TeamError> {
-        admit(&self.store, caller, account_id, Action::ReadMembers).await?;
-        self.store.members(account_id).await?.ok_or(TeamError::AccountNotFound)
+    /// A page of an account's members, by user id (at most [`MAX_MEMBERS_PAGE`]).
+    pub async fn members(
+        &self,
+        caller: &Caller,
+        account_id: &AccountId,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Member>, TeamError> {
+        admit_existing(&self.store, caller, account_id, Action::ReadMembers).await?;
+        Ok(self
+            .store
+            .members(account_id, limit.clamp(1, MAX_MEMBERS_PAGE), cursor)
+            .await?)
     }
 
     /// Adds a member, or changes their role or name.

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::conversations::{decode_cursor, encode_cursor};
 use super::items::{from_item, to_item, AuditItem, ConversationItem, HoldItem, MemberItem};
-use super::{key, s, sdk_error, Dynamo, Item, Part, StoreError};
+use super::{key, key_of, s, sdk_error, Dynamo, Item, Part, StoreError};
 use crate::access::UserId;
 use crate::audit::AuditEntry;
 use crate::ids::AccountId;
@@ -28,25 +28,46 @@ impl Members for Dynamo {
         found.map(|i| Ok(from_item::<MemberItem>(i)?.into_member())).transpose()
     }
 
-    /// 1 Query of the account's partition (the account item and its members) per 1 MB.
-    async fn members(&self, account_id: &AccountId) -> Result<Option<Vec<Member>>, StoreError> {
-        let (pk, account_sk) = table::account_key(account_id.as_str());
-        let vals = HashMap::from([(":pk".to_owned(), s(pk))]);
-        let items = self.query_all(None, "pk = :pk", None, vals).await?;
-        let sk = |i: &Item| {
-            i.get(table::SK)
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default()
+    /// 1 Query of the account's members (`MEMBER#` of its partition, by user id), `limit + 1` of
+    /// them from the cursor: the page is full unless it is the last, and has a cursor only when
+    /// more follow.
+    async fn members(
+        &self,
+        account_id: &AccountId,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Member>, ReadError> {
+        let (pk, _) = table::account_key(account_id.as_str());
+        let fits = |k: &str, v: &str| match k {
+            table::PK => v == pk,
+            _ => v.starts_with(table::MEMBER_PREFIX) && v.len() <= 256,
         };
-        if !items.iter().any(|i| sk(i) == account_sk) {
-            return Ok(None);
-        }
-        let members = items
-            .into_iter()
-            .filter(|i| sk(i).starts_with(table::MEMBER_PREFIX))
-            .collect();
-        members_of(members).map(Some)
+        let start = cursor
+            .map(|c| decode_cursor(c, &[table::PK, table::SK], fits))
+            .transpose()?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :m)")
+            .expression_attribute_values(":pk", s(&pk))
+            .expression_attribute_values(":m", s(table::MEMBER_PREFIX))
+            .limit(limit as i32 + 1)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let mut items: Vec<Item> = out.items().to_vec();
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let next_cursor = match (more, items.last()) {
+            (true, Some(last)) => key_of(last).map(|k| encode_cursor(&key(k))),
+            _ => None,
+        };
+        Ok(Page {
+            items: members_of(items)?,
+            next_cursor,
+        })
     }
 
     /// 1 Query on the index.

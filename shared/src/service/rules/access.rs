@@ -216,12 +216,26 @@ async fn the_trail_is_the_supervisors_and_the_operators_and_agents_see_whom_to_t
     w.member("s-1", Role::Supervisor);
     let account = w.account.account_id.clone();
     let team = w.team();
-    assert_eq!(team.members(&agent("a-1"), &account).await.unwrap().len(), 2);
     assert_eq!(
-        team.members(&agent("a-9"), &account).await.unwrap_err(),
+        team.members(&agent("a-1"), &account, 100, None)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        2
+    );
+    assert_eq!(
+        team.members(&agent("a-9"), &account, 100, None).await.unwrap_err(),
         TeamError::AccountNotFound
     );
-    assert_eq!(team.members(&supervisor("s-1"), &account).await.unwrap().len(), 2);
+    assert_eq!(
+        team.members(&supervisor("s-1"), &account, 100, None)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        2
+    );
     assert_eq!(
         team.audit(&agent("a-1"), &account, 10, None).await.unwrap_err(),
         TeamError::Forbidden
@@ -246,7 +260,7 @@ async fn an_operator_asking_about_an_account_that_does_not_exist_is_told_so() {
     let nowhere = crate::ids::AccountId::new();
     let team = w.team();
     assert_eq!(
-        team.members(&op("o-1"), &nowhere).await.unwrap_err(),
+        team.members(&op("o-1"), &nowhere, 100, None).await.unwrap_err(),
         TeamError::AccountNotFound
     );
     let removed = team.remove_member(&op("o-1"), &nowhere, &user("a-1")).await;
@@ -505,4 +519,29 @@ async fn an_account_keeps_at_most_its_canned_responses_and_lists_them_a_page_at_
         .create_canned_response(&op("o-1"), &account, "One more", "x")
         .await
         .is_ok());
+}
+
+#[tokio::test]
+async fn an_accounts_members_come_a_full_page_at_a_time_by_user_id() {
+    let w = World::new();
+    let account = w.account.account_id.clone();
+    for i in [3, 1, 4, 2, 5] {
+        w.member(&format!("agent-{i}"), Role::Agent);
+    }
+    let team = w.team();
+    let first = team.members(&op("o-1"), &account, 2, None).await.unwrap();
+    let ids = |p: &crate::service::ports::Page<crate::service::ports::Member>| -> Vec<String> {
+        p.items.iter().map(|m| m.user_id.to_string()).collect()
+    };
+    assert_eq!(ids(&first), ["agent-1", "agent-2"]);
+    let second = team
+        .members(&op("o-1"), &account, 2, first.next_cursor.as_deref())
+        .await
+        .unwrap();
+    assert_eq!(ids(&second), ["agent-3", "agent-4"]);
+    let last = team
+        .members(&op("o-1"), &account, 2, second.next_cursor.as_deref())
+        .await
+        .unwrap();
+    assert_eq!((ids(&last), last.next_cursor), (vec!["agent-5".to_owned()], None));
 }
