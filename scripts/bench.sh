@@ -34,7 +34,7 @@ PATH="$ROOT/.venv/bin:$PATH" cargo lambda build --release --quiet \
 cargo build --release --quiet -p channel-bench
 
 echo "== criterion: protocol work"
-cargo bench --quiet -p shared --bench protocol -- --noplot 2>&1 | grep -E '^[a-z].*|time:' || true
+cargo bench --quiet -p channel-domain --bench protocol -- --noplot 2>&1 | grep -E '^[a-z].*|time:' || true
 
 trap stop_stack EXIT
 start_stack
@@ -55,6 +55,6 @@ if [ -n "${BENCH_BEFORE:-}" ]; then
     --tls-ports "$TLS_PORTS" --state "$STATE_DIR/tls"
 fi
 # The memory size of each function: over TLS at Lambda's CPU share of each size, a cold start and
-# warm invocations per process, with the cost per million invocations (README: Memory sizes).
+# warm invocations per process, with the cost per million invocations (docs/benchmarks.md: Memory sizes).
 "$TARGET_DIR/release/channel-bench" sizes "$TARGET_DIR/lambda" --runs "${BENCH_SIZE_RUNS:-3}" --warm "${BENCH_WARM:-10}" \
   --tls-ports "$TLS_PORTS" --state "$STATE_DIR/tls"
