@@ -7,29 +7,21 @@ import { Field, Say, button, confirmDialog, copyable, el, field, input, refusal,
 import { t } from "./admin-strings";
 import { formatNumber, formatTime } from "./i18n";
 import type { Page } from "./admin";
-import type { SupportNumber } from "./admin-numbers";
+import type { Answer, RequestBody, Schema } from "./api";
 
-/** An account as the API answers it (operators see every field). */
-export interface Account {
-  account_id: string;
-  name: string;
-  customer_id?: string;
-  api_host?: string;
-  numbers: SupportNumber[];
-  callback_url?: string | null;
-  created_at: string;
-  retention_days?: number | null;
-}
+/** An account as `GET /accounts/{id}` answers it (operators see every field). */
+export type Account = Schema<"Account">;
+
+/** An account as the list answers it: its numbers named, without their settings. */
+export type AccountSummary = Schema<"AccountSummary">;
+
+/** What the parts supervisors see too (members, canned responses, the audit trail) need of an account. */
+export type AccountRef = Pick<AccountSummary, "account_id" | "name">;
 
 /** TeleSign's verdict on credentials (`POST /accounts/validate`). */
-interface Validation {
-  valid: boolean;
-  result: string;
-  telesign_code: number | null;
-  message: string;
-}
+type Validation = Schema<"Validation">;
 
-const HOSTS = ["standard", "enterprise", "legacy"];
+const HOSTS: Schema<"ApiHost">[] = ["standard", "enterprise", "legacy"];
 
 /** What the operator typed to find an account: kept while the list is drawn again. */
 export interface Finder {
@@ -37,7 +29,7 @@ export interface Finder {
 }
 
 /** The accounts to choose from, the chosen one marked, narrowed by a name typed. */
-export function accountsList(page: Page, accounts: Account[], chosen: string, choose: (id: string) => void, finder: Finder): HTMLElement {
+export function accountsList(page: Page, accounts: AccountSummary[], chosen: string, choose: (id: string) => void, finder: Finder): HTMLElement {
   const part = section(t("accounts"), "adm-accounts", "h3");
   if (!accounts.length) {
     part.append(el("p", { class: "adm-empty", text: t("noAccounts") }));
@@ -95,7 +87,7 @@ interface CredentialFields {
 function credentialFields(): CredentialFields {
   const customerId = field(t("customerId"), input({ autocomplete: "off", spellcheck: "false", maxlength: "64" }), t("customerIdHint"));
   const apiKey = field(t("apiKey"), input({ type: "password", autocomplete: "new-password", spellcheck: "false" }), t("apiKeyHint"));
-  const host = field(t("apiHost"), select(HOSTS.map((h) => [h, t(`host_${h}` as "host_standard")])));
+  const host = field(t("apiHost"), select(HOSTS.map((h) => [h, t(`host_${h}`)])));
   const toggle = el("input", { type: "checkbox", id: "adm-show-key" });
   toggle.addEventListener("change", () => (apiKey.input.type = toggle.checked ? "text" : "password"));
   const show = el("div", { class: "adm-check" }, toggle, el("label", { for: "adm-show-key", text: t("showKey") }));
@@ -181,11 +173,11 @@ export function newAccountForm(page: Page): HTMLElement {
     if (!required([...(creating ? [name] : []), creds.customerId, creds.apiKey])) return false;
     page.say.status(t("checking"));
     try {
-      const v = (await page.api("POST", "/accounts/validate", {
+      const v = await page.api<Answer<"validateCredentials">>("POST", "/accounts/validate", {
         customer_id: creds.customerId.input.value.trim(),
         api_key: creds.apiKey.input.value.trim(),
         api_host: creds.host.input.value,
-      })) as Validation;
+      });
       if (v.valid) {
         page.say.status(t("keyAccepted"));
         return true;
@@ -210,7 +202,7 @@ export function newAccountForm(page: Page): HTMLElement {
       numbers: typed ? [{ number: typed, type: type.input.value, description: description.input.value.trim() }] : [],
     };
     try {
-      const account = (await page.api("POST", "/accounts", body)) as Account;
+      const account = await page.api<Answer<"createAccount">>("POST", "/accounts", body);
       form.reset();
       creds.apiKey.input.type = "password";
       showCreated(account);
@@ -280,9 +272,9 @@ function renameForm(page: Page, account: Account): HTMLFormElement {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const days = retention.input.value.trim();
-    const body = { name: name.input.value.trim(), retention_days: days === "" ? null : Number(days) };
+    const body = { name: name.input.value.trim(), retention_days: days === "" ? null : Number(days) } satisfies RequestBody<"changeAccount">;
     try {
-      const saved = (await page.api("PATCH", `/accounts/${account.account_id}`, body)) as Account;
+      const saved = await page.api<Answer<"changeAccount">>("PATCH", `/accounts/${account.account_id}`, body);
       await page.reload(account.account_id);
       document.getElementById("adm-acct-title")?.focus();
       page.say.status(t("accountSaved", { name: saved.name }));
@@ -299,7 +291,7 @@ function checkStoredKey(page: Page, account: Account): HTMLDivElement {
   const check = async () => {
     page.say.status(t("checking"));
     try {
-      const v = (await page.api("POST", `/accounts/${account.account_id}/validate`)) as Validation;
+      const v = await page.api<Answer<"validateStoredCredentials">>("POST", `/accounts/${account.account_id}/validate`);
       verdict.textContent = `${v.message} (${v.result})`;
       verdict.className = `adm-verdict ${v.valid ? "adm-ok" : "adm-bad"}`;
       if (v.valid) page.say.status(t("storedKeyValid"));
@@ -328,18 +320,17 @@ function rotateForm(page: Page, account: Account): HTMLFormElement {
       key.input.focus();
       return;
     }
-    const body: Record<string, unknown> = { api_key: key.input.value.trim() };
+    const body: RequestBody<"rotateApiKey"> = { api_key: key.input.value.trim() };
     const hours = grace.input.value.trim();
     if (hours !== "") body.grace_period_seconds = Math.round(Number(hours) * 3600);
     page.say.status(t("checking"));
     try {
-      const r = await page.api("PUT", `/accounts/${account.account_id}/api-key`, body);
+      const r = await page.api<Answer<"rotateApiKey">>("PUT", `/accounts/${account.account_id}/api-key`, body);
       form.reset();
-      page.say.status(
-        r.previous_key_valid_until
-          ? t("rotatedUntil", { until: formatTime(r.previous_key_valid_until) })
-          : t("rotated"),
-      );
+      // A key made current answers until when the previous one still verifies callbacks (null:
+      // revoked at once); a staged key (`next_key_staged_at`) answers no such time.
+      const until = "previous_key_valid_until" in r ? r.previous_key_valid_until : null;
+      page.say.status(until ? t("rotatedUntil", { until: formatTime(until) }) : t("rotated"));
       page.refreshAudit();
     } catch (e) {
       placeRefusal(e, { invalid_api_key: key, invalid_credentials: key, invalid_grace_period: grace }, page.say);

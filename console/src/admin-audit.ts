@@ -5,17 +5,11 @@ import { button, el, section } from "./admin-kit";
 import { actionText, t } from "./admin-strings";
 import { formatTime } from "./i18n";
 import type { Page } from "./admin";
-import type { Account } from "./admin-accounts";
+import type { AccountRef } from "./admin-accounts";
+import type { Answer, Schema } from "./api";
 
 /** An audit entry, as the API answers it. */
-interface Entry {
-  at: string;
-  actor: string;
-  action: string;
-  account_id: string;
-  target: string;
-  detail: Record<string, unknown>;
-}
+type Entry = Schema<"AuditEntry">;
 
 const PAGE = 25;
 
@@ -27,7 +21,7 @@ function detailText(detail: Record<string, unknown>): string {
 }
 
 /** The audit section of `account`, with a way to read it again from the newest entry. */
-export function auditSection(page: Page, account: Account): { element: HTMLElement; refresh: () => void } {
+export function auditSection(page: Page, account: AccountRef): { element: HTMLElement; refresh: () => void } {
   const part = section(t("audit"), "adm-audit");
   const body = el("tbody");
   const table = el(
@@ -49,7 +43,7 @@ export function auditSection(page: Page, account: Account): { element: HTMLEleme
     const q = new URLSearchParams({ account_id: account.account_id, limit: String(PAGE) });
     if (from) q.set("cursor", from);
     try {
-      const data = (await page.api("GET", `/audit?${q}`)) as { entries: Entry[]; next_cursor: string | null };
+      const data = await page.api<Answer<"listAudit">>("GET", `/audit?${q}`);
       if (mine !== reading) return;
       body.append(...data.entries.map(row));
       cursor = data.next_cursor;

@@ -3,23 +3,15 @@
 // form, one deleted after a confirmation. A refusal that names no field (an account that keeps
 // 200 already) is shown at the form, tied to it.
 
-import { everyPage } from "./api";
+import { Answer, everyPage, RequestBody } from "./api";
 import { refusal, showRefusal, button, confirmDialog, el, field, input, section, textarea } from "./admin-kit";
 import { t } from "./admin-strings";
 import type { Page } from "./admin";
-import type { Account } from "./admin-accounts";
-
-/** A canned response, as the API answers it. */
-interface Canned {
-  canned_response_id: string;
-  title: string;
-  text: string;
-  created_at: string;
-  updated_at: string;
-}
+import type { AccountRef } from "./admin-accounts";
+import type { Canned } from "./state";
 
 /** The canned responses of `account`. */
-export function cannedSection(page: Page, account: Account): HTMLElement {
+export function cannedSection(page: Page, account: AccountRef): HTMLElement {
   const part = section(t("canned"), "adm-canned");
   const base = `/accounts/${account.account_id}/canned-responses`;
   const listHost = el("div", {}, el("p", { class: "adm-empty", text: t("loading") }));
@@ -113,7 +105,7 @@ export function cannedSection(page: Page, account: Account): HTMLElement {
     event.preventDefault();
     [title, text].forEach((f) => f.error(null));
     showFormError(null);
-    const body = { title: title.input.value.trim(), text: text.input.value };
+    const body = { title: title.input.value.trim(), text: text.input.value } satisfies RequestBody<"createCannedResponse">;
     const empty = [body.title === "" ? title : null, body.text.trim() === "" ? text : null].filter((f) => f !== null);
     if (empty.length) {
       empty.forEach((f) => f!.error(t("required")));
@@ -121,9 +113,9 @@ export function cannedSection(page: Page, account: Account): HTMLElement {
       return;
     }
     try {
-      const saved = (editing
-        ? await page.api("PUT", `${base}/${editing.canned_response_id}`, body)
-        : await page.api("POST", base, body)) as Canned;
+      const saved = editing
+        ? await page.api<Answer<"changeCannedResponse">>("PUT", `${base}/${editing.canned_response_id}`, body)
+        : await page.api<Answer<"createCannedResponse">>("POST", base, body);
       stopEditing();
       await load();
       page.refreshAudit();

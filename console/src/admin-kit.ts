@@ -3,9 +3,10 @@
 // reading the API's error code out of the error the console's `api` throws.
 
 import { t } from "./admin-strings";
+import type { api } from "./api";
 
-/** The console's call to the API (see `AdminContext.api`). */
-export type Api = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<any>;
+/** The console's call to the API (see `AdminContext.api`): `api<Answer<"operationId">>(…)`. */
+export type Api = typeof api;
 
 /** An element with attributes (`text` sets its text) and children: the desk's own. */
 export { el } from "./dom";

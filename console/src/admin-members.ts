@@ -4,21 +4,14 @@
 
 import { showRefusal, button, confirmDialog, el, field, input, section, select } from "./admin-kit";
 import { t } from "./admin-strings";
-import { everyPage } from "./api";
+import { Answer, everyPage } from "./api";
 import { formatTime } from "./i18n";
 import type { Page } from "./admin";
-import type { Account } from "./admin-accounts";
-
-/** A member of an account, as the API answers it. */
-interface Member {
-  user_id: string;
-  role: string;
-  display_name: string | null;
-  added_at: string;
-}
+import type { AccountRef } from "./admin-accounts";
+import type { Member } from "./state";
 
 /** The members of `account`. */
-export function membersSection(page: Page, account: Account): HTMLElement {
+export function membersSection(page: Page, account: AccountRef): HTMLElement {
   const part = section(t("members"), "adm-members");
   const listHost = el("div", {}, el("p", { class: "adm-empty", text: t("loading") }));
   const user = field(t("memberUser"), input({ maxlength: "128", autocomplete: "off" }), t("memberUserHint"));
@@ -108,7 +101,7 @@ export function membersSection(page: Page, account: Account): HTMLElement {
     const body: Record<string, string> = { role: role.input.value };
     if (name.input.value.trim()) body.display_name = name.input.value.trim();
     try {
-      const saved = (await page.api("PUT", `/accounts/${account.account_id}/members/${encodeURIComponent(id)}`, body)) as Member;
+      const saved = await page.api<Answer<"putMember">>("PUT", `/accounts/${account.account_id}/members/${encodeURIComponent(id)}`, body);
       form.reset();
       await load();
       page.say.status(t("memberSaved", { name: saved.display_name ?? saved.user_id }));

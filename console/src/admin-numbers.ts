@@ -6,21 +6,13 @@ import { Field, showRefusal, button, confirmDialog, el, field, input, refusal, s
 import { t } from "./admin-strings";
 import type { Page } from "./admin";
 import { Account, numberTypes } from "./admin-accounts";
+import type { Answer, Schema } from "./api";
 
 /** A support number with its settings, as the API answers it. */
-export interface SupportNumber {
-  number: string;
-  type: string;
-  description: string;
-  language: string;
-  timezone: string;
-  business_hours: Record<string, [string, string][]> | null;
-  auto_close: Record<string, number | null>;
-  messages: Record<string, string | null>;
-}
+export type SupportNumber = Schema<"SupportNumber">;
 
 const KINDS = ["greeting", "away", "closing", "help", "stop", "start"] as const;
-const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
 const TIMEOUTS = ["open_after_seconds", "active_after_seconds", "waiting_after_seconds"] as const;
 /** The longest idle timeout the API takes, in seconds (400 days). */
 const MAX_TIMEOUT = 34_560_000;
@@ -108,7 +100,7 @@ function addNumberForm(page: Page, account: Account): HTMLFormElement {
     if (description.input.value.trim()) body.description = description.input.value.trim();
     if (language.input.value.trim()) body.language = language.input.value.trim();
     try {
-      const added = (await page.api("POST", `/accounts/${account.account_id}/numbers`, body)) as SupportNumber;
+      const added = await page.api<Answer<"addNumber">>("POST", `/accounts/${account.account_id}/numbers`, body);
       await page.refreshAccount("adm-numbers-title");
       page.say.status(t("numberAdded", { number: added.number }));
     } catch (e) {
@@ -121,9 +113,10 @@ function addNumberForm(page: Page, account: Account): HTMLFormElement {
 /** Business hours as an operator types them: one day a line, `mon 09:00-12:00, 13:00-17:00`. */
 export function hoursText(hours: SupportNumber["business_hours"]): string {
   if (!hours) return "";
-  return DAYS.filter((d) => hours[d])
-    .map((d) => `${d} ${hours[d].map(([a, b]) => `${a}-${b}`).join(", ")}`)
-    .join("\n");
+  return DAYS.flatMap((d) => {
+    const intervals = hours[d];
+    return intervals ? [`${d} ${intervals.map(([a, b]) => `${a}-${b}`).join(", ")}`] : [];
+  }).join("\n");
 }
 
 /** The hours typed, as the API takes them (the API judges days and times). */
@@ -221,7 +214,7 @@ function settingsForm(page: Page, account: Account, n: SupportNumber): HTMLFormE
     }
     change.messages = changed;
     try {
-      const saved = (await page.api("PATCH", `/accounts/${account.account_id}/numbers/${n.number}`, change)) as SupportNumber;
+      const saved = await page.api<Answer<"changeNumber">>("PATCH", `/accounts/${account.account_id}/numbers/${n.number}`, change);
       Object.assign(n, saved);
       page.say.status(t("settingsSaved", { number: saved.number }));
       page.refreshAudit();

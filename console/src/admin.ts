@@ -5,19 +5,20 @@
 // allows (members, canned responses, the audit trail of their accounts).
 
 import { Api, Say, el } from "./admin-kit";
-import { everyPage } from "./api";
+import { Answer, everyPage } from "./api";
 import { t } from "./admin-strings";
-import { Account, accountDetails, accountsList, newAccountForm } from "./admin-accounts";
+import { AccountSummary, accountDetails, accountsList, newAccountForm } from "./admin-accounts";
 import { numbersSection } from "./admin-numbers";
 import { membersSection } from "./admin-members";
 import { cannedSection } from "./admin-canned";
 import { auditSection } from "./admin-audit";
+import type { Me } from "./state";
 
 export interface AdminContext {
   /** The channel's API, same origin, bearer attached; throws Error("<message> (<code>)") on an error answer. */
   api: Api;
-  /** GET /me as the console read it: {user_id, name, roles, accounts: [{account_id, name, role}]}. */
-  me: { user_id: string; name: string; roles: string[]; accounts: { account_id: string; name: string; role: string }[] };
+  /** GET /me as the console read it. */
+  me: Me;
 }
 
 /** The event `root` sends (bubbling) when an account was created, renamed or deleted. */
@@ -65,7 +66,7 @@ export function mountAdmin(root: HTMLElement, ctx: AdminContext): void {
   );
   if (!root.hasAttribute("aria-labelledby")) root.setAttribute("aria-labelledby", "adm-title");
 
-  let accounts: Account[] = [];
+  let accounts: AccountSummary[] = [];
   let chosen = "";
   const finder = { text: "" };
   /** Each showing of an account: an answer for an earlier one is dropped. */
@@ -79,7 +80,7 @@ export function mountAdmin(root: HTMLElement, ctx: AdminContext): void {
     operator,
     reload: async (choose) => {
       accounts = operator
-        ? await everyPage<Account>("/accounts", "accounts", 100, ctx.api)
+        ? await everyPage<AccountSummary>("/accounts", "accounts", 100, ctx.api)
         : ctx.me.accounts
             .filter((a) => a.role === "supervisor" || a.role === "operator")
             .map((a) => ({ account_id: a.account_id, name: a.name, numbers: [], created_at: "" }));
@@ -119,9 +120,13 @@ export function mountAdmin(root: HTMLElement, ctx: AdminContext): void {
       shown.replaceChildren(el("p", { class: "adm-empty", text: t("noAccounts") }));
       return;
     }
-    let account = accounts.find((a) => a.account_id === chosen) as Account;
-    if (operator) account = (await ctx.api("GET", `/accounts/${chosen}`)) as Account;
+    const listed = accounts.find((a) => a.account_id === chosen);
+    if (!listed) return;
+    // Operators read the whole account (its numbers' settings, its key's host); the others
+    // have its id and name from their own membership.
+    const full = operator ? await ctx.api<Answer<"getAccount">>("GET", `/accounts/${chosen}`) : null;
     if (mine !== generation) return;
+    const account = full ?? listed;
     const auditPart = auditSection(page, account);
     audit = auditPart;
     // Two columns on a wide screen: the account and its numbers; its people and their words.
@@ -130,7 +135,7 @@ export function mountAdmin(root: HTMLElement, ctx: AdminContext): void {
       el(
         "div",
         { class: "adm-columns" },
-        ...(operator ? [el("div", {}, accountDetails(page, account), numbersSection(page, account))] : []),
+        ...(full ? [el("div", {}, accountDetails(page, full), numbersSection(page, full))] : []),
         el("div", {}, membersSection(page, account), cannedSection(page, account)),
       ),
       auditPart.element,

@@ -4,7 +4,7 @@
 // place; a sign-in it forces keeps what was being written (kept.ts) and puts it back after.
 
 import { ACCOUNTS_CHANGED, mountAdmin } from "./admin";
-import { api, everyPage, whenRefused } from "./api";
+import { Answer, api, everyPage, RequestBody, whenRefused } from "./api";
 import { AuthConfig, bearer, expired, expiry, goSignIn, onRenewed, renew, renewable, renewIfDue, signIn, signOut } from "./auth";
 import { restoreDrafts, setUpComposer } from "./composer";
 import { $, el, setText } from "./dom";
@@ -21,16 +21,22 @@ interface Config {
   socket?: string | null;
 }
 
-/** An event of the channel (the contract's "Events and live updates"). */
-interface ChannelEvent {
+/** An event of the channel (docs/architecture.md, "Events and live updates"): `data` is the
+ *  conversation or the message as `GET /conversations/{id}` answers it. */
+interface EventOf<Type extends string, Data> {
   event_id: string;
-  type: string;
+  type: Type;
   at: string;
   account_id: string;
   conversation_id: string;
   message_id?: string;
-  data: any;
+  data: Data;
 }
+type ConversationEvent = EventOf<`conversation.${string}`, Conversation>;
+type MessageEvent = EventOf<"message.received" | "message.sent" | "message.status" | "note.added", Message>;
+type ChannelEvent = ConversationEvent | MessageEvent;
+
+const aboutConversation = (e: ChannelEvent): e is ConversationEvent => e.type.startsWith("conversation.");
 
 // The page's own words (elements with `data-t`, `data-t-aria-label`).
 const page = strings(
@@ -193,7 +199,7 @@ function fail(e: unknown): void {
 
 /** Reads who is signed in and their accounts; answers what they kept before signing in again. */
 async function loadAccounts(): Promise<Kept | null> {
-  const me = (await api("GET", "/me")) as Me;
+  const me = await api<Answer<"getMe">>("GET", "/me");
   state.me = me;
   const kept = takeKept(me.user_id);
   $("whoami").textContent = t("signedIn", { name: me.name, roles: me.roles.join(", ") || t("noRole") });
@@ -253,7 +259,7 @@ function setUpAdmin(me: Me): void {
 
 /** The account menu read again from `/me`, keeping the chosen account while it exists. */
 async function rereadAccounts(): Promise<void> {
-  const me = (await api("GET", "/me")) as Me;
+  const me = await api<Answer<"getMe">>("GET", "/me");
   state.me = me;
   const select = $<HTMLSelectElement>("account");
   select.replaceChildren(...me.accounts.map((a) => el("option", { value: a.account_id, text: a.name })));
@@ -277,7 +283,7 @@ async function loadAccountTools(): Promise<void> {
   const asked = state.accountId;
   // Every page of them (at most 200 an account, 100 a page).
   const canned = everyPage<Canned>(`/accounts/${asked}/canned-responses`, "canned_responses").catch(() => [] as Canned[]);
-  const account = runsDesk() ? api("GET", `/accounts/${asked}`) : null;
+  const account = runsDesk() ? api<Answer<"getAccount">>("GET", `/accounts/${asked}`) : null;
   // Every member reads the others (a transfer names one).
   const members = everyPage<Member>(`/accounts/${asked}/members`, "members")
     .then((members) => ({ members }))
@@ -286,12 +292,12 @@ async function loadAccountTools(): Promise<void> {
   // Another account was chosen meanwhile: its own load shows it.
   if (asked !== state.accountId) return;
   state.canned = c;
-  if (a) $("outreach-from").replaceChildren(...a.numbers.map((n: { number: string }) => el("option", { value: n.number, text: `+${n.number}` })));
+  if (a) $("outreach-from").replaceChildren(...a.numbers.map((n) => el("option", { value: n.number, text: `+${n.number}` })));
   if (m) {
     state.members = m.members;
     showMembers();
     $("members").replaceChildren(
-      ...state.members.map((x) => el("li", { text: t("memberRow", { name: x.display_name ?? x.user_id, user: x.user_id, role: page(x.role as PageKey) ?? x.role }) })),
+      ...state.members.map((x) => el("li", { text: t("memberRow", { name: x.display_name ?? x.user_id, user: x.user_id, role: page(x.role) }) })),
     );
   }
 }
@@ -300,10 +306,10 @@ async function textCustomer(event: Event): Promise<void> {
   event.preventDefault();
   const value = (id: string) => $<HTMLInputElement>(id).value;
   try {
-    const sent = await api(
+    const sent = await api<Answer<"outreach">>(
       "POST",
       "/messages",
-      { account_id: state.accountId, from: value("outreach-from"), to: value("outreach-to"), text: value("outreach-text") },
+      { account_id: state.accountId, from: value("outreach-from"), to: value("outreach-to"), text: value("outreach-text") } satisfies RequestBody<"outreach">,
       { "idempotency-key": crypto.randomUUID() },
     );
     $<HTMLTextAreaElement>("outreach-text").value = "";
@@ -432,21 +438,20 @@ function onEvent(e: ChannelEvent): void {
   if (seenEvents.has(e.event_id) || e.account_id !== state.accountId) return;
   seenEvents.add(e.event_id);
   if (seenEvents.size > 5000) seenEvents.clear();
-  if (e.type.startsWith("conversation.")) {
-    const c = e.data as Conversation;
-    changed(c, e.type === "conversation.opened");
-    conversationChanged(c);
-  } else if (state.current?.conversation_id === e.conversation_id) {
-    mergeMessages([e.data as Message]);
+  if (aboutConversation(e)) {
+    changed(e.data, e.type === "conversation.opened");
+    conversationChanged(e.data);
+    return;
   }
+  if (state.current?.conversation_id === e.conversation_id) mergeMessages([e.data]);
   if (e.type === "message.received" && e.data.direction === "inbound") notify(e);
 }
 
 /** A customer wrote: announced politely; the row bold and the title counting it until looked at;
  *  a sound and the browser's notification when the agent asked for them. */
-function notify(e: ChannelEvent): void {
+function notify(e: MessageEvent): void {
   const number = customerOf(e.conversation_id) ?? "";
-  $("announcer").textContent = t("newMessage", { number, text: String(e.data.text ?? "").slice(0, 140) });
+  $("announcer").textContent = t("newMessage", { number, text: e.data.text.slice(0, 140) });
   if (document.hasFocus() && e.conversation_id === state.current?.conversation_id) return;
   if (e.conversation_id !== state.current?.conversation_id) markUnread(e.conversation_id);
   unseen += 1;

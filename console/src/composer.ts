@@ -4,12 +4,12 @@
 // textarea (aria-describedby), never announced on each keystroke. Canned responses are picked
 // from a list filtered as you type (`/` at the start of an empty reply, or Alt+R).
 
-import { api, ApiError } from "./api";
+import { Answer, api, ApiError, RequestBody } from "./api";
 import { $, el } from "./dom";
 import { strings } from "./i18n";
 import { mergeMessages } from "./pane";
 import { analyse, MAX_CHARACTERS } from "./sms";
-import { Conversation, heldByOther, holderName, Message, state } from "./state";
+import { Conversation, heldByOther, holderName, state } from "./state";
 
 const t = strings(
   {
@@ -111,7 +111,12 @@ async function send(event: Event): Promise<void> {
   $<HTMLButtonElement>("send").disabled = true;
   say("", true);
   try {
-    const sent = (await api("POST", `/conversations/${c.conversation_id}/messages`, { text: reply.value }, { "idempotency-key": key })) as Message;
+    const sent = await api<Answer<"reply">>(
+      "POST",
+      `/conversations/${c.conversation_id}/messages`,
+      { text: reply.value } satisfies RequestBody<"reply">,
+      { "idempotency-key": key },
+    );
     drafts.delete(c.conversation_id);
     if (draftFor === c.conversation_id) reply.value = "";
     if (state.current?.conversation_id === c.conversation_id) mergeMessages([sent], true);

@@ -2,7 +2,7 @@
 // customer number, and the list, longest waiting first. Rows are patched in place, so the
 // refresh never takes the keyboard focus away.
 
-import { api } from "./api";
+import { Answer, api } from "./api";
 import { $, el, placeInOrder, setText } from "./dom";
 import { formatNumber, strings } from "./i18n";
 import { Counts, order, recount } from "./rules";
@@ -100,9 +100,9 @@ export function remember(c: Conversation): void {
 export async function refreshList(): Promise<void> {
   if (!state.accountId) return;
   const asked = query(null);
-  const data = await api("GET", asked);
+  const data = await api<Answer<"listConversations">>("GET", asked);
   if (asked !== query(null)) return;
-  listed = data.conversations as Conversation[];
+  listed = data.conversations;
   listed.forEach(remember);
   nextCursor = data.next_cursor ?? null;
   render();
@@ -110,9 +110,9 @@ export async function refreshList(): Promise<void> {
 
 async function more(): Promise<void> {
   if (!nextCursor) return;
-  const data = await api("GET", query(nextCursor));
+  const data = await api<Answer<"listConversations">>("GET", query(nextCursor));
   const have = new Set(listed.map((c) => c.conversation_id));
-  for (const c of data.conversations as Conversation[]) {
+  for (const c of data.conversations) {
     remember(c);
     if (!have.has(c.conversation_id)) listed.push(c);
   }
@@ -217,7 +217,7 @@ export async function refreshCounts(): Promise<void> {
   if (!state.accountId) return;
   const asked = state.accountId;
   try {
-    const data = await api("GET", `/accounts/${asked}/conversations/counts`);
+    const data = await api<Answer<"countConversations">>("GET", `/accounts/${asked}/conversations/counts`);
     if (asked !== state.accountId) return;
     counts = { all: data.all, mine: data.mine, unassigned: data.unassigned };
   } catch {

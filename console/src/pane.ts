@@ -3,7 +3,7 @@
 // patched in place (new messages appended, changed ones updated), so a refresh keeps the
 // keyboard focus and any text selected in it.
 
-import { api } from "./api";
+import { Answer, api, RequestBody } from "./api";
 import { showComposer } from "./composer";
 import { $, el, setText } from "./dom";
 import { formatTime, strings } from "./i18n";
@@ -88,7 +88,7 @@ export function reportTo(report: (text: string, error?: boolean) => void): void 
 /** Opens a conversation: its newest page of messages (shown oldest first). */
 export async function open(id: string): Promise<void> {
   opening = id;
-  const c = (await api("GET", `/conversations/${id}?order=desc&limit=100`)) as Conversation;
+  const c = await api<Answer<"getConversation">>("GET", `/conversations/${id}?order=desc&limit=100`);
   // Another conversation was opened meanwhile: that one shows.
   if (opening !== id) return;
   c.messages = (c.messages ?? []).reverse();
@@ -103,7 +103,7 @@ export async function open(id: string): Promise<void> {
 export async function refreshOpen(): Promise<void> {
   const id = state.current?.conversation_id;
   if (!id) return;
-  const c = (await api("GET", `/conversations/${id}?order=desc&limit=50`)) as Conversation;
+  const c = await api<Answer<"getConversation">>("GET", `/conversations/${id}?order=desc&limit=50`);
   if (state.current?.conversation_id !== id) return;
   const fresh = c.messages ?? [];
   delete c.messages;
@@ -136,9 +136,13 @@ export function conversationChanged(c: Conversation): void {
 async function earlier(): Promise<void> {
   const c = state.current;
   if (!c?.next_cursor) return;
-  const page = await api("GET", `/conversations/${c.conversation_id}?order=desc&limit=100&cursor=${encodeURIComponent(c.next_cursor)}`);
+  const page = await api<Answer<"getConversation">>(
+    "GET",
+    `/conversations/${c.conversation_id}?order=desc&limit=100&cursor=${encodeURIComponent(c.next_cursor)}`,
+  );
   if (state.current !== c) return;
-  c.next_cursor = page.next_cursor ?? null;
+  // Absent on the transcript's last page.
+  c.next_cursor = page.next_cursor;
   mergeMessages(page.messages ?? []);
 }
 
@@ -240,7 +244,12 @@ function resendButton(m: Message): HTMLButtonElement {
     const c = state.current;
     if (!c) return;
     try {
-      const sent = await api("POST", `/conversations/${c.conversation_id}/messages`, { text: m.text }, { "idempotency-key": crypto.randomUUID() });
+      const sent = await api<Answer<"reply">>(
+        "POST",
+        `/conversations/${c.conversation_id}/messages`,
+        { text: m.text } satisfies RequestBody<"reply">,
+        { "idempotency-key": crypto.randomUUID() },
+      );
       mergeMessages([sent], true);
       say(t("sentAgain"));
     } catch (e) {
@@ -262,8 +271,8 @@ async function loadHistory(c: Conversation, cursor?: string): Promise<void> {
   let next: string | null = null;
   try {
     const page = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
-    const data = await api("GET", `/accounts/${c.account_id}/customers/${c.customer_number}/conversations?limit=20${page}`);
-    found = (data.conversations as Conversation[]).filter((h) => h.conversation_id !== c.conversation_id);
+    const data = await api<Answer<"customerHistory">>("GET", `/accounts/${c.account_id}/customers/${c.customer_number}/conversations?limit=20${page}`);
+    found = data.conversations.filter((h) => h.conversation_id !== c.conversation_id);
     next = data.next_cursor ?? null;
   } catch {
     found = [];
@@ -304,7 +313,11 @@ export async function move(action: "accept" | "close" | "end"): Promise<void> {
   const c = state.current;
   if (!c) return;
   try {
-    const after = (await api("POST", `/conversations/${c.conversation_id}/${action}`, {})) as Conversation;
+    const after = await api<Answer<"acceptConversation" | "closeConversation" | "endConversation">>(
+      "POST",
+      `/conversations/${c.conversation_id}/${action}`,
+      {} satisfies RequestBody<"acceptConversation">,
+    );
     changed(after, false);
     conversationChanged(after);
     say(action === "accept" ? t("accepted") : action === "close" ? t("closedForLater") : t("ended"));
@@ -318,7 +331,11 @@ export async function assign(agent: string | null): Promise<boolean> {
   const c = state.current;
   if (!c) return false;
   try {
-    const after = (await api("POST", `/conversations/${c.conversation_id}/assign`, { agent_id: agent })) as Conversation;
+    const after = await api<Answer<"assignConversation">>(
+      "POST",
+      `/conversations/${c.conversation_id}/assign`,
+      { agent_id: agent } satisfies RequestBody<"assignConversation">,
+    );
     changed(after, false);
     conversationChanged(after);
     say(agent ? t("transferred", { name: holderName(after) || agent }) : t("unassigned"));
@@ -335,7 +352,11 @@ async function addNote(event: Event): Promise<void> {
   const field = $<HTMLTextAreaElement>("note");
   if (!c || !field.value.trim()) return;
   try {
-    const note = (await api("POST", `/conversations/${c.conversation_id}/notes`, { text: field.value })) as Message;
+    const note = await api<Answer<"writeNote">>(
+      "POST",
+      `/conversations/${c.conversation_id}/notes`,
+      { text: field.value } satisfies RequestBody<"writeNote">,
+    );
     field.value = "";
     if (state.current?.conversation_id === c.conversation_id) mergeMessages([note], true);
     say(t("noteAdded"));

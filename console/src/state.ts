@@ -1,70 +1,30 @@
 // What the console knows: the signed-in user, the chosen account, the conversations it has seen,
-// the open one. One object, shared by the desk's modules.
+// the open one. One object, shared by the desk's modules. The wire's shapes are the contract's
+// (docs/openapi.yaml, generated into api-types.ts).
+
+import type { Schema } from "./api";
 
 /** The signed-in user, as `GET /me` answers. */
-export interface Me {
-  user_id: string;
-  name: string;
-  roles: string[];
-  accounts: { account_id: string; name: string; role: Role }[];
-}
+export type Me = Schema<"Me">;
 
-/** A conversation as the API answers it (`messages` only on the single read). */
-export interface Conversation {
-  conversation_id: string;
-  account_id: string;
-  support_number: string;
-  customer_number: string;
-  status: "open" | "active" | "waiting" | "closed";
-  created_at: string;
-  last_activity_at: string;
-  assigned_agent: string | null;
-  assigned_agent_name?: string | null;
-  last_customer_message_at?: string | null;
-  needs_reply?: boolean;
-  waiting_since?: string | null;
-  opted_out: boolean;
-  last_message_preview?: string;
-  messages?: Message[];
-  next_cursor?: string | null;
-}
+/**
+ * A conversation as the API answers it (`messages` and `next_cursor` only on the single read).
+ * The open one keeps its transcript here, merged from reads, sends and events.
+ */
+export type Conversation = Schema<"Conversation">;
 
-/** A message of a transcript, a note among them (`direction: "note"`, with its author). */
-export interface Message {
-  message_id: string;
-  direction: "inbound" | "outbound" | "system" | "note";
-  text: string;
-  created_at: string;
-  status: string;
-  status_code: number | null;
-  status_description: string | null;
-  segments: number;
-  encoding: string;
-  agent_id?: string;
-  agent_name?: string;
-  /** Sent, and no delivery report came within the wait: the agent chooses whether to send again. */
-  unconfirmed?: boolean;
-  /** Sent by the channel itself (greeting, away, closing, help, stop, start). */
-  automated?: boolean;
-  kind?: string;
-  author?: { user_id: string; name: string };
-}
+/** A message of a transcript, a note among them (`direction: "note"`, with its `author`);
+ *  `unconfirmed`: sent, and no delivery report came within the wait (the agent chooses whether
+ *  to send again); `automated`: sent by the channel itself (its `kind`). */
+export type Message = Schema<"Message">;
 
-/** A member of the account (supervisors and operators read them). */
-export interface Member {
-  user_id: string;
-  role: string;
-  display_name: string | null;
-}
+/** A member of the account (every member reads them: a transfer names one). */
+export type Member = Schema<"Member">;
 
 /** A canned response of the account. */
-export interface Canned {
-  canned_response_id: string;
-  title: string;
-  text: string;
-}
+export type Canned = Schema<"CannedResponse">;
 
-export type Role = "operator" | "supervisor" | "agent";
+export type Role = Schema<"Role">;
 
 export const state = {
   me: null as Me | null,
