@@ -1,5 +1,5 @@
 # The commands of the README. `make help` lists them.
-.PHONY: help dev stop watch test bench fuzz mutants rehearse smoke
+.PHONY: help dev stop watch check test bench fuzz mutants rehearse smoke
 
 ## help: this list
 help:
@@ -16,6 +16,10 @@ stop:
 ## watch: cargo lambda watch with the running `make dev`'s environment (invoke on WATCH_PORT, default 9100)
 watch:
 	bash scripts/watch.sh
+
+## check: the inner loop without the stack, under a minute warm: fmt, clippy and the tests of the domain and the services, the structure checks
+check:
+	bash scripts/check.sh
 
 ## test: installs and starts what the tests need, then fmt, clippy, template checks and every test
 test:

@@ -15,16 +15,38 @@ cd "$ROOT"
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
-echo "== cargo clippy -D warnings"
-cargo clippy --workspace --all-targets --quiet -- -D warnings
-
-install_tools
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "== installing Debian's chromium for the console's browser test"
-  retry apt-get update -qq
-  export DEBIAN_FRONTEND=noninteractive
-  retry apt-get install -y -qq --no-install-recommends chromium >/dev/null
+# The tools (Python, Node, Chromium) install from the registries while the workspace compiles.
+mkdir -p "$ROOT/.local"
+install_log="$ROOT/.local/install-tools.log"
+(
+  install_tools
+  if ! command -v chromium >/dev/null 2>&1; then
+    echo "== installing Debian's chromium for the console's browser test"
+    export DEBIAN_FRONTEND=noninteractive
+    retry apt-get update -qq
+    retry apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  fi
+) >"$install_log" 2>&1 &
+installing=$!
+# One build for everything: the stack's binaries, the tests, the benchmarks and `cargo lambda
+# watch`'s functions share it, the dependencies (the AWS SDK above all) compiled once. Clippy
+# lints the workspace's crates as they compile, its driver being the workspace's rustc wrapper
+# (what `cargo clippy` runs, with its arguments in CLIPPY_ARGS), rather than checking every
+# dependency a second time; `shared/Cargo.toml` unifies the features a function alone would
+# otherwise resolve differently.
+RUSTC_WORKSPACE_WRAPPER=$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)
+export RUSTC_WORKSPACE_WRAPPER
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+echo "== the workspace built once (binaries, tests, benchmarks), clippy -D warnings as it compiles"
+cargo build --workspace --all-targets --quiet
+if ! wait "$installing"; then
+  cat "$install_log" >&2
+  echo "installing the tools failed (its log: $install_log)" >&2
+  exit 1
 fi
+cat "$install_log"
+echo "== the console's API types are docs/openapi.yaml's (npm run gen:api)"
+npm run -s gen:api -- --check
 echo "== the console's TypeScript, type-checked (strict)"
 npx --no-install tsc -p console/tsconfig.json
 echo "== the console's committed bundle is its source's build"
@@ -40,7 +62,6 @@ echo "== the deploy rehearsal: the template as sam deploy translates it, held to
 .venv/bin/python deploy/rehearse.py
 rehearsal=$(.venv/bin/python -m unittest tests/rehearsal_test.py 2>&1) || { echo "$rehearsal"; exit 1; }
 echo "$rehearsal" | tail -1
-build_stack
 claim_stack
 rm -rf "$STATE_DIR/dynamodb-data" && mkdir -p "$STATE_DIR/dynamodb-data"
 DDB_STORAGE="-dbPath $STATE_DIR/dynamodb-data"
@@ -66,7 +87,7 @@ echo "== the smoke test of a deployed stack, against this one (and refusing a st
 OPERATOR_TOKEN=$(curl -s -X POST "$SMS_BASE_URL/_local/tokens" -d '{"sub":"smoke-operator","roles":["operator"]}' | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 .venv/bin/python scripts/smoke.py --api "$SMS_BASE_URL" --token "$OPERATOR_TOKEN" --stack "$STACK_NAME"
 SMOKE_API="$SMS_BASE_URL" SMOKE_TOKEN="$OPERATOR_TOKEN" .venv/bin/python -m unittest -q tests/smoke_test.py
-echo "== the README's cargo lambda watch + invoke path against the stack"
+echo "== the cargo lambda watch + invoke path of docs/development.md against the stack"
 bash tests/cargo_lambda_watch.sh
 echo "== the agent console in headless Chromium"
 # One file at a time: a forced 401 (/_local/faults/unauthorized) is the next request of anyone.

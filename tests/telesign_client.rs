@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use shared::telesign::validate::{probe, Verdict};
+use shared::service::ports::SmsGateway;
+use shared::telesign::validate::Verdict;
 use shared::telesign::{ApiHost, Credentials, FailureKind, RetryPolicy, SendSms, TelesignClient, TelesignError};
 use telesign_sim::{CustomerState, Simulator};
 
@@ -335,28 +336,21 @@ async fn the_validation_probe_tells_every_outcome() {
     ];
     for (state, key, verdict) in cases {
         let sim = Sim::start(state).await;
-        let found = probe(
-            &sim.client(Duration::from_secs(2)),
-            &creds(key),
-            ApiHost::Standard,
-            soon(),
-        )
-        .await
-        .expect("decided");
+        let found = sim
+            .client(Duration::from_secs(2))
+            .probe(&creds(key), ApiHost::Standard, soon())
+            .await
+            .expect("decided");
         assert_eq!(found.verdict, verdict, "{state:?}");
     }
     let sim = Sim::start(CustomerState::Active).await;
     sim.control("faults", json!({"kind": "http", "http_status": 503, "count": 10}))
         .await;
     assert!(
-        probe(
-            &sim.client(Duration::from_secs(2)),
-            &creds(KEY),
-            ApiHost::Standard,
-            soon()
-        )
-        .await
-        .is_err(),
+        sim.client(Duration::from_secs(2))
+            .probe(&creds(KEY), ApiHost::Standard, soon())
+            .await
+            .is_err(),
         "unavailable is undetermined"
     );
 }

@@ -1,52 +1,33 @@
-//! The SMS channel's shared crate, in layers (`docs/architecture.md` draws them):
+//! The SMS channel's shared crate: the one crate every function depends on. It composes the layer
+//! crates beside it (`docs/architecture.md` draws them) and gives each module the path the
+//! functions use:
 //!
-//! - the domain: `ids`, `phone`, `sms`, `conversation`, `account`, `access` (who may do what),
-//!   `audit`, and the TeleSign protocol
-//!   (`telesign`), pure types and rules;
-//! - the services (`service`): receive a callback, send a message, move a conversation, manage
-//!   accounts, over the capability traits of `service::ports`;
-//! - the adapters: `store` (DynamoDB), `secrets` (Secrets Manager), `queue` (SQS), `gateway`
-//!   (TeleSign), with `table`, `meter`, `aws` and `backoff` (every retry loop's waits); `metrics`
-//!   (CloudWatch embedded metric format);
-//! - the HTTP edge: `http` and `error`, `observe` (each invocation's span and metrics), and
+//! - the domain (`shared/domain`, `channel-domain`): `ids`, `phone`, `sms`, `conversation`,
+//!   `account`, `access`, `audit`, `automation`, `canned`, `events`, `jobs`, `paging`, `privacy`,
+//!   `telesign`, pure types and rules;
+//! - the services (`shared/services`, `channel-services`): `service` (receive a callback, send a
+//!   message, move a conversation, manage accounts… over the capability traits of
+//!   `service::ports`), `backoff`, `cache`, `metrics`;
+//! - the adapters (`shared/adapters`, `channel-adapters`): `store` (DynamoDB), `secrets`,
+//!   `queue` (SQS), `bus` (EventBridge), `push` (`@connections`), `cognito`, `gateway`
+//!   (TeleSign's client), with `table`, `meter`, `aws`, `tls` and `config`;
+//! - the HTTP edge (`shared/edge`, `channel-edge`): `http`, `error`, `observe`, `logging` and
 //!   `runtime`, which wires a function together.
+//!
+//! Each layer depends only on the ones below it: Cargo refuses anything else.
 
 #![deny(missing_docs)]
 
-pub mod access;
-pub mod account;
-pub mod audit;
-pub mod automation;
-pub mod aws;
-pub mod backoff;
-pub mod bus;
-pub mod cache;
-pub mod canned;
-pub mod cognito;
-pub mod config;
-pub mod conversation;
-pub mod error;
-pub mod events;
-pub mod gateway;
-pub mod http;
-pub mod ids;
-pub mod jobs;
-pub mod logging;
-pub mod meter;
-pub mod metrics;
-pub mod observe;
-pub mod paging;
-pub mod phone;
-pub mod privacy;
-pub mod push;
-pub mod queue;
-pub mod runtime;
-pub mod secrets;
-pub mod service;
-pub mod sms;
-pub mod store;
-pub mod table;
-pub mod telesign;
-pub mod tls;
+pub use channel_adapters::{aws, bus, cognito, config, gateway, jwt, meter, push, queue, secrets, store, table, tls};
+pub use channel_domain::{
+    access, account, audit, automation, canned, conversation, events, ids, jobs, paging, phone, privacy, sms,
+};
+pub use channel_edge::{error, http, logging, observe, runtime, ApiError};
+pub use channel_services as service;
+pub use channel_services::{backoff, cache, metrics};
 
-pub use error::ApiError;
+/// TeleSign: the protocol (`channel_domain::telesign`) and its HTTP client (the adapter).
+pub mod telesign {
+    pub use channel_adapters::gateway::{RetryPolicy, TelesignClient};
+    pub use channel_domain::telesign::*;
+}

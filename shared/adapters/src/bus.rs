@@ -5,8 +5,8 @@
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_eventbridge::Client;
 
-use crate::events::Event;
-use crate::service::ports::{BusError, EventBus};
+use channel_domain::events::Event;
+use channel_services::ports::{BusError, EventBus};
 
 /// The source of every event the channel puts on the bus.
 pub const SOURCE: &str = "sms-channel";

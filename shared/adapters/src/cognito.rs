@@ -3,7 +3,7 @@
 
 use aws_sdk_cognitoidentityprovider::Client;
 
-use crate::service::setup::AppClients;
+use channel_services::setup::AppClients;
 
 /// The user pools of the account.
 #[derive(Debug, Clone)]
@@ -92,7 +92,7 @@ impl CloudFormationAnswers {
     }
 }
 
-impl crate::service::setup::Responder for CloudFormationAnswers {
+impl channel_services::setup::Responder for CloudFormationAnswers {
     /// 1 PUT, with no content type (the URL was signed without one).
     async fn respond(&self, url: &str, answer: &serde_json::Value) -> Result<(), String> {
         let body = answer.to_string();

@@ -6,7 +6,7 @@
 use aws_sdk_apigatewaymanagement::primitives::Blob;
 use aws_sdk_apigatewaymanagement::Client;
 
-use crate::service::ports::{PostError, Sockets};
+use channel_services::ports::{PostError, Sockets};
 
 /// The management API of one WebSocket stage.
 #[derive(Debug, Clone)]

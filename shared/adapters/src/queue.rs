@@ -9,8 +9,8 @@ use aws_sdk_sqs::Client;
 
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
-use crate::jobs::Job;
-use crate::service::ports::{CallbackQueue, ParkedCallback, QueueError, Unqueued, WorkQueue};
+use channel_domain::jobs::Job;
+use channel_services::ports::{CallbackQueue, ParkedCallback, QueueError, Unqueued, WorkQueue};
 
 /// The most messages of one SendMessageBatch.
 const SQS_BATCH: usize = 10;

@@ -2,9 +2,9 @@
 
 use aws_sdk_secretsmanager::Client;
 
-use crate::account::AccountSecret;
-use crate::ids::AccountId;
-use crate::service::ports::{KeyStore, KeyStoreError};
+use channel_domain::account::AccountSecret;
+use channel_domain::ids::AccountId;
+use channel_services::ports::{KeyStore, KeyStoreError};
 
 /// The default prefix of account secrets' names (IAM policies are scoped to it).
 pub const DEFAULT_PREFIX: &str = "sms-channel/accounts/";
@@ -119,7 +119,7 @@ impl KeyStore for Secrets {
         Ok(())
     }
 
-    async fn opt_out_key(&self) -> Result<crate::privacy::OptOutKey, KeyStoreError> {
+    async fn opt_out_key(&self) -> Result<channel_domain::privacy::OptOutKey, KeyStoreError> {
         let out = self
             .client
             .get_secret_value()
@@ -128,7 +128,7 @@ impl KeyStore for Secrets {
             .await
             .map_err(|e| KeyStoreError::Unavailable(e.to_string()))?;
         let text = out.secret_string().ok_or(KeyStoreError::Malformed)?;
-        crate::privacy::OptOutKey::new(text).map_err(|_| KeyStoreError::Malformed)
+        channel_domain::privacy::OptOutKey::new(text).map_err(|_| KeyStoreError::Malformed)
     }
 
     /// With Secrets Manager's shortest recovery window, 7 days (a secret can be restored until then).

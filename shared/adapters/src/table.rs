@@ -156,7 +156,7 @@ pub fn canned_response_key(account_id: &str, canned_response_id: &str) -> (Strin
 pub const CANNED_PREFIX: &str = "CANNED#";
 
 /// Key of an account's count of canned responses (kept with each creation and deletion, so that
-/// [`crate::canned::MAX_PER_ACCOUNT`] holds whatever the races): `ACCOUNT#<id>` / `CANNEDCOUNT`
+/// [`channel_domain::canned::MAX_PER_ACCOUNT`] holds whatever the races): `ACCOUNT#<id>` / `CANNEDCOUNT`
 /// (outside the `CANNED#` prefix the list reads).
 pub fn canned_count_key(account_id: &str) -> (String, String) {
     (format!("ACCOUNT#{account_id}"), "CANNEDCOUNT".into())

@@ -3,11 +3,11 @@
 
 use std::hint::black_box;
 
+use channel_domain::sms::analyse;
+use channel_domain::telesign::callback::{callback_authorization, verify_callback, Callback};
+use channel_domain::telesign::sign::{encode_form, tsa_authorization, RequestToSign, FORM_CONTENT_TYPE};
+use channel_domain::telesign::Credentials;
 use criterion::{criterion_group, criterion_main, Criterion};
-use shared::sms::analyse;
-use shared::telesign::callback::{callback_authorization, verify_callback, Callback};
-use shared::telesign::sign::{encode_form, tsa_authorization, RequestToSign, FORM_CONTENT_TYPE};
-use shared::telesign::Credentials;
 
 fn creds() -> Credentials {
     Credentials::new(

@@ -3,9 +3,9 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use channel_domain::telesign::callback::{callback_authorization, verify_callback};
+use channel_domain::telesign::ApiKey;
 use proptest::prelude::*;
-use shared::telesign::callback::{callback_authorization, verify_callback};
-use shared::telesign::ApiKey;
 
 fn key() -> ApiKey {
     ApiKey::parse("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").expect("key")

@@ -3,15 +3,15 @@
 
 use std::path::PathBuf;
 
+use channel_domain::telesign::callback::{callback_authorization, verify_callback};
+use channel_domain::telesign::sign::{basic_authorization, string_to_sign, tsa_authorization, RequestToSign};
+use channel_domain::telesign::Credentials;
 use serde_json::Value;
-use shared::telesign::callback::{callback_authorization, verify_callback};
-use shared::telesign::sign::{basic_authorization, string_to_sign, tsa_authorization, RequestToSign};
-use shared::telesign::Credentials;
 
 fn vectors() -> Value {
     let path = std::env::var_os("TELESIGN_VECTORS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/telesign/vectors.json"));
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/telesign/vectors.json"));
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("the TeleSign vectors must be at {}: {e}", path.display()));
     serde_json::from_str(&text).expect("vectors.json is JSON")

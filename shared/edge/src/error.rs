@@ -5,17 +5,17 @@ use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Response};
 use serde_json::{json, Map, Value};
 
-use crate::account::AccountError;
-use crate::automation::SettingsError;
-use crate::service::access::Refusal;
-use crate::service::accounts::AccountsError;
-use crate::service::callbacks::CallbackError;
-use crate::service::desk::DeskError;
-use crate::service::directory::DirectoryError;
-use crate::service::ports::StoreError;
-use crate::service::send::SendError;
-use crate::service::team::TeamError;
-use crate::sms::{TextError, MAX_MESSAGE_CHARS};
+use channel_domain::account::AccountError;
+use channel_domain::automation::SettingsError;
+use channel_domain::sms::{TextError, MAX_MESSAGE_CHARS};
+use channel_services::access::Refusal;
+use channel_services::accounts::AccountsError;
+use channel_services::callbacks::CallbackError;
+use channel_services::desk::DeskError;
+use channel_services::directory::DirectoryError;
+use channel_services::ports::StoreError;
+use channel_services::send::SendError;
+use channel_services::team::TeamError;
 
 /// Every error code the routes answer (`docs/architecture.md` lists them; a test keeps the two equal).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumIter)]
@@ -373,10 +373,10 @@ impl From<AccountError> for ApiError {
     }
 }
 
-impl From<crate::service::privacy::PrivacyError> for ApiError {
-    fn from(e: crate::service::privacy::PrivacyError) -> Self {
+impl From<channel_services::privacy::PrivacyError> for ApiError {
+    fn from(e: channel_services::privacy::PrivacyError) -> Self {
         match e {
-            crate::service::privacy::PrivacyError::Store(s) => s.into(),
+            channel_services::privacy::PrivacyError::Store(s) => s.into(),
         }
     }
 }

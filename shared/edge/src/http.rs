@@ -153,7 +153,7 @@ pub fn caller_id(req: &Request) -> Option<String> {
 /// The caller of a protected route, from the verified token's claims: user id (`sub`), name
 /// (`name`, else `email`), roles (the roles claim). 401 when there is no verified `sub` (the
 /// authorizer refuses such a request before the function sees it).
-pub fn caller(req: &Request) -> Result<crate::access::Caller, ApiError> {
+pub fn caller(req: &Request) -> Result<channel_domain::access::Caller, ApiError> {
     let claims = claims(req).ok_or_else(ApiError::unauthorized)?;
     caller_of_claims(claims).ok_or_else(ApiError::unauthorized)
 }
@@ -161,15 +161,17 @@ pub fn caller(req: &Request) -> Result<crate::access::Caller, ApiError> {
 /// The caller of verified claims as API Gateway passes them (the JWT authorizer's, or the
 /// WebSocket API's authorizer context): `sub`, `name` (else `email`), the roles claim; `None`
 /// without a usable `sub`.
-pub fn caller_of_claims(claims: &std::collections::HashMap<String, String>) -> Option<crate::access::Caller> {
-    let user_id = claims.get("sub").and_then(|s| crate::access::UserId::parse(s).ok())?;
+pub fn caller_of_claims(claims: &std::collections::HashMap<String, String>) -> Option<channel_domain::access::Caller> {
+    let user_id = claims
+        .get("sub")
+        .and_then(|s| channel_domain::access::UserId::parse(s).ok())?;
     let text = |k: &str| claims.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    Some(crate::access::Caller {
+    Some(channel_domain::access::Caller {
         user_id,
         name: text("name").or_else(|| text("email")),
         roles: claims
             .get(roles_claim())
-            .map(|c| crate::access::roles_of_claim(c))
+            .map(|c| channel_domain::access::roles_of_claim(c))
             .unwrap_or_default(),
     })
 }

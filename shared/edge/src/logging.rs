@@ -33,8 +33,8 @@ pub const RAW_PAYLOAD_TARGETS: &[&str] = &[
 /// The level asked for: `AWS_LAMBDA_LOG_LEVEL` (the template's `LogLevel`), else `RUST_LOG`,
 /// else `info`.
 pub fn requested_level() -> String {
-    crate::config::optional("AWS_LAMBDA_LOG_LEVEL")
-        .or_else(|| crate::config::optional("RUST_LOG"))
+    channel_adapters::config::optional("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|| channel_adapters::config::optional("RUST_LOG"))
         .unwrap_or_else(|| "info".to_owned())
 }
 
@@ -55,7 +55,8 @@ pub fn filter(requested: &str) -> EnvFilter {
 /// Installs the subscriber once at start: JSON when `AWS_LAMBDA_LOG_FORMAT` is `JSON`, the level
 /// of [`requested_level`] through [`filter`]. Lambda stamps each line with its time.
 pub fn init() {
-    let json = crate::config::optional("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
+    let json =
+        channel_adapters::config::optional("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
     let builder = lambda_http::tracing::subscriber::fmt()
         .with_target(false)
         .without_time()

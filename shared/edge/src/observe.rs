@@ -12,9 +12,9 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use tracing::Instrument;
 
 use crate::http::caller_id;
-use crate::ids::{is_id, AccountId};
-use crate::metrics::{CallbackResult, Record};
-use crate::service::callbacks::{CallbackError, CallbackOutcome, ReportOutcome};
+use channel_domain::ids::{is_id, AccountId};
+use channel_services::callbacks::{CallbackError, CallbackOutcome, ReportOutcome};
+use channel_services::metrics::{CallbackResult, Record};
 
 /// The actor of a request without a verified token (TeleSign's callbacks, the console page).
 pub const ANONYMOUS: &str = "anonymous";
@@ -61,8 +61,8 @@ where
 {
     let span = span(&req);
     let id = request_id(&req);
-    let (response, records) = crate::metrics::scope(handle(req).instrument(span)).await;
-    crate::metrics::write(&records, &[("request_id", &id)]);
+    let (response, records) = channel_services::metrics::scope(handle(req).instrument(span)).await;
+    channel_services::metrics::write(&records, &[("request_id", &id)]);
     response
 }
 
@@ -89,19 +89,19 @@ pub fn callback(account_id: &str, result: &Result<CallbackOutcome, CallbackError
         Err(CallbackError::Directory(_) | CallbackError::Store(_)) => (CallbackResult::Failed, None, false),
     };
     let account = AccountId::parse(account_id).ok().filter(|_| known);
-    crate::metrics::callback(outcome, reason, account.as_ref())
+    channel_services::metrics::callback(outcome, reason, account.as_ref())
 }
 
 /// The metric of a callback refused unread for its size (413): its account is not verified.
 pub fn oversized_callback() -> Record {
-    crate::metrics::callback(CallbackResult::Malformed, None, None)
+    channel_services::metrics::callback(CallbackResult::Malformed, None, None)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::Dim;
-    use crate::telesign::SignatureError;
+    use channel_domain::telesign::SignatureError;
+    use channel_services::metrics::Dim;
 
     #[test]
     fn a_refused_signature_names_its_reason_and_account() {
@@ -123,7 +123,7 @@ mod tests {
         assert_eq!(unknown.get(Dim::AccountId), None);
         let down = callback(
             id.as_str(),
-            &Err(CallbackError::Store(crate::service::ports::StoreError::Unavailable(
+            &Err(CallbackError::Store(channel_services::ports::StoreError::Unavailable(
                 "down".into(),
             ))),
         );
@@ -135,7 +135,7 @@ mod tests {
     /// handled, through a JSON subscriber as deployed.
     fn lines_of_a_reply(handle: impl FnOnce()) -> String {
         use std::sync::{Arc, Mutex};
-        let event = include_str!("../../events/reply.json");
+        let event = include_str!("../../../events/reply.json");
         let req = lambda_http::request::from_str(event).expect("the sample event parses");
         let out = Arc::new(Mutex::new(Vec::<u8>::new()));
         let sink = out.clone();

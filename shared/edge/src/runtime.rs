@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use lambda_http::{service_fn, Body, Request, Response};
 
-use crate::config::{self, ConfigError};
-use crate::meter::Meter;
-use crate::secrets::Secrets;
-use crate::service::directory::CachedDirectory;
-use crate::store::Dynamo;
-use crate::telesign::{RetryPolicy, TelesignClient};
+use channel_adapters::config::{self, ConfigError};
+use channel_adapters::gateway::{RetryPolicy, TelesignClient};
+use channel_adapters::meter::Meter;
+use channel_adapters::secrets::Secrets;
+use channel_adapters::store::Dynamo;
+use channel_services::directory::CachedDirectory;
 
 /// The clients a function is built from, made once at start.
 #[derive(Debug, Clone)]
@@ -31,9 +31,12 @@ impl Clients {
     pub async fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             table: config::table_name()?,
-            aws: crate::aws::load_config().await,
+            aws: channel_adapters::aws::load_config().await,
             meter: Meter::default(),
-            raw_payload_days: config::parsed("RAW_PAYLOAD_RETENTION_DAYS", crate::store::DEFAULT_RAW_PAYLOAD_DAYS)?,
+            raw_payload_days: config::parsed(
+                "RAW_PAYLOAD_RETENTION_DAYS",
+                channel_adapters::store::DEFAULT_RAW_PAYLOAD_DAYS,
+            )?,
         })
     }
 
@@ -52,9 +55,10 @@ impl Clients {
 
     /// The account secrets (`SECRET_PREFIX`) and the key of opt-out tags (`OPT_OUT_KEY_SECRET`).
     pub fn secrets(&self) -> Secrets {
-        let prefix = config::optional("SECRET_PREFIX").unwrap_or_else(|| crate::secrets::DEFAULT_PREFIX.to_owned());
+        let prefix =
+            config::optional("SECRET_PREFIX").unwrap_or_else(|| channel_adapters::secrets::DEFAULT_PREFIX.to_owned());
         let opt_out_key = config::optional("OPT_OUT_KEY_SECRET")
-            .unwrap_or_else(|| crate::secrets::DEFAULT_OPT_OUT_KEY_SECRET.to_owned());
+            .unwrap_or_else(|| channel_adapters::secrets::DEFAULT_OPT_OUT_KEY_SECRET.to_owned());
         Secrets::new(&self.aws, prefix, &self.meter).with_opt_out_key(opt_out_key)
     }
 
@@ -69,15 +73,15 @@ impl Clients {
     }
 
     /// The parking queue of callbacks (`CALLBACK_QUEUE_URL`, required).
-    pub fn queue(&self) -> Result<crate::queue::Queue, ConfigError> {
+    pub fn queue(&self) -> Result<channel_adapters::queue::Queue, ConfigError> {
         let url = config::url("CALLBACK_QUEUE_URL")?.ok_or(ConfigError::Missing("CALLBACK_QUEUE_URL"))?;
-        Ok(crate::queue::Queue::new(&self.aws, url, &self.meter))
+        Ok(channel_adapters::queue::Queue::new(&self.aws, url, &self.meter))
     }
 
     /// The work queue (`WORK_QUEUE_URL`, required).
-    pub fn work_queue(&self) -> Result<crate::queue::Queue, ConfigError> {
+    pub fn work_queue(&self) -> Result<channel_adapters::queue::Queue, ConfigError> {
         let url = config::url("WORK_QUEUE_URL")?.ok_or(ConfigError::Missing("WORK_QUEUE_URL"))?;
-        Ok(crate::queue::Queue::new(&self.aws, url, &self.meter))
+        Ok(channel_adapters::queue::Queue::new(&self.aws, url, &self.meter))
     }
 
     /// The TeleSign client (`TELESIGN_BASE_URL` overrides every account's host).

@@ -1,10 +1,10 @@
 //! The gate every service passes before it acts: the caller's standing in the account concerned
 //! (one strongly consistent read of the membership; none for an operator), then the policy,
-//! [`crate::access::decide`].
+//! [`channel_domain::access::decide`].
 
-use crate::access::{decide, standing, Action, Caller, Decision, Standing};
-use crate::ids::AccountId;
-use crate::service::ports::{AccountStore, Members, StoreError};
+use crate::ports::{AccountStore, Members, StoreError};
+use channel_domain::access::{decide, standing, Action, Caller, Decision, Standing};
+use channel_domain::ids::AccountId;
 
 /// Why the gate refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,7 +77,7 @@ pub fn check(caller: &Caller, standing: Standing, action: Action<'_>) -> Result<
 /// Asks whether the caller's roles allow an action at all, before the account it concerns is
 /// known (a route their roles never allow is forbidden before it is asked anything else).
 pub fn admit_route(caller: &Caller, action: Action<'_>) -> Result<(), Refusal> {
-    if crate::access::role_allows(caller, action) {
+    if channel_domain::access::role_allows(caller, action) {
         Ok(())
     } else {
         Err(Refusal::Forbidden)
@@ -97,8 +97,8 @@ pub fn admit_global(caller: &Caller, action: Action<'_>) -> Result<(), Refusal> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access::{Role, UserId};
-    use crate::service::fakes::MemoryStore;
+    use crate::testkit::fakes::MemoryStore;
+    use channel_domain::access::{Role, UserId};
 
     fn caller(roles: &[Role]) -> Caller {
         Caller {

@@ -3,14 +3,14 @@
 
 use std::time::{Duration, Instant};
 
-use crate::account::{Account, AccountError, AccountSecret, NewSupportNumber, NumberChange, SupportNumber};
-use crate::audit::{Actor, AuditAction, AuditEntry};
-use crate::ids::{AccountId, Timestamp};
-use crate::phone::PhoneNumber;
-use crate::service::directory::{AccountDirectory, CachedDirectory, DirectoryError, Freshness};
-use crate::service::ports::{AccountChange, AccountStore, Claim, KeyStore, KeyStoreError, SmsGateway, StoreError};
-use crate::telesign::validate::{Validation, Verdict};
-use crate::telesign::{ApiHost, ApiKey, Credentials};
+use crate::directory::{AccountDirectory, CachedDirectory, DirectoryError, Freshness};
+use crate::ports::{AccountChange, AccountStore, Claim, KeyStore, KeyStoreError, SmsGateway, StoreError};
+use channel_domain::account::{Account, AccountError, AccountSecret, NewSupportNumber, NumberChange, SupportNumber};
+use channel_domain::audit::{Actor, AuditAction, AuditEntry};
+use channel_domain::ids::{AccountId, Timestamp};
+use channel_domain::phone::PhoneNumber;
+use channel_domain::telesign::validate::{Validation, Verdict};
+use channel_domain::telesign::{ApiHost, ApiKey, Credentials};
 
 /// The longest grace period a rotation may ask for.
 pub const MAX_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);

@@ -3,25 +3,25 @@
 
 use std::time::Duration;
 
-use crate::account::{Account, AccountKeys};
-use crate::audit::{Actor, AuditAction, AuditEntry};
-use crate::automation::{due_on_inbound, ConsentEffect, InboundFacts, Kind};
 use crate::backoff::Backoff;
-use crate::conversation::{
-    asks_for_help, consent_of, next, parse_external_id, preview, Consent, Conversation, Event, Message, Thread,
-    DEDUPLICATION_WINDOW_SECONDS,
-};
-use crate::ids::AccountId;
-use crate::phone::PhoneNumber;
-use crate::service::directory::{AccountDirectory, DirectoryError, Freshness};
-use crate::service::ports::{
+use crate::directory::{AccountDirectory, DirectoryError, Freshness};
+use crate::ports::{
     CallbackQueue, Committed, ConsentWrite, ConversationWrite, Guard, Holder, InboundLog, InboundRecord, InboundWrite,
     Move, ParkedCallback, ReportLog, StatusUpdate, StoreError, ThreadState, Writer,
 };
-use crate::sms::TextInfo;
-use crate::telesign::status::{rank, state_of_code};
-use crate::telesign::MessageState;
-use crate::telesign::{verify_callback, Callback, DeliveryReport, InboundSms, SignatureError};
+use channel_domain::account::{Account, AccountKeys};
+use channel_domain::audit::{Actor, AuditAction, AuditEntry};
+use channel_domain::automation::{due_on_inbound, ConsentEffect, InboundFacts, Kind};
+use channel_domain::conversation::{
+    asks_for_help, consent_of, next, parse_external_id, preview, Consent, Conversation, Event, Message, Thread,
+    DEDUPLICATION_WINDOW_SECONDS,
+};
+use channel_domain::ids::AccountId;
+use channel_domain::phone::PhoneNumber;
+use channel_domain::sms::TextInfo;
+use channel_domain::telesign::status::{rank, state_of_code};
+use channel_domain::telesign::MessageState;
+use channel_domain::telesign::{verify_callback, Callback, DeliveryReport, InboundSms, SignatureError};
 
 /// How often an inbound write that lost a race is tried again.
 const INBOUND_ATTEMPTS: u32 = 6;
@@ -39,9 +39,9 @@ pub enum CallbackOutcome {
     /// An inbound SMS, stored.
     Stored {
         /// Its conversation.
-        conversation_id: crate::ids::ConversationId,
+        conversation_id: channel_domain::ids::ConversationId,
         /// The message.
-        message_id: crate::ids::MessageId,
+        message_id: channel_domain::ids::MessageId,
         /// Whether the conversation is new.
         new_conversation: bool,
     },
@@ -236,7 +236,7 @@ where
 
     /// The current key, the previous one in its grace period, the next one once staged; a
     /// mismatch with cached keys reads them again, at most once per account every
-    /// [`crate::service::directory::REREAD_INTERVAL`].
+    /// [`crate::directory::REREAD_INTERVAL`].
     async fn verify(&self, account: &Account, authorization: Option<&str>, body: &[u8]) -> Result<(), CallbackError> {
         let mut verified = check_signature(
             &self.directory.keys(account, Freshness::Cached).await?,
@@ -295,7 +295,7 @@ where
             return Ok(CallbackOutcome::Ignored);
         }
         let thread = self.thread_of(account.clone(), sms).await?;
-        let info = crate::sms::analyse(&sms.text);
+        let info = channel_domain::sms::analyse(&sms.text);
         let raw = String::from_utf8_lossy(body).into_owned();
         let tag = self.opt_out_tag(&thread).await?;
         for attempt in 1..=INBOUND_ATTEMPTS {
@@ -401,7 +401,7 @@ where
 /// Whether TeleSign's signed time of an SMS is older than the deduplication window.
 fn too_old(sms: &InboundSms) -> bool {
     sms.submitted_at
-        .is_some_and(|t| crate::ids::epoch_seconds() - t.unix_timestamp() > DEDUPLICATION_WINDOW_SECONDS)
+        .is_some_and(|t| channel_domain::ids::epoch_seconds() - t.unix_timestamp() > DEDUPLICATION_WINDOW_SECONDS)
 }
 
 /// The current key, then the previous one in its grace period, then the staged next one.
@@ -423,14 +423,14 @@ fn refused(account: &Account, verified: Result<(), SignatureError>) -> Result<()
 
 /// The delivery-report lag of a report that made a message final: from the message's record
 /// (its id's time, just before it was sent) to now.
-fn observe_lag(account_id: &AccountId, message_id: &crate::ids::MessageId, state: MessageState) {
+fn observe_lag(account_id: &AccountId, message_id: &channel_domain::ids::MessageId, state: MessageState) {
     let status = match state {
         MessageState::Delivered => "delivered",
         MessageState::Failed => "failed",
         _ => return,
     };
     if let Some(sent) = message_id.epoch_millis() {
-        let lag = crate::ids::epoch_millis().saturating_sub(sent);
+        let lag = channel_domain::ids::epoch_millis().saturating_sub(sent);
         crate::metrics::emit(crate::metrics::report_lag(lag, status, account_id));
     }
 }
@@ -498,7 +498,7 @@ pub fn plan_inbound(
 
 /// When the customer sent an SMS: TeleSign's signed `submit_timestamp`, never later than it was
 /// received (the receive time when it is missing).
-pub fn sent_at(sms: &InboundSms, received: crate::ids::Timestamp) -> crate::ids::Timestamp {
+pub fn sent_at(sms: &InboundSms, received: channel_domain::ids::Timestamp) -> channel_domain::ids::Timestamp {
     let received_ms = received.epoch_millis();
     let submitted = sms
         .submitted_at
@@ -506,12 +506,12 @@ pub fn sent_at(sms: &InboundSms, received: crate::ids::Timestamp) -> crate::ids:
     if submitted >= received_ms {
         return received;
     }
-    crate::ids::Timestamp::from_epoch_millis(submitted.max(0)).unwrap_or(received)
+    channel_domain::ids::Timestamp::from_epoch_millis(submitted.max(0)).unwrap_or(received)
 }
 
 /// A keyword's place in the customer's order: when it was sent ([`sent_at`], in epoch
 /// milliseconds), then the reference, so two keywords always compare.
-pub fn consent_order(sms: &InboundSms, received: crate::ids::Timestamp) -> String {
+pub fn consent_order(sms: &InboundSms, received: channel_domain::ids::Timestamp) -> String {
     format!("{:013}#{}", sent_at(sms, received).epoch_millis(), sms.reference_id)
 }
 
@@ -548,7 +548,7 @@ fn texts_of(state: &ThreadState, kinds: &[Kind]) -> Vec<(Kind, String)> {
 }
 
 /// Automated messages recorded to go out, sorting after `after`, one after another.
-pub fn automated_messages(due: &[(Kind, String)], after: &crate::ids::MessageId) -> Vec<Message> {
+pub fn automated_messages(due: &[(Kind, String)], after: &channel_domain::ids::MessageId) -> Vec<Message> {
     let mut last = after.clone();
     due.iter()
         .map(|(kind, text)| {

@@ -2,17 +2,17 @@
 
 use std::time::Duration;
 
-use crate::access::{Action, Caller, Standing, UserId};
-use crate::audit::{Actor, AuditAction, AuditEntry};
+use crate::access::{admit, admit_existing, check, standing_in, Refusal};
 use crate::backoff::Backoff;
-use crate::conversation::{listable, next, Author, Conversation, Event, Message, Status, MAX_NOTE_CHARS};
-use crate::ids::{AccountId, ConversationId, Timestamp};
-use crate::phone::PhoneNumber;
-use crate::service::access::{admit, admit_existing, check, standing_in, Refusal};
-use crate::service::ports::{
+use crate::ports::{
     AccountStore, BadCursor, Committed, ConversationMoves, ConversationNotes, ConversationReads, Counts, Guard, Holder,
     Listing, Members, Move, Note, Order, Page, ReadError, StoreError,
 };
+use channel_domain::access::{Action, Caller, Standing, UserId};
+use channel_domain::audit::{Actor, AuditAction, AuditEntry};
+use channel_domain::conversation::{listable, next, Author, Conversation, Event, Message, Status, MAX_NOTE_CHARS};
+use channel_domain::ids::{AccountId, ConversationId, Timestamp};
+use channel_domain::phone::PhoneNumber;
 
 /// How often a move that lost a race is tried again.
 const MOVE_ATTEMPTS: u32 = 5;

@@ -4,11 +4,11 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::account::{Account, AccountKeys, AccountSecret};
 use crate::cache::TtlCache;
-use crate::ids::AccountId;
-use crate::privacy::OptOutKey;
-use crate::service::ports::{AccountStore, KeyStore, KeyStoreError, StoreError};
+use crate::ports::{AccountStore, KeyStore, KeyStoreError, StoreError};
+use channel_domain::account::{Account, AccountKeys, AccountSecret};
+use channel_domain::ids::AccountId;
+use channel_domain::privacy::OptOutKey;
 
 /// How long a warm function trusts what it read.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
@@ -64,7 +64,7 @@ pub trait AccountDirectory: Send + Sync {
         async move {
             let secret = self.secret(account, freshness).await?;
             secret
-                .keys(crate::ids::epoch_seconds())
+                .keys(channel_domain::ids::epoch_seconds())
                 .map_err(|e| DirectoryError::KeysUnusable {
                     account_id: account.account_id.clone(),
                     reason: e.to_string(),
@@ -78,7 +78,7 @@ pub trait AccountDirectory: Send + Sync {
         async move {
             let secret = self.secret_of(id).await?;
             secret
-                .keys(crate::ids::epoch_seconds())
+                .keys(channel_domain::ids::epoch_seconds())
                 .map_err(|e| DirectoryError::KeysUnusable {
                     account_id: id.clone(),
                     reason: e.to_string(),

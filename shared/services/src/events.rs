@@ -13,14 +13,14 @@ use std::collections::HashMap;
 
 use futures_util::future::{join3, join_all};
 
-use crate::access::{standing, Caller, Standing, UserId};
-use crate::events::{event_of, Change, Event};
-use crate::ids::AccountId;
-use crate::jobs::{job_of, Job};
 use crate::metrics::{emit, Dim, Metric, Record};
-use crate::service::ports::{
+use crate::ports::{
     Audience, BusError, Connection, Connections, EventBus, Members, PostError, Sockets, StoreError, Unqueued, WorkQueue,
 };
+use channel_domain::access::{standing, Caller, Standing, UserId};
+use channel_domain::events::{event_of, Change, Event};
+use channel_domain::ids::AccountId;
+use channel_domain::jobs::{job_of, Job};
 
 /// The longest a connection lives (API Gateway closes WebSocket connections after two hours).
 pub const CONNECTION_LIFETIME_SECONDS: i64 = 2 * 60 * 60;
@@ -260,7 +260,7 @@ impl<S: Connections + Members, K: Sockets, B: EventBus, W: WorkQueue> Publisher<
     /// open up to two hours whatever its token, so the socket is closed (the console opens another
     /// with its renewed token) and forgotten. `true` when it was.
     async fn closed_if_expired(&self, c: &Connection) -> bool {
-        if c.expires_at > crate::ids::epoch_seconds() {
+        if c.expires_at > channel_domain::ids::epoch_seconds() {
             return false;
         }
         if let Err(e) = self.sockets.disconnect(&c.connection_id).await {
@@ -289,7 +289,7 @@ impl<S: Connections + Members, K: Sockets, B: EventBus, W: WorkQueue> Publisher<
 /// stream's order.
 fn opened_first(mut events: Vec<(usize, Event)>) -> Vec<(usize, Event)> {
     for i in 0..events.len() {
-        if events[i].1.kind != crate::events::EventType::ConversationOpened {
+        if events[i].1.kind != channel_domain::events::EventType::ConversationOpened {
             continue;
         }
         let conversation = &events[i].1.conversation_id;
@@ -346,7 +346,7 @@ impl<S: Connections + Members> Live<S> {
         connection_id: &str,
         expires_at: i64,
     ) -> Result<Connection, StoreError> {
-        let now = crate::ids::Timestamp::now();
+        let now = channel_domain::ids::Timestamp::now();
         let connection = Connection {
             connection_id: connection_id.to_owned(),
             user_id: caller.user_id.clone(),

@@ -33,7 +33,7 @@ use std::sync::OnceLock;
 
 use serde_json::{json, Map, Value};
 
-use crate::ids::AccountId;
+use channel_domain::ids::AccountId;
 
 /// The namespace when `METRICS_NAMESPACE` is not set (the local stack).
 pub const DEFAULT_NAMESPACE: &str = "SmsChannel";
@@ -77,7 +77,7 @@ pub enum Dim {
     AccountId,
     /// What came of it, from the metric's fixed list.
     Outcome,
-    /// Why a callback was refused ([`crate::telesign::SignatureError`]'s kinds).
+    /// Why a callback was refused ([`channel_domain::telesign::SignatureError`]'s kinds).
     Reason,
     /// TeleSign's status code of a send.
     TelesignCode,
@@ -190,7 +190,7 @@ impl Record {
 pub fn function_version() -> Option<&'static str> {
     static VERSION: OnceLock<Option<String>> = OnceLock::new();
     VERSION
-        .get_or_init(|| published_version(crate::config::optional("AWS_LAMBDA_FUNCTION_VERSION")))
+        .get_or_init(|| published_version(env_setting("AWS_LAMBDA_FUNCTION_VERSION")))
         .as_deref()
 }
 
@@ -254,7 +254,7 @@ pub fn sweep(result: &str) -> Record {
 }
 
 /// An automated message handed to TeleSign, by kind.
-pub fn automated(kind: Option<crate::automation::Kind>) -> Record {
+pub fn automated(kind: Option<channel_domain::automation::Kind>) -> Record {
     Record::count(Metric::AutomatedMessages)
         .dim(Dim::Kind, kind.map_or("unknown", |k| k.as_str()))
         .set(&[Dim::Kind])
@@ -296,7 +296,7 @@ pub async fn scope<F: Future>(work: F) -> (F::Output, Vec<Record>) {
 /// The namespace (`METRICS_NAMESPACE`, read once).
 pub fn namespace() -> &'static str {
     static NAMESPACE: OnceLock<String> = OnceLock::new();
-    NAMESPACE.get_or_init(|| crate::config::optional("METRICS_NAMESPACE").unwrap_or_else(|| DEFAULT_NAMESPACE.into()))
+    NAMESPACE.get_or_init(|| env_setting("METRICS_NAMESPACE").unwrap_or_else(|| DEFAULT_NAMESPACE.into()))
 }
 
 /// Writes records as EMF lines on standard output, each with `properties` (searchable in Logs
@@ -305,7 +305,7 @@ pub fn write(records: &[Record], properties: &[(&str, &str)]) {
     if records.is_empty() {
         return;
     }
-    let now = crate::ids::epoch_millis();
+    let now = channel_domain::ids::epoch_millis();
     let mut text = String::new();
     for r in records {
         text.push_str(&line(r, namespace(), now, properties));
@@ -338,6 +338,14 @@ pub fn line(r: &Record, namespace: &str, timestamp_ms: u64, properties: &[(&str,
         }),
     );
     Value::Object(doc).to_string()
+}
+
+/// An environment setting, trimmed; empty counts as unset (as the adapters' configuration reads it).
+fn env_setting(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
 }
 
 #[cfg(test)]

@@ -5,14 +5,14 @@
 use std::future::Future;
 use std::time::Instant;
 
-use crate::access::{Role, UserId};
-use crate::account::{Account, AccountSecret, SupportNumber};
-use crate::audit::AuditEntry;
-use crate::conversation::{Consent, Conversation, Message, Status, Thread};
-use crate::ids::{AccountId, ConversationId, MessageId, Timestamp};
-use crate::phone::PhoneNumber;
-use crate::telesign::validate::Validation;
-use crate::telesign::{ApiHost, Credentials, MessageAnswer, MessageState, SendSms, TelesignError};
+use channel_domain::access::{Role, UserId};
+use channel_domain::account::{Account, AccountSecret, SupportNumber};
+use channel_domain::audit::AuditEntry;
+use channel_domain::conversation::{Consent, Conversation, Message, Status, Thread};
+use channel_domain::ids::{AccountId, ConversationId, MessageId, Timestamp};
+use channel_domain::phone::PhoneNumber;
+use channel_domain::telesign::validate::Validation;
+use channel_domain::telesign::{ApiHost, Credentials, MessageAnswer, MessageState, SendSms, TelesignError};
 
 /// A store failed for a reason of the store, not of the request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -314,7 +314,7 @@ pub struct ThreadState {
     pub away_sent_for: Option<String>,
     /// The account's name and the support number with its settings, read with the pointer (a
     /// settings change applies to the next message).
-    pub number: Option<(String, crate::account::SupportNumber)>,
+    pub number: Option<(String, channel_domain::account::SupportNumber)>,
     /// The customer's opt-out tag when an opt-out of theirs was kept by an erasure (then
     /// `opted_out` is true too, and an opt-in lifts it).
     pub kept_opt_out: Option<String>,
@@ -355,7 +355,7 @@ pub struct ConsentWrite {
     /// zero-padded; the receive time when missing, and never later than it) and the reference.
     pub order: String,
     /// What it did.
-    pub effect: crate::automation::ConsentEffect,
+    pub effect: channel_domain::automation::ConsentEffect,
     /// The consent item as read (see [`ThreadState::consent_read`]): the write's condition.
     pub read: Option<Option<String>>,
     /// Whether the customer was opted out as read.
@@ -439,7 +439,7 @@ pub struct IdempotencyScope {
     /// The account.
     pub account_id: AccountId,
     /// The caller's key.
-    pub key: crate::ids::IdempotencyKey,
+    pub key: channel_domain::ids::IdempotencyKey,
 }
 
 /// What became of the recording.
@@ -619,7 +619,7 @@ pub struct Unqueued {
 /// twice, and is idempotent where it is done).
 pub trait WorkQueue: Send + Sync {
     /// Queues jobs, in order (batched as the queue allows).
-    fn enqueue(&self, jobs: &[crate::jobs::Job]) -> impl Future<Output = Result<(), Unqueued>> + Send;
+    fn enqueue(&self, jobs: &[channel_domain::jobs::Job]) -> impl Future<Output = Result<(), Unqueued>> + Send;
 }
 
 /// An automated message recorded to go out, read back to send it: its conversation (the thread
@@ -828,7 +828,7 @@ pub enum CannedWrite {
     Done,
     /// A new one's account, or a changed one, is not there.
     Missing,
-    /// A new one would pass [`crate::canned::MAX_PER_ACCOUNT`].
+    /// A new one would pass [`channel_domain::canned::MAX_PER_ACCOUNT`].
     Full,
 }
 
@@ -838,19 +838,19 @@ pub trait CannedResponses: Send + Sync {
     fn canned_responses(
         &self,
         account_id: &AccountId,
-    ) -> impl Future<Output = Result<Vec<crate::canned::CannedResponse>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<channel_domain::canned::CannedResponse>, StoreError>> + Send;
     /// One canned response.
     fn canned_response(
         &self,
         account_id: &AccountId,
-        id: &crate::ids::CannedResponseId,
-    ) -> impl Future<Output = Result<Option<crate::canned::CannedResponse>, StoreError>> + Send;
+        id: &channel_domain::ids::CannedResponseId,
+    ) -> impl Future<Output = Result<Option<channel_domain::canned::CannedResponse>, StoreError>> + Send;
     /// Writes a canned response with its entry: a new one on the condition that its account
-    /// exists and keeps fewer than [`crate::canned::MAX_PER_ACCOUNT`] (counted with it), a change
+    /// exists and keeps fewer than [`channel_domain::canned::MAX_PER_ACCOUNT`] (counted with it), a change
     /// on the condition that it still exists.
     fn put_canned_response(
         &self,
-        r: &crate::canned::CannedResponse,
+        r: &channel_domain::canned::CannedResponse,
         new: bool,
         audit: &AuditEntry,
     ) -> impl Future<Output = Result<CannedWrite, StoreError>> + Send;
@@ -858,7 +858,7 @@ pub trait CannedResponses: Send + Sync {
     fn delete_canned_response(
         &self,
         account_id: &AccountId,
-        id: &crate::ids::CannedResponseId,
+        id: &channel_domain::ids::CannedResponseId,
         audit: &AuditEntry,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
@@ -902,7 +902,7 @@ pub trait KeyStore: Send + Sync {
     /// Replaces a secret with a new version.
     fn replace(&self, name: &str, s: &AccountSecret) -> impl Future<Output = Result<(), KeyStoreError>> + Send;
     /// The deployment's key of opt-out tags (its own secret, not an account's).
-    fn opt_out_key(&self) -> impl Future<Output = Result<crate::privacy::OptOutKey, KeyStoreError>> + Send;
+    fn opt_out_key(&self) -> impl Future<Output = Result<channel_domain::privacy::OptOutKey, KeyStoreError>> + Send;
     /// Deletes a secret after a recovery window (undoing a creation known not to have
     /// happened; within the window it can still be restored).
     fn schedule_deletion(&self, name: &str) -> impl Future<Output = Result<(), KeyStoreError>> + Send;
@@ -1076,5 +1076,5 @@ pub struct BusError(pub String);
 /// The event bus of integrations (EventBridge).
 pub trait EventBus: Send + Sync {
     /// Puts up to ten events (1 PutEvents); fails unless every one was taken.
-    fn publish(&self, events: &[crate::events::Event]) -> impl Future<Output = Result<(), BusError>> + Send;
+    fn publish(&self, events: &[channel_domain::events::Event]) -> impl Future<Output = Result<(), BusError>> + Send;
 }

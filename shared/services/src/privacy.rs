@@ -1,18 +1,18 @@
 //! A customer's data with an account, exported or erased (the GDPR's rights of access and
 //! erasure): every conversation with its messages and raw bodies, the references, pointers,
 //! holds and idempotency records they name, the consent partition with its ledger. An erasure
-//! keeps an opt-out as a keyed hash ([`crate::privacy::OptOutKey`]) so the number is still never
+//! keeps an opt-out as a keyed hash ([`channel_domain::privacy::OptOutKey`]) so the number is still never
 //! texted; it is idempotent and resumable (asking again finishes an interrupted one). Entries
 //! name the customer by that hash, never by number.
 
 use serde::Serialize;
 
-use crate::account::Account;
-use crate::audit::{Actor, AuditAction, AuditEntry};
-use crate::ids::Timestamp;
-use crate::phone::PhoneNumber;
-use crate::privacy::OptOutKey;
-use crate::service::ports::{ConversationFile, CustomerRecords, Erased, StoreError};
+use crate::ports::{ConversationFile, CustomerRecords, Erased, StoreError};
+use channel_domain::account::Account;
+use channel_domain::audit::{Actor, AuditAction, AuditEntry};
+use channel_domain::ids::Timestamp;
+use channel_domain::phone::PhoneNumber;
+use channel_domain::privacy::OptOutKey;
 
 /// Why an export or an erasure failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,7 +30,7 @@ pub struct CustomerExport {
     /// When it was made.
     pub exported_at: Timestamp,
     /// Their conversations with every message.
-    pub conversations: Vec<crate::conversation::Conversation>,
+    pub conversations: Vec<channel_domain::conversation::Conversation>,
     /// The raw callback bodies of their inbound messages still kept.
     pub raw_payloads: Vec<RawPayload>,
     /// Their consent state and its ledger of changes.
@@ -45,9 +45,9 @@ pub struct CustomerExport {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RawPayload {
     /// The conversation.
-    pub conversation_id: crate::ids::ConversationId,
+    pub conversation_id: channel_domain::ids::ConversationId,
     /// The message.
-    pub message_id: crate::ids::MessageId,
+    pub message_id: channel_domain::ids::MessageId,
     /// The body TeleSign posted.
     pub body: String,
 }

@@ -6,22 +6,22 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::access::{Action, Caller, Standing};
-use crate::account::Account;
-use crate::audit::{Actor, AuditAction, AuditEntry};
+use crate::access::{admit, Refusal};
 use crate::backoff::Backoff;
-use crate::conversation::{external_id, next, preview, Conversation, Event, Message, Status, Thread};
-use crate::ids::{AccountId, ConversationId, IdempotencyKey};
-use crate::phone::PhoneNumber;
-use crate::service::access::{admit, Refusal};
-use crate::service::directory::{AccountDirectory, DirectoryError, Freshness};
-use crate::service::ports::{
+use crate::directory::{AccountDirectory, DirectoryError, Freshness};
+use crate::ports::{
     BeginWrite, ConversationMoves, ConversationWrite, Guard, Holder, IdempotencyLog, IdempotencyRecord,
     IdempotencyScope, Members, Move, OutboundLog, OutboundRecord, Settlement, SmsGateway, StoreError, Writer,
 };
-use crate::sms::TextInfo;
-use crate::telesign::status::state_of_code;
-use crate::telesign::{FailureKind, MessageAnswer, MessageState, SendSms, TelesignError};
+use channel_domain::access::{Action, Caller, Standing};
+use channel_domain::account::Account;
+use channel_domain::audit::{Actor, AuditAction, AuditEntry};
+use channel_domain::conversation::{external_id, next, preview, Conversation, Event, Message, Status, Thread};
+use channel_domain::ids::{AccountId, ConversationId, IdempotencyKey};
+use channel_domain::phone::PhoneNumber;
+use channel_domain::sms::TextInfo;
+use channel_domain::telesign::status::state_of_code;
+use channel_domain::telesign::{FailureKind, MessageAnswer, MessageState, SendSms, TelesignError};
 
 /// How often a send whose conversation changed under it is tried again.
 const SEND_ATTEMPTS: u32 = 4;
@@ -44,7 +44,7 @@ const PENDING_BACKOFF: Backoff = Backoff::new(Duration::from_millis(50), Duratio
 pub struct Draft {
     /// The text.
     pub text: String,
-    /// Its encoding and parts (see [`crate::sms::check_text`]).
+    /// Its encoding and parts (see [`channel_domain::sms::check_text`]).
     pub info: TextInfo,
     /// The agent sending it.
     pub agent: Option<String>,
@@ -310,7 +310,7 @@ where
         &self,
         a: &Attempt<'_>,
         record: &OutboundRecord,
-        cached: &crate::telesign::Credentials,
+        cached: &channel_domain::telesign::Credentials,
         draft: &Draft,
     ) -> Result<Result<MessageAnswer, TelesignError>, SendError> {
         let out = Outgoing {
@@ -393,7 +393,7 @@ async fn transmit<D: AccountDirectory, G: SmsGateway>(
     directory: &D,
     gateway: &G,
     out: &Outgoing<'_>,
-    cached: &crate::telesign::Credentials,
+    cached: &channel_domain::telesign::Credentials,
 ) -> Result<Result<MessageAnswer, TelesignError>, DirectoryError> {
     let answer = send_sms(gateway, out, cached).await;
     let refused_key = matches!(&answer, Err(TelesignError::Failure(f)) if f.kind == FailureKind::InvalidCredentials);
@@ -411,7 +411,7 @@ async fn transmit<D: AccountDirectory, G: SmsGateway>(
 async fn send_sms<G: SmsGateway>(
     gateway: &G,
     out: &Outgoing<'_>,
-    creds: &crate::telesign::Credentials,
+    creds: &channel_domain::telesign::Credentials,
 ) -> Result<MessageAnswer, TelesignError> {
     let external = external_id(out.conversation_id, &out.message.message_id);
     let callback_url = out.callback_base.map(|b| out.account.callback_url(b));
@@ -494,7 +494,7 @@ fn plan_outbound(a: &Attempt<'_>, draft: &Draft, scope: Option<IdempotencyScope>
             preview: Some(preview(&draft.text)),
             opted_out: None,
             holder: if takes {
-                Holder::To(me.clone(), crate::service::desk::own_name(a.caller))
+                Holder::To(me.clone(), crate::desk::own_name(a.caller))
             } else {
                 Holder::Keep
             },
@@ -513,7 +513,7 @@ fn plan_outbound(a: &Attempt<'_>, draft: &Draft, scope: Option<IdempotencyScope>
         created.created_at = message.created_at;
         created.last_activity_at = message.created_at;
         created.assigned_agent = Some(me.to_string());
-        created.assigned_agent_name = Some(crate::service::desk::own_name(a.caller));
+        created.assigned_agent_name = Some(crate::desk::own_name(a.caller));
         created.last_message_preview = Some(preview(&draft.text));
         ConversationWrite::Create(created)
     };

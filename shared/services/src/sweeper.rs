@@ -8,15 +8,15 @@
 
 use std::time::Instant;
 
-use crate::account::Account;
-use crate::audit::{Actor, AuditAction, AuditEntry};
-use crate::automation::Kind;
-use crate::conversation::{Conversation, Message, Status};
-use crate::ids::Timestamp;
-use crate::service::ports::{
+use crate::ports::{
     AccountStore, Committed, CustomerRecords, Guard, Holder, IdleConversations, IdleEnd, Leases, Move, Retired,
     RetiredAccounts, StoreError,
 };
+use channel_domain::account::Account;
+use channel_domain::audit::{Actor, AuditAction, AuditEntry};
+use channel_domain::automation::Kind;
+use channel_domain::conversation::{Conversation, Message, Status};
+use channel_domain::ids::Timestamp;
 
 /// The most conversations one sweep reads per account (the rest wait for the next sweep).
 pub const MAX_PER_ACCOUNT: u32 = 100;
@@ -63,8 +63,8 @@ where
     /// One sweep at a time ([`SWEEP_LEASE`]): ends what is due at `now` in every account, and
     /// expires the conversations of deleted accounts by their retention; stops at `deadline`.
     pub async fn sweep(&self, now: Timestamp, deadline: Instant) -> Result<SweepReport, StoreError> {
-        let holder = crate::ids::new_id();
-        let until = crate::ids::epoch_seconds() + SWEEP_LEASE_SECONDS;
+        let holder = channel_domain::ids::new_id();
+        let until = channel_domain::ids::epoch_seconds() + SWEEP_LEASE_SECONDS;
         if !self.log.acquire(SWEEP_LEASE, &holder, until).await? {
             tracing::info!("another sweep holds the lease; this one does nothing");
             return Ok(SweepReport {
@@ -190,7 +190,7 @@ where
 
     async fn erase_all(
         &self,
-        account_id: &crate::ids::AccountId,
+        account_id: &channel_domain::ids::AccountId,
         conversations: &[Conversation],
         report: &mut SweepReport,
     ) -> Result<(), StoreError> {

@@ -3,17 +3,17 @@
 
 use serde::Serialize;
 
-use crate::access::{standing, Action, Caller, Role, UserId};
-use crate::account::Account;
-use crate::audit::{Actor, AuditAction, AuditEntry};
-use crate::canned::CannedResponse;
-use crate::ids::{AccountId, CannedResponseId, Timestamp};
-use crate::service::access::{admit, admit_existing, Refusal};
-use crate::service::desk::plan_assignment;
-use crate::service::ports::{
+use crate::access::{admit, admit_existing, Refusal};
+use crate::desk::plan_assignment;
+use crate::ports::{
     AccountStore, AuditLog, BadCursor, CannedResponses, CannedWrite, Committed, ConversationMoves, Member, Members,
     Page, ReadError, StoreError,
 };
+use channel_domain::access::{standing, Action, Caller, Role, UserId};
+use channel_domain::account::Account;
+use channel_domain::audit::{Actor, AuditAction, AuditEntry};
+use channel_domain::canned::CannedResponse;
+use channel_domain::ids::{AccountId, CannedResponseId, Timestamp};
 
 /// The most members of one page of an account's members (and its default).
 pub const MAX_MEMBERS_PAGE: u32 = 100;
@@ -41,11 +41,11 @@ pub enum TeamError {
     InvalidDisplayName,
     /// A canned response's title or text refused.
     #[error(transparent)]
-    InvalidCanned(#[from] crate::canned::CannedError),
+    InvalidCanned(#[from] channel_domain::canned::CannedError),
     /// The account keeps the most canned responses it may.
     #[error(
         "an account keeps at most {} canned responses: delete one first",
-        crate::canned::MAX_PER_ACCOUNT
+        channel_domain::canned::MAX_PER_ACCOUNT
     )]
     TooManyCanned,
     /// No such canned response in the account.
@@ -270,7 +270,7 @@ impl<S: Members + AuditLog + AccountStore + ConversationMoves> Team<S> {
     async fn release(
         &self,
         caller: &Caller,
-        id: crate::ids::ConversationId,
+        id: channel_domain::ids::ConversationId,
         user_id: &UserId,
     ) -> Result<bool, TeamError> {
         for attempt in 1..=UNASSIGN_ATTEMPTS {
@@ -278,11 +278,11 @@ impl<S: Members + AuditLog + AccountStore + ConversationMoves> Team<S> {
                 return Ok(false);
             };
             if current.assigned_agent.as_deref() != Some(user_id.as_str())
-                || current.status == crate::conversation::Status::Closed
+                || current.status == channel_domain::conversation::Status::Closed
             {
                 return Ok(false);
             }
-            if crate::service::desk::moved(&self.store, &plan_assignment(&current, caller, None), attempt).await? {
+            if crate::desk::moved(&self.store, &plan_assignment(&current, caller, None), attempt).await? {
                 return Ok(true);
             }
         }
@@ -304,7 +304,7 @@ impl<S: Members + AuditLog + AccountStore + ConversationMoves> Team<S> {
 
 impl<S: CannedResponses + Members + AccountStore> Team<S> {
     /// A page of an account's canned responses, by title (every member): `limit` (at most
-    /// [`crate::canned::MAX_PAGE`]) after `cursor`.
+    /// [`channel_domain::canned::MAX_PAGE`]) after `cursor`.
     pub async fn canned_responses(
         &self,
         caller: &Caller,
@@ -313,9 +313,10 @@ impl<S: CannedResponses + Members + AccountStore> Team<S> {
         cursor: Option<&str>,
     ) -> Result<Page<CannedResponse>, TeamError> {
         admit_existing(&self.store, caller, account_id, Action::ReadCannedResponses).await?;
-        let all = crate::canned::sorted(self.store.canned_responses(account_id).await?);
-        let limit = limit.clamp(1, crate::canned::MAX_PAGE);
-        let (items, next_cursor) = crate::canned::page(all, limit, cursor).ok_or(TeamError::Cursor(BadCursor))?;
+        let all = channel_domain::canned::sorted(self.store.canned_responses(account_id).await?);
+        let limit = limit.clamp(1, channel_domain::canned::MAX_PAGE);
+        let (items, next_cursor) =
+            channel_domain::canned::page(all, limit, cursor).ok_or(TeamError::Cursor(BadCursor))?;
         Ok(Page { items, next_cursor })
     }
 
@@ -328,7 +329,7 @@ impl<S: CannedResponses + Members + AccountStore> Team<S> {
         text: &str,
     ) -> Result<CannedResponse, TeamError> {
         admit(&self.store, caller, account_id, Action::ManageCannedResponses).await?;
-        let (title, text) = crate::canned::validated(title, text)?;
+        let (title, text) = channel_domain::canned::validated(title, text)?;
         let now = Timestamp::now();
         let response = CannedResponse {
             canned_response_id: CannedResponseId::new(),
@@ -356,7 +357,7 @@ impl<S: CannedResponses + Members + AccountStore> Team<S> {
         text: &str,
     ) -> Result<CannedResponse, TeamError> {
         admit(&self.store, caller, account_id, Action::ManageCannedResponses).await?;
-        let (title, text) = crate::canned::validated(title, text)?;
+        let (title, text) = channel_domain::canned::validated(title, text)?;
         let current = self
             .store
             .canned_response(account_id, id)

@@ -1,4 +1,4 @@
-//! The worker: the jobs of the work queue (`crate::jobs`), done off the request path, each
+//! The worker: the jobs of the work queue (`channel_domain::jobs`), done off the request path, each
 //! idempotent because the queue delivers at least once.
 //!
 //! A send job hands an automated message to TeleSign once. The message was recorded "sending"
@@ -12,13 +12,13 @@
 
 use std::time::Instant;
 
-use crate::automation::Kind;
-use crate::ids::{ConversationId, MessageId};
-use crate::jobs::Job;
-use crate::service::directory::{AccountDirectory, DirectoryError, Freshness};
-use crate::service::ports::{OutboundLog, Outbox, PendingSend, SendClaim, Settlement, SmsGateway, StoreError};
-use crate::service::send::{dispatch, Outgoing, Verdict};
-use crate::telesign::MessageState;
+use crate::directory::{AccountDirectory, DirectoryError, Freshness};
+use crate::ports::{OutboundLog, Outbox, PendingSend, SendClaim, Settlement, SmsGateway, StoreError};
+use crate::send::{dispatch, Outgoing, Verdict};
+use channel_domain::automation::Kind;
+use channel_domain::ids::{ConversationId, MessageId};
+use channel_domain::jobs::Job;
+use channel_domain::telesign::MessageState;
 
 /// What the channel writes on an automated message it did not send because the customer opted
 /// out between its recording and its send.

@@ -9,9 +9,11 @@
 use std::collections::HashMap;
 
 use jsonwebtoken::jwk::{Jwk, JwkSet};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+pub use shared::jwt::Refused;
+use shared::jwt::{bearer, JwtKeys, JwtVerifier};
 
 /// The longest life a minted token may ask for (a week).
 const MAX_TTL_SECONDS: i64 = 7 * 24 * 3600;
@@ -19,7 +21,7 @@ const MAX_TTL_SECONDS: i64 = 7 * 24 * 3600;
 /// The gateway's issuer of tokens and their verifier.
 pub struct Authorizer {
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    verifier: JwtVerifier,
     jwk: Jwk,
     kid: String,
     /// The issuer tokens must name.
@@ -56,11 +58,6 @@ pub struct MintRequest {
     pub audience: Option<String>,
 }
 
-/// Why a token was refused (API Gateway answers all of them alike: 401).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Refused(pub String);
-
 impl Authorizer {
     /// A new key; tokens for `issuer` and `audience`, roles under `roles_claim`.
     pub fn generate(issuer: String, audience: String, roles_claim: String) -> Result<Self, Box<dyn std::error::Error>> {
@@ -70,10 +67,13 @@ impl Authorizer {
         let kid = uuid::Uuid::new_v4().simple().to_string();
         let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::RS256)?;
         jwk.common.key_id = Some(kid.clone());
-        let decoding = DecodingKey::from_jwk(&jwk)?;
+        let keys = JwtKeys::Fixed(JwkSet {
+            keys: vec![jwk.clone()],
+        });
+        let verifier = JwtVerifier::new(keys, issuer.clone(), vec![audience.clone()]);
         Ok(Self {
             encoding,
-            decoding,
+            verifier,
             jwk,
             kid,
             issuer,
@@ -118,42 +118,10 @@ impl Authorizer {
     }
 
     /// Verifies the `Authorization` header as API Gateway's JWT authorizer does (`Bearer ` is
-    /// optional): RS256 by this gateway's key, the issuer, the audience, not expired, not before
-    /// its time. The claims, as the function receives them.
-    pub fn verify(&self, authorization: Option<&str>) -> Result<HashMap<String, String>, Refused> {
-        let header = authorization
-            .ok_or_else(|| Refused("no Authorization header".into()))?
-            .trim();
-        let token = match header.split_once(' ') {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-            _ => header,
-        };
-        let head = jsonwebtoken::decode_header(token).map_err(|e| Refused(e.to_string()))?;
-        if head.kid.as_deref() != Some(self.kid.as_str()) {
-            return Err(Refused("unknown key id".into()));
-        }
-        let mut rules = Validation::new(Algorithm::RS256);
-        rules.leeway = 0;
-        rules.set_issuer(&[&self.issuer]);
-        // The audience is `aud`, or `client_id` for access tokens that carry no `aud` (Cognito's),
-        // as API Gateway accepts either.
-        rules.validate_aud = false;
-        rules.set_required_spec_claims(&["exp", "iss"]);
-        rules.validate_nbf = true;
-        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &self.decoding, &rules)
-            .map_err(|e| Refused(e.to_string()))?;
-        let claims = data.claims;
-        if !shared::access::audience_matches(&claims, &self.audience) {
-            return Err(Refused("another audience".into()));
-        }
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        if claims.get("iat").and_then(Value::as_i64).is_some_and(|iat| iat > now) {
-            return Err(Refused("issued in the future".into()));
-        }
-        Ok(claims
-            .into_iter()
-            .map(|(k, v)| (k, shared::access::claim_text(v)))
-            .collect())
+    /// optional), with the verifier the WebSocket authorizer uses too (`shared::jwt`). The
+    /// claims, as the function receives them.
+    pub async fn verify(&self, authorization: Option<&str>) -> Result<HashMap<String, String>, Refused> {
+        self.verifier.verify(bearer(authorization)?).await
     }
 }
 
@@ -177,61 +145,61 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_minted_token_verifies_with_its_claims_as_api_gateway_passes_them() {
+    #[tokio::test]
+    async fn a_minted_token_verifies_with_its_claims_as_api_gateway_passes_them() {
         let a = authorizer();
         let token = a.mint(&request("u-1")).unwrap();
-        let claims = a.verify(Some(&format!("Bearer {token}"))).unwrap();
+        let claims = a.verify(Some(&format!("Bearer {token}"))).await.unwrap();
         assert_eq!(claims["sub"], "u-1");
         assert_eq!(claims["cognito:groups"], "[agent supervisor]");
         assert_eq!(claims["name"], "Ada");
-        assert!(a.verify(Some(&token)).is_ok(), "Bearer is optional");
+        assert!(a.verify(Some(&token)).await.is_ok(), "Bearer is optional");
         assert!(
-            a.verify(Some(&format!("bearer {token}"))).is_ok(),
+            a.verify(Some(&format!("bearer {token}"))).await.is_ok(),
             "the scheme in any case"
         );
     }
 
-    #[test]
-    fn an_access_token_names_its_audience_as_client_id() {
+    #[tokio::test]
+    async fn an_access_token_names_its_audience_as_client_id() {
         let a = authorizer();
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(a.kid.clone());
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let claims = json!({"sub": "u-1", "iss": a.issuer, "client_id": a.audience, "exp": now + 60, "iat": now});
         let token = jsonwebtoken::encode(&header, &claims, &a.encoding).unwrap();
-        assert!(a.verify(Some(&token)).is_ok());
+        assert!(a.verify(Some(&token)).await.is_ok());
         let future = json!({"sub": "u-1", "iss": a.issuer, "aud": a.audience, "exp": now + 600, "iat": now + 300});
         let token = jsonwebtoken::encode(&header, &future, &a.encoding).unwrap();
-        assert!(a.verify(Some(&token)).is_err(), "issued in the future");
+        assert!(a.verify(Some(&token)).await.is_err(), "issued in the future");
         let mut no_kid = Header::new(Algorithm::RS256);
         no_kid.kid = None;
         let token = jsonwebtoken::encode(&no_kid, &claims, &a.encoding).unwrap();
-        assert!(a.verify(Some(&token)).is_err(), "no key id");
+        assert!(a.verify(Some(&token)).await.is_err(), "no key id");
     }
 
-    #[test]
-    fn expired_foreign_and_tampered_tokens_are_refused() {
+    #[tokio::test]
+    async fn expired_foreign_and_tampered_tokens_are_refused() {
         let a = authorizer();
         let mut expired = request("u-1");
         expired.ttl_seconds = Some(-60);
-        assert!(a.verify(Some(&a.mint(&expired).unwrap())).is_err());
+        assert!(a.verify(Some(&a.mint(&expired).unwrap())).await.is_err());
         let mut foreign = request("u-1");
         foreign.issuer = Some("https://elsewhere".into());
-        assert!(a.verify(Some(&a.mint(&foreign).unwrap())).is_err());
+        assert!(a.verify(Some(&a.mint(&foreign).unwrap())).await.is_err());
         let mut other_audience = request("u-1");
         other_audience.audience = Some("another-app".into());
-        assert!(a.verify(Some(&a.mint(&other_audience).unwrap())).is_err());
+        assert!(a.verify(Some(&a.mint(&other_audience).unwrap())).await.is_err());
         let other_key = authorizer();
-        assert!(a.verify(Some(&other_key.mint(&request("u-1")).unwrap())).is_err());
+        assert!(a.verify(Some(&other_key.mint(&request("u-1")).unwrap())).await.is_err());
         let token = a.mint(&request("u-1")).unwrap();
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         parts[1] = a.mint(&request("u-2")).unwrap().split('.').nth(1).unwrap().to_owned();
         assert!(
-            a.verify(Some(&parts.join("."))).is_err(),
+            a.verify(Some(&parts.join("."))).await.is_err(),
             "a payload swapped under a signature"
         );
-        assert!(a.verify(None).is_err());
-        assert!(a.verify(Some("Bearer not-a-token")).is_err());
+        assert!(a.verify(None).await.is_err());
+        assert!(a.verify(Some("Bearer not-a-token")).await.is_err());
     }
 }

@@ -495,8 +495,8 @@ mod tests {
         (code, challenge)
     }
 
-    #[test]
-    fn a_code_with_its_verifier_gives_tokens_once_and_the_refresh_token_renews_them_until_revoked() {
+    #[tokio::test]
+    async fn a_code_with_its_verifier_gives_tokens_once_and_the_refresh_token_renews_them_until_revoked() {
         let (a, i) = setup();
         let (code, _) = signed_in(&a, &i, "verifier-1");
         let redirect = encode(&format!("{BASE}/console"));
@@ -506,7 +506,7 @@ mod tests {
         let got = call(&a, &i, "POST", "oauth2/token", "", &exchange);
         assert_eq!(got.status, 200, "{}", got.body);
         let tokens: Value = serde_json::from_str(&got.body).unwrap();
-        let claims = a.verify(tokens["id_token"].as_str()).unwrap();
+        let claims = a.verify(tokens["id_token"].as_str()).await.unwrap();
         assert_eq!(
             (claims["sub"].as_str(), claims["cognito:groups"].as_str()),
             ("u-1", "[agent]")

@@ -229,7 +229,7 @@ impl Gateway {
                 .headers
                 .get(http::header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok());
-            match self.authorizer.verify(header) {
+            match self.authorizer.verify(header).await {
                 Ok(claims) => Some(claims),
                 Err(why) => {
                     // API Gateway's own answer; the reason only in the log.
@@ -358,12 +358,9 @@ fn authorizer_from_env() -> Result<auth::Authorizer, Box<dyn std::error::Error>>
 
 /// The WebSocket API's authorizer, trusting this gateway's key as the issuer's published one.
 fn socket_authorizer(http: &auth::Authorizer) -> Result<sockets::authorizer::Authorizer, Box<dyn std::error::Error>> {
-    let keys = serde_json::from_value(http.jwks())?;
-    Ok(sockets::authorizer::Authorizer::new(
-        sockets::authorizer::Keys::Fixed(keys),
-        http.issuer.clone(),
-        vec![http.audience.clone()],
-    ))
+    let keys = shared::jwt::JwtKeys::Fixed(serde_json::from_value(http.jwks())?);
+    let verifier = shared::jwt::JwtVerifier::new(keys, http.issuer.clone(), vec![http.audience.clone()]);
+    Ok(sockets::authorizer::Authorizer::new(verifier))
 }
 
 /// The authorizer's part of the request context: the verified claims.

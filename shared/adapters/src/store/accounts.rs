@@ -7,12 +7,12 @@ use super::items::{
     RETIRED_PARTITION,
 };
 use super::{key, n, s, sdk_error, values, Dynamo, Part, StoreError, TxnOutcome};
-use crate::account::{Account, SupportNumber};
-use crate::audit::AuditEntry;
-use crate::ids::AccountId;
-use crate::phone::PhoneNumber;
-use crate::service::ports::{AccountChange, AccountStore, Claim, Retired, RetiredAccounts};
 use crate::table::{self, GSI1};
+use channel_domain::account::{Account, SupportNumber};
+use channel_domain::audit::AuditEntry;
+use channel_domain::ids::AccountId;
+use channel_domain::phone::PhoneNumber;
+use channel_services::ports::{AccountChange, AccountStore, Claim, Retired, RetiredAccounts};
 
 impl Dynamo {
     /// The keys of an account's items under a sort key prefix: its members, its canned

@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 
 use super::items::{from_item, to_item};
 use super::{key, n, s, values, Dynamo, Part, StoreError, TxnOutcome};
-use crate::audit::AuditEntry;
-use crate::canned::CannedResponse;
-use crate::ids::{AccountId, CannedResponseId};
-use crate::service::ports::{CannedResponses, CannedWrite};
 use crate::table;
+use channel_domain::audit::AuditEntry;
+use channel_domain::canned::CannedResponse;
+use channel_domain::ids::{AccountId, CannedResponseId};
+use channel_services::ports::{CannedResponses, CannedWrite};
 
 /// A canned response as stored: `ACCOUNT#<account>` / `CANNED#<id>`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -74,7 +74,7 @@ impl CannedResponses for Dynamo {
             let vals = values([
                 (":zero", n(0)),
                 (":one", n(1)),
-                (":max", n(crate::canned::MAX_PER_ACCOUNT)),
+                (":max", n(channel_domain::canned::MAX_PER_ACCOUNT)),
             ]);
             txn.update(
                 Part::CannedCount,

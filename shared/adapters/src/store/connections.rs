@@ -6,8 +6,8 @@
 use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 use serde::{Deserialize, Serialize};
 
-use crate::service::ports::{Audience, Connection, Connections, StoreError};
 use crate::table;
+use channel_services::ports::{Audience, Connection, Connections, StoreError};
 
 use super::items::{from_item, to_item};
 use super::{key, s, sdk_error, Dynamo, Item};

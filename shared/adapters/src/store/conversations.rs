@@ -13,15 +13,15 @@ use super::items::{
     PointerItem,
 };
 use super::{key, s, sdk_error, values, Dynamo, Item, Part, StoreError, Txn, TxnOutcome};
-use crate::access::UserId;
-use crate::conversation::{Conversation, Status};
-use crate::ids::{AccountId, ConversationId, Timestamp};
+use channel_domain::access::UserId;
+use channel_domain::conversation::{Conversation, Status};
+use channel_domain::ids::{AccountId, ConversationId, Timestamp};
 
-use crate::service::ports::{
+use crate::table::{self, GSI1};
+use channel_services::ports::{
     BadCursor, Committed, ConversationMoves, ConversationNotes, ConversationReads, ConversationWrite, Counts, Holder,
     IdleConversations, IdleEnd, Listing, Move, Note, Order, Page, ReadError, Writer,
 };
-use crate::table::{self, GSI1};
 
 /// Adds the writes of a move to a transaction: the conversation's status, activity and index
 /// keys (and preview, consent, holder when the move carries them) on the condition that its
@@ -297,7 +297,7 @@ fn page_of(
 /// What one read of a conversation's partition gave.
 struct TranscriptPage {
     conversation: Option<Conversation>,
-    messages: Vec<crate::conversation::Message>,
+    messages: Vec<channel_domain::conversation::Message>,
     next_cursor: Option<String>,
 }
 

@@ -14,14 +14,14 @@ use aws_sdk_dynamodb::types::ReturnValue;
 
 use super::items::{from_item, to_item, AuditItem, ConversationItem, MessageItem, OptOutItem, RawItem};
 use super::{key, key_of, s, sdk_error, Dynamo, Item, StoreError};
-use crate::account::Account;
-use crate::audit::AuditEntry;
-use crate::conversation::Conversation;
-use crate::conversation::Status;
-use crate::ids::{AccountId, ConversationId};
-use crate::phone::PhoneNumber;
-use crate::service::ports::{ConversationFile, CustomerRecords, Erased};
 use crate::table::{self, GSI1};
+use channel_domain::account::Account;
+use channel_domain::audit::AuditEntry;
+use channel_domain::conversation::Conversation;
+use channel_domain::conversation::Status;
+use channel_domain::ids::{AccountId, ConversationId};
+use channel_domain::phone::PhoneNumber;
+use channel_services::ports::{ConversationFile, CustomerRecords, Erased};
 
 /// The sort key of a conversation item in its partition.
 const CONVERSATION_SK: &str = "CONV";

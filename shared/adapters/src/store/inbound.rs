@@ -7,14 +7,14 @@ use super::items::{
     from_item, to_item, ConsentChangeItem, ConsentItem, MessageItem, NumberItem, PointerItem, RawItem, ReferenceItem,
 };
 use super::{s, values, Dynamo, Part, StoreError, TxnOutcome};
-use crate::account::SupportNumber;
-use crate::automation::ConsentEffect;
-use crate::conversation::{Consent, Thread};
-use crate::service::ports::{ConsentWrite, InboundLog, InboundRecord, InboundWrite, ThreadState};
 use crate::table;
+use channel_domain::account::SupportNumber;
+use channel_domain::automation::ConsentEffect;
+use channel_domain::conversation::{Consent, Thread};
+use channel_services::ports::{ConsentWrite, InboundLog, InboundRecord, InboundWrite, ThreadState};
 
 /// How long a seen inbound reference is remembered.
-const REFERENCE_TTL_SECONDS: i64 = crate::conversation::DEDUPLICATION_WINDOW_SECONDS;
+const REFERENCE_TTL_SECONDS: i64 = channel_domain::conversation::DEDUPLICATION_WINDOW_SECONDS;
 
 /// What the inbound path reads of an account's record with the thread: the stamp of its keys,
 /// its name and its numbers' settings (each number's JSON, as the account item keeps it).

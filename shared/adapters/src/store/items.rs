@@ -1,19 +1,19 @@
 //! The items of the table as serde structs (mapped by `serde_dynamo`), and the attribute names
 //! that expressions use: the one place that knows what an item holds.
 
-use crate::automation::Kind;
+use channel_domain::automation::Kind;
 use serde::{Deserialize, Serialize};
 
-use crate::access::{Role, UserId};
-use crate::account::{Account, SupportNumber};
-use crate::audit::AuditEntry;
-use crate::conversation::{Author, Conversation, Direction, Message, Status};
-use crate::ids::{AccountId, ConversationId, MessageId, Timestamp};
-use crate::phone::PhoneNumber;
-use crate::service::ports::{Member, Retired, StoreError};
-use crate::sms::Encoding;
 use crate::table;
-use crate::telesign::{ApiHost, MessageState};
+use channel_domain::access::{Role, UserId};
+use channel_domain::account::{Account, SupportNumber};
+use channel_domain::audit::AuditEntry;
+use channel_domain::conversation::{Author, Conversation, Direction, Message, Status};
+use channel_domain::ids::{AccountId, ConversationId, MessageId, Timestamp};
+use channel_domain::phone::PhoneNumber;
+use channel_domain::sms::Encoding;
+use channel_domain::telesign::{ApiHost, MessageState};
+use channel_services::ports::{Member, Retired, StoreError};
 
 use super::Item;
 
@@ -212,7 +212,7 @@ impl MessageItem {
             text: m.text.clone(),
             created_at: m.created_at,
             status: m.status,
-            status_rank: crate::telesign::status::rank(m.status, m.status_code),
+            status_rank: channel_domain::telesign::status::rank(m.status, m.status_code),
             telesign_reference_id: m.telesign_reference_id.clone(),
             status_code: m.status_code,
             status_description: m.status_description.clone(),
@@ -323,7 +323,7 @@ impl RawItem {
             sk,
             message_id: message_id.clone(),
             body: body.to_owned(),
-            expires_at: crate::ids::epoch_seconds() + i64::from(days) * 86_400,
+            expires_at: channel_domain::ids::epoch_seconds() + i64::from(days) * 86_400,
         }
     }
 }
@@ -379,7 +379,7 @@ impl ReferenceItem {
             sk,
             conversation_id: at.0.clone(),
             message_id: at.1.clone(),
-            expires_at: crate::ids::epoch_seconds() + ttl_seconds,
+            expires_at: channel_domain::ids::epoch_seconds() + ttl_seconds,
         }
     }
 }
@@ -463,10 +463,10 @@ impl ConsentChangeItem {
     pub fn of(
         account_id: &AccountId,
         customer: &PhoneNumber,
-        w: &crate::service::ports::ConsentWrite,
+        w: &channel_services::ports::ConsentWrite,
         at: (&ConversationId, &MessageId),
     ) -> Self {
-        use crate::automation::ConsentEffect;
+        use channel_domain::automation::ConsentEffect;
         let (pk, sk) = table::consent_change_key(account_id.as_str(), customer.as_str(), &w.order);
         let effect = match w.effect {
             ConsentEffect::Changed(_) => "changed",
@@ -531,7 +531,7 @@ impl IdempotencyItem {
             idem_state: "pending".into(),
             fingerprint: fingerprint.to_owned(),
             outcome: None,
-            expires_at: crate::ids::epoch_seconds() + ttl_seconds,
+            expires_at: channel_domain::ids::epoch_seconds() + ttl_seconds,
         }
     }
 }
@@ -779,7 +779,7 @@ pub struct AuditItem {
 impl AuditItem {
     /// The item of an entry.
     pub fn of(e: &AuditEntry) -> Self {
-        let id = crate::ids::new_id();
+        let id = channel_domain::ids::new_id();
         let at = e.at.to_string();
         let (pk, sk) = table::audit_key(e.account_id.as_str(), &at, &id);
         Self {
@@ -798,7 +798,7 @@ impl AuditItem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conversation::Thread;
+    use channel_domain::conversation::Thread;
 
     #[test]
     fn a_conversation_reads_back_as_written() {

@@ -5,8 +5,8 @@ use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 
 use super::{key, n, s, sdk_error, Dynamo, StoreError};
-use crate::service::ports::Leases;
 use crate::table;
+use channel_services::ports::Leases;
 
 impl Leases for Dynamo {
     /// 1 PutItem, on the condition that the lease is free or expired.
@@ -21,7 +21,7 @@ impl Leases for Dynamo {
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk) OR #exp < :now")
             .expression_attribute_names("#exp", table::TTL_ATTRIBUTE)
-            .expression_attribute_values(":now", n(crate::ids::epoch_seconds()))
+            .expression_attribute_values(":now", n(channel_domain::ids::epoch_seconds()))
             .send()
             .await;
         match put {

@@ -11,12 +11,12 @@ use aws_sdk_dynamodb::types::{AttributeValue, Select};
 use super::conversations::{decode_cursor, encode_cursor};
 use super::items::{activity_sort_key, from_item, index_partition, ConversationItem, PointerItem};
 use super::{s, sdk_error, Dynamo, StoreError};
-use crate::access::UserId;
-use crate::conversation::{Conversation, Status};
-use crate::ids::{AccountId, ConversationId};
-use crate::phone::PhoneNumber;
-use crate::service::ports::{BadCursor, Counts, Listing, Page, ReadError};
 use crate::table::{self, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK};
+use channel_domain::access::UserId;
+use channel_domain::conversation::{Conversation, Status};
+use channel_domain::ids::{AccountId, ConversationId};
+use channel_domain::phone::PhoneNumber;
+use channel_services::ports::{BadCursor, Counts, Listing, Page, ReadError};
 
 /// The cursor's one field: the sort key (`<last activity>#<id>`) the next page starts before.
 const BEFORE: &str = "before";
@@ -204,7 +204,7 @@ impl Dynamo {
     }
 
     /// The conversations a customer's pointers name, one per support number that has one: 1
-    /// BatchGetItem (an account has at most [`crate::account::MAX_NUMBERS`] numbers, within one
+    /// BatchGetItem (an account has at most [`channel_domain::account::MAX_NUMBERS`] numbers, within one
     /// request's 100 keys).
     pub(crate) async fn pointed(
         &self,
@@ -294,14 +294,14 @@ impl Dynamo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{ConversationId, Timestamp};
-    use crate::phone::PhoneNumber;
+    use channel_domain::ids::{ConversationId, Timestamp};
+    use channel_domain::phone::PhoneNumber;
 
     const ACCOUNT: &str = "a1a1a1a1a1a1a1a1a1a1a1a1";
 
     fn conversation(n: u64) -> (String, Conversation) {
         let id = ConversationId::parse(&format!("{n:032x}")).unwrap();
-        let mut c = Conversation::first_contact(&crate::conversation::Thread {
+        let mut c = Conversation::first_contact(&channel_domain::conversation::Thread {
             account_id: AccountId::parse(ACCOUNT).unwrap(),
             support_number: PhoneNumber::parse("14255550100").unwrap(),
             customer_number: PhoneNumber::parse("14255550111").unwrap(),

@@ -5,12 +5,12 @@ use std::collections::HashMap;
 use super::conversations::{decode_cursor, encode_cursor};
 use super::items::{from_item, to_item, AuditItem, ConversationItem, HoldItem, MemberItem};
 use super::{key, key_of, s, sdk_error, Dynamo, Item, Part, StoreError};
-use crate::access::UserId;
-use crate::audit::AuditEntry;
-use crate::ids::AccountId;
-use crate::ids::ConversationId;
-use crate::service::ports::{AuditLog, BadCursor, Committed, Member, Members, Page, ReadError};
 use crate::table::{self, GSI1};
+use channel_domain::access::UserId;
+use channel_domain::audit::AuditEntry;
+use channel_domain::ids::AccountId;
+use channel_domain::ids::ConversationId;
+use channel_services::ports::{AuditLog, BadCursor, Committed, Member, Members, Page, ReadError};
 
 fn members_of(items: Vec<Item>) -> Result<Vec<Member>, StoreError> {
     items

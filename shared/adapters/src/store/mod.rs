@@ -23,13 +23,13 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 
-pub use crate::service::ports::StoreError;
 use crate::table::{PK, SK};
+pub use channel_services::ports::StoreError;
 pub(crate) use txn::{values, Part, Txn, TxnOutcome};
 
 /// The waits before unprocessed keys are asked for again (DynamoDB leaves keys unprocessed when a
 /// partition is throttled: asking again at once only throttles again).
-const UNPROCESSED_BACKOFF: crate::backoff::Backoff = crate::backoff::Backoff::new(
+const UNPROCESSED_BACKOFF: channel_services::backoff::Backoff = channel_services::backoff::Backoff::new(
     std::time::Duration::from_millis(20),
     std::time::Duration::from_millis(400),
 );

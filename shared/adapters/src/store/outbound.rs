@@ -7,14 +7,14 @@ use super::conversations::push_conversation;
 use super::inbound::{thread_keys, thread_state};
 use super::items::{from_item, to_item, ConversationItem, IdempotencyItem, MessageItem, OutrefItem};
 use super::{key, n, s, values, Dynamo, Part, StoreError, TxnOutcome};
-use crate::conversation::{Conversation, Thread};
-use crate::ids::{ConversationId, MessageId};
-use crate::service::ports::{
+use crate::table;
+use channel_domain::conversation::{Conversation, Thread};
+use channel_domain::ids::{ConversationId, MessageId};
+use channel_domain::telesign::status::rank;
+use channel_services::ports::{
     BeginWrite, ConversationMoves, IdempotencyLog, IdempotencyRecord, IdempotencyScope, OutboundLog, OutboundRecord,
     Outbox, PendingSend, SendClaim, Settlement,
 };
-use crate::table;
-use crate::telesign::status::rank;
 
 /// How long an idempotency key is remembered with its outcome.
 const IDEMPOTENCY_TTL_SECONDS: i64 = 24 * 3600;
@@ -67,7 +67,10 @@ impl OutboundLog for Dynamo {
         if let Some((scope, fingerprint)) = &r.idempotency {
             let claim = IdempotencyItem::pending(idempotency_key(scope), fingerprint, PENDING_TTL_SECONDS);
             let free = "attribute_not_exists(pk) OR (idem_state = :pending AND expires_at < :now)";
-            let vals = values([(":pending", s("pending")), (":now", n(crate::ids::epoch_seconds()))]);
+            let vals = values([
+                (":pending", s("pending")),
+                (":now", n(channel_domain::ids::epoch_seconds())),
+            ]);
             txn.put_if(Part::Idempotency, to_item(&claim)?, free, vals)?;
         }
         push_conversation(&mut txn, &r.conversation, None)?;
@@ -110,7 +113,7 @@ impl OutboundLog for Dynamo {
                 let record = key(idempotency_key(scope));
                 match outcome {
                     Some(outcome) => {
-                        let expires = crate::ids::epoch_seconds() + IDEMPOTENCY_TTL_SECONDS;
+                        let expires = channel_domain::ids::epoch_seconds() + IDEMPOTENCY_TTL_SECONDS;
                         let vals = values([(":done", s("done")), (":o", s(outcome)), (":exp", n(expires))]);
                         txn.update(
                             Part::Idempotency,
@@ -177,7 +180,7 @@ impl IdempotencyLog for Dynamo {
             return Ok(None);
         };
         let record: IdempotencyItem = from_item(item)?;
-        if record.idem_state == "pending" && record.expires_at < crate::ids::epoch_seconds() {
+        if record.idem_state == "pending" && record.expires_at < channel_domain::ids::epoch_seconds() {
             // Its request is long over: the key is free again (the TTL deletes the item later).
             return Ok(None);
         }
@@ -224,7 +227,10 @@ impl Outbox for Dynamo {
             c.conversation_id.as_str(),
             pending.message.message_id.as_str(),
         ));
-        let vals = values([(":now", s(crate::ids::Timestamp::now().to_string())), (":zero", n(0))]);
+        let vals = values([
+            (":now", s(channel_domain::ids::Timestamp::now().to_string())),
+            (":zero", n(0)),
+        ]);
         txn.update(
             Part::Automated,
             message,

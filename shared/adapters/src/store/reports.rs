@@ -2,12 +2,12 @@
 
 use super::items::{from_item, MessageItem, OutrefItem};
 use super::{key, n, s, sdk_error, values, Dynamo, StoreError};
-use crate::service::ports::{Committed, MessageRef, ReportLog, StatusUpdate, StoredStatus};
 use crate::table;
+use channel_services::ports::{Committed, MessageRef, ReportLog, StatusUpdate, StoredStatus};
 
 impl ReportLog for Dynamo {
     /// 1 GetItem of the account record (its stamp only).
-    async fn key_stamp(&self, account_id: &crate::ids::AccountId) -> Result<Option<i64>, StoreError> {
+    async fn key_stamp(&self, account_id: &channel_domain::ids::AccountId) -> Result<Option<i64>, StoreError> {
         let (pk, sk) = table::account_key(account_id.as_str());
         let found = self
             .client
@@ -52,7 +52,7 @@ impl ReportLog for Dynamo {
                 (":code", n(u.code)),
                 (":d", s(&u.description)),
                 (":ref", s(&u.reference_id)),
-                (":now", s(crate::ids::now())),
+                (":now", s(channel_domain::ids::now())),
                 (":a", s(u.account_id.as_str())),
                 (":out", s("outbound")),
             ])))

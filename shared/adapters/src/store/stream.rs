@@ -4,8 +4,8 @@
 //! references, consent, idempotency records, members, audit entries, connections, and kinds
 //! added later) is ignored, and a message's raw callback body never leaves its item.
 
-use crate::events::Snapshot;
 use crate::table::{PK, SK};
+use channel_domain::events::Snapshot;
 
 use super::items::{ConversationItem, MessageItem};
 
@@ -73,11 +73,11 @@ fn decode<T: for<'de> serde::Deserialize<'de>>(image: serde_dynamo::Item, pk: &s
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conversation::{Conversation, Message, Thread};
-    use crate::ids::AccountId;
-    use crate::phone::PhoneNumber;
-    use crate::sms::analyse;
     use crate::store::items::{to_item, ConsentItem};
+    use channel_domain::conversation::{Conversation, Message, Thread};
+    use channel_domain::ids::AccountId;
+    use channel_domain::phone::PhoneNumber;
+    use channel_domain::sms::analyse;
 
     fn image<T: serde::Serialize>(item: &T) -> serde_dynamo::Item {
         serde_dynamo::Item::from(to_item(item).unwrap())

@@ -207,7 +207,7 @@ impl<'a> Txn<'a> {
     }
 
     /// Adds an audit entry: written with the change it records, or not at all.
-    pub(crate) fn audit(&mut self, entry: &crate::audit::AuditEntry) -> Result<(), StoreError> {
+    pub(crate) fn audit(&mut self, entry: &channel_domain::audit::AuditEntry) -> Result<(), StoreError> {
         let item = super::items::to_item(&super::items::AuditItem::of(entry))?;
         self.put(Part::Audit, item, None)
     }

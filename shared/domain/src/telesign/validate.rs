@@ -1,12 +1,9 @@
 //! Whether a customer id and API key work: TeleSign has no endpoint for it, so the channel
 //! looks up a message that cannot exist and reads how TeleSign refuses.
 
-use std::time::Instant;
-
 use serde::Serialize;
 
-use super::client::{ApiHost, FailureKind, TelesignClient, TelesignError};
-use super::key::Credentials;
+use super::wire::{ApiHost, FailureKind, MessageAnswer, TelesignError};
 
 /// The reference id probed: 32 zeros, never a real message.
 pub const PROBE_REFERENCE: &str = "00000000000000000000000000000000";
@@ -69,14 +66,10 @@ pub struct Validation {
     pub telesign_code: Option<u32>,
 }
 
-/// Asks TeleSign. `Err` means undetermined (unreachable, rate limited, failing): never "invalid".
-pub async fn probe(
-    client: &TelesignClient,
-    creds: &Credentials,
-    host: ApiHost,
-    deadline: Instant,
-) -> Result<Validation, TelesignError> {
-    match client.message_status(creds, host, PROBE_REFERENCE, deadline).await {
+/// What TeleSign's answer to the probe (a lookup of [`PROBE_REFERENCE`]) says of the credentials.
+/// `Err` means undetermined (unreachable, rate limited, failing): never "invalid".
+pub fn verdict_of(answer: Result<MessageAnswer, TelesignError>) -> Result<Validation, TelesignError> {
+    match answer {
         Ok(answer) => Ok(Validation {
             verdict: Verdict::Valid,
             telesign_code: Some(answer.status.code),

@@ -1,12 +1,12 @@
 //! Roles, membership, assignment and audit, through the services over the in-memory store.
 
-use crate::access::{Role, UserId};
-use crate::audit::AuditAction;
-use crate::conversation::{Event, Status};
-use crate::service::desk::DeskError;
-use crate::service::harness::*;
-use crate::service::send::SendError;
-use crate::service::team::TeamError;
+use crate::desk::DeskError;
+use crate::send::SendError;
+use crate::team::TeamError;
+use crate::testkit::harness::*;
+use channel_domain::access::{Role, UserId};
+use channel_domain::audit::AuditAction;
+use channel_domain::conversation::{Event, Status};
 
 const CUSTOMER: &str = "48601234567";
 
@@ -14,11 +14,11 @@ fn user(id: &str) -> UserId {
     UserId::parse(id).unwrap()
 }
 
-fn agent(id: &str) -> crate::access::Caller {
+fn agent(id: &str) -> channel_domain::access::Caller {
     caller(id, &[Role::Agent])
 }
 
-fn supervisor(id: &str) -> crate::access::Caller {
+fn supervisor(id: &str) -> channel_domain::access::Caller {
     caller(id, &[Role::Supervisor])
 }
 
@@ -37,7 +37,7 @@ async fn an_agent_who_is_not_a_member_sees_nothing_of_the_account() {
     );
     assert_eq!(
         w.desk()
-            .transcript(&outsider, &id, crate::service::ports::Order::Oldest, 10, None)
+            .transcript(&outsider, &id, crate::ports::Order::Oldest, 10, None)
             .await
             .unwrap_err(),
         DeskError::NotFound
@@ -257,7 +257,7 @@ async fn the_trail_is_the_supervisors_and_the_operators_and_agents_see_whom_to_t
 #[tokio::test]
 async fn an_operator_asking_about_an_account_that_does_not_exist_is_told_so() {
     let w = World::new();
-    let nowhere = crate::ids::AccountId::new();
+    let nowhere = channel_domain::ids::AccountId::new();
     let team = w.team();
     assert_eq!(
         team.members(&op("o-1"), &nowhere, 100, None).await.unwrap_err(),
@@ -426,7 +426,7 @@ async fn canned_responses_are_written_by_supervisors_and_read_by_every_member() 
         team.change_canned_response(&op("o-1"), &account, &id, "", "x")
             .await
             .unwrap_err(),
-        TeamError::InvalidCanned(crate::canned::CannedError::Title)
+        TeamError::InvalidCanned(channel_domain::canned::CannedError::Title)
     );
     team.delete_canned_response(&supervisor("s-1"), &account, &id)
         .await
@@ -437,7 +437,7 @@ async fn canned_responses_are_written_by_supervisors_and_read_by_every_member() 
             .unwrap_err(),
         TeamError::CannedNotFound
     );
-    let other = crate::ids::CannedResponseId::new();
+    let other = channel_domain::ids::CannedResponseId::new();
     assert_eq!(
         team.change_canned_response(&op("o-1"), &account, &other, "t", "x")
             .await
@@ -472,7 +472,7 @@ async fn canned_responses_are_audited_by_title_and_need_their_account() {
             "canned_response.deleted"
         ]
     );
-    let nowhere = crate::ids::AccountId::new();
+    let nowhere = channel_domain::ids::AccountId::new();
     assert_eq!(
         team.create_canned_response(&op("o-1"), &nowhere, "t", "x")
             .await
@@ -487,7 +487,7 @@ async fn an_account_keeps_at_most_its_canned_responses_and_lists_them_a_page_at_
     let w = World::new();
     let account = w.account.account_id.clone();
     let team = w.team();
-    for i in 0..crate::canned::MAX_PER_ACCOUNT {
+    for i in 0..channel_domain::canned::MAX_PER_ACCOUNT {
         team.create_canned_response(&op("o-1"), &account, &format!("Answer {i:03}"), "x")
             .await
             .unwrap();
@@ -500,9 +500,9 @@ async fn an_account_keeps_at_most_its_canned_responses_and_lists_them_a_page_at_
     let first = first.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         first.items.len(),
-        crate::canned::MAX_PAGE,
+        channel_domain::canned::MAX_PAGE,
         "a page is at most {}",
-        crate::canned::MAX_PAGE
+        channel_domain::canned::MAX_PAGE
     );
     assert_eq!(first.items[0].title, "Answer 000");
     let second = team
@@ -530,7 +530,7 @@ async fn an_accounts_members_come_a_full_page_at_a_time_by_user_id() {
     }
     let team = w.team();
     let first = team.members(&op("o-1"), &account, 2, None).await.unwrap();
-    let ids = |p: &crate::service::ports::Page<crate::service::ports::Member>| -> Vec<String> {
+    let ids = |p: &crate::ports::Page<crate::ports::Member>| -> Vec<String> {
         p.items.iter().map(|m| m.user_id.to_string()).collect()
     };
     assert_eq!(ids(&first), ["agent-1", "agent-2"]);

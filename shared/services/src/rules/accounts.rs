@@ -1,11 +1,11 @@
 use std::time::{Duration, Instant};
 
-use crate::account::AccountError;
-use crate::audit::AuditAction;
-use crate::service::accounts::{AccountsError, NewAccount};
-use crate::service::harness::*;
-use crate::telesign::validate::Verdict;
-use crate::telesign::{ApiHost, ApiKey, Credentials};
+use crate::accounts::{AccountsError, NewAccount};
+use crate::testkit::harness::*;
+use channel_domain::account::AccountError;
+use channel_domain::audit::AuditAction;
+use channel_domain::telesign::validate::Verdict;
+use channel_domain::telesign::{ApiHost, ApiKey, Credentials};
 
 fn soon() -> Instant {
     Instant::now() + Duration::from_secs(5)
@@ -28,8 +28,8 @@ async fn refused_create(w: &World, number: &str) -> AccountsError {
         .unwrap_err()
 }
 
-fn number_of(n: &str) -> crate::account::SupportNumber {
-    number(&crate::phone::PhoneNumber::parse(n).unwrap())
+fn number_of(n: &str) -> channel_domain::account::SupportNumber {
+    number(&channel_domain::phone::PhoneNumber::parse(n).unwrap())
 }
 
 #[tokio::test]
@@ -108,7 +108,7 @@ async fn a_retried_rotation_keeps_the_old_key_as_the_previous_one() {
     let rotations = w.store.read(|s| {
         s.audit
             .iter()
-            .filter(|e| e.action == crate::audit::AuditAction::KeyRotated)
+            .filter(|e| e.action == channel_domain::audit::AuditAction::KeyRotated)
             .count()
     });
     assert_eq!(
@@ -150,9 +150,9 @@ async fn a_rotation_keeps_the_previous_key_for_its_grace_period() {
 #[tokio::test]
 async fn numbers_are_added_once_and_removed_by_their_owner() {
     let w = World::new();
-    let typed = crate::account::NewSupportNumber {
+    let typed = channel_domain::account::NewSupportNumber {
         number: "+1 425 555 0111".into(),
-        kind: crate::account::NumberType::LongCode,
+        kind: channel_domain::account::NumberType::LongCode,
         description: String::new(),
         language: "en-US".into(),
         customers_can_send_attachments: false,
@@ -196,7 +196,7 @@ async fn a_grace_period_of_exactly_seven_days_is_taken() {
 
 #[tokio::test]
 async fn the_directory_serves_a_cached_account_until_asked_fresh_or_told_to_forget() {
-    use crate::service::directory::{AccountDirectory, Freshness};
+    use crate::directory::{AccountDirectory, Freshness};
     let w = World::new();
     let accounts = w.accounts();
     let id = w.account.account_id.clone();

@@ -1,17 +1,17 @@
-use crate::automation::{ConsentEffect, Kind};
-use crate::conversation::{Consent, Direction};
-use crate::service::callbacks::CallbackOutcome;
-use crate::service::harness::*;
-use crate::service::worker::Done;
+use crate::callbacks::CallbackOutcome;
+use crate::testkit::harness::*;
+use crate::worker::Done;
+use channel_domain::automation::{ConsentEffect, Kind};
+use channel_domain::conversation::{Consent, Direction};
 
 const CUSTOMER: &str = "48601234567";
 
-fn kinds(w: &World, id: &crate::ids::ConversationId) -> Vec<Kind> {
+fn kinds(w: &World, id: &channel_domain::ids::ConversationId) -> Vec<Kind> {
     w.transcript(id).iter().filter_map(|m| m.kind).collect()
 }
 
 fn minutes_ago(m: i64) -> String {
-    crate::ids::Timestamp::now().plus_seconds(-60 * m).to_string()
+    channel_domain::ids::Timestamp::now().plus_seconds(-60 * m).to_string()
 }
 
 #[tokio::test]
@@ -47,10 +47,10 @@ async fn a_stop_that_lands_between_the_read_and_the_write_makes_a_start_read_aga
     let account = w.account.account_id.clone();
     // When a newer STOP commits right before the START's write.
     w.store.before_next_write(move |s| {
-        let customer = (account, crate::phone::PhoneNumber::parse(CUSTOMER).unwrap());
+        let customer = (account, channel_domain::phone::PhoneNumber::parse(CUSTOMER).unwrap());
         s.consent.insert(customer.clone(), true);
         s.consent_orders
-            .insert(customer, format!("{:013}#R-stop", crate::ids::epoch_millis()));
+            .insert(customer, format!("{:013}#R-stop", channel_domain::ids::epoch_millis()));
     });
     let id = stored(&w.text_at(CUSTOMER, "START", "R-start", &minutes_ago(1)).await);
     // Then the START lost its condition, read again and is superseded.
@@ -61,7 +61,9 @@ async fn a_stop_that_lands_between_the_read_and_the_write_makes_a_start_read_aga
 #[tokio::test]
 async fn a_callback_older_than_the_deduplication_window_is_ignored() {
     let w = World::new();
-    let old = crate::ids::Timestamp::now().plus_seconds(-31 * 24 * 3600).to_string();
+    let old = channel_domain::ids::Timestamp::now()
+        .plus_seconds(-31 * 24 * 3600)
+        .to_string();
     assert_eq!(
         w.text_at(CUSTOMER, "START", "R-old", &old).await,
         CallbackOutcome::Ignored
@@ -150,7 +152,7 @@ async fn an_idle_waiting_conversation_is_ended_with_a_notice_and_the_closing_mes
         "messages": {"closing": "Closed for now; text us any time."}}));
     let id = stored(&w.text(CUSTOMER, "hello", "R1").await);
     w.desk()
-        .apply(&op("a-1"), &id, crate::conversation::Event::Close)
+        .apply(&op("a-1"), &id, channel_domain::conversation::Event::Close)
         .await
         .unwrap();
     let now = w.conversation(&id).last_activity_at.plus_seconds(61);
@@ -158,7 +160,7 @@ async fn an_idle_waiting_conversation_is_ended_with_a_notice_and_the_closing_mes
     let report = w.sweeper().sweep(now, soon()).await.unwrap();
     // Then it is closed, says why, and the closing message went out once.
     assert_eq!((report.ended, report.closings), (1, 1));
-    assert_eq!(w.conversation(&id).status, crate::conversation::Status::Closed);
+    assert_eq!(w.conversation(&id).status, channel_domain::conversation::Status::Closed);
     let transcript = w.transcript(&id);
     assert!(transcript
         .iter()
@@ -171,7 +173,7 @@ async fn an_idle_waiting_conversation_is_ended_with_a_notice_and_the_closing_mes
     w.work().await;
     assert_eq!(w.gateway.sent()[0].message, "Closed for now; text us any time.");
     let entry = w.store.read(|s| s.audit.last().cloned()).unwrap();
-    assert_eq!(entry.action, crate::audit::AuditAction::ConversationAutoClosed);
+    assert_eq!(entry.action, channel_domain::audit::AuditAction::ConversationAutoClosed);
     // A second sweep finds nothing.
     assert_eq!(w.sweeper().sweep(now, soon()).await.unwrap().ended, 0);
 }
@@ -191,7 +193,7 @@ async fn a_conversation_that_got_a_message_after_the_sweep_read_it_is_left_alone
     });
     let report = w.sweeper().sweep(now, soon()).await.unwrap();
     assert_eq!((report.ended, report.lost), (0, 1));
-    assert_eq!(w.conversation(&id).status, crate::conversation::Status::Open);
+    assert_eq!(w.conversation(&id).status, channel_domain::conversation::Status::Open);
 }
 
 #[tokio::test]
@@ -201,7 +203,7 @@ async fn only_conversations_past_their_own_states_timeout_are_ended() {
     let open = stored(&w.text(CUSTOMER, "hello", "R1").await);
     let waiting = stored(&w.text("48601234568", "hello", "R2").await);
     w.desk()
-        .apply(&op("a-1"), &waiting, crate::conversation::Event::Close)
+        .apply(&op("a-1"), &waiting, channel_domain::conversation::Event::Close)
         .await
         .unwrap();
     let now = w.conversation(&waiting).last_activity_at.plus_seconds(120);
@@ -214,8 +216,14 @@ async fn only_conversations_past_their_own_states_timeout_are_ended() {
     });
     let report = w.sweeper().sweep(now, soon()).await.unwrap();
     assert_eq!((report.accounts, report.read, report.ended), (1, 2, 1));
-    assert_eq!(w.conversation(&open).status, crate::conversation::Status::Closed);
-    assert_eq!(w.conversation(&waiting).status, crate::conversation::Status::Waiting);
+    assert_eq!(
+        w.conversation(&open).status,
+        channel_domain::conversation::Status::Closed
+    );
+    assert_eq!(
+        w.conversation(&waiting).status,
+        channel_domain::conversation::Status::Waiting
+    );
     // Without any timeout, an account is not read at all.
     w.set_settings(serde_json::json!({}));
     assert_eq!(
@@ -235,12 +243,11 @@ async fn a_conversation_is_due_only_once_idle_for_longer_than_its_timeout() {
     let id = stored(&w.text(CUSTOMER, "hello", "R1").await);
     let c = w.conversation(&id);
     let account = w.store.read(|s| s.accounts[&w.account.account_id].clone());
-    let plan =
-        |after: i64| crate::service::sweeper::plan_idle_end(&account, &c, c.last_activity_at.plus_seconds(after));
+    let plan = |after: i64| crate::sweeper::plan_idle_end(&account, &c, c.last_activity_at.plus_seconds(after));
     assert!(plan(60).is_none(), "exactly the timeout: not yet");
     let end = plan(61).expect("due a second later");
     assert_eq!(end.end.guard.activity_read, Some(c.last_activity_at));
-    assert_eq!(end.end.to, crate::conversation::Status::Closed);
+    assert_eq!(end.end.to, channel_domain::conversation::Status::Closed);
     assert!(end.closing.is_none(), "no closing message set");
     assert_eq!(
         w.sweeper()
@@ -264,7 +271,7 @@ async fn a_closed_conversation_is_erased_once_it_has_outlived_its_accounts_reten
     let id = stored(&w.text(CUSTOMER, "hello", "R1").await);
     let live = stored(&w.text("48601234568", "still talking", "R2").await);
     w.desk()
-        .apply(&op("a-1"), &id, crate::conversation::Event::End)
+        .apply(&op("a-1"), &id, channel_domain::conversation::Event::End)
         .await
         .unwrap();
     let ended = w.conversation(&id).last_activity_at;
@@ -290,7 +297,7 @@ async fn a_deleted_accounts_conversations_expire_by_its_retention_then_its_recor
     let w = World::new();
     let closed = stored(&w.text(CUSTOMER, "hello", "R1").await);
     w.desk()
-        .apply(&op("a-1"), &closed, crate::conversation::Event::End)
+        .apply(&op("a-1"), &closed, channel_domain::conversation::Event::End)
         .await
         .unwrap();
     let live = stored(&w.text("48601234568", "anyone?", "R2").await);
@@ -326,12 +333,12 @@ async fn a_deleted_account_is_kept_while_a_live_conversation_of_it_is_within_its
 
 /// Deletes the world's account as if it kept closed conversations `days`.
 async fn delete_with_retention(w: &World, days: u32) {
-    use crate::service::ports::AccountStore;
+    use crate::ports::AccountStore;
     let mut account = w.store.read(|s| s.accounts[&w.account.account_id].clone());
     account.retention_days = Some(days);
-    let entry = crate::audit::AuditEntry::new(
+    let entry = channel_domain::audit::AuditEntry::new(
         &actor(),
-        crate::audit::AuditAction::AccountDeleted,
+        channel_domain::audit::AuditAction::AccountDeleted,
         &account.account_id,
         "x",
     );
@@ -345,7 +352,7 @@ async fn a_send_job_that_comes_twice_sends_once() {
     w.set_settings(serde_json::json!({"messages": {"greeting": "Hi"}}));
     let id = stored(&w.text(CUSTOMER, "hello", "R1").await);
     let greeting = w.transcript(&id)[1].message_id.clone();
-    let job = crate::jobs::Job::Send {
+    let job = channel_domain::jobs::Job::Send {
         account_id: w.account.account_id.clone(),
         conversation_id: id.clone(),
         message_id: greeting,
@@ -383,20 +390,20 @@ async fn a_stop_between_the_greeting_and_its_send_stops_the_greeting_not_the_con
         .into_iter()
         .find(|m| m.kind == Some(Kind::Greeting))
         .unwrap();
-    assert_eq!(greeting.status, crate::telesign::MessageState::Failed);
+    assert_eq!(greeting.status, channel_domain::telesign::MessageState::Failed);
     assert_eq!(
         greeting.status_description.as_deref(),
-        Some(crate::service::worker::OPTED_OUT_MEANWHILE)
+        Some(crate::worker::OPTED_OUT_MEANWHILE)
     );
 }
 
 #[tokio::test]
 async fn a_send_job_of_an_erased_conversation_is_let_go() {
     let w = World::new();
-    let job = crate::jobs::Job::Send {
+    let job = channel_domain::jobs::Job::Send {
         account_id: w.account.account_id.clone(),
-        conversation_id: crate::ids::ConversationId::new(),
-        message_id: crate::ids::MessageId::new(),
+        conversation_id: channel_domain::ids::ConversationId::new(),
+        message_id: channel_domain::ids::MessageId::new(),
     };
     assert_eq!(w.worker().run(&job, soon()).await.unwrap(), Done::Gone);
     assert!(w.gateway.sent().is_empty());
@@ -404,18 +411,26 @@ async fn a_send_job_of_an_erased_conversation_is_let_go() {
 
 #[tokio::test]
 async fn a_sweep_that_overlaps_another_does_nothing_until_the_lease_is_free_or_expired() {
-    use crate::service::sweeper::SWEEP_LEASE;
+    use crate::sweeper::SWEEP_LEASE;
     let w = World::new();
-    let now = crate::ids::epoch_seconds();
+    let now = channel_domain::ids::epoch_seconds();
     // Given another sweep holding the lease for a minute more
     w.store
         .write(|s| s.leases.insert(SWEEP_LEASE.into(), ("another".into(), now + 60)));
-    let report = w.sweeper().sweep(crate::ids::Timestamp::now(), soon()).await.unwrap();
+    let report = w
+        .sweeper()
+        .sweep(channel_domain::ids::Timestamp::now(), soon())
+        .await
+        .unwrap();
     assert!(report.skipped, "{report:?}");
     // When its lease has expired (the sweep died), the next takes it, sweeps and gives it back
     w.store
         .write(|s| s.leases.insert(SWEEP_LEASE.into(), ("another".into(), now - 1)));
-    let report = w.sweeper().sweep(crate::ids::Timestamp::now(), soon()).await.unwrap();
+    let report = w
+        .sweeper()
+        .sweep(channel_domain::ids::Timestamp::now(), soon())
+        .await
+        .unwrap();
     assert!(!report.skipped, "{report:?}");
     assert!(w.store.read(|s| s.leases.is_empty()), "given back");
 }

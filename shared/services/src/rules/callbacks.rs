@@ -1,7 +1,7 @@
-use crate::conversation::{Direction, Status};
-use crate::service::callbacks::{CallbackError, CallbackOutcome, ReportOutcome};
-use crate::service::harness::*;
-use crate::telesign::{MessageState, SignatureError};
+use crate::callbacks::{CallbackError, CallbackOutcome, ReportOutcome};
+use crate::testkit::harness::*;
+use channel_domain::conversation::{Direction, Status};
+use channel_domain::telesign::{MessageState, SignatureError};
 use std::sync::atomic::Ordering::SeqCst;
 
 const CUSTOMER: &str = "48601234567";
@@ -42,7 +42,7 @@ async fn later_messages_join_the_live_conversation_and_reopen_a_waiting_one() {
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "one", "R1").await);
     w.desk()
-        .apply(&op("a-1"), &id, crate::conversation::Event::Close)
+        .apply(&op("a-1"), &id, channel_domain::conversation::Event::Close)
         .await
         .unwrap();
     let second = w.text(CUSTOMER, "two", "R2").await;
@@ -62,7 +62,7 @@ async fn a_message_after_the_end_starts_a_new_conversation() {
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "one", "R1").await);
     w.desk()
-        .apply(&op("a-1"), &id, crate::conversation::Event::End)
+        .apply(&op("a-1"), &id, channel_domain::conversation::Event::End)
         .await
         .unwrap();
     let next = stored(&w.text(CUSTOMER, "two", "R2").await);
@@ -77,13 +77,13 @@ async fn stop_opts_out_with_a_notice_after_the_keyword_and_start_opts_back_in() 
     assert_eq!(transcript.len(), 3, "keyword, notice, confirmation");
     assert_eq!(transcript[1].direction, Direction::System);
     assert!(transcript[1].text.contains("opted out (Stop!)"));
-    assert_eq!(transcript[2].kind, Some(crate::automation::Kind::Stop));
+    assert_eq!(transcript[2].kind, Some(channel_domain::automation::Kind::Stop));
     assert!(w.conversation(&id).opted_out);
     w.text(CUSTOMER, "start", "R2").await;
     assert!(!w.conversation(&id).opted_out);
     let transcript = w.transcript(&id);
     assert!(transcript[4].text.contains("opted in"));
-    assert_eq!(transcript[5].kind, Some(crate::automation::Kind::Start));
+    assert_eq!(transcript[5].kind, Some(channel_domain::automation::Kind::Start));
 }
 
 #[tokio::test]
@@ -101,14 +101,14 @@ async fn the_previous_key_verifies_only_during_its_grace_period() {
     let w = World::new();
     let mut rotated = secret(OTHER_KEY);
     rotated.previous_api_key = Some(KEY.into());
-    rotated.previous_valid_until = Some(crate::ids::epoch_seconds() + 60);
+    rotated.previous_valid_until = Some(channel_domain::ids::epoch_seconds() + 60);
     w.keys
         .secrets
         .lock()
         .unwrap()
         .insert(w.account.secret_name.clone(), rotated.clone());
     assert!(w.text_signed(KEY, CUSTOMER, "old key", "R1").await.is_ok());
-    rotated.previous_valid_until = Some(crate::ids::epoch_seconds() - 1);
+    rotated.previous_valid_until = Some(channel_domain::ids::epoch_seconds() - 1);
     w.keys
         .secrets
         .lock()
@@ -123,7 +123,7 @@ async fn the_previous_key_verifies_only_during_its_grace_period() {
 #[tokio::test]
 async fn unknown_accounts_and_numbers_are_refused() {
     let w = World::new();
-    let other = crate::ids::AccountId::new();
+    let other = channel_domain::ids::AccountId::new();
     let refused = w.callbacks().receive(other.as_str(), None, b"{}").await;
     assert_eq!(refused, Err(CallbackError::UnknownAccount));
     assert_eq!(
@@ -209,11 +209,12 @@ async fn a_first_message_that_loses_the_race_joins_the_winners_conversation() {
 
 impl World {
     /// A concurrent first message, written directly: its conversation and pointer.
-    fn clone_for_race(&self) -> impl FnOnce(&mut crate::service::fakes::State) + Send + 'static {
+    fn clone_for_race(&self) -> impl FnOnce(&mut crate::testkit::fakes::State) + Send + 'static {
         let thread = self.thread(CUSTOMER);
         move |s| {
-            let c = crate::conversation::Conversation::first_contact(&thread);
-            let m = crate::conversation::Message::inbound("first", &crate::sms::analyse("first"), "R1");
+            let c = channel_domain::conversation::Conversation::first_contact(&thread);
+            let m =
+                channel_domain::conversation::Message::inbound("first", &channel_domain::sms::analyse("first"), "R1");
             s.pointers.insert(thread, (c.conversation_id.clone(), c.status));
             s.messages
                 .entry(c.conversation_id.clone())
@@ -238,7 +239,7 @@ async fn reports_move_a_status_forward_only() {
     let w = World::new();
     let sent = w.say_hello(CUSTOMER).await;
     let reference = sent.message.telesign_reference_id.clone().unwrap();
-    let external = crate::conversation::external_id(&sent.conversation_id, &sent.message.message_id);
+    let external = channel_domain::conversation::external_id(&sent.conversation_id, &sent.message.message_id);
     let report = |code| w.report(&reference, Some(&external), code);
     assert_eq!(report(200).await, CallbackOutcome::Report(ReportOutcome::Updated));
     assert_eq!(report(200).await, CallbackOutcome::Report(ReportOutcome::Duplicate));
@@ -271,7 +272,7 @@ async fn a_report_without_our_id_is_found_by_its_reference_and_strangers_are_ign
     else {
         panic!()
     };
-    let theirs = crate::conversation::external_id(&conversation_id, &message_id);
+    let theirs = channel_domain::conversation::external_id(&conversation_id, &message_id);
     assert_eq!(
         w.report("R9", Some(&theirs), 200).await,
         CallbackOutcome::Report(ReportOutcome::Unknown)
@@ -287,21 +288,21 @@ async fn a_text_of_exactly_the_limit_is_not_flagged() {
 
 /// A customer's text signed with `key`, to a callback service kept warm by the test.
 async fn signed_text<D, L, Q>(
-    callbacks: &crate::service::callbacks::Callbacks<D, L, Q>,
+    callbacks: &crate::callbacks::Callbacks<D, L, Q>,
     w: &World,
     key: &str,
     reference: &str,
 ) -> Result<CallbackOutcome, CallbackError>
 where
-    D: crate::service::directory::AccountDirectory,
-    L: crate::service::ports::InboundLog + crate::service::ports::ReportLog,
-    Q: crate::service::ports::CallbackQueue,
+    D: crate::directory::AccountDirectory,
+    L: crate::ports::InboundLog + crate::ports::ReportLog,
+    Q: crate::ports::CallbackQueue,
 {
     let body = serde_json::json!({"reference_id": reference, "sub_resource": "mo_sms", "status": {"code": 1500},
         "user_response": {"phone_number": CUSTOMER, "sender_id": w.support.as_str(), "mo_message": "hi"}})
     .to_string();
-    let key = crate::telesign::ApiKey::parse(key).unwrap();
-    let auth = crate::telesign::callback::callback_authorization(CUSTOMER_ID, &key, body.as_bytes());
+    let key = channel_domain::telesign::ApiKey::parse(key).unwrap();
+    let auth = channel_domain::telesign::callback::callback_authorization(CUSTOMER_ID, &key, body.as_bytes());
     callbacks
         .receive(w.account.account_id.as_str(), Some(&auth), body.as_bytes())
         .await
@@ -316,7 +317,7 @@ async fn a_staged_next_key_verifies_callbacks_before_and_after_it_becomes_curren
     let w = World::new();
     let warm = w.callbacks();
     assert!(signed_text(&warm, &w, KEY, "R1").await.is_ok());
-    let next = crate::telesign::ApiKey::parse(OTHER_KEY).unwrap();
+    let next = channel_domain::telesign::ApiKey::parse(OTHER_KEY).unwrap();
     w.accounts()
         .stage_next(&actor(), &w.account, next.clone())
         .await
@@ -324,7 +325,7 @@ async fn a_staged_next_key_verifies_callbacks_before_and_after_it_becomes_curren
     let staged = w.store.read(|s| {
         s.audit
             .iter()
-            .filter(|e| e.action == crate::audit::AuditAction::KeyStaged && e.actor == "o-1")
+            .filter(|e| e.action == channel_domain::audit::AuditAction::KeyStaged && e.actor == "o-1")
             .count()
     });
     assert_eq!(staged, 1, "staging a key is audited");
@@ -351,7 +352,7 @@ async fn a_revoked_key_stops_verifying_at_once_in_a_warm_function() {
     let w = World::new();
     let warm = w.callbacks();
     assert!(signed_text(&warm, &w, KEY, "R1").await.is_ok());
-    let new = crate::telesign::ApiKey::parse(OTHER_KEY).unwrap();
+    let new = channel_domain::telesign::ApiKey::parse(OTHER_KEY).unwrap();
     w.accounts()
         .rotate(&actor(), &w.account, new, Some(0), soon())
         .await
@@ -370,8 +371,8 @@ async fn a_revoked_key_stops_verifying_delivery_reports_at_once_too() {
     let report = |key: &str| {
         let body = serde_json::json!({"reference_id": "NOT-OURS", "status": {"code": 200, "description": "Delivered"}})
             .to_string();
-        let key = crate::telesign::ApiKey::parse(key).unwrap();
-        let auth = crate::telesign::callback::callback_authorization(CUSTOMER_ID, &key, body.as_bytes());
+        let key = channel_domain::telesign::ApiKey::parse(key).unwrap();
+        let auth = channel_domain::telesign::callback::callback_authorization(CUSTOMER_ID, &key, body.as_bytes());
         (body, auth)
     };
     let (body, auth) = report(KEY);
@@ -379,7 +380,7 @@ async fn a_revoked_key_stops_verifying_delivery_reports_at_once_too() {
         .receive(w.account.account_id.as_str(), Some(&auth), body.as_bytes())
         .await;
     assert!(before.is_ok(), "{before:?}");
-    let new = crate::telesign::ApiKey::parse(OTHER_KEY).unwrap();
+    let new = channel_domain::telesign::ApiKey::parse(OTHER_KEY).unwrap();
     w.accounts()
         .rotate(&actor(), &w.account, new, Some(0), soon())
         .await

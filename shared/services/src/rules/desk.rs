@@ -1,9 +1,9 @@
-use crate::access::UserId;
-use crate::conversation::{Conversation, Event, Status};
-use crate::phone::PhoneNumber;
-use crate::service::desk::{listing_of, Assigned, DeskError, Filter};
-use crate::service::harness::*;
-use crate::service::ports::{Listing, Page};
+use crate::desk::{listing_of, Assigned, DeskError, Filter};
+use crate::ports::{Listing, Page};
+use crate::testkit::harness::*;
+use channel_domain::access::UserId;
+use channel_domain::conversation::{Conversation, Event, Status};
+use channel_domain::phone::PhoneNumber;
 
 const CUSTOMER: &str = "48601234567";
 
@@ -34,7 +34,7 @@ async fn an_illegal_move_is_refused_with_the_current_status() {
     );
     assert_eq!(
         w.desk()
-            .apply(&op("a-1"), &crate::ids::ConversationId::new(), Event::End)
+            .apply(&op("a-1"), &channel_domain::ids::ConversationId::new(), Event::End)
             .await
             .unwrap_err(),
         DeskError::NotFound
@@ -220,12 +220,12 @@ async fn the_desk_lists_mine_unassigned_a_customers_and_counts_them() {
 
 #[tokio::test]
 async fn a_transcript_reads_newest_first_when_asked_and_pages_on() {
-    use crate::service::ports::Order;
+    use crate::ports::Order;
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "one", "R1").await);
     w.text(CUSTOMER, "two", "R2").await;
     w.text(CUSTOMER, "three", "R3").await;
-    let texts = |c: &crate::conversation::Conversation| -> Vec<String> {
+    let texts = |c: &channel_domain::conversation::Conversation| -> Vec<String> {
         c.messages.iter().flatten().map(|m| m.text.clone()).collect()
     };
     let newest = w
@@ -251,12 +251,12 @@ async fn a_transcript_reads_newest_first_when_asked_and_pages_on() {
 
 mod notes {
     use super::*;
-    use crate::access::Role;
-    use crate::audit::AuditAction;
-    use crate::conversation::Direction;
-    use crate::telesign::MessageState;
+    use channel_domain::access::Role;
+    use channel_domain::audit::AuditAction;
+    use channel_domain::conversation::Direction;
+    use channel_domain::telesign::MessageState;
 
-    fn agent(id: &str) -> crate::access::Caller {
+    fn agent(id: &str) -> channel_domain::access::Caller {
         let mut c = caller(id, &[Role::Agent]);
         c.name = Some(format!("Agent {id}"));
         c
@@ -358,7 +358,7 @@ mod notes {
 
 mod desk_fields {
     use super::*;
-    use crate::access::{Role, UserId};
+    use channel_domain::access::{Role, UserId};
 
     #[tokio::test]
     async fn a_customer_message_needs_a_reply_waiting_since_the_first_unanswered_one() {
@@ -432,7 +432,7 @@ mod desk_fields {
 #[tokio::test]
 async fn an_operator_reading_the_desk_of_no_account_is_told_it_is_not_there() {
     let w = World::new();
-    let nowhere = crate::ids::AccountId::new();
+    let nowhere = channel_domain::ids::AccountId::new();
     let number = PhoneNumber::parse(CUSTOMER).unwrap();
     let desk = w.desk();
     assert_eq!(
@@ -442,7 +442,7 @@ async fn an_operator_reading_the_desk_of_no_account_is_told_it_is_not_there() {
     let history = desk.history(&op("o-1"), &nowhere, &number, 10, None).await;
     assert_eq!(history.unwrap_err(), DeskError::AccountNotFound);
     let canned = w.team().canned_responses(&op("o-1"), &nowhere, 50, None).await;
-    assert_eq!(canned.unwrap_err(), crate::service::team::TeamError::AccountNotFound);
+    assert_eq!(canned.unwrap_err(), crate::team::TeamError::AccountNotFound);
     let here = w.account.account_id.clone();
     assert_eq!(desk.counts(&op("o-1"), &here).await.unwrap().all, 0);
 }

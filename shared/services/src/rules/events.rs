@@ -1,16 +1,16 @@
 //! Events: what each committed change makes, who receives it, and what a failure leaves to the
 //! stream's retry.
 
-use crate::access::Role;
-use crate::conversation::{Conversation, Message, Status, Thread};
-use crate::events::{event_of, Change, Event, EventType, Snapshot};
-use crate::ids::{AccountId, Timestamp};
-use crate::phone::PhoneNumber;
-use crate::service::events::{Live, Publisher, Undelivered};
-use crate::service::fakes::{MemoryBus, MemorySockets, MemoryStore, MemoryWork};
-use crate::service::harness::*;
-use crate::sms::analyse;
-use crate::telesign::MessageState;
+use crate::events::{Live, Publisher, Undelivered};
+use crate::testkit::fakes::{MemoryBus, MemorySockets, MemoryStore, MemoryWork};
+use crate::testkit::harness::*;
+use channel_domain::access::Role;
+use channel_domain::conversation::{Conversation, Message, Status, Thread};
+use channel_domain::events::{event_of, Change, Event, EventType, Snapshot};
+use channel_domain::ids::{AccountId, Timestamp};
+use channel_domain::phone::PhoneNumber;
+use channel_domain::sms::analyse;
+use channel_domain::telesign::MessageState;
 
 fn conversation(account: &AccountId) -> Conversation {
     Conversation::first_contact(&Thread {
@@ -22,7 +22,7 @@ fn conversation(account: &AccountId) -> Conversation {
 
 fn change(old: Option<Snapshot>, new: Option<Snapshot>) -> Change {
     Change {
-        id: crate::ids::new_id(),
+        id: channel_domain::ids::new_id(),
         at: Timestamp::now(),
         old,
         new,
@@ -98,9 +98,9 @@ fn a_new_message_is_received_sent_or_a_note_by_its_direction() {
     let outbound = Message::outbound_pending("hello", &analyse("hello"), Some("a-1"));
     assert_eq!(kind(&change(None, msg(&c, &outbound))), Some(EventType::MessageSent));
     let mut notice = inbound.clone();
-    notice.direction = crate::conversation::Direction::System;
+    notice.direction = channel_domain::conversation::Direction::System;
     assert_eq!(kind(&change(None, msg(&c, &notice))), Some(EventType::NoteAdded));
-    let author = crate::conversation::Author {
+    let author = channel_domain::conversation::Author {
         user_id: "a-1".into(),
         name: "Ada".into(),
     };
@@ -283,7 +283,7 @@ async fn a_connection_whose_token_expired_is_closed_and_hears_nothing() {
     d.connect("C-agent", "agent-1", &[Role::Agent]).await;
     d.connect("C-op", "op-1", &[Role::Operator]).await;
     // Their tokens expire (the listings' expiry passes)
-    let past = crate::ids::epoch_seconds() - 1;
+    let past = channel_domain::ids::epoch_seconds() - 1;
     d.world.store.write(|s| {
         for listed in s.listeners.values_mut() {
             for c in listed.iter_mut() {
@@ -305,16 +305,16 @@ async fn a_connection_whose_token_expired_is_closed_and_hears_nothing() {
 
 #[tokio::test]
 async fn an_automated_message_recorded_to_go_out_is_queued_for_the_worker_once_per_delivery() {
-    use crate::automation::Kind;
+    use channel_domain::automation::Kind;
     let d = Desk::new();
     let c = conversation(&d.world.account.account_id);
-    let greeting = Message::automated(Kind::Greeting, "Hello", &crate::ids::MessageId::new());
+    let greeting = Message::automated(Kind::Greeting, "Hello", &channel_domain::ids::MessageId::new());
     let changes = vec![change(None, conv(&c)), change(None, msg(&c, &greeting))];
     let delivered = d.publisher().deliver(&changes).await.unwrap();
     assert_eq!(delivered.jobs, 1);
     let jobs = d.work.drain();
     assert!(
-        matches!(&jobs[..], [crate::jobs::Job::Send { message_id, .. }] if *message_id == greeting.message_id),
+        matches!(&jobs[..], [channel_domain::jobs::Job::Send { message_id, .. }] if *message_id == greeting.message_id),
         "{jobs:?}"
     );
     // A queue that refuses leaves the batch to the stream's retry from the job's change

@@ -1,11 +1,11 @@
 //! The metrics the services emit (`crate::metrics`): what one send or one report leaves, as the
 //! EMF records the function writes when the invocation ends.
 
-use crate::conversation::external_id;
 use crate::metrics::{scope, Dim, Metric, Record};
-use crate::service::harness::*;
-use crate::telesign::client::{Failure, FailureKind};
-use crate::telesign::TelesignError;
+use crate::testkit::harness::*;
+use channel_domain::conversation::external_id;
+use channel_domain::telesign::wire::{Failure, FailureKind};
+use channel_domain::telesign::TelesignError;
 
 const CUSTOMER: &str = "48601234567";
 

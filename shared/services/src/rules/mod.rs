@@ -10,3 +10,8 @@ mod events;
 mod metrics;
 mod privacy;
 mod send;
+
+/// Every store port's contract, held by the in-memory store (`tests/ports.rs` holds DynamoDB to it).
+mod contracts {
+    crate::port_contract_tests!(crate::testkit::fakes::MemoryStore::default());
+}

@@ -1,7 +1,7 @@
-use crate::audit::AuditAction;
-use crate::phone::PhoneNumber;
-use crate::service::harness::*;
-use crate::service::send::SendError;
+use crate::send::SendError;
+use crate::testkit::harness::*;
+use channel_domain::audit::AuditAction;
+use channel_domain::phone::PhoneNumber;
 
 const CUSTOMER: &str = "48601234567";
 const OTHER: &str = "48601234568";

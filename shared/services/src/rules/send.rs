@@ -1,9 +1,9 @@
-use crate::conversation::{Event, Status};
-use crate::service::harness::*;
-use crate::service::ports::IdempotencyRecord;
-use crate::service::send::{SendError, Verdict};
-use crate::telesign::client::{AnswerStatus, Failure, FailureKind};
-use crate::telesign::{MessageAnswer, MessageState, TelesignError};
+use crate::ports::IdempotencyRecord;
+use crate::send::{SendError, Verdict};
+use crate::testkit::harness::*;
+use channel_domain::conversation::{Event, Status};
+use channel_domain::telesign::wire::{AnswerStatus, Failure, FailureKind};
+use channel_domain::telesign::{MessageAnswer, MessageState, TelesignError};
 
 const CUSTOMER: &str = "48601234567";
 
@@ -33,7 +33,7 @@ async fn a_reply_is_recorded_sent_once_and_settled() {
         (sms[0].phone_number.as_str(), sms[0].sender_id.as_deref()),
         (CUSTOMER, Some(w.support.as_str()))
     );
-    let external = crate::conversation::external_id(&id, &sent.message.message_id);
+    let external = channel_domain::conversation::external_id(&id, &sent.message.message_id);
     assert_eq!(sms[0].external_id.as_deref(), Some(external.as_str()));
     let c = w.conversation(&id);
     assert_eq!((c.status, c.assigned_agent.as_deref()), (Status::Active, Some("a-1")));
@@ -76,7 +76,7 @@ async fn a_stop_landing_between_the_read_and_the_send_transaction_stops_the_send
     let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
     let key = (
         w.account.account_id.clone(),
-        crate::phone::PhoneNumber::parse(CUSTOMER).unwrap(),
+        channel_domain::phone::PhoneNumber::parse(CUSTOMER).unwrap(),
     );
     w.store.before_next_write(move |s| {
         s.consent.insert(key, true);
@@ -223,7 +223,7 @@ async fn a_business_message_from_a_stranger_number_or_to_an_opted_out_customer_i
             .unwrap_err(),
         SendError::OptedOut
     );
-    thread.support_number = crate::phone::PhoneNumber::parse("14255550199").unwrap();
+    thread.support_number = channel_domain::phone::PhoneNumber::parse("14255550199").unwrap();
     assert!(matches!(
         w.sender().outreach(&op("a-1"), &thread, &draft("hi", None)).await,
         Err(SendError::UnknownNumber(_))
@@ -259,9 +259,9 @@ async fn a_key_claimed_by_a_finished_request_replays_its_outcome() {
         .await
         .unwrap();
     // The second request read no record, then lost the claim to the first.
-    let scope = crate::service::ports::IdempotencyScope {
+    let scope = crate::ports::IdempotencyScope {
         account_id: w.account.account_id.clone(),
-        key: crate::ids::IdempotencyKey::parse("k-5").unwrap(),
+        key: channel_domain::ids::IdempotencyKey::parse("k-5").unwrap(),
     };
     let record = w.store.read(|s| s.idempotency[&scope].clone());
     w.store.write(|s| s.idempotency.remove(&scope));
@@ -279,7 +279,7 @@ async fn a_key_claimed_by_a_finished_request_replays_its_outcome() {
 
 #[test]
 fn sends_move_conversations_as_the_contract_says() {
-    use crate::service::send::status_after_send;
+    use crate::send::status_after_send;
     assert_eq!(status_after_send(Status::Open, true, true), Status::Active);
     assert_eq!(status_after_send(Status::Waiting, true, false), Status::Active);
     assert_eq!(status_after_send(Status::Open, false, true), Status::Active);
@@ -288,17 +288,17 @@ fn sends_move_conversations_as_the_contract_says() {
 
 #[test]
 fn an_accepted_answer_is_queued_with_its_reference() {
-    let record = crate::service::ports::OutboundRecord {
+    let record = crate::ports::OutboundRecord {
         thread: World::new().thread(CUSTOMER),
-        message: crate::conversation::Message::outbound_pending("x", &crate::sms::analyse("x"), None),
-        conversation: crate::service::ports::ConversationWrite::Create(
-            crate::conversation::Conversation::first_contact(&World::new().thread(CUSTOMER)),
+        message: channel_domain::conversation::Message::outbound_pending("x", &channel_domain::sms::analyse("x"), None),
+        conversation: crate::ports::ConversationWrite::Create(
+            channel_domain::conversation::Conversation::first_contact(&World::new().thread(CUSTOMER)),
         ),
         idempotency: None,
-        audit: crate::audit::AuditEntry::new(
+        audit: channel_domain::audit::AuditEntry::new(
             &actor(),
-            crate::audit::AuditAction::MessageSent,
-            &crate::ids::AccountId::new(),
+            channel_domain::audit::AuditAction::MessageSent,
+            &channel_domain::ids::AccountId::new(),
             "c",
         ),
         opt_out_tag: None,
@@ -310,7 +310,7 @@ fn an_accepted_answer_is_queued_with_its_reference() {
             description: "Message in progress".into(),
         },
     };
-    let sent = crate::service::send::settle_message(record, Ok(answer));
+    let sent = crate::send::settle_message(record, Ok(answer));
     assert_eq!(sent.message.telesign_reference_id.as_deref(), Some("REF"));
     assert_eq!(
         (sent.message.status, sent.message.status_code),
@@ -318,10 +318,10 @@ fn an_accepted_answer_is_queued_with_its_reference() {
     );
 }
 
-fn scope_of(w: &World, key: &str) -> crate::service::ports::IdempotencyScope {
-    crate::service::ports::IdempotencyScope {
+fn scope_of(w: &World, key: &str) -> crate::ports::IdempotencyScope {
+    crate::ports::IdempotencyScope {
         account_id: w.account.account_id.clone(),
-        key: crate::ids::IdempotencyKey::parse(key).unwrap(),
+        key: channel_domain::ids::IdempotencyKey::parse(key).unwrap(),
     }
 }
 
@@ -331,7 +331,7 @@ async fn a_key_whose_first_request_failed_and_forgot_it_asks_for_a_new_attempt()
     let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
     // Another request claimed the key right before this one recorded, then failed and forgot it.
     let scope = scope_of(&w, "k-6");
-    let fingerprint = crate::service::send::fingerprint(&["reply", id.as_str(), "gone"]);
+    let fingerprint = crate::send::fingerprint(&["reply", id.as_str(), "gone"]);
     let claimed = scope.clone();
     w.store.before_next_write(move |s| {
         s.idempotency

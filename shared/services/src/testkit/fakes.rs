@@ -8,15 +8,15 @@ use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::access::UserId;
-use crate::account::{Account, AccountSecret, SupportNumber};
-use crate::audit::AuditEntry;
-use crate::conversation::{Consent, Conversation, Message, Status, Thread};
-use crate::ids::{AccountId, ConversationId, MessageId, Timestamp};
-use crate::phone::PhoneNumber;
-use crate::service::ports::*;
-use crate::telesign::validate::{Validation, Verdict};
-use crate::telesign::{ApiHost, Credentials, MessageAnswer, SendSms, TelesignError};
+use crate::ports::*;
+use channel_domain::access::UserId;
+use channel_domain::account::{Account, AccountSecret, SupportNumber};
+use channel_domain::audit::AuditEntry;
+use channel_domain::conversation::{Consent, Conversation, Message, Status, Thread};
+use channel_domain::ids::{AccountId, ConversationId, MessageId, Timestamp};
+use channel_domain::phone::PhoneNumber;
+use channel_domain::telesign::validate::{Validation, Verdict};
+use channel_domain::telesign::{ApiHost, Credentials, MessageAnswer, SendSms, TelesignError};
 
 type Hook = Box<dyn FnOnce(&mut State) + Send>;
 
@@ -57,7 +57,12 @@ pub struct State {
     /// The order of the keyword that set each consent (absent: written before keywords were ordered).
     pub consent_orders: HashMap<(AccountId, PhoneNumber), String>,
     /// The consent ledger: (account, customer, order, effect), in the order written.
-    pub ledger: Vec<(AccountId, PhoneNumber, String, crate::automation::ConsentEffect)>,
+    pub ledger: Vec<(
+        AccountId,
+        PhoneNumber,
+        String,
+        channel_domain::automation::ConsentEffect,
+    )>,
     /// The closed period each live pointer last got an away message for.
     pub away: HashMap<Thread, String>,
     /// Deleted accounts whose conversations still expire.
@@ -67,7 +72,7 @@ pub struct State {
     /// Live connections listed per audience.
     pub listeners: HashMap<Audience, Vec<Connection>>,
     /// Canned responses by account and id.
-    pub canned: BTreeMap<(AccountId, crate::ids::CannedResponseId), crate::canned::CannedResponse>,
+    pub canned: BTreeMap<(AccountId, channel_domain::ids::CannedResponseId), channel_domain::canned::CannedResponse>,
     /// Automated messages claimed for their send.
     pub send_claims: std::collections::HashSet<MessageId>,
     /// Leases: name → (holder, until, epoch seconds).
@@ -200,7 +205,7 @@ impl State {
 
     /// The consent item's condition: still as read.
     fn consent_holds(&self, r: &InboundRecord) -> bool {
-        use crate::automation::ConsentEffect;
+        use channel_domain::automation::ConsentEffect;
         let Some(w) = &r.consent else { return true };
         if matches!(w.effect, ConsentEffect::Superseded(_) | ConsentEffect::None) {
             return true;
@@ -215,7 +220,7 @@ impl State {
     }
 
     fn apply_consent(&mut self, r: &InboundRecord, w: &ConsentWrite) {
-        use crate::automation::ConsentEffect;
+        use channel_domain::automation::ConsentEffect;
         let customer = (r.thread.account_id.clone(), r.thread.customer_number.clone());
         self.ledger
             .push((customer.0.clone(), customer.1.clone(), w.order.clone(), w.effect));
@@ -230,7 +235,7 @@ impl State {
     }
 
     fn append(&mut self, conversation: &ConversationId, m: &Message, raw: Option<String>) {
-        let rank = crate::telesign::status::rank(m.status, m.status_code);
+        let rank = channel_domain::telesign::status::rank(m.status, m.status_code);
         self.messages
             .entry(conversation.clone())
             .or_default()
@@ -519,7 +524,7 @@ impl OutboundLog for MemoryStore {
 impl Leases for MemoryStore {
     async fn acquire(&self, name: &str, holder: &str, until: i64) -> Result<bool, StoreError> {
         self.check_up()?;
-        let now = crate::ids::epoch_seconds();
+        let now = channel_domain::ids::epoch_seconds();
         // Not a transaction's write: a test's hook waits for the work the lease guards.
         Ok(self.write(|s| match s.leases.get(name) {
             Some((_, expires)) if *expires >= now => false,
@@ -594,7 +599,7 @@ impl MemoryStore {
                     "settling a message that is not recorded".into(),
                 ));
             }
-            let rank = crate::telesign::status::rank(st.state, st.code);
+            let rank = channel_domain::telesign::status::rank(st.state, st.code);
             if let Some((m, stored_rank, _)) = s
                 .messages
                 .get_mut(&st.conversation_id)
@@ -664,8 +669,8 @@ impl ReportLog for MemoryStore {
             let Some((m, rank, _)) = s.messages.get_mut(&at.0).and_then(|t| t.get_mut(&at.1)) else {
                 return Committed::Lost;
             };
-            let ours =
-                account.as_ref() == Some(&u.account_id) && m.direction == crate::conversation::Direction::Outbound;
+            let ours = account.as_ref() == Some(&u.account_id)
+                && m.direction == channel_domain::conversation::Direction::Outbound;
             if !ours || *rank >= u.rank {
                 return Committed::Lost;
             }
@@ -684,7 +689,7 @@ impl ReportLog for MemoryStore {
             let (m, _, _) = s.messages.get(&at.0)?.get(&at.1)?;
             Some(StoredStatus {
                 account_id,
-                outbound: m.direction == crate::conversation::Direction::Outbound,
+                outbound: m.direction == channel_domain::conversation::Direction::Outbound,
                 code: m.status_code,
             })
         }))
@@ -870,7 +875,7 @@ impl Members for MemoryStore {
         });
         let key = |m: &Member| (m.user_id.as_str().to_owned(), String::new());
         let (items, next_cursor) =
-            crate::paging::page_after(all, key, limit as usize, cursor).ok_or(ReadError::Cursor(BadCursor))?;
+            channel_domain::paging::page_after(all, key, limit as usize, cursor).ok_or(ReadError::Cursor(BadCursor))?;
         Ok(Page { items, next_cursor })
     }
 
@@ -977,20 +982,20 @@ impl CallbackQueue for MemoryQueue {
 #[derive(Debug, Clone, Default)]
 pub struct MemoryWork {
     /// The jobs queued, oldest first.
-    pub jobs: Arc<Mutex<Vec<crate::jobs::Job>>>,
+    pub jobs: Arc<Mutex<Vec<channel_domain::jobs::Job>>>,
     /// Whether the queue is down.
     pub unavailable: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl MemoryWork {
     /// Takes every queued job out (the worker's receive).
-    pub fn drain(&self) -> Vec<crate::jobs::Job> {
+    pub fn drain(&self) -> Vec<channel_domain::jobs::Job> {
         std::mem::take(&mut *self.jobs.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
 
 impl WorkQueue for MemoryWork {
-    async fn enqueue(&self, jobs: &[crate::jobs::Job]) -> Result<(), Unqueued> {
+    async fn enqueue(&self, jobs: &[channel_domain::jobs::Job]) -> Result<(), Unqueued> {
         if self.unavailable.load(SeqCst) {
             return Err(Unqueued {
                 done: 0,
@@ -1060,9 +1065,9 @@ impl KeyStore for MemoryKeys {
         Ok(())
     }
 
-    async fn opt_out_key(&self) -> Result<crate::privacy::OptOutKey, KeyStoreError> {
+    async fn opt_out_key(&self) -> Result<channel_domain::privacy::OptOutKey, KeyStoreError> {
         self.check()?;
-        crate::privacy::OptOutKey::new(FAKE_OPT_OUT_KEY).map_err(|_| KeyStoreError::Malformed)
+        channel_domain::privacy::OptOutKey::new(FAKE_OPT_OUT_KEY).map_err(|_| KeyStoreError::Malformed)
     }
 
     async fn schedule_deletion(&self, name: &str) -> Result<(), KeyStoreError> {
@@ -1132,8 +1137,8 @@ impl SmsGateway for FakeGateway {
         };
         let answer = scripted.unwrap_or_else(|| {
             Ok(MessageAnswer {
-                reference_id: crate::ids::new_id().to_uppercase(),
-                status: crate::telesign::client::AnswerStatus {
+                reference_id: channel_domain::ids::new_id().to_uppercase(),
+                status: channel_domain::telesign::wire::AnswerStatus {
                     code: 290,
                     description: "Message in progress".into(),
                 },
@@ -1310,7 +1315,7 @@ pub struct MemorySockets {
 
 impl MemorySockets {
     /// The events a connection received, in order.
-    pub fn events_of(&self, connection_id: &str) -> Vec<crate::events::Event> {
+    pub fn events_of(&self, connection_id: &str) -> Vec<channel_domain::events::Event> {
         let received = self.received.lock().unwrap_or_else(|p| p.into_inner());
         received
             .get(connection_id)
@@ -1353,15 +1358,15 @@ impl Sockets for MemorySockets {
 #[derive(Debug, Clone, Default)]
 pub struct MemoryBus {
     /// The events put, in order.
-    pub events: Arc<Mutex<Vec<crate::events::Event>>>,
+    pub events: Arc<Mutex<Vec<channel_domain::events::Event>>>,
     /// Requests still to refuse.
     pub failing: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl EventBus for MemoryBus {
-    async fn publish(&self, events: &[crate::events::Event]) -> Result<(), BusError> {
+    async fn publish(&self, events: &[channel_domain::events::Event]) -> Result<(), BusError> {
         let refuse = self.failing.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)).is_ok();
-        if refuse || events.len() > crate::service::events::BUS_BATCH {
+        if refuse || events.len() > crate::events::BUS_BATCH {
             return Err(BusError("refused".into()));
         }
         self.events
@@ -1373,7 +1378,10 @@ impl EventBus for MemoryBus {
 }
 
 impl CannedResponses for MemoryStore {
-    async fn canned_responses(&self, account_id: &AccountId) -> Result<Vec<crate::canned::CannedResponse>, StoreError> {
+    async fn canned_responses(
+        &self,
+        account_id: &AccountId,
+    ) -> Result<Vec<channel_domain::canned::CannedResponse>, StoreError> {
         Ok(self.read(|s| {
             s.canned
                 .iter()
@@ -1386,14 +1394,14 @@ impl CannedResponses for MemoryStore {
     async fn canned_response(
         &self,
         account_id: &AccountId,
-        id: &crate::ids::CannedResponseId,
-    ) -> Result<Option<crate::canned::CannedResponse>, StoreError> {
+        id: &channel_domain::ids::CannedResponseId,
+    ) -> Result<Option<channel_domain::canned::CannedResponse>, StoreError> {
         Ok(self.read(|s| s.canned.get(&(account_id.clone(), id.clone())).cloned()))
     }
 
     async fn put_canned_response(
         &self,
-        r: &crate::canned::CannedResponse,
+        r: &channel_domain::canned::CannedResponse,
         new: bool,
         audit: &AuditEntry,
     ) -> Result<CannedWrite, StoreError> {
@@ -1404,7 +1412,7 @@ impl CannedResponses for MemoryStore {
                 return CannedWrite::Missing;
             }
             let kept = s.canned.keys().filter(|(a, _)| a == &r.account_id).count();
-            if new && kept >= crate::canned::MAX_PER_ACCOUNT {
+            if new && kept >= channel_domain::canned::MAX_PER_ACCOUNT {
                 return CannedWrite::Full;
             }
             s.canned.insert(at, r.clone());
@@ -1416,7 +1424,7 @@ impl CannedResponses for MemoryStore {
     async fn delete_canned_response(
         &self,
         account_id: &AccountId,
-        id: &crate::ids::CannedResponseId,
+        id: &channel_domain::ids::CannedResponseId,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
         Ok(self.transact(|s| {

@@ -5,22 +5,22 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::accounts::Accounts;
-use super::callbacks::{CallbackOutcome, Callbacks};
-use super::desk::Desk;
-use super::directory::CachedDirectory;
 use super::fakes::{FakeGateway, MemoryKeys, MemoryQueue, MemoryStore};
-use super::send::{Draft, Sender};
-use super::worker::{Done, Worker};
-use crate::access::{Caller, Role, UserId};
-use crate::account::{Account, AccountSecret, NumberType, SupportNumber};
-use crate::audit::Actor;
-use crate::conversation::{Conversation, Message, Thread};
-use crate::ids::{AccountId, ConversationId, IdempotencyKey, Timestamp};
-use crate::jobs::Job;
-use crate::phone::PhoneNumber;
-use crate::telesign::callback::callback_authorization;
-use crate::telesign::{ApiHost, ApiKey};
+use crate::accounts::Accounts;
+use crate::callbacks::{CallbackOutcome, Callbacks};
+use crate::desk::Desk;
+use crate::directory::CachedDirectory;
+use crate::send::{Draft, Sender};
+use crate::worker::{Done, Worker};
+use channel_domain::access::{Caller, Role, UserId};
+use channel_domain::account::{Account, AccountSecret, NumberType, SupportNumber};
+use channel_domain::audit::Actor;
+use channel_domain::conversation::{Conversation, Message, Thread};
+use channel_domain::ids::{AccountId, ConversationId, IdempotencyKey, Timestamp};
+use channel_domain::jobs::Job;
+use channel_domain::phone::PhoneNumber;
+use channel_domain::telesign::callback::callback_authorization;
+use channel_domain::telesign::{ApiHost, ApiKey};
 
 /// The account's key.
 pub const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
@@ -41,6 +41,12 @@ pub struct World {
 
 fn directory(w: &World) -> CachedDirectory<MemoryStore, MemoryKeys> {
     CachedDirectory::new(w.store.clone(), w.keys.clone(), Duration::from_secs(300))
+}
+
+impl Default for World {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl World {
@@ -105,8 +111,8 @@ impl World {
                     continue;
                 };
                 for (m, _, _) in messages.values() {
-                    let unsent =
-                        m.status == crate::telesign::MessageState::Unknown && m.telesign_reference_id.is_none();
+                    let unsent = m.status == channel_domain::telesign::MessageState::Unknown
+                        && m.telesign_reference_id.is_none();
                     if m.automated && unsent && !s.send_claims.contains(&m.message_id) {
                         jobs.push(Job::Send {
                             account_id: c.account_id.clone(),
@@ -135,8 +141,8 @@ impl World {
         }
     }
 
-    pub fn sweeper(&self) -> super::sweeper::Sweeper<MemoryStore> {
-        super::sweeper::Sweeper {
+    pub fn sweeper(&self) -> crate::sweeper::Sweeper<MemoryStore> {
+        crate::sweeper::Sweeper {
             log: self.store.clone(),
         }
     }
@@ -171,7 +177,7 @@ impl World {
         customer: &str,
         text: &str,
         reference: &str,
-    ) -> Result<CallbackOutcome, super::callbacks::CallbackError> {
+    ) -> Result<CallbackOutcome, crate::callbacks::CallbackError> {
         let body = json!({"reference_id": reference, "sub_resource": "mo_sms", "status": {"code": 1500},
             "user_response": {"phone_number": customer, "sender_id": self.support.as_str(), "mo_message": text}})
         .to_string();
@@ -201,7 +207,7 @@ impl World {
 
     /// Sets the support number's automation settings (as a `PATCH` would, read by the next message).
     pub fn set_settings(&self, settings: serde_json::Value) {
-        let settings: crate::automation::Settings = serde_json::from_value(settings).unwrap();
+        let settings: channel_domain::automation::Settings = serde_json::from_value(settings).unwrap();
         let settings = settings.validated().unwrap();
         self.store.write(|s| {
             if let Some(a) = s.accounts.get_mut(&self.account.account_id) {
@@ -235,7 +241,7 @@ impl World {
     }
 
     /// The business texts a customer "hello": the message as sent.
-    pub async fn say_hello(&self, customer: &str) -> super::send::SentMessage {
+    pub async fn say_hello(&self, customer: &str) -> crate::send::SentMessage {
         self.sender()
             .outreach(&op("a-1"), &self.thread(customer), &draft("hello", None))
             .await
@@ -244,7 +250,7 @@ impl World {
 
     /// Makes `user` a member of the account in `role`.
     pub fn member(&self, user: &str, role: Role) {
-        let m = super::ports::Member {
+        let m = crate::ports::Member {
             account_id: self.account.account_id.clone(),
             user_id: UserId::parse(user).unwrap(),
             role,
@@ -255,21 +261,21 @@ impl World {
             .write(|s| s.members.insert((m.account_id.clone(), m.user_id.clone()), m));
     }
 
-    pub fn team(&self) -> super::team::Team<MemoryStore> {
-        super::team::Team {
+    pub fn team(&self) -> crate::team::Team<MemoryStore> {
+        crate::team::Team {
             store: self.store.clone(),
         }
     }
 
-    pub fn privacy(&self) -> super::privacy::Privacy<MemoryStore> {
-        super::privacy::Privacy {
+    pub fn privacy(&self) -> crate::privacy::Privacy<MemoryStore> {
+        crate::privacy::Privacy {
             store: self.store.clone(),
         }
     }
 
     /// The deployment's key of opt-out tags, as the fake key store holds it.
-    pub fn opt_out_key(&self) -> crate::privacy::OptOutKey {
-        crate::privacy::OptOutKey::new(super::fakes::FAKE_OPT_OUT_KEY).unwrap()
+    pub fn opt_out_key(&self) -> channel_domain::privacy::OptOutKey {
+        channel_domain::privacy::OptOutKey::new(super::fakes::FAKE_OPT_OUT_KEY).unwrap()
     }
 
     /// The customer opts out behind the services' back.
@@ -302,7 +308,7 @@ pub fn actor() -> Actor {
 pub fn draft(text: &str, key: Option<&str>) -> Draft {
     Draft {
         text: text.into(),
-        info: crate::sms::check_text(text).unwrap(),
+        info: channel_domain::sms::check_text(text).unwrap(),
         agent: Some("a-1".into()),
         agent_name: Some("Ada".into()),
         idempotency: key.map(|k| IdempotencyKey::parse(k).unwrap()),
