@@ -1,8 +1,8 @@
 """After the whole test suite, whose stack logs at the most verbose level the template allows in
 production (scripts/test.sh: DEBUG): no API key the simulator ever handed out may appear in the
 table's items or in any log of the stack, no token (a JWT, a bearer or TeleSign `Authorization`
-header) in the table or the channel's logs, and no text of a message the suite sent or received in
-those logs. Exits 1, naming what
+header) in the table or the channel's logs, no text of a message the suite sent or received and
+no customer's phone number in those logs. Exits 1, naming what
 and where, if one does."""
 import glob
 import json
@@ -38,6 +38,18 @@ def message_texts(items):
     return texts
 
 
+def customer_numbers(items):
+    """The digits of every customer's number the table holds a conversation with (a path or a
+    field may write them with or without the +, URL-encoded or not)."""
+    numbers = set()
+    for item in items:
+        number = item.get("customer_number", {}).get("S", "")
+        digits = "".join(c for c in number if c.isdigit())
+        if len(digits) >= 8:
+            numbers.add(digits)
+    return numbers
+
+
 def check_patterns():
     """The patterns find what they are for (a scan that cannot match passes for nothing)."""
     jwt = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImxvY2FsIn0.eyJzdWIiOiJ1LTEiLCJyb2xlcyI6WyJhZ2VudCJdfQ.c2lnbmF0dXJl"
@@ -48,6 +60,7 @@ def check_patterns():
     items = [{"sk": {"S": "MSG#1"}, "direction": {"S": "inbound"}, "text": {"S": "a text long enough"}},
              {"sk": {"S": "MSG#2"}, "direction": {"S": "system"}, "text": {"S": "Customer opted out"}}]
     assert message_texts(items) == {"a text long enough"}
+    assert customer_numbers([{"customer_number": {"S": "+14255550123"}}, {"sk": {"S": "CONV"}}]) == {"14255550123"}
 
 
 def main():
@@ -66,6 +79,7 @@ def main():
         dump.append(json.dumps(page["Items"]))
     dump = "\n".join(dump)
     texts = message_texts(items)
+    numbers = customer_numbers(items)
     logs = {path: open(path, encoding="utf-8", errors="replace").read() for path in glob.glob(f"{sys.argv[1]}/*.log")}
     found = []
     for key in keys:
@@ -83,6 +97,9 @@ def main():
             # A text in a JSON log line is escaped as JSON escapes it.
             if message in text or json.dumps(message)[1:-1] in text:
                 found.append((f"a message text ({message[:20]!r}...)", path))
+        for number in numbers:
+            if number in text:
+                found.append((f"a customer's number (...{number[-4:]})", path))
     if found:
         for what, where in sorted(set(found)):
             print(f"leak scan: {what} in {where}")
@@ -91,8 +108,8 @@ def main():
     own = sum(1 for path in logs if os.path.basename(path).startswith(OWN_LOGS))
     print(
         f"leak scan: {len(keys)} API keys, {len(texts)} message texts, {len(items)} items, "
-        f"{lines} log lines of {len(logs)} logs: none holds a key; none of the {own} logs of the "
-        "channel's code holds a token or a message text"
+        f"{len(numbers)} customers' numbers, {lines} log lines of {len(logs)} logs: none holds a key; none of "
+        f"the {own} logs of the channel's code holds a token, a message text or a customer's number"
     )
 
 

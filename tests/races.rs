@@ -157,7 +157,7 @@ async fn a_stop_between_the_read_and_the_send_transaction_stops_the_send() {
     let draft = Draft {
         text: "are you still there?".into(),
         info: shared::sms::check_text("are you still there?").expect("text"),
-        agent: Some("agent-1".into()),
+        agent: Some(UserId::parse("agent-1").unwrap()),
         agent_name: None,
         idempotency: None,
         callback_base: None,

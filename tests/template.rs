@@ -425,7 +425,7 @@ async fn worker_paths(account_id: &str, conversation_id: &str) {
         .send()
         .await
         .expect("put");
-    let (pk, sk) = shared::table::message_key(conversation_id, message.message_id.as_str());
+    let shared::table::Key { pk, sk } = shared::table::message_key(conversation_id, message.message_id.as_str());
     store
         .client
         .update_item()

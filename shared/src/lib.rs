@@ -20,9 +20,9 @@
 
 pub use channel_adapters::{aws, bus, cognito, config, gateway, jwt, meter, push, queue, secrets, store, table, tls};
 pub use channel_domain::{
-    access, account, audit, automation, canned, conversation, events, ids, jobs, paging, phone, privacy, sms,
+    access, account, audit, automation, canned, conversation, events, ids, jobs, paging, phone, privacy, sent, sms,
 };
-pub use channel_edge::{error, http, logging, observe, runtime, ApiError};
+pub use channel_edge::{error, http, logging, observe, runtime, testing, ApiError};
 pub use channel_services as service;
 pub use channel_services::{backoff, cache, metrics};
 

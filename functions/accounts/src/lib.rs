@@ -29,21 +29,35 @@ use shared::service::access::{admit, admit_global, admit_route, Refusal};
 use shared::service::accounts::{Accounts, AccountsError, NewAccount};
 use shared::service::directory::AccountDirectory;
 use shared::service::ports::Member;
+use shared::service::ports::{
+    AccountStore, AuditLog, CannedResponses, ConversationMoves, CustomerRecords, KeyStore, Members, SmsGateway,
+};
 use shared::service::privacy::Privacy;
 use shared::service::team::{Team, TeamError};
 use shared::store::Dynamo;
 use shared::telesign::{ApiKey, TelesignClient};
 use shared::ApiError;
 
-/// The accounts service over DynamoDB, Secrets Manager and TeleSign.
-pub type Service = Accounts<Dynamo, Secrets, TelesignClient>;
+/// The accounts service over DynamoDB, Secrets Manager and TeleSign (the in-memory adapters in
+/// the edge's tests).
+pub type Service<S = Dynamo, K = Secrets, G = TelesignClient> = Accounts<S, K, G>;
+
+/// What the accounts function needs of its store.
+pub trait AccountsStore:
+    AccountStore + Members + AuditLog + ConversationMoves + CannedResponses + CustomerRecords + Clone + 'static
+{
+}
+impl<T> AccountsStore for T where
+    T: AccountStore + Members + AuditLog + ConversationMoves + CannedResponses + CustomerRecords + Clone + 'static
+{
+}
 
 /// The function's dependencies, built once per sandbox.
 #[derive(Debug)]
-pub struct App {
-    service: Service,
-    team: Team<Dynamo>,
-    privacy: Privacy<Dynamo>,
+pub struct App<S = Dynamo, K = Secrets, G = TelesignClient> {
+    service: Service<S, K, G>,
+    team: Team<S>,
+    privacy: Privacy<S>,
     public_base_url: Option<String>,
 }
 
@@ -137,9 +151,11 @@ impl App {
         };
         Ok(Self::new(service, team, shared::config::url("PUBLIC_BASE_URL")?))
     }
+}
 
+impl<S: AccountsStore, K: KeyStore + 'static, G: SmsGateway + 'static> App<S, K, G> {
     /// Builds the function from its services.
-    pub fn new(service: Service, team: Team<Dynamo>, public_base_url: Option<String>) -> Self {
+    pub fn new(service: Service<S, K, G>, team: Team<S>, public_base_url: Option<String>) -> Self {
         let privacy = Privacy {
             store: team.store.clone(),
         };
@@ -493,4 +509,10 @@ fn no_content() -> Response<Body> {
         .status(StatusCode::NO_CONTENT)
         .body(Body::Empty)
         .unwrap_or_default()
+}
+
+impl<S: AccountsStore, K: KeyStore + 'static, G: SmsGateway + 'static> shared::runtime::HttpFunction for App<S, K, G> {
+    fn answer(&self, request: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
+        self.handle(request)
+    }
 }

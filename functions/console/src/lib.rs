@@ -181,6 +181,12 @@ impl App {
     }
 }
 
+impl shared::runtime::HttpFunction for App {
+    fn answer(&self, request: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
+        self.handle(request)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

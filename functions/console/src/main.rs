@@ -4,5 +4,5 @@ use console::App;
 async fn main() -> Result<(), lambda_http::Error> {
     shared::logging::init();
     let app = App::from_env().await?;
-    shared::runtime::run(app, |app, req| async move { app.handle(req).await }).await
+    shared::runtime::serve(app).await
 }

@@ -14,7 +14,9 @@ use shared::http::{body_bytes, caller, json_response, limit, no_route, path_para
 use shared::ids::{AccountId, ConversationId};
 use shared::phone::PhoneNumber;
 use shared::service::desk::{Assigned, Desk, DeskError, Filter};
-use shared::service::ports::{Order, Page};
+use shared::service::ports::{
+    AccountStore, ConversationMoves, ConversationNotes, ConversationReads, Members, Order, Page,
+};
 use shared::store::Dynamo;
 use shared::ApiError;
 
@@ -23,13 +25,20 @@ const LIST_LIMIT: (u32, u32) = (25, 100);
 /// The default and largest page of a transcript.
 const MESSAGES_LIMIT: (u32, u32) = (200, 500);
 
-/// The desk service over DynamoDB.
-pub type Service = Desk<Dynamo>;
+/// The desk service over DynamoDB (another store in the edge's tests).
+pub type Service<S = Dynamo> = Desk<S>;
+
+/// What the desk needs of its store.
+pub trait DeskStore:
+    ConversationMoves + ConversationReads + ConversationNotes + Members + AccountStore + 'static
+{
+}
+impl<S: ConversationMoves + ConversationReads + ConversationNotes + Members + AccountStore + 'static> DeskStore for S {}
 
 /// The function's dependencies, built once per sandbox.
 #[derive(Debug)]
-pub struct App {
-    service: Service,
+pub struct App<S = Dynamo> {
+    service: Service<S>,
 }
 
 /// A move's body: `agent_id` is taken for older clients and ignored (the mover is the token's).
@@ -74,9 +83,11 @@ impl App {
             store: clients.dynamo(),
         }))
     }
+}
 
+impl<S: DeskStore> App<S> {
     /// Builds the function from its service.
-    pub fn new(service: Service) -> Self {
+    pub fn new(service: Service<S>) -> Self {
         Self { service }
     }
 
@@ -222,4 +233,10 @@ fn path_account(req: &Request) -> Result<AccountId, ApiError> {
 
 fn conversation_id(req: &Request) -> Result<ConversationId, ApiError> {
     ConversationId::parse(&path_param(req, "conversation_id")?).map_err(|_| DeskError::NotFound.into())
+}
+
+impl<S: DeskStore> shared::runtime::HttpFunction for App<S> {
+    fn answer(&self, request: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
+        self.handle(request)
+    }
 }

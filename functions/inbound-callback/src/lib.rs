@@ -8,17 +8,19 @@ use shared::http::{body_bytes, header_str, json_response, path_param, respond, t
 use shared::queue::Queue;
 use shared::secrets::Secrets;
 use shared::service::callbacks::{CallbackError, CallbackOutcome, Callbacks, ReportOutcome};
-use shared::service::directory::CachedDirectory;
+use shared::service::directory::{AccountDirectory, CachedDirectory};
+use shared::service::ports::{CallbackQueue, InboundLog, ReportLog};
 use shared::store::Dynamo;
 use shared::ApiError;
 
-/// The callback service over DynamoDB, Secrets Manager and the parking queue.
-pub type Service = Callbacks<CachedDirectory<Dynamo, Secrets>, Dynamo, Queue>;
+/// The callback service over DynamoDB, Secrets Manager and the parking queue (the in-memory
+/// adapters in the edge's tests).
+pub type Service<D = CachedDirectory<Dynamo, Secrets>, L = Dynamo, Q = Queue> = Callbacks<D, L, Q>;
 
 /// The function's dependencies, built once per sandbox.
 #[derive(Debug)]
-pub struct App {
-    service: Service,
+pub struct App<D = CachedDirectory<Dynamo, Secrets>, L = Dynamo, Q = Queue> {
+    service: Service<D, L, Q>,
 }
 
 impl App {
@@ -35,9 +37,16 @@ impl App {
             queue: clients.queue()?,
         }))
     }
+}
 
+impl<D, L, Q> App<D, L, Q>
+where
+    D: AccountDirectory + 'static,
+    L: InboundLog + ReportLog + 'static,
+    Q: CallbackQueue + 'static,
+{
     /// Builds the function from its service.
-    pub fn new(service: Service) -> Self {
+    pub fn new(service: Service<D, L, Q>) -> Self {
         Self { service }
     }
 
@@ -75,5 +84,16 @@ impl App {
         }
         let authorization = header_str(req, "authorization").or_else(|| header_str(req, "x-ts-authorization"));
         self.service.receive(account_id, authorization, body).await
+    }
+}
+
+impl<D, L, Q> shared::runtime::HttpFunction for App<D, L, Q>
+where
+    D: AccountDirectory + 'static,
+    L: InboundLog + ReportLog + 'static,
+    Q: CallbackQueue + 'static,
+{
+    fn answer(&self, request: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
+        self.handle(request)
     }
 }

@@ -14,19 +14,25 @@ use shared::http::{caller, deadline, header_str, json_body, json_response, no_ro
 use shared::ids::{AccountId, ConversationId, IdempotencyKey};
 use shared::phone::PhoneNumber;
 use shared::secrets::Secrets;
-use shared::service::directory::CachedDirectory;
+use shared::service::directory::{AccountDirectory, CachedDirectory};
+use shared::service::ports::{ConversationMoves, IdempotencyLog, Members, OutboundLog, SmsGateway};
 use shared::service::send::{Draft, SendError, Sender, SentMessage, Verdict};
 use shared::store::Dynamo;
 use shared::telesign::TelesignClient;
 use shared::ApiError;
 
-/// The send service over DynamoDB, Secrets Manager and TeleSign.
-pub type Service = Sender<CachedDirectory<Dynamo, Secrets>, Dynamo, TelesignClient>;
+/// The send service over DynamoDB, Secrets Manager and TeleSign (the in-memory adapters in the
+/// edge's tests).
+pub type Service<D = CachedDirectory<Dynamo, Secrets>, O = Dynamo, G = TelesignClient> = Sender<D, O, G>;
+
+/// What the send service needs of its log.
+pub trait SendLog: OutboundLog + IdempotencyLog + ConversationMoves + Members + 'static {}
+impl<T: OutboundLog + IdempotencyLog + ConversationMoves + Members + 'static> SendLog for T {}
 
 /// The function's dependencies, built once per sandbox.
 #[derive(Debug)]
-pub struct App {
-    service: Service,
+pub struct App<D = CachedDirectory<Dynamo, Secrets>, O = Dynamo, G = TelesignClient> {
+    service: Service<D, O, G>,
     public_base_url: Option<String>,
 }
 
@@ -69,9 +75,11 @@ impl App {
         };
         Ok(Self::new(service, shared::config::url("PUBLIC_BASE_URL")?))
     }
+}
 
+impl<D: AccountDirectory + 'static, O: SendLog, G: SmsGateway + 'static> App<D, O, G> {
     /// Builds the function from its service.
-    pub fn new(service: Service, public_base_url: Option<String>) -> Self {
+    pub fn new(service: Service<D, O, G>, public_base_url: Option<String>) -> Self {
         Self {
             service,
             public_base_url,
@@ -125,7 +133,7 @@ impl App {
     /// field), the key.
     fn draft(&self, req: &Request, c: &Caller, text: String) -> Result<Draft, ApiError> {
         let info = shared::sms::check_text(&text)?;
-        let agent = Some(c.user_id.to_string());
+        let agent = Some(c.user_id.clone());
         let idempotency = header_str(req, "idempotency-key")
             .map(IdempotencyKey::parse)
             .transpose()
@@ -164,6 +172,14 @@ pub fn answer(sent: SentMessage) -> Response<Body> {
     let mut body = error.body();
     body["message"] = message;
     json_response(error.status, &body)
+}
+
+impl<D: AccountDirectory + 'static, O: SendLog, G: SmsGateway + 'static> shared::runtime::HttpFunction
+    for App<D, O, G>
+{
+    fn answer(&self, request: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
+        self.handle(request)
+    }
 }
 
 #[cfg(test)]

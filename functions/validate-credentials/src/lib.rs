@@ -12,17 +12,19 @@ use shared::ids::AccountId;
 use shared::secrets::Secrets;
 use shared::service::access::{admit, admit_global};
 use shared::service::accounts::{Accounts, AccountsError};
+use shared::service::ports::{AccountStore, KeyStore, Members, SmsGateway};
 use shared::store::Dynamo;
 use shared::telesign::TelesignClient;
 use shared::ApiError;
 
-/// The accounts service (only its validation is used here).
-pub type Service = Accounts<Dynamo, Secrets, TelesignClient>;
+/// The accounts service (only its validation is used here; the in-memory adapters in the edge's
+/// tests).
+pub type Service<S = Dynamo, K = Secrets, G = TelesignClient> = Accounts<S, K, G>;
 
 /// The function's dependencies, built once per sandbox.
 #[derive(Debug)]
-pub struct App {
-    service: Service,
+pub struct App<S = Dynamo, K = Secrets, G = TelesignClient> {
+    service: Service<S, K, G>,
 }
 
 /// The body of `POST /accounts/validate`.
@@ -49,9 +51,16 @@ impl App {
             grace: Duration::ZERO,
         }))
     }
+}
 
+impl<S, K, G> App<S, K, G>
+where
+    S: AccountStore + Members + 'static,
+    K: KeyStore + 'static,
+    G: SmsGateway + 'static,
+{
     /// Builds the function from its service.
-    pub fn new(service: Service) -> Self {
+    pub fn new(service: Service<S, K, G>) -> Self {
         Self { service }
     }
 
@@ -92,5 +101,16 @@ impl App {
         let (account, found) = self.service.validate_stored(&id, limit).await?;
         tracing::info!(account_id = %id, result = found.verdict.as_str(), telesign_code = ?found.telesign_code, "stored credentials validated");
         Ok(json_response(StatusCode::OK, &found.body(account.api_host)))
+    }
+}
+
+impl<S, K, G> shared::runtime::HttpFunction for App<S, K, G>
+where
+    S: AccountStore + Members + 'static,
+    K: KeyStore + 'static,
+    G: SmsGateway + 'static,
+{
+    fn answer(&self, request: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
+        self.handle(request)
     }
 }

@@ -8,6 +8,25 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 
+/// An item's primary key: its partition key and its sort key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    /// The partition key ([`PK`]).
+    pub pk: String,
+    /// The sort key ([`SK`]).
+    pub sk: String,
+}
+
+impl Key {
+    /// The key of partition `pk` and sort key `sk`.
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        Self {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
+    }
+}
+
 /// Partition key attribute.
 pub const PK: &str = "pk";
 /// Sort key attribute.
@@ -27,43 +46,43 @@ pub const GSI2_PK: &str = "gsi2pk";
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 
 /// Key of an account record: `ACCOUNT#<id>` / `ACCOUNT`.
-pub fn account_key(account_id: &str) -> (String, String) {
-    (format!("ACCOUNT#{account_id}"), "ACCOUNT".into())
+pub fn account_key(account_id: &str) -> Key {
+    Key::new(format!("ACCOUNT#{account_id}"), "ACCOUNT".to_owned())
 }
 
 /// Key of a support number's claim: `NUMBER#<digits>` / `NUMBER` (one account per number).
-pub fn number_key(number: &str) -> (String, String) {
-    (format!("NUMBER#{number}"), "NUMBER".into())
+pub fn number_key(number: &str) -> Key {
+    Key::new(format!("NUMBER#{number}"), "NUMBER".to_owned())
 }
 
 /// Key of what is left of a deleted account whose conversations still expire by its retention:
 /// `RETIRED#<account_id>` / `RETIRED` (listed in the index partition `RETIRED`).
-pub fn retired_key(account_id: &str) -> (String, String) {
-    (format!("RETIRED#{account_id}"), "RETIRED".into())
+pub fn retired_key(account_id: &str) -> Key {
+    Key::new(format!("RETIRED#{account_id}"), "RETIRED".to_owned())
 }
 
 /// Key of a TeleSign customer id's claim: `CUSTOMER#<customer_id>` / `CUSTOMER` (one account per
 /// customer id: TeleSign posts every callback of a customer id to one URL).
-pub fn customer_key(customer_id: &str) -> (String, String) {
-    (format!("CUSTOMER#{customer_id}"), "CUSTOMER".into())
+pub fn customer_key(customer_id: &str) -> Key {
+    Key::new(format!("CUSTOMER#{customer_id}"), "CUSTOMER".to_owned())
 }
 
 /// Key of a conversation: `CONV#<id>` / `CONV`; its messages share the partition.
-pub fn conversation_key(conversation_id: &str) -> (String, String) {
-    (format!("CONV#{conversation_id}"), "CONV".into())
+pub fn conversation_key(conversation_id: &str) -> Key {
+    Key::new(format!("CONV#{conversation_id}"), "CONV".to_owned())
 }
 
 /// Key of a message: in its conversation's partition, `MSG#<message_id>` (message ids sort by
 /// creation time, so a query reads the transcript oldest first).
-pub fn message_key(conversation_id: &str, message_id: &str) -> (String, String) {
-    (format!("CONV#{conversation_id}"), format!("MSG#{message_id}"))
+pub fn message_key(conversation_id: &str, message_id: &str) -> Key {
+    Key::new(format!("CONV#{conversation_id}"), format!("MSG#{message_id}"))
 }
 
 /// Key of an inbound message's raw callback body: in its conversation's partition,
 /// `RAW#<message_id>` (after every `MSG#`, so a transcript's query stops before them), expired by
 /// TTL after the raw payload retention.
-pub fn raw_payload_key(conversation_id: &str, message_id: &str) -> (String, String) {
-    (format!("CONV#{conversation_id}"), format!("RAW#{message_id}"))
+pub fn raw_payload_key(conversation_id: &str, message_id: &str) -> Key {
+    Key::new(format!("CONV#{conversation_id}"), format!("RAW#{message_id}"))
 }
 
 /// The sort key just after every message of a conversation's partition.
@@ -72,44 +91,41 @@ pub const AFTER_MESSAGES: &str = "MSG$";
 /// Key of the pointer to the one conversation of a customer and a support number that is not
 /// `closed`: `THREAD#<account>#<support>#<customer>` / `LIVE`. Its conditional creation is what
 /// keeps racing first messages in one conversation.
-pub fn thread_key(account_id: &str, support_number: &str, customer: &str) -> (String, String) {
-    (
-        format!("THREAD#{account_id}#{support_number}#{customer}"),
-        "LIVE".into(),
-    )
+pub fn thread_key(account_id: &str, support_number: &str, customer: &str) -> Key {
+    Key::new(format!("THREAD#{account_id}#{support_number}#{customer}"), "LIVE")
 }
 
 /// Key of an inbound reference seen: `INREF#<account>#<reference_id>` / `INREF`; created in the
 /// same transaction as the message, so a retried callback is a duplicate.
-pub fn inbound_ref_key(account_id: &str, reference_id: &str) -> (String, String) {
-    (format!("INREF#{account_id}#{reference_id}"), "INREF".into())
+pub fn inbound_ref_key(account_id: &str, reference_id: &str) -> Key {
+    Key::new(format!("INREF#{account_id}#{reference_id}"), "INREF".to_owned())
 }
 
 /// Key of an outbound reference: `OUTREF#<reference_id>` / `OUTREF`, pointing at the message a
 /// delivery report is about.
-pub fn outbound_ref_key(reference_id: &str) -> (String, String) {
-    (format!("OUTREF#{reference_id}"), "OUTREF".into())
+pub fn outbound_ref_key(reference_id: &str) -> Key {
+    Key::new(format!("OUTREF#{reference_id}"), "OUTREF".to_owned())
 }
 
 /// Key of a customer's consent with an account: `CONSENT#<account>#<customer>` / `CONSENT`.
-pub fn consent_key(account_id: &str, customer: &str) -> (String, String) {
-    (format!("CONSENT#{account_id}#{customer}"), "CONSENT".into())
+pub fn consent_key(account_id: &str, customer: &str) -> Key {
+    Key::new(format!("CONSENT#{account_id}#{customer}"), "CONSENT".to_owned())
 }
 
 /// A consent keyword in the customer's ledger: in the consent item's partition, in order.
-pub fn consent_change_key(account_id: &str, customer: &str, order: &str) -> (String, String) {
-    (consent_key(account_id, customer).0, format!("CHANGE#{order}"))
+pub fn consent_change_key(account_id: &str, customer: &str, order: &str) -> Key {
+    Key::new(consent_key(account_id, customer).pk, format!("CHANGE#{order}"))
 }
 
 /// Key of an opt-out kept after an erasure: `OPTOUT#<account>#<tag>` / `OPTOUT`, where the tag is
 /// the keyed hash of the customer's number (`privacy::OptOutKey`): the number is not in it.
-pub fn opt_out_key(account_id: &str, tag: &str) -> (String, String) {
-    (format!("OPTOUT#{account_id}#{tag}"), "OPTOUT".into())
+pub fn opt_out_key(account_id: &str, tag: &str) -> Key {
+    Key::new(format!("OPTOUT#{account_id}#{tag}"), "OPTOUT".to_owned())
 }
 
 /// Key of an idempotency record of a send: `IDEM#<scope>#<key>` / `IDEM`.
-pub fn idempotency_key(scope: &str, key: &str) -> (String, String) {
-    (format!("IDEM#{scope}#{key}"), "IDEM".into())
+pub fn idempotency_key(scope: &str, key: &str) -> Key {
+    Key::new(format!("IDEM#{scope}#{key}"), "IDEM".to_owned())
 }
 
 /// Partition of the dashboard index for an account's conversations in one status that is not
@@ -139,14 +155,14 @@ pub fn customer_closed_partition(account_id: &str, customer: &str) -> String {
 
 /// Key of a member of an account: `ACCOUNT#<account>` / `MEMBER#<user>` (in the account's
 /// partition, so its members are one query).
-pub fn member_key(account_id: &str, user_id: &str) -> (String, String) {
-    (format!("ACCOUNT#{account_id}"), format!("MEMBER#{user_id}"))
+pub fn member_key(account_id: &str, user_id: &str) -> Key {
+    Key::new(format!("ACCOUNT#{account_id}"), format!("MEMBER#{user_id}"))
 }
 
 /// Key of a canned response: `ACCOUNT#<account>` / `CANNED#<id>` (in the account's partition, so
 /// an account's are one query).
-pub fn canned_response_key(account_id: &str, canned_response_id: &str) -> (String, String) {
-    (
+pub fn canned_response_key(account_id: &str, canned_response_id: &str) -> Key {
+    Key::new(
         format!("ACCOUNT#{account_id}"),
         format!("{CANNED_PREFIX}{canned_response_id}"),
     )
@@ -158,8 +174,8 @@ pub const CANNED_PREFIX: &str = "CANNED#";
 /// Key of an account's count of canned responses (kept with each creation and deletion, so that
 /// [`channel_domain::canned::MAX_PER_ACCOUNT`] holds whatever the races): `ACCOUNT#<id>` / `CANNEDCOUNT`
 /// (outside the `CANNED#` prefix the list reads).
-pub fn canned_count_key(account_id: &str) -> (String, String) {
-    (format!("ACCOUNT#{account_id}"), "CANNEDCOUNT".into())
+pub fn canned_count_key(account_id: &str) -> Key {
+    Key::new(format!("ACCOUNT#{account_id}"), "CANNEDCOUNT".to_owned())
 }
 
 /// Sort key prefix of the members in an account's partition.
@@ -174,14 +190,14 @@ pub fn memberships_partition(user_id: &str) -> String {
 /// item per live conversation assigned to them, written with the move that assigns it and deleted
 /// with the one that lets it go or ends it (so a member's conversations are one strongly
 /// consistent query).
-pub fn hold_key(account_id: &str, user_id: &str, conversation_id: &str) -> (String, String) {
-    (format!("HOLD#{account_id}#{user_id}"), conversation_id.to_owned())
+pub fn hold_key(account_id: &str, user_id: &str, conversation_id: &str) -> Key {
+    Key::new(format!("HOLD#{account_id}#{user_id}"), conversation_id.to_owned())
 }
 
 /// Key of an audit entry: `AUDIT#<account>` / `<at>#<entry id>` (an account's trail is one
 /// query, newest first when read backwards).
-pub fn audit_key(account_id: &str, at: &str, entry_id: &str) -> (String, String) {
-    (format!("AUDIT#{account_id}"), format!("{at}#{entry_id}"))
+pub fn audit_key(account_id: &str, at: &str, entry_id: &str) -> Key {
+    Key::new(format!("AUDIT#{account_id}"), format!("{at}#{entry_id}"))
 }
 
 /// Partition of the live connections that receive an account's events: `SOCKETS#<account>`
@@ -193,14 +209,14 @@ pub fn listeners_partition(account_id: Option<&str>) -> String {
 
 /// Key of a lease (one holder at a time of a named piece of work, until it expires):
 /// `LEASE#<name>` / `LEASE`.
-pub fn lease_key(name: &str) -> (String, String) {
-    (format!("LEASE#{name}"), "LEASE".into())
+pub fn lease_key(name: &str) -> Key {
+    Key::new(format!("LEASE#{name}"), "LEASE".to_owned())
 }
 
 /// Key of a connection's own item: `SOCKET#<connection_id>` / `SOCKET`, naming the partitions
 /// it is listed in (its `$disconnect` unlists it from each).
-pub fn connection_key(connection_id: &str) -> (String, String) {
-    (format!("SOCKET#{connection_id}"), "SOCKET".into())
+pub fn connection_key(connection_id: &str) -> Key {
+    Key::new(format!("SOCKET#{connection_id}"), "SOCKET".to_owned())
 }
 
 /// Partition of the dashboard index for an account's closed conversations.

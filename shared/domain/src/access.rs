@@ -79,6 +79,15 @@ impl UserId {
     }
 }
 
+/// A user id reads as the text it is (it is only ever checked text).
+impl std::ops::Deref for UserId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

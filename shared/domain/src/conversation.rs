@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::access::UserId;
 use crate::ids::{AccountId, ConversationId, MessageId, Timestamp};
 use crate::phone::PhoneNumber;
 use crate::sms::{Encoding, TextInfo, MAX_MESSAGE_CHARS};
@@ -303,7 +304,7 @@ pub struct Conversation {
     /// The last message or move.
     pub last_activity_at: Timestamp,
     /// The agent who has it.
-    pub assigned_agent: Option<String>,
+    pub assigned_agent: Option<UserId>,
     /// The holder's name, kept on the conversation when it is assigned: the member's display
     /// name (the token's name when they take it themselves), else their id.
     #[serde(default)]
@@ -446,7 +447,7 @@ pub enum Direction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Author {
     /// Their user id (the token's `sub`).
-    pub user_id: String,
+    pub user_id: UserId,
     /// Their name as the token gives it, else their user id.
     pub name: String,
 }
@@ -486,7 +487,7 @@ pub struct Message {
     pub encoding: Encoding,
     /// The agent who sent it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent_id: Option<String>,
+    pub agent_id: Option<UserId>,
     /// Their name as their token gave it (else their id), when they sent it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_name: Option<String>,
@@ -561,10 +562,10 @@ impl Message {
     }
 
     /// An outbound message recorded before it is sent: its outcome is not known yet.
-    pub fn outbound_pending(text: &str, info: &TextInfo, agent_id: Option<&str>) -> Self {
+    pub fn outbound_pending(text: &str, info: &TextInfo, agent_id: Option<&UserId>) -> Self {
         let mut m = Self::new(Direction::Outbound, text, info, MessageState::Unknown);
         m.status_description = Some(SENDING.to_owned());
-        m.agent_id = agent_id.map(str::to_owned);
+        m.agent_id = agent_id.cloned();
         m
     }
 

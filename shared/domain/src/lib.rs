@@ -4,7 +4,7 @@
 //! accounts and their numbers (`account`), who may do what (`access`), the audit trail
 //! (`audit`), automated messages and business hours (`automation`), canned responses
 //! (`canned`), the events of a change (`events`), the jobs a change makes due (`jobs`), pages of
-//! capped lists (`paging`), opt-out tags (`privacy`), and TeleSign's protocol (`telesign`:
+//! capped lists (`paging`), opt-out tags (`privacy`), a send's outcome (`sent`), and TeleSign's protocol (`telesign`:
 //! signing, callbacks, the messaging API's requests, answers and failures, status codes).
 
 #![deny(missing_docs)]
@@ -21,5 +21,6 @@ pub mod jobs;
 pub mod paging;
 pub mod phone;
 pub mod privacy;
+pub mod sent;
 pub mod sms;
 pub mod telesign;

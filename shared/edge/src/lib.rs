@@ -10,5 +10,6 @@ pub mod http;
 pub mod logging;
 pub mod observe;
 pub mod runtime;
+pub mod testing;
 
 pub use error::ApiError;

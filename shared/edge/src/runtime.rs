@@ -98,6 +98,26 @@ impl Clients {
     }
 }
 
+/// A function behind the HTTP API: it answers every request it is given, its errors included
+/// (as the contract's error bodies). Lambda runs it through [`serve`]; the local gateway holds
+/// each by its name in the route table.
+pub trait HttpFunction: Send + Sync + 'static {
+    /// Answers one request.
+    fn answer(&self, request: Request) -> impl Future<Output = Response<Body>> + Send;
+}
+
+/// Runs the Lambda loop over an HTTP function, each invocation in its span and metrics scope
+/// (the answer boxed: one allocation a request keeps the loop's type shallow).
+pub async fn serve<F: HttpFunction>(function: F) -> Result<(), lambda_http::Error> {
+    run(
+        function,
+        |f, req| -> std::pin::Pin<Box<dyn Future<Output = Response<Body>> + Send>> {
+            Box::pin(async move { f.answer(req).await })
+        },
+    )
+    .await
+}
+
 /// Runs the Lambda loop over `handle`, which answers every request (errors included), each
 /// invocation in its span and metrics scope (`observe::invocation`).
 pub async fn run<A, F, Fut>(app: A, handle: F) -> Result<(), lambda_http::Error>

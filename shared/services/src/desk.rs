@@ -368,7 +368,7 @@ pub fn note_text(text: &str) -> Result<&str, DeskError> {
 /// on the condition that its holder is still the one read; audited without the text.
 pub fn plan_note(current: &Conversation, caller: &Caller, text: &str) -> Note {
     let author = Author {
-        user_id: caller.user_id.to_string(),
+        user_id: caller.user_id.clone(),
         name: caller.name.clone().unwrap_or_else(|| caller.user_id.to_string()),
     };
     let message = Message::note(text, author);
@@ -450,7 +450,7 @@ pub fn plan_assignment(current: &Conversation, caller: &Caller, to: Option<(&Use
         &current.account_id,
         current.conversation_id.as_str(),
     )
-    .with("from", current.assigned_agent.clone())
+    .with("from", current.assigned_agent.as_deref())
     .with("to", user.map(UserId::to_string));
     Move {
         conversation_id: current.conversation_id.clone(),

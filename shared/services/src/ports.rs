@@ -142,7 +142,7 @@ pub enum Holder {
 pub struct Guard {
     /// The holder as read (`Some(None)`: unassigned): a move that depends on who holds the
     /// conversation applies only while that is still so.
-    pub holder_read: Option<Option<String>>,
+    pub holder_read: Option<Option<UserId>>,
     /// A user who must still be a member of the conversation's account (the new holder).
     pub member: Option<UserId>,
     /// The last activity as read: a move that must not apply to a conversation that just got a
@@ -164,7 +164,7 @@ impl Move {
         match &self.holder {
             Holder::Keep => {}
             Holder::To(u, name) => {
-                c.assigned_agent = Some(u.to_string());
+                c.assigned_agent = Some(u.clone());
                 c.assigned_agent_name = Some(name.clone());
             }
             Holder::Nobody => {
@@ -223,7 +223,7 @@ pub struct Note {
     pub message: Message,
     /// Who held the conversation when the policy allowed the note: it is written only while
     /// they still do (`None`: nobody) and the conversation is not closed.
-    pub holder_read: Option<String>,
+    pub holder_read: Option<UserId>,
     /// The entry (no text).
     pub audit: AuditEntry,
 }
@@ -471,11 +471,11 @@ pub struct Settlement {
     /// TeleSign's words or the channel's reason.
     pub description: String,
     /// The key and what it keeps: the outcome to replay, or `None` to forget the key.
-    pub idempotency: Option<(IdempotencyScope, Option<String>)>,
+    pub idempotency: Option<(IdempotencyScope, Option<channel_domain::sent::SentMessage>)>,
 }
 
 /// An idempotency record as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum IdempotencyRecord {
     /// The first request is still under way.
     Pending {
@@ -486,8 +486,8 @@ pub enum IdempotencyRecord {
     Done {
         /// Its fingerprint.
         fingerprint: String,
-        /// The outcome, as the service serialised it.
-        outcome: String,
+        /// The outcome, to replay.
+        outcome: Box<channel_domain::sent::SentMessage>,
     },
 }
 

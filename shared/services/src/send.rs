@@ -3,7 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::access::{admit, Refusal};
@@ -13,7 +12,7 @@ use crate::ports::{
     BeginWrite, ConversationMoves, ConversationWrite, Guard, Holder, IdempotencyLog, IdempotencyRecord,
     IdempotencyScope, Members, Move, OutboundLog, OutboundRecord, Settlement, SmsGateway, StoreError, Writer,
 };
-use channel_domain::access::{Action, Caller, Standing};
+use channel_domain::access::{Action, Caller, Standing, UserId};
 use channel_domain::account::Account;
 use channel_domain::audit::{Actor, AuditAction, AuditEntry};
 use channel_domain::conversation::{external_id, next, preview, Conversation, Event, Message, Status, Thread};
@@ -47,7 +46,7 @@ pub struct Draft {
     /// Its encoding and parts (see [`channel_domain::sms::check_text`]).
     pub info: TextInfo,
     /// The agent sending it.
-    pub agent: Option<String>,
+    pub agent: Option<UserId>,
     /// Their name, as the message keeps it.
     pub agent_name: Option<String>,
     /// The caller's idempotency key.
@@ -58,38 +57,7 @@ pub struct Draft {
     pub deadline: Instant,
 }
 
-/// How TeleSign took the message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "verdict", rename_all = "snake_case")]
-pub enum Verdict {
-    /// Accepted (queued).
-    Accepted,
-    /// The request left and no answer came: never resent, settled by the delivery report.
-    OutcomeUnknown,
-    /// TeleSign refused it.
-    Rejected {
-        /// TeleSign's code.
-        telesign_code: Option<u32>,
-        /// TeleSign's text.
-        description: String,
-    },
-    /// TeleSign was unavailable (after the retries): nothing was sent, the caller may retry.
-    Unavailable {
-        /// Why.
-        description: String,
-    },
-}
-
-/// A message recorded and handed to TeleSign (or not), with how TeleSign took it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SentMessage {
-    /// The conversation.
-    pub conversation_id: ConversationId,
-    /// The message as recorded now.
-    pub message: Message,
-    /// TeleSign's verdict.
-    pub verdict: Verdict,
-}
+pub use channel_domain::sent::{SentMessage, Verdict};
 
 /// Why nothing was sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -339,8 +307,7 @@ where
                     IdempotencyRecord::Pending { fingerprint: f } | IdempotencyRecord::Done { fingerprint: f, .. },
                 ) if f != fingerprint => return Err(SendError::KeyReused),
                 Some(IdempotencyRecord::Done { outcome, .. }) => {
-                    let sent = serde_json::from_str(&outcome).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    return Ok(Some(sent));
+                    return Ok(Some(*outcome));
                 }
                 Some(IdempotencyRecord::Pending { .. }) if wait => PENDING_BACKOFF.sleep(attempt).await,
                 Some(IdempotencyRecord::Pending { .. }) => return Ok(None),
@@ -477,7 +444,7 @@ pub fn status_after_send(current: Status, exists: bool, agent: bool) -> Status {
 
 fn plan_outbound(a: &Attempt<'_>, draft: &Draft, scope: Option<IdempotencyScope>) -> OutboundRecord {
     let c = a.conversation;
-    let mut message = Message::outbound_pending(&draft.text, &draft.info, draft.agent.as_deref());
+    let mut message = Message::outbound_pending(&draft.text, &draft.info, draft.agent.as_ref());
     message.agent_name = draft.agent.as_ref().and(draft.agent_name.clone());
     let to = status_after_send(c.status, a.exists, draft.agent.is_some());
     // The sender takes an unassigned conversation (a member on the condition that they still
@@ -512,7 +479,7 @@ fn plan_outbound(a: &Attempt<'_>, draft: &Draft, scope: Option<IdempotencyScope>
         created.status = to;
         created.created_at = message.created_at;
         created.last_activity_at = message.created_at;
-        created.assigned_agent = Some(me.to_string());
+        created.assigned_agent = Some(me.clone());
         created.assigned_agent_name = Some(crate::desk::own_name(a.caller));
         created.last_message_preview = Some(preview(&draft.text));
         ConversationWrite::Create(created)
@@ -599,7 +566,7 @@ fn settled(
 /// every other outcome is kept for the key's replays.
 fn settlement_of(sent: &SentMessage, scope: Option<IdempotencyScope>) -> Settlement {
     let keep = !matches!(sent.verdict, Verdict::Unavailable { .. });
-    let outcome = keep.then(|| serde_json::to_string(sent).unwrap_or_default());
+    let outcome = keep.then(|| sent.clone());
     Settlement {
         conversation_id: sent.conversation_id.clone(),
         message_id: sent.message.message_id.clone(),

@@ -1,6 +1,34 @@
 //! The local stack's API Gateway: serves every function behind the routes of `template.yaml`,
 //! turning each HTTP request into the API Gateway v2 event the deployed function receives and
 //! handing it to the function's own handler.
+//!
+//! # What it stands in for, and what not
+//!
+//! It emulates, as the deployed stack behaves:
+//! - the HTTP API: routing by route key (method and path template, `{name}` parameters), the
+//!   payload format 2.0 event (`routeKey`, `rawPath`, `rawQueryString`, lower-cased headers,
+//!   base64 bodies, path parameters), API Gateway's own answers (`404 {"message":"Not Found"}`
+//!   for an unmatched method or path, `401 {"message":"Unauthorized"}` with `WWW-Authenticate`,
+//!   `413` past its 10 MB body limit);
+//! - the JWT authorizer (`auth.rs`, verifying with `shared::jwt` as the WebSocket authorizer
+//!   does): RS256, the key id, issuer, audience or `client_id`, `exp`, `nbf`, `iat`, the claims
+//!   handed on as strings;
+//! - the WebSocket API (`ws.rs`): the Lambda authorizer of `$connect`, `$connect` and
+//!   `$disconnect` routed to `sockets`, the `@connections` management API (`410 Gone` for a
+//!   connection it does not know);
+//! - Lambda's event sources: the SQS mappings (`queue.rs`: long polls, batches, partial batch
+//!   failures, the visibility timeout, the redrive to each dead-letter queue after its receives),
+//!   the DynamoDB Streams mapping (`stream.rs`: the template's filter, order per shard, bisect on
+//!   error, retries, the on-failure destination), the sweep's schedule;
+//! - the identity provider the console signs in with (`identity.rs`: Cognito's hosted UI, the
+//!   code flow with PKCE, refresh tokens, revocation, logout).
+//!
+//! It does not emulate, and the deploy rehearsal (`deploy/`) or the smoke test (`make smoke`)
+//! holds the deployed stack to instead: throttling (the stage's route throttles, account
+//! concurrency, reserved concurrency), API Gateway's 30-second integration timeout and Lambda's
+//! function timeouts, Lambda's 6 MB payload limit and cold starts, memory and CPU shares, IAM
+//! (every function runs with the local credentials: `tests/template.rs` checks the policies
+//! against what each function's code calls), stages, custom domains, access logs and CORS.
 
 pub mod auth;
 pub mod identity;
@@ -54,18 +82,8 @@ pub fn init_logging() {
 pub struct Gateway {
     /// Each function's AWS request counts, by binary name.
     pub meters: Vec<(&'static str, shared::meter::Meter)>,
-    /// `inbound-callback`.
-    pub inbound: inbound_callback::App,
-    /// `outbound-send`.
-    pub outbound: outbound_send::App,
-    /// `validate-credentials`.
-    pub validate: validate_credentials::App,
-    /// `accounts`.
-    pub accounts: accounts::App,
-    /// `conversations`.
-    pub conversations: conversations::App,
-    /// `console`.
-    pub console: console::App,
+    /// The functions behind the HTTP API, by the name the route table gives each.
+    http: std::collections::BTreeMap<&'static str, Box<dyn Answer>>,
     /// The stand-in for API Gateway's JWT authorizer.
     pub authorizer: auth::Authorizer,
     /// The stand-in for the identity provider the console signs in with.
@@ -90,6 +108,62 @@ pub struct Gateway {
     pub events_crashes: std::sync::atomic::AtomicUsize,
 }
 
+/// A path as the log may hold it: a segment that could be a phone number (seven digits or more)
+/// is written `{number}`, so that no customer's number reaches the gateway's log.
+fn loggable(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            let digits = segment.chars().filter(char::is_ascii_digit).count();
+            if digits >= 7 {
+                "{number}"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// An HTTP function as the gateway holds it: one boxed call, whichever function it is.
+trait Answer: Send + Sync {
+    fn answer_boxed(
+        &self,
+        request: Request,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response<Body>> + Send + '_>>;
+}
+
+impl<F: shared::runtime::HttpFunction> Answer for F {
+    fn answer_boxed(
+        &self,
+        request: Request,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response<Body>> + Send + '_>> {
+        Box::pin(self.answer(request))
+    }
+}
+
+/// Builds the function the route table names `name`, as it builds itself at start; a name no
+/// function of this gateway has fails the gateway's start.
+fn http_function(
+    name: &str,
+    clients: &shared::runtime::Clients,
+    authorizer: &auth::Authorizer,
+) -> Result<Box<dyn Answer>, Box<dyn std::error::Error>> {
+    Ok(match name {
+        "inbound-callback" => Box::new(inbound_callback::App::from_clients(clients)?),
+        "outbound-send" => Box::new(outbound_send::App::from_clients(clients)?),
+        "validate-credentials" => Box::new(validate_credentials::App::from_clients(clients)?),
+        "accounts" => Box::new(accounts::App::from_clients(clients)?),
+        "conversations" => Box::new(conversations::App::from_clients(clients)?),
+        // The console signs in against this gateway's identity stand-in, as deployed against Cognito.
+        "console" => {
+            Box::new(console::App::from_clients(clients)?.signing_in_with(&authorizer.issuer, &authorizer.audience))
+        }
+        other => {
+            return Err(format!("the route table names the function {other}, which this gateway does not host").into())
+        }
+    })
+}
+
 /// The largest body the gateway takes (API Gateway's limit is 10 MB; the functions refuse more
 /// than 64 KiB themselves).
 const MAX_GATEWAY_BODY: usize = 10 * 1024 * 1024;
@@ -109,15 +183,12 @@ impl Gateway {
                 .map(|(_, c)| c)
                 .unwrap_or(&base)
         };
+        let mut http = std::collections::BTreeMap::new();
+        for name in routes::http_functions() {
+            http.insert(name, http_function(name, of(name), &authorizer)?);
+        }
         Ok(Self {
-            inbound: inbound_callback::App::from_clients(of("inbound-callback"))?,
-            outbound: outbound_send::App::from_clients(of("outbound-send"))?,
-            validate: validate_credentials::App::from_clients(of("validate-credentials"))?,
-            accounts: accounts::App::from_clients(of("accounts"))?,
-            conversations: conversations::App::from_clients(of("conversations"))?,
-            // The console signs in against this gateway's identity stand-in, as deployed against Cognito.
-            console: console::App::from_clients(of("console"))?
-                .signing_in_with(&authorizer.issuer, &authorizer.audience),
+            http,
             replay: callback_replay::App::from_clients(of("callback-replay"))?,
             sweeper: sweeper::App::from_clients(of("sweeper"))?,
             worker: worker::App::from_clients(of("worker"))?,
@@ -215,14 +286,14 @@ impl Gateway {
             Ok(f) => f,
             // API Gateway's own answers for what no route matches.
             Err(_) => {
-                tracing::warn!(method = %parts.method, path = %path, status = 404, "no route");
+                tracing::warn!(method = %parts.method, path = %loggable(&path), status = 404, "no route");
                 return plain(404, "Not Found");
             }
         };
         let claims = if route.public {
             None
         } else if self.identities.refuse_now() {
-            tracing::warn!(method = %parts.method, path = %path, status = 401, "token refused (a test's forced 401)");
+            tracing::warn!(method = %parts.method, route = route.path, status = 401, "token refused (a test's forced 401)");
             return plain(401, "Unauthorized");
         } else {
             let header = parts
@@ -233,7 +304,7 @@ impl Gateway {
                 Ok(claims) => Some(claims),
                 Err(why) => {
                     // API Gateway's own answer; the reason only in the log.
-                    tracing::warn!(method = %parts.method, path = %path, status = 401, reason = %why, "token refused");
+                    tracing::warn!(method = %parts.method, route = route.path, status = 401, reason = %why, "token refused");
                     let mut refused = plain(401, "Unauthorized");
                     refused
                         .headers_mut()
@@ -255,28 +326,22 @@ impl Gateway {
         // Every line a function logs while it handles the request names the function; inside,
         // the invocation's own span (actor, ids) and metrics, as `shared::runtime::run` deployed.
         let span = tracing::info_span!("invoke", function = route.function);
-        let response = shared::observe::invocation(request, |request| {
-            Box::pin(async move {
-                match route.function {
-                    "inbound-callback" => self.inbound.handle(request).await,
-                    "outbound-send" => self.outbound.handle(request).await,
-                    "validate-credentials" => self.validate.handle(request).await,
-                    "accounts" => self.accounts.handle(request).await,
-                    "console" => self.console.handle(request).await,
-                    _ => self.conversations.handle(request).await,
-                }
-            })
-        })
-        .instrument(span)
-        .await;
+        let Some(function) = self.http.get(route.function) else {
+            // Not reached: every route's function was built at start, or the gateway did not start.
+            return plain(502, "Bad Gateway");
+        };
+        let response = shared::observe::invocation(request, |request| function.answer_boxed(request))
+            .instrument(span)
+            .await;
         let status = response.status().as_u16();
         let micros = started.elapsed().as_micros() as u64;
         if (400..500).contains(&status) {
             // One line per refused request, with the contract's error code: what a client got wrong.
-            tracing::warn!(function = route.function, method = %parts.method, path = %path, status,
+            // The route's template, never the path: a path may carry a customer's number.
+            tracing::warn!(function = route.function, method = %parts.method, route = route.path, status,
                 code = error_code(&response).as_deref().unwrap_or(""), micros, "client error");
         } else {
-            tracing::debug!(function = route.function, method = %parts.method, path = %path, status, micros, "routed");
+            tracing::debug!(function = route.function, method = %parts.method, route = route.path, status, micros, "routed");
         }
         to_http(response)
     }
@@ -473,4 +538,41 @@ pub(crate) fn plain(status: u16, message: &str) -> hyper::Response<Full<Bytes>> 
         http::HeaderValue::from_static("application/json"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_logged_path_holds_no_number() {
+        assert_eq!(
+            loggable("/accounts/01ab/customers/+14255550123/export/x"),
+            "/accounts/01ab/customers/{number}/export/x"
+        );
+        assert_eq!(loggable("/accounts/14255550100"), "/accounts/{number}");
+        assert_eq!(loggable("/conversations"), "/conversations");
+    }
+
+    #[tokio::test]
+    async fn a_function_the_gateway_does_not_host_fails_its_start() {
+        let clients = shared::runtime::Clients {
+            aws: shared::aws::load_config().await,
+            table: "t".into(),
+            meter: shared::meter::Meter::default(),
+            raw_payload_days: 30,
+        };
+        let authorizer = auth::Authorizer::generate("https://i".into(), "a".into(), "g".into()).unwrap();
+        let unknown = http_function("reports", &clients, &authorizer)
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            unknown.as_deref(),
+            Some("the route table names the function reports, which this gateway does not host")
+        );
+        assert!(http_function("console", &clients, &authorizer).is_ok());
+        for name in routes::http_functions() {
+            assert!(routes::FUNCTIONS.contains(&name), "{name} is a function of the stack");
+        }
+    }
 }

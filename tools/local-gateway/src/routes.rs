@@ -17,6 +17,17 @@ pub const FUNCTIONS: &[&str] = &[
     "setup",
 ];
 
+/// The functions behind the HTTP API's routes, each once, in the table's order.
+pub fn http_functions() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for r in ROUTES {
+        if !names.contains(&r.function) {
+            names.push(r.function);
+        }
+    }
+    names
+}
+
 /// One route: method, path template (`{name}` for a parameter), function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {

@@ -214,7 +214,13 @@ fn a_long_function_is_caught_but_not_a_long_test() {
     let body = "    let _ = 1;\n".repeat(60);
     let found = one(&domain(), &["sms"], &format!("fn long() {{\n{body}}}\n"));
     assert_eq!(found, ["`long` is 62 lines (at most 60)"]);
-    let test = format!("#[tokio::test]\nasync fn long() {{\n{body}}}\n#[cfg(test)]\nmod tests {{ fn long() {{\n{body}}} }}");
+    let test =
+        format!("#[tokio::test]\nasync fn long() {{\n{body}}}\n#[cfg(test)]\nmod tests {{ fn long() {{\n{body}}} }}");
     assert!(one(&domain(), &["sms"], &test).is_empty(), "a test reads best whole");
-    assert!(one(&services(), &["testkit", "contracts"], &format!("pub fn suite() {{\n{body}}}")).is_empty());
+    assert!(one(
+        &services(),
+        &["testkit", "contracts"],
+        &format!("pub fn suite() {{\n{body}}}")
+    )
+    .is_empty());
 }

@@ -1,5 +1,6 @@
 //! Messaging accounts and the claims on their support numbers.
 
+use crate::table::Key;
 use std::collections::HashMap;
 
 use super::items::{
@@ -17,8 +18,8 @@ use channel_services::ports::{AccountChange, AccountStore, Claim, Retired, Retir
 impl Dynamo {
     /// The keys of an account's items under a sort key prefix: its members, its canned
     /// responses (1 Query of its partition).
-    async fn keys_under(&self, id: &AccountId, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
-        let (pk, _) = table::account_key(id.as_str());
+    async fn keys_under(&self, id: &AccountId, prefix: &str) -> Result<Vec<Key>, StoreError> {
+        let Key { pk, .. } = table::account_key(id.as_str());
         let vals = HashMap::from([(":p".to_owned(), s(pk)), (":m".to_owned(), s(prefix))]);
         let items = self
             .query_all(None, "pk = :p AND begins_with(sk, :m)", None, vals)
@@ -26,7 +27,7 @@ impl Dynamo {
         let text = |i: &super::Item, k: &str| i.get(k).and_then(|v| v.as_s().ok()).cloned();
         Ok(items
             .iter()
-            .filter_map(|i| Some((text(i, table::PK)?, text(i, table::SK)?)))
+            .filter_map(|i| Some(Key::new(text(i, table::PK)?, text(i, table::SK)?)))
             .collect())
     }
 }

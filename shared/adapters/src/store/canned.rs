@@ -1,5 +1,6 @@
 //! Canned responses: items in their account's partition, written with their audit entry.
 
+use crate::table::Key;
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
@@ -23,7 +24,7 @@ struct CannedItem {
 
 impl CannedItem {
     fn of(r: &CannedResponse) -> Self {
-        let (pk, sk) = table::canned_response_key(r.account_id.as_str(), r.canned_response_id.as_str());
+        let Key { pk, sk } = table::canned_response_key(r.account_id.as_str(), r.canned_response_id.as_str());
         Self {
             pk,
             sk,
@@ -35,7 +36,7 @@ impl CannedItem {
 impl CannedResponses for Dynamo {
     /// 1 Query of the account's partition under `CANNED#` per 1 MB.
     async fn canned_responses(&self, account_id: &AccountId) -> Result<Vec<CannedResponse>, StoreError> {
-        let (pk, _) = table::account_key(account_id.as_str());
+        let Key { pk, .. } = table::account_key(account_id.as_str());
         let vals = HashMap::from([(":p".to_owned(), s(pk)), (":c".to_owned(), s(table::CANNED_PREFIX))]);
         let items = self
             .query_all(None, "pk = :p AND begins_with(sk, :c)", None, vals)

@@ -3,6 +3,7 @@
 //! connection's own item naming them, each with the TTL `expires_at` (API Gateway closes a
 //! connection after two hours; an item outlives a lost `$disconnect` only until then).
 
+use crate::table::Key;
 use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 use serde::{Deserialize, Serialize};
 
@@ -47,7 +48,7 @@ fn put(item: Item) -> Result<WriteRequest, StoreError> {
 
 fn delete(pk: String, sk: String) -> Result<WriteRequest, StoreError> {
     let delete = DeleteRequest::builder()
-        .set_key(Some(key((pk, sk))))
+        .set_key(Some(key(Key::new(pk, sk))))
         .build()
         .map_err(|e| StoreError::Corrupt(e.to_string()));
     Ok(WriteRequest::builder().delete_request(delete?).build())
@@ -56,7 +57,7 @@ fn delete(pk: String, sk: String) -> Result<WriteRequest, StoreError> {
 impl Connections for Dynamo {
     async fn open(&self, c: &Connection, audiences: &[Audience]) -> Result<(), StoreError> {
         let partitions: Vec<String> = audiences.iter().map(partition).collect();
-        let (pk, sk) = table::connection_key(&c.connection_id);
+        let Key { pk, sk } = table::connection_key(&c.connection_id);
         let own = ConnectionItem {
             pk,
             sk,
@@ -92,7 +93,7 @@ impl Connections for Dynamo {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key((partition(audience), connection_id.to_owned()))))
+            .set_key(Some(key(Key::new(partition(audience), connection_id))))
             .send()
             .await
             .map(|_| ())
@@ -105,7 +106,7 @@ impl Connections for Dynamo {
             return Ok(());
         };
         let own: ConnectionItem = from_item(item)?;
-        let mut writes = vec![delete(own_key.0, own_key.1)?];
+        let mut writes = vec![delete(own_key.pk, own_key.sk)?];
         for pk in own.partitions {
             writes.push(delete(pk, connection_id.to_owned())?);
         }

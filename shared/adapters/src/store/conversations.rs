@@ -2,6 +2,7 @@
 //! that moves a conversation and its live pointer, shared by agent moves, replies and customer
 //! messages.
 
+use crate::table::Key;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -56,7 +57,7 @@ fn push_holds(txn: &mut Txn<'_>, m: &Move) -> Result<(), StoreError> {
     let after = match &m.holder {
         _ if m.to == Status::Closed => None,
         Holder::Keep => before.clone(),
-        Holder::To(u, _) => Some(u.to_string()),
+        Holder::To(u, _) => Some(u.clone()),
         Holder::Nobody => None,
     };
     if before == after {
@@ -250,7 +251,7 @@ const MAX_TRANSCRIPT_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 
 /// The partition of a conversation and its messages.
 fn pk_of(id: &ConversationId) -> String {
-    table::conversation_key(id.as_str()).0
+    table::conversation_key(id.as_str()).pk
 }
 
 /// A transcript page's conversation (when the page holds it), its messages, and where the next
@@ -444,7 +445,7 @@ impl ConversationReads for Dynamo {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Option<Conversation>, ReadError> {
-        let (pk, _) = table::conversation_key(id.as_str());
+        let Key { pk, .. } = table::conversation_key(id.as_str());
         let fits = |k: &str, v: &str| match k {
             table::PK => v == pk,
             _ => v.starts_with("MSG#") && v.len() <= 64,

@@ -8,6 +8,7 @@
 //! added meanwhile. The conversation item goes last so that an interrupted erasure still finds it
 //! and the next request finishes it.
 
+use crate::table::Key;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::ReturnValue;
@@ -29,18 +30,18 @@ const CONVERSATION_SK: &str = "CONV";
 fn conversation_in(items: &[Item]) -> Result<Option<Conversation>, StoreError> {
     items
         .iter()
-        .find(|i| key_of(i).is_some_and(|(_, sk)| sk == CONVERSATION_SK))
+        .find(|i| key_of(i).is_some_and(|k| k.sk == CONVERSATION_SK))
         .map(|i| Ok(from_item::<ConversationItem>(i.clone())?.into_conversation()))
         .transpose()
 }
 
 fn is_message(item: &Item) -> bool {
-    key_of(item).is_some_and(|(_, sk)| sk.starts_with("MSG#"))
+    key_of(item).is_some_and(|k| k.sk.starts_with("MSG#"))
 }
 
 impl Dynamo {
     /// Deletes one item when `condition` holds; whether it did.
-    async fn delete_if(&self, k: (String, String), condition: &str, vals: Item) -> Result<bool, StoreError> {
+    async fn delete_if(&self, k: Key, condition: &str, vals: Item) -> Result<bool, StoreError> {
         let out = self
             .client
             .delete_item()
@@ -81,17 +82,17 @@ impl Dynamo {
     }
 
     /// The items of a partition but its conversation item, with the items their messages name.
-    fn erasable(items: &[Item], erased: &mut Erased) -> Result<Vec<(String, String)>, StoreError> {
+    fn erasable(items: &[Item], erased: &mut Erased) -> Result<Vec<Key>, StoreError> {
         let mut keys = Vec::new();
         for item in items {
             let Some(k) = key_of(item) else { continue };
-            if k.1 == CONVERSATION_SK {
+            if k.sk == CONVERSATION_SK {
                 continue;
             }
             if is_message(item) {
                 let message: MessageItem = from_item(item.clone())?;
                 for linked in message.linked_keys() {
-                    if linked.0.starts_with("IDEM#") {
+                    if linked.pk.starts_with("IDEM#") {
                         erased.idempotency_records += 1;
                     } else {
                         erased.references += 1;
@@ -141,7 +142,7 @@ impl CustomerRecords for Dynamo {
 
     /// 1 Query per 1 MB of the conversation's partition.
     async fn conversation_file(&self, id: &ConversationId) -> Result<Option<ConversationFile>, StoreError> {
-        let items = self.partition(&table::conversation_key(id.as_str()).0).await?;
+        let items = self.partition(&table::conversation_key(id.as_str()).pk).await?;
         let Some(mut conversation) = conversation_in(&items)? else {
             return Ok(None);
         };
@@ -149,7 +150,7 @@ impl CustomerRecords for Dynamo {
         let mut raw_payloads = Vec::new();
         for item in items
             .iter()
-            .filter(|i| key_of(i).is_some_and(|(_, sk)| sk.starts_with("RAW#")))
+            .filter(|i| key_of(i).is_some_and(|k| k.sk.starts_with("RAW#")))
         {
             let raw: RawItem = from_item(item.clone())?;
             raw_payloads.push((raw.message_id, raw.body));
@@ -174,13 +175,13 @@ impl CustomerRecords for Dynamo {
         account_id: &AccountId,
         customer: &PhoneNumber,
     ) -> Result<Vec<serde_json::Value>, StoreError> {
-        let (pk, _) = table::consent_key(account_id.as_str(), customer.as_str());
+        let Key { pk, .. } = table::consent_key(account_id.as_str(), customer.as_str());
         self.partition(&pk).await?.into_iter().map(from_item).collect()
     }
 
     /// 1 Query per 1 MB of the account's trail (read whole, kept by target).
     async fn entries_about(&self, account_id: &AccountId, targets: &[String]) -> Result<Vec<AuditEntry>, StoreError> {
-        let (pk, _) = table::audit_key(account_id.as_str(), "", "");
+        let Key { pk, .. } = table::audit_key(account_id.as_str(), "", "");
         let mut entries = Vec::new();
         for item in self.partition(&pk).await? {
             let entry = from_item::<AuditItem>(item)?.into_entry();
@@ -194,7 +195,7 @@ impl CustomerRecords for Dynamo {
     /// 1 Query, 1 or 2 DeleteItem (pointer, hold), 1 BatchWriteItem per 25 items, 1 DeleteItem
     /// (the conversation), 1 Query (what a racing write added).
     async fn erase_conversation(&self, _account_id: &AccountId, id: &ConversationId) -> Result<Erased, StoreError> {
-        let (pk, sk) = table::conversation_key(id.as_str());
+        let Key { pk, sk } = table::conversation_key(id.as_str());
         let items = self.partition(&pk).await?;
         let mut erased = Erased::default();
         if let Some(c) = conversation_in(&items)? {
@@ -203,7 +204,7 @@ impl CustomerRecords for Dynamo {
         let keys = Self::erasable(&items, &mut erased)?;
         self.delete_many(keys).await?;
         if self
-            .delete_if((pk.clone(), sk), "attribute_exists(pk)", HashMap::new())
+            .delete_if(Key::new(pk.clone(), sk), "attribute_exists(pk)", HashMap::new())
             .await?
         {
             erased.conversations += 1;
@@ -213,7 +214,7 @@ impl CustomerRecords for Dynamo {
         let conversation_again: Vec<_> = late
             .iter()
             .filter_map(key_of)
-            .filter(|k| k.1 == CONVERSATION_SK)
+            .filter(|k| k.sk == CONVERSATION_SK)
             .collect();
         self.delete_many(keys.into_iter().chain(conversation_again).collect())
             .await?;
@@ -227,10 +228,10 @@ impl CustomerRecords for Dynamo {
         customer: &PhoneNumber,
         tag: &str,
     ) -> Result<(usize, bool), StoreError> {
-        let (pk, state_sk) = table::consent_key(account_id.as_str(), customer.as_str());
+        let Key { pk, sk: state_sk } = table::consent_key(account_id.as_str(), customer.as_str());
         let items = self.partition(&pk).await?;
         let opted_out = items.iter().any(|i| {
-            key_of(i).is_some_and(|(_, sk)| sk == state_sk)
+            key_of(i).is_some_and(|k| k.sk == state_sk)
                 && i.get(super::items::attr::OPTED_OUT).and_then(|v| v.as_bool().ok()) == Some(&true)
         });
         if opted_out {

@@ -1,6 +1,7 @@
 //! Inbound SMS: into the customer's live conversation or a new one, exactly once.
 
 use super::conversations::push_conversation;
+use crate::table::Key;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::items::{
@@ -41,7 +42,7 @@ impl KeyStamp {
 }
 
 /// The keys of a thread's pointer and its customer's consent.
-pub(crate) fn thread_keys(t: &Thread) -> Vec<(String, String)> {
+pub(crate) fn thread_keys(t: &Thread) -> Vec<Key> {
     vec![
         table::thread_key(
             t.account_id.as_str(),

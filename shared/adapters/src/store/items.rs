@@ -1,6 +1,7 @@
 //! The items of the table as serde structs (mapped by `serde_dynamo`), and the attribute names
 //! that expressions use: the one place that knows what an item holds.
 
+use crate::table::Key;
 use channel_domain::automation::Kind;
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +30,44 @@ pub mod attr {
     pub const ACCOUNT_ID: &str = "account_id";
     /// Whether a customer opted out.
     pub const OPTED_OUT: &str = "opted_out";
+
+    /// Every attribute an expression of the store may name (besides the key attributes and
+    /// the indexes' of `table`): the items' own fields, by their serde names, and the few that
+    /// only an update sets (a counter, a claim's time, a key's stamp). A test holds every
+    /// expression of `store/` to this list and the list to the items' fields, so that a field
+    /// renamed in an item cannot leave an expression naming what no item writes.
+    pub const ALL: &[&str] = &[
+        STATUS,
+        STATUS_RANK,
+        CONVERSATION_ID,
+        ACCOUNT_ID,
+        OPTED_OUT,
+        "assigned_agent",
+        "assigned_agent_name",
+        "away_for",
+        "canned",
+        "claimed_at",
+        "consent_order",
+        "customer_number",
+        "direction",
+        "holder",
+        "idem_state",
+        "key_rotated_at",
+        "key_version",
+        "last_activity_at",
+        "last_customer_message_at",
+        "last_message_preview",
+        "name",
+        "needs_reply",
+        "numbers",
+        "outcome",
+        "retention_days",
+        "status_code",
+        "status_description",
+        "status_updated_at",
+        "telesign_reference_id",
+        "waiting_since",
+    ];
 }
 
 /// Writes a serde struct as an item.
@@ -54,7 +93,7 @@ pub struct ConversationItem {
     created_at: Timestamp,
     last_activity_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    assigned_agent: Option<String>,
+    assigned_agent: Option<UserId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     assigned_agent_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -99,7 +138,7 @@ pub fn second_partition(account_id: &AccountId, status: Status, holder: Option<&
 impl ConversationItem {
     /// The item of a conversation.
     pub fn of(c: &Conversation) -> Self {
-        let (pk, sk) = table::conversation_key(c.conversation_id.as_str());
+        let Key { pk, sk } = table::conversation_key(c.conversation_id.as_str());
         Self {
             pk,
             sk,
@@ -141,7 +180,7 @@ impl ConversationItem {
             assigned_agent_name: self
                 .assigned_agent
                 .as_ref()
-                .map(|a| self.assigned_agent_name.unwrap_or_else(|| a.clone())),
+                .map(|a| self.assigned_agent_name.unwrap_or_else(|| a.to_string())),
             assigned_agent: self.assigned_agent,
             last_customer_message_at: self.last_customer_message_at,
             needs_reply: self.needs_reply,
@@ -177,7 +216,7 @@ pub struct MessageItem {
     segments: u32,
     encoding: Encoding,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    agent_id: Option<String>,
+    agent_id: Option<UserId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     agent_name: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -201,7 +240,7 @@ fn one() -> u32 {
 impl MessageItem {
     /// The item of a message of a conversation (with the raw callback body of an inbound one).
     pub fn of(conversation_id: &ConversationId, account_id: &AccountId, m: &Message, raw: Option<&str>) -> Self {
-        let (pk, sk) = table::message_key(conversation_id.as_str(), m.message_id.as_str());
+        let Key { pk, sk } = table::message_key(conversation_id.as_str(), m.message_id.as_str());
         Self {
             pk,
             sk,
@@ -229,8 +268,8 @@ impl MessageItem {
     }
 
     /// The message, naming the idempotency record of its send.
-    pub fn with_idempotency(mut self, record: &(String, String)) -> Self {
-        self.idempotency_pk = Some(record.0.clone());
+    pub fn with_idempotency(mut self, record: &Key) -> Self {
+        self.idempotency_pk = Some(record.pk.clone());
         self
     }
 
@@ -241,7 +280,7 @@ impl MessageItem {
 
     /// The keys of the items that name this message: its inbound reference (`INREF#`) or its
     /// outbound one (`OUTREF#`), and the idempotency record of its send.
-    pub fn linked_keys(&self) -> Vec<(String, String)> {
+    pub fn linked_keys(&self) -> Vec<Key> {
         let mut keys = Vec::new();
         if let Some(reference) = &self.telesign_reference_id {
             keys.push(match self.direction {
@@ -250,7 +289,7 @@ impl MessageItem {
             });
         }
         if let Some(pk) = &self.idempotency_pk {
-            keys.push((pk.clone(), "IDEM".into()));
+            keys.push(Key::new(pk.clone(), "IDEM"));
         }
         keys
     }
@@ -317,7 +356,7 @@ pub struct RawItem {
 impl RawItem {
     /// The raw body of a message, kept `days`.
     pub fn of(conversation_id: &ConversationId, message_id: &MessageId, body: &str, days: u32) -> Self {
-        let (pk, sk) = table::raw_payload_key(conversation_id.as_str(), message_id.as_str());
+        let Key { pk, sk } = table::raw_payload_key(conversation_id.as_str(), message_id.as_str());
         Self {
             pk,
             sk,
@@ -345,7 +384,7 @@ pub struct PointerItem {
 impl PointerItem {
     /// The pointer of a new conversation.
     pub fn of(c: &Conversation) -> Self {
-        let (pk, sk) = table::thread_key(
+        let Key { pk, sk } = table::thread_key(
             c.account_id.as_str(),
             c.support_number.as_str(),
             c.customer_number.as_str(),
@@ -373,7 +412,7 @@ pub struct ReferenceItem {
 impl ReferenceItem {
     /// The reference of an inbound message, remembered `ttl_seconds`.
     pub fn of(account_id: &AccountId, reference_id: &str, at: (&ConversationId, &MessageId), ttl_seconds: i64) -> Self {
-        let (pk, sk) = table::inbound_ref_key(account_id.as_str(), reference_id);
+        let Key { pk, sk } = table::inbound_ref_key(account_id.as_str(), reference_id);
         Self {
             pk,
             sk,
@@ -398,7 +437,7 @@ pub struct OutrefItem {
 impl OutrefItem {
     /// The pointer of TeleSign's reference to a message.
     pub fn of(reference_id: &str, conversation_id: &ConversationId, message_id: &MessageId) -> Self {
-        let (pk, sk) = table::outbound_ref_key(reference_id);
+        let Key { pk, sk } = table::outbound_ref_key(reference_id);
         Self {
             pk,
             sk,
@@ -432,7 +471,7 @@ impl ConsentItem {
         conversation_id: &ConversationId,
         order: &str,
     ) -> Self {
-        let (pk, sk) = table::consent_key(account_id.as_str(), customer.as_str());
+        let Key { pk, sk } = table::consent_key(account_id.as_str(), customer.as_str());
         Self {
             pk,
             sk,
@@ -467,7 +506,7 @@ impl ConsentChangeItem {
         at: (&ConversationId, &MessageId),
     ) -> Self {
         use channel_domain::automation::ConsentEffect;
-        let (pk, sk) = table::consent_change_key(account_id.as_str(), customer.as_str(), &w.order);
+        let Key { pk, sk } = table::consent_change_key(account_id.as_str(), customer.as_str(), &w.order);
         let effect = match w.effect {
             ConsentEffect::Changed(_) => "changed",
             ConsentEffect::Unchanged(_) => "unchanged",
@@ -497,7 +536,7 @@ pub struct OptOutItem {
 impl OptOutItem {
     /// The opt-out of a customer by their tag.
     pub fn of(account_id: &AccountId, tag: &str) -> Self {
-        let (pk, sk) = table::opt_out_key(account_id.as_str(), tag);
+        let Key { pk, sk } = table::opt_out_key(account_id.as_str(), tag);
         Self {
             pk,
             sk,
@@ -524,10 +563,10 @@ pub struct IdempotencyItem {
 
 impl IdempotencyItem {
     /// A pending claim of a key, remembered `ttl_seconds`.
-    pub fn pending(key: (String, String), fingerprint: &str, ttl_seconds: i64) -> Self {
+    pub fn pending(key: Key, fingerprint: &str, ttl_seconds: i64) -> Self {
         Self {
-            pk: key.0,
-            sk: key.1,
+            pk: key.pk,
+            sk: key.sk,
             idem_state: "pending".into(),
             fingerprint: fingerprint.to_owned(),
             outcome: None,
@@ -553,7 +592,7 @@ impl NumberItem {
 
     /// The claim of an account on a number.
     pub fn of(account_id: &AccountId, n: &SupportNumber) -> Result<Self, StoreError> {
-        let (pk, sk) = table::number_key(n.number.as_str());
+        let Key { pk, sk } = table::number_key(n.number.as_str());
         Ok(Self {
             pk,
             sk,
@@ -598,7 +637,7 @@ pub struct CustomerItem {
 impl CustomerItem {
     /// The claim of an account on its customer id.
     pub fn of(a: &Account) -> Self {
-        let (pk, sk) = table::customer_key(&a.customer_id);
+        let Key { pk, sk } = table::customer_key(&a.customer_id);
         Self {
             pk,
             sk,
@@ -631,7 +670,7 @@ impl RetiredItem {
     /// The record of a deleted account with a retention (`None` without one: nothing expires).
     pub fn of(a: &Account) -> Option<Self> {
         let days = a.retention_days?;
-        let (pk, sk) = table::retired_key(a.account_id.as_str());
+        let Key { pk, sk } = table::retired_key(a.account_id.as_str());
         let deleted_at = Timestamp::now();
         Some(Self {
             pk,
@@ -658,7 +697,7 @@ impl RetiredItem {
 impl AccountItem {
     /// The item of an account.
     pub fn of(a: &Account) -> Result<Self, StoreError> {
-        let (pk, sk) = table::account_key(a.account_id.as_str());
+        let Key { pk, sk } = table::account_key(a.account_id.as_str());
         let numbers = a
             .numbers
             .iter()
@@ -719,7 +758,7 @@ pub struct MemberItem {
 impl MemberItem {
     /// The item of a member.
     pub fn of(m: &Member) -> Self {
-        let (pk, sk) = table::member_key(m.account_id.as_str(), m.user_id.as_str());
+        let Key { pk, sk } = table::member_key(m.account_id.as_str(), m.user_id.as_str());
         Self {
             pk,
             sk,
@@ -757,7 +796,7 @@ pub struct HoldItem {
 impl HoldItem {
     /// The hold of `user` on a conversation of an account.
     pub fn of(account_id: &AccountId, user: &str, conversation_id: &ConversationId) -> Self {
-        let (pk, sk) = table::hold_key(account_id.as_str(), user, conversation_id.as_str());
+        let Key { pk, sk } = table::hold_key(account_id.as_str(), user, conversation_id.as_str());
         Self {
             pk,
             sk,
@@ -781,7 +820,7 @@ impl AuditItem {
     pub fn of(e: &AuditEntry) -> Self {
         let id = channel_domain::ids::new_id();
         let at = e.at.to_string();
-        let (pk, sk) = table::audit_key(e.account_id.as_str(), &at, &id);
+        let Key { pk, sk } = table::audit_key(e.account_id.as_str(), &at, &id);
         Self {
             pk,
             sk,
@@ -824,7 +863,7 @@ mod tests {
             customer_number: PhoneNumber::parse("48601234567").unwrap(),
         };
         let mut c = Conversation::first_contact(&thread);
-        c.assigned_agent = Some("a-1".into());
+        c.assigned_agent = Some(UserId::parse("a-1").unwrap());
         c.customer_wrote(c.created_at);
         let mut item = to_item(&ConversationItem::of(&c)).unwrap();
         for field in [

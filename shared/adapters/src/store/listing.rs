@@ -430,7 +430,7 @@ mod tests {
         assert!(in_listing(&c, &listing(Status::LIVE.to_vec(), None)));
         assert!(!in_listing(&c, &listing(vec![Status::Waiting], None)));
         assert!(in_listing(&c, &listing(Status::LIVE.to_vec(), Some(None))));
-        c.assigned_agent = Some("u-1".into());
+        c.assigned_agent = Some(UserId::parse("u-1").unwrap());
         assert!(!in_listing(&c, &listing(Status::LIVE.to_vec(), Some(None))));
         assert!(in_listing(
             &c,

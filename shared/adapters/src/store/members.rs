@@ -1,5 +1,6 @@
 //! Members of accounts, the conversations they hold, and the audit trail.
 
+use crate::table::Key;
 use std::collections::HashMap;
 
 use super::conversations::{decode_cursor, encode_cursor};
@@ -37,7 +38,7 @@ impl Members for Dynamo {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page<Member>, ReadError> {
-        let (pk, _) = table::account_key(account_id.as_str());
+        let Key { pk, .. } = table::account_key(account_id.as_str());
         let fits = |k: &str, v: &str| match k {
             table::PK => v == pk,
             _ => v.starts_with(table::MEMBER_PREFIX) && v.len() <= 256,
@@ -119,7 +120,7 @@ impl Members for Dynamo {
     /// conversations through the index, which may lag a just-committed assignment; the holds do
     /// not).
     async fn held_by(&self, account_id: &AccountId, user_id: &UserId) -> Result<Vec<ConversationId>, StoreError> {
-        let (pk, _) = table::hold_key(account_id.as_str(), user_id.as_str(), "");
+        let Key { pk, .. } = table::hold_key(account_id.as_str(), user_id.as_str(), "");
         let holds = self
             .query_all(None, "pk = :pk", None, HashMap::from([(":pk".to_owned(), s(pk))]))
             .await?;
@@ -148,7 +149,7 @@ impl AuditLog for Dynamo {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page<AuditEntry>, ReadError> {
-        let (partition, _) = table::audit_key(account_id.as_str(), "", "");
+        let Key { pk: partition, .. } = table::audit_key(account_id.as_str(), "", "");
         let start = cursor
             .map(|c| decode_cursor(c, &[table::PK, table::SK], |_, v| v.len() <= 256))
             .transpose()?;

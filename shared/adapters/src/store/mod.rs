@@ -18,6 +18,7 @@ pub mod reports;
 pub mod stream;
 mod txn;
 
+use crate::table::Key;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -57,7 +58,7 @@ pub const DEFAULT_RAW_PAYLOAD_DAYS: u32 = 30;
 pub type Item = HashMap<String, AttributeValue>;
 
 /// The `pk`/`sk` key map.
-pub(crate) fn key((pk, sk): (String, String)) -> Item {
+pub(crate) fn key(Key { pk, sk }: Key) -> Item {
     HashMap::from([
         (PK.to_owned(), AttributeValue::S(pk)),
         (SK.to_owned(), AttributeValue::S(sk)),
@@ -102,7 +103,7 @@ impl Dynamo {
     }
 
     /// Reads one item, strongly consistent.
-    pub(crate) async fn get(&self, key_pair: (String, String)) -> Result<Option<Item>, StoreError> {
+    pub(crate) async fn get(&self, key_pair: Key) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -150,7 +151,7 @@ impl Dynamo {
 
     /// Reads several items in one request (retrying what DynamoDB leaves unprocessed, with backoff), strongly
     /// consistent; the answer is in the order of the keys.
-    pub(crate) async fn get_many(&self, keys: Vec<(String, String)>) -> Result<Vec<Option<Item>>, StoreError> {
+    pub(crate) async fn get_many(&self, keys: Vec<Key>) -> Result<Vec<Option<Item>>, StoreError> {
         use aws_sdk_dynamodb::types::KeysAndAttributes;
         let request = KeysAndAttributes::builder()
             .set_keys(Some(keys.iter().cloned().map(key).collect()))
@@ -193,7 +194,7 @@ impl Dynamo {
 impl Dynamo {
     /// Deletes items by key, 25 to a BatchWriteItem ([`Dynamo::write_batch`]). Deleting what is
     /// not there is nothing.
-    pub(crate) async fn delete_many(&self, keys: Vec<(String, String)>) -> Result<(), StoreError> {
+    pub(crate) async fn delete_many(&self, keys: Vec<Key>) -> Result<(), StoreError> {
         use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
         for chunk in keys.chunks(25) {
             let requests: Vec<WriteRequest> = chunk
@@ -249,19 +250,196 @@ impl Dynamo {
 }
 
 /// The `pk`/`sk` of an item.
-pub(crate) fn key_of(item: &Item) -> Option<(String, String)> {
+pub(crate) fn key_of(item: &Item) -> Option<Key> {
     let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
-    Some((text(PK)?, text(SK)?))
+    Some(Key::new(text(PK)?, text(SK)?))
 }
 
-fn in_key_order(keys: &[(String, String)], found: Vec<Item>) -> Vec<Option<Item>> {
+fn in_key_order(keys: &[Key], found: Vec<Item>) -> Vec<Option<Item>> {
     let text = |i: &Item, k: &str| i.get(k).and_then(|v| v.as_s().ok()).cloned();
     keys.iter()
-        .map(|(pk, sk)| {
+        .map(|Key { pk, sk }| {
             found
                 .iter()
                 .find(|i| text(i, PK).as_ref() == Some(pk) && text(i, SK).as_ref() == Some(sk))
                 .cloned()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod vocabulary {
+    //! Every attribute an expression of the store names is one the items write (`items::attr::ALL`,
+    //! the key attributes, the indexes' and the TTL's), and every one of those is a field an item
+    //! struct declares.
+
+    use super::items::attr;
+    use crate::table;
+
+    /// The store's sources, as compiled.
+    const SOURCES: &[(&str, &str)] = &[
+        ("accounts.rs", include_str!("accounts.rs")),
+        ("canned.rs", include_str!("canned.rs")),
+        ("connections.rs", include_str!("connections.rs")),
+        ("conversations.rs", include_str!("conversations.rs")),
+        ("customers.rs", include_str!("customers.rs")),
+        ("inbound.rs", include_str!("inbound.rs")),
+        ("leases.rs", include_str!("leases.rs")),
+        ("listing.rs", include_str!("listing.rs")),
+        ("members.rs", include_str!("members.rs")),
+        ("mod.rs", include_str!("mod.rs")),
+        ("outbound.rs", include_str!("outbound.rs")),
+        ("reports.rs", include_str!("reports.rs")),
+        ("stream.rs", include_str!("stream.rs")),
+        ("txn.rs", include_str!("txn.rs")),
+    ];
+
+    /// The words of DynamoDB's expression grammar that are not attributes.
+    const GRAMMAR: &[&str] = &[
+        "AND",
+        "OR",
+        "NOT",
+        "SET",
+        "REMOVE",
+        "ADD",
+        "DELETE",
+        "BETWEEN",
+        "IN",
+        "attribute_exists",
+        "attribute_not_exists",
+        "attribute_type",
+        "begins_with",
+        "contains",
+        "size",
+        "if_not_exists",
+        "list_append",
+    ];
+
+    /// The string literals of a source.
+    fn literals(source: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        let mut rest = source;
+        while let Some(start) = rest.find('"') {
+            let after = &rest[start + 1..];
+            let Some(end) = after.find('"') else { break };
+            found.push(after[..end].to_owned());
+            rest = &after[end + 1..];
+        }
+        found
+    }
+
+    /// Whether a literal reads as an expression (a condition, an update or a key condition).
+    fn is_expression(text: &str) -> bool {
+        [
+            " = :",
+            " < :",
+            " > :",
+            " <= :",
+            " >= :",
+            " <> :",
+            "attribute_exists(",
+            "attribute_not_exists(",
+            "begins_with(",
+            "if_not_exists(",
+        ]
+        .iter()
+        .any(|m| text.contains(m))
+            || ["SET ", "REMOVE ", "ADD "].iter().any(|m| text.starts_with(m))
+    }
+
+    /// The attribute names an expression spells (placeholders `:v` and `#n` aside).
+    fn names(expression: &str) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut word = String::new();
+        let mut marked = false;
+        for c in expression.chars().chain([' ']) {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                if word.is_empty() && !marked && c.is_ascii_digit() {
+                    marked = true;
+                }
+                word.push(c);
+                continue;
+            }
+            if !word.is_empty() && !marked && !GRAMMAR.contains(&word.as_str()) {
+                names.push(std::mem::take(&mut word));
+            }
+            word.clear();
+            marked = c == ':' || c == '#';
+        }
+        names
+    }
+
+    fn known() -> Vec<&'static str> {
+        let mut known = attr::ALL.to_vec();
+        known.extend([
+            table::PK,
+            table::SK,
+            table::GSI1_PK,
+            table::GSI1_SK,
+            table::GSI2_PK,
+            table::TTL_ATTRIBUTE,
+        ]);
+        known
+    }
+
+    #[test]
+    fn every_expression_names_only_declared_attributes() {
+        let known = known();
+        let mut strays = Vec::new();
+        let mut expressions = 0;
+        for (file, source) in SOURCES {
+            let source = source.split("mod vocabulary").next().unwrap_or(source);
+            for text in literals(source).iter().filter(|t| is_expression(t)) {
+                expressions += 1;
+                for name in names(text) {
+                    if !known.contains(&name.as_str()) {
+                        strays.push(format!("{file}: `{name}` in {text:?}"));
+                    }
+                }
+            }
+        }
+        assert!(expressions > 60, "the expressions are read ({expressions})");
+        assert!(strays.is_empty(), "attributes no item declares: {strays:#?}");
+    }
+
+    #[test]
+    fn every_declared_attribute_is_written() {
+        let items = include_str!("items.rs");
+        let updates: Vec<String> = SOURCES
+            .iter()
+            .flat_map(|(_, source)| literals(source.split("mod vocabulary").next().unwrap_or(source)))
+            .filter(|t| t.starts_with("SET ") || t.starts_with("ADD ") || t.contains(" SET "))
+            .collect();
+        let missing: Vec<&&str> = attr::ALL
+            .iter()
+            .filter(|a| {
+                let field = items.contains(&format!("    {a}: "))
+                    || items.contains(&format!("    pub {a}: "))
+                    || SOURCES
+                        .iter()
+                        .any(|(_, s)| s.contains(&format!(".insert(\"{a}\".into()")));
+                let set = updates.iter().any(|u| {
+                    u.contains(&format!("{a} = ")) || u.contains(&format!("ADD {a} ")) || u.contains(&format!(", {a} "))
+                });
+                !field && !set
+            })
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "declared, but neither an item's field nor set by an update: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn the_reader_finds_names_and_skips_placeholders() {
+        assert_eq!(
+            names("attribute_exists(pk) AND status_rank < :r AND #status = :s"),
+            ["pk", "status_rank"]
+        );
+        assert_eq!(
+            names("SET a = if_not_exists(a, :zero) + :one REMOVE b"),
+            ["a", "a", "b"]
+        );
+        assert!(is_expression("attribute_not_exists(pk)") && !is_expression("a message"));
+    }
 }

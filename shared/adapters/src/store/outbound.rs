@@ -1,6 +1,7 @@
 //! Outbound messages: recorded before they are sent, settled with TeleSign's answer, and the
 //! idempotency records that make a retried request return its first outcome.
 
+use crate::table::Key;
 use std::collections::HashMap;
 
 use super::conversations::push_conversation;
@@ -23,7 +24,7 @@ const IDEMPOTENCY_TTL_SECONDS: i64 = 24 * 3600;
 /// ends within the function's timeout, so after this the key may be claimed again.
 const PENDING_TTL_SECONDS: i64 = 10 * 60;
 
-fn idempotency_key(scope: &IdempotencyScope) -> (String, String) {
+fn idempotency_key(scope: &IdempotencyScope) -> Key {
     table::idempotency_key(scope.account_id.as_str(), scope.key.as_str())
 }
 
@@ -114,7 +115,9 @@ impl OutboundLog for Dynamo {
                 match outcome {
                     Some(outcome) => {
                         let expires = channel_domain::ids::epoch_seconds() + IDEMPOTENCY_TTL_SECONDS;
-                        let vals = values([(":done", s("done")), (":o", s(outcome)), (":exp", n(expires))]);
+                        // Kept as JSON text: the answer a replay gives, read back whole.
+                        let text = serde_json::to_string(outcome).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                        let vals = values([(":done", s("done")), (":o", s(text)), (":exp", n(expires))]);
                         txn.update(
                             Part::Idempotency,
                             record,
@@ -187,7 +190,7 @@ impl IdempotencyLog for Dynamo {
         Ok(Some(match (record.idem_state.as_str(), record.outcome) {
             ("done", Some(outcome)) => IdempotencyRecord::Done {
                 fingerprint: record.fingerprint,
-                outcome,
+                outcome: Box::new(serde_json::from_str(&outcome).map_err(|e| StoreError::Corrupt(e.to_string()))?),
             },
             _ => IdempotencyRecord::Pending {
                 fingerprint: record.fingerprint,

@@ -3,12 +3,13 @@
 use super::items::{from_item, MessageItem, OutrefItem};
 use super::{key, n, s, sdk_error, values, Dynamo, StoreError};
 use crate::table;
+use crate::table::Key;
 use channel_services::ports::{Committed, MessageRef, ReportLog, StatusUpdate, StoredStatus};
 
 impl ReportLog for Dynamo {
     /// 1 GetItem of the account record (its stamp only).
     async fn key_stamp(&self, account_id: &channel_domain::ids::AccountId) -> Result<Option<i64>, StoreError> {
-        let (pk, sk) = table::account_key(account_id.as_str());
+        let Key { pk, sk } = table::account_key(account_id.as_str());
         let found = self
             .client
             .get_item()

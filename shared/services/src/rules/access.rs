@@ -80,7 +80,7 @@ async fn an_assignment_between_the_read_and_the_send_stops_the_send() {
     let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
     let other = id.clone();
     w.store.before_next_write(move |s| {
-        s.conversations.get_mut(&other).unwrap().assigned_agent = Some("a-3".into());
+        s.conversations.get_mut(&other).unwrap().assigned_agent = Some(uid("a-3"));
     });
     let refused = w
         .sender()

@@ -346,7 +346,7 @@ mod notes {
         let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
         let other = id.clone();
         w.store.before_next_write(move |s| {
-            s.conversations.get_mut(&other).unwrap().assigned_agent = Some("a-2".into());
+            s.conversations.get_mut(&other).unwrap().assigned_agent = Some(uid("a-2"));
         });
         assert_eq!(
             w.desk().note(&agent("a-1"), &id, "x").await.unwrap_err(),

@@ -60,7 +60,7 @@ fn moves_of_a_conversation_are_ended_assigned_or_updated() {
     let c = conversation(&AccountId::new());
     let mut taken = c.clone();
     taken.status = Status::Active;
-    taken.assigned_agent = Some("a-1".into());
+    taken.assigned_agent = Some(uid("a-1"));
     assert_eq!(
         kind(&change(conv(&c), conv(&taken))),
         Some(EventType::ConversationAssigned)
@@ -95,13 +95,13 @@ fn a_new_message_is_received_sent_or_a_note_by_its_direction() {
     assert_eq!(e.kind, EventType::MessageReceived);
     assert_eq!(e.message_id.as_ref(), Some(&inbound.message_id));
     assert_eq!(e.data["text"], "hi");
-    let outbound = Message::outbound_pending("hello", &analyse("hello"), Some("a-1"));
+    let outbound = Message::outbound_pending("hello", &analyse("hello"), Some(&uid("a-1")));
     assert_eq!(kind(&change(None, msg(&c, &outbound))), Some(EventType::MessageSent));
     let mut notice = inbound.clone();
     notice.direction = channel_domain::conversation::Direction::System;
     assert_eq!(kind(&change(None, msg(&c, &notice))), Some(EventType::NoteAdded));
     let author = channel_domain::conversation::Author {
-        user_id: "a-1".into(),
+        user_id: uid("a-1"),
         name: "Ada".into(),
     };
     let note = Message::note("call back after 5", author);
@@ -115,7 +115,7 @@ fn a_new_message_is_received_sent_or_a_note_by_its_direction() {
 #[test]
 fn a_status_that_moves_is_a_status_event_and_nothing_else_is() {
     let c = conversation(&AccountId::new());
-    let sending = Message::outbound_pending("hello", &analyse("hello"), Some("a-1"));
+    let sending = Message::outbound_pending("hello", &analyse("hello"), Some(&uid("a-1")));
     let mut delivered = sending.clone();
     delivered.status = MessageState::Delivered;
     let e = event_of(&change(msg(&c, &sending), msg(&c, &delivered))).unwrap();

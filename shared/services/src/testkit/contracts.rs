@@ -823,7 +823,7 @@ pub async fn conversation_moves<S: Store>(s: &S) {
         "not after activity since it was read"
     );
     let mut close = move_of(&taken, Status::Closed);
-    close.guard.holder_read = Some(Some(agent.to_string()));
+    close.guard.holder_read = Some(Some(agent.clone()));
     close.holder = Holder::Nobody;
     assert_eq!(s.apply_move(&close).await.unwrap(), Committed::Done);
     let closed = s.conversation(&c.conversation_id).await.unwrap().unwrap();
@@ -843,14 +843,14 @@ pub async fn conversation_notes<S: Store>(s: &S) {
     let a = stored_account(s).await;
     let c = stored_conversation(s, &a).await;
     let author = Author {
-        user_id: "sup-1".into(),
+        user_id: user("sup"),
         name: "Sup".into(),
     };
     let note = |holder_read: Option<&str>| Note {
         conversation_id: c.conversation_id.clone(),
         account_id: a.account_id.clone(),
         message: Message::note("call them back", author.clone()),
-        holder_read: holder_read.map(str::to_owned),
+        holder_read: holder_read.map(|h| UserId::parse(h).expect("a user id")),
         audit: entry(
             AuditAction::ConversationAssigned,
             &a.account_id,
@@ -993,7 +993,7 @@ pub async fn conversation_reads<S: Store>(s: &S) {
 
 /// A send recorded on the customer's live conversation (or a new one).
 fn outbound(thread: &Thread, live: Option<&Conversation>, key: Option<&IdempotencyScope>) -> OutboundRecord {
-    let message = Message::outbound_pending("hi", &analyse("hi"), Some("agent-1"));
+    let message = Message::outbound_pending("hi", &analyse("hi"), Some(&user("agent")));
     let conversation = match live {
         Some(c) => {
             let mut m = move_of(c, c.status);
@@ -1071,21 +1071,32 @@ pub async fn outbound_log<S: Store>(s: &S) {
         "from the status read only"
     );
 
-    let settle = |state, code: Option<u32>, reference: Option<&str>, outcome: Option<Option<&str>>| Settlement {
+    let answered = channel_domain::sent::SentMessage {
+        conversation_id: live.conversation_id.clone(),
+        message: first.message.clone(),
+        verdict: channel_domain::sent::Verdict::Rejected {
+            telesign_code: Some(11000),
+            description: "Invalid value for parameter phone_number.".into(),
+        },
+    };
+    let settle = |state,
+                  code: Option<u32>,
+                  reference: Option<&str>,
+                  outcome: Option<Option<&channel_domain::sent::SentMessage>>| Settlement {
         conversation_id: live.conversation_id.clone(),
         message_id: first.message.message_id.clone(),
         state,
         reference_id: reference.map(str::to_owned),
         code,
         description: "d".into(),
-        idempotency: outcome.map(|o| (key.clone(), o.map(str::to_owned))),
+        idempotency: outcome.map(|o| (key.clone(), o.cloned())),
     };
     let reference = reference();
     s.settle(&settle(
         MessageState::Delivered,
         Some(200),
         Some(&reference),
-        Some(Some("{\"ok\":1}")),
+        Some(Some(&answered)),
     ))
     .await
     .unwrap();
@@ -1112,7 +1123,7 @@ pub async fn outbound_log<S: Store>(s: &S) {
     let done = s.idempotency(&key).await.unwrap();
     let kept = IdempotencyRecord::Done {
         fingerprint: "fingerprint".into(),
-        outcome: "{\"ok\":1}".into(),
+        outcome: Box::new(answered.clone()),
     };
     assert_eq!(done, Some(kept), "the key keeps its first outcome");
     assert_eq!(

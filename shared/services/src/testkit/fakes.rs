@@ -636,7 +636,7 @@ impl MemoryStore {
                             scope.clone(),
                             IdempotencyRecord::Done {
                                 fingerprint,
-                                outcome: outcome.clone(),
+                                outcome: Box::new(outcome.clone()),
                             },
                         );
                     }

@@ -299,6 +299,11 @@ pub fn caller(id: &str, roles: &[Role]) -> Caller {
     }
 }
 
+/// A user id of a test.
+pub fn uid(id: &str) -> UserId {
+    UserId::parse(id).unwrap()
+}
+
 /// The operator `o-1` as the actor of a change.
 pub fn actor() -> Actor {
     Actor::User(UserId::parse("o-1").unwrap())
@@ -309,7 +314,7 @@ pub fn draft(text: &str, key: Option<&str>) -> Draft {
     Draft {
         text: text.into(),
         info: channel_domain::sms::check_text(text).unwrap(),
-        agent: Some("a-1".into()),
+        agent: Some(uid("a-1")),
         agent_name: Some("Ada".into()),
         idempotency: key.map(|k| IdempotencyKey::parse(k).unwrap()),
         callback_base: Some("https://api.example".into()),
