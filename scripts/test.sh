@@ -87,6 +87,8 @@ echo "== the smoke test of a deployed stack, against this one (and refusing a st
 OPERATOR_TOKEN=$(curl -s -X POST "$SMS_BASE_URL/_local/tokens" -d '{"sub":"smoke-operator","roles":["operator"]}' | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 .venv/bin/python scripts/smoke.py --api "$SMS_BASE_URL" --token "$OPERATOR_TOKEN" --stack "$STACK_NAME"
 SMOKE_API="$SMS_BASE_URL" SMOKE_TOKEN="$OPERATOR_TOKEN" .venv/bin/python -m unittest -q tests/smoke_test.py
+echo "== the HTTP contract fuzzed: requests generated from docs/openapi.yaml, every answer held to it"
+.venv/bin/python tests/contract_fuzz.py --api "$SMS_BASE_URL" --sim "$SIM_URL" --token "$OPERATOR_TOKEN"
 echo "== the cargo lambda watch + invoke path of docs/development.md against the stack"
 bash tests/cargo_lambda_watch.sh
 echo "== the agent console in headless Chromium"

@@ -125,7 +125,7 @@ export interface paths {
          * Renames an account or changes its retention
          * @description Any of `name` (1 to 100 characters) and `retention_days`: closed conversations and their
          *     messages expire that many days after they ended (1 to 3650); `null` keeps them. A field
-         *     left out is unchanged. Audited as `account.changed`. 400 `invalid_name`,
+         *     left out (or a `name` of `null`) is unchanged. Audited as `account.changed`. 400 `invalid_name`,
          *     `invalid_parameter`, `invalid_json`; 404 `account_not_found`.
          */
         patch: operations["changeAccount"];
@@ -245,7 +245,7 @@ export interface paths {
         };
         /**
          * The dashboard list, newest activity first; every page full unless it is the last
-         * @description 400 `missing_parameter` (no `account_id`), `invalid_parameter`, `invalid_phone_number` (`customer`), `invalid_cursor`.
+         * @description 400 `missing_parameter` (no `account_id`), `invalid_parameter`, `invalid_phone_number` (`customer`), `invalid_cursor`; 404 `account_not_found` (no such account, or none of the caller's).
          */
         get: operations["listConversations"];
         put?: never;
@@ -578,6 +578,26 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         Id: string;
+        /** @description an id as the channel makes them, 32 lowercase hex digits (ids made before UUID v7 have 24) */
+        AnyId: string;
+        /** @description country code and 8 to 15 digits (never starting with 0), or a short code of 3 to 8 digits; a leading `+`, and spaces, dashes and dots between the digits, are taken and dropped, white space around it is ignored; anything else is 400 `invalid_phone_number` */
+        NumberAsTyped: string;
+        /** @description a user id (a token's `sub`) - 1 to 128 characters, no control characters, no white space at either end */
+        UserIdText: string;
+        /**
+         * Format: phone-number
+         * @description a number valid in its country's numbering plan (libphonenumber's metadata) as a person types it, with its country code: `+1 (425) 555-0100`, `+44 7400 123456`, `14255550100` (digits, with an optional leading `+`, and spaces, dashes, dots, slashes and parentheses between them); anything else is 400 `invalid_phone_number`
+         */
+        PhoneNumberAsTyped: string;
+        /** @description the text to send: at most 1600 characters (else 422 `message_too_long`), not only white space (else 400 `empty_message`) */
+        MessageText: string;
+        /** @description BCP 47: a language of ISO 639-1 (any case), then subtags of 1 to 8 letters and digits (`en-US`, `zh-Hant-TW`); at most 35 characters */
+        LanguageTag: string;
+        /**
+         * Format: iana-time-zone
+         * @description a zone of the IANA time zone database (`Europe/Warsaw`, `America/New_York`, `UTC`); anything else is 400 `invalid_timezone`
+         */
+        TimeZone: string;
         /** @description a UUID v7 as 32 hex digits (ids sort by time); messages stored before it have 24 (12 of the time, 12 random) */
         MessageId: string;
         /** Format: date-time */
@@ -588,6 +608,12 @@ export interface components {
         Cursor: string | null;
         /** @enum {string} */
         ApiHost: "standard" | "enterprise" | "legacy";
+        /** @description the TeleSign host of the account; absent or null is `standard` */
+        RequestedApiHost: components["schemas"]["ApiHost"] | null;
+        /** @description 1 to 100 characters once the white space around it is trimmed (else 400 `invalid_name`) */
+        AccountName: string;
+        /** @description 1 to 100 characters once the white space around it is trimmed */
+        DisplayName: string;
         Error: {
             error: components["schemas"]["ErrorDetail"];
         };
@@ -612,10 +638,24 @@ export interface components {
             holder?: string;
         };
         Credentials: {
-            customer_id: string;
-            api_key: string;
-            api_host?: components["schemas"]["ApiHost"];
+            customer_id: components["schemas"]["CustomerIdText"];
+            api_key: components["schemas"]["ApiKeyText"];
+            api_host?: components["schemas"]["RequestedApiHost"];
         };
+        /** @description TeleSign's customer id - 1 to 64 letters, digits and dashes (white space around it is ignored); else 400 `invalid_customer_id` */
+        CustomerIdText: string;
+        /** @description base64, as TeleSign's portal shows it, read as TeleSign's SDKs read it: characters outside the base64 alphabet are skipped and the data ends at the first `=`, so the key is any text whose base64 characters before the first `=` are 2, 3 or 4 plus a multiple of 4; else 400 `invalid_api_key` */
+        ApiKeyText: string;
+        /**
+         * Format: telesign-customer-id
+         * @description the customer id (shaped as `CustomerIdText`) of a TeleSign account that `api_key` authenticates: credentials TeleSign refuses answer 422 `invalid_credentials`
+         */
+        KnownCustomerId: string;
+        /**
+         * Format: telesign-api-key
+         * @description an API key (shaped as `ApiKeyText`) that TeleSign accepts for the account's customer id: credentials TeleSign refuses answer 422 `invalid_credentials`
+         */
+        KnownApiKey: string;
         /** @enum {string} */
         ValidationResult: "valid" | "invalid_credentials" | "account_suspended" | "wrong_host" | "product_not_enabled" | "clock_skew";
         Validation: {
@@ -624,32 +664,54 @@ export interface components {
             telesign_code: number | null;
             message: string;
         };
+        /** @description A support number and its settings. Fields other than these are ignored, not refused (unlike in the other bodies of this API). */
         NewSupportNumber: {
-            /** @description with its country code as typed (`+1 (425) 555-0100`, `14255550100`), or a short code */
+            /** @description a long code or toll-free number with its country code as typed (`+1 (425) 555-0100`, `14255550100`: see `PhoneNumberAsTyped`), or a short code (see `ShortCodeAsTyped`); else 400 `invalid_phone_number` */
             number: string;
             type: components["schemas"]["NumberType"];
+            /** @description at most 200 characters (else 400 `invalid_number`) */
             description?: string;
-            /** @description BCP 47 (default `en-US`) */
-            language?: string;
-            /** @constant */
+            /** @description default `en-US`; else 400 `invalid_language` */
+            language?: components["schemas"]["LanguageTag"];
+            /**
+             * @description SMS carries text only: `true` is 400 `attachments_not_supported`
+             * @constant
+             */
             customers_can_send_attachments?: false;
-            /** @constant */
+            /**
+             * @description SMS carries text only: `true` is 400 `attachments_not_supported`
+             * @constant
+             */
             agents_can_send_attachments?: false;
-            /** @description an IANA zone (default UTC) */
-            timezone?: string;
-            business_hours?: components["schemas"]["BusinessHours"];
-            auto_close?: components["schemas"]["AutoClose"];
-            messages?: components["schemas"]["AutomatedMessages"];
-        };
-        NumberChange: {
-            description?: string;
-            language?: string;
-            timezone?: string | null;
+            /** @description the zone of `business_hours` (absent or `null`, UTC) */
+            timezone?: components["schemas"]["TimeZone"] | null;
+            /** @description absent or `null`, always open */
             business_hours?: components["schemas"]["BusinessHours"] | null;
-            auto_close?: components["schemas"]["AutoClose"];
-            messages?: components["schemas"]["AutomatedMessages"];
+            auto_close?: components["schemas"]["AutoCloseInput"];
+            messages?: components["schemas"]["AutomatedMessagesInput"];
+        } & ({
+            /** @constant */
+            type?: "short_code";
+            number?: components["schemas"]["ShortCodeAsTyped"];
+        } | {
+            /** @enum {unknown} */
+            type?: "long_code" | "toll_free";
+            number?: components["schemas"]["PhoneNumberAsTyped"];
+        });
+        /** @description a short code: 3 to 8 digits, with an optional leading `+`, and spaces, dashes and dots between them; white space around it is ignored */
+        ShortCodeAsTyped: string;
+        /** @description `null` leaves `description`, `language`, `auto_close` and `messages` as they are; an unknown field is 400 `invalid_json` */
+        NumberChange: {
+            description?: string | null;
+            language?: components["schemas"]["LanguageTag"] | null;
+            /** @description `null`: UTC */
+            timezone?: components["schemas"]["TimeZone"] | null;
+            /** @description `null`: always open */
+            business_hours?: components["schemas"]["BusinessHours"] | null;
+            auto_close?: components["schemas"]["AutoCloseInput"] | null;
+            messages?: components["schemas"]["AutomatedMessages"] | null;
         };
-        /** @description opening intervals per day, local time of `timezone`: `{"mon": [["09:00", "17:00"]]}`; a day absent is closed */
+        /** @description opening intervals per day, local time of `timezone`: `{"mon": [["09:00", "17:00"]]}`; a day absent is closed. In a day, each interval ends after it starts and no two overlap (else 400 `invalid_business_hours`). */
         BusinessHours: {
             mon?: components["schemas"]["Intervals"];
             tue?: components["schemas"]["Intervals"];
@@ -670,6 +732,49 @@ export interface components {
             active_after_seconds?: components["schemas"]["Timeout"];
             waiting_after_seconds?: components["schemas"]["Timeout"];
         };
+        /** @description `AutoClose`; the server also reads an array of up to three timeouts as its fields in order (open, active, waiting), the missing ones left out */
+        AutoCloseInput: components["schemas"]["AutoClose"] | ([
+        ] | [
+            components["schemas"]["Timeout"]
+        ] | [
+            components["schemas"]["Timeout"],
+            components["schemas"]["Timeout"]
+        ] | [
+            components["schemas"]["Timeout"],
+            components["schemas"]["Timeout"],
+            components["schemas"]["Timeout"]
+        ]);
+        /** @description `AutomatedMessages`; the server also reads an array of up to six texts as its fields in order (greeting, away, closing, help, stop, start), the missing ones left out */
+        AutomatedMessagesInput: components["schemas"]["AutomatedMessages"] | ([
+        ] | [
+            components["schemas"]["AutomatedText"]
+        ] | [
+            components["schemas"]["AutomatedText"],
+            components["schemas"]["AutomatedText"]
+        ] | [
+            components["schemas"]["AutomatedText"],
+            components["schemas"]["AutomatedText"],
+            components["schemas"]["AutomatedText"]
+        ] | [
+            components["schemas"]["AutomatedText"],
+            components["schemas"]["AutomatedText"],
+            components["schemas"]["AutomatedText"],
+            components["schemas"]["AutomatedText"]
+        ] | [
+            components["schemas"]["AutomatedText"],
+            components["schemas"]["AutomatedText"],
+            components["schemas"]["AutomatedText"],
+            components["schemas"]["AutomatedText"],
+            components["schemas"]["AutomatedText"]
+        ] | [
+            components["schemas"]["AutomatedText"],
+            components["schemas"]["AutomatedText"],
+            components["schemas"]["AutomatedText"],
+            components["schemas"]["AutomatedText"],
+            components["schemas"]["AutomatedText"],
+            components["schemas"]["AutomatedText"]
+        ]);
+        /** @description a text of 1 to 1600 characters, not only white space (else 400 `invalid_automated_message`), or `null` for off */
         AutomatedText: string | null;
         /** @description each message's text, null when off (help, stop and start default to a text in the number's language naming the account) */
         AutomatedMessages: {
@@ -920,35 +1025,49 @@ export interface components {
         };
     };
     parameters: {
-        AccountId: string;
-        ConversationId: string;
-        CannedResponseId: string;
+        /** @description any text that is no id of this channel answers 404, as an account that does not exist */
+        AccountId: components["schemas"]["AnyId"];
+        /** @description any text that is no id of this channel answers 404, as a conversation that does not exist */
+        ConversationId: components["schemas"]["AnyId"];
+        /** @description any text that is no id of this channel answers 404, as a canned response that does not exist */
+        CannedResponseId: components["schemas"]["AnyId"];
         /** @description the customer's number, as TeleSign writes it or typed with its country code */
-        CustomerNumber: string;
+        CustomerNumber: components["schemas"]["NumberAsTyped"];
         Limit: number;
-        /** @description the `next_cursor` of the previous page */
+        /** @description the `next_cursor` of the previous page of this list; any other text answers 400 `invalid_cursor` */
         Cursor: string;
+        /** @description the `next_cursor` of the previous page of the account's canned responses; any other text answers 400 `invalid_cursor` */
+        CannedResponsesCursor: string;
+        /** @description the `next_cursor` of the previous page of the account's members; any other text answers 400 `invalid_cursor` */
+        MembersCursor: string;
+        /** @description the `next_cursor` of the previous page of a list of conversations; any other text answers 400 `invalid_cursor` */
+        ConversationsCursor: string;
+        /** @description the `next_cursor` of the previous page of this conversation's transcript; any other text answers 400 `invalid_cursor` */
+        MessagesCursor: string;
+        /** @description the `next_cursor` of the previous page of this account's trail; any other text answers 400 `invalid_cursor` */
+        AuditCursor: string;
         /** @description a token's `sub` */
-        UserId: string;
-        /** @description a retried request with the same key answers the first answer instead of sending again (24 h; 1 to 255 visible ASCII characters) */
+        UserId: components["schemas"]["UserIdText"];
+        /** @description a retried request with the same key answers the first answer instead of sending again (24 h; 1 to 255 visible ASCII characters, else 400 `invalid_idempotency_key`); a key the account used for another request answers 422 `idempotency_key_reused` */
         IdempotencyKey: string;
     };
     requestBodies: {
         CannedResponse: {
             content: {
                 "application/json": {
-                    /** @description 1 to 100 characters */
+                    /** @description kept trimmed and on one line (each run of white space one space): then 1 to 100 characters, else 400 `invalid_canned_response` */
                     title: string;
-                    /** @description 1 to 1600 characters */
+                    /** @description 1 to 1600 characters once the white space around it is trimmed, else 400 `invalid_canned_response` */
                     text: string;
                 };
             };
         };
+        /** @description optional; a body of white space only counts as none */
         Move: {
             content: {
                 "application/json": {
-                    /** @description ignored when the token names the agent (its `sub`) */
-                    agent_id?: string;
+                    /** @description ignored: the mover is the token's `sub` */
+                    agent_id?: string | null;
                 };
             };
         };
@@ -966,6 +1085,7 @@ export interface operations {
                 authorization: string;
             };
             path: {
+                /** @description any text that is no id of this channel answers 404, as an account that does not exist */
                 account_id: components["parameters"]["AccountId"];
             };
             cookie?: never;
@@ -1021,6 +1141,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description any text that is no id of this channel answers 404, as an account that does not exist */
                 account_id: components["parameters"]["AccountId"];
             };
             cookie?: never;
@@ -1038,7 +1159,7 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: components["parameters"]["Limit"];
-                /** @description the `next_cursor` of the previous page */
+                /** @description the `next_cursor` of the previous page of this list; any other text answers 400 `invalid_cursor` */
                 cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
@@ -1075,11 +1196,11 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    name: string;
-                    customer_id: string;
-                    /** @description base64 */
-                    api_key: string;
-                    api_host?: components["schemas"]["ApiHost"];
+                    name: components["schemas"]["AccountName"];
+                    customer_id: components["schemas"]["KnownCustomerId"];
+                    api_key: components["schemas"]["KnownApiKey"];
+                    api_host?: components["schemas"]["RequestedApiHost"];
+                    /** @description at most 50 (else 400 `too_many_numbers`), each number once (numbers are compared as stored, `+1 425-555-0100` and `14255550100` being one: else 400 `duplicate_number`) */
                     numbers?: components["schemas"]["NewSupportNumber"][];
                 };
             };
@@ -1108,6 +1229,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description any text that is no id of this channel answers 404, as an account that does not exist */
                 account_id: components["parameters"]["AccountId"];
             };
             cookie?: never;
@@ -1134,6 +1256,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description any text that is no id of this channel answers 404, as an account that does not exist */
                 account_id: components["parameters"]["AccountId"];
             };
             cookie?: never;
@@ -1158,6 +1281,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description any text that is no id of this channel answers 404, as an account that does not exist */
                 account_id: components["parameters"]["AccountId"];
             };
             cookie?: never;
@@ -1165,7 +1289,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    name?: string;
+                    name?: components["schemas"]["AccountName"] | null;
                     retention_days?: number | null;
                 };
             };
@@ -1193,6 +1317,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description any text that is no id of this channel answers 404, as an account that does not exist */
                 account_id: components["parameters"]["AccountId"];
             };
             cookie?: never;
@@ -1200,16 +1325,22 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description the new key: for a rotation one TeleSign accepts for the account's customer id (`KnownApiKey`: else 422 `invalid_credentials`), staged any key shaped as `ApiKeyText` (TeleSign is not asked); else 400 `invalid_api_key` */
                     api_key: string;
-                    /** @description how long the previous key keeps verifying callbacks (default `KEY_ROTATION_GRACE_HOURS`); 0 revokes it at once, in every warm function */
-                    grace_period_seconds?: number;
-                    /**
-                     * @description `next` stages the key: it verifies callbacks at once (TeleSign may sign with it before the rotation) and is never used to send; a later PUT with `current` (validated then) makes it current.
-                     * @default current
-                     * @enum {string}
-                     */
-                    stage?: "current" | "next";
-                };
+                    /** @description how long the previous key keeps verifying callbacks (default, or `null`: `KEY_ROTATION_GRACE_HOURS`); 0 revokes it at once, in every warm function. At most 604800 (7 days, else 400 `invalid_grace_period`) for a rotation; a staged key (`stage: next`) does not read it. */
+                    grace_period_seconds?: number | null;
+                    /** @description `next` stages the key: it verifies callbacks at once (TeleSign may sign with it before the rotation) and is never used to send; a later PUT with `current` (validated then) makes it current. Absent or `null` is `current`; anything else is 400 `invalid_parameter`. */
+                    stage?: ("current" | "next") | null;
+                } & ({
+                    /** @constant */
+                    stage: "next";
+                    api_key?: components["schemas"]["ApiKeyText"];
+                } | {
+                    /** @enum {unknown} */
+                    stage?: "current" | null;
+                    api_key?: components["schemas"]["KnownApiKey"];
+                    grace_period_seconds?: unknown;
+                });
             };
         };
         responses: {
@@ -1242,6 +1373,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description any text that is no id of this channel answers 404, as an account that does not exist */
                 account_id: components["parameters"]["AccountId"];
             };
             cookie?: never;
@@ -1274,9 +1406,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description any text that is no id of this channel answers 404, as an account that does not exist */
                 account_id: components["parameters"]["AccountId"];
                 /** @description the number as stored (country code and digits, or a short code) */
-                number: string;
+                number: components["schemas"]["NumberAsTyped"];
             };
             cookie?: never;
         };
@@ -1305,9 +1438,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description any text that is no id of this channel answers 404, as an account that does not exist */
                 account_id: components["parameters"]["AccountId"];
                 /** @description the number as stored */
-                number: string;
+                number: components["schemas"]["NumberAsTyped"];
             };
             cookie?: never;
         };
@@ -1338,6 +1472,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description any text that is no id of this channel answers 404, as an account that does not exist */
                 account_id: components["parameters"]["AccountId"];
                 /** @description the customer's number, as TeleSign writes it or typed with its country code */
                 number: components["parameters"]["CustomerNumber"];
@@ -1382,6 +1517,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description any text that is no id of this channel answers 404, as an account that does not exist */
                 account_id: components["parameters"]["AccountId"];
                 /** @description the customer's number, as TeleSign writes it or typed with its country code */
                 number: components["parameters"]["CustomerNumber"];
@@ -1417,16 +1553,17 @@ export interface operations {
     listConversations: {
         parameters: {
             query: {
-                account_id: components["schemas"]["Id"];
-                /** @description a comma-separated list of open, active, waiting (default all three), or closed alone */
+                /** @description any text that is no id of this channel is 400 `invalid_parameter` */
+                account_id: components["schemas"]["AnyId"];
+                /** @description a comma-separated list of open, active, waiting (default all three), or closed alone (white space around each is ignored); anything else is 400 `invalid_parameter` */
                 status?: string;
-                /** @description `me`, `none` or a user id: the live conversations they hold (every live status; with `status` other than all three live ones, 400 `invalid_parameter`) */
-                assigned?: string;
+                /** @description `me`, `none` or a user id: the live conversations they hold. Only with every live status: with `status` closed, or (without `customer`) a `status` that leaves out one of open, active and waiting, 400 `invalid_parameter`. */
+                assigned?: components["schemas"]["UserIdText"];
                 /** @description a customer's number (with `status` and `assigned` as given) */
-                customer?: string;
+                customer?: components["schemas"]["NumberAsTyped"];
                 limit?: components["parameters"]["Limit"];
-                /** @description the `next_cursor` of the previous page */
-                cursor?: components["parameters"]["Cursor"];
+                /** @description the `next_cursor` of the previous page of a list of conversations; any other text answers 400 `invalid_cursor` */
+                cursor?: components["parameters"]["ConversationsCursor"];
             };
             header?: never;
             path?: never;
@@ -1449,6 +1586,7 @@ export interface operations {
             400: components["responses"]["Error"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
             503: components["responses"]["Error"];
         };
     };
@@ -1459,11 +1597,12 @@ export interface operations {
                 limit?: number;
                 /** @description `asc` (oldest first, the default) or `desc` (newest first); a cursor continues in the order asked with it */
                 order?: "asc" | "desc";
-                /** @description the `next_cursor` of the previous page */
-                cursor?: components["parameters"]["Cursor"];
+                /** @description the `next_cursor` of the previous page of this conversation's transcript; any other text answers 400 `invalid_cursor` */
+                cursor?: components["parameters"]["MessagesCursor"];
             };
             header?: never;
             path: {
+                /** @description any text that is no id of this channel answers 404, as a conversation that does not exist */
                 conversation_id: components["parameters"]["ConversationId"];
             };
             cookie?: never;
@@ -1491,6 +1630,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description any text that is no id of this channel answers 404, as a conversation that does not exist */
                 conversation_id: components["parameters"]["ConversationId"];
             };
             cookie?: never;
@@ -1511,6 +1651,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description any text that is no id of this channel answers 404, as a conversation that does not exist */
                 conversation_id: components["parameters"]["ConversationId"];
             };
             cookie?: never;
@@ -1518,7 +1659,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description 1 to 2000 characters */
+                    /** @description 1 to 2000 characters (else 422 `message_too_long`), not only white space (else 400 `empty_message`) */
                     text: string;
                 };
             };
@@ -1547,6 +1688,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description any text that is no id of this channel answers 404, as a conversation that does not exist */
                 conversation_id: components["parameters"]["ConversationId"];
             };
             cookie?: never;
@@ -1567,6 +1709,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description any text that is no id of this channel answers 404, as a conversation that does not exist */
                 conversation_id: components["parameters"]["ConversationId"];
             };
             cookie?: never;
@@ -1586,10 +1729,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description a retried request with the same key answers the first answer instead of sending again (24 h; 1 to 255 visible ASCII characters) */
+                /** @description a retried request with the same key answers the first answer instead of sending again (24 h; 1 to 255 visible ASCII characters, else 400 `invalid_idempotency_key`); a key the account used for another request answers 422 `idempotency_key_reused` */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
+                /** @description any text that is no id of this channel answers 404, as a conversation that does not exist */
                 conversation_id: components["parameters"]["ConversationId"];
             };
             cookie?: never;
@@ -1597,9 +1741,9 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    text: string;
-                    /** @description ignored when the token names the agent (its `sub`) */
-                    agent_id?: string;
+                    text: components["schemas"]["MessageText"];
+                    /** @description ignored: the token names the agent (its `sub`) */
+                    agent_id?: string | null;
                 };
             };
         };
@@ -1620,7 +1764,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description a retried request with the same key answers the first answer instead of sending again (24 h; 1 to 255 visible ASCII characters) */
+                /** @description a retried request with the same key answers the first answer instead of sending again (24 h; 1 to 255 visible ASCII characters, else 400 `invalid_idempotency_key`); a key the account used for another request answers 422 `idempotency_key_reused` */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -1629,20 +1773,18 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    account_id: components["schemas"]["Id"];
+                    /** @description any text that is no id of this channel answers 404, as an account that does not exist */
+                    account_id: components["schemas"]["AnyId"];
                     /**
-                     * @example 14255550100
-                     * @example +1 (425) 555-0100
-                     * @example 22395
+                     * Format: support-number
+                     * @description one of the account's support numbers (else 400 `unknown_number`), as typed: a short code of 3 to 8 digits (`22395`), or a number with its country code (`14255550100`, `+1 (425) 555-0100`: a leading `+`, then digits with spaces, dashes, dots, slashes and parentheses between them; else 400 `invalid_phone_number`)
                      */
                     from: string;
-                    /**
-                     * @example +44 7700 900123
-                     * @example 425-555-0123
-                     */
-                    to: string;
-                    text: string;
-                    agent_id?: string;
+                    /** @description the customer's number as typed: with its country code (`+44 7400 123456`), or in a national format of the country of `from` (`425-555-0123`) */
+                    to: components["schemas"]["PhoneNumberAsTyped"];
+                    text: components["schemas"]["MessageText"];
+                    /** @description ignored: the token names the agent (its `sub`) */
+                    agent_id?: string | null;
                 };
             };
         };
@@ -1705,11 +1847,12 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: components["parameters"]["Limit"];
-                /** @description the `next_cursor` of the previous page */
-                cursor?: components["parameters"]["Cursor"];
+                /** @description the `next_cursor` of the previous page of the account's members; any other text answers 400 `invalid_cursor` */
+                cursor?: components["parameters"]["MembersCursor"];
             };
             header?: never;
             path: {
+                /** @description any text that is no id of this channel answers 404, as an account that does not exist */
                 account_id: components["parameters"]["AccountId"];
             };
             cookie?: never;
@@ -1740,6 +1883,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description any text that is no id of this channel answers 404, as an account that does not exist */
                 account_id: components["parameters"]["AccountId"];
                 /** @description a token's `sub` */
                 user_id: components["parameters"]["UserId"];
@@ -1749,9 +1893,13 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @enum {string} */
+                    /**
+                     * @description else 400 `invalid_role`
+                     * @enum {string}
+                     */
                     role: "agent" | "supervisor";
-                    display_name?: string;
+                    /** @description 1 to 100 characters once the white space around it is trimmed (else 400 `invalid_display_name`); absent or `null`, none */
+                    display_name?: components["schemas"]["DisplayName"] | null;
                 };
             };
         };
@@ -1777,6 +1925,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description any text that is no id of this channel answers 404, as an account that does not exist */
                 account_id: components["parameters"]["AccountId"];
                 /** @description a token's `sub` */
                 user_id: components["parameters"]["UserId"];
@@ -1804,6 +1953,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description any text that is no id of this channel answers 404, as an account that does not exist */
                 account_id: components["parameters"]["AccountId"];
             };
             cookie?: never;
@@ -1833,11 +1983,12 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: components["parameters"]["Limit"];
-                /** @description the `next_cursor` of the previous page */
-                cursor?: components["parameters"]["Cursor"];
+                /** @description the `next_cursor` of the previous page of a list of conversations; any other text answers 400 `invalid_cursor` */
+                cursor?: components["parameters"]["ConversationsCursor"];
             };
             header?: never;
             path: {
+                /** @description any text that is no id of this channel answers 404, as an account that does not exist */
                 account_id: components["parameters"]["AccountId"];
                 /** @description the customer's number, as TeleSign writes it or typed with its country code */
                 number: components["parameters"]["CustomerNumber"];
@@ -1869,11 +2020,12 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: components["parameters"]["Limit"];
-                /** @description the `next_cursor` of the previous page */
-                cursor?: components["parameters"]["Cursor"];
+                /** @description the `next_cursor` of the previous page of the account's canned responses; any other text answers 400 `invalid_cursor` */
+                cursor?: components["parameters"]["CannedResponsesCursor"];
             };
             header?: never;
             path: {
+                /** @description any text that is no id of this channel answers 404, as an account that does not exist */
                 account_id: components["parameters"]["AccountId"];
             };
             cookie?: never;
@@ -1904,6 +2056,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description any text that is no id of this channel answers 404, as an account that does not exist */
                 account_id: components["parameters"]["AccountId"];
             };
             cookie?: never;
@@ -1940,7 +2093,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description any text that is no id of this channel answers 404, as an account that does not exist */
                 account_id: components["parameters"]["AccountId"];
+                /** @description any text that is no id of this channel answers 404, as a canned response that does not exist */
                 canned_response_id: components["parameters"]["CannedResponseId"];
             };
             cookie?: never;
@@ -1968,7 +2123,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description any text that is no id of this channel answers 404, as an account that does not exist */
                 account_id: components["parameters"]["AccountId"];
+                /** @description any text that is no id of this channel answers 404, as a canned response that does not exist */
                 canned_response_id: components["parameters"]["CannedResponseId"];
             };
             cookie?: never;
@@ -1993,6 +2150,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description any text that is no id of this channel answers 404, as a conversation that does not exist */
                 conversation_id: components["parameters"]["ConversationId"];
             };
             cookie?: never;
@@ -2000,6 +2158,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description a member of the conversation's account (else 422 `not_a_member`; a text that is no user id is 400 `invalid_agent_id`), or `null` for nobody */
                     agent_id: string | null;
                 };
             };
@@ -2018,10 +2177,12 @@ export interface operations {
     listAudit: {
         parameters: {
             query: {
-                account_id: string;
+                /** @description any text that is no id of this channel answers 404, as an account that does not exist */
+                account_id: components["schemas"]["AnyId"];
+                /** @description entries per page (default 50) */
                 limit?: number;
-                /** @description the `next_cursor` of the previous page */
-                cursor?: components["parameters"]["Cursor"];
+                /** @description the `next_cursor` of the previous page of this account's trail; any other text answers 400 `invalid_cursor` */
+                cursor?: components["parameters"]["AuditCursor"];
             };
             header?: never;
             path?: never;
