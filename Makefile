@@ -1,5 +1,5 @@
 # The commands of the README. `make help` lists them.
-.PHONY: help dev stop watch check test bench fuzz mutants rehearse smoke
+.PHONY: help dev stop watch check test bench load fuzz mutants rehearse smoke
 
 ## help: this list
 help:
@@ -36,6 +36,10 @@ smoke:
 ## bench: criterion micro-benchmarks, cold starts and zip sizes of the release functions, warm work
 bench:
 	bash scripts/bench.sh
+
+## load: one busy account's callbacks for a minute through DynamoDB's capacity model: each key's units against a partition's limits
+load:
+	bash scripts/bench.sh load
 
 ## fuzz: fuzzes callback parsing, signature verification and text handling (FUZZ_SECONDS each)
 fuzz:

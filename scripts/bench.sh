@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmarks, with figures printed: criterion micro-benchmarks of the protocol work, cold
 # starts of each function's release bootstrap, and warm work of every operation against the
-# local stack (its own ports), with request counts and the cost per million messages; then the
+# local stack (its own ports), with request counts and the cost per million messages; one busy
+# account's load through the capacity model of the DynamoDB fault proxy; then the
 # cold-start matrix: every function (and a Python peer of inbound-callback) over plain HTTP and
 # over TLS (the bench's own CA in front of the emulators), at full CPU and at Lambda's CPU share of
 # each memory size (a cgroup v1 CPU quota; BENCH_MEMORY="" skips the quotas); last, the memory
@@ -28,6 +29,14 @@ if ! .venv/bin/python -c "import telesign" 2>/dev/null; then
   retry .venv/bin/pip install --quiet --disable-pip-version-check telesign
 fi
 build_stack
+# `scripts/bench.sh load` (make load): the capacity load alone.
+if [ "${1:-}" = load ]; then
+  cargo build --release --quiet -p channel-bench
+  trap stop_stack EXIT
+  start_stack
+  "$TARGET_DIR/release/channel-bench" load "${BENCH_LOAD_SECONDS:-60}" "${BENCH_LOAD_CONCURRENCY:-16}" ${BENCH_LOAD_ENFORCE:+--enforce} | grep -v '^{'
+  exit 0
+fi
 echo "== building the release bootstraps (cargo lambda build --release) and the harness"
 PATH="$ROOT/.venv/bin:$PATH" cargo lambda build --release --quiet \
   -p inbound-callback -p outbound-send -p conversations -p accounts -p validate-credentials -p console
@@ -46,7 +55,10 @@ if [ -n "${BENCH_BEFORE:-}" ]; then
   echo "== the same cold starts, bootstraps of $BENCH_BEFORE"
   "$TARGET_DIR/release/channel-bench" cold "$BENCH_BEFORE"
 fi
-"$TARGET_DIR/release/channel-bench" warm "$ITERATIONS"
+"$TARGET_DIR/release/channel-bench" warm "$ITERATIONS" | grep -v '^{'
+# One busy account through the DynamoDB fault proxy's capacity model: each key's units a second
+# scaled to 1,000 callbacks a second, against one partition's limits (docs/benchmarks.md: Capacity).
+"$TARGET_DIR/release/channel-bench" load "${BENCH_LOAD_SECONDS:-60}" "${BENCH_LOAD_CONCURRENCY:-16}" | grep -v '^{'
 "$TARGET_DIR/release/channel-bench" cold-matrix "$TARGET_DIR/lambda" --runs "$COLD_RUNS" --memory "$MEMORY" \
   --tls-ports "$TLS_PORTS" --state "$STATE_DIR/tls" --python "$ROOT/.venv/bin/python" "$ROOT/tools/bench/peer/inbound_callback.py"
 if [ -n "${BENCH_BEFORE:-}" ]; then

@@ -17,10 +17,15 @@
 //!   (counted by the SDK interceptor), TeleSign requests, CPU time and p50/p99 latency at 1 and 8
 //!   concurrent, and the cost per million messages those counts mean at AWS's public prices.
 //!
+//! - `channel-bench load [seconds] [concurrency] [--enforce]`: inbound SMS into one account as fast
+//!   as the machine answers, through the DynamoDB fault proxy's capacity model: each key's units a
+//!   second scaled to 1,000 callbacks a second, against one partition's limits (`load.rs`).
+//!
 //! The local stack's environment must be set (`scripts/bench.sh` does it).
 
 mod cold;
 mod cpu;
+mod load;
 mod sizes;
 mod tls;
 mod warm;
@@ -38,10 +43,21 @@ async fn main() {
             Ok(m) => sizes::run(sizes_of(m)).await,
             Err(e) => Err(e),
         },
+        Some("load") => {
+            let numbers: Vec<u64> = args[1..].iter().filter_map(|a| a.parse().ok()).collect();
+            let enforce = args.iter().any(|a| a == "--enforce");
+            load::run(
+                numbers.first().copied().unwrap_or(60),
+                numbers.get(1).map_or(16, |&c| c as usize),
+                enforce,
+            )
+            .await
+        }
         Some("warm") => warm::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(200)).await,
         _ => Err(
             "usage: channel-bench cold [target/lambda] | channel-bench cold-matrix [target/lambda] [options] \
-             | channel-bench sizes [target/lambda] [options] | channel-bench warm [iterations]"
+             | channel-bench sizes [target/lambda] [options] | channel-bench warm [iterations] \
+             | channel-bench load [seconds] [concurrency] [--enforce]"
                 .into(),
         ),
     };

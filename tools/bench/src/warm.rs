@@ -44,6 +44,8 @@ struct Measure {
     cpu: Duration,
     counts: shared::meter::Counts,
     telesign: u64,
+    /// Read and write units the DynamoDB fault proxy's capacity model charged (`None` without it).
+    capacity: Option<(f64, f64)>,
 }
 
 impl Measure {
@@ -66,24 +68,11 @@ impl Measure {
         self.per_op(self.counts.requests_to("secretsmanager"))
     }
 
-    /// Write and read request units per operation: a write costs 1 unit per item (items here are
-    /// under 1 KB), twice that in a transaction; a strongly consistent read 1 unit per item (under
-    /// 4 KB), a transaction's condition check 2.
+    /// Write and read request units per operation, as the capacity model of the DynamoDB fault
+    /// proxy charged them (item sizes, transactions, index upkeep: tools/ddb-fault-proxy/src/capacity.rs).
     fn units(&self) -> (f64, f64) {
-        let mut writes = 0u64;
-        let mut reads = 0u64;
-        for (action, n) in &self.counts.actions {
-            let name = action.split(' ').next().unwrap_or(action);
-            let factor = if action.ends_with(" transaction") { 2 } else { 1 };
-            match name {
-                "dynamodb:PutItem" | "dynamodb:UpdateItem" | "dynamodb:DeleteItem" => writes += factor * n,
-                "dynamodb:ConditionCheckItem" => reads += 2 * n,
-                "dynamodb:GetItem" | "dynamodb:Query" => reads += n,
-                "dynamodb:BatchGetItem" => reads += 2 * n,
-                _ => {}
-            }
-        }
-        (self.per_op(writes), self.per_op(reads))
+        let (read, write) = self.capacity.unwrap_or_default();
+        (write, read)
     }
 }
 
@@ -95,7 +84,7 @@ fn cpu_time() -> Duration {
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
-async fn send(req: reqwest::RequestBuilder) -> Result<(u16, Value), String> {
+pub(crate) async fn send(req: reqwest::RequestBuilder) -> Result<(u16, Value), String> {
     let r = req.send().await.map_err(|e| e.to_string())?;
     let status = r.status().as_u16();
     let text = r.text().await.map_err(|e| e.to_string())?;
@@ -157,7 +146,9 @@ impl Bench {
         let cpu = cpu_time().saturating_sub(cpu_before);
         let counts = meter.snapshot();
         let telesign = self.telesign_requests().await - telesign_before;
+        let capacity = self.capacity(&step, concurrency, per_worker, expect).await?;
         Ok(Measure {
+            capacity,
             operation,
             function,
             concurrency,
@@ -169,9 +160,9 @@ impl Bench {
     }
 }
 
-pub async fn run(n: usize) -> Result<(), String> {
-    let sim = std::env::var("SIM_URL").map_err(|_| "SIM_URL is not set: run scripts/bench.sh")?;
-    // The harness posts the delivery reports itself; the simulator's own go nowhere.
+/// Every function in this process behind the local gateway, on a port of its own: the gateway and
+/// its address. The harness posts the delivery reports itself; the simulator's own go nowhere.
+pub(crate) async fn local_api() -> Result<(Arc<local_gateway::Gateway>, String), String> {
     std::env::set_var("PUBLIC_BASE_URL", "http://127.0.0.1:9");
     let gateway = Arc::new(local_gateway::Gateway::from_env().await.map_err(|e| e.to_string())?);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -179,6 +170,41 @@ pub async fn run(n: usize) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let api = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
     tokio::spawn(gateway.clone().serve(listener));
+    Ok((gateway, api))
+}
+
+impl Bench {
+    /// Units per request, from a further pass of `CAPACITY_PASS` requests under the proxy's
+    /// capacity model (it reads each item written before and after, so the timed pass runs without it).
+    async fn capacity(
+        &self,
+        step: &Step,
+        concurrency: usize,
+        from: usize,
+        expect: u16,
+    ) -> Result<Option<(f64, f64)>, String> {
+        let Some(model) = crate::load::Capacity::start(&self.http).await else {
+            return Ok(None);
+        };
+        for j in 0..CAPACITY_PASS {
+            let (status, body) = send(step(j % concurrency, from + j / concurrency)).await?;
+            if status != expect {
+                return Err(format!("under the capacity model: answered {status} {body}"));
+            }
+        }
+        Ok(model
+            .units()
+            .await
+            .map(|(r, w)| (r / CAPACITY_PASS as f64, w / CAPACITY_PASS as f64)))
+    }
+}
+
+/// Requests per operation measured under the capacity model.
+const CAPACITY_PASS: usize = 40;
+
+pub async fn run(n: usize) -> Result<(), String> {
+    let sim = std::env::var("SIM_URL").map_err(|_| "SIM_URL is not set: run scripts/bench.sh")?;
+    let (gateway, api) = local_api().await?;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(16)
         .build()
@@ -298,9 +324,11 @@ pub async fn run(n: usize) -> Result<(), String> {
         }
         let targets = Arc::new(targets);
         let (fx, api2, http2, t) = (Arc::clone(&b), api.clone(), http.clone(), targets.clone());
-        let per_worker = n / concurrency;
-        let report: Step = Arc::new(move |w, i| {
-            let (external, reference) = &t[(w * per_worker + i) % t.len()];
+        // Each report a reply of its own (the capacity pass's too), never one already reported.
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let report: Step = Arc::new(move |_, _| {
+            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let (external, reference) = &t[k % t.len()];
             let body = json!({"reference_id": reference, "external_id": external, "sub_resource": "sms",
                 "status": {"code": 203, "description": "Delivered to gateway", "updated_on": "2026-11-25T10:00:01Z"},
                 "submit_timestamp": "2026-11-25T10:00:00Z", "errors": []})
@@ -312,7 +340,7 @@ pub async fn run(n: usize) -> Result<(), String> {
                 .header("authorization", auth)
                 .body(body)
         });
-        if targets.len() >= n {
+        if targets.len() >= n + CAPACITY_PASS {
             results.push(
                 b.measure("delivery report", "inbound-callback", concurrency, n, 200, report)
                     .await?,

@@ -18,6 +18,11 @@
 //!   - `unreachable`: the connection closed before anything is forwarded.
 //! - `GET /_proxy/faults`: the faults still queued; `DELETE /_proxy/faults`: none any more.
 //! - `GET /_proxy/stats`: requests forwarded and faults played, by kind.
+//! - `POST /_proxy/capacity` `{enforce?}`: DynamoDB's capacity model on, afresh (`capacity.rs`):
+//!   every request forwarded is charged the units AWS would charge, by table, index and partition
+//!   key; with `enforce`, a key that spent a partition's units of the current second is throttled
+//!   as DynamoDB throttles it. `GET /_proxy/capacity?top=N`: the units by operation and the `N`
+//!   hottest keys; `DELETE /_proxy/capacity`: off again.
 //!
 //! Faults name what they match, so that parallel tests (each with its own account ids) do not see
 //! each other's.
@@ -37,6 +42,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
+
+pub mod capacity;
+mod metered;
 
 /// What a fault does to a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +128,7 @@ struct State {
     faults: Vec<Fault>,
     forwarded: u64,
     played: BTreeMap<String, u64>,
+    model: Option<metered::Model>,
 }
 
 /// The proxy: an upstream (DynamoDB Local) and the faults to play.
@@ -206,6 +215,9 @@ impl Proxy {
         let (parts, body) = req.into_parts();
         let body = body.collect().await.map_err(hung)?.to_bytes();
         if let Some(route) = parts.uri.path().strip_prefix("/_proxy/") {
+            if route == "capacity" {
+                return metered::control(self, parts.method.as_str(), parts.uri.query().unwrap_or(""), &body);
+            }
             return self.control(&parts.method, route, &body);
         }
         let operation = parts
@@ -217,6 +229,7 @@ impl Proxy {
             .to_owned();
         let text = String::from_utf8_lossy(&body).into_owned();
         match self.take_fault(&operation, &text) {
+            None if self.metering() => self.metered(&operation, parts, body).await,
             None => self.forward(parts, body).await,
             Some(fault) => self.play(fault, &operation, parts, body).await,
         }
