@@ -151,7 +151,13 @@ async fn busy_settings(http: &reqwest::Client, api: &str, account: &str) -> Resu
     .await?
     .1;
     let token = minted["token"].as_str().ok_or("no operator token")?.to_owned();
-    let text = |what: &str| format!("{what}: ").chars().chain(std::iter::repeat('x')).take(MESSAGE_CHARS).collect::<String>();
+    let text = |what: &str| {
+        format!("{what}: ")
+            .chars()
+            .chain(std::iter::repeat('x'))
+            .take(MESSAGE_CHARS)
+            .collect::<String>()
+    };
     let messages = json!({"greeting": text("Welcome"), "away": text("We are closed"), "closing": text("Thank you")});
     for _ in 0..OTHER_NUMBERS {
         let n = number();
