@@ -50,6 +50,13 @@ pub fn account_key(account_id: &str) -> Key {
     Key::new(format!("ACCOUNT#{account_id}"), "ACCOUNT".to_owned())
 }
 
+/// Key of an account's stamp: `STAMP#<id>` / `STAMP`: its name and the version of its keys,
+/// read with every callback. An item of its own, out of the record's partition, so that neither
+/// the record's size (every number's settings) nor the account's members weigh on a callback.
+pub fn stamp_key(account_id: &str) -> Key {
+    Key::new(format!("STAMP#{account_id}"), "STAMP".to_owned())
+}
+
 /// Key of a support number's claim: `NUMBER#<digits>` / `NUMBER` (one account per number).
 pub fn number_key(number: &str) -> Key {
     Key::new(format!("NUMBER#{number}"), "NUMBER".to_owned())

@@ -4,8 +4,8 @@ use crate::table::Key;
 use std::collections::HashMap;
 
 use super::items::{
-    from_item, number_settings, to_item, AccountItem, CustomerItem, NumberItem, RetiredItem, ACCOUNTS_PARTITION,
-    RETIRED_PARTITION,
+    from_item, number_settings, to_item, AccountItem, CustomerItem, NumberItem, RetiredItem, StampItem,
+    ACCOUNTS_PARTITION, RETIRED_PARTITION,
 };
 use super::{key, n, s, sdk_error, values, Dynamo, Part, StoreError, TxnOutcome};
 use crate::table::{self, GSI1};
@@ -32,6 +32,50 @@ impl Dynamo {
     }
 }
 
+impl Dynamo {
+    /// The transaction of an account's change: the record, the entry, and the stamp's name when
+    /// `with_stamp`.
+    async fn account_change(
+        &self,
+        change: &AccountChange,
+        audit: &AuditEntry,
+        with_stamp: bool,
+    ) -> Result<TxnOutcome, StoreError> {
+        let mut txn = self.txn();
+        txn.audit(audit)?;
+        let (expression, vals) = match change.retention_days {
+            Some(days) => (
+                "SET #name = :n, retention_days = :r",
+                values([(":n", s(&change.name)), (":r", n(days))]),
+            ),
+            None => (
+                "SET #name = :n REMOVE retention_days",
+                values([(":n", s(&change.name))]),
+            ),
+        };
+        let name = || HashMap::from([("#name".to_owned(), "name".to_owned())]);
+        txn.update(
+            Part::Account,
+            key(table::account_key(change.account_id.as_str())),
+            expression,
+            Some("attribute_exists(pk)"),
+            vals,
+            name(),
+        )?;
+        if with_stamp {
+            txn.update(
+                Part::Stamp,
+                key(table::stamp_key(change.account_id.as_str())),
+                "SET #name = :n",
+                Some("attribute_exists(pk)"),
+                values([(":n", s(&change.name))]),
+                name(),
+            )?;
+        }
+        txn.commit().await
+    }
+}
+
 impl AccountStore for Dynamo {
     /// 1 GetItem.
     async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
@@ -49,7 +93,8 @@ impl AccountStore for Dynamo {
             .collect()
     }
 
-    /// 1 TransactWriteItems: the record, every number's claim and the customer id's.
+    /// 1 TransactWriteItems: the record, every number's claim (with its settings), the stamp and
+    /// the customer id's claim.
     async fn create_account(&self, a: &Account, audit: &AuditEntry) -> Result<Claim, StoreError> {
         let mut txn = self.txn();
         txn.audit(audit)?;
@@ -65,6 +110,11 @@ impl AccountStore for Dynamo {
                 Some("attribute_not_exists(pk)"),
             )?;
         }
+        txn.put(
+            Part::Stamp,
+            to_item(&StampItem::of(&a.account_id, &a.name, None))?,
+            None,
+        )?;
         // Last, so that a number's failure is found by its position.
         txn.put(
             Part::CustomerClaim,
@@ -91,8 +141,33 @@ impl AccountStore for Dynamo {
         }
     }
 
-    /// 1 UpdateItem.
+    /// 1 TransactWriteItems: the record's stamp and the stamp item's, together. An account made
+    /// before stamps had an item of their own (its stamp item is missing) gets 1 UpdateItem of its
+    /// record, as then; its first callback makes its stamp item (`inbound.rs`).
     async fn stamp_keys(&self, id: &AccountId, version: i64) -> Result<(), StoreError> {
+        let mut txn = self.txn();
+        let vals = || values([(":v", n(version))]);
+        let record = key(table::account_key(id.as_str()));
+        txn.update(
+            Part::Account,
+            record,
+            "SET key_version = :v",
+            Some("attribute_exists(pk)"),
+            vals(),
+            HashMap::new(),
+        )?;
+        let stamp = key(table::stamp_key(id.as_str()));
+        txn.update(
+            Part::Stamp,
+            stamp,
+            "SET key_version = :v",
+            Some("attribute_exists(pk)"),
+            vals(),
+            HashMap::new(),
+        )?;
+        if matches!(txn.commit().await?, TxnOutcome::Done) {
+            return Ok(());
+        }
         self.client
             .update_item()
             .table_name(&self.table)
@@ -141,7 +216,8 @@ impl AccountStore for Dynamo {
     }
 
     /// 1 TransactWriteItems: the number's settings on the account (on the condition that they
-    /// are as read), and the entry. The claim is not touched: routing never stops.
+    /// are as read) and on its claim (still the account's), and the entry. The claim's owner is
+    /// not touched: routing never stops.
     async fn change_number(
         &self,
         id: &AccountId,
@@ -164,7 +240,18 @@ impl AccountStore for Dynamo {
             vals,
             names,
         )?;
-        txn.commit().await?.done_unless(&[Part::Account], "changing the number")
+        // The claim keeps the settings the inbound path reads (with its number, not the record).
+        txn.update(
+            Part::NumberClaim,
+            key(table::number_key(after.number.as_str())),
+            "SET settings = :v",
+            Some("account_id = :a"),
+            values([(":v", s(number_settings(after)?)), (":a", s(id.as_str()))]),
+            HashMap::new(),
+        )?;
+        txn.commit()
+            .await?
+            .done_unless(&[Part::Account, Part::NumberClaim], "changing the number")
     }
 
     /// 1 TransactWriteItems: the claim and the account's list.
@@ -198,35 +285,21 @@ impl AccountStore for Dynamo {
             .done_unless(&[Part::NumberClaim, Part::Account], "removing the number")
     }
 
-    /// 1 TransactWriteItems: the record's name and retention, and the entry.
+    /// 1 TransactWriteItems: the record's name and retention, the stamp's name, and the entry (an
+    /// account whose stamp item is not made yet: a second one without it).
     async fn change_account(&self, change: &AccountChange, audit: &AuditEntry) -> Result<bool, StoreError> {
-        let mut txn = self.txn();
-        txn.audit(audit)?;
-        let (expression, vals) = match change.retention_days {
-            Some(days) => (
-                "SET #name = :n, retention_days = :r",
-                values([(":n", s(&change.name)), (":r", n(days))]),
-            ),
-            None => (
-                "SET #name = :n REMOVE retention_days",
-                values([(":n", s(&change.name))]),
-            ),
-        };
-        txn.update(
-            Part::Account,
-            key(table::account_key(change.account_id.as_str())),
-            expression,
-            Some("attribute_exists(pk)"),
-            vals,
-            HashMap::from([("#name".to_owned(), "name".to_owned())]),
-        )?;
-        txn.commit()
-            .await?
-            .done_unless(&[Part::Account], "changing the account")
+        let outcome = self.account_change(change, audit, true).await?;
+        if outcome.failed(Part::Stamp) && !outcome.failed(Part::Account) {
+            return self
+                .account_change(change, audit, false)
+                .await?
+                .done_unless(&[Part::Account], "changing the account");
+        }
+        outcome.done_unless(&[Part::Account, Part::Stamp], "changing the account")
     }
 
     /// 2 Query (the members, the canned responses), 1 DeleteItem per member and canned
-    /// response, and 1 TransactWriteItems: the record, its numbers' claims, its customer id's
+    /// response, and 1 TransactWriteItems: the record, its stamp, its numbers' claims, its customer id's
     /// claim (one made before claims were kept may be missing), the entry.
     async fn delete_account(&self, a: &Account, audit: &AuditEntry) -> Result<bool, StoreError> {
         let mut owned = self.keys_under(&a.account_id, table::MEMBER_PREFIX).await?;
@@ -259,6 +332,12 @@ impl AccountStore for Dynamo {
             key(table::customer_key(&a.customer_id)),
             Some("attribute_not_exists(pk) OR account_id = :a"),
             ours(),
+        )?;
+        txn.delete(
+            Part::Stamp,
+            key(table::stamp_key(a.account_id.as_str())),
+            None,
+            HashMap::new(),
         )?;
         // What the sweep needs to go on expiring its conversations by its retention.
         if let Some(retired) = RetiredItem::of(a) {

@@ -6,19 +6,23 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::items::{
     from_item, to_item, ConsentChangeItem, ConsentItem, MessageItem, NumberItem, PointerItem, RawItem, ReferenceItem,
+    StampItem,
 };
-use super::{s, values, Dynamo, Part, StoreError, TxnOutcome};
+use super::{key, n, s, values, Dynamo, Part, StoreError, TxnOutcome};
 use crate::table;
 use channel_domain::account::SupportNumber;
 use channel_domain::automation::ConsentEffect;
 use channel_domain::conversation::{Consent, Thread};
+use channel_domain::ids::AccountId;
 use channel_services::ports::{ConsentWrite, InboundLog, InboundRecord, InboundWrite, ThreadState};
+use std::collections::HashMap;
 
 /// How long a seen inbound reference is remembered.
 const REFERENCE_TTL_SECONDS: i64 = channel_domain::conversation::DEDUPLICATION_WINDOW_SECONDS;
 
-/// What the inbound path reads of an account's record with the thread: the stamp of its keys,
-/// its name and its numbers' settings (each number's JSON, as the account item keeps it).
+/// What an account's record holds of its stamp: the version of its keys, its name and its
+/// numbers' settings (each number's JSON). Read by callbacks of an account whose stamp item is not
+/// made yet, and by the delivery reports of one.
 #[derive(serde::Deserialize)]
 pub(crate) struct KeyStamp {
     #[serde(default)]
@@ -54,23 +58,95 @@ pub(crate) fn thread_keys(t: &Thread) -> Vec<Key> {
 }
 
 /// Reads a pointer and a consent item of [`thread_keys`], and the number's claim and the
-/// account's record when they were read as well.
-pub(crate) fn thread_state(found: Vec<Option<super::Item>>, support_number: &str) -> Result<ThreadState, StoreError> {
+/// account's stamp when they were read as well (an account without its stamp item, made before
+/// stamps had one, is read by [`legacy_state`]).
+pub(crate) fn thread_state(found: Vec<Option<super::Item>>) -> Result<ThreadState, StoreError> {
     let mut found = found.into_iter();
     let live = found.next().flatten().map(from_item::<PointerItem>).transpose()?;
     let consent = found.next().flatten().map(from_item::<ConsentItem>).transpose()?;
     let claim = found.next().flatten().map(from_item::<NumberItem>).transpose()?;
-    let stamp = found.next().flatten().map(from_item::<KeyStamp>).transpose()?;
+    let stamp = found.next().flatten().map(from_item::<StampItem>).transpose()?;
+    let number = match (&claim, &stamp) {
+        (Some(c), Some(s)) => c.settings().map(|n| (s.name().to_owned(), n)),
+        _ => None,
+    };
     Ok(ThreadState {
         away_sent_for: live.as_ref().and_then(|p| p.away_for.clone()),
         live: live.map(|p| (p.conversation_id, p.status)),
         opted_out: consent.as_ref().is_some_and(|c| c.opted_out),
         consent_read: consent.map(|c| c.consent_order),
         number_owner: claim.map(NumberItem::into_owner),
-        number: stamp.as_ref().and_then(|s| s.number(support_number)),
-        key_version: stamp.and_then(|s| s.key_version),
+        number,
+        key_version: stamp.and_then(|s| s.key_version()),
         kept_opt_out: None,
     })
+}
+
+impl Dynamo {
+    /// An account made before stamps had an item of their own: its record read (as every callback
+    /// read it then), and its stamp item made from it, with each number's settings on its claim.
+    /// A stamp item not made (a rotation or a rename in between, a conflict) is made by a later
+    /// callback; the callback goes on with the record as read.
+    async fn legacy_state(&self, thread: &Thread, state: &mut ThreadState) -> Result<(), StoreError> {
+        let Some(item) = self.get(table::account_key(thread.account_id.as_str())).await? else {
+            return Ok(());
+        };
+        let record = from_item::<KeyStamp>(item)?;
+        state.number = record.number(thread.support_number.as_str());
+        state.key_version = record.key_version;
+        if let Err(e) = self.make_stamp(&thread.account_id, &record).await {
+            tracing::info!(account_id = %thread.account_id, error = %e, "the account's stamp item is not made yet");
+        }
+        Ok(())
+    }
+
+    /// 1 TransactWriteItems: the stamp (on the condition that the record's name and key version
+    /// are still as read) and each number's settings on its claim.
+    async fn make_stamp(&self, id: &AccountId, record: &KeyStamp) -> Result<(), StoreError> {
+        // The check, the stamp and the claims: at most 100 items in one transaction.
+        if record.numbers.len() > 98 {
+            return Err(StoreError::Unavailable(
+                "more numbers than one transaction holds".into(),
+            ));
+        }
+        let mut txn = self.txn();
+        let (condition, vals) = match record.key_version {
+            Some(v) => (
+                "#name = :n AND key_version = :v",
+                values([(":n", s(&record.name)), (":v", n(v))]),
+            ),
+            None => (
+                "#name = :n AND attribute_not_exists(key_version)",
+                values([(":n", s(&record.name))]),
+            ),
+        };
+        let names = HashMap::from([("#name".to_owned(), "name".to_owned())]);
+        txn.check_named(
+            Part::Account,
+            key(table::account_key(id.as_str())),
+            condition,
+            vals,
+            names,
+        )?;
+        let stamp = StampItem::of(id, &record.name, record.key_version);
+        txn.put(Part::Stamp, to_item(&stamp)?, Some("attribute_not_exists(pk)"))?;
+        for (number, settings) in &record.numbers {
+            txn.update(
+                Part::NumberClaim,
+                key(table::number_key(number)),
+                "SET settings = :v",
+                Some("account_id = :a"),
+                values([(":v", s(settings)), (":a", s(id.as_str()))]),
+                HashMap::new(),
+            )?;
+        }
+        match txn.commit().await? {
+            TxnOutcome::Done => Ok(()),
+            other => Err(StoreError::Unavailable(format!(
+                "making the stamp was cancelled: {other:?}"
+            ))),
+        }
+    }
 }
 
 /// A consent keyword's writes: its ledger entry; the consent item when it is newer than the
@@ -116,16 +192,23 @@ fn push_consent(txn: &mut super::Txn<'_>, r: &InboundRecord, w: &ConsentWrite) -
 }
 
 impl InboundLog for Dynamo {
-    /// 1 BatchGetItem: the pointer, the consent, the number's claim, the account's key stamp and
-    /// an opt-out kept by an erasure.
+    /// 1 BatchGetItem: the pointer, the consent, the number's claim (its owner and settings), the
+    /// account's stamp (its name and the version of its keys) and an opt-out kept by an erasure.
+    /// Never the account's record: its size grows with its numbers' settings, and every callback
+    /// of the account would read it. (An account made before stamps had an item of their own:
+    /// 1 GetItem of its record more, and 1 TransactWriteItems making its stamp, once.)
     async fn thread_state(&self, thread: &Thread, opt_out_tag: &str) -> Result<ThreadState, StoreError> {
         let mut keys = thread_keys(thread);
         keys.push(table::number_key(thread.support_number.as_str()));
-        keys.push(table::account_key(thread.account_id.as_str()));
+        keys.push(table::stamp_key(thread.account_id.as_str()));
         keys.push(table::opt_out_key(thread.account_id.as_str(), opt_out_tag));
         let mut found = self.get_many(keys).await?;
         let kept = found.pop().flatten().is_some();
-        let mut state = thread_state(found, thread.support_number.as_str())?;
+        let stamped = found.last().is_some_and(Option::is_some);
+        let mut state = thread_state(found)?;
+        if !stamped && state.number_owner.as_ref() == Some(&thread.account_id) {
+            self.legacy_state(thread, &mut state).await?;
+        }
         if kept {
             state.opted_out = true;
             state.kept_opt_out = Some(opt_out_tag.to_owned());

@@ -62,6 +62,7 @@ pub mod attr {
         "numbers",
         "outcome",
         "retention_days",
+        "settings",
         "status_code",
         "status_description",
         "status_updated_at",
@@ -599,6 +600,52 @@ impl NumberItem {
             account_id: account_id.clone(),
             settings: number_settings(n)?,
         })
+    }
+}
+
+impl NumberItem {
+    /// The number's settings as its claim keeps them (`None` when they cannot be read: then
+    /// nothing automated goes out from it).
+    pub fn settings(&self) -> Option<SupportNumber> {
+        serde_json::from_str(&self.settings)
+            .inspect_err(|e| tracing::error!(error = %e, "a number's settings cannot be read from its claim"))
+            .ok()
+    }
+}
+
+/// What every callback reads of its account (besides its number's claim): the name its automated
+/// messages sign with and the stamp of its keys (a rotation in another function takes effect at once).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StampItem {
+    pk: String,
+    sk: String,
+    account_id: AccountId,
+    name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key_version: Option<i64>,
+}
+
+impl StampItem {
+    /// The stamp of an account named `name` whose keys are at `key_version`.
+    pub fn of(account_id: &AccountId, name: &str, key_version: Option<i64>) -> Self {
+        let Key { pk, sk } = table::stamp_key(account_id.as_str());
+        Self {
+            pk,
+            sk,
+            account_id: account_id.clone(),
+            name: name.to_owned(),
+            key_version,
+        }
+    }
+
+    /// The account's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The version of its keys.
+    pub fn key_version(&self) -> Option<i64> {
+        self.key_version
     }
 }
 

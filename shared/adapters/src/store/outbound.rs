@@ -31,10 +31,7 @@ fn idempotency_key(scope: &IdempotencyScope) -> Key {
 impl OutboundLog for Dynamo {
     /// 1 BatchGetItem (pointer and consent), then 1 GetItem when there is a live conversation.
     async fn live_conversation(&self, thread: &Thread) -> Result<(Option<Conversation>, bool), StoreError> {
-        let state = thread_state(
-            self.get_many(thread_keys(thread)).await?,
-            thread.support_number.as_str(),
-        )?;
+        let state = thread_state(self.get_many(thread_keys(thread)).await?)?;
         let conversation = match state.live {
             Some((id, _)) => self.conversation(&id).await?,
             None => None,

@@ -7,22 +7,30 @@ use crate::table::Key;
 use channel_services::ports::{Committed, MessageRef, ReportLog, StatusUpdate, StoredStatus};
 
 impl ReportLog for Dynamo {
-    /// 1 GetItem of the account record (its stamp only).
+    /// 1 GetItem of the account's stamp item (an account whose stamp item is not made yet: 1
+    /// GetItem of its record more).
     async fn key_stamp(&self, account_id: &channel_domain::ids::AccountId) -> Result<Option<i64>, StoreError> {
-        let Key { pk, sk } = table::account_key(account_id.as_str());
-        let found = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(table::PK, s(pk))
-            .key(table::SK, s(sk))
-            .projection_expression("key_version")
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        let stamp = found.item.map(from_item::<super::inbound::KeyStamp>).transpose()?;
-        Ok(stamp.and_then(|s| s.key_version))
+        for Key { pk, sk } in [
+            table::stamp_key(account_id.as_str()),
+            table::account_key(account_id.as_str()),
+        ] {
+            let found = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .key(table::PK, s(pk))
+                .key(table::SK, s(sk))
+                .projection_expression("key_version")
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            if let Some(item) = found.item {
+                let stamp = from_item::<super::inbound::KeyStamp>(item)?;
+                return Ok(stamp.key_version);
+            }
+        }
+        Ok(None)
     }
 
     /// 1 GetItem of the reference's pointer.

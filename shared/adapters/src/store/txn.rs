@@ -37,6 +37,8 @@ pub(crate) enum Part {
     Outref,
     /// An account record.
     Account,
+    /// An account's stamp: its name and the version of its keys.
+    Stamp,
     /// A number's claim.
     NumberClaim,
     /// A TeleSign customer id's claim.
@@ -174,11 +176,23 @@ impl<'a> Txn<'a> {
         condition: &str,
         values: HashMap<String, AttributeValue>,
     ) -> Result<(), StoreError> {
+        self.check_named(part, key, condition, values, HashMap::new())
+    }
+
+    /// Checks a condition naming attributes through placeholders (`#name`) without writing.
+    pub(crate) fn check_named(
+        &mut self,
+        part: Part,
+        key: Item,
+        condition: &str,
+        values: HashMap<String, AttributeValue>,
+        extra_names: HashMap<String, String>,
+    ) -> Result<(), StoreError> {
         let check = ConditionCheck::builder()
             .table_name(&self.dynamo.table)
             .set_key(Some(key))
             .condition_expression(condition)
-            .set_expression_attribute_names(names_in(&[condition], &HashMap::new()))
+            .set_expression_attribute_names(names_in(&[condition], &extra_names))
             .set_expression_attribute_values((!values.is_empty()).then_some(values))
             .build();
         self.push(

@@ -337,6 +337,17 @@ pub async fn accounts<S: Store>(s: &S) {
     assert!(!stale.unwrap(), "a change of settings changed meanwhile does not");
     let stored = s.account(&a.account_id).await.unwrap().unwrap();
     assert!(stored.numbers.iter().any(|n| n == &changed));
+    let read = |name: &str| Some((name.to_owned(), changed.clone()));
+    let callback = thread_of(&a, &fresh_number());
+    let callback = Thread {
+        support_number: changed.number.clone(),
+        ..callback
+    };
+    assert_eq!(
+        s.thread_state(&callback, "no-tag").await.unwrap().number,
+        read(&a.name),
+        "a callback reads the settings as changed, at once"
+    );
 
     let other = AccountId::new();
     assert!(
@@ -381,6 +392,17 @@ pub async fn accounts<S: Store>(s: &S) {
         s.key_stamp(&a.account_id).await.unwrap(),
         Some(7),
         "the keys' stamp read back"
+    );
+    let state = s.thread_state(&thread_of(&a, &fresh_number()), "no-tag").await.unwrap();
+    assert_eq!(
+        state.key_version,
+        Some(7),
+        "a callback reads the stamp as written, at once"
+    );
+    assert_eq!(
+        state.number.map(|(name, _)| name).as_deref(),
+        Some("Renamed"),
+        "and the name as changed"
     );
 
     assert!(s
