@@ -135,23 +135,54 @@ pub fn idempotency_key(scope: &str, key: &str) -> Key {
     Key::new(format!("IDEM#{scope}#{key}"), "IDEM".to_owned())
 }
 
+/// How many index partitions an account's conversations of one status (and its live ones of one
+/// holder, or of nobody) are written across. Each move of a conversation writes its index entry
+/// there, a delete and a put when its activity changes; in one partition key a busy account's
+/// moves alone would pass a partition's 1,000 write units a second at about 500 messages a second
+/// (`make load`); across four shards, each takes a quarter. A list reads every shard of its
+/// partitions (in parallel) and merges them by the sort key, which is the same in every shard.
+pub const SHARDS: u32 = 4;
+
+/// The shard of a conversation's index entries: from the random end of its id, so that one
+/// conversation stays in one shard and an account's spread evenly.
+pub fn shard_of(conversation_id: &str) -> u32 {
+    let tail = conversation_id
+        .get(conversation_id.len().saturating_sub(2)..)
+        .unwrap_or("");
+    match u32::from_str_radix(tail, 16) {
+        Ok(n) => n % SHARDS,
+        Err(_) => conversation_id.bytes().map(u32::from).sum::<u32>() % SHARDS,
+    }
+}
+
+/// The start of an account's index partitions in `shard`: `ACCOUNT#<id>`, then `#S<k>` for every
+/// shard but the first (whose partitions keep the names they had before shards, and with them the
+/// entries written then).
+fn sharded(account_id: &str, shard: u32) -> String {
+    match shard {
+        0 => format!("ACCOUNT#{account_id}"),
+        k => format!("ACCOUNT#{account_id}#S{k}"),
+    }
+}
+
 /// Partition of the dashboard index for an account's conversations in one status that is not
-/// `closed`: `ACCOUNT#<id>#OPEN`, `…#ACTIVE` or `…#WAITING` (one partition per status, so a
-/// status filter is a query of its partitions and every page is full).
-pub fn status_partition(account_id: &str, status: &str) -> String {
-    format!("ACCOUNT#{account_id}#{}", status.to_ascii_uppercase())
+/// `closed`, in a shard: `ACCOUNT#<id>#OPEN`, `…#ACTIVE` or `…#WAITING` (`ACCOUNT#<id>#S<k>#OPEN`
+/// in shard k): one set of partitions per status, so a status filter is a query of its partitions
+/// and every page is full.
+pub fn status_partition(account_id: &str, status: &str, shard: u32) -> String {
+    format!("{}#{}", sharded(account_id, shard), status.to_ascii_uppercase())
 }
 
-/// Partition of [`GSI2`] for an account's live conversations held by a user:
+/// Partition of [`GSI2`] for an account's live conversations held by a user, in a shard:
 /// `ACCOUNT#<id>#HELD#<user>`.
-pub fn held_partition(account_id: &str, user_id: &str) -> String {
-    format!("ACCOUNT#{account_id}#HELD#{user_id}")
+pub fn held_partition(account_id: &str, user_id: &str, shard: u32) -> String {
+    format!("{}#HELD#{user_id}", sharded(account_id, shard))
 }
 
-/// Partition of [`GSI2`] for an account's live conversations nobody holds:
+/// Partition of [`GSI2`] for an account's live conversations nobody holds, in a shard:
 /// `ACCOUNT#<id>#UNASSIGNED`.
-pub fn unassigned_partition(account_id: &str) -> String {
-    format!("ACCOUNT#{account_id}#UNASSIGNED")
+pub fn unassigned_partition(account_id: &str, shard: u32) -> String {
+    format!("{}#UNASSIGNED", sharded(account_id, shard))
 }
 
 /// Partition of [`GSI2`] for an account's closed conversations with a customer:
@@ -226,9 +257,10 @@ pub fn connection_key(connection_id: &str) -> Key {
     Key::new(format!("SOCKET#{connection_id}"), "SOCKET".to_owned())
 }
 
-/// Partition of the dashboard index for an account's closed conversations.
-pub fn closed_conversations_partition(account_id: &str) -> String {
-    format!("ACCOUNT#{account_id}#CLOSED")
+/// Partition of the dashboard index for an account's closed conversations, in a shard:
+/// `ACCOUNT#<id>#CLOSED`.
+pub fn closed_conversations_partition(account_id: &str, shard: u32) -> String {
+    format!("{}#CLOSED", sharded(account_id, shard))
 }
 
 /// The table's change stream: new and old images (the events function reads both).

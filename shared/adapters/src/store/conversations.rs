@@ -10,8 +10,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
 use super::items::{
-    activity_sort_key, from_item, index_partition, second_partition, to_item, ConversationItem, HoldItem, MessageItem,
-    PointerItem,
+    activity_sort_key, from_item, index_partition, index_partitions, second_partition, to_item, ConversationItem,
+    HoldItem, MessageItem, PointerItem,
 };
 use super::{key, s, sdk_error, values, Dynamo, Item, Part, StoreError, Txn, TxnOutcome};
 use channel_domain::access::UserId;
@@ -90,7 +90,13 @@ fn second_partition_after(m: &Move) -> Option<String> {
     };
     (m.to == Status::Closed || holder_after.is_some()).then(|| {
         let customer = m.thread.customer_number.as_str();
-        second_partition(&m.thread.account_id, m.to, holder_after.flatten(), customer)
+        second_partition(
+            &m.thread.account_id,
+            m.to,
+            holder_after.flatten(),
+            customer,
+            &m.conversation_id,
+        )
     })
 }
 
@@ -133,7 +139,10 @@ fn move_update(m: &Move) -> (String, String, HashMap<String, AttributeValue>) {
         (":to", s(m.to.as_str())),
         (":from", s(m.from.as_str())),
         (":now", s(m.at.to_string())),
-        (":gpk", s(index_partition(&m.thread.account_id, m.to))),
+        (
+            ":gpk",
+            s(index_partition(&m.thread.account_id, m.to, &m.conversation_id)),
+        ),
         (":gsk", s(activity_sort_key(&m.at, &m.conversation_id))),
     ]);
     let (holder, name) = match &m.holder {
@@ -378,8 +387,8 @@ impl ConversationNotes for Dynamo {
 }
 
 impl IdleConversations for Dynamo {
-    /// By last activity, oldest first: 1 Query on the index for closed ones; for live ones 1 per
-    /// live status.
+    /// By last activity, oldest first: 1 Query on the index per shard for closed ones; for live
+    /// ones 1 per live status and shard.
     async fn idle(
         &self,
         account_id: &AccountId,
@@ -388,9 +397,12 @@ impl IdleConversations for Dynamo {
         limit: u32,
     ) -> Result<Vec<Conversation>, StoreError> {
         let partitions = if closed {
-            vec![index_partition(account_id, Status::Closed)]
+            index_partitions(account_id, Status::Closed)
         } else {
-            Status::LIVE.iter().map(|st| index_partition(account_id, *st)).collect()
+            Status::LIVE
+                .iter()
+                .flat_map(|st| index_partitions(account_id, *st))
+                .collect()
         };
         let mut found = Vec::new();
         for partition in partitions {

@@ -108,7 +108,7 @@ impl Dynamo {
 }
 
 impl CustomerRecords for Dynamo {
-    /// 4 Queries on `gsi1` filtered by the customer's number (per 1 MB: the live statuses', the
+    /// 4 Queries per shard on `gsi1` filtered by the customer's number (per 1 MB: the live statuses', the
     /// closed one) + 1
     /// BatchGetItem (the live pointer of each support number). An erasure must miss nothing: the
     /// pointers alone would miss a live conversation on a number the account no longer has.
@@ -119,11 +119,15 @@ impl CustomerRecords for Dynamo {
     ) -> Result<Vec<ConversationId>, StoreError> {
         let mut ids: Vec<ConversationId> = Vec::new();
         let id = account.account_id.as_str();
-        let mut partitions: Vec<String> = Status::LIVE
-            .iter()
-            .map(|st| table::status_partition(id, st.as_str()))
-            .collect();
-        partitions.push(table::closed_conversations_partition(id));
+        let mut partitions: Vec<String> = Vec::new();
+        for shard in 0..table::SHARDS {
+            partitions.extend(
+                Status::LIVE
+                    .iter()
+                    .map(|st| table::status_partition(id, st.as_str(), shard)),
+            );
+            partitions.push(table::closed_conversations_partition(id, shard));
+        }
         for partition in partitions {
             let vals = HashMap::from([(":p".to_owned(), s(partition)), (":c".to_owned(), s(customer.as_str()))]);
             let found = self

@@ -118,21 +118,39 @@ pub fn activity_sort_key(at: &Timestamp, conversation_id: &ConversationId) -> St
     format!("{at}#{conversation_id}")
 }
 
-/// The dashboard index's partition of a conversation in a status (one per status).
-pub fn index_partition(account_id: &AccountId, status: Status) -> String {
+/// The dashboard index's partition of a conversation in a status (one per status and shard).
+pub fn index_partition(account_id: &AccountId, status: Status, conversation_id: &ConversationId) -> String {
+    status_shard(account_id, status, table::shard_of(conversation_id.as_str()))
+}
+
+/// Every shard of the dashboard index's partition of a status.
+pub fn index_partitions(account_id: &AccountId, status: Status) -> Vec<String> {
+    (0..table::SHARDS)
+        .map(|k| status_shard(account_id, status, k))
+        .collect()
+}
+
+fn status_shard(account_id: &AccountId, status: Status, shard: u32) -> String {
     match status {
-        Status::Closed => table::closed_conversations_partition(account_id.as_str()),
-        live => table::status_partition(account_id.as_str(), live.as_str()),
+        Status::Closed => table::closed_conversations_partition(account_id.as_str(), shard),
+        live => table::status_partition(account_id.as_str(), live.as_str(), shard),
     }
 }
 
-/// The second index's partition of a conversation: while live, who holds it (or nobody); once
-/// closed, its customer.
-pub fn second_partition(account_id: &AccountId, status: Status, holder: Option<&str>, customer: &str) -> String {
+/// The second index's partition of a conversation: while live, who holds it (or nobody), in its
+/// shard; once closed, its customer (one partition: a customer's conversations are few).
+pub fn second_partition(
+    account_id: &AccountId,
+    status: Status,
+    holder: Option<&str>,
+    customer: &str,
+    conversation_id: &ConversationId,
+) -> String {
+    let shard = table::shard_of(conversation_id.as_str());
     match (status, holder) {
         (Status::Closed, _) => table::customer_closed_partition(account_id.as_str(), customer),
-        (_, Some(user)) => table::held_partition(account_id.as_str(), user),
-        (_, None) => table::unassigned_partition(account_id.as_str()),
+        (_, Some(user)) => table::held_partition(account_id.as_str(), user, shard),
+        (_, None) => table::unassigned_partition(account_id.as_str(), shard),
     }
 }
 
@@ -157,13 +175,14 @@ impl ConversationItem {
             waiting_since: c.waiting_since,
             opted_out: c.opted_out,
             last_message_preview: c.last_message_preview.clone(),
-            gsi1pk: index_partition(&c.account_id, c.status),
+            gsi1pk: index_partition(&c.account_id, c.status, &c.conversation_id),
             gsi1sk: activity_sort_key(&c.last_activity_at, &c.conversation_id),
             gsi2pk: Some(second_partition(
                 &c.account_id,
                 c.status,
                 c.assigned_agent.as_deref(),
                 c.customer_number.as_str(),
+                &c.conversation_id,
             )),
         }
     }

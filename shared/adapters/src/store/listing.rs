@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
 
 use super::conversations::{decode_cursor, encode_cursor};
-use super::items::{activity_sort_key, from_item, index_partition, ConversationItem, PointerItem};
+use super::items::{activity_sort_key, from_item, index_partitions, ConversationItem, PointerItem};
 use super::{s, sdk_error, Dynamo, StoreError};
 use crate::table::{self, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK};
 use channel_domain::access::UserId;
@@ -54,10 +54,15 @@ pub(crate) fn partitions(account_id: &AccountId, listing: &Listing) -> Vec<Parti
     match listing {
         Listing::Statuses(statuses) => statuses
             .iter()
-            .map(|st| Partition::first(index_partition(account_id, *st)))
+            .flat_map(|st| index_partitions(account_id, *st))
+            .map(Partition::first)
             .collect(),
-        Listing::Held(Some(user)) => vec![Partition::second(table::held_partition(account, user.as_str()))],
-        Listing::Held(None) => vec![Partition::second(table::unassigned_partition(account))],
+        Listing::Held(Some(user)) => (0..table::SHARDS)
+            .map(|k| Partition::second(table::held_partition(account, user.as_str(), k)))
+            .collect(),
+        Listing::Held(None) => (0..table::SHARDS)
+            .map(|k| Partition::second(table::unassigned_partition(account, k)))
+            .collect(),
         Listing::Customer {
             number, statuses, held, ..
         } => {
@@ -121,8 +126,8 @@ fn before(cursor: Option<&str>) -> Result<Option<String>, BadCursor> {
 }
 
 impl Dynamo {
-    /// A page of a listing: 1 Query per partition (a status filter: one per status; `assigned`:
-    /// one; all live: three), plus for a customer 1 BatchGetItem (the pointers of the account's
+    /// A page of a listing: 1 Query per partition, all at once (a status filter: one per status
+    /// and shard; `assigned`: one per shard; all live: three per shard), plus for a customer 1 BatchGetItem (the pointers of the account's
     /// numbers) and 1 BatchGetItem (the live conversations).
     pub(crate) async fn listing_page(
         &self,
@@ -132,10 +137,9 @@ impl Dynamo {
         cursor: Option<&str>,
     ) -> Result<Page<Conversation>, ReadError> {
         let start = before(cursor)?;
-        let mut reads = Vec::new();
-        for p in partitions(account_id, listing) {
-            reads.push(self.newest(&p, start.as_deref(), limit + 1).await?);
-        }
+        let every = partitions(account_id, listing);
+        let reads = every.iter().map(|p| self.newest(p, start.as_deref(), limit + 1));
+        let mut reads = futures_util::future::try_join_all(reads).await?;
         if let Listing::Customer {
             number,
             support_numbers,
@@ -246,23 +250,31 @@ impl Dynamo {
         Ok(live)
     }
 
-    /// The desk's counters: 1 Query (count) per live status, 1 for the user's, 1 for nobody's
-    /// (each again per 1 MB counted).
+    /// The desk's counters: 1 Query (count) per live status and shard, 1 per shard for the user's,
+    /// 1 per shard for nobody's (each again per 1 MB counted), all at once.
     pub(crate) async fn count_live(&self, account_id: &AccountId, user_id: &UserId) -> Result<Counts, StoreError> {
-        let mut all = 0;
-        for status in Status::LIVE {
-            all += self
-                .count(&Partition::first(index_partition(account_id, status)))
-                .await?;
-        }
         let account = account_id.as_str();
-        let mine = self
-            .count(&Partition::second(table::held_partition(account, user_id.as_str())))
-            .await?;
-        let unassigned = self
-            .count(&Partition::second(table::unassigned_partition(account)))
-            .await?;
+        let live: Vec<Partition> = Status::LIVE
+            .iter()
+            .flat_map(|st| index_partitions(account_id, *st))
+            .map(Partition::first)
+            .collect();
+        let mine: Vec<Partition> = (0..table::SHARDS)
+            .map(|k| Partition::second(table::held_partition(account, user_id.as_str(), k)))
+            .collect();
+        let nobody: Vec<Partition> = (0..table::SHARDS)
+            .map(|k| Partition::second(table::unassigned_partition(account, k)))
+            .collect();
+        let (all, mine, unassigned) =
+            futures_util::future::try_join3(self.count_all(&live), self.count_all(&mine), self.count_all(&nobody))
+                .await?;
         Ok(Counts { all, mine, unassigned })
+    }
+
+    /// The conversations of every partition, counted at once.
+    async fn count_all(&self, partitions: &[Partition]) -> Result<u64, StoreError> {
+        let counts = futures_util::future::try_join_all(partitions.iter().map(|p| self.count(p))).await?;
+        Ok(counts.into_iter().sum())
     }
 
     async fn count(&self, p: &Partition) -> Result<u64, StoreError> {
@@ -362,6 +374,31 @@ mod tests {
     }
 
     #[test]
+    fn a_conversation_is_written_in_the_one_shard_its_id_names_and_an_account_is_spread_over_all() {
+        let a = AccountId::parse(ACCOUNT).unwrap();
+        let mut seen = std::collections::BTreeMap::new();
+        for n in 0..400u64 {
+            let (_, c) = conversation(n * 7919 + 13);
+            let written = super::super::items::index_partition(&a, Status::Open, &c.conversation_id);
+            assert!(
+                index_partitions(&a, Status::Open).contains(&written),
+                "a shard a listing reads"
+            );
+            assert_eq!(
+                written,
+                super::super::items::index_partition(&a, Status::Open, &c.conversation_id)
+            );
+            *seen.entry(written).or_insert(0u32) += 1;
+        }
+        assert_eq!(seen.len(), table::SHARDS as usize, "every shard is used");
+        assert!(seen.values().all(|&n| n >= 60), "evenly enough: {seen:?}");
+        assert!(
+            seen.contains_key("ACCOUNT#a1a1a1a1a1a1a1a1a1a1a1a1#OPEN"),
+            "the first shard keeps the name it had before shards"
+        );
+    }
+
+    #[test]
     fn each_listing_reads_exactly_its_partitions() {
         let a = AccountId::parse(ACCOUNT).unwrap();
         let values = |l: &Listing| {
@@ -370,26 +407,25 @@ mod tests {
                 .map(|p| (p.index, p.value))
                 .collect::<Vec<_>>()
         };
+        let a1 = "ACCOUNT#a1a1a1a1a1a1a1a1a1a1a1a1";
+        let shards = |index, part: &str| -> Vec<(&str, String)> {
+            vec![
+                (index, format!("{a1}#{part}")),
+                (index, format!("{a1}#S1#{part}")),
+                (index, format!("{a1}#S2#{part}")),
+                (index, format!("{a1}#S3#{part}")),
+            ]
+        };
+        let mut open_and_waiting = shards(GSI1, "OPEN");
+        open_and_waiting.extend(shards(GSI1, "WAITING"));
         assert_eq!(
             values(&Listing::Statuses(vec![Status::Open, Status::Waiting])),
-            [
-                (GSI1, "ACCOUNT#a1a1a1a1a1a1a1a1a1a1a1a1#OPEN".to_owned()),
-                (GSI1, "ACCOUNT#a1a1a1a1a1a1a1a1a1a1a1a1#WAITING".to_owned())
-            ]
+            open_and_waiting
         );
-        assert_eq!(
-            values(&Listing::Statuses(vec![Status::Closed])),
-            [(GSI1, "ACCOUNT#a1a1a1a1a1a1a1a1a1a1a1a1#CLOSED".to_owned())]
-        );
+        assert_eq!(values(&Listing::Statuses(vec![Status::Closed])), shards(GSI1, "CLOSED"));
         let me = UserId::parse("u-1").unwrap();
-        assert_eq!(
-            values(&Listing::Held(Some(me.clone()))),
-            [(GSI2, "ACCOUNT#a1a1a1a1a1a1a1a1a1a1a1a1#HELD#u-1".to_owned())]
-        );
-        assert_eq!(
-            values(&Listing::Held(None)),
-            [(GSI2, "ACCOUNT#a1a1a1a1a1a1a1a1a1a1a1a1#UNASSIGNED".to_owned())]
-        );
+        assert_eq!(values(&Listing::Held(Some(me.clone()))), shards(GSI2, "HELD#u-1"));
+        assert_eq!(values(&Listing::Held(None)), shards(GSI2, "UNASSIGNED"));
         let number = PhoneNumber::parse("14255550111").unwrap();
         let history = Listing::Customer {
             number: number.clone(),

@@ -116,7 +116,7 @@ impl Members for Dynamo {
     }
 
     /// 1 Query of the user's hold items (strongly consistent: written with every move that
-    /// assigns, lets go or ends) and 1 Query on `gsi2` per 1 MB of the user's partition (the same
+    /// assigns, lets go or ends) and 1 Query on `gsi2` per shard and 1 MB of the user's partition (the same
     /// conversations through the index, which may lag a just-committed assignment; the holds do
     /// not).
     async fn held_by(&self, account_id: &AccountId, user_id: &UserId) -> Result<Vec<ConversationId>, StoreError> {
@@ -128,13 +128,15 @@ impl Members for Dynamo {
         for item in holds {
             out.push(from_item::<HoldItem>(item)?.conversation_id);
         }
-        let held = table::held_partition(account_id.as_str(), user_id.as_str());
-        let vals = HashMap::from([(":p".to_owned(), s(held))]);
-        let assigned = self.query_all(Some(table::GSI2), "gsi2pk = :p", None, vals).await?;
-        for item in assigned {
-            let id = from_item::<ConversationItem>(item)?.into_conversation().conversation_id;
-            if !out.contains(&id) {
-                out.push(id);
+        for shard in 0..table::SHARDS {
+            let held = table::held_partition(account_id.as_str(), user_id.as_str(), shard);
+            let vals = HashMap::from([(":p".to_owned(), s(held))]);
+            let assigned = self.query_all(Some(table::GSI2), "gsi2pk = :p", None, vals).await?;
+            for item in assigned {
+                let id = from_item::<ConversationItem>(item)?.into_conversation().conversation_id;
+                if !out.contains(&id) {
+                    out.push(id);
+                }
             }
         }
         Ok(out)
