@@ -111,6 +111,10 @@ impl IdempotencyLog for StopFirst {
 }
 
 impl OutboundLog for StopFirst {
+    async fn number_owner(&self, number: &shared::phone::PhoneNumber) -> Result<Option<AccountId>, StoreError> {
+        self.table.number_owner(number).await
+    }
+
     async fn live_conversation(&self, thread: &Thread) -> Result<(Option<Conversation>, bool), StoreError> {
         self.table.live_conversation(thread).await
     }

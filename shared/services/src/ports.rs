@@ -498,6 +498,11 @@ pub trait OutboundLog: Send + Sync {
         &self,
         thread: &Thread,
     ) -> impl Future<Output = Result<(Option<Conversation>, bool), StoreError>> + Send;
+    /// The account that owns a support number, read now (its claim, strongly consistent): a number
+    /// removed, or claimed by another account, since an account was cached sends no more. A read
+    /// of its own, never a condition of the send's transaction: every send from the number would
+    /// then conflict with every other.
+    fn number_owner(&self, number: &PhoneNumber) -> impl Future<Output = Result<Option<AccountId>, StoreError>> + Send;
     /// One transaction: consent checked, key claimed, message recorded, conversation written.
     fn begin_outbound(&self, r: &OutboundRecord) -> impl Future<Output = Result<BeginWrite, StoreError>> + Send;
     /// One transaction: the message's status (never backwards), the reference's pointer, the key's outcome.

@@ -175,10 +175,14 @@ where
         Err(SendError::Busy)
     }
 
-    /// The account, which must own `number` (a number removed since the account was cached is
-    /// read again before a reply goes out from it).
+    /// The account, which must own `number`: its claim is read with every send (a number removed,
+    /// or claimed by another account, since the account was cached stops sending at once), and
+    /// the account again when the cached one does not list it yet.
     async fn owner_of(&self, id: &AccountId, number: &PhoneNumber) -> Result<Account, SendError> {
         let cached = self.account(id).await?;
+        if self.log.number_owner(number).await?.as_ref() != Some(id) {
+            return Err(SendError::UnknownNumber(number.clone()));
+        }
         if cached.number(number).is_some() {
             return Ok(cached);
         }

@@ -13,7 +13,7 @@ use futures::future::join_all;
 use serde_json::{json, Value};
 
 use crate::setup::{fixture, number};
-use crate::warm::{local_api, send};
+use crate::stack::{local_api, send, Proxy};
 
 /// Customers texting the one support number.
 const CUSTOMERS: usize = 500;
@@ -22,68 +22,6 @@ const CUSTOMERS: usize = 500;
 /// an account as a busy business sets one up (its record, read as one item, passes 30 KB).
 const OTHER_NUMBERS: usize = 24;
 const MESSAGE_CHARS: usize = 400;
-
-/// The proxy's control routes.
-struct Proxy {
-    http: reqwest::Client,
-    url: String,
-}
-
-impl Proxy {
-    fn from_env(http: &reqwest::Client) -> Result<Self, String> {
-        let url = std::env::var("DDB_PROXY_URL").map_err(|_| "DDB_PROXY_URL is not set: run scripts/bench.sh")?;
-        Ok(Self {
-            http: http.clone(),
-            url,
-        })
-    }
-
-    /// The capacity model on, afresh.
-    async fn start(&self, enforce: bool) -> Result<(), String> {
-        let req = self
-            .http
-            .post(format!("{}/_proxy/capacity", self.url))
-            .body(json!({"enforce": enforce}).to_string());
-        match send(req).await? {
-            (200, _) => Ok(()),
-            (s, b) => Err(format!("the proxy's capacity model: {s} {b}")),
-        }
-    }
-
-    async fn report(&self, top: usize) -> Result<Value, String> {
-        match send(self.http.get(format!("{}/_proxy/capacity?top={top}", self.url))).await? {
-            (200, b) => Ok(b),
-            (s, b) => Err(format!("the proxy's capacity report: {s} {b}")),
-        }
-    }
-
-    async fn stop(&self) -> Result<(), String> {
-        send(self.http.delete(format!("{}/_proxy/capacity", self.url)))
-            .await
-            .map(|_| ())
-    }
-}
-
-/// The capacity model of one measured stretch: units in all, from the proxy.
-pub(crate) struct Capacity {
-    proxy: Proxy,
-}
-
-impl Capacity {
-    /// The model on, when the stack has the proxy (`None` otherwise).
-    pub(crate) async fn start(http: &reqwest::Client) -> Option<Self> {
-        let proxy = Proxy::from_env(http).ok()?;
-        proxy.start(false).await.ok()?;
-        Some(Self { proxy })
-    }
-
-    /// Read and write units since `start`; the model off again.
-    pub(crate) async fn units(self) -> Option<(f64, f64)> {
-        let r = self.proxy.report(0).await.ok()?;
-        let _ = self.proxy.stop().await;
-        Some((r["read_units"].as_f64()?, r["write_units"].as_f64()?))
-    }
-}
 
 pub async fn run(seconds: u64, concurrency: usize, enforce: bool) -> Result<(), String> {
     let (_gateway, api) = local_api().await?;

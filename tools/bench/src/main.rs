@@ -27,6 +27,7 @@ mod cold;
 mod cpu;
 mod load;
 mod sizes;
+mod stack;
 mod tls;
 mod warm;
 

@@ -7,6 +7,7 @@ use futures::future::join_all;
 use serde_json::{json, Value};
 
 use crate::setup::{fixture, number, Fixture};
+use crate::stack::{local_api, send};
 
 /// AWS's public prices (us-east-1, on-demand), in dollars.
 mod price {
@@ -84,13 +85,6 @@ fn cpu_time() -> Duration {
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
-pub(crate) async fn send(req: reqwest::RequestBuilder) -> Result<(u16, Value), String> {
-    let r = req.send().await.map_err(|e| e.to_string())?;
-    let status = r.status().as_u16();
-    let text = r.text().await.map_err(|e| e.to_string())?;
-    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
-}
-
 /// One request of an operation, for worker `w`, iteration `i`.
 type Step = Arc<dyn Fn(usize, usize) -> reqwest::RequestBuilder + Send + Sync>;
 
@@ -160,19 +154,6 @@ impl Bench {
     }
 }
 
-/// Every function in this process behind the local gateway, on a port of its own: the gateway and
-/// its address. The harness posts the delivery reports itself; the simulator's own go nowhere.
-pub(crate) async fn local_api() -> Result<(Arc<local_gateway::Gateway>, String), String> {
-    std::env::set_var("PUBLIC_BASE_URL", "http://127.0.0.1:9");
-    let gateway = Arc::new(local_gateway::Gateway::from_env().await.map_err(|e| e.to_string())?);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let api = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
-    tokio::spawn(gateway.clone().serve(listener));
-    Ok((gateway, api))
-}
-
 impl Bench {
     /// Units per request, from a further pass of `CAPACITY_PASS` requests under the proxy's
     /// capacity model (it reads each item written before and after, so the timed pass runs without it).
@@ -183,7 +164,7 @@ impl Bench {
         from: usize,
         expect: u16,
     ) -> Result<Option<(f64, f64)>, String> {
-        let Some(model) = crate::load::Capacity::start(&self.http).await else {
+        let Some(model) = crate::stack::Capacity::start(&self.http).await else {
             return Ok(None);
         };
         for j in 0..CAPACITY_PASS {

@@ -128,6 +128,8 @@ pub fn adapters() -> Layer {
             "uuid",
             "time",
             "thiserror",
+            // Joins of the reads one answer needs at once (a listing's shards).
+            "futures_util",
             "tracing",
             "tokio",
             "rcgen",

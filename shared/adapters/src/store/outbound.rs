@@ -6,11 +6,12 @@ use std::collections::HashMap;
 
 use super::conversations::push_conversation;
 use super::inbound::{thread_keys, thread_state};
-use super::items::{from_item, to_item, ConversationItem, IdempotencyItem, MessageItem, OutrefItem};
+use super::items::{from_item, to_item, ConversationItem, IdempotencyItem, MessageItem, NumberItem, OutrefItem};
 use super::{key, n, s, values, Dynamo, Part, StoreError, TxnOutcome};
 use crate::table;
 use channel_domain::conversation::{Conversation, Thread};
-use channel_domain::ids::{ConversationId, MessageId};
+use channel_domain::ids::{AccountId, ConversationId, MessageId};
+use channel_domain::phone::PhoneNumber;
 use channel_domain::telesign::status::rank;
 use channel_services::ports::{
     BeginWrite, ConversationMoves, IdempotencyLog, IdempotencyRecord, IdempotencyScope, OutboundLog, OutboundRecord,
@@ -29,6 +30,16 @@ fn idempotency_key(scope: &IdempotencyScope) -> Key {
 }
 
 impl OutboundLog for Dynamo {
+    /// 1 GetItem of the number's claim (strongly consistent: 1 read unit while the claim, its
+    /// settings included, stays under 4 KB).
+    async fn number_owner(&self, number: &PhoneNumber) -> Result<Option<AccountId>, StoreError> {
+        let found = self.get(table::number_key(number.as_str())).await?;
+        Ok(found
+            .map(from_item::<NumberItem>)
+            .transpose()?
+            .map(NumberItem::into_owner))
+    }
+
     /// 1 BatchGetItem (pointer and consent), then 1 GetItem when there is a live conversation.
     async fn live_conversation(&self, thread: &Thread) -> Result<(Option<Conversation>, bool), StoreError> {
         let state = thread_state(self.get_many(thread_keys(thread)).await?)?;

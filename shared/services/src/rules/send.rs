@@ -421,6 +421,31 @@ async fn nothing_is_sent_from_a_number_the_account_no_longer_owns() {
 }
 
 #[tokio::test]
+async fn a_number_removed_or_claimed_elsewhere_stops_sending_at_once_in_a_warm_function() {
+    let w = World::new();
+    let id = stored(&w.text(CUSTOMER, "hi", "R1").await);
+    let warm = w.sender();
+    warm.reply(&op("a-1"), &id, &draft("First", None)).await.unwrap();
+    let number = w.account.numbers[0].number.clone();
+    // Removed in another function: its claim goes; this one's cached account still lists it.
+    w.store.write(|s| {
+        s.claims.remove(&number);
+        if let Some(a) = s.accounts.get_mut(&w.account.account_id) {
+            a.numbers.retain(|n| n.number != number);
+        }
+    });
+    let refused = warm.reply(&op("a-1"), &id, &draft("Second", None)).await;
+    assert!(matches!(refused, Err(SendError::UnknownNumber(_))), "{refused:?}");
+    // And claimed by another account since.
+    w.store.write(|s| {
+        s.claims.insert(number.clone(), channel_domain::ids::AccountId::new());
+    });
+    let refused = warm.reply(&op("a-1"), &id, &draft("Third", None)).await;
+    assert!(matches!(refused, Err(SendError::UnknownNumber(_))), "{refused:?}");
+    assert_eq!(w.gateway.sent().len(), 1, "only the first went out");
+}
+
+#[tokio::test]
 async fn after_a_rotation_elsewhere_the_next_reply_is_sent_with_the_key_read_again() {
     let w = World::new();
     let id = stored(&w.text(CUSTOMER, "hi", "R1").await);

@@ -458,6 +458,10 @@ impl InboundLog for MemoryStore {
 }
 
 impl OutboundLog for MemoryStore {
+    async fn number_owner(&self, number: &PhoneNumber) -> Result<Option<AccountId>, StoreError> {
+        Ok(self.read(|s| s.claims.get(number).cloned()))
+    }
+
     async fn live_conversation(&self, thread: &Thread) -> Result<(Option<Conversation>, bool), StoreError> {
         Ok(self.read(|s| {
             let live = s
