@@ -55,7 +55,10 @@ if [ -n "${BENCH_BEFORE:-}" ]; then
   echo "== the same cold starts, bootstraps of $BENCH_BEFORE"
   "$TARGET_DIR/release/channel-bench" cold "$BENCH_BEFORE"
 fi
-"$TARGET_DIR/release/channel-bench" warm "$ITERATIONS" | grep -v '^{'
+# Standard output to a file: the harness counts the bytes the functions log per request (their
+# JSON lines, kept out of the figures shown).
+"$TARGET_DIR/release/channel-bench" warm "$ITERATIONS" > "$STATE_DIR/warm.out"
+grep -v '^{' "$STATE_DIR/warm.out"
 # One busy account through the DynamoDB fault proxy's capacity model: each key's units a second
 # scaled to 1,000 callbacks a second, against one partition's limits (docs/benchmarks.md: Capacity).
 "$TARGET_DIR/release/channel-bench" load "${BENCH_LOAD_SECONDS:-60}" "${BENCH_LOAD_CONCURRENCY:-16}" | grep -v '^{'

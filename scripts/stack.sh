@@ -10,7 +10,7 @@
 # ports run side by side in one checkout and each stops only its own processes.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # The DynamoDB fault proxy listens beside DynamoDB Local (DDB_PROXY_PORT, default DDB_PORT + 50).
-DDB_PROXY_PORT=${DDB_PROXY_PORT:-$((DDB_PORT + 50))}
+DDB_PROXY_PORT=${DDB_PROXY_PORT:-$((${DDB_PORT:-8000} + 50))}
 STATE_DIR="$ROOT/.local/$STACK_NAME"
 # Where cargo puts what it builds: CARGO_TARGET_DIR when set (relative to the repository), else target/.
 TARGET_DIR=$(cd "$ROOT" && realpath -m "${CARGO_TARGET_DIR:-target}")

@@ -566,3 +566,38 @@ async fn a_deleted_account_frees_its_claims_refuses_callbacks_and_schedules_its_
         again.1
     );
 }
+
+/// An account's record keeps every number's settings, and DynamoDB's items hold 400 KB: an
+/// account of 50 numbers, each with three automated messages of the full 1,600 characters, is
+/// stored whole; six messages on a number are refused as too large with a clear 400 (never a 503
+/// an operator would retry for ever), and a 51st number as one too many.
+#[tokio::test]
+async fn fifty_numbers_at_the_largest_settings_fit_and_more_is_a_clear_refusal() {
+    let s = stack();
+    let account = s.account(50).await;
+    let full = "x".repeat(1600);
+    let three = json!({"messages": {"greeting": full, "away": full, "closing": full}});
+    for number in &account.numbers {
+        let path = format!("/accounts/{}/numbers/{number}", account.id);
+        let (status, body) = s.call("PATCH", &path, Some(three.clone()), &[]).await;
+        assert_eq!(status, 200, "{number}: {body}");
+    }
+    let six = json!({"messages": {"help": full, "stop": full, "start": full}});
+    let path = format!("/accounts/{}/numbers/{}", account.id, account.numbers[49]);
+    let (status, body) = s.call("PATCH", &path, Some(six), &[]).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("number_settings_too_large")),
+        "{body}"
+    );
+    let (status, read) = s.get(&format!("/accounts/{}", account.id)).await;
+    assert_eq!(status, 200, "the record reads whole: {read}");
+    assert_eq!(read["numbers"].as_array().map(Vec::len), Some(50));
+    let add = json!({"number": random_number(), "type": "long_code"});
+    let (status, body) = s.post(&format!("/accounts/{}/numbers", account.id), add).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("too_many_numbers")),
+        "{body}"
+    );
+}

@@ -41,7 +41,7 @@ HOOKS = ROOT / "tests" / "contract_fuzz_hooks.py"
 ST = ROOT / ".venv" / "bin" / "st"
 
 # US area codes whose numbers the server's numbering-plan check takes (as tests/support/mod.rs).
-AREA_CODES = [201, 206, 212, 213, 303, 305, 312, 404, 415, 425, 503, 512, 617, 702, 718, 919]
+AREA_CODES = [201, 206, 212, 213, 303, 305, 312, 404, 415, 425, 503, 512, 617, 702, 718]
 
 
 class Stack:
@@ -156,6 +156,11 @@ def make_fixture(stack: Stack) -> dict:
     stored = [n["number"] for n in main["numbers"]]
     support, spare, short_code = stored[0], stored[1], stored[2]
     doomed = account(stack, rng, f"Deleted by the fuzzer {run}", doomed_creds, [])
+    # Where valid additions of numbers go, in turn: an account takes at most 50.
+    sinks = [
+        account(stack, rng, f"Numbers added by the fuzzer {run} {i}", customer(stack, run, f"sink{i}"), [])["account_id"]
+        for i in range(6)
+    ]
     account_id = main["account_id"]
 
     members = ["fuzz-agent-1", "fuzz-agent-2"]
@@ -204,6 +209,7 @@ def make_fixture(stack: Stack) -> dict:
         "telesign-api-key": [main_creds[1]],
         "support-number": [support, short_code],
         "member-id": members,
+        "number-sinks": sinks,
         **cursors,
     }
 

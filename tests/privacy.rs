@@ -125,7 +125,11 @@ async fn an_erasure_leaves_no_item_holding_the_number_or_a_text_and_the_opt_out_
     }
     assert!(
         only_in_entries(&after, &conversation),
-        "only the trail names the conversation"
+        "only the trail names the conversation: {:#?}",
+        after
+            .lines()
+            .filter(|l| l.contains(conversation.as_str()) && !l.contains("S(\"AUDIT#"))
+            .collect::<Vec<_>>()
     );
     assert!(after.contains(&theirs), "another customer's messages stay");
 

@@ -159,7 +159,7 @@ export interface paths {
         put?: never;
         /**
          * Adds a support number
-         * @description 400 `invalid_phone_number` (a long code or toll-free number with its country code, or a short code of 3 to 8 digits), `invalid_json`, ...; 404 `account_not_found`; 409 `number_in_use`.
+         * @description 400 `invalid_phone_number` (a long code or toll-free number with its country code, or a short code of 3 to 8 digits), `too_many_numbers` (the account has 50 already), `number_settings_too_large` (its settings would take more than 7168 bytes stored), `invalid_json`, ...; 404 `account_not_found`; 409 `number_in_use`.
          */
         post: operations["addNumber"];
         delete?: never;
@@ -184,7 +184,7 @@ export interface paths {
         head?: never;
         /**
          * Changes a number's description, language and automation settings in place (routing never stops)
-         * @description Each field present replaces what was there; inside `auto_close` and `messages`, each key present replaces that one; `null` turns a timeout or a message off (`timezone: null` is UTC, `business_hours: null` always open). 400 `invalid_timezone` (not an IANA zone), `invalid_business_hours` (a day that is not `mon`…`sun`, a time that is not `HH:MM`, an interval that ends before it starts, intervals that overlap), `invalid_auto_close` (not 1 to 34560000 seconds), `invalid_automated_message` (empty or over 1600 characters), `invalid_language`, `invalid_json` (an unknown field); 404 `number_not_found`.
+         * @description Each field present replaces what was there; inside `auto_close` and `messages`, each key present replaces that one; `null` turns a timeout or a message off (`timezone: null` is UTC, `business_hours: null` always open). 400 `invalid_timezone` (not an IANA zone), `invalid_business_hours` (a day that is not `mon`…`sun`, a time that is not `HH:MM`, an interval that ends before it starts, intervals that overlap), `invalid_auto_close` (not 1 to 34560000 seconds), `invalid_automated_message` (empty or over 1600 characters), `number_settings_too_large` (the number's settings, its automated messages, description and hours together, would take more than 7168 bytes stored as JSON: three messages of 1600 characters fit, six do not; the account's record keeps every number's settings within DynamoDB's 400 KB item), `invalid_language`, `invalid_json` (an unknown field); 404 `number_not_found`.
          */
         patch: operations["changeNumber"];
         trace?: never;

@@ -38,6 +38,18 @@ pub enum AccountError {
     /// More than 50 numbers.
     #[error("an account has at most 50 support numbers")]
     TooManyNumbers,
+    /// A number whose settings (its automated messages, hours and description) would take more
+    /// than [`MAX_SETTINGS_BYTES`] stored.
+    #[error(
+        "support number {number}: its settings would take {bytes} bytes stored, at most {MAX_SETTINGS_BYTES}: \
+         shorten its automated messages or its description"
+    )]
+    SettingsTooLarge {
+        /// The number.
+        number: PhoneNumber,
+        /// What its settings would take, as JSON.
+        bytes: usize,
+    },
     /// Not TeleSign's customer id shape.
     #[error("customer_id is TeleSign's customer id (letters, digits and dashes)")]
     InvalidCustomerId,
@@ -72,6 +84,31 @@ pub fn parse_retention_days(days: Option<u32>) -> Result<Option<u32>, AccountErr
 
 /// The most support numbers an account has.
 pub const MAX_NUMBERS: usize = 50;
+
+/// The most bytes one number's settings take stored (as JSON: its description, language, hours,
+/// timeouts and automated messages). The account's record keeps every number's settings and
+/// DynamoDB's items hold at most 400 KB: 50 numbers of 7 KB each, and the record's own fields,
+/// stay under it; the number's claim, which every callback reads, stays within two read units.
+/// Three automated messages of the full 1,600 characters fit, six do not.
+pub const MAX_SETTINGS_BYTES: usize = 7 * 1024;
+
+// The record: every number at the cap (with its key in the record's map), and the record's own
+// fields (name, ids, key stamp, dates: well under 4 KB), within DynamoDB's 400 KB item.
+const _: () = assert!(MAX_NUMBERS * (MAX_SETTINGS_BYTES + 32) + 4096 < 400 * 1024);
+
+impl SupportNumber {
+    /// The number as it is kept, refused when its settings take more than [`MAX_SETTINGS_BYTES`].
+    fn within_size(self) -> Result<Self, AccountError> {
+        let bytes = serde_json::to_vec(&self).map_or(usize::MAX, |json| json.len());
+        if bytes > MAX_SETTINGS_BYTES {
+            return Err(AccountError::SettingsTooLarge {
+                number: self.number,
+                bytes,
+            });
+        }
+        Ok(self)
+    }
+}
 
 /// Checks an account's name: trimmed, 1 to 100 characters.
 pub fn parse_name(name: &str) -> Result<String, AccountError> {
@@ -184,7 +221,7 @@ impl SupportNumberOf<String> {
             return Err(AccountError::DescriptionTooLong);
         }
         check_language(&self.language)?;
-        Ok(SupportNumber {
+        SupportNumber {
             number,
             kind: self.kind,
             description: self.description,
@@ -192,7 +229,8 @@ impl SupportNumberOf<String> {
             customers_can_send_attachments: false,
             agents_can_send_attachments: false,
             settings: self.settings.validated()?,
-        })
+        }
+        .within_size()
     }
 }
 
@@ -284,12 +322,13 @@ impl SupportNumber {
         }
         let language = change.language.clone().unwrap_or_else(|| self.language.clone());
         check_language(&language)?;
-        Ok(SupportNumber {
+        SupportNumber {
             description,
             language,
             settings: self.settings.clone().patched(&change.settings()).validated()?,
             ..self.clone()
-        })
+        }
+        .within_size()
     }
 }
 
@@ -422,6 +461,39 @@ mod tests {
             agents_can_send_attachments: false,
             settings: Default::default(),
         }
+    }
+
+    #[test]
+    fn a_numbers_settings_are_capped_so_that_every_record_fits_an_item() {
+        let valid = number("+1 425-230-6549", NumberType::LongCode).validated().unwrap();
+        let messages = |count: usize, text: &str| {
+            let kinds = ["greeting", "away", "closing", "help", "stop", "start"];
+            let all: serde_json::Map<String, serde_json::Value> = kinds[..count]
+                .iter()
+                .map(|k| (k.to_string(), serde_json::json!(text)))
+                .collect();
+            serde_json::from_value::<NumberChange>(serde_json::json!({ "messages": all })).unwrap()
+        };
+        let full = "x".repeat(1600);
+        assert!(
+            valid.patched(&messages(3, &full)).is_ok(),
+            "three messages of 1,600 characters fit"
+        );
+        let refused = valid.patched(&messages(6, &full)).unwrap_err();
+        assert!(
+            matches!(refused, AccountError::SettingsTooLarge { bytes, .. } if bytes > MAX_SETTINGS_BYTES),
+            "{refused:?}"
+        );
+        assert!(refused.to_string().contains("at most 7168"), "{refused}");
+        // Polish takes two bytes a letter: the bytes count, not the characters.
+        let polish = "żółć".repeat(400);
+        assert!(valid.patched(&messages(3, &polish)).is_err());
+        // And what a new number is given is held to it too.
+        let mut new = number("+1 425-230-6549", NumberType::LongCode);
+        new.description = "d".repeat(200);
+        new.settings = valid.patched(&messages(3, &full)).unwrap().settings;
+        assert!(new.clone().validated().is_ok());
+        new.settings = Default::default();
     }
 
     #[test]

@@ -24,6 +24,7 @@
 //! The local stack's environment must be set (`scripts/bench.sh` does it).
 
 mod cold;
+mod cost;
 mod cpu;
 mod load;
 mod sizes;

@@ -80,9 +80,35 @@ impl Capacity {
     }
 
     /// Read and write units since `start`; the model off again.
-    pub(crate) async fn units(self) -> Option<(f64, f64)> {
+    pub(crate) async fn units(self) -> Option<Units> {
         let r = self.proxy.report(0).await.ok()?;
         let _ = self.proxy.stop().await;
-        Some((r["read_units"].as_f64()?, r["write_units"].as_f64()?))
+        Some(Units {
+            read: r["read_units"].as_f64()?,
+            write: r["write_units"].as_f64()?,
+            stream_records: r["stream_records"].as_f64()?,
+        })
+    }
+}
+
+/// What the capacity model charged a stretch of requests.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Units {
+    /// Read request units.
+    pub(crate) read: f64,
+    /// Write request units.
+    pub(crate) write: f64,
+    /// Records of the table's stream the events function takes.
+    pub(crate) stream_records: f64,
+}
+
+impl Units {
+    /// Per one of `n` requests.
+    pub(crate) fn per(self, n: f64) -> Self {
+        Self {
+            read: self.read / n,
+            write: self.write / n,
+            stream_records: self.stream_records / n,
+        }
     }
 }

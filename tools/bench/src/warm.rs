@@ -9,20 +9,6 @@ use serde_json::{json, Value};
 use crate::setup::{fixture, number, Fixture};
 use crate::stack::{local_api, send};
 
-/// AWS's public prices (us-east-1, on-demand), in dollars.
-mod price {
-    /// Lambda, per request.
-    pub const LAMBDA_REQUEST: f64 = 0.20 / 1e6;
-    /// Lambda arm64, per GB-second.
-    pub const LAMBDA_GB_SECOND_ARM: f64 = 0.000_013_333_4;
-    /// API Gateway HTTP API, per request (first 300 million a month).
-    pub const HTTP_API_REQUEST: f64 = 1.00 / 1e6;
-    /// DynamoDB on-demand, per write request unit.
-    pub const WRITE_UNIT: f64 = 0.625 / 1e6;
-    /// DynamoDB on-demand, per read request unit.
-    pub const READ_UNIT: f64 = 0.125 / 1e6;
-}
-
 /// The memory the template gives a function, in GB (`MemorySize`, chosen by `channel-bench sizes`).
 fn memory_gb(function: &str) -> f64 {
     let mb = match function {
@@ -45,8 +31,10 @@ struct Measure {
     cpu: Duration,
     counts: shared::meter::Counts,
     telesign: u64,
-    /// Read and write units the DynamoDB fault proxy's capacity model charged (`None` without it).
-    capacity: Option<(f64, f64)>,
+    /// Units per request the DynamoDB fault proxy's capacity model charged (`None` without it).
+    capacity: Option<crate::stack::Units>,
+    /// Bytes per request the functions wrote to the log (`None` when standard output is no file).
+    log_bytes: Option<f64>,
 }
 
 impl Measure {
@@ -69,12 +57,25 @@ impl Measure {
         self.per_op(self.counts.requests_to("secretsmanager"))
     }
 
-    /// Write and read request units per operation, as the capacity model of the DynamoDB fault
-    /// proxy charged them (item sizes, transactions, index upkeep: tools/ddb-fault-proxy/src/capacity.rs).
-    fn units(&self) -> (f64, f64) {
-        let (read, write) = self.capacity.unwrap_or_default();
-        (write, read)
+    /// The work of one request, for its cost: the estimated duration on AWS (CPU, and the round
+    /// trips to DynamoDB and TeleSign), the capacity model's units, the log's bytes.
+    fn work(&self) -> crate::cost::Work {
+        let cpu_ms = self.cpu.as_secs_f64() * 1000.0 / self.latencies.len() as f64;
+        crate::cost::Work {
+            memory_gb: memory_gb(self.function),
+            duration_ms: cpu_ms
+                + self.dynamodb() * DYNAMODB_ROUND_TRIP_MS
+                + self.per_op(self.telesign) * TELESIGN_ROUND_TRIP_MS,
+            units: self.capacity.unwrap_or_default(),
+            log_bytes: self.log_bytes.unwrap_or_default(),
+        }
     }
+}
+
+/// The bytes written to standard output so far, when it is a file (`scripts/bench.sh` makes it one).
+fn stdout_bytes() -> Option<u64> {
+    let meta = std::fs::metadata("/proc/self/fd/1").ok()?;
+    meta.is_file().then_some(meta.len())
 }
 
 fn cpu_time() -> Duration {
@@ -117,6 +118,7 @@ impl Bench {
         meter.reset();
         let telesign_before = self.telesign_requests().await;
         let cpu_before = cpu_time();
+        let log_before = stdout_bytes();
         let per_worker = n / concurrency;
         let workers = (0..concurrency).map(|w| {
             let step = step.clone();
@@ -138,11 +140,16 @@ impl Bench {
             latencies.extend(r?);
         }
         let cpu = cpu_time().saturating_sub(cpu_before);
+        let log_bytes = match (log_before, stdout_bytes()) {
+            (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 / latencies.len() as f64),
+            _ => None,
+        };
         let counts = meter.snapshot();
         let telesign = self.telesign_requests().await - telesign_before;
         let capacity = self.capacity(&step, concurrency, per_worker, expect).await?;
         Ok(Measure {
             capacity,
+            log_bytes,
             operation,
             function,
             concurrency,
@@ -163,7 +170,7 @@ impl Bench {
         concurrency: usize,
         from: usize,
         expect: u16,
-    ) -> Result<Option<(f64, f64)>, String> {
+    ) -> Result<Option<crate::stack::Units>, String> {
         let Some(model) = crate::stack::Capacity::start(&self.http).await else {
             return Ok(None);
         };
@@ -173,10 +180,7 @@ impl Bench {
                 return Err(format!("under the capacity model: answered {status} {body}"));
             }
         }
-        Ok(model
-            .units()
-            .await
-            .map(|(r, w)| (r / CAPACITY_PASS as f64, w / CAPACITY_PASS as f64)))
+        Ok(model.units().await.map(|u| u.per(CAPACITY_PASS as f64)))
     }
 }
 
@@ -372,29 +376,44 @@ fn report(results: &[Measure], n: usize) {
             .collect();
         println!("- {}: {}", m.operation, ops.join(", "));
     }
-    println!("\nCost per million, at AWS's public us-east-1 prices (arm64, each function's MemorySize), durations estimated for AWS as");
-    println!("CPU + {DYNAMODB_ROUND_TRIP_MS} ms per DynamoDB round trip + {TELESIGN_ROUND_TRIP_MS} ms per TeleSign request:\n");
-    println!("| operation | est. duration ms | Lambda $ | API Gateway $ | DynamoDB WRU | DynamoDB RRU | DynamoDB $ | total $ per million |");
-    println!("|---|---|---|---|---|---|---|---|");
+    let prices = crate::cost::Prices::load();
+    println!(
+        "\nCost per million requests, at the {}; durations estimated for AWS as",
+        prices.dated()
+    );
+    println!("CPU + {DYNAMODB_ROUND_TRIP_MS} ms per DynamoDB round trip + {TELESIGN_ROUND_TRIP_MS} ms per TeleSign request, at each function's MemorySize (arm64);");
+    println!("DynamoDB's units from the capacity model of the DynamoDB fault proxy; the log's bytes as the functions wrote them:\n");
+    println!("| operation | est. ms | WRU | RRU | stream records | log bytes | Lambda $ | API Gateway $ | DynamoDB $ | events $ | logs $ | total $ | + per listening console $ |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut costs = std::collections::HashMap::new();
     for m in results.iter().filter(|m| m.concurrency == 1) {
-        let cpu_ms = m.cpu.as_secs_f64() * 1000.0 / m.latencies.len() as f64;
-        let duration = cpu_ms + m.dynamodb() * DYNAMODB_ROUND_TRIP_MS + m.per_op(m.telesign) * TELESIGN_ROUND_TRIP_MS;
-        let lambda = 1e6
-            * (price::LAMBDA_REQUEST
-                + memory_gb(m.function) * duration.max(1.0) / 1000.0 * price::LAMBDA_GB_SECOND_ARM);
-        let gateway = 1e6 * price::HTTP_API_REQUEST;
-        let (wru, rru) = m.units();
-        let dynamodb = 1e6 * (wru * price::WRITE_UNIT + rru * price::READ_UNIT);
+        let w = m.work();
+        let c = crate::cost::of(&prices, &w);
         println!(
-            "| {} | {:.1} | {:.2} | {:.2} | {:.1} | {:.1} | {:.2} | {:.2} |",
+            "| {} | {:.1} | {:.2} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
             m.operation,
-            duration,
-            lambda,
-            gateway,
-            wru,
-            rru,
-            dynamodb,
-            lambda + gateway + dynamodb
+            w.duration_ms,
+            w.units.write,
+            w.units.read,
+            w.units.stream_records,
+            w.log_bytes,
+            1e6 * c.lambda,
+            1e6 * c.gateway,
+            1e6 * c.dynamodb,
+            1e6 * c.events,
+            1e6 * c.logs,
+            1e6 * c.total(),
+            1e6 * c.per_console,
         );
+        costs.insert(m.operation, c);
+    }
+    let found = |op: &str| costs.get(op).copied();
+    match (
+        found("inbound SMS, existing conversation"),
+        found("reply"),
+        found("delivery report"),
+    ) {
+        (Some(inbound), Some(reply), Some(report)) => crate::cost::summary(&prices, inbound, reply, report),
+        _ => println!("\n(no summary: an operation of a turn was not measured)"),
     }
 }

@@ -338,6 +338,7 @@ pub struct Meter {
     keys: HashMap<(String, Option<String>, String), KeyStats>,
     operations: BTreeMap<String, OperationStats>,
     throttled: u64,
+    stream_records: u64,
 }
 
 impl Meter {
@@ -355,6 +356,11 @@ impl Meter {
                 .or_default()
                 .add(second, c.read, c.write);
         }
+    }
+
+    /// Counts records of the table's stream that the events function's filter takes.
+    pub fn streamed(&mut self, records: u64) {
+        self.stream_records += records;
     }
 
     /// The first of `touched` (table, index, key, a write?) that has spent its partition's units of
@@ -400,6 +406,7 @@ impl Meter {
             "read_units": read,
             "write_units": write,
             "throttled": self.throttled,
+            "stream_records": self.stream_records,
             "operations": self.operations,
             "keys": listed,
             "key_count": self.keys.len(),

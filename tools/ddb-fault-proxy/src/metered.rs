@@ -4,7 +4,8 @@
 //!
 //! The items before and after are read by extra requests of the proxy's own, so a request under
 //! the model costs DynamoDB Local up to three round trips: the model is for load tests and the
-//! cost bench (`POST /_proxy/capacity`), off by default. Concurrent writes to one item may
+//! cost bench (`POST /_proxy/capacity`), off by default. It also counts the stream's records the
+//! events function would take (each one an event on the bus and a message to listening consoles). Concurrent writes to one item may
 //! interleave with those reads; the model then charges one of them by the other's item, which
 //! changes a count by a unit at most.
 
@@ -259,6 +260,11 @@ impl Proxy {
                 (WriteKind::Update, true) => self.item(headers, &t.table, &t.key).await,
             };
             let committed = committed && t.kind != WriteKind::Check;
+            if committed && after.is_some() && t.before != after && streamed(&t.key) {
+                if let Some(m) = self.lock().model.as_mut() {
+                    m.meter.streamed(1);
+                }
+            }
             charges.extend(write_charges(
                 &t.table,
                 &schema,
@@ -458,6 +464,14 @@ impl Proxy {
             _ => Vec::new(),
         }
     }
+}
+
+/// Whether a change of this item is a record the events function takes from the stream: an
+/// insert or change of a conversation or a message (`CONV#…` / `CONV` or `MSG#…`: the template's
+/// filter of the stream's event source).
+fn streamed(key: &Map<String, Value>) -> bool {
+    let text = |name: &str| key.get(name).and_then(|v| v["S"].as_str()).unwrap_or("");
+    text("pk").starts_with("CONV#") && (text("sk") == "CONV" || text("sk").starts_with("MSG#"))
 }
 
 fn put(item: &Value) -> WriteKind {

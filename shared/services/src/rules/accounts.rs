@@ -182,6 +182,41 @@ async fn numbers_are_added_once_and_removed_by_their_owner() {
 }
 
 #[tokio::test]
+async fn an_account_takes_fifty_numbers_and_refuses_the_fifty_first() {
+    let w = World::new();
+    let typed = |n: u32| channel_domain::account::NewSupportNumber {
+        number: format!("1425555{n:04}"),
+        kind: channel_domain::account::NumberType::LongCode,
+        description: String::new(),
+        language: "en-US".into(),
+        customers_can_send_attachments: false,
+        agents_can_send_attachments: false,
+        settings: Default::default(),
+    };
+    // The world's account has one number; 49 more make fifty.
+    for n in 0..49 {
+        w.accounts()
+            .add_number(&actor(), &w.account, typed(2000 + n))
+            .await
+            .unwrap();
+    }
+    let refused = w.accounts().add_number(&actor(), &w.account, typed(3000)).await;
+    assert!(
+        matches!(
+            refused,
+            Err(AccountsError::Invalid(
+                channel_domain::account::AccountError::TooManyNumbers
+            ))
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(
+        w.accounts().read(&w.account.account_id).await.unwrap().numbers.len(),
+        50
+    );
+}
+
+#[tokio::test]
 async fn a_grace_period_of_exactly_seven_days_is_taken() {
     let w = World::new();
     let key = ApiKey::parse(OTHER_KEY).unwrap();
