@@ -89,17 +89,13 @@ async fn each_callback_and_send_leaves_its_metric_line() {
     assert_eq!(stored["_aws"]["CloudWatchMetrics"][0]["Namespace"], "SmsChannel");
     let refused = line_of(&lines, "Callbacks", &[("Outcome", "refused")]);
     assert_eq!(refused["Reason"], "mismatch");
+    // The account a property (for the Contributor Insights rules), never a dimension.
+    assert_eq!(refused["AccountId"], account.id.as_str());
     // The stack runs as a published version (AWS_LAMBDA_FUNCTION_VERSION): its canary counts it.
     assert_eq!(refused["Version"], "1");
     assert_eq!(
         refused["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-        json!([
-            ["Outcome"],
-            ["Outcome", "Reason"],
-            ["AccountId", "Outcome"],
-            ["Outcome", "Version"],
-            ["Version"]
-        ])
+        json!([["Outcome"], ["Outcome", "Reason"], ["Outcome", "Version"], ["Version"]])
     );
     assert!(!refused["request_id"].as_str().unwrap_or("").is_empty(), "{refused}");
     line_of(&lines, "Callbacks", &[("Outcome", "unknown_number")]);
@@ -230,6 +226,31 @@ fn no_deployed_level_logs_raw_events_or_drops_the_metric_lines() {
     assert_eq!(logging["LogFormat"], "JSON");
 }
 
+/// The metric (name, outcome) a Contributor Insights rule of the template reads from the lines: the
+/// metric its filters ask to be present, the outcomes they ask for.
+fn insight_rule_watches(logical_id: &str) -> Vec<(String, Option<String>)> {
+    let facts = template_facts();
+    let rule = &facts["resources"][logical_id]["Properties"]["RuleBody"]["Fn::Sub"][0];
+    let body: Value = serde_json::from_str(rule.as_str().unwrap_or("{}")).expect("a rule's body is JSON");
+    let filters = body["Contribution"]["Filters"].as_array().cloned().unwrap_or_default();
+    let metric = filters
+        .iter()
+        .find(|f| f["IsPresent"] == true)
+        .and_then(|f| f["Match"].as_str())
+        .map(|m| m.trim_start_matches("$.").to_owned())
+        .unwrap_or_default();
+    let outcomes: Vec<Option<String>> = filters
+        .iter()
+        .filter(|f| f["Match"] == "$.Outcome")
+        .flat_map(|f| f["In"].as_array().cloned().unwrap_or_default())
+        .map(|o| o.as_str().map(str::to_owned))
+        .collect();
+    if outcomes.is_empty() {
+        return vec![(metric, None)];
+    }
+    outcomes.into_iter().map(|o| (metric.clone(), o)).collect()
+}
+
 /// Every metric (name, outcome) the template's alarms read from the functions' namespace.
 fn watched(alarm: &Value, found: &mut Vec<(String, Option<String>)>) {
     let p = &alarm["Properties"];
@@ -238,6 +259,9 @@ fn watched(alarm: &Value, found: &mut Vec<(String, Option<String>)>) {
         stats.extend(metrics.iter().map(|m| &m["MetricStat"]["Metric"]));
         for m in metrics {
             let query = m["Expression"].as_str().or(m["Expression"]["Fn::Sub"].as_str());
+            if let Some(rule) = query.and_then(|q| q.strip_prefix("INSIGHT_RULE_METRIC('${")) {
+                found.extend(insight_rule_watches(rule.split('.').next().unwrap_or_default()));
+            }
             if let Some(q) = query.filter(|q| q.starts_with("SELECT")) {
                 let name = q.split(['(', ')']).nth(1).unwrap_or_default();
                 let outcome = q.split("Outcome = '").nth(1).and_then(|r| r.split('\'').next());

@@ -50,6 +50,8 @@ pub(crate) struct Work {
     pub(crate) units: crate::stack::Units,
     /// Bytes the function wrote to its log (its lines and its metric lines).
     pub(crate) log_bytes: f64,
+    /// Whether it writes a line the Contributor Insights rules by account match (a callback, a send).
+    pub(crate) metric_line: bool,
 }
 
 /// What one request costs, in dollars.
@@ -94,20 +96,26 @@ pub(crate) fn of(p: &Prices, w: &Work) -> Cost {
         0.0
     };
     let log_bytes = w.log_bytes + LAMBDA_PLATFORM_LOG_BYTES * if records > 0.0 { 2.0 } else { 1.0 };
+    // The Contributor Insights rules by account match each callback's and send's metric line.
+    let matched = if w.metric_line {
+        p.get("contributor_insights_matched_log_event")
+    } else {
+        0.0
+    };
     Cost {
         lambda: invocation(w.memory_gb, w.duration_ms),
         gateway: p.get("http_api_request"),
         dynamodb: w.units.write * p.get("dynamodb_write_request_unit")
             + w.units.read * p.get("dynamodb_read_request_unit"),
         events,
-        logs: log_bytes / 1024f64.powi(3) * p.get("cloudwatch_logs_ingested_gb"),
+        logs: log_bytes / 1024f64.powi(3) * p.get("cloudwatch_logs_ingested_gb") + matched,
         per_console: records * p.get("websocket_message"),
     }
 }
 
 /// The headline figures from the operations' costs: per million inbound SMS, per million
 /// conversation turns (the customer's SMS, the agent's reply, TeleSign's two delivery reports),
-/// per agent-month and per account-month.
+/// per agent-month, per account-month and the stack's own per month.
 pub(crate) fn summary(p: &Prices, inbound: Cost, reply: Cost, report: Cost) {
     let turn = Cost::default().plus(inbound, 1.0).plus(reply, 1.0).plus(report, 2.0);
     let million = |c: Cost| 1e6 * c.total();
@@ -137,14 +145,12 @@ pub(crate) fn summary(p: &Prices, inbound: Cost, reply: Cost, report: Cost) {
         "| an agent-month (8 h a day, 21 days) | | ${agent:.4} socket minutes | | | | **${agent:.4}** (${:.4} more past Cognito's free tier) | |",
         p.get("cognito_user_month_above_free")
     );
-    // An account: its key's secret; its custom metrics (the AccountId dimension of Callbacks and
-    // Sends: one metric per outcome it has, about 3 for an account that receives, reports and sends).
-    let metrics = 3.0 * p.get("cloudwatch_custom_metric_month");
+    // An account: its key's secret (its callbacks and sends by account are the stack's
+    // Contributor Insights rules, not a custom metric per account).
     let secret = p.get("secrets_manager_secret_month");
-    println!(
-        "| an account-month | | | | | ${metrics:.2} (3 custom metrics by AccountId) | **${:.2}** (${secret:.2} its secret) | |",
-        secret + metrics
-    );
+    println!("| an account-month | | | | | | **${secret:.2}** (its secret) | |");
+    let rules = 3.0 * p.get("contributor_insights_rule_month");
+    println!("| the stack, a month | | | | | ${rules:.2} (3 Contributor Insights rules) | **${rules:.2}** (and its alarms: $0.10 a metric each) | |");
     println!(
         "\n(before TeleSign's price per message; DynamoDB's storage and backups by size: $0.25 and $0.20 a GB-month)"
     );

@@ -68,6 +68,7 @@ impl Measure {
                 + self.per_op(self.telesign) * TELESIGN_ROUND_TRIP_MS,
             units: self.capacity.unwrap_or_default(),
             log_bytes: self.log_bytes.unwrap_or_default(),
+            metric_line: matches!(self.function, "inbound-callback" | "outbound-send"),
         }
     }
 }
