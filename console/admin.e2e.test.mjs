@@ -82,6 +82,9 @@ test("an operator sets up an account from the administration", { timeout: 180_00
     const url = await callback.inputValue();
     assert.match(url, new RegExp(`^${api}/telesign/[0-9a-f]{32}/callback$`));
     const accountId = url.split("/").at(-2);
+    // The clipboard takes a write only from the focused document (headless Chromium under load
+    // may have given the focus elsewhere): the page in front, as the operator's is.
+    await page.bringToFront();
     await form.getByRole("button", { name: "Copy the callback URL" }).click();
     await admin.locator(".adm-status", { hasText: "Copied." }).waitFor();
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), url, "the callback URL is on the clipboard");

@@ -36,7 +36,9 @@ function watchTokens(page) {
   page.on("response", async (r) => {
     if (new URL(r.url()).pathname !== TOKEN_ENDPOINT || !r.ok()) return;
     const grant = new URLSearchParams(r.request().postData() ?? "").get("grant_type");
-    answers.push({ grant, at: Date.now(), ...(await r.json()) });
+    // A page that navigates away (a sign-in again) takes the body with it: the grant still counts.
+    const body = await r.json().catch(() => ({ unread: true }));
+    answers.push({ grant, at: Date.now(), ...body });
   });
   return answers;
 }

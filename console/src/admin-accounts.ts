@@ -206,8 +206,10 @@ export function newAccountForm(page: Page): HTMLElement {
       form.reset();
       creds.apiKey.input.type = "password";
       showCreated(account);
-      await page.reload(account.account_id);
+      // Said before the list is read again: what the operator does meanwhile (a copy of the
+      // callback URL) is said after it, never overwritten by it.
       page.say.status(t("accountCreated", { name: account.name }));
+      await page.reload(account.account_id);
     } catch (e) {
       placeRefusal(e, byCode, page.say);
     }
