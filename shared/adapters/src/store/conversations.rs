@@ -388,7 +388,7 @@ impl ConversationNotes for Dynamo {
 
 impl IdleConversations for Dynamo {
     /// By last activity, oldest first: 1 Query on the index per shard for closed ones; for live
-    /// ones 1 per live status and shard.
+    /// ones 1 per live status and shard; all at once.
     async fn idle(
         &self,
         account_id: &AccountId,
@@ -404,10 +404,9 @@ impl IdleConversations for Dynamo {
                 .flat_map(|st| index_partitions(account_id, *st))
                 .collect()
         };
-        let mut found = Vec::new();
-        for partition in partitions {
-            let out = self
-                .client
+        // Every shard at once: the sweep reads each account's, and waits for the slowest only.
+        let reads = partitions.into_iter().map(|partition| {
+            self.client
                 .query()
                 .table_name(&self.table)
                 .index_name(GSI1)
@@ -416,8 +415,9 @@ impl IdleConversations for Dynamo {
                 .expression_attribute_values(":cutoff", s(before.to_string()))
                 .limit(limit as i32)
                 .send()
-                .await
-                .map_err(sdk_error)?;
+        });
+        let mut found = Vec::new();
+        for out in futures_util::future::try_join_all(reads).await.map_err(sdk_error)? {
             for item in out.items().iter().cloned() {
                 found.push(conversation_of(item)?);
             }
