@@ -393,7 +393,7 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
         Ok(until)
     }
 
-    /// Adds a support number.
+    /// Adds a support number to an account read with [`Accounts::read`].
     pub async fn add_number(
         &self,
         actor: &Actor,
@@ -401,10 +401,9 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
         number: NewSupportNumber,
     ) -> Result<SupportNumber, AccountsError> {
         let number = number.validated()?;
-        // Read now, not as cached: the record keeps every number's settings, within DynamoDB's
-        // 400 KB only up to MAX_NUMBERS of them (two adds at the same moment may make 51).
-        let stored = self.read(&account.account_id).await?;
-        if stored.numbers.len() >= channel_domain::account::MAX_NUMBERS {
+        // The record keeps every number's settings, within DynamoDB's 400 KB only up to
+        // MAX_NUMBERS of them (`account` as read now: two adds at the same moment may make 51).
+        if account.numbers.len() >= channel_domain::account::MAX_NUMBERS {
             return Err(channel_domain::account::AccountError::TooManyNumbers.into());
         }
         let audit = AuditEntry::new(

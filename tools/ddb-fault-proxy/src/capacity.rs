@@ -171,6 +171,21 @@ impl Schema {
         scalar(item.get(&self.hash)?)
     }
 
+    /// The partition key attribute of the table (`None`) or of one of its indexes.
+    pub fn hash_of(&self, index: Option<&str>) -> Option<&str> {
+        match index {
+            Some(i) => self.indexes.iter().find(|(n, _, _)| n == i).map(|(_, h, _)| h.as_str()),
+            None => Some(&self.hash),
+        }
+    }
+
+    /// The partition key value of the item's entry in each index it is in: (index, value).
+    pub fn index_partitions(&self, item: &Map<String, Value>) -> Vec<(String, String)> {
+        (0..self.indexes.len())
+            .filter_map(|i| Some((self.indexes[i].0.clone(), self.index_entry(i, item)?.0)))
+            .collect()
+    }
+
     /// The item's entry in `index`: its partition key value and its whole key, when the item carries
     /// every key attribute of the index (else it is not in that sparse index).
     fn index_entry(&self, index: usize, item: &Map<String, Value>) -> Option<(String, String)> {

@@ -2,12 +2,13 @@
 //! before and after it (read from DynamoDB Local beside the request, strongly consistent), its
 //! charges, and the throttling of a key that spent its partition's second.
 //!
-//! The items before and after are read by extra requests of the proxy's own, so a request under
-//! the model costs DynamoDB Local up to three round trips: the model is for load tests and the
-//! cost bench (`POST /_proxy/capacity`), off by default. It also counts the stream's records the
-//! events function would take (each one an event on the bus and a message to listening consoles). Concurrent writes to one item may
-//! interleave with those reads; the model then charges one of them by the other's item, which
-//! changes a count by a unit at most.
+//! The items before and after a write are read by extra requests of the proxy's own (and a read
+//! with a projection or a filter is read again without it), so a request under the model costs
+//! DynamoDB Local up to three round trips: the model is for load tests and the cost bench
+//! (`POST /_proxy/capacity`), off by default. Concurrent writes to one item may interleave with
+//! those reads; the model then charges one of them by the other's item, which changes a count by
+//! a unit at most. The model also counts the stream's records the events function would take
+//! (each one an event on the bus and a message to listening consoles).
 
 use std::time::Instant;
 
@@ -292,30 +293,33 @@ impl Proxy {
             "GetItem" => {
                 let table = text(&request["TableName"]);
                 let c = consistency(request);
-                self.get_charges(headers, &table, &request["Key"], c).await
+                let answer = whole(request).then(|| object(&answered["Item"]));
+                self.get_charges(headers, &table, &request["Key"], answer, c).await
             }
             "BatchGetItem" => {
                 let mut charges = Vec::new();
                 for (table, asked) in request["RequestItems"].as_object().into_iter().flatten() {
                     let left = &answered["UnprocessedKeys"][table]["Keys"];
+                    let got = answered["Responses"][table].as_array().cloned().unwrap_or_default();
                     for key in asked["Keys"].as_array().into_iter().flatten() {
                         if left.as_array().is_some_and(|l| l.contains(key)) {
                             continue;
                         }
-                        charges.extend(self.get_charges(headers, table, key, consistency(asked)).await);
+                        let answer = whole(asked).then(|| got.iter().filter_map(object).find(|i| holds(i, key)));
+                        charges.extend(self.get_charges(headers, table, key, answer, consistency(asked)).await);
                     }
                 }
                 charges
             }
             "TransactGetItems" => {
                 let mut charges = Vec::new();
-                for t in request["TransactItems"].as_array().into_iter().flatten() {
+                let gets = request["TransactItems"].as_array().into_iter().flatten();
+                for (i, t) in gets.enumerate() {
                     let get = &t["Get"];
                     let table = text(&get["TableName"]);
-                    charges.extend(
-                        self.get_charges(headers, &table, &get["Key"], Consistency::Transactional)
-                            .await,
-                    );
+                    let answer = whole(get).then(|| object(&answered["Responses"][i]["Item"]));
+                    let c = Consistency::Transactional;
+                    charges.extend(self.get_charges(headers, &table, &get["Key"], answer, c).await);
                 }
                 charges
             }
@@ -324,15 +328,25 @@ impl Proxy {
         }
     }
 
-    async fn get_charges(&self, headers: &HeaderMap, table: &str, key: &Value, c: Consistency) -> Vec<Charge> {
+    /// One item read: charged by its whole size, from the answer when it holds the whole item
+    /// (`answer`: `Some(None)` for an item not found), else read again without the projection.
+    async fn get_charges(
+        &self,
+        headers: &HeaderMap,
+        table: &str,
+        key: &Value,
+        answer: Option<Option<Map<String, Value>>>,
+        c: Consistency,
+    ) -> Vec<Charge> {
         let Some(schema) = self.schema(headers, table).await else {
             return Vec::new();
         };
         let key = object(key).unwrap_or_default();
-        let size = self
-            .item(headers, table, &key)
-            .await
-            .map_or(0, |i| crate::capacity::item_size(&i));
+        let item = match answer {
+            Some(answered) => answered,
+            None => self.item(headers, table, &key).await,
+        };
+        let size = item.map_or(0, |i| crate::capacity::item_size(&i));
         let partition = schema.partition(&key).unwrap_or_default();
         vec![Charge::read(table, None, partition, read_units(size, c))]
     }
@@ -368,17 +382,12 @@ impl Proxy {
             .filter_map(object)
             .collect();
         let size: u64 = items.iter().map(crate::capacity::item_size).sum();
-        let hash = match index {
-            Some(i) => schema
-                .indexes
-                .iter()
-                .find(|(n, _, _)| n == i)
-                .map(|(_, h, _)| h.clone()),
-            None => Some(schema.hash.clone()),
-        };
         let key = match operation {
             "Scan" => "*".to_owned(),
-            _ => hash.and_then(|h| partition_asked(request, &h)).unwrap_or_default(),
+            _ => schema
+                .hash_of(index)
+                .and_then(|h| partition_asked(request, h))
+                .unwrap_or_default(),
         };
         vec![Charge::read(&table, index, key, read_units(size, consistency(request)))]
     }
@@ -410,13 +419,8 @@ impl Proxy {
                 if let WriteKind::Put(i) = &t.kind { Some(i) } else { None },
             ];
             for item in items.into_iter().flatten() {
-                for (name, hash, _) in &schema.indexes {
-                    if let Some(k) = item
-                        .get(hash)
-                        .and_then(|v| v.as_object()?.values().next()?.as_str().map(str::to_owned))
-                    {
-                        touched.push((t.table.clone(), Some(name.clone()), k, true));
-                    }
+                for (index, k) in schema.index_partitions(item) {
+                    touched.push((t.table.clone(), Some(index), k, true));
                 }
             }
         }
@@ -448,15 +452,9 @@ impl Proxy {
                 .collect(),
             "Query" => {
                 let index = request["IndexName"].as_str().map(str::to_owned);
-                let hash = match &index {
-                    Some(i) => schema
-                        .indexes
-                        .iter()
-                        .find(|(n, _, _)| n == i)
-                        .map(|(_, h, _)| h.clone()),
-                    None => Some(schema.hash.clone()),
-                };
-                hash.and_then(|h| partition_asked(request, &h))
+                schema
+                    .hash_of(index.as_deref())
+                    .and_then(|h| partition_asked(request, h))
                     .map(|k| (table, index, k, false))
                     .into_iter()
                     .collect()
@@ -476,6 +474,17 @@ fn streamed(key: &Map<String, Value>) -> bool {
 
 fn put(item: &Value) -> WriteKind {
     WriteKind::Put(object(item).unwrap_or_default())
+}
+
+/// Whether a read asks for whole items (no projection): its answer then holds what it read.
+fn whole(request: &Value) -> bool {
+    request.get("ProjectionExpression").is_none() && request.get("AttributesToGet").is_none()
+}
+
+/// Whether `item` is the one `key` names (every key attribute equal).
+fn holds(item: &Map<String, Value>, key: &Value) -> bool {
+    key.as_object()
+        .is_some_and(|k| k.iter().all(|(name, v)| item.get(name) == Some(v)))
 }
 
 fn consistency(request: &Value) -> Consistency {

@@ -397,12 +397,9 @@ impl IdleConversations for Dynamo {
         limit: u32,
     ) -> Result<Vec<Conversation>, StoreError> {
         let partitions = if closed {
-            index_partitions(account_id, Status::Closed)
+            index_partitions(account_id, &[Status::Closed])
         } else {
-            Status::LIVE
-                .iter()
-                .flat_map(|st| index_partitions(account_id, *st))
-                .collect()
+            index_partitions(account_id, &Status::LIVE)
         };
         // Every shard at once: the sweep reads each account's, and waits for the slowest only.
         let reads = partitions.into_iter().map(|partition| {

@@ -118,17 +118,7 @@ impl CustomerRecords for Dynamo {
         customer: &PhoneNumber,
     ) -> Result<Vec<ConversationId>, StoreError> {
         let mut ids: Vec<ConversationId> = Vec::new();
-        let id = account.account_id.as_str();
-        let mut partitions: Vec<String> = Vec::new();
-        for shard in 0..table::SHARDS {
-            partitions.extend(
-                Status::LIVE
-                    .iter()
-                    .map(|st| table::status_partition(id, st.as_str(), shard)),
-            );
-            partitions.push(table::closed_conversations_partition(id, shard));
-        }
-        for partition in partitions {
+        for partition in super::items::index_partitions(&account.account_id, &Status::ALL) {
             let vals = HashMap::from([(":p".to_owned(), s(partition)), (":c".to_owned(), s(customer.as_str()))]);
             let found = self
                 .query_all(Some(GSI1), "gsi1pk = :p", Some("customer_number = :c"), vals)

@@ -123,10 +123,23 @@ pub fn index_partition(account_id: &AccountId, status: Status, conversation_id: 
     status_shard(account_id, status, table::shard_of(conversation_id.as_str()))
 }
 
-/// Every shard of the dashboard index's partition of a status.
-pub fn index_partitions(account_id: &AccountId, status: Status) -> Vec<String> {
+/// Every shard of the dashboard index's partitions of these statuses.
+pub fn index_partitions(account_id: &AccountId, statuses: &[Status]) -> Vec<String> {
+    statuses
+        .iter()
+        .flat_map(|st| (0..table::SHARDS).map(|k| status_shard(account_id, *st, k)))
+        .collect()
+}
+
+/// Every shard of the second index's partition of the live conversations `holder` holds (`None`:
+/// nobody).
+pub fn held_partitions(account_id: &AccountId, holder: Option<&str>) -> Vec<String> {
+    let account = account_id.as_str();
     (0..table::SHARDS)
-        .map(|k| status_shard(account_id, status, k))
+        .map(|k| match holder {
+            Some(user) => table::held_partition(account, user, k),
+            None => table::unassigned_partition(account, k),
+        })
         .collect()
 }
 

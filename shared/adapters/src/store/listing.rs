@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
 
 use super::conversations::{decode_cursor, encode_cursor};
-use super::items::{activity_sort_key, from_item, index_partitions, ConversationItem, PointerItem};
+use super::items::{activity_sort_key, from_item, held_partitions, index_partitions, ConversationItem, PointerItem};
 use super::{s, sdk_error, Dynamo, StoreError};
 use crate::table::{self, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK};
 use channel_domain::access::UserId;
@@ -52,16 +52,13 @@ impl Partition {
 pub(crate) fn partitions(account_id: &AccountId, listing: &Listing) -> Vec<Partition> {
     let account = account_id.as_str();
     match listing {
-        Listing::Statuses(statuses) => statuses
-            .iter()
-            .flat_map(|st| index_partitions(account_id, *st))
+        Listing::Statuses(statuses) => index_partitions(account_id, statuses)
+            .into_iter()
             .map(Partition::first)
             .collect(),
-        Listing::Held(Some(user)) => (0..table::SHARDS)
-            .map(|k| Partition::second(table::held_partition(account, user.as_str(), k)))
-            .collect(),
-        Listing::Held(None) => (0..table::SHARDS)
-            .map(|k| Partition::second(table::unassigned_partition(account, k)))
+        Listing::Held(holder) => held_partitions(account_id, holder.as_deref())
+            .into_iter()
+            .map(Partition::second)
             .collect(),
         Listing::Customer {
             number, statuses, held, ..
@@ -253,18 +250,12 @@ impl Dynamo {
     /// The desk's counters: 1 Query (count) per live status and shard, 1 per shard for the user's,
     /// 1 per shard for nobody's (each again per 1 MB counted), all at once.
     pub(crate) async fn count_live(&self, account_id: &AccountId, user_id: &UserId) -> Result<Counts, StoreError> {
-        let account = account_id.as_str();
-        let live: Vec<Partition> = Status::LIVE
-            .iter()
-            .flat_map(|st| index_partitions(account_id, *st))
-            .map(Partition::first)
-            .collect();
-        let mine: Vec<Partition> = (0..table::SHARDS)
-            .map(|k| Partition::second(table::held_partition(account, user_id.as_str(), k)))
-            .collect();
-        let nobody: Vec<Partition> = (0..table::SHARDS)
-            .map(|k| Partition::second(table::unassigned_partition(account, k)))
-            .collect();
+        let of = |partitions: Vec<String>, index: fn(String) -> Partition| -> Vec<Partition> {
+            partitions.into_iter().map(index).collect()
+        };
+        let live = of(index_partitions(account_id, &Status::LIVE), Partition::first);
+        let mine = of(held_partitions(account_id, Some(user_id.as_str())), Partition::second);
+        let nobody = of(held_partitions(account_id, None), Partition::second);
         let (all, mine, unassigned) =
             futures_util::future::try_join3(self.count_all(&live), self.count_all(&mine), self.count_all(&nobody))
                 .await?;
@@ -381,7 +372,7 @@ mod tests {
             let (_, c) = conversation(n * 7919 + 13);
             let written = super::super::items::index_partition(&a, Status::Open, &c.conversation_id);
             assert!(
-                index_partitions(&a, Status::Open).contains(&written),
+                index_partitions(&a, &[Status::Open]).contains(&written),
                 "a shard a listing reads"
             );
             assert_eq!(

@@ -128,8 +128,7 @@ impl Members for Dynamo {
         for item in holds {
             out.push(from_item::<HoldItem>(item)?.conversation_id);
         }
-        for shard in 0..table::SHARDS {
-            let held = table::held_partition(account_id.as_str(), user_id.as_str(), shard);
+        for held in super::items::held_partitions(account_id, Some(user_id.as_str())) {
             let vals = HashMap::from([(":p".to_owned(), s(held))]);
             let assigned = self.query_all(Some(table::GSI2), "gsi2pk = :p", None, vals).await?;
             for item in assigned {
