@@ -8,7 +8,9 @@ import glob
 import json
 import os
 import re
+import subprocess
 import sys
+import tempfile
 import urllib.request
 
 import boto3
@@ -50,6 +52,35 @@ def customer_numbers(items):
     return numbers
 
 
+def fixed_strings_in(path, patterns):
+    """Which of `patterns` (fixed strings) occur in the file: grep -F reads it once for all of
+    them (its many-pattern search), where a search per pattern reads it once each. A pattern
+    that occurs only overlapping another match is not named, but that match is: a file with any
+    leak is never found clean."""
+    if not patterns:
+        return set()
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".patterns") as f:
+        # An empty pattern would match every line.
+        f.write("\n".join(p for p in patterns if p and "\n" not in p))
+        f.flush()
+        run = subprocess.run(["grep", "-aoF", "-f", f.name, path], capture_output=True, check=False)
+    if run.returncode > 1:
+        sys.exit(f"leak scan: grep failed on {path}: {run.stderr.decode(errors='replace')}")
+    hits = set(run.stdout.decode("utf-8", errors="replace").splitlines())
+    # grep -o prints the longest match at each place: a pattern inside a longer one that matched
+    # there is found too.
+    return {p for p in patterns if p in hits or any(p in h for h in hits)}
+
+
+def tokens_in(path):
+    """The tokens in the file: TOKEN's pattern is an extended regular expression as grep -E
+    reads it, and grep's automaton reads a large log far faster than a search line by line."""
+    run = subprocess.run(["grep", "-aoE", TOKEN.pattern, path], capture_output=True, check=False)
+    if run.returncode > 1:
+        sys.exit(f"leak scan: grep failed on {path}: {run.stderr.decode(errors='replace')}")
+    return set(run.stdout.decode("utf-8", errors="replace").splitlines())
+
+
 def check_patterns():
     """The patterns find what they are for (a scan that cannot match passes for nothing)."""
     jwt = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImxvY2FsIn0.eyJzdWIiOiJ1LTEiLCJyb2xlcyI6WyJhZ2VudCJdfQ.c2lnbmF0dXJl"
@@ -57,10 +88,21 @@ def check_patterns():
     assert TOKEN.search(jwt), "a JWT alone"
     assert TOKEN.search("TSA C0FFEE00-0000-4000-8000-000000000001:dGhlIHNpZ25hdHVyZSBvZiBhIGNhbGxiYWNr"), "a TSA header"
     assert not TOKEN.search("the Authorization header is not of the form TSA <customer_id>:<signature>")
+    with tempfile.NamedTemporaryFile("w", suffix=".log") as f:
+        f.write(f'{{"authorization":"Bearer {jwt}"}}\n')
+        f.flush()
+        assert tokens_in(f.name) == {f"Bearer {jwt}"}, "grep -E reads TOKEN as Python does"
     items = [{"sk": {"S": "MSG#1"}, "direction": {"S": "inbound"}, "text": {"S": "a text long enough"}},
              {"sk": {"S": "MSG#2"}, "direction": {"S": "system"}, "text": {"S": "Customer opted out"}}]
     assert message_texts(items) == {"a text long enough"}
     assert customer_numbers([{"customer_number": {"S": "+14255550123"}}, {"sk": {"S": "CONV"}}]) == {"14255550123"}
+    with tempfile.NamedTemporaryFile("w", suffix=".log") as f:
+        f.write('{"message":"sent to 14255550123","text":"a text \\"quoted\\" long enough"}\n')
+        f.flush()
+        quoted = json.dumps('a text "quoted" long enough')[1:-1]
+        assert tokens_in(f.name) == set(), "no token"
+        assert fixed_strings_in(f.name, {"14255550123": 1, "555": 2, quoted: 3, "absent text": 4}) == {
+            "14255550123", "555", quoted}
 
 
 def main():
@@ -80,31 +122,36 @@ def main():
     dump = "\n".join(dump)
     texts = message_texts(items)
     numbers = customer_numbers(items)
-    logs = {path: open(path, encoding="utf-8", errors="replace").read() for path in glob.glob(f"{sys.argv[1]}/*.log")}
+    logs = sorted(glob.glob(f"{sys.argv[1]}/*.log"))
     found = []
     for key in keys:
         if key in dump:
             found.append(("an API key", "the table"))
-        found.extend(("an API key", path) for path, text in logs.items() if key in text)
     for match in TOKEN.finditer(dump):
         found.append((f"a token ({match.group(0)[:12]}...)", "the table"))
-    for path, text in logs.items():
-        if not os.path.basename(path).startswith(OWN_LOGS):
-            continue
-        for match in TOKEN.finditer(text):
-            found.append((f"a token ({match.group(0)[:12]}...)", path))
-        for message in texts:
-            # A text in a JSON log line is escaped as JSON escapes it.
-            if message in text or json.dumps(message)[1:-1] in text:
-                found.append((f"a message text ({message[:20]!r}...)", path))
-        for number in numbers:
-            if number in text:
-                found.append((f"a customer's number (...{number[-4:]})", path))
+    # Every log read once for every pattern at once (grep -F's many-pattern search): a text in a
+    # JSON log line is escaped as JSON escapes it, so both spellings are looked for.
+    what = {key: "an API key" for key in keys}
+    own = {}
+    for message in texts:
+        for spelling in (message, json.dumps(message)[1:-1]):
+            own[spelling] = f"a message text ({message[:20]!r}...)"
+    for number in numbers:
+        own[number] = f"a customer's number (...{number[-4:]})"
+    for path in logs:
+        patterns = dict(what)
+        if os.path.basename(path).startswith(OWN_LOGS):
+            patterns.update(own)
+            found.extend((f"a token ({token[:12]}...)", path) for token in tokens_in(path))
+        found.extend((patterns[hit], path) for hit in fixed_strings_in(path, patterns))
     if found:
         for what, where in sorted(set(found)):
             print(f"leak scan: {what} in {where}")
         sys.exit(1)
-    lines = sum(text.count("\n") for text in logs.values())
+    lines = 0
+    for path in logs:
+        with open(path, "rb") as f:
+            lines += sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
     own = sum(1 for path in logs if os.path.basename(path).startswith(OWN_LOGS))
     print(
         f"leak scan: {len(keys)} API keys, {len(texts)} message texts, {len(items)} items, "
