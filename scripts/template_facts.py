@@ -24,6 +24,9 @@ def resource_name(resource):
     # The worker's queue: jobs, queued by the events function.
     if '"WorkQueue", "Arn"' in text:
         return "queue"
+    # The sweeper's queue: the accounts' turns.
+    if '"SweepQueue", "Arn"' in text:
+        return "queue"
     # The events function's own queue: its event source mapping's on-failure destination.
     if '"EventsFailureQueue", "Arn"' in text:
         return "queue"

@@ -559,7 +559,13 @@ async fn figures_of_automation_requests() {
     sweeper.reset();
     let later = shared::ids::Timestamp::now().plus_seconds(7200);
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let report = service.sweep_accounts(mine, later, deadline).await.expect("sweep");
+    let mut report = shared::service::sweeper::SweepReport::default();
+    for a in &mine {
+        let turn = shared::jobs::SweepTask::Account {
+            account_id: a.account_id.clone(),
+        };
+        report += service.turn(&turn, later, deadline).await.expect("sweep");
+    }
     let c = sweeper.snapshot();
     println!(
         "FIGURES sweep of one account, {} due and {not_due} not due: {report:?}; DynamoDB requests {} ({:?})",
@@ -571,5 +577,83 @@ async fn figures_of_automation_requests() {
         report.ended,
         due + 2,
         "the due ones (and the two earlier open ones), not the waiting ones"
+    );
+}
+
+/// Whether the account has a live conversation left (the list's first page of the live ones).
+async fn any_live(s: &Stack, account: &Account) -> bool {
+    let (_, list) = s
+        .get(&format!(
+            "/conversations?account_id={}&status=open,active,waiting&limit=1",
+            account.id
+        ))
+        .await;
+    list["conversations"].as_array().is_some_and(|c| !c.is_empty())
+}
+
+#[tokio::test]
+async fn a_busy_account_takes_its_own_turn_and_every_other_account_is_swept_within_two_runs() {
+    use futures::StreamExt;
+    let s = stack();
+    let interval: u64 = std::env::var("SWEEP_INTERVAL_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let idle = json!({"auto_close": {"open_after_seconds": 3}});
+    // One account with a thousand customers gone quiet
+    let busy = s.account(1).await;
+    settings(&s, &busy, idle.clone()).await;
+    let seeded = std::time::Instant::now();
+    let answers: Vec<u16> = futures::stream::iter(0..1000)
+        .map(|i| {
+            let (s, busy) = (&s, &busy);
+            async move { s.text(busy, &random_number(), &format!("quiet {i}")).await.0 }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    assert!(answers.iter().all(|&a| a == 200), "every callback stored");
+    let seeding = seeded.elapsed();
+    // and twenty accounts of one quiet customer each, idle once the busy one's are due.
+    let mut small = Vec::new();
+    for _ in 0..20 {
+        let a = s.account(1).await;
+        settings(&s, &a, idle.clone()).await;
+        s.text(&a, &random_number(), "one question").await;
+        small.push(a);
+    }
+    let due = std::time::Instant::now() + Duration::from_secs(3);
+    // Every small account is swept within two runs of its conversation being due, whatever the
+    // busy account still has to do.
+    let limit = due + Duration::from_secs(2 * interval + 5);
+    let mut waiting = small.clone();
+    while !waiting.is_empty() {
+        let mut left = Vec::new();
+        for a in waiting {
+            if any_live(&s, &a).await {
+                left.push(a);
+            }
+        }
+        waiting = left;
+        assert!(
+            waiting.is_empty() || std::time::Instant::now() < limit,
+            "{} of the 20 small accounts not swept within two runs",
+            waiting.len()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let small_swept = due.elapsed();
+    // and the busy account's thousand are ended too, a page after another.
+    let busy_limit = std::time::Instant::now() + Duration::from_secs(120);
+    while any_live(&s, &busy).await {
+        assert!(
+            std::time::Instant::now() < busy_limit,
+            "the busy account's conversations are still live two minutes on"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    println!(
+        "FIGURES fair sweep: 1,000 conversations seeded in {seeding:?}; 20 one-conversation accounts swept {small_swept:?} after due (runs every {interval} s); the busy account's 1,000 ended {:?} after due",
+        due.elapsed()
     );
 }

@@ -258,8 +258,17 @@ async fn callers_see_only_their_accounts() {
     assert_eq!(ids(&me, "accounts"), vec![w.b.id.clone()]);
     assert_eq!(me["accounts"][0]["role"], "supervisor");
     assert_eq!(me["user_id"], w.user("sup-b").as_str());
-    let (_, all) = w.s.get("/accounts").await;
-    let all = ids(&all, "accounts");
+    // An operator sees every account, page after page (the stack holds every test's accounts).
+    let mut all = Vec::new();
+    let mut path = "/accounts".to_owned();
+    loop {
+        let (_, page) = w.s.get(&path).await;
+        all.extend(ids(&page, "accounts"));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/accounts?cursor={cursor}"),
+            None => break,
+        }
+    }
     assert!(all.contains(&w.a.id) && all.contains(&w.b.id));
 }
 

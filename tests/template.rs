@@ -378,21 +378,23 @@ async fn sweep_later(gateway: &local_gateway::Gateway) {
     // Two days on: idle ones ended (with their closing message), the closed ones expired.
     let later = shared::ids::Timestamp::now().plus_seconds(2 * 86_400);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let retired: Vec<_> = mine
-        .iter()
-        .map(|a| shared::service::ports::Retired {
+    let mut report = shared::service::sweeper::SweepReport::default();
+    for a in &mine {
+        let turn = shared::jobs::SweepTask::Account {
             account_id: a.account_id.clone(),
-            name: a.name.clone(),
-            retention_days: 1,
-        })
-        .collect();
-    let mut report = service.sweep_accounts(mine, later, deadline).await.expect("sweep");
+        };
+        report += service.turn(&turn, later, deadline).await.expect("sweep");
+    }
     assert!(report.ended >= 1 && report.closings >= 1, "{report:?}");
     // Were the account deleted: what is left expires, then its record goes.
-    for r in &retired {
+    for a in &mine {
+        let turn = shared::jobs::SweepTask::Retired {
+            account_id: a.account_id.clone(),
+            retention_days: 1,
+        };
         for days in [4, 5] {
             let at = later.plus_seconds(days * 86_400);
-            service.sweep_retired(r, at, &mut report).await.expect("retired");
+            report += service.turn(&turn, at, deadline).await.expect("retired");
         }
     }
     assert!(

@@ -1,7 +1,8 @@
 //! The channel's SQS queues (the endpoint from `AWS_ENDPOINT_URL_SQS` when set): the parking
 //! queue, where a verified callback that could not be stored at once waits, raw, for its replay
-//! by the `callback-replay` function (`CALLBACK_QUEUE_URL`), and the work queue, where jobs wait
-//! for the `worker` function (`WORK_QUEUE_URL`).
+//! by the `callback-replay` function (`CALLBACK_QUEUE_URL`), the work queue, where jobs wait
+//! for the `worker` function (`WORK_QUEUE_URL`), and the sweep queue, where each account's turn
+//! of the sweep waits for the `sweeper` function (`SWEEP_QUEUE_URL`).
 
 use std::time::Duration;
 
@@ -9,8 +10,8 @@ use aws_sdk_sqs::Client;
 
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
-use channel_domain::jobs::Job;
-use channel_services::ports::{CallbackQueue, ParkedCallback, QueueError, Unqueued, WorkQueue};
+use channel_domain::jobs::{Job, SweepTask};
+use channel_services::ports::{CallbackQueue, ParkedCallback, QueueError, SweepQueue, Unqueued, WorkQueue};
 
 /// The most messages of one SendMessageBatch.
 const SQS_BATCH: usize = 10;
@@ -79,17 +80,17 @@ impl CallbackQueue for Queue {
     }
 }
 
-impl WorkQueue for Queue {
-    /// 1 SendMessageBatch per 10 jobs, in order; a batch with a failed entry stops there (its
-    /// entries before the failed one went, and a job that comes twice is done once).
-    async fn enqueue(&self, jobs: &[Job]) -> Result<(), Unqueued> {
-        for (n, chunk) in jobs.chunks(SQS_BATCH).enumerate() {
+impl Queue {
+    /// 1 SendMessageBatch per 10 messages, in order; a batch with a failed entry stops there
+    /// (its entries before the failed one went).
+    async fn send_all<T: serde::Serialize>(&self, messages: &[T]) -> Result<(), Unqueued> {
+        for (n, chunk) in messages.chunks(SQS_BATCH).enumerate() {
             let before = n * SQS_BATCH;
             let entries = chunk
                 .iter()
                 .enumerate()
-                .map(|(i, job)| {
-                    let body = serde_json::to_string(job).map_err(queue_error)?;
+                .map(|(i, message)| {
+                    let body = serde_json::to_string(message).map_err(queue_error)?;
                     SendMessageBatchRequestEntry::builder()
                         .id(i.to_string())
                         .message_body(body)
@@ -118,5 +119,19 @@ impl WorkQueue for Queue {
             }
         }
         Ok(())
+    }
+}
+
+impl WorkQueue for Queue {
+    /// 1 SendMessageBatch per 10 jobs, in order (a job that comes twice is done once).
+    async fn enqueue(&self, jobs: &[Job]) -> Result<(), Unqueued> {
+        self.send_all(jobs).await
+    }
+}
+
+impl SweepQueue for Queue {
+    /// 1 SendMessageBatch per 10 turns.
+    async fn queue_sweeps(&self, tasks: &[SweepTask]) -> Result<(), Unqueued> {
+        self.send_all(tasks).await
     }
 }

@@ -35,6 +35,36 @@ impl Job {
     }
 }
 
+/// One account's turn of the sweep, as the sweep queue carries it (JSON, tagged by `sweep`):
+/// the scheduled run queues one per account that has something the sweep may do, and each is
+/// swept on its own, so a busy account takes its own time and never another's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "sweep", rename_all = "snake_case")]
+pub enum SweepTask {
+    /// A live account: its conversations idle past their timeout ended, its retention applied.
+    Account {
+        /// The account.
+        account_id: AccountId,
+    },
+    /// A deleted account: its conversations expired by the retention it kept, its record
+    /// forgotten once none is left.
+    Retired {
+        /// The deleted account.
+        account_id: AccountId,
+        /// Its retention.
+        retention_days: u32,
+    },
+}
+
+impl SweepTask {
+    /// The account a turn is for.
+    pub fn account_id(&self) -> &AccountId {
+        match self {
+            SweepTask::Account { account_id } | SweepTask::Retired { account_id, .. } => account_id,
+        }
+    }
+}
+
 /// The job a committed change makes due, if any: an automated message just recorded to go out
 /// (created, outbound, not handed to TeleSign yet). Replies and business messages are sent by
 /// the request that records them, and a message seen again (a status change) makes no job.

@@ -84,6 +84,12 @@ impl Clients {
         Ok(channel_adapters::queue::Queue::new(&self.aws, url, &self.meter))
     }
 
+    /// The sweep queue (`SWEEP_QUEUE_URL`), where each account's turn of the sweep waits.
+    pub fn sweep_queue(&self) -> Result<channel_adapters::queue::Queue, ConfigError> {
+        let url = config::url("SWEEP_QUEUE_URL")?.ok_or(ConfigError::Missing("SWEEP_QUEUE_URL"))?;
+        Ok(channel_adapters::queue::Queue::new(&self.aws, url, &self.meter))
+    }
+
     /// The TeleSign client (`TELESIGN_BASE_URL` overrides every account's host).
     pub fn telesign(&self) -> Result<TelesignClient, ConfigError> {
         let timeout = config::parsed("TELESIGN_TIMEOUT_MS", 5_000u64)?;

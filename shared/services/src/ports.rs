@@ -610,9 +610,9 @@ pub trait CallbackQueue: Send + Sync {
     fn park(&self, callback: &ParkedCallback) -> impl Future<Output = Result<(), QueueError>> + Send;
 }
 
-/// The work queue refused jobs: those from `done` on were not queued (the ones before were).
+/// A queue refused messages: those from `done` on were not queued (the ones before were).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the work queue took {done} jobs, then failed: {error}")]
+#[error("the queue took {done} messages, then failed: {error}")]
 pub struct Unqueued {
     /// How many of the jobs, in order, were queued.
     pub done: usize,
@@ -625,6 +625,16 @@ pub struct Unqueued {
 pub trait WorkQueue: Send + Sync {
     /// Queues jobs, in order (batched as the queue allows).
     fn enqueue(&self, jobs: &[channel_domain::jobs::Job]) -> impl Future<Output = Result<(), Unqueued>> + Send;
+}
+
+/// Where the accounts' turns of the sweep wait for the sweeper (at least once: a turn may come
+/// twice, and every end it makes is conditioned on the conversation as read).
+pub trait SweepQueue: Send + Sync {
+    /// Queues turns (batched as the queue allows).
+    fn queue_sweeps(
+        &self,
+        tasks: &[channel_domain::jobs::SweepTask],
+    ) -> impl Future<Output = Result<(), Unqueued>> + Send;
 }
 
 /// An automated message recorded to go out, read back to send it: its conversation (the thread

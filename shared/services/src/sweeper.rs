@@ -5,37 +5,49 @@
 //! per account with a timeout, the live conversations idle longer than its shortest timeout,
 //! oldest first, from the activity index. It also applies each account's retention: the closed
 //! conversations that ended longer ago than `retention_days` are erased.
+//!
+//! Every account gets its turn: the scheduled run only queues one turn per account that has
+//! something to sweep (a timeout on a number, a retention, a deleted account's retention), and
+//! each turn is swept on its own with its own deadline, so a busy account neither delays nor
+//! starves another.
 
 use std::time::Instant;
 
 use crate::ports::{
     AccountStore, Committed, CustomerRecords, Guard, Holder, IdleConversations, IdleEnd, Leases, Move, Retired,
-    RetiredAccounts, StoreError,
+    RetiredAccounts, StoreError, SweepQueue, Unqueued,
 };
 use channel_domain::account::Account;
 use channel_domain::audit::{Actor, AuditAction, AuditEntry};
 use channel_domain::automation::Kind;
 use channel_domain::conversation::{Conversation, Message, Status};
-use channel_domain::ids::Timestamp;
+use channel_domain::ids::{AccountId, Timestamp};
+use channel_domain::jobs::SweepTask;
 
-/// The most conversations one sweep reads per account (the rest wait for the next sweep).
+/// The most conversations one page of a turn reads (a turn reads pages until its deadline).
 pub const MAX_PER_ACCOUNT: u32 = 100;
 
-/// The lease that keeps sweeps one at a time: a schedule may fire twice (EventBridge invokes
-/// at least once), and a run may outlast its minute. A reservation of one execution would do the
-/// same, at the price of an account concurrency quota a new account does not have.
+/// The most pages of idle conversations one turn reads: a turn with more left ends and the
+/// account's next turn (a minute later) goes on.
+pub const MAX_PAGES: usize = 10;
+
+/// The lease that keeps the scheduled runs one at a time: a schedule may fire twice
+/// (EventBridge invokes at least once); the second run would queue every turn twice.
 pub const SWEEP_LEASE: &str = "sweep";
 
-/// How long a sweep holds its lease: the function's timeout (60 s) and a margin; a sweep that
-/// died holding it delays the next by that at most.
+/// How long a scheduled run holds its lease: the function's timeout (60 s) and a margin; a run
+/// that died holding it delays the next by that at most.
 pub const SWEEP_LEASE_SECONDS: i64 = 90;
 
 /// What a sweep did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SweepReport {
+    /// Turns queued by the scheduled run (one per account with something to sweep, deleted
+    /// ones included).
+    pub queued: usize,
     /// Accounts with an idle timeout on some number.
     pub accounts: usize,
-    /// Idle conversations read.
+    /// Conversations read: idle ones, and those past a retention.
     pub read: usize,
     /// Conversations ended.
     pub ended: usize,
@@ -45,24 +57,71 @@ pub struct SweepReport {
     pub closings: usize,
     /// Closed conversations erased by their account's retention.
     pub expired: usize,
-    /// Another sweep held the lease: this one did nothing.
+    /// The turn's deadline came with conversations still due: the account's next turn goes on.
+    pub unfinished: bool,
+    /// Another scheduled run held the lease: this one did nothing.
     pub skipped: bool,
+}
+
+impl std::ops::AddAssign for SweepReport {
+    fn add_assign(&mut self, o: Self) {
+        self.queued += o.queued;
+        self.accounts += o.accounts;
+        self.read += o.read;
+        self.ended += o.ended;
+        self.lost += o.lost;
+        self.closings += o.closings;
+        self.expired += o.expired;
+        self.unfinished |= o.unfinished;
+        self.skipped |= o.skipped;
+    }
+}
+
+/// Why a sweep failed (the next one tries again).
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// The table failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The sweep queue refused turns (the next scheduled run queues them again).
+    #[error(transparent)]
+    Queue(#[from] Unqueued),
+}
+
+/// The turns of a scheduled run: every account with a timeout on a number or a retention, then
+/// every deleted account that keeps its conversations for a retention.
+pub fn turns(accounts: &[Account], retired: &[Retired]) -> Vec<SweepTask> {
+    let live = accounts
+        .iter()
+        .filter(|a| shortest_timeout(a).is_some() || a.retention_days.is_some())
+        .map(|a| SweepTask::Account {
+            account_id: a.account_id.clone(),
+        });
+    let deleted = retired.iter().map(|r| SweepTask::Retired {
+        account_id: r.account_id.clone(),
+        retention_days: r.retention_days,
+    });
+    live.chain(deleted).collect()
 }
 
 /// The sweep.
 #[derive(Debug)]
-pub struct Sweeper<L> {
+pub struct Sweeper<L, Q> {
     /// Accounts, idle conversations, retired accounts, the erasures of retention.
     pub log: L,
+    /// Where the accounts' turns wait.
+    pub queue: Q,
 }
 
-impl<L> Sweeper<L>
+impl<L, Q> Sweeper<L, Q>
 where
     L: IdleConversations + AccountStore + CustomerRecords + RetiredAccounts + Leases,
+    Q: SweepQueue,
 {
-    /// One sweep at a time ([`SWEEP_LEASE`]): ends what is due at `now` in every account, and
-    /// expires the conversations of deleted accounts by their retention; stops at `deadline`.
-    pub async fn sweep(&self, now: Timestamp, deadline: Instant) -> Result<SweepReport, StoreError> {
+    /// The scheduled run, one at a time ([`SWEEP_LEASE`]): queues one turn per account with
+    /// something to sweep (1 Query of the accounts, 1 Query of the deleted ones, 1
+    /// SendMessageBatch per 10 turns).
+    pub async fn schedule(&self) -> Result<SweepReport, SweepError> {
         let holder = channel_domain::ids::new_id();
         let until = channel_domain::ids::epoch_seconds() + SWEEP_LEASE_SECONDS;
         if !self.log.acquire(SWEEP_LEASE, &holder, until).await? {
@@ -72,78 +131,100 @@ where
                 ..SweepReport::default()
             });
         }
-        let swept = self.sweep_all(now, deadline).await;
+        let queued = self.queue_turns().await;
         if let Err(e) = self.log.release(SWEEP_LEASE, &holder).await {
             tracing::warn!(error = %e, "the sweep's lease could not be given back; it expires by itself");
         }
-        swept
+        let queued = queued?;
+        tracing::info!(queued, "sweep turns queued");
+        Ok(SweepReport {
+            queued,
+            ..SweepReport::default()
+        })
     }
 
-    async fn sweep_all(&self, now: Timestamp, deadline: Instant) -> Result<SweepReport, StoreError> {
-        let accounts = self.log.accounts().await?;
-        let mut report = self.sweep_accounts(accounts, now, deadline).await?;
-        for retired in self.log.retired().await? {
-            if Instant::now() >= deadline {
-                break;
+    async fn queue_turns(&self) -> Result<usize, SweepError> {
+        let (accounts, retired) = futures_util::future::try_join(self.log.accounts(), self.log.retired()).await?;
+        let turns = turns(&accounts, &retired);
+        self.queue.queue_sweeps(&turns).await?;
+        Ok(turns.len())
+    }
+
+    /// One account's turn at `now`, until `deadline`: a live account's idle conversations ended
+    /// and its retention applied (1 GetItem of the account first: gone, nothing to do), a
+    /// deleted account's conversations expired.
+    pub async fn turn(&self, task: &SweepTask, now: Timestamp, deadline: Instant) -> Result<SweepReport, StoreError> {
+        let mut report = SweepReport::default();
+        match task {
+            SweepTask::Account { account_id } => {
+                if let Some(account) = self.log.account(account_id).await? {
+                    self.sweep_account(&account, now, deadline, &mut report).await?;
+                }
             }
-            self.sweep_retired(&retired, now, &mut report).await?;
+            SweepTask::Retired {
+                account_id,
+                retention_days,
+            } => {
+                self.sweep_retired(account_id, *retention_days, now, deadline, &mut report)
+                    .await?;
+            }
         }
+        tracing::info!(account_id = %task.account_id(), read = report.read, ended = report.ended, lost = report.lost,
+            expired = report.expired, unfinished = report.unfinished, "sweep turn");
         Ok(report)
     }
 
-    /// A deleted account: its closed conversations, and its live ones (nobody can end them any
-    /// more), expire once their last activity is older than its retention; when none is left,
-    /// its record goes.
-    pub async fn sweep_retired(&self, r: &Retired, now: Timestamp, report: &mut SweepReport) -> Result<(), StoreError> {
-        let before = retention_cutoff(now, r.retention_days);
-        for closed in [true, false] {
-            let old = self.log.idle(&r.account_id, closed, before, MAX_PER_ACCOUNT).await?;
-            self.erase_all(&r.account_id, &old, report).await?;
+    /// Ends what is due at `now` in the account and applies its retention, until `deadline`.
+    pub async fn sweep_account(
+        &self,
+        account: &Account,
+        now: Timestamp,
+        deadline: Instant,
+        report: &mut SweepReport,
+    ) -> Result<(), StoreError> {
+        if let Some(shortest) = shortest_timeout(account) {
+            report.accounts += 1;
+            self.end_idle_of(account, shortest, now, deadline, report).await?;
         }
-        // What is left, closed or live (the index may still show what was just erased: then the
-        // record goes with a later sweep).
-        let left = self.log.idle(&r.account_id, true, now, 1).await?.len()
-            + self.log.idle(&r.account_id, false, now, 1).await?.len();
-        if left == 0 {
-            self.log.forget_retired(&r.account_id).await?;
-            tracing::info!(account_id = %r.account_id, "a deleted account's last conversation has expired");
+        if let Some(days) = account.retention_days {
+            let before = retention_cutoff(now, days);
+            self.expire_before(&account.account_id, true, before, deadline, report)
+                .await?;
         }
         Ok(())
     }
 
-    /// Ends what is due at `now` in these accounts.
-    pub async fn sweep_accounts(
+    /// A deleted account's turn: its closed conversations, and its live ones (nobody can end them
+    /// any more), expire once their last activity is older than its retention; when none is
+    /// left, its record goes.
+    pub async fn sweep_retired(
         &self,
-        accounts: Vec<Account>,
+        account_id: &AccountId,
+        retention_days: u32,
         now: Timestamp,
         deadline: Instant,
-    ) -> Result<SweepReport, StoreError> {
-        let mut report = SweepReport::default();
-        for account in accounts {
-            if Instant::now() >= deadline {
-                break;
-            }
-            if let Some(shortest) = shortest_timeout(&account) {
-                report.accounts += 1;
-                self.end_idle_of(&account, shortest, now, deadline, &mut report).await?;
-            }
-            if let Some(days) = account.retention_days {
-                self.expire(&account, days, now, &mut report).await?;
-            }
+        report: &mut SweepReport,
+    ) -> Result<(), StoreError> {
+        let before = retention_cutoff(now, retention_days);
+        for closed in [true, false] {
+            self.expire_before(account_id, closed, before, deadline, report).await?;
         }
-        tracing::info!(
-            accounts = report.accounts,
-            read = report.read,
-            ended = report.ended,
-            lost = report.lost,
-            expired = report.expired,
-            "sweep"
-        );
-        Ok(report)
+        if report.unfinished {
+            return Ok(());
+        }
+        // What is left, closed or live (the index may still show what was just erased: then the
+        // record goes with a later turn).
+        let left = self.log.idle(account_id, true, now, 1).await?.len()
+            + self.log.idle(account_id, false, now, 1).await?.len();
+        if left == 0 {
+            self.log.forget_retired(account_id).await?;
+            tracing::info!(account_id = %account_id, "a deleted account's last conversation has expired");
+        }
+        Ok(())
     }
 
     /// Ends the account's conversations idle past their timeout: those idle past the shortest
-    /// are read, oldest first.
+    /// are read, oldest first, a page at a time, until none is left or the deadline.
     async fn end_idle_of(
         &self,
         account: &Account,
@@ -153,52 +234,48 @@ where
         report: &mut SweepReport,
     ) -> Result<(), StoreError> {
         let before = now.plus_seconds(-(shortest as i64));
-        let idle = self
-            .log
-            .idle(&account.account_id, false, before, MAX_PER_ACCOUNT)
-            .await?;
-        report.read += idle.len();
-        for c in idle {
-            // Past the deadline nothing more is ended: the next sweep ends it.
-            if Instant::now() >= deadline {
-                break;
-            }
-            if let Some(end) = plan_idle_end(account, &c, now) {
-                self.end(account, &end, report).await?;
+        let mut pages = Pages::default();
+        while let Some(page) = pages
+            .next(&self.log, &account.account_id, false, before, report)
+            .await?
+        {
+            for c in page {
+                // Past the deadline nothing more is ended: the account's next turn ends it.
+                if Instant::now() >= deadline {
+                    report.unfinished = true;
+                    return Ok(());
+                }
+                if let Some(end) = plan_idle_end(account, &c, now) {
+                    self.end(account, &end, report).await?;
+                }
             }
         }
         Ok(())
     }
 
-    /// Retention: erases the account's conversations that ended more than `days` ago, oldest
-    /// first (their messages, raw bodies, references and idempotency records, the conversation
-    /// last; an interrupted erasure is found again by the next sweep).
-    async fn expire(
+    /// Retention: erases the account's conversations (`closed` or live) whose last activity is
+    /// older than `before`, oldest first (their messages, raw bodies, references and idempotency
+    /// records, the conversation last; an interrupted erasure is found again by the next turn).
+    async fn expire_before(
         &self,
-        account: &Account,
-        days: u32,
-        now: Timestamp,
+        account_id: &AccountId,
+        closed: bool,
+        before: Timestamp,
+        deadline: Instant,
         report: &mut SweepReport,
     ) -> Result<(), StoreError> {
-        let before = retention_cutoff(now, days);
-        let ended = self
-            .log
-            .idle(&account.account_id, true, before, MAX_PER_ACCOUNT)
-            .await?;
-        self.erase_all(&account.account_id, &ended, report).await
-    }
-
-    async fn erase_all(
-        &self,
-        account_id: &channel_domain::ids::AccountId,
-        conversations: &[Conversation],
-        report: &mut SweepReport,
-    ) -> Result<(), StoreError> {
-        for c in conversations {
-            let erased = self.log.erase_conversation(account_id, &c.conversation_id).await?;
-            report.expired += erased.conversations;
-            tracing::info!(account_id = %account_id, conversation_id = %c.conversation_id, last_activity_at = %c.last_activity_at,
-                messages = erased.messages, "conversation expired by retention");
+        let mut pages = Pages::default();
+        while let Some(page) = pages.next(&self.log, account_id, closed, before, report).await? {
+            for c in page {
+                if Instant::now() >= deadline {
+                    report.unfinished = true;
+                    return Ok(());
+                }
+                let erased = self.log.erase_conversation(account_id, &c.conversation_id).await?;
+                report.expired += erased.conversations;
+                tracing::info!(account_id = %account_id, conversation_id = %c.conversation_id, last_activity_at = %c.last_activity_at,
+                    messages = erased.messages, "conversation expired by retention");
+            }
         }
         Ok(())
     }
@@ -214,6 +291,48 @@ where
         tracing::info!(account_id = %account.account_id, conversation_id = %e.end.conversation_id, status = e.end.from.as_str(),
             closing = e.closing.is_some(), "idle conversation ended");
         Ok(())
+    }
+}
+
+/// The pages of one turn's reads of an index partition: each read again from the oldest (what
+/// the turn ended or erased has left it), with the conversations this turn already had left
+/// out (the index is eventually consistent and may still show them); the last page is one
+/// shorter than [`MAX_PER_ACCOUNT`], one with nothing new, or the [`MAX_PAGES`]th.
+#[derive(Debug, Default)]
+struct Pages {
+    seen: std::collections::HashSet<channel_domain::ids::ConversationId>,
+    read: usize,
+    done: bool,
+}
+
+impl Pages {
+    async fn next<L: IdleConversations>(
+        &mut self,
+        log: &L,
+        account_id: &AccountId,
+        closed: bool,
+        before: Timestamp,
+        report: &mut SweepReport,
+    ) -> Result<Option<Vec<Conversation>>, StoreError> {
+        if self.done {
+            return Ok(None);
+        }
+        if self.read == MAX_PAGES {
+            report.unfinished = true;
+            return Ok(None);
+        }
+        self.read += 1;
+        let page = log.idle(account_id, closed, before, MAX_PER_ACCOUNT).await?;
+        self.done = page.len() < MAX_PER_ACCOUNT as usize;
+        let fresh: Vec<Conversation> = page
+            .into_iter()
+            .filter(|c| self.seen.insert(c.conversation_id.clone()))
+            .collect();
+        if fresh.is_empty() {
+            return Ok(None);
+        }
+        report.read += fresh.len();
+        Ok(Some(fresh))
     }
 }
 

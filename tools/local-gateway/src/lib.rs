@@ -90,7 +90,8 @@ pub struct Gateway {
     pub identities: identity::Identities,
     /// `callback-replay` (fed by the parking queue's pollers, `queue.rs`).
     pub replay: callback_replay::App,
-    /// `sweeper` (run every `SWEEP_INTERVAL_SECONDS`, as the schedule runs it every minute).
+    /// `sweeper` (its schedule's run every `SWEEP_INTERVAL_SECONDS`, as the schedule runs it
+    /// every minute; its turns fed by the sweep queue's pollers, `queue.rs`).
     pub sweeper: sweeper::App,
     /// `worker` (fed by the work queue's pollers, `queue.rs`).
     pub worker: worker::App,
@@ -218,7 +219,7 @@ impl Gateway {
                 tick.tick().await;
                 let span = tracing::info_span!("invoke", function = "sweeper");
                 let run = async {
-                    let (outcome, records) = shared::metrics::scope(gateway.sweeper.handle()).await;
+                    let (outcome, records) = shared::metrics::scope(gateway.sweeper.schedule()).await;
                     shared::metrics::write(&records, &[]);
                     if let Err(e) = outcome {
                         tracing::warn!(error = %e, "sweep failed; the next one tries again");

@@ -1,4 +1,4 @@
-//! `local-gateway`: creates the table, the parking queue, the work queue and the key of opt-out
+//! `local-gateway`: creates the table, the parking queue, the work queue, the sweep queue and the key of opt-out
 //! tags (a random one, as the template generates it deployed) if they are missing, then serves
 //! every function on `127.0.0.1:$SMS_LOCAL_PORT` (default 9000).
 
@@ -34,6 +34,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     local_gateway::queue::ensure_queue(&sqs, &queue, max_receives).await?;
     let work = shared::config::required("WORK_QUEUE_URL")?;
     local_gateway::queue::ensure_queue(&sqs, &work, local_gateway::queue::WORK_MAX_RECEIVES).await?;
+    let sweeps = shared::config::required("SWEEP_QUEUE_URL")?;
+    local_gateway::queue::ensure_queue(&sqs, &sweeps, local_gateway::queue::SWEEP_MAX_RECEIVES).await?;
     let gateway = Arc::new(Gateway::from_env().await?);
     gateway.follow_stream().await?;
     let bus = gateway.events.bus();

@@ -1,6 +1,6 @@
 //! Lambda's SQS event source mappings, locally: pollers receive from each queue with its
 //! consumer's own client (as a mapping does with the function's role): parked callbacks for
-//! `callback-replay`, jobs for `worker`; each batch goes to the function as an SQS event, and
+//! `callback-replay`, jobs for `worker`, the accounts' sweep turns for `sweeper`; each batch goes to the function as an SQS event, and
 //! what it did not report as failed is deleted. The gateway also creates each queue and its
 //! dead-letter queue when they are missing, as it creates the table.
 
@@ -27,6 +27,10 @@ pub const MAX_RECEIVES: u32 = 30;
 /// too: with backoffs of 2 s doubling to a minute, at least 8 minutes of tries).
 pub const WORK_MAX_RECEIVES: u32 = 12;
 
+/// How many receives before a message of the sweep queue moves to a dead-letter queue: never
+/// (every turn goes, done or failed; the template's queue has no dead-letter queue).
+pub const SWEEP_MAX_RECEIVES: u32 = 1000;
+
 /// A queue's consumer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Consumer {
@@ -34,6 +38,8 @@ pub enum Consumer {
     Replay,
     /// `worker`, on the work queue.
     Worker,
+    /// `sweeper`, on the sweep queue.
+    Sweeper,
 }
 
 impl Consumer {
@@ -42,6 +48,7 @@ impl Consumer {
         match self {
             Self::Replay => "callback-replay",
             Self::Worker => "worker",
+            Self::Sweeper => "sweeper",
         }
     }
 }
@@ -81,9 +88,9 @@ pub async fn ensure_queue(client: &aws_sdk_sqs::Client, url: &str, max_receives:
 }
 
 impl Gateway {
-    /// Runs the pollers of both queues until the process ends.
+    /// Runs the pollers of the three queues until the process ends.
     pub fn start_pollers(self: &Arc<Self>) {
-        for consumer in [Consumer::Replay, Consumer::Worker] {
+        for consumer in [Consumer::Replay, Consumer::Worker, Consumer::Sweeper] {
             for _ in 0..POLLERS {
                 let gateway = self.clone();
                 tokio::spawn(async move {
@@ -103,6 +110,7 @@ impl Gateway {
         match consumer {
             Consumer::Replay => self.replay.queue(),
             Consumer::Worker => self.worker.queue(),
+            Consumer::Sweeper => self.sweeper.queue(),
         }
     }
 
@@ -162,6 +170,8 @@ impl Gateway {
                 Consumer::Replay => (self.replay.handle(event).await, Vec::new()),
                 // The worker's metrics, written as its invocation's (automated messages sent).
                 Consumer::Worker => shared::metrics::scope(self.worker.handle(event)).await,
+                // The sweep's turns, their metrics written as the invocation's.
+                Consumer::Sweeper => shared::metrics::scope(self.sweeper.turns(event)).await,
             }
         };
         let (response, records) = run.instrument(span).await;

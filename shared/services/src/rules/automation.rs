@@ -157,7 +157,7 @@ async fn an_idle_waiting_conversation_is_ended_with_a_notice_and_the_closing_mes
         .unwrap();
     let now = w.conversation(&id).last_activity_at.plus_seconds(61);
     // When the sweep runs.
-    let report = w.sweeper().sweep(now, soon()).await.unwrap();
+    let report = w.sweep(now, soon()).await.unwrap();
     // Then it is closed, says why, and the closing message went out once.
     assert_eq!((report.ended, report.closings), (1, 1));
     assert_eq!(w.conversation(&id).status, channel_domain::conversation::Status::Closed);
@@ -175,7 +175,7 @@ async fn an_idle_waiting_conversation_is_ended_with_a_notice_and_the_closing_mes
     let entry = w.store.read(|s| s.audit.last().cloned()).unwrap();
     assert_eq!(entry.action, channel_domain::audit::AuditAction::ConversationAutoClosed);
     // A second sweep finds nothing.
-    assert_eq!(w.sweeper().sweep(now, soon()).await.unwrap().ended, 0);
+    assert_eq!(w.sweep(now, soon()).await.unwrap().ended, 0);
 }
 
 #[tokio::test]
@@ -191,7 +191,7 @@ async fn a_conversation_that_got_a_message_after_the_sweep_read_it_is_left_alone
             c.last_activity_at = c.last_activity_at.plus_seconds(100);
         }
     });
-    let report = w.sweeper().sweep(now, soon()).await.unwrap();
+    let report = w.sweep(now, soon()).await.unwrap();
     assert_eq!((report.ended, report.lost), (0, 1));
     assert_eq!(w.conversation(&id).status, channel_domain::conversation::Status::Open);
 }
@@ -214,7 +214,7 @@ async fn only_conversations_past_their_own_states_timeout_are_ended() {
             c.last_activity_at = now.plus_seconds(-30);
         }
     });
-    let report = w.sweeper().sweep(now, soon()).await.unwrap();
+    let report = w.sweep(now, soon()).await.unwrap();
     assert_eq!((report.accounts, report.read, report.ended), (1, 2, 1));
     assert_eq!(
         w.conversation(&open).status,
@@ -226,14 +226,7 @@ async fn only_conversations_past_their_own_states_timeout_are_ended() {
     );
     // Without any timeout, an account is not read at all.
     w.set_settings(serde_json::json!({}));
-    assert_eq!(
-        w.sweeper()
-            .sweep(now.plus_seconds(9999), soon())
-            .await
-            .unwrap()
-            .accounts,
-        0
-    );
+    assert_eq!(w.sweep(now.plus_seconds(9999), soon()).await.unwrap().accounts, 0);
 }
 
 #[tokio::test]
@@ -250,8 +243,7 @@ async fn a_conversation_is_due_only_once_idle_for_longer_than_its_timeout() {
     assert_eq!(end.end.to, channel_domain::conversation::Status::Closed);
     assert!(end.closing.is_none(), "no closing message set");
     assert_eq!(
-        w.sweeper()
-            .sweep(c.last_activity_at.plus_seconds(61), soon())
+        w.sweep(c.last_activity_at.plus_seconds(61), soon())
             .await
             .unwrap()
             .ended,
@@ -277,17 +269,17 @@ async fn a_closed_conversation_is_erased_once_it_has_outlived_its_accounts_reten
     let ended = w.conversation(&id).last_activity_at;
     let day = 24 * 3600;
     // A second before the day is out it is kept; a second after, the sweep erases it.
-    let kept = w.sweeper().sweep(ended.plus_seconds(day - 1), soon()).await.unwrap();
+    let kept = w.sweep(ended.plus_seconds(day - 1), soon()).await.unwrap();
     assert_eq!(kept.expired, 0);
     assert!(w.store.read(|s| s.conversations.contains_key(&id)));
-    let report = w.sweeper().sweep(ended.plus_seconds(day + 1), soon()).await.unwrap();
+    let report = w.sweep(ended.plus_seconds(day + 1), soon()).await.unwrap();
     assert_eq!(report.expired, 1);
     assert!(w
         .store
         .read(|s| !s.conversations.contains_key(&id) && !s.messages.contains_key(&id)));
     // A live conversation, however old, is not the retention's.
     assert!(w.store.read(|s| s.conversations.contains_key(&live)));
-    let later = w.sweeper().sweep(ended.plus_seconds(30 * day), soon()).await.unwrap();
+    let later = w.sweep(ended.plus_seconds(30 * day), soon()).await.unwrap();
     assert_eq!(later.expired, 0);
 }
 
@@ -305,10 +297,10 @@ async fn a_deleted_accounts_conversations_expire_by_its_retention_then_its_recor
     let last = w.conversation(&live).last_activity_at;
     let day = 24 * 3600;
     // Within the day nothing goes; after it both go (nobody can end the live one any more).
-    let early = w.sweeper().sweep(last.plus_seconds(day - 5), soon()).await.unwrap();
+    let early = w.sweep(last.plus_seconds(day - 5), soon()).await.unwrap();
     assert_eq!(early.expired, 0);
     assert_eq!(w.store.read(|s| s.retired.len()), 1);
-    let report = w.sweeper().sweep(last.plus_seconds(day + 1), soon()).await.unwrap();
+    let report = w.sweep(last.plus_seconds(day + 1), soon()).await.unwrap();
     assert_eq!(report.expired, 2);
     assert!(w
         .store
@@ -323,7 +315,7 @@ async fn a_deleted_account_is_kept_while_a_live_conversation_of_it_is_within_its
     let live = stored(&w.text(CUSTOMER, "anyone?", "R1").await);
     delete_with_retention(&w, 1).await;
     let last = w.conversation(&live).last_activity_at;
-    w.sweeper().sweep(last.plus_seconds(60), soon()).await.unwrap();
+    w.sweep(last.plus_seconds(60), soon()).await.unwrap();
     assert_eq!(
         w.store.read(|s| s.retired.len()),
         1,
@@ -417,20 +409,115 @@ async fn a_sweep_that_overlaps_another_does_nothing_until_the_lease_is_free_or_e
     // Given another sweep holding the lease for a minute more
     w.store
         .write(|s| s.leases.insert(SWEEP_LEASE.into(), ("another".into(), now + 60)));
-    let report = w
-        .sweeper()
-        .sweep(channel_domain::ids::Timestamp::now(), soon())
-        .await
-        .unwrap();
+    let report = w.sweep(channel_domain::ids::Timestamp::now(), soon()).await.unwrap();
     assert!(report.skipped, "{report:?}");
     // When its lease has expired (the sweep died), the next takes it, sweeps and gives it back
     w.store
         .write(|s| s.leases.insert(SWEEP_LEASE.into(), ("another".into(), now - 1)));
-    let report = w
-        .sweeper()
-        .sweep(channel_domain::ids::Timestamp::now(), soon())
-        .await
-        .unwrap();
+    let report = w.sweep(channel_domain::ids::Timestamp::now(), soon()).await.unwrap();
     assert!(!report.skipped, "{report:?}");
     assert!(w.store.read(|s| s.leases.is_empty()), "given back");
+}
+
+#[tokio::test]
+async fn the_schedule_queues_one_turn_per_account_with_something_to_sweep() {
+    use crate::sweeper::turns;
+    use channel_domain::jobs::SweepTask;
+    let w = World::new();
+    let base = w.account.clone();
+    let with = |settings: serde_json::Value, retention: Option<u32>| {
+        let mut a = base.clone();
+        a.account_id = channel_domain::ids::AccountId::new();
+        a.numbers[0].settings = serde_json::from_value::<channel_domain::automation::Settings>(settings)
+            .unwrap()
+            .validated()
+            .unwrap();
+        a.retention_days = retention;
+        a
+    };
+    let timeout = with(serde_json::json!({"auto_close": {"open_after_seconds": 60}}), None);
+    let kept = with(serde_json::json!({}), Some(30));
+    let neither = with(serde_json::json!({}), None);
+    let retired = crate::ports::Retired {
+        account_id: channel_domain::ids::AccountId::new(),
+        name: "Gone".into(),
+        retention_days: 7,
+    };
+    let queued = turns(
+        &[timeout.clone(), neither, kept.clone()],
+        std::slice::from_ref(&retired),
+    );
+    assert_eq!(
+        queued,
+        [
+            SweepTask::Account {
+                account_id: timeout.account_id
+            },
+            SweepTask::Account {
+                account_id: kept.account_id
+            },
+            SweepTask::Retired {
+                account_id: retired.account_id,
+                retention_days: 7
+            },
+        ]
+    );
+    // The scheduled run queues them and sweeps nothing itself.
+    w.set_settings(serde_json::json!({"auto_close": {"open_after_seconds": 60}}));
+    let id = stored(&w.text(CUSTOMER, "hello", "R1").await);
+    let report = w.sweeper().schedule().await.unwrap();
+    assert_eq!((report.queued, report.ended), (1, 0));
+    assert_eq!(
+        w.sweeps.drain(),
+        [SweepTask::Account {
+            account_id: w.account.account_id.clone()
+        }]
+    );
+    assert_eq!(w.conversation(&id).status, channel_domain::conversation::Status::Open);
+}
+
+#[tokio::test]
+async fn a_turn_reads_page_after_page_until_none_is_left() {
+    let w = World::new();
+    w.set_settings(serde_json::json!({"auto_close": {"open_after_seconds": 60}}));
+    let many = 2 * crate::sweeper::MAX_PER_ACCOUNT as usize + 50;
+    for i in 0..many {
+        w.text(&format!("4860100{i:04}"), "hello", &format!("R{i}")).await;
+    }
+    let later = channel_domain::ids::Timestamp::now().plus_seconds(120);
+    let report = w.sweep(later, soon()).await.unwrap();
+    assert_eq!(
+        (report.read, report.ended, report.unfinished),
+        (many, many, false),
+        "{report:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_turn_past_its_deadline_ends_nothing_more_and_the_next_turn_goes_on() {
+    let w = World::new();
+    w.set_settings(serde_json::json!({"auto_close": {"open_after_seconds": 60}}));
+    for i in 0..3 {
+        w.text(&format!("4860100{i:04}"), "hello", &format!("R{i}")).await;
+    }
+    let later = channel_domain::ids::Timestamp::now().plus_seconds(120);
+    let report = w.sweep(later, std::time::Instant::now()).await.unwrap();
+    assert_eq!((report.ended, report.unfinished), (0, true), "{report:?}");
+    let report = w.sweep(later, soon()).await.unwrap();
+    assert_eq!((report.ended, report.unfinished), (3, false), "{report:?}");
+}
+
+#[tokio::test]
+async fn a_schedule_whose_queue_refuses_fails_and_gives_its_lease_back() {
+    let w = World::new();
+    w.set_settings(serde_json::json!({"auto_close": {"open_after_seconds": 60}}));
+    w.sweeps.unavailable.store(true, std::sync::atomic::Ordering::SeqCst);
+    let failed = w.sweeper().schedule().await;
+    assert!(
+        matches!(failed, Err(crate::sweeper::SweepError::Queue(_))),
+        "{failed:?}"
+    );
+    assert!(w.store.read(|s| s.leases.is_empty()), "given back");
+    w.sweeps.unavailable.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(w.sweeper().schedule().await.unwrap().queued, 1);
 }

@@ -982,6 +982,38 @@ impl CallbackQueue for MemoryQueue {
     }
 }
 
+/// The sweep queue in memory.
+#[derive(Debug, Clone, Default)]
+pub struct MemorySweeps {
+    /// The turns queued, oldest first.
+    pub turns: Arc<Mutex<Vec<channel_domain::jobs::SweepTask>>>,
+    /// Whether the queue is down.
+    pub unavailable: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl MemorySweeps {
+    /// Takes every queued turn out (the sweeper's receive).
+    pub fn drain(&self) -> Vec<channel_domain::jobs::SweepTask> {
+        std::mem::take(&mut *self.turns.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl SweepQueue for MemorySweeps {
+    async fn queue_sweeps(&self, tasks: &[channel_domain::jobs::SweepTask]) -> Result<(), Unqueued> {
+        if self.unavailable.load(SeqCst) {
+            return Err(Unqueued {
+                done: 0,
+                error: QueueError("down".into()),
+            });
+        }
+        self.turns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(tasks);
+        Ok(())
+    }
+}
+
 /// The work queue in memory.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryWork {

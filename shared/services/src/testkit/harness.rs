@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::fakes::{FakeGateway, MemoryKeys, MemoryQueue, MemoryStore};
+use super::fakes::{FakeGateway, MemoryKeys, MemoryQueue, MemoryStore, MemorySweeps};
 use crate::accounts::Accounts;
 use crate::callbacks::{CallbackOutcome, Callbacks};
 use crate::desk::Desk;
@@ -34,6 +34,7 @@ pub struct World {
     pub store: MemoryStore,
     pub keys: MemoryKeys,
     pub queue: MemoryQueue,
+    pub sweeps: MemorySweeps,
     pub gateway: FakeGateway,
     pub account: Account,
     pub support: PhoneNumber,
@@ -78,6 +79,7 @@ impl World {
             store,
             keys,
             queue: MemoryQueue::default(),
+            sweeps: MemorySweeps::default(),
             gateway: FakeGateway::accepting(),
             account,
             support,
@@ -141,10 +143,29 @@ impl World {
         }
     }
 
-    pub fn sweeper(&self) -> crate::sweeper::Sweeper<MemoryStore> {
+    pub fn sweeper(&self) -> crate::sweeper::Sweeper<MemoryStore, MemorySweeps> {
         crate::sweeper::Sweeper {
             log: self.store.clone(),
+            queue: self.sweeps.clone(),
         }
+    }
+
+    /// A whole sweep at `now`: the scheduled run queues the turns, then every turn is swept,
+    /// each until `deadline`; their reports summed.
+    pub async fn sweep(
+        &self,
+        now: Timestamp,
+        deadline: Instant,
+    ) -> Result<crate::sweeper::SweepReport, crate::sweeper::SweepError> {
+        let sweeper = self.sweeper();
+        let mut report = sweeper.schedule().await?;
+        if report.skipped {
+            return Ok(report);
+        }
+        for task in self.sweeps.drain() {
+            report += sweeper.turn(&task, now, deadline).await?;
+        }
+        Ok(report)
     }
 
     pub fn desk(&self) -> Desk<MemoryStore> {
