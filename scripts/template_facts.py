@@ -24,6 +24,9 @@ def resource_name(resource):
     # The worker's queue: jobs, queued by the events function.
     if '"WorkQueue", "Arn"' in text:
         return "queue"
+    # The export bucket's objects (an export too large to answer).
+    if "${ExportBucket.Arn}/exports/*" in text:
+        return "bucket"
     # The sweeper's queue: the accounts' turns.
     if '"SweepQueue", "Arn"' in text:
         return "queue"

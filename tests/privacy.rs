@@ -305,3 +305,50 @@ async fn a_big_conversation_is_erased_in_pages_and_its_requests_are_counted() {
         took.as_millis()
     );
 }
+
+#[tokio::test]
+async fn a_deleted_accounts_customer_is_still_exported_and_erased_and_its_conversations_expire_by_default() {
+    use shared::service::ports::RetiredAccounts;
+    let s = stack();
+    let account = s.account(1).await;
+    let customer = random_number();
+    let said = format!("before the account went {}", uuid::Uuid::new_v4().simple());
+    assert_eq!(s.text(&account, &customer, &said).await.0, 200);
+    let path = format!("/accounts/{}", account.id);
+    assert_eq!(
+        code(
+            &s.call("DELETE", &format!("{path}?keep_conversations=maybe"), None, &[])
+                .await
+        ),
+        (400, Some("invalid_parameter"))
+    );
+    assert_eq!(s.call("DELETE", &path, None, &[]).await.0, 204);
+    // Its conversations expire by the default retention, the numbers it had kept with it.
+    let store = shared::runtime::Clients::from_env().await.expect("clients").dynamo();
+    let id = shared::ids::AccountId::parse(&account.id).expect("id");
+    let retired = store.retired_account(&id).await.expect("read").expect("retired");
+    assert_eq!(
+        retired.retention_days,
+        Some(shared::account::DELETED_ACCOUNT_RETENTION_DAYS)
+    );
+    assert_eq!(retired.numbers.len(), 1);
+    // An operator still exports the customer's data and erases it.
+    let (status, export) = s.get(&format!("{}/export", customer_path(&account, &customer))).await;
+    assert_eq!(status, 200, "{export}");
+    assert!(export.to_string().contains(&said), "{export}");
+    let (status, erased) = s.call("DELETE", &customer_path(&account, &customer), None, &[]).await;
+    assert_eq!(status, 200, "{erased}");
+    assert_eq!(
+        (erased["conversations"].as_u64(), erased["complete"].as_bool()),
+        (Some(1), Some(true))
+    );
+    let (_, again) = s.get(&format!("{}/export", customer_path(&account, &customer))).await;
+    assert_eq!(again["conversations"], json!([]), "nothing left");
+    // Kept by the operator's choice: no retention.
+    let kept = s.account(1).await;
+    let path = format!("/accounts/{}?keep_conversations=true", kept.id);
+    assert_eq!(s.call("DELETE", &path, None, &[]).await.0, 204);
+    let id = shared::ids::AccountId::parse(&kept.id).expect("id");
+    let retired = store.retired_account(&id).await.expect("read").expect("retired");
+    assert_eq!(retired.retention_days, None);
+}

@@ -114,9 +114,13 @@ export interface paths {
          * @description Its API key's secret is scheduled for deletion (Secrets Manager's 7-day recovery window),
          *     then its members, its record and the claims on its numbers and its TeleSign customer id
          *     are deleted with the `account.deleted` entry: the numbers and the customer id are free for
-         *     another account at once, and callbacks to the account are refused as unknown. Its
-         *     conversations stay until their retention ends. Asking again finishes an interrupted
-         *     deletion; a deleted account answers 404 `account_not_found`.
+         *     another account at once, and callbacks to the account are refused as unknown. It leaves
+         *     a retired record (its name, numbers and retention) while its customers' data is held: an
+         *     operator can still export and erase a customer of it (`/accounts/{account_id}/customers/{number}`),
+         *     and its conversations expire after its own retention, or 30 days when it had none (a
+         *     customer's request around the deletion still finds its data: the GDPR gives a month to
+         *     answer one), unless `keep_conversations=true`. Asking again finishes an interrupted
+         *     deletion; a deleted account answers 404 `account_not_found` everywhere else.
          */
         delete: operations["deleteAccount"];
         options?: never;
@@ -200,8 +204,14 @@ export interface paths {
          * Everything the account holds of one customer (the GDPR's right of access)
          * @description Their conversations with every message, the raw callback bodies still kept, their consent
          *     state and ledger, and the account's audit entries about their conversations or their
-         *     opt-out tag. Audited as `customer.exported`, the customer named by the keyed hash of
-         *     their number. Operators only. 400 `invalid_phone_number`; 404 `account_not_found`.
+         *     opt-out tag. An export too large for a Lambda response (past 3 MB) is written to the
+         *     export bucket and answered by its link (`ExportLink`: a presigned URL that works 15
+         *     minutes; the object itself is deleted after a day). Read through the customer's own partitions (their file of conversations,
+         *     the audit entries by subject), never the rest of the account, so its time follows the
+         *     customer's data, not the account's size. A deleted account's customer is exported through
+         *     the record its deletion left. Audited as `customer.exported`, the customer named by the
+         *     keyed hash of their number. Operators only. 400 `invalid_phone_number`; 404
+         *     `account_not_found`.
          */
         get: operations["exportCustomer"];
         put?: never;
@@ -226,9 +236,13 @@ export interface paths {
          * Erases everything the account holds of one customer (the GDPR's right to erasure)
          * @description Their conversations, messages and raw bodies, live pointers, holds, inbound and outbound
          *     references, the idempotency records of sends to them, their consent partition. An
-         *     opt-out is kept as a keyed hash of the number, so they are still never texted. Asking
-         *     again finishes an interrupted erasure (and counts only what it deleted then). Audited as
-         *     `customer.erased` with the counts. Operators only.
+         *     opt-out is kept as a keyed hash of the number, so they are still never texted. Found
+         *     through the customer's own partitions, their conversations erased a few at once; when
+         *     the function's time runs out first the answer is 202 with what was erased and
+         *     `complete: false`, and asking again goes on. Asking again also finishes an interrupted
+         *     erasure (and counts only what it deleted then). Audited as `customer.erased` with the
+         *     counts once complete. A deleted account's customer is erased through the record its
+         *     deletion left. Operators only.
          */
         delete: operations["eraseCustomer"];
         options?: never;
@@ -577,6 +591,41 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        CustomerExport: {
+            customer_number: components["schemas"]["PhoneNumber"];
+            exported_at: components["schemas"]["Time"];
+            conversations: Record<string, unknown>[];
+            raw_payloads: {
+                conversation_id: components["schemas"]["Id"];
+                message_id: string;
+                /** @description the callback's body as TeleSign posted it */
+                body: string;
+            }[];
+            /** @description the items of the customer's consent partition (state and ledger of changes) */
+            consent: Record<string, unknown>[];
+            audit: components["schemas"]["AuditEntry"][];
+            /** @description an earlier erasure kept their opt-out as a keyed hash */
+            opted_out_by_hash: boolean;
+        };
+        /** @description an export too large to answer (past 3 MB), in the export bucket */
+        ExportLink: {
+            /** @description a presigned link that fetches the export (JSON, as CustomerExport) with no other credential, until expires_at */
+            export_url: string;
+            expires_at: components["schemas"]["Time"];
+            size_bytes: number;
+            conversations: number;
+        };
+        Erasure: {
+            conversations: number;
+            messages: number;
+            /** @description live pointers */
+            references: number;
+            idempotency_records: number;
+            consent_records: number;
+            opt_out_kept: boolean;
+            /** @description false when the function's time ran out first: ask again to go on */
+            complete: boolean;
+        };
         Id: string;
         /** @description an id as the channel makes them, 32 lowercase hex digits (ids made before UUID v7 have 24) */
         AnyId: string;
@@ -1253,7 +1302,10 @@ export interface operations {
     };
     deleteAccount: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `true` keeps its conversations (no retention expires them); anything but `true` or `false` is 400 `invalid_parameter` */
+                keep_conversations?: "true" | "false";
+            };
             header?: never;
             path: {
                 /** @description any text that is no id of this channel answers 404, as an account that does not exist */
@@ -1270,6 +1322,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["Error"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
@@ -1487,22 +1540,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        customer_number: components["schemas"]["PhoneNumber"];
-                        exported_at: components["schemas"]["Time"];
-                        conversations: Record<string, unknown>[];
-                        raw_payloads: {
-                            conversation_id: components["schemas"]["Id"];
-                            message_id: string;
-                            /** @description the callback's body as TeleSign posted it */
-                            body: string;
-                        }[];
-                        /** @description the items of the customer's consent partition (state and ledger of changes) */
-                        consent: Record<string, unknown>[];
-                        audit: components["schemas"]["AuditEntry"][];
-                        /** @description an earlier erasure kept their opt-out as a keyed hash */
-                        opted_out_by_hash: boolean;
-                    };
+                    "application/json": components["schemas"]["CustomerExport"] | components["schemas"]["ExportLink"];
                 };
             };
             400: components["responses"]["Error"];
@@ -1526,21 +1564,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description what was deleted */
+            /** @description what was deleted; everything is */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        conversations: number;
-                        messages: number;
-                        /** @description live pointers */
-                        references: number;
-                        idempotency_records: number;
-                        consent_records: number;
-                        opt_out_kept: boolean;
-                    };
+                    "application/json": components["schemas"]["Erasure"];
+                };
+            };
+            /** @description what was deleted before the function's time ran out (`complete` false); ask again to go on */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Erasure"];
                 };
             };
             400: components["responses"]["Error"];

@@ -18,7 +18,9 @@
 
 #![deny(missing_docs)]
 
-pub use channel_adapters::{aws, bus, cognito, config, gateway, jwt, meter, push, queue, secrets, store, table, tls};
+pub use channel_adapters::{
+    aws, bus, cognito, config, exports, gateway, jwt, meter, push, queue, secrets, store, table, tls,
+};
 pub use channel_domain::{
     access, account, audit, automation, canned, conversation, events, ids, jobs, paging, phone, privacy, sent, sms,
 };

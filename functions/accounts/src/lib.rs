@@ -28,11 +28,11 @@ use shared::secrets::Secrets;
 use shared::service::access::{admit, admit_global, admit_route, Refusal};
 use shared::service::accounts::{Accounts, AccountsError, NewAccount};
 use shared::service::directory::AccountDirectory;
-use shared::service::ports::Member;
 use shared::service::ports::{
     AccountStore, AuditLog, CannedResponses, ConversationMoves, CustomerRecords, KeyStore, Members, SmsGateway,
 };
-use shared::service::privacy::Privacy;
+use shared::service::ports::{Member, RetiredAccounts};
+use shared::service::privacy::{deliver, Controller, Delivery, Privacy, INLINE_EXPORT_BYTES};
 use shared::service::team::{Team, TeamError};
 use shared::store::Dynamo;
 use shared::telesign::{ApiKey, TelesignClient};
@@ -44,11 +44,27 @@ pub type Service<S = Dynamo, K = Secrets, G = TelesignClient> = Accounts<S, K, G
 
 /// What the accounts function needs of its store.
 pub trait AccountsStore:
-    AccountStore + Members + AuditLog + ConversationMoves + CannedResponses + CustomerRecords + Clone + 'static
+    AccountStore
+    + Members
+    + AuditLog
+    + ConversationMoves
+    + CannedResponses
+    + CustomerRecords
+    + RetiredAccounts
+    + Clone
+    + 'static
 {
 }
 impl<T> AccountsStore for T where
-    T: AccountStore + Members + AuditLog + ConversationMoves + CannedResponses + CustomerRecords + Clone + 'static
+    T: AccountStore
+        + Members
+        + AuditLog
+        + ConversationMoves
+        + CannedResponses
+        + CustomerRecords
+        + RetiredAccounts
+        + Clone
+        + 'static
 {
 }
 
@@ -59,6 +75,8 @@ pub struct App<S = Dynamo, K = Secrets, G = TelesignClient> {
     team: Team<S>,
     privacy: Privacy<S>,
     public_base_url: Option<String>,
+    /// Where an export too large to answer goes, and how large an answer may be.
+    exports: Option<(shared::exports::ExportBucket, usize)>,
 }
 
 /// `{"title", "text"}`: a canned response.
@@ -149,7 +167,9 @@ impl App {
         let team = Team {
             store: clients.dynamo(),
         };
-        Ok(Self::new(service, team, shared::config::url("PUBLIC_BASE_URL")?))
+        let inline: usize = shared::config::parsed("EXPORT_INLINE_BYTES", INLINE_EXPORT_BYTES)?;
+        Ok(Self::new(service, team, shared::config::url("PUBLIC_BASE_URL")?)
+            .with_exports(clients.export_bucket()?, inline.min(INLINE_EXPORT_BYTES)))
     }
 }
 
@@ -164,7 +184,14 @@ impl<S: AccountsStore, K: KeyStore + 'static, G: SmsGateway + 'static> App<S, K,
             team,
             privacy,
             public_base_url,
+            exports: None,
         }
+    }
+
+    /// The export bucket, and the most bytes an export answers in its response.
+    pub fn with_exports(mut self, bucket: shared::exports::ExportBucket, inline_bytes: usize) -> Self {
+        self.exports = Some((bucket, inline_bytes));
+        self
     }
 
     /// Answers one request.
@@ -384,33 +411,71 @@ impl<S: AccountsStore, K: KeyStore + 'static, G: SmsGateway + 'static> App<S, K,
         Ok(json_response(StatusCode::OK, &self.view(req, c, &changed)))
     }
 
+    /// `?keep_conversations=true` keeps the account's conversations after it (none of its own
+    /// retention, nor the default, expires them).
     async fn delete(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
         let id = self.admitted(req, c, Action::ConfigureAccount).await?;
+        let keep = match query_param(req, "keep_conversations").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    ErrorCode::InvalidParameter,
+                    "keep_conversations is true or false",
+                ))
+            }
+        };
         let account = self.service.read(&id).await?;
-        self.service.delete(&Actor::of(c), &account).await?;
+        self.service.delete(&Actor::of(c), &account, keep).await?;
         Ok(no_content())
     }
 
-    /// The account and the customer of the path, once the policy allows the operator's duty.
-    async fn customer_of(&self, req: &Request, c: &Caller) -> Result<(Account, PhoneNumber), ApiError> {
+    /// Whose customer the path names, once the policy allows the operator's duty: the account,
+    /// or a deleted one through the record its deletion left (1 GetItem more), as long as its
+    /// customers' data is held.
+    async fn customer_of(&self, req: &Request, c: &Caller) -> Result<(Controller, PhoneNumber), ApiError> {
         let id = self.admitted(req, c, Action::CustomerData).await?;
         let customer = PhoneNumber::parse_any(&path_param(req, "number")?)
             .map_err(|e| ApiError::bad_request(ErrorCode::InvalidPhoneNumber, e.to_string()))?;
-        Ok((self.service.read(&id).await?, customer))
+        match self.service.read(&id).await {
+            Ok(account) => Ok((Controller::from(&account), customer)),
+            Err(AccountsError::NotFound) => {
+                let retired = self.service.directory.store.retired_account(&id).await?;
+                let retired = retired.ok_or(AccountsError::NotFound)?;
+                Ok((Controller::from(&retired), customer))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
+    /// The export in the answer; one too large for it (past `EXPORT_INLINE_BYTES`, at most
+    /// [`INLINE_EXPORT_BYTES`]) in the export bucket, answered by its link.
     async fn export(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
-        let (account, customer) = self.customer_of(req, c).await?;
+        let (who, customer) = self.customer_of(req, c).await?;
         let key = self.service.directory.opt_out_key().await?;
-        let export = self.privacy.export(&Actor::of(c), &account, &customer, &key).await?;
-        Ok(json_response(StatusCode::OK, &export))
+        let export = self.privacy.export(&Actor::of(c), &who, &customer, &key).await?;
+        let Some((bucket, inline)) = &self.exports else {
+            return Ok(json_response(StatusCode::OK, &export));
+        };
+        match deliver(bucket, &who.account_id, &export, *inline).await? {
+            Delivery::Inline(_) => Ok(json_response(StatusCode::OK, &export)),
+            Delivery::Link(link) => Ok(json_response(StatusCode::OK, &link)),
+        }
     }
 
+    /// 200 with the counts when everything is erased; 202 with what was when the function's
+    /// time ran out first (asking again goes on).
     async fn erase(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {
-        let (account, customer) = self.customer_of(req, c).await?;
+        let (who, customer) = self.customer_of(req, c).await?;
         let key = self.service.directory.opt_out_key().await?;
-        let erasure = self.privacy.erase(&Actor::of(c), &account, &customer, &key).await?;
-        Ok(json_response(StatusCode::OK, &erasure))
+        let until = deadline(req, Duration::from_secs(15), Duration::from_secs(3));
+        let erasure = self.privacy.erase(&Actor::of(c), &who, &customer, &key, until).await?;
+        let status = if erasure.complete {
+            StatusCode::OK
+        } else {
+            StatusCode::ACCEPTED
+        };
+        Ok(json_response(status, &erasure))
     }
 
     async fn rotate(&self, req: &Request, c: &Caller) -> Result<Response<Body>, ApiError> {

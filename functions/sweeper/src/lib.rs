@@ -55,7 +55,7 @@ impl App {
     /// The schedule's run: queues the accounts' turns; a failure fails the invocation (the next
     /// schedule queues them again).
     pub async fn schedule(&self) -> Result<SweepReport, SweepError> {
-        let outcome = self.service.schedule().await;
+        let outcome = self.service.schedule(Timestamp::now()).await;
         let result = if outcome.is_ok() { "done" } else { "failed" };
         shared::metrics::emit(shared::metrics::sweep(result));
         outcome

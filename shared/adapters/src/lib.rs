@@ -11,6 +11,7 @@ pub mod aws;
 pub mod bus;
 pub mod cognito;
 pub mod config;
+pub mod exports;
 pub mod gateway;
 pub mod jwt;
 pub mod meter;

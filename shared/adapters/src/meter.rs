@@ -67,6 +67,12 @@ impl Meter {
         }
     }
 
+    /// Counts one request made without the SDK (S3's, signed by hand): `request` as
+    /// `service:Operation`, with the IAM actions it is authorised as.
+    pub fn record(&self, request: &str, actions: &[&str]) {
+        self.add(request.to_owned(), actions.iter().map(|a| (*a).to_owned()).collect());
+    }
+
     /// The interceptor that counts into this meter.
     pub fn interceptor(&self, service: &'static str) -> Counting {
         Counting {

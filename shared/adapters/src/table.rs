@@ -192,6 +192,28 @@ pub fn customer_closed_partition(account_id: &str, customer: &str) -> String {
     format!("ACCOUNT#{account_id}#CUSTOMER#{customer}")
 }
 
+/// Key of a customer's file entry for one conversation: `FILE#<account>#<customer>` /
+/// `CONV#<conversation_id>`, written with the conversation. The partition is every conversation
+/// the customer had with the account, found for an export or an erasure with one strongly
+/// consistent Query and nothing else of the account.
+pub fn customer_file_key(account_id: &str, customer: &str, conversation_id: &str) -> Key {
+    Key::new(
+        customer_file_partition(account_id, customer),
+        format!("CONV#{conversation_id}"),
+    )
+}
+
+/// The partition of a customer's file: `FILE#<account>#<customer>`.
+pub fn customer_file_partition(account_id: &str, customer: &str) -> String {
+    format!("FILE#{account_id}#{customer}")
+}
+
+/// Partition of [`GSI2`] for an account's audit entries about one subject (a conversation, a
+/// customer's tag, a member, a number): `AUDIT#<account>#<target>`, sorted by time.
+pub fn audit_subject_partition(account_id: &str, target: &str) -> String {
+    format!("AUDIT#{account_id}#{target}")
+}
+
 /// Key of a member of an account: `ACCOUNT#<account>` / `MEMBER#<user>` (in the account's
 /// partition, so its members are one query).
 pub fn member_key(account_id: &str, user_id: &str) -> Key {

@@ -82,6 +82,13 @@ pub fn parse_retention_days(days: Option<u32>) -> Result<Option<u32>, AccountErr
     }
 }
 
+/// How long a deleted account's conversations stay when it kept none of its own retention and
+/// the operator did not choose to keep them: 30 days. A deletion ends the purpose the
+/// conversations were kept for (the GDPR's storage limitation, Art. 5(1)(e)), yet a customer's
+/// request made around it must still be answered, and the GDPR gives a controller one month to
+/// answer one (Art. 12(3)): a request that arrives the day of the deletion still finds its data.
+pub const DELETED_ACCOUNT_RETENTION_DAYS: u32 = 30;
+
 /// The most support numbers an account has.
 pub const MAX_NUMBERS: usize = 50;
 

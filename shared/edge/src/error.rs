@@ -379,6 +379,13 @@ impl From<channel_services::privacy::PrivacyError> for ApiError {
     fn from(e: channel_services::privacy::PrivacyError) -> Self {
         match e {
             channel_services::privacy::PrivacyError::Store(s) => s.into(),
+            channel_services::privacy::PrivacyError::Bucket(b) => {
+                tracing::error!(error = %b, "the export bucket failed");
+                Self::unavailable(
+                    ErrorCode::StorageUnavailable,
+                    "the export could not be stored for its link; try again shortly",
+                )
+            }
         }
     }
 }

@@ -84,6 +84,16 @@ impl Clients {
         Ok(channel_adapters::queue::Queue::new(&self.aws, url, &self.meter))
     }
 
+    /// The export bucket (`EXPORT_BUCKET`), where an export too large to answer waits for its link.
+    pub fn export_bucket(&self) -> Result<channel_adapters::exports::ExportBucket, ConfigError> {
+        let bucket = config::required("EXPORT_BUCKET")?;
+        Ok(channel_adapters::exports::ExportBucket::new(
+            &self.aws,
+            bucket,
+            &self.meter,
+        ))
+    }
+
     /// The sweep queue (`SWEEP_QUEUE_URL`), where each account's turn of the sweep waits.
     pub fn sweep_queue(&self) -> Result<channel_adapters::queue::Queue, ConfigError> {
         let url = config::url("SWEEP_QUEUE_URL")?.ok_or(ConfigError::Missing("SWEEP_QUEUE_URL"))?;

@@ -226,9 +226,12 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
     /// Deletes an account: its key is scheduled for deletion first (restorable for Secrets
     /// Manager's recovery window), then its members, its record and its claims go with the entry.
     /// Its numbers and customer id are free for another account at once, and callbacks to it are
-    /// refused as unknown. An interrupted deletion is finished by asking again (a key scheduled
-    /// already counts as scheduled).
-    pub async fn delete(&self, actor: &Actor, account: &Account) -> Result<(), AccountsError> {
+    /// refused as unknown. Its retired record stays while its customers' data does: their export
+    /// and erasure go on through it, and its conversations expire by its retention (the
+    /// account's, else [`channel_domain::account::DELETED_ACCOUNT_RETENTION_DAYS`]) unless `keep`.
+    /// An interrupted deletion is finished by asking again (a key scheduled already counts as
+    /// scheduled).
+    pub async fn delete(&self, actor: &Actor, account: &Account, keep: bool) -> Result<(), AccountsError> {
         self.directory
             .keys
             .schedule_deletion(&account.secret_name)
@@ -241,7 +244,9 @@ impl<S: AccountStore, K: KeyStore, G: SmsGateway> Accounts<S, K, G> {
             account.account_id.as_str(),
         )
         .with("numbers", account.numbers.len());
-        if !self.directory.store.delete_account(account, &audit).await? {
+        let retired = crate::ports::Retired::of(account, keep);
+        let audit = audit.with("retention_days", retired.retention_days);
+        if !self.directory.store.delete_account(account, &retired, &audit).await? {
             return Err(AccountsError::NotFound);
         }
         self.directory.forget(account);

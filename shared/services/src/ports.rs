@@ -637,6 +637,22 @@ pub trait SweepQueue: Send + Sync {
     ) -> impl Future<Output = Result<(), Unqueued>> + Send;
 }
 
+/// The export bucket failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the export bucket failed: {0}")]
+pub struct ExportError(pub String);
+
+/// Where an export too large to answer waits to be fetched, by a link that expires.
+pub trait ExportStore: Send + Sync {
+    /// Stores `body` under `key`; answers a link that fetches it until `valid_for` has passed.
+    fn publish(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        valid_for: std::time::Duration,
+    ) -> impl Future<Output = Result<String, ExportError>> + Send;
+}
+
 /// An automated message recorded to go out, read back to send it: its conversation (the thread
 /// and the account) and the message as recorded.
 #[derive(Debug, Clone, PartialEq)]
@@ -739,26 +755,53 @@ pub trait AccountStore: Send + Sync {
         audit: &AuditEntry,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Deletes an account: its members, then the record with every claim (its numbers', its
-    /// customer id's) and the entry in one transaction; `false` when the account is gone. Safe to
-    /// repeat: members already deleted are deleted again as nothing.
-    fn delete_account(&self, a: &Account, audit: &AuditEntry) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// customer id's), the entry and the retired record `retired` (what its customers' export,
+    /// erasure and expiry go on with) in one transaction; `false` when the account is gone. Safe
+    /// to repeat: members already deleted are deleted again as nothing.
+    fn delete_account(
+        &self,
+        a: &Account,
+        retired: &Retired,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
-/// A deleted account whose conversations still expire by its retention.
+/// A deleted account, as long as something of its customers is left: its conversations expire
+/// by its retention, and an operator can still export or erase a customer's data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Retired {
     /// The account's id.
     pub account_id: AccountId,
     /// Its name when it was deleted.
     pub name: String,
-    /// Its retention.
-    pub retention_days: u32,
+    /// Its numbers when it was deleted (the live pointers of its customers' threads).
+    pub numbers: Vec<PhoneNumber>,
+    /// Its retention: `None` when the operator kept its conversations.
+    pub retention_days: Option<u32>,
 }
 
-/// Deleted accounts whose conversations still expire by their retention.
+impl Retired {
+    /// The record a deletion leaves: the account's retention, else
+    /// [`channel_domain::account::DELETED_ACCOUNT_RETENTION_DAYS`]; none when `keep`.
+    pub fn of(a: &Account, keep: bool) -> Self {
+        Self {
+            account_id: a.account_id.clone(),
+            name: a.name.clone(),
+            numbers: a.numbers.iter().map(|n| n.number.clone()).collect(),
+            retention_days: (!keep).then(|| {
+                a.retention_days
+                    .unwrap_or(channel_domain::account::DELETED_ACCOUNT_RETENTION_DAYS)
+            }),
+        }
+    }
+}
+
+/// Deleted accounts whose customers' data is still held.
 pub trait RetiredAccounts: Send + Sync {
     /// Every one (1 Query on the index).
     fn retired(&self) -> impl Future<Output = Result<Vec<Retired>, StoreError>> + Send;
+    /// One (1 GetItem).
+    fn retired_account(&self, id: &AccountId) -> impl Future<Output = Result<Option<Retired>, StoreError>> + Send;
     /// Forgets one once nothing of it is left (1 DeleteItem).
     fn forget_retired(&self, account_id: &AccountId) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
@@ -979,11 +1022,13 @@ impl std::ops::AddAssign for Erased {
 
 /// What the table holds of one customer with an account, for the operators' export and erasure.
 pub trait CustomerRecords: Send + Sync {
-    /// The ids of the customer's conversations with the account (closed, live, and the live one
-    /// of each support number read strongly consistent).
+    /// The ids of the customer's conversations with the account: their file (strongly
+    /// consistent), and for conversations older than files their closed ones by the index and the
+    /// live one of each of `numbers` by its pointer. Nothing else of the account is read.
     fn conversations_of(
         &self,
-        account: &Account,
+        account_id: &AccountId,
+        numbers: &[PhoneNumber],
         customer: &PhoneNumber,
     ) -> impl Future<Output = Result<Vec<ConversationId>, StoreError>> + Send;
     /// A conversation with all its messages and raw bodies; `None` when it is gone.
@@ -1003,12 +1048,14 @@ pub trait CustomerRecords: Send + Sync {
         account_id: &AccountId,
         targets: &[String],
     ) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send;
-    /// Deletes a conversation: its live pointer and hold first, then its messages with the
-    /// references and idempotency records they name, in pages, the conversation item last (so
-    /// an interrupted erasure is found again and finished). Nothing found: nothing counted.
+    /// Deletes a conversation of `customer`: its live pointer and hold first, then its messages
+    /// with the references and idempotency records they name, in pages, the conversation item,
+    /// and its entry in the customer's file last (so an interrupted erasure is found again and
+    /// finished). Nothing found: nothing counted.
     fn erase_conversation(
         &self,
         account_id: &AccountId,
+        customer: &PhoneNumber,
         id: &ConversationId,
     ) -> impl Future<Output = Result<Erased, StoreError>> + Send;
     /// Deletes the customer's consent partition; when they had opted out (or an earlier erasure

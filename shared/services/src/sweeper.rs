@@ -88,19 +88,27 @@ pub enum SweepError {
     Queue(#[from] Unqueued),
 }
 
-/// The turns of a scheduled run: every account with a timeout on a number or a retention, then
-/// every deleted account that keeps its conversations for a retention.
-pub fn turns(accounts: &[Account], retired: &[Retired]) -> Vec<SweepTask> {
+/// The turns of a scheduled run at `now`: every account with a timeout on a number or a
+/// retention, then the deleted accounts whose conversations expire (not those an operator kept)
+/// whose minute of the hour it is ([`retired_minute`]): a retention counts in days, and a
+/// deleted account is read once an hour instead of every minute.
+pub fn turns(accounts: &[Account], retired: &[Retired], now: Timestamp) -> Vec<SweepTask> {
+    let minute = now.epoch_seconds().div_euclid(60).rem_euclid(60) as u32;
     let live = accounts
         .iter()
         .filter(|a| shortest_timeout(a).is_some() || a.retention_days.is_some())
         .map(|a| SweepTask::Account {
             account_id: a.account_id.clone(),
         });
-    let deleted = retired.iter().map(|r| SweepTask::Retired {
-        account_id: r.account_id.clone(),
-        retention_days: r.retention_days,
-    });
+    let deleted = retired
+        .iter()
+        .filter(|r| retired_minute(&r.account_id) == minute)
+        .filter_map(|r| {
+            Some(SweepTask::Retired {
+                account_id: r.account_id.clone(),
+                retention_days: r.retention_days?,
+            })
+        });
     live.chain(deleted).collect()
 }
 
@@ -118,10 +126,10 @@ where
     L: IdleConversations + AccountStore + CustomerRecords + RetiredAccounts + Leases,
     Q: SweepQueue,
 {
-    /// The scheduled run, one at a time ([`SWEEP_LEASE`]): queues one turn per account with
-    /// something to sweep (1 Query of the accounts, 1 Query of the deleted ones, 1
+    /// The scheduled run at `now`, one at a time ([`SWEEP_LEASE`]): queues one turn per account
+    /// with something to sweep (1 Query of the accounts, 1 Query of the deleted ones, 1
     /// SendMessageBatch per 10 turns).
-    pub async fn schedule(&self) -> Result<SweepReport, SweepError> {
+    pub async fn schedule(&self, now: Timestamp) -> Result<SweepReport, SweepError> {
         let holder = channel_domain::ids::new_id();
         let until = channel_domain::ids::epoch_seconds() + SWEEP_LEASE_SECONDS;
         if !self.log.acquire(SWEEP_LEASE, &holder, until).await? {
@@ -131,7 +139,7 @@ where
                 ..SweepReport::default()
             });
         }
-        let queued = self.queue_turns().await;
+        let queued = self.queue_turns(now).await;
         if let Err(e) = self.log.release(SWEEP_LEASE, &holder).await {
             tracing::warn!(error = %e, "the sweep's lease could not be given back; it expires by itself");
         }
@@ -143,9 +151,9 @@ where
         })
     }
 
-    async fn queue_turns(&self) -> Result<usize, SweepError> {
+    async fn queue_turns(&self, now: Timestamp) -> Result<usize, SweepError> {
         let (accounts, retired) = futures_util::future::try_join(self.log.accounts(), self.log.retired()).await?;
-        let turns = turns(&accounts, &retired);
+        let turns = turns(&accounts, &retired, now);
         self.queue.queue_sweeps(&turns).await?;
         Ok(turns.len())
     }
@@ -271,7 +279,10 @@ where
                     report.unfinished = true;
                     return Ok(());
                 }
-                let erased = self.log.erase_conversation(account_id, &c.conversation_id).await?;
+                let erased = self
+                    .log
+                    .erase_conversation(account_id, &c.customer_number, &c.conversation_id)
+                    .await?;
                 report.expired += erased.conversations;
                 tracing::info!(account_id = %account_id, conversation_id = %c.conversation_id, last_activity_at = %c.last_activity_at,
                     messages = erased.messages, "conversation expired by retention");
@@ -334,6 +345,16 @@ impl Pages {
         report.read += fresh.len();
         Ok(Some(fresh))
     }
+}
+
+/// The minute of each hour a deleted account's turn comes (0 to 59, from its id: the deleted
+/// accounts spread over the hour).
+pub fn retired_minute(account_id: &AccountId) -> u32 {
+    account_id
+        .as_str()
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % 60
 }
 
 /// The end time before which a closed conversation has outlived a retention of `days`: a

@@ -1,4 +1,4 @@
-//! `local-gateway`: creates the table, the parking queue, the work queue, the sweep queue and the key of opt-out
+//! `local-gateway`: creates the table, the parking queue, the work queue, the sweep queue, the export bucket and the key of opt-out
 //! tags (a random one, as the template generates it deployed) if they are missing, then serves
 //! every function on `127.0.0.1:$SMS_LOCAL_PORT` (default 9000).
 
@@ -36,6 +36,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     local_gateway::queue::ensure_queue(&sqs, &work, local_gateway::queue::WORK_MAX_RECEIVES).await?;
     let sweeps = shared::config::required("SWEEP_QUEUE_URL")?;
     local_gateway::queue::ensure_queue(&sqs, &sweeps, local_gateway::queue::SWEEP_MAX_RECEIVES).await?;
+    shared::exports::ExportBucket::new(&aws, shared::config::required("EXPORT_BUCKET")?, &Default::default())
+        .ensure()
+        .await?;
     let gateway = Arc::new(Gateway::from_env().await?);
     gateway.follow_stream().await?;
     let bus = gateway.events.bus();

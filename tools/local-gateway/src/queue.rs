@@ -17,6 +17,11 @@ use crate::Gateway;
 /// Concurrent batches, as the event source mapping starts with.
 pub const POLLERS: usize = 5;
 
+/// Concurrent batches of the sweep queue: two, the least `MaximumConcurrency` allows (a turn
+/// runs up to its budget, and a batch's turns run at once); each poller's long poll costs moto a
+/// share of a core.
+pub const SWEEP_POLLERS: usize = 2;
+
 /// How many receives before a parked callback moves to the dead-letter queue locally
 /// (`CALLBACK_QUEUE_MAX_RECEIVES`): with the local stack's backoff of at most 15 s, at least
 /// 3.5 minutes of retries, so the two-minute outage test ends before any message would move.
@@ -91,7 +96,12 @@ impl Gateway {
     /// Runs the pollers of the three queues until the process ends.
     pub fn start_pollers(self: &Arc<Self>) {
         for consumer in [Consumer::Replay, Consumer::Worker, Consumer::Sweeper] {
-            for _ in 0..POLLERS {
+            let pollers = if consumer == Consumer::Sweeper {
+                SWEEP_POLLERS
+            } else {
+                POLLERS
+            };
+            for _ in 0..pollers {
                 let gateway = self.clone();
                 tokio::spawn(async move {
                     let arn = gateway.queue_arn(consumer).await;

@@ -94,8 +94,9 @@ pub fn services() -> Layer {
     )
 }
 
-/// The adapters: DynamoDB, Secrets Manager, SQS, EventBridge, `@connections`, Cognito and
-/// TeleSign's HTTP client, implementing the services' ports; nothing of Lambda or the edge.
+/// The adapters: DynamoDB, Secrets Manager, SQS, EventBridge, `@connections`, Cognito, S3 (signed
+/// by the SDK's own SigV4 signer) and TeleSign's HTTP client, implementing the services' ports;
+/// nothing of Lambda or the edge.
 pub fn adapters() -> Layer {
     Layer::new(
         "adapters",
@@ -113,6 +114,8 @@ pub fn adapters() -> Layer {
             "aws_sdk_cognitoidentityprovider",
             "aws_smithy_runtime_api",
             "aws_smithy_types",
+            "aws_sigv4",
+            "aws_credential_types",
             "reqwest",
             "rustls",
             "webpki_roots",

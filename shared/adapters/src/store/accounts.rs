@@ -301,7 +301,7 @@ impl AccountStore for Dynamo {
     /// 2 Query (the members, the canned responses), 1 DeleteItem per member and canned
     /// response, and 1 TransactWriteItems: the record, its stamp, its numbers' claims, its customer id's
     /// claim (one made before claims were kept may be missing), the entry.
-    async fn delete_account(&self, a: &Account, audit: &AuditEntry) -> Result<bool, StoreError> {
+    async fn delete_account(&self, a: &Account, retired: &Retired, audit: &AuditEntry) -> Result<bool, StoreError> {
         let mut owned = self.keys_under(&a.account_id, table::MEMBER_PREFIX).await?;
         owned.extend(self.keys_under(&a.account_id, table::CANNED_PREFIX).await?);
         owned.push(table::canned_count_key(a.account_id.as_str()));
@@ -339,10 +339,9 @@ impl AccountStore for Dynamo {
             None,
             HashMap::new(),
         )?;
-        // What the sweep needs to go on expiring its conversations by its retention.
-        if let Some(retired) = RetiredItem::of(a) {
-            txn.put(Part::Account, to_item(&retired)?, None)?;
-        }
+        // What the sweep needs to go on expiring its conversations by its retention, and an
+        // operator to export or erase a customer's data.
+        txn.put(Part::Account, to_item(&RetiredItem::of(retired))?, None)?;
         txn.commit()
             .await?
             .done_unless(&[Part::Account], "deleting the account")
@@ -375,6 +374,15 @@ impl RetiredAccounts for Dynamo {
             .into_iter()
             .map(|item| Ok(from_item::<RetiredItem>(item)?.into_retired()))
             .collect()
+    }
+
+    /// 1 GetItem.
+    async fn retired_account(&self, id: &AccountId) -> Result<Option<Retired>, StoreError> {
+        let found = self.get(table::retired_key(id.as_str())).await?;
+        Ok(found
+            .map(from_item::<RetiredItem>)
+            .transpose()?
+            .map(RetiredItem::into_retired))
     }
 
     /// 1 DeleteItem.

@@ -11,7 +11,7 @@ use base64::Engine;
 
 use super::items::{
     activity_sort_key, from_item, index_partition, index_partitions, second_partition, to_item, ConversationItem,
-    HoldItem, MessageItem, PointerItem,
+    FileItem, HoldItem, MessageItem, PointerItem,
 };
 use super::{key, s, sdk_error, values, Dynamo, Item, Part, StoreError, Txn, TxnOutcome};
 use channel_domain::access::UserId;
@@ -220,7 +220,8 @@ fn push_pointer_move(txn: &mut Txn<'_>, m: &Move) -> Result<(), StoreError> {
     txn.update(Part::Pointer, pointer, &set, Some(&condition), vals, HashMap::new())
 }
 
-/// Adds the writes of a message's conversation: created with its pointer (on the condition that
+/// Adds the writes of a message's conversation: created with its pointer and its entry in the
+/// customer's file (the pointer on the condition that
 /// the thread has no live conversation; `away_for` the closed period an away message goes out
 /// for with it), or moved.
 pub(crate) fn push_conversation(
@@ -231,6 +232,8 @@ pub(crate) fn push_conversation(
     match w {
         ConversationWrite::Create(c) => {
             txn.put(Part::Conversation, to_item(&ConversationItem::of(c))?, None)?;
+            // The customer's file: their conversations, found without the account's others.
+            txn.put(Part::File, to_item(&FileItem::of(c))?, None)?;
             if let Some(user) = &c.assigned_agent {
                 txn.put(
                     Part::Hold,

@@ -1,7 +1,8 @@
 //! What the table holds of one customer with an account, read for an export and deleted for an
-//! erasure. Their conversations are found through the index (the account's live and closed
-//! conversations, filtered by the customer's number) and the live pointer of each support number
-//! (strongly consistent, so a conversation the index has not shown yet is found too). A
+//! erasure, found through the customer's own partitions and never the rest of the account: their
+//! file (`FILE#<account>#<customer>`, one entry per conversation, written with it; strongly
+//! consistent), their closed conversations on `gsi2` and the live pointer of each support number
+//! (for conversations older than files); the audit entries about them by subject on `gsi2`. A
 //! conversation is deleted in pages (BatchWriteItem, 25 items a request): its pointer and hold
 //! first (a new message then starts a new conversation), then its messages with the references
 //! and idempotency records they name, then the conversation item, then whatever a racing write
@@ -13,16 +14,17 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::ReturnValue;
 
-use super::items::{from_item, to_item, AuditItem, ConversationItem, MessageItem, OptOutItem, RawItem};
+use super::items::{from_item, to_item, AuditItem, ConversationItem, FileItem, MessageItem, OptOutItem, RawItem};
 use super::{key, key_of, s, sdk_error, Dynamo, Item, StoreError};
-use crate::table::{self, GSI1};
-use channel_domain::account::Account;
+use crate::table::{self, GSI2};
 use channel_domain::audit::AuditEntry;
 use channel_domain::conversation::Conversation;
-use channel_domain::conversation::Status;
 use channel_domain::ids::{AccountId, ConversationId};
 use channel_domain::phone::PhoneNumber;
 use channel_services::ports::{ConversationFile, CustomerRecords, Erased};
+
+/// How many subjects' audit entries an export reads at once.
+const SUBJECT_READS: usize = 8;
 
 /// The sort key of a conversation item in its partition.
 const CONVERSATION_SK: &str = "CONV";
@@ -108,27 +110,35 @@ impl Dynamo {
 }
 
 impl CustomerRecords for Dynamo {
-    /// 4 Queries per shard on `gsi1` filtered by the customer's number (per 1 MB: the live statuses', the
-    /// closed one) + 1
-    /// BatchGetItem (the live pointer of each support number). An erasure must miss nothing: the
-    /// pointers alone would miss a live conversation on a number the account no longer has.
+    /// At once: 1 Query of the customer's file (strongly consistent: every conversation made
+    /// since files are kept, live or closed), 1 Query of `gsi2` (their closed conversations, the
+    /// older ones too), 1 BatchGetItem (the live pointer of each of `numbers`, for a live one
+    /// older than files); each again per 1 MB. Nothing else of the account is read, however
+    /// large it is.
     async fn conversations_of(
         &self,
-        account: &Account,
+        account_id: &AccountId,
+        numbers: &[PhoneNumber],
         customer: &PhoneNumber,
     ) -> Result<Vec<ConversationId>, StoreError> {
-        let mut ids: Vec<ConversationId> = Vec::new();
-        for partition in super::items::index_partitions(&account.account_id, &Status::ALL) {
-            let vals = HashMap::from([(":p".to_owned(), s(partition)), (":c".to_owned(), s(customer.as_str()))]);
-            let found = self
-                .query_all(Some(GSI1), "gsi1pk = :p", Some("customer_number = :c"), vals)
-                .await?;
-            for item in found {
-                ids.push(from_item::<ConversationItem>(item)?.into_conversation().conversation_id);
-            }
+        let file = table::customer_file_partition(account_id.as_str(), customer.as_str());
+        let closed = HashMap::from([(
+            ":p".to_owned(),
+            s(table::customer_closed_partition(account_id.as_str(), customer.as_str())),
+        )]);
+        let (filed, closed, pointed) = futures_util::future::try_join3(
+            self.partition(&file),
+            self.query_all(Some(GSI2), "gsi2pk = :p", None, closed),
+            self.pointed(account_id, numbers, customer.as_str()),
+        )
+        .await?;
+        let mut ids = pointed;
+        for item in filed {
+            ids.push(from_item::<FileItem>(item)?.conversation_id);
         }
-        let numbers: Vec<PhoneNumber> = account.numbers.iter().map(|n| n.number.clone()).collect();
-        ids.extend(self.pointed(&account.account_id, &numbers, customer.as_str()).await?);
+        for item in closed {
+            ids.push(from_item::<ConversationItem>(item)?.into_conversation().conversation_id);
+        }
         ids.sort();
         ids.dedup();
         Ok(ids)
@@ -175,20 +185,35 @@ impl CustomerRecords for Dynamo {
 
     /// 1 Query per 1 MB of the account's trail (read whole, kept by target).
     async fn entries_about(&self, account_id: &AccountId, targets: &[String]) -> Result<Vec<AuditEntry>, StoreError> {
-        let Key { pk, .. } = table::audit_key(account_id.as_str(), "", "");
+        use futures_util::{StreamExt, TryStreamExt};
+        let partitions: Vec<String> = targets
+            .iter()
+            .map(|target| table::audit_subject_partition(account_id.as_str(), target))
+            .collect();
+        let reads = partitions.into_iter().map(|partition| {
+            let vals = HashMap::from([(":p".to_owned(), s(partition))]);
+            self.query_all(Some(GSI2), "gsi2pk = :p", None, vals)
+        });
+        let found: Vec<Vec<Item>> = futures_util::stream::iter(reads)
+            .buffered(SUBJECT_READS)
+            .try_collect()
+            .await?;
         let mut entries = Vec::new();
-        for item in self.partition(&pk).await? {
-            let entry = from_item::<AuditItem>(item)?.into_entry();
-            if targets.contains(&entry.target) {
-                entries.push(entry);
-            }
+        for item in found.into_iter().flatten() {
+            entries.push(from_item::<AuditItem>(item)?.into_entry());
         }
+        entries.sort_by_key(|e| e.at);
         Ok(entries)
     }
 
     /// 1 Query, 1 or 2 DeleteItem (pointer, hold), 1 BatchWriteItem per 25 items, 1 DeleteItem
     /// (the conversation), 1 Query (what a racing write added).
-    async fn erase_conversation(&self, _account_id: &AccountId, id: &ConversationId) -> Result<Erased, StoreError> {
+    async fn erase_conversation(
+        &self,
+        account_id: &AccountId,
+        customer: &PhoneNumber,
+        id: &ConversationId,
+    ) -> Result<Erased, StoreError> {
         let Key { pk, sk } = table::conversation_key(id.as_str());
         let items = self.partition(&pk).await?;
         let mut erased = Erased::default();
@@ -212,6 +237,10 @@ impl CustomerRecords for Dynamo {
             .collect();
         self.delete_many(keys.into_iter().chain(conversation_again).collect())
             .await?;
+        // Its entry in the customer's file last (the conversation's index, not counted): until it
+        // goes, the conversation is found again.
+        let filed = table::customer_file_key(account_id.as_str(), customer.as_str(), id.as_str());
+        self.delete_if(filed, "attribute_exists(pk)", HashMap::new()).await?;
         Ok(erased)
     }
 

@@ -432,6 +432,37 @@ impl PointerItem {
     }
 }
 
+/// A customer's file entry: one conversation they had with the account (`FILE#` partition).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct FileItem {
+    pk: String,
+    sk: String,
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// Its support number.
+    pub support_number: PhoneNumber,
+    /// When it began.
+    pub created_at: Timestamp,
+}
+
+impl FileItem {
+    /// The entry of a new conversation.
+    pub fn of(c: &Conversation) -> Self {
+        let Key { pk, sk } = table::customer_file_key(
+            c.account_id.as_str(),
+            c.customer_number.as_str(),
+            c.conversation_id.as_str(),
+        );
+        Self {
+            pk,
+            sk,
+            conversation_id: c.conversation_id.clone(),
+            support_number: c.support_number.clone(),
+            created_at: c.created_at,
+        }
+    }
+}
+
 /// An inbound reference seen, with a TTL.
 #[derive(Debug, Serialize)]
 pub struct ReferenceItem {
@@ -739,35 +770,41 @@ pub struct RetiredItem {
     sk: String,
     account_id: AccountId,
     name: String,
-    retention_days: u32,
+    /// Absent when the operator kept the conversations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    retention_days: Option<u32>,
+    /// The numbers it had (absent in a record written before they were kept).
+    #[serde(default)]
+    numbers: Vec<PhoneNumber>,
     deleted_at: Timestamp,
     gsi1pk: String,
     gsi1sk: String,
 }
 
 impl RetiredItem {
-    /// The record of a deleted account with a retention (`None` without one: nothing expires).
-    pub fn of(a: &Account) -> Option<Self> {
-        let days = a.retention_days?;
-        let Key { pk, sk } = table::retired_key(a.account_id.as_str());
+    /// The record of a deleted account.
+    pub fn of(r: &Retired) -> Self {
+        let Key { pk, sk } = table::retired_key(r.account_id.as_str());
         let deleted_at = Timestamp::now();
-        Some(Self {
+        Self {
             pk,
             sk,
-            account_id: a.account_id.clone(),
-            name: a.name.clone(),
-            retention_days: days,
+            account_id: r.account_id.clone(),
+            name: r.name.clone(),
+            retention_days: r.retention_days,
+            numbers: r.numbers.clone(),
             gsi1pk: RETIRED_PARTITION.into(),
-            gsi1sk: format!("{deleted_at}#{}", a.account_id),
+            gsi1sk: format!("{deleted_at}#{}", r.account_id),
             deleted_at,
-        })
+        }
     }
 
-    /// The retired account as the sweep sees it: its id, name and retention, no number.
+    /// The retired account: its id, name, numbers and retention.
     pub fn into_retired(self) -> Retired {
         Retired {
             account_id: self.account_id,
             name: self.name,
+            numbers: self.numbers,
             retention_days: self.retention_days,
         }
     }
@@ -890,6 +927,13 @@ impl HoldItem {
 pub struct AuditItem {
     pk: String,
     sk: String,
+    /// Its subject's partition of `gsi2` (`AUDIT#<account>#<target>`): the entries about one
+    /// conversation or customer, read for an export without the rest of the trail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi2pk: Option<String>,
+    /// Its time and id, `gsi2`'s sort key (no `gsi1pk`: the entry is in no `gsi1` partition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi1sk: Option<String>,
     #[serde(flatten)]
     entry: AuditEntry,
 }
@@ -901,6 +945,8 @@ impl AuditItem {
         let at = e.at.to_string();
         let Key { pk, sk } = table::audit_key(e.account_id.as_str(), &at, &id);
         Self {
+            gsi2pk: Some(table::audit_subject_partition(e.account_id.as_str(), &e.target)),
+            gsi1sk: Some(sk.clone()),
             pk,
             sk,
             entry: e.clone(),

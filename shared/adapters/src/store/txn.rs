@@ -23,6 +23,8 @@ pub(crate) enum Part {
     Conversation,
     /// A live pointer.
     Pointer,
+    /// A conversation's entry in its customer's file.
+    File,
     /// A consent record.
     Consent,
     /// A consent keyword's ledger entry.

@@ -356,7 +356,7 @@ async fn an_account_is_renamed_and_given_a_retention_with_its_entry() {
 #[tokio::test]
 async fn a_deleted_account_frees_its_numbers_and_customer_id_and_schedules_its_key() {
     let w = World::new();
-    w.accounts().delete(&actor(), &w.account).await.unwrap();
+    w.accounts().delete(&actor(), &w.account, false).await.unwrap();
     assert_eq!(
         w.accounts().read(&w.account.account_id).await.unwrap_err(),
         AccountsError::NotFound
@@ -377,8 +377,40 @@ async fn a_deleted_account_frees_its_numbers_and_customer_id_and_schedules_its_k
     });
     assert_eq!(deleted, 1);
     assert_eq!(
-        w.accounts().delete(&actor(), &w.account).await.unwrap_err(),
+        w.accounts().delete(&actor(), &w.account, false).await.unwrap_err(),
         AccountsError::NotFound,
         "a second deletion finds nothing"
     );
+}
+
+#[tokio::test]
+async fn a_deleted_account_is_retired_with_its_retention_the_default_or_none_when_kept() {
+    use crate::ports::RetiredAccounts;
+    let days = |w: &World| {
+        let retired = w.store.read(|s| s.retired.get(&w.account.account_id).cloned());
+        retired.expect("retired").retention_days
+    };
+    // Without a retention of its own, the default.
+    let w = World::new();
+    w.accounts().delete(&actor(), &w.account, false).await.unwrap();
+    assert_eq!(days(&w), Some(channel_domain::account::DELETED_ACCOUNT_RETENTION_DAYS));
+    let retired = w
+        .store
+        .retired_account(&w.account.account_id)
+        .await
+        .unwrap()
+        .expect("retired");
+    assert_eq!(retired.numbers, std::slice::from_ref(&w.support), "with its numbers");
+    // Its own, when it kept one.
+    let w = World::new();
+    let mut account = w.account.clone();
+    account.retention_days = Some(7);
+    w.accounts().delete(&actor(), &account, false).await.unwrap();
+    assert_eq!(days(&w), Some(7));
+    // None when the operator keeps the conversations.
+    let w = World::new();
+    w.accounts().delete(&actor(), &w.account, true).await.unwrap();
+    assert_eq!(days(&w), None);
+    let entry = w.store.read(|s| s.audit.last().cloned()).expect("entry");
+    assert_eq!(entry.detail["retention_days"], serde_json::Value::Null);
 }

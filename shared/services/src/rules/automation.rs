@@ -297,10 +297,10 @@ async fn a_deleted_accounts_conversations_expire_by_its_retention_then_its_recor
     let last = w.conversation(&live).last_activity_at;
     let day = 24 * 3600;
     // Within the day nothing goes; after it both go (nobody can end the live one any more).
-    let early = w.sweep(last.plus_seconds(day - 5), soon()).await.unwrap();
+    let early = w.sweep_deleted(last.plus_seconds(day - 5)).await;
     assert_eq!(early.expired, 0);
     assert_eq!(w.store.read(|s| s.retired.len()), 1);
-    let report = w.sweep(last.plus_seconds(day + 1), soon()).await.unwrap();
+    let report = w.sweep_deleted(last.plus_seconds(day + 1)).await;
     assert_eq!(report.expired, 2);
     assert!(w
         .store
@@ -315,7 +315,7 @@ async fn a_deleted_account_is_kept_while_a_live_conversation_of_it_is_within_its
     let live = stored(&w.text(CUSTOMER, "anyone?", "R1").await);
     delete_with_retention(&w, 1).await;
     let last = w.conversation(&live).last_activity_at;
-    w.sweep(last.plus_seconds(60), soon()).await.unwrap();
+    w.sweep_deleted(last.plus_seconds(60)).await;
     assert_eq!(
         w.store.read(|s| s.retired.len()),
         1,
@@ -334,7 +334,8 @@ async fn delete_with_retention(w: &World, days: u32) {
         &account.account_id,
         "x",
     );
-    assert!(w.store.delete_account(&account, &entry).await.unwrap());
+    let retired = crate::ports::Retired::of(&account, false);
+    assert!(w.store.delete_account(&account, &retired, &entry).await.unwrap());
 }
 
 #[tokio::test]
@@ -441,11 +442,33 @@ async fn the_schedule_queues_one_turn_per_account_with_something_to_sweep() {
     let retired = crate::ports::Retired {
         account_id: channel_domain::ids::AccountId::new(),
         name: "Gone".into(),
-        retention_days: 7,
+        numbers: Vec::new(),
+        retention_days: Some(7),
     };
+    let kept_by_operator = crate::ports::Retired {
+        retention_days: None,
+        account_id: channel_domain::ids::AccountId::new(),
+        ..retired.clone()
+    };
+    let minute = crate::sweeper::retired_minute(&retired.account_id);
+    let its_minute = channel_domain::ids::Timestamp::parse("2026-12-08T10:00:00Z")
+        .unwrap()
+        .plus_seconds(60 * i64::from(minute) + 30);
     let queued = turns(
-        &[timeout.clone(), neither, kept.clone()],
-        std::slice::from_ref(&retired),
+        &[timeout.clone(), neither.clone(), kept.clone()],
+        &[retired.clone(), kept_by_operator],
+        its_minute,
+    );
+    // A deleted account's turn comes once an hour, in its minute.
+    assert_eq!(
+        turns(&[], std::slice::from_ref(&retired), its_minute.plus_seconds(60)),
+        [],
+        "not in another minute"
+    );
+    assert_eq!(
+        turns(&[], std::slice::from_ref(&retired), its_minute.plus_seconds(3600)).len(),
+        1,
+        "in its minute of the next hour"
     );
     assert_eq!(
         queued,
@@ -465,7 +488,11 @@ async fn the_schedule_queues_one_turn_per_account_with_something_to_sweep() {
     // The scheduled run queues them and sweeps nothing itself.
     w.set_settings(serde_json::json!({"auto_close": {"open_after_seconds": 60}}));
     let id = stored(&w.text(CUSTOMER, "hello", "R1").await);
-    let report = w.sweeper().schedule().await.unwrap();
+    let report = w
+        .sweeper()
+        .schedule(channel_domain::ids::Timestamp::now())
+        .await
+        .unwrap();
     assert_eq!((report.queued, report.ended), (1, 0));
     assert_eq!(
         w.sweeps.drain(),
@@ -512,12 +539,19 @@ async fn a_schedule_whose_queue_refuses_fails_and_gives_its_lease_back() {
     let w = World::new();
     w.set_settings(serde_json::json!({"auto_close": {"open_after_seconds": 60}}));
     w.sweeps.unavailable.store(true, std::sync::atomic::Ordering::SeqCst);
-    let failed = w.sweeper().schedule().await;
+    let failed = w.sweeper().schedule(channel_domain::ids::Timestamp::now()).await;
     assert!(
         matches!(failed, Err(crate::sweeper::SweepError::Queue(_))),
         "{failed:?}"
     );
     assert!(w.store.read(|s| s.leases.is_empty()), "given back");
     w.sweeps.unavailable.store(false, std::sync::atomic::Ordering::SeqCst);
-    assert_eq!(w.sweeper().schedule().await.unwrap().queued, 1);
+    assert_eq!(
+        w.sweeper()
+            .schedule(channel_domain::ids::Timestamp::now())
+            .await
+            .unwrap()
+            .queued,
+        1
+    );
 }

@@ -405,13 +405,14 @@ pub async fn accounts<S: Store>(s: &S) {
         "and the name as changed"
     );
 
+    let retired = Retired::of(&stored, false);
     assert!(s
-        .delete_account(&stored, &audit(AuditAction::AccountDeleted))
+        .delete_account(&stored, &retired, &audit(AuditAction::AccountDeleted))
         .await
         .unwrap());
     assert_eq!(s.account(&a.account_id).await.unwrap(), None, "deleted");
     assert!(
-        !s.delete_account(&stored, &audit(AuditAction::AccountDeleted))
+        !s.delete_account(&stored, &retired, &audit(AuditAction::AccountDeleted))
             .await
             .unwrap(),
         "once"
@@ -438,7 +439,9 @@ pub async fn accounts<S: Store>(s: &S) {
     assert_eq!(claimed, Claim::Done, "a deleted account's claims are free again");
 }
 
-/// Retired accounts: a deleted account with a retention is retired until forgotten.
+/// Retired accounts: a deleted account is retired, with its numbers and the retention it kept
+/// (its own, else the default, or none when the operator kept its conversations), until
+/// forgotten.
 pub async fn retired_accounts<S: Store>(s: &S) {
     let mut a = stored_account(s).await;
     a.retention_days = Some(14);
@@ -452,33 +455,51 @@ pub async fn retired_accounts<S: Store>(s: &S) {
         .await
         .unwrap());
     assert!(s
-        .delete_account(&a, &entry(AuditAction::AccountDeleted, &a.account_id, "t"))
+        .delete_account(
+            &a,
+            &Retired::of(&a, false),
+            &entry(AuditAction::AccountDeleted, &a.account_id, "t")
+        )
         .await
         .unwrap());
     let id = a.account_id.clone();
-    eventually("a deleted account with a retention is retired", || async {
+    let numbers: Vec<PhoneNumber> = a.numbers.iter().map(|n| n.number.clone()).collect();
+    let found = s.retired_account(&id).await.unwrap().expect("retired");
+    assert_eq!(
+        (found.retention_days, found.numbers, found.name.as_str()),
+        (Some(14), numbers, "Contract"),
+        "read at once, with its numbers"
+    );
+    eventually("a deleted account is listed as retired", || async {
         s.retired()
             .await
             .unwrap()
             .iter()
-            .any(|r| r.account_id == id && r.retention_days == 14 && r.name == "Contract")
+            .any(|r| r.account_id == id && r.retention_days == Some(14))
     })
     .await;
     s.forget_retired(&id).await.unwrap();
-    eventually("a forgotten one is not", || async {
+    assert_eq!(s.retired_account(&id).await.unwrap(), None, "forgotten");
+    eventually("a forgotten one is not listed", || async {
         !s.retired().await.unwrap().iter().any(|r| r.account_id == id)
     })
     .await;
-    let plain = stored_account(s).await;
-    assert!(s
-        .delete_account(&plain, &entry(AuditAction::AccountDeleted, &plain.account_id, "t"))
-        .await
-        .unwrap());
-    let retired = s.retired().await.unwrap();
-    assert!(
-        !retired.iter().any(|r| r.account_id == plain.account_id),
-        "no retention: nothing to expire"
-    );
+    for (keep, retention) in [
+        (false, Some(channel_domain::account::DELETED_ACCOUNT_RETENTION_DAYS)),
+        (true, None),
+    ] {
+        let plain = stored_account(s).await;
+        assert!(s
+            .delete_account(
+                &plain,
+                &Retired::of(&plain, keep),
+                &entry(AuditAction::AccountDeleted, &plain.account_id, "t")
+            )
+            .await
+            .unwrap());
+        let found = s.retired_account(&plain.account_id).await.unwrap().expect("retired");
+        assert_eq!(found.retention_days, retention, "kept: {keep}");
+    }
 }
 
 /// Members: put while the account exists, read, paged by user id, removed once, gone with it.
@@ -562,7 +583,11 @@ pub async fn members<S: Store>(s: &S) {
         "no account, no member"
     );
     assert!(s
-        .delete_account(&a, &entry(AuditAction::AccountDeleted, &a.account_id, "t"))
+        .delete_account(
+            &a,
+            &Retired::of(&a, false),
+            &entry(AuditAction::AccountDeleted, &a.account_id, "t")
+        )
         .await
         .unwrap());
     assert_eq!(
@@ -1429,7 +1454,8 @@ pub async fn customer_records<S: Store>(s: &S) {
     let (record, conversation) = first_message(&thread, "my data");
     assert_eq!(s.record_inbound(&record).await.unwrap(), InboundWrite::Stored);
     opt_out(s, &a, &customer, &conversation).await;
-    let found = s.conversations_of(&a, &customer).await.unwrap();
+    let numbers: Vec<PhoneNumber> = a.numbers.iter().map(|n| n.number.clone()).collect();
+    let found = s.conversations_of(&a.account_id, &numbers, &customer).await.unwrap();
     assert_eq!(
         found,
         vec![conversation.conversation_id.clone()],
@@ -1454,17 +1480,18 @@ pub async fn customer_records<S: Store>(s: &S) {
         conversation.conversation_id.as_str(),
     );
     s.record(&e).await.unwrap();
-    let about = s
-        .entries_about(&a.account_id, &[conversation.conversation_id.to_string()])
-        .await
-        .unwrap();
-    assert!(
-        about.iter().any(|x| x.target == conversation.conversation_id.as_str()),
-        "the entries about it"
-    );
+    let target = conversation.conversation_id.to_string();
+    eventually("the entries about it, by their subject", || async {
+        let about = s
+            .entries_about(&a.account_id, std::slice::from_ref(&target))
+            .await
+            .unwrap();
+        !about.is_empty() && about.iter().all(|x| x.target == target)
+    })
+    .await;
 
     let erased = s
-        .erase_conversation(&a.account_id, &conversation.conversation_id)
+        .erase_conversation(&a.account_id, &customer, &conversation.conversation_id)
         .await
         .unwrap();
     assert_eq!(
@@ -1481,8 +1508,13 @@ pub async fn customer_records<S: Store>(s: &S) {
         .await
         .unwrap()
         .is_none());
+    assert_eq!(
+        s.conversations_of(&a.account_id, &numbers, &customer).await.unwrap(),
+        Vec::<ConversationId>::new(),
+        "nothing of it is found again"
+    );
     let again = s
-        .erase_conversation(&a.account_id, &conversation.conversation_id)
+        .erase_conversation(&a.account_id, &customer, &conversation.conversation_id)
         .await
         .unwrap();
     assert_eq!(again, Erased::default(), "nothing found, nothing counted");

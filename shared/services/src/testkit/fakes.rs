@@ -824,21 +824,14 @@ impl AccountStore for MemoryStore {
         }))
     }
 
-    async fn delete_account(&self, a: &Account, audit: &AuditEntry) -> Result<bool, StoreError> {
+    async fn delete_account(&self, a: &Account, retired: &Retired, audit: &AuditEntry) -> Result<bool, StoreError> {
         Ok(self.transact(|s| {
             s.members.retain(|(account, _), _| account != &a.account_id);
             if s.accounts.remove(&a.account_id).is_none() {
                 return false;
             }
             s.claims.retain(|_, owner| owner != &a.account_id);
-            if let Some(days) = a.retention_days {
-                let retired = Retired {
-                    account_id: a.account_id.clone(),
-                    name: a.name.clone(),
-                    retention_days: days,
-                };
-                s.retired.insert(a.account_id.clone(), retired);
-            }
+            s.retired.insert(a.account_id.clone(), retired.clone());
             s.audit.push(audit.clone());
             true
         }))
@@ -848,6 +841,10 @@ impl AccountStore for MemoryStore {
 impl RetiredAccounts for MemoryStore {
     async fn retired(&self) -> Result<Vec<Retired>, StoreError> {
         Ok(self.read(|s| s.retired.values().cloned().collect()))
+    }
+
+    async fn retired_account(&self, id: &AccountId) -> Result<Option<Retired>, StoreError> {
+        Ok(self.read(|s| s.retired.get(id).cloned()))
     }
 
     async fn forget_retired(&self, account_id: &AccountId) -> Result<(), StoreError> {
@@ -979,6 +976,23 @@ impl CallbackQueue for MemoryQueue {
             .unwrap_or_else(|p| p.into_inner())
             .push(callback.clone());
         Ok(())
+    }
+}
+
+/// The export bucket in memory: each export by its key, the link `memory://<key>`.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryExports {
+    /// What was published, by key.
+    pub objects: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
+}
+
+impl ExportStore for MemoryExports {
+    async fn publish(&self, key: &str, body: Vec<u8>, _valid_for: std::time::Duration) -> Result<String, ExportError> {
+        self.objects
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_owned(), body);
+        Ok(format!("memory://{key}"))
     }
 }
 
@@ -1208,13 +1222,14 @@ impl SmsGateway for FakeGateway {
 impl CustomerRecords for MemoryStore {
     async fn conversations_of(
         &self,
-        account: &Account,
+        account_id: &AccountId,
+        _numbers: &[PhoneNumber],
         customer: &PhoneNumber,
     ) -> Result<Vec<ConversationId>, StoreError> {
         let mut ids: Vec<ConversationId> = self.read(|s| {
             s.conversations
                 .values()
-                .filter(|c| c.account_id == account.account_id && &c.customer_number == customer)
+                .filter(|c| &c.account_id == account_id && &c.customer_number == customer)
                 .map(|c| c.conversation_id.clone())
                 .collect()
         });
@@ -1260,7 +1275,12 @@ impl CustomerRecords for MemoryStore {
         }))
     }
 
-    async fn erase_conversation(&self, _account_id: &AccountId, id: &ConversationId) -> Result<Erased, StoreError> {
+    async fn erase_conversation(
+        &self,
+        _account_id: &AccountId,
+        _customer: &PhoneNumber,
+        id: &ConversationId,
+    ) -> Result<Erased, StoreError> {
         Ok(self.write(|s| {
             let mut erased = Erased::default();
             let before = s.pointers.len();
@@ -1316,6 +1336,7 @@ impl Connections for MemoryStore {
     }
 
     async fn listening(&self, audience: &Audience) -> Result<Vec<Connection>, StoreError> {
+        self.check_up()?;
         Ok(self.read(|s| s.listeners.get(audience).cloned().unwrap_or_default()))
     }
 

@@ -158,7 +158,7 @@ impl World {
         deadline: Instant,
     ) -> Result<crate::sweeper::SweepReport, crate::sweeper::SweepError> {
         let sweeper = self.sweeper();
-        let mut report = sweeper.schedule().await?;
+        let mut report = sweeper.schedule(now).await?;
         if report.skipped {
             return Ok(report);
         }
@@ -166,6 +166,26 @@ impl World {
             report += sweeper.turn(&task, now, deadline).await?;
         }
         Ok(report)
+    }
+
+    /// The turns of every deleted account whose conversations expire, at `now` (whatever the
+    /// minute: the schedule queues each in its own minute of the hour).
+    pub async fn sweep_deleted(&self, now: Timestamp) -> crate::sweeper::SweepReport {
+        let sweeper = self.sweeper();
+        let retired: Vec<_> = self.store.read(|s| s.retired.values().cloned().collect());
+        let mut report = crate::sweeper::SweepReport::default();
+        for r in retired {
+            let Some(retention_days) = r.retention_days else {
+                continue;
+            };
+            let task = channel_domain::jobs::SweepTask::Retired {
+                account_id: r.account_id,
+                retention_days,
+            };
+            let deadline = Instant::now() + Duration::from_secs(5);
+            report += sweeper.turn(&task, now, deadline).await.expect("swept");
+        }
+        report
     }
 
     pub fn desk(&self) -> Desk<MemoryStore> {
