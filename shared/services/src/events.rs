@@ -39,6 +39,10 @@ pub struct Delivery {
     pub gone: usize,
     /// Posts that failed otherwise (the connection stays; the console catches up on reconnect).
     pub failed: usize,
+    /// Events of an account whose listeners could not be read: posted to nobody (its consoles
+    /// catch up on reconnect), so that one account's store faults never hold the stream, and
+    /// every other account's events, behind them.
+    pub unheard: usize,
     /// Jobs queued for the worker.
     pub jobs: usize,
 }
@@ -55,14 +59,6 @@ pub enum Undelivered {
         /// Why.
         error: BusError,
     },
-    /// The listeners of the change at `from` could not be read.
-    #[error("the listeners of change {from} could not be read: {error}")]
-    Store {
-        /// The first change to deliver again.
-        from: usize,
-        /// Why.
-        error: StoreError,
-    },
     /// The work queue did not take the job of the change at `from` or after.
     #[error("the job of change {from} was not queued: {error}")]
     Work {
@@ -77,7 +73,7 @@ impl Undelivered {
     /// The first change to deliver again.
     pub fn from(&self) -> usize {
         match self {
-            Self::Bus { from, .. } | Self::Store { from, .. } | Self::Work { from, .. } => *from,
+            Self::Bus { from, .. } | Self::Work { from, .. } => *from,
         }
     }
 }
@@ -129,22 +125,19 @@ impl<S: Connections + Members, K: Sockets, B: EventBus, W: WorkQueue> Publisher<
             .enumerate()
             .filter_map(|(i, c)| job_of(c).map(|j| (i, j)))
             .collect();
-        let (posted, published, queued) =
+        let (mut delivery, published, queued) =
             join3(self.post_all(&events), self.publish_all(&events), self.queue_all(&jobs)).await;
         // The earliest change something was not delivered for is where the stream resumes.
-        let failed = [posted.as_ref().err(), published.err().as_ref(), queued.err().as_ref()]
+        let failed = [published.err(), queued.err()]
             .into_iter()
             .flatten()
-            .min_by_key(|e| e.from())
-            .cloned();
-        match (posted, failed) {
-            (Ok(mut delivery), None) => {
-                delivery.jobs = jobs.len();
-                emit_delivery(&delivery);
-                Ok(delivery)
-            }
-            (_, Some(e)) | (Err(e), None) => Err(e),
+            .min_by_key(Undelivered::from);
+        if let Some(e) = failed {
+            return Err(e);
         }
+        delivery.jobs = jobs.len();
+        emit_delivery(&delivery);
+        Ok(delivery)
     }
 
     /// Queues the jobs of the batch, in order.
@@ -159,24 +152,36 @@ impl<S: Connections + Members, K: Sockets, B: EventBus, W: WorkQueue> Publisher<
         })
     }
 
-    async fn post_all(&self, events: &[(usize, Event)]) -> Result<Delivery, Undelivered> {
+    /// Posts each event to its account's listeners. An account whose listeners cannot be read
+    /// (its partition throttled, the table failing) is heard by nobody in this batch: live posts
+    /// are a courtesy the console catches up on, and holding the stream for them would hold
+    /// every account's events and jobs behind one account's faults.
+    async fn post_all(&self, events: &[(usize, Event)]) -> Delivery {
         let mut delivery = Delivery {
             events: events.len(),
             ..Delivery::default()
         };
         let mut listeners = Listeners::default();
-        for (at, (_, event)) in events.iter().enumerate() {
-            let to = self
-                .listeners(&event.account_id, &mut listeners)
-                .await
-                .map_err(|error| Undelivered::Store {
-                    from: resume_from(events, at),
-                    error,
-                })?;
-            let gone = self.post(event, &to, &mut delivery).await;
-            listeners.drop_gone(&gone);
+        let mut unreadable: Vec<AccountId> = Vec::new();
+        for (_, event) in events {
+            if unreadable.contains(&event.account_id) {
+                delivery.unheard += 1;
+                continue;
+            }
+            match self.listeners(&event.account_id, &mut listeners).await {
+                Ok(to) => {
+                    let gone = self.post(event, &to, &mut delivery).await;
+                    listeners.drop_gone(&gone);
+                }
+                Err(error) => {
+                    tracing::warn!(account_id = %event.account_id, error = %error,
+                        "an account's listeners could not be read: its events of this batch are posted to nobody");
+                    unreadable.push(event.account_id.clone());
+                    delivery.unheard += 1;
+                }
+            }
         }
-        Ok(delivery)
+        delivery
     }
 
     async fn publish_all(&self, events: &[(usize, Event)]) -> Result<(), Undelivered> {
@@ -320,6 +325,7 @@ fn emit_delivery(d: &Delivery) {
         ("posted", d.posted),
         ("gone", d.gone),
         ("failed", d.failed),
+        ("unheard", d.unheard),
         ("published", d.events),
         ("queued", d.jobs),
     ] {

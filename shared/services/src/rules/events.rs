@@ -7,7 +7,7 @@ use crate::testkit::harness::*;
 use channel_domain::access::Role;
 use channel_domain::conversation::{Conversation, Message, Status, Thread};
 use channel_domain::events::{event_of, Change, Event, EventType, Snapshot};
-use channel_domain::ids::{AccountId, Timestamp};
+use channel_domain::ids::{AccountId, MessageId, Timestamp};
 use channel_domain::phone::PhoneNumber;
 use channel_domain::sms::analyse;
 use channel_domain::telesign::MessageState;
@@ -321,4 +321,26 @@ async fn an_automated_message_recorded_to_go_out_is_queued_for_the_worker_once_p
     d.work.unavailable.store(true, std::sync::atomic::Ordering::SeqCst);
     let refused = d.publisher().deliver(&changes).await.unwrap_err();
     assert!(matches!(refused, Undelivered::Work { from: 1, .. }), "{refused:?}");
+}
+
+#[tokio::test]
+async fn an_account_whose_listeners_cannot_be_read_is_heard_by_nobody_and_holds_nothing_back() {
+    // Given a console listening, and the table failing the listeners' read
+    let d = Desk::new();
+    d.connect("C-op", "op-1", &[Role::Operator]).await;
+    d.world.store.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut changes = d.texts(2);
+    let job = {
+        let c = conversation(&d.world.account.account_id);
+        let m = Message::automated(channel_domain::automation::Kind::Greeting, "Hi", &MessageId::new());
+        change(None, msg(&c, &m))
+    };
+    changes.push(job);
+    // When the batch is delivered
+    let delivered = d.publisher().deliver(&changes).await.unwrap();
+    // Then its events go to the bus and its job to the worker, posted to nobody, the batch done.
+    assert_eq!((delivered.unheard, delivered.posted), (4, 0));
+    assert_eq!(d.bus.events.lock().unwrap().len(), 4);
+    assert_eq!(d.work.drain().len(), 1);
+    assert!(d.received("C-op").is_empty());
 }
