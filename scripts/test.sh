@@ -79,16 +79,37 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   echo "== installing cargo-nextest (cargo install --locked)"
   retry cargo install --locked --quiet cargo-nextest
 fi
-echo "== cargo nextest (the stack: $SMS_BASE_URL)"
-cargo nextest run --workspace --no-fail-fast "$@"
+# Beside the tests, what shares no state with them but the stack's answers: the contract fuzz
+# (its own accounts and numbers), the two-stack test and the large account's (stacks of their
+# own, on their own ports).
+# Each writes its own log, shown once the tests are done.
+OPERATOR_TOKEN=$(curl -s -X POST "$SMS_BASE_URL/_local/tokens" -d '{"sub":"smoke-operator","roles":["operator"]}' | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+.venv/bin/python tests/contract_fuzz.py --api "$SMS_BASE_URL" --sim "$SIM_URL" --token "$OPERATOR_TOKEN" >"$STATE_DIR/contract-fuzz.out" 2>&1 &
+fuzzing=$!
+bash tests/two_stacks.sh >"$STATE_DIR/two-stacks.out" 2>&1 &
+two_stacks=$!
+bash tests/large_account.sh >"$STATE_DIR/large-account.out" 2>&1 &
+large_account=$!
+echo "== cargo nextest (the stack: $SMS_BASE_URL), with the contract fuzz and the two-stack test beside it"
+tested=0
+cargo nextest run --workspace --no-fail-fast -E 'not binary(large_account)' "$@" || tested=$?
+echo "== the HTTP contract fuzzed: requests generated from docs/openapi.yaml, every answer held to it"
+fuzzed=0
+wait "$fuzzing" || fuzzed=$?
+cat "$STATE_DIR/contract-fuzz.out"
+echo "== two stacks side by side in this checkout, each stopped on its own"
+stacks=0
+wait "$two_stacks" || stacks=$?
+cat "$STATE_DIR/two-stacks.out"
+if [ "$tested" -ne 0 ] || [ "$fuzzed" -ne 0 ] || [ "$stacks" -ne 0 ]; then
+  echo "failed: nextest $tested, contract fuzz $fuzzed, two stacks $stacks" >&2
+  exit 1
+fi
 echo "== the HTTP contract: docs/openapi.yaml against the route table and the stack's answers"
 .venv/bin/python tests/openapi_contract.py
 echo "== the smoke test of a deployed stack, against this one (and refusing a stack down, a wrong token, a forged callback taken)"
-OPERATOR_TOKEN=$(curl -s -X POST "$SMS_BASE_URL/_local/tokens" -d '{"sub":"smoke-operator","roles":["operator"]}' | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 .venv/bin/python scripts/smoke.py --api "$SMS_BASE_URL" --token "$OPERATOR_TOKEN" --stack "$STACK_NAME"
 SMOKE_API="$SMS_BASE_URL" SMOKE_TOKEN="$OPERATOR_TOKEN" .venv/bin/python -m unittest -q tests/smoke_test.py
-echo "== the HTTP contract fuzzed: requests generated from docs/openapi.yaml, every answer held to it"
-.venv/bin/python tests/contract_fuzz.py --api "$SMS_BASE_URL" --sim "$SIM_URL" --token "$OPERATOR_TOKEN"
 echo "== the cargo lambda watch + invoke path of docs/development.md against the stack"
 bash tests/cargo_lambda_watch.sh
 echo "== the agent console in headless Chromium"
@@ -96,5 +117,8 @@ echo "== the agent console in headless Chromium"
 node --test --test-concurrency=1 console/*.test.mjs
 echo "== no API key in the table or the logs; no token or message text in the channel's logs"
 .venv/bin/python scripts/leak_scan.py "$STATE_DIR"
-echo "== two stacks side by side in this checkout, each stopped on its own"
-bash tests/two_stacks.sh
+echo "== one customer of an account of 100,000 items, exported and erased (on its own stack, beside the tests)"
+large=0
+wait "$large_account" || large=$?
+cat "$STATE_DIR/large-account.out"
+[ "$large" -eq 0 ] || exit 1
