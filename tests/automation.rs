@@ -368,14 +368,25 @@ async fn an_idle_waiting_conversation_is_auto_closed_and_one_that_got_a_message_
         .as_str()
         .expect("id")
         .to_owned();
-    // The busy customer keeps writing every 2 s (its timeout is 8 s); the idle one is ended.
-    let closed = s
-        .eventually(&idle_id, "the idle conversation is ended", |c| c["status"] == "closed")
-        .await;
-    for i in 0..6 {
-        s.text(&account, &busy, &format!("still here {i}")).await;
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
+    // The busy customer keeps writing every 2 s (its timeout is 8 s) from its first message on,
+    // however long the idle one takes to be ended, and six times at least.
+    let ended = std::sync::atomic::AtomicBool::new(false);
+    let keep_writing = async {
+        let mut i = 0;
+        while i < 6 || !ended.load(std::sync::atomic::Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            s.text(&account, &busy, &format!("still here {i}")).await;
+            i += 1;
+        }
+    };
+    let wait_for_idle = async {
+        let closed = s
+            .eventually(&idle_id, "the idle conversation is ended", |c| c["status"] == "closed")
+            .await;
+        ended.store(true, std::sync::atomic::Ordering::SeqCst);
+        closed
+    };
+    let (closed, ()) = tokio::join!(wait_for_idle, keep_writing);
     let notice = messages(&closed)
         .into_iter()
         .find(|m| m["direction"] == "system")
