@@ -113,10 +113,27 @@ pub(crate) fn of(p: &Prices, w: &Work) -> Cost {
     }
 }
 
+/// The sweep's turns of one account a month: one a minute.
+const SWEEP_TURNS_A_MONTH: f64 = 30.0 * 24.0 * 60.0;
+
+/// One sweep turn with nothing due: its DynamoDB units and its share of the sweeper's work. Ten
+/// turns share an invocation and the sweep queue's requests (a tenth each of a
+/// SendMessageBatch, a ReceiveMessage and a DeleteMessageBatch), and a log line of its own.
+fn sweep_turn(p: &Prices, t: &Work) -> f64 {
+    let gb_second = p.get("lambda_gb_second_arm64");
+    let lambda = 0.1 * p.get("lambda_request") + t.memory_gb * t.duration_ms / 1000.0 * gb_second;
+    let dynamodb =
+        t.units.write * p.get("dynamodb_write_request_unit") + t.units.read * p.get("dynamodb_read_request_unit");
+    let sqs = 0.3 * p.get("sqs_request");
+    let log_bytes = t.log_bytes + 0.1 * LAMBDA_PLATFORM_LOG_BYTES;
+    let logs = log_bytes / 1024f64.powi(3) * p.get("cloudwatch_logs_ingested_gb");
+    lambda + dynamodb + sqs + logs
+}
+
 /// The headline figures from the operations' costs: per million inbound SMS, per million
 /// conversation turns (the customer's SMS, the agent's reply, TeleSign's two delivery reports),
 /// per agent-month, per account-month and the stack's own per month.
-pub(crate) fn summary(p: &Prices, inbound: Cost, reply: Cost, report: Cost) {
+pub(crate) fn summary(p: &Prices, inbound: Cost, reply: Cost, report: Cost, sweep: Option<&Work>) {
     let turn = Cost::default().plus(inbound, 1.0).plus(reply, 1.0).plus(report, 2.0);
     let million = |c: Cost| 1e6 * c.total();
     println!("\nAWS's charges, at {}:\n", p.dated());
@@ -146,9 +163,22 @@ pub(crate) fn summary(p: &Prices, inbound: Cost, reply: Cost, report: Cost) {
         p.get("cognito_user_month_above_free")
     );
     // An account: its key's secret (its callbacks and sends by account are the stack's
-    // Contributor Insights rules, not a custom metric per account).
+    // Contributor Insights rules, not a custom metric per account), and, with an idle timeout on
+    // a number, a sweep turn a minute.
     let secret = p.get("secrets_manager_secret_month");
-    println!("| an account-month | | | | | | **${secret:.2}** (its secret) | |");
+    match sweep {
+        Some(t) => {
+            let sweeps = SWEEP_TURNS_A_MONTH * sweep_turn(p, t);
+            println!(
+                "| an account-month | | | | | | **${:.2}** (its secret ${secret:.2}; with an idle timeout, its sweep turns ${sweeps:.2}: {:.1} read units each) | |",
+                secret + sweeps,
+                t.units.read
+            );
+        }
+        None => {
+            println!("| an account-month | | | | | | **${secret:.2}** (its secret; its sweep turns not measured) | |")
+        }
+    }
     let rules = 3.0 * p.get("contributor_insights_rule_month");
     println!("| the stack, a month | | | | | ${rules:.2} (3 Contributor Insights rules) | **${rules:.2}** (and its alarms: $0.10 a metric each) | |");
     println!(

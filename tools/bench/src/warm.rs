@@ -340,11 +340,71 @@ pub async fn run(n: usize) -> Result<(), String> {
                 .await?,
         );
     }
-    report(&results, n);
+    let turn = sweep_turn(&b, n).await?;
+    report(&results, n, turn.as_ref());
     Ok(())
 }
 
-fn report(results: &[Measure], n: usize) {
+/// What an account with an idle timeout costs the sweep each minute when nothing is due: its
+/// turn (the account read, then its live partitions' idle queries, every shard) as the sweeper
+/// does it, timed, metered and under the capacity model. `None` when the fixture's account
+/// cannot be read.
+async fn sweep_turn(b: &Bench, n: usize) -> Result<Option<crate::cost::Work>, String> {
+    use shared::service::ports::AccountStore;
+    let service = b.gateway.sweeper.service();
+    let id = shared::ids::AccountId::parse(&b.fx.account_id).map_err(|e| e.to_string())?;
+    let turn = || async {
+        // The turn's own read, then the account as if its number closed idle conversations after
+        // an hour (the fixture's has no timeout: nothing is due either way).
+        let Some(mut account) = service.log.account(&id).await.map_err(|e| e.to_string())? else {
+            return Ok::<_, String>(false);
+        };
+        for number in &mut account.numbers {
+            number.settings.auto_close.open_after_seconds = Some(3600);
+        }
+        let mut report = shared::service::sweeper::SweepReport::default();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        service
+            .sweep_account(&account, shared::ids::Timestamp::now(), deadline, &mut report)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(true)
+    };
+    let meter = b.gateway.meter("sweeper").ok_or("no sweeper")?.clone();
+    meter.reset();
+    let cpu_before = cpu_time();
+    let log_before = stdout_bytes();
+    for _ in 0..n {
+        if !turn().await? {
+            return Ok(None);
+        }
+    }
+    let per = |x: f64| x / n as f64;
+    let cpu_ms = per(cpu_time().saturating_sub(cpu_before).as_secs_f64() * 1000.0);
+    let log_bytes = match (log_before, stdout_bytes()) {
+        (Some(a), Some(c)) => per(c.saturating_sub(a) as f64),
+        _ => 0.0,
+    };
+    let requests = per(meter.snapshot().requests_to("dynamodb") as f64);
+    let units = match crate::stack::Capacity::start(&b.http).await {
+        Some(model) => {
+            for _ in 0..CAPACITY_PASS {
+                turn().await?;
+            }
+            model.units().await.map(|u| u.per(CAPACITY_PASS as f64))
+        }
+        None => None,
+    };
+    Ok(Some(crate::cost::Work {
+        memory_gb: memory_gb("sweeper"),
+        duration_ms: cpu_ms + requests * DYNAMODB_ROUND_TRIP_MS,
+        units: units.unwrap_or_default(),
+        log_bytes,
+        metric_line: false,
+    }))
+}
+
+fn report(results: &[Measure], n: usize, turn: Option<&crate::cost::Work>) {
     println!("\nWarm work: {n} requests per row, every function in one process behind the local gateway,");
     println!(
         "DynamoDB Local / moto / TeleSign simulator on 127.0.0.1; CPU is the whole process's (client included).\n"
@@ -414,7 +474,7 @@ fn report(results: &[Measure], n: usize) {
         found("reply"),
         found("delivery report"),
     ) {
-        (Some(inbound), Some(reply), Some(report)) => crate::cost::summary(&prices, inbound, reply, report),
+        (Some(inbound), Some(reply), Some(report)) => crate::cost::summary(&prices, inbound, reply, report, turn),
         _ => println!("\n(no summary: an operation of a turn was not measured)"),
     }
 }
