@@ -340,44 +340,48 @@ pub async fn run(n: usize) -> Result<(), String> {
                 .await?,
         );
     }
-    let turn = sweep_turn(&b, n).await?;
+    let turn = sweep_turn(&b, &api, n).await?;
     report(&results, n, turn.as_ref());
     Ok(())
 }
 
 /// What an account with an idle timeout costs the sweep each minute when nothing is due: its
-/// turn (the account read, then its live partitions' idle queries, every shard) as the sweeper
-/// does it, timed, metered and under the capacity model. `None` when the fixture's account
-/// cannot be read.
-async fn sweep_turn(b: &Bench, n: usize) -> Result<Option<crate::cost::Work>, String> {
-    use shared::service::ports::AccountStore;
-    let service = b.gateway.sweeper.service();
-    let id = shared::ids::AccountId::parse(&b.fx.account_id).map_err(|e| e.to_string())?;
-    let turn = || async {
-        // The turn's own read, then the account as if its number closed idle conversations after
-        // an hour (the fixture's has no timeout: nothing is due either way).
-        let Some(mut account) = service.log.account(&id).await.map_err(|e| e.to_string())? else {
-            return Ok::<_, String>(false);
-        };
-        for number in &mut account.numbers {
-            number.settings.auto_close.open_after_seconds = Some(3600);
-        }
-        let mut report = shared::service::sweeper::SweepReport::default();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        service
-            .sweep_account(&account, shared::ids::Timestamp::now(), deadline, &mut report)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(true)
+/// turn through the sweeper's own entry point (a batch of the sweep queue holding the account's
+/// turn: the account read, then its live partitions' idle queries, every shard), timed, metered
+/// and under the capacity model, after an operator gave the fixture's number a timeout of an
+/// hour (nothing is due).
+async fn sweep_turn(b: &Bench, api: &str, n: usize) -> Result<Option<crate::cost::Work>, String> {
+    let (_, token) = send(
+        b.http
+            .post(format!("{api}/_local/tokens"))
+            .body(json!({"sub": "bench-operator", "roles": ["operator"]}).to_string()),
+    )
+    .await?;
+    let operator = token["token"].as_str().ok_or("no operator token")?;
+    let number = format!("{api}/accounts/{}/numbers/{}", b.fx.account_id, b.fx.number);
+    let (status, body) = send(
+        b.http
+            .patch(number)
+            .bearer_auth(operator)
+            .header("content-type", "application/json")
+            .body(json!({"auto_close": {"open_after_seconds": 3600}}).to_string()),
+    )
+    .await?;
+    if status != 200 {
+        return Err(format!("the number's timeout: {status} {body}"));
+    }
+    let turn = json!({"sweep": "account", "account_id": b.fx.account_id}).to_string();
+    let batch = || -> Result<aws_lambda_events::sqs::SqsEvent, String> {
+        serde_json::from_value(json!({"Records": [{"messageId": uuid::Uuid::new_v4().to_string(),
+            "body": turn, "eventSource": "aws:sqs", "awsRegion": "local"}]}))
+        .map_err(|e| e.to_string())
     };
     let meter = b.gateway.meter("sweeper").ok_or("no sweeper")?.clone();
     meter.reset();
     let cpu_before = cpu_time();
     let log_before = stdout_bytes();
     for _ in 0..n {
-        if !turn().await? {
-            return Ok(None);
-        }
+        b.gateway.sweeper.turns(batch()?).await;
     }
     let per = |x: f64| x / n as f64;
     let cpu_ms = per(cpu_time().saturating_sub(cpu_before).as_secs_f64() * 1000.0);
@@ -389,7 +393,7 @@ async fn sweep_turn(b: &Bench, n: usize) -> Result<Option<crate::cost::Work>, St
     let units = match crate::stack::Capacity::start(&b.http).await {
         Some(model) => {
             for _ in 0..CAPACITY_PASS {
-                turn().await?;
+                b.gateway.sweeper.turns(batch()?).await;
             }
             model.units().await.map(|u| u.per(CAPACITY_PASS as f64))
         }
