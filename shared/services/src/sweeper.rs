@@ -243,6 +243,20 @@ where
     ) -> Result<(), StoreError> {
         let before = now.plus_seconds(-(shortest as i64));
         let mut pages = Pages::default();
+        let ended = self.end_pages(account, before, now, deadline, report, &mut pages).await;
+        pages.finish(&self.log).await;
+        ended
+    }
+
+    async fn end_pages(
+        &self,
+        account: &Account,
+        before: Timestamp,
+        now: Timestamp,
+        deadline: Instant,
+        report: &mut SweepReport,
+        pages: &mut Pages,
+    ) -> Result<(), StoreError> {
         while let Some(page) = pages
             .next(&self.log, &account.account_id, false, before, report)
             .await?
@@ -273,6 +287,22 @@ where
         report: &mut SweepReport,
     ) -> Result<(), StoreError> {
         let mut pages = Pages::default();
+        let expired = self
+            .expire_pages(account_id, closed, before, deadline, report, &mut pages)
+            .await;
+        pages.finish(&self.log).await;
+        expired
+    }
+
+    async fn expire_pages(
+        &self,
+        account_id: &AccountId,
+        closed: bool,
+        before: Timestamp,
+        deadline: Instant,
+        report: &mut SweepReport,
+        pages: &mut Pages,
+    ) -> Result<(), StoreError> {
         while let Some(page) = pages.next(&self.log, account_id, closed, before, report).await? {
             for c in page {
                 if Instant::now() >= deadline {
@@ -314,10 +344,12 @@ struct Pages {
     seen: std::collections::HashSet<channel_domain::ids::ConversationId>,
     read: usize,
     done: bool,
+    /// The busy account's lease this turn holds (its name and holder), once a page came full.
+    lease: Option<(String, String)>,
 }
 
 impl Pages {
-    async fn next<L: IdleConversations>(
+    async fn next<L: IdleConversations + Leases>(
         &mut self,
         log: &L,
         account_id: &AccountId,
@@ -335,6 +367,19 @@ impl Pages {
         self.read += 1;
         let page = log.idle(account_id, closed, before, MAX_PER_ACCOUNT).await?;
         self.done = page.len() < MAX_PER_ACCOUNT as usize;
+        // A full page: a busy account, whose turn may outlast the next schedule's. One turn of it
+        // works at a time (a lease by account); another finds it held and leaves it.
+        if !self.done && self.lease.is_none() {
+            let name = busy_lease(account_id);
+            let holder = channel_domain::ids::new_id();
+            let until = channel_domain::ids::epoch_seconds() + SWEEP_LEASE_SECONDS;
+            if !log.acquire(&name, &holder, until).await? {
+                tracing::info!(account_id = %account_id, "another turn of this busy account holds it; this one leaves it");
+                report.unfinished = true;
+                return Ok(None);
+            }
+            self.lease = Some((name, holder));
+        }
         let fresh: Vec<Conversation> = page
             .into_iter()
             .filter(|c| self.seen.insert(c.conversation_id.clone()))
@@ -345,6 +390,20 @@ impl Pages {
         report.read += fresh.len();
         Ok(Some(fresh))
     }
+
+    /// Gives the busy account's lease back, if this turn took it.
+    async fn finish<L: Leases>(self, log: &L) {
+        if let Some((name, holder)) = self.lease {
+            if let Err(e) = log.release(&name, &holder).await {
+                tracing::warn!(error = %e, "a busy account's sweep lease could not be given back; it expires by itself");
+            }
+        }
+    }
+}
+
+/// The lease of one busy account's turns: `sweep#<account>`.
+pub fn busy_lease(account_id: &AccountId) -> String {
+    format!("{SWEEP_LEASE}#{account_id}")
 }
 
 /// The minute of each hour a deleted account's turn comes (0 to 59, from its id: the deleted

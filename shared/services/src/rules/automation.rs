@@ -555,3 +555,28 @@ async fn a_schedule_whose_queue_refuses_fails_and_gives_its_lease_back() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_busy_accounts_second_turn_leaves_it_to_the_first_and_the_lease_is_given_back() {
+    use crate::sweeper::{busy_lease, MAX_PER_ACCOUNT};
+    let w = World::new();
+    w.set_settings(serde_json::json!({"auto_close": {"open_after_seconds": 60}}));
+    let many = MAX_PER_ACCOUNT as usize + 10;
+    for i in 0..many {
+        w.text(&format!("4860100{i:04}"), "hello", &format!("R{i}")).await;
+    }
+    let later = channel_domain::ids::Timestamp::now().plus_seconds(120);
+    // Given another turn of the busy account at work (its lease held)
+    let lease = busy_lease(&w.account.account_id);
+    let until = channel_domain::ids::epoch_seconds() + 60;
+    w.store
+        .write(|s| s.leases.insert(lease.clone(), ("another".into(), until)));
+    // Then this turn ends nothing and leaves it
+    let report = w.sweep(later, soon()).await.unwrap();
+    assert_eq!((report.ended, report.unfinished), (0, true), "{report:?}");
+    // and once it is free, a turn ends them all and gives the lease back.
+    w.store.write(|s| s.leases.remove(&lease));
+    let report = w.sweep(later, soon()).await.unwrap();
+    assert_eq!((report.ended, report.unfinished), (many, false), "{report:?}");
+    assert!(w.store.read(|s| s.leases.is_empty()), "given back");
+}
