@@ -401,10 +401,11 @@ async fn sweep_later(gateway: &local_gateway::Gateway) {
         report.expired >= report.ended,
         "what the sweep ended expires: {report:?}"
     );
-    // The schedule's run queues the turns (another run may hold the lease a moment), and this
-    // gateway's pollers take them from its sweep queue.
+    // The schedule's run queues the turns (the suite's other gateways run theirs every few
+    // seconds under the same lease: this one waits its moment), and this gateway's pollers take
+    // them from its sweep queue.
     let mut queued = false;
-    for _ in 0..100 {
+    for _ in 0..600 {
         if gateway.sweeper.schedule().await.is_ok_and(|r| r.queued > 0) {
             queued = true;
             break;
