@@ -403,7 +403,7 @@ async fn sweep_later(gateway: &local_gateway::Gateway) {
     );
     // The schedule's run queues the turns (the suite's other gateways run theirs every few
     // seconds under the same lease: this one waits its moment), and this gateway's pollers take
-    // them from its sweep queue.
+    // some from the sweep queue they share with the stack's.
     let mut queued = false;
     for _ in 0..600 {
         if gateway.sweeper.schedule().await.is_ok_and(|r| r.queued > 0) {
