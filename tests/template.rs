@@ -401,9 +401,9 @@ async fn sweep_later(gateway: &local_gateway::Gateway) {
         report.expired >= report.ended,
         "what the sweep ended expires: {report:?}"
     );
-    // The schedule's run queues the turns (the suite's other gateways run theirs every few
-    // seconds under the same lease: this one waits its moment), and this gateway's pollers take
-    // some from the sweep queue they share with the stack's.
+    // The schedule's run queues the turns on this gateway's own sweep queue (the stack's gateway
+    // runs its schedule every few seconds under the same lease: this one waits its moment), and
+    // this gateway's pollers take them.
     let mut queued = false;
     for _ in 0..600 {
         if gateway.sweeper.schedule().await.is_ok_and(|r| r.queued > 0) {

@@ -416,6 +416,8 @@ impl Stack {
 /// for its meters.
 pub async fn own_gateway() -> (Stack, std::sync::Arc<local_gateway::Gateway>) {
     own_queue().await;
+    // The stack's gateway schedules the sweep; this one only takes the turns it queues itself.
+    std::env::set_var("SWEEP_INTERVAL_SECONDS", "0");
     let gateway = std::sync::Arc::new(local_gateway::Gateway::from_env().await.expect("gateway"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listen");
     let api = format!("http://{}", listener.local_addr().expect("addr"));
@@ -423,17 +425,16 @@ pub async fn own_gateway() -> (Stack, std::sync::Arc<local_gateway::Gateway>) {
     (stack().at(&api), gateway)
 }
 
-/// A parking queue and a work queue of this test process's own (each with its dead-letter
-/// queue), named in `CALLBACK_QUEUE_URL` and `WORK_QUEUE_URL`, so that its gateway's pollers take
-/// only its own parked callbacks and jobs. Answers the parking queue's URL.
+/// A parking queue, a work queue and a sweep queue of this test process's own (each with its
+/// dead-letter queue), named in `CALLBACK_QUEUE_URL`, `WORK_QUEUE_URL` and `SWEEP_QUEUE_URL`, so
+/// that its gateway's pollers take only its own parked callbacks, jobs and sweep turns (a turn
+/// taken by a test's gateway that then ends would stay hidden for the queue's visibility
+/// timeout). Answers the parking queue's URL.
 pub async fn own_queue() -> String {
     let config = shared::aws::load_config().await;
     let client = aws_sdk_sqs::Client::new(&config);
     let mut urls = Vec::new();
-    // Not the sweep queue: the suite's gateways share one schedule's lease, and the run that
-    // holds it queues every account's turn on its own queue; on a test process's queue they would
-    // be lost when the process ends.
-    for variable in ["CALLBACK_QUEUE_URL", "WORK_QUEUE_URL"] {
+    for variable in ["CALLBACK_QUEUE_URL", "WORK_QUEUE_URL", "SWEEP_QUEUE_URL"] {
         let base = env(variable);
         let url = format!(
             "{}/test-{}",
