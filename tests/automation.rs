@@ -379,11 +379,19 @@ async fn an_idle_waiting_conversation_is_auto_closed_and_one_that_got_a_message_
             i += 1;
         }
     };
+    // Due 3 s after its close, ended by a sweep turn within a few runs (every 5 s), however
+    // loaded the machine.
     let wait_for_idle = async {
-        let closed = s
-            .eventually(&idle_id, "the idle conversation is ended", |c| c["status"] == "closed")
-            .await;
+        let mut closed = s.conversation(&idle_id).await;
+        for _ in 0..300 {
+            if closed["status"] == "closed" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            closed = s.conversation(&idle_id).await;
+        }
         ended.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(closed["status"], "closed", "the idle conversation is ended: {closed}");
         closed
     };
     let (closed, ()) = tokio::join!(wait_for_idle, keep_writing);

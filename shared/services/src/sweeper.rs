@@ -28,8 +28,9 @@ use channel_domain::jobs::SweepTask;
 pub const MAX_PER_ACCOUNT: u32 = 100;
 
 /// The most pages of idle conversations one turn reads: a turn with more left ends and the
-/// account's next turn (a minute later) goes on.
-pub const MAX_PAGES: usize = 10;
+/// account's next turn (a minute later) goes on. Three pages keep a busy account's turn to a few
+/// seconds, so that it holds its batch (and the poller that took it) no longer.
+pub const MAX_PAGES: usize = 3;
 
 /// The lease that keeps the scheduled runs one at a time: a schedule may fire twice
 /// (EventBridge invokes at least once); the second run would queue every turn twice.

@@ -17,10 +17,9 @@ use crate::Gateway;
 /// Concurrent batches, as the event source mapping starts with.
 pub const POLLERS: usize = 5;
 
-/// Concurrent batches of the sweep queue: two, the least `MaximumConcurrency` allows (a turn
-/// runs up to its budget, and a batch's turns run at once); each poller's long poll costs moto a
-/// share of a core.
-pub const SWEEP_POLLERS: usize = 2;
+/// Concurrent batches of the sweep queue: four (a batch's turns run at once, and the batch holds
+/// its poller until its longest turn ends); each poller's long poll costs moto a share of a core.
+pub const SWEEP_POLLERS: usize = 4;
 
 /// How many receives before a parked callback moves to the dead-letter queue locally
 /// (`CALLBACK_QUEUE_MAX_RECEIVES`): with the local stack's backoff of at most 15 s, at least
