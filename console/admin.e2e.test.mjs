@@ -49,6 +49,8 @@ test("an operator sets up an account from the administration", { timeout: 180_00
     const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, permissions: ["clipboard-read", "clipboard-write"] });
     const page = await context.newPage();
     const admin = await openAdmin(page);
+    // The administration takes the desk's place (the desk is hidden once it has drawn).
+    await page.locator("#desk").waitFor({ state: "hidden", timeout: 10_000 });
     assert.equal(await page.locator("#desk").isVisible(), false, "the administration takes the desk's place");
     await assertAccessible(page, "the administration");
 
