@@ -19,8 +19,8 @@ use shared::account::{
 use shared::audit::Actor;
 use shared::error::ErrorCode;
 use shared::http::{
-    caller, deadline, json_body, json_response, limit, no_route, path_param, public_base_url, query_param, respond,
-    route_key,
+    caller, deadline, json_body, json_bytes_response, json_response, limit, no_route, path_param, public_base_url,
+    query_param, respond, route_key,
 };
 use shared::ids::{AccountId, CannedResponseId};
 use shared::phone::PhoneNumber;
@@ -458,7 +458,7 @@ impl<S: AccountsStore, K: KeyStore + 'static, G: SmsGateway + 'static> App<S, K,
             return Ok(json_response(StatusCode::OK, &export));
         };
         match deliver(bucket, &who.account_id, &export, *inline).await? {
-            Delivery::Inline(_) => Ok(json_response(StatusCode::OK, &export)),
+            Delivery::Inline(body) => Ok(json_bytes_response(StatusCode::OK, body)),
             Delivery::Link(link) => Ok(json_response(StatusCode::OK, &link)),
         }
     }

@@ -15,7 +15,11 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// A JSON response.
 pub fn json_response<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response<Body> {
-    let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    json_bytes_response(status, serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec()))
+}
+
+/// A JSON answer of a body already serialized (an export, written once for its size and its answer).
+pub fn json_bytes_response(status: StatusCode, body: Vec<u8>) -> Response<Body> {
     let mut response = Response::new(Body::Binary(body));
     *response.status_mut() = status;
     response.headers_mut().insert(

@@ -996,67 +996,61 @@ impl ExportStore for MemoryExports {
     }
 }
 
-/// The sweep queue in memory.
-#[derive(Debug, Clone, Default)]
-pub struct MemorySweeps {
-    /// The turns queued, oldest first.
-    pub turns: Arc<Mutex<Vec<channel_domain::jobs::SweepTask>>>,
+/// A queue in memory (the work queue's jobs, the sweep queue's turns): what was sent, oldest
+/// first; `unavailable` refuses every send as an outage would.
+#[derive(Debug, Clone)]
+pub struct MemoryMessages<T> {
+    /// The messages queued, oldest first.
+    pub messages: Arc<Mutex<Vec<T>>>,
     /// Whether the queue is down.
     pub unavailable: Arc<std::sync::atomic::AtomicBool>,
 }
 
-impl MemorySweeps {
-    /// Takes every queued turn out (the sweeper's receive).
-    pub fn drain(&self) -> Vec<channel_domain::jobs::SweepTask> {
-        std::mem::take(&mut *self.turns.lock().unwrap_or_else(|p| p.into_inner()))
+impl<T> Default for MemoryMessages<T> {
+    fn default() -> Self {
+        Self {
+            messages: Arc::default(),
+            unavailable: Arc::default(),
+        }
     }
 }
 
-impl SweepQueue for MemorySweeps {
-    async fn queue_sweeps(&self, tasks: &[channel_domain::jobs::SweepTask]) -> Result<(), Unqueued> {
+impl<T: Clone> MemoryMessages<T> {
+    /// Takes every queued message out (the consumer's receive).
+    pub fn drain(&self) -> Vec<T> {
+        std::mem::take(&mut *self.messages.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn send(&self, messages: &[T]) -> Result<(), Unqueued> {
         if self.unavailable.load(SeqCst) {
             return Err(Unqueued {
                 done: 0,
                 error: QueueError("down".into()),
             });
         }
-        self.turns
+        self.messages
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(tasks);
+            .extend_from_slice(messages);
         Ok(())
     }
 }
 
-/// The work queue in memory.
-#[derive(Debug, Clone, Default)]
-pub struct MemoryWork {
-    /// The jobs queued, oldest first.
-    pub jobs: Arc<Mutex<Vec<channel_domain::jobs::Job>>>,
-    /// Whether the queue is down.
-    pub unavailable: Arc<std::sync::atomic::AtomicBool>,
-}
+/// The sweep queue in memory.
+pub type MemorySweeps = MemoryMessages<channel_domain::jobs::SweepTask>;
 
-impl MemoryWork {
-    /// Takes every queued job out (the worker's receive).
-    pub fn drain(&self) -> Vec<channel_domain::jobs::Job> {
-        std::mem::take(&mut *self.jobs.lock().unwrap_or_else(|p| p.into_inner()))
+/// The work queue in memory.
+pub type MemoryWork = MemoryMessages<channel_domain::jobs::Job>;
+
+impl SweepQueue for MemorySweeps {
+    async fn queue_sweeps(&self, tasks: &[channel_domain::jobs::SweepTask]) -> Result<(), Unqueued> {
+        self.send(tasks)
     }
 }
 
 impl WorkQueue for MemoryWork {
     async fn enqueue(&self, jobs: &[channel_domain::jobs::Job]) -> Result<(), Unqueued> {
-        if self.unavailable.load(SeqCst) {
-            return Err(Unqueued {
-                done: 0,
-                error: QueueError("down".into()),
-            });
-        }
-        self.jobs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(jobs);
-        Ok(())
+        self.send(jobs)
     }
 }
 
